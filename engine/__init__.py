@@ -1,0 +1,85 @@
+"""Flowscope's engine: captures in, Wireshark-exact conversations out. Never imports Qt.
+
+The public API mirrors the seed (``stackforge_core::flow``)::
+
+    from engine import extract_flows_from_file
+    with extract_flows_from_file("capture.pcapng") as result:
+        for conv in result:              # sorted by start time
+            print(conv.protocol, conv.a, conv.b, conv.packets)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from .capture import CancelFn, ProgressFn
+from .capture.memory import RawPacket
+from .config import WIRESHARK, FlowConfig
+from .errors import (
+    ConversationNotFound,
+    ExportError,
+    FlowError,
+    InvalidCaptureError,
+    LoadCancelled,
+    PacketError,
+    TruncatedCaptureError,
+    UnsupportedFormatError,
+)
+from .packets import Kind, PacketTable, Reason
+from .pipeline import analyse_file, analyse_packets
+from .result import CaptureInfo, FlowResult, Unassigned
+from .table import Conversation, ConversationTable
+
+__all__ = [
+    "WIRESHARK",
+    "CaptureInfo",
+    "Conversation",
+    "ConversationNotFound",
+    "ConversationTable",
+    "ExportError",
+    "FlowConfig",
+    "FlowError",
+    "FlowResult",
+    "InvalidCaptureError",
+    "Kind",
+    "LoadCancelled",
+    "PacketError",
+    "PacketTable",
+    "RawPacket",
+    "Reason",
+    "TruncatedCaptureError",
+    "Unassigned",
+    "UnsupportedFormatError",
+    "extract_flows",
+    "extract_flows_from_file",
+    "extract_flows_streaming",
+    "extract_flows_with_config",
+]
+
+
+def extract_flows(packets: Iterable[object], config: FlowConfig | None = None) -> FlowResult:
+    """Conversations of packets in memory: scapy packets (with ``.time``), :class:`RawPacket`
+    objects, or ``(bytes, timestamp, linktype)`` tuples (an int timestamp is nanoseconds, a
+    float or Decimal is seconds)."""
+    return analyse_packets(packets, config)
+
+
+def extract_flows_with_config(packets: Iterable[object], config: FlowConfig) -> FlowResult:
+    """The seed's name for :func:`extract_flows` with an explicit configuration."""
+    return analyse_packets(packets, config)
+
+
+def extract_flows_streaming(packets: Iterable[object], config: FlowConfig | None = None,
+                            cancel: CancelFn | None = None) -> FlowResult:
+    """Like :func:`extract_flows` for an iterator of any length: packets are consumed one chunk
+    at a time, never all held as Python objects."""
+    return analyse_packets(packets, config, cancel)
+
+
+def extract_flows_from_file(path: str | Path, config: FlowConfig | None = None,
+                            progress: ProgressFn | None = None,
+                            cancel: CancelFn | None = None) -> FlowResult:
+    """Conversations of a pcap/pcapng file (gzip allowed). ``progress(done, total, packets)`` is
+    called as the file is read; ``cancel()`` returning True stops with :class:`LoadCancelled`."""
+    return analyse_file(path, config, progress, cancel)

@@ -1,0 +1,70 @@
+"""Reading capture files into packet-record chunks (format chosen by magic bytes, not names)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import FlowConfig
+from ..errors import FlowError, InvalidCaptureError, TruncatedCaptureError
+from .chunk import RecordChunk
+from .pcap import PcapReader, is_pcap
+from .pcapng import PcapngReader, is_pcapng
+from .reader import CancelFn, ChunkedReader, Interface, ProgressFn
+from .source import ByteSource, FileSource, MemorySource
+from .stream import CaptureStream
+
+__all__ = [
+    "ByteSource",
+    "CancelFn",
+    "ChunkedReader",
+    "FileSource",
+    "Interface",
+    "MemorySource",
+    "ProgressFn",
+    "RecordChunk",
+    "open_capture",
+]
+
+
+def open_capture(path: str | Path, config: FlowConfig) -> ChunkedReader:
+    """A reader for ``path``: pcap or pcapng, plain or gzip-compressed.
+
+    Raises a :class:`FlowError` with a sentence for the user when the file cannot be read.
+    """
+    path = Path(path)
+    try:
+        stream = CaptureStream(path, config.spill_dir)
+    except IsADirectoryError:
+        raise InvalidCaptureError(f"{path} is a folder, not a capture file.") from None
+    except FileNotFoundError:
+        raise InvalidCaptureError(f"{path} does not exist.") from None
+    except PermissionError:
+        raise InvalidCaptureError(f"{path} cannot be opened: permission denied.") from None
+    except OSError as exc:
+        raise InvalidCaptureError(f"{path} cannot be opened: {exc.strerror or exc}.") from None
+    try:
+        head = stream.peek(4)
+        if stream.problem:
+            raise InvalidCaptureError(f"{path.name}: {stream.problem}, so nothing could be read.")
+        if len(head) < 4:
+            raise TruncatedCaptureError(
+                f"{path.name} is too short to be a capture file ({len(head)} bytes).")
+        reader_class: type[ChunkedReader]
+        if is_pcapng(head):
+            reader_class = PcapngReader
+        elif is_pcap(head):
+            reader_class = PcapReader
+        else:
+            raise InvalidCaptureError(
+                f"{path.name} is not a pcap or pcapng capture (it starts with bytes "
+                f"{head.hex(' ')}), so Flowscope cannot read it.")
+        reader = reader_class(stream, path, config.chunk_bytes, config.max_packet_bytes)
+        if stream.compressed:
+            reader.format_name += ".gz"
+        return reader
+    except FlowError:
+        stream.discard()
+        raise
+    except OSError as exc:
+        stream.discard()
+        raise InvalidCaptureError(f"{path.name} cannot be read: {exc.strerror or exc}.") from None

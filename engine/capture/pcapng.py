@@ -1,0 +1,240 @@
+"""pcapng files: sections of either byte order, many interfaces, EPB/SPB/PB packet blocks."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InvalidCaptureError, TruncatedCaptureError
+from .chunk import RecordChunk, u16_at, u32_at, u32_fields
+from .reader import ChunkedReader, Interface, Walk
+from .stream import CaptureStream
+
+SHB = 0x0A0D0D0A
+IDB = 0x00000001
+PB = 0x00000002  # obsolete Packet Block
+SPB = 0x00000003
+EPB = 0x00000006
+BOM = 0x1A2B3C4D
+
+OPT_ENDOFOPT = 0
+OPT_IF_NAME = 2
+OPT_IF_TSRESOL = 9
+OPT_IF_TSOFFSET = 14
+
+#: any block longer than this is damage, not data (a packet block is limited separately)
+MAX_BLOCK = 16 << 20
+
+
+def is_pcapng(head: bytes) -> bool:
+    return len(head) >= 4 and struct.unpack("<I", head[:4])[0] == SHB
+
+
+class PcapngReader(ChunkedReader):
+    format_name = "pcapng"
+
+    def __init__(self, stream: CaptureStream, path: Path, chunk_bytes: int,
+                 max_packet_bytes: int) -> None:
+        super().__init__(stream, path, chunk_bytes, max_packet_bytes)
+        if self._end < 12:
+            raise TruncatedCaptureError(
+                f"{path.name} ends inside its first pcapng block ({self._end} bytes).")
+        bom_le = struct.unpack_from("<I", self._buf, 8)[0]
+        if bom_le not in (BOM, 0x4D3C2B1A):
+            raise InvalidCaptureError(
+                f"{path.name}: the pcapng section header has no valid byte-order mark, so the "
+                "file cannot be read.")
+        self.sections = 0
+        self._big_endian = False
+        self._section_ifaces: list[int] = []
+        self._set_endian(bom_le != BOM)
+        major = struct.unpack_from(self._e + "H", self._buf, 12)[0]
+        if major != 1:
+            raise InvalidCaptureError(
+                f"{path.name}: pcapng version {major} is not supported (only version 1 is), so "
+                "the file cannot be read.")
+        self.limit = self.limit_for(0)
+
+    def _set_endian(self, big: bool) -> None:
+        self._big_endian = big
+        self._e = ">" if big else "<"
+        self._tl = struct.Struct(self._e + "II").unpack_from
+
+    # -- walking --------------------------------------------------------------------------
+    def walk(self, buf: bytearray, pos: int, end: int) -> Walk:
+        starts: list[int] = []
+        kinds: list[int] = []
+        add = starts.append
+        tl = self._tl
+        last = end - 12
+        while pos <= last:
+            btype, blen = tl(buf, pos)
+            if btype == SHB:
+                if starts:  # packets so far belong to the old section: hand them over first
+                    return Walk(starts, kinds, pos, 0, again=True)
+                big = struct.unpack_from("<I", buf, pos + 8)[0] != BOM
+                blen = struct.unpack_from(">I" if big else "<I", buf, pos + 4)[0]
+                if not self._block_ok(blen, pos):
+                    break
+                if pos + blen > end:
+                    return Walk(starts, kinds, pos, blen)
+                if not self._section(buf, pos, blen, big):
+                    break
+                tl = self._tl
+                pos += blen
+                continue
+            if blen < 12 or blen & 3 or blen > MAX_BLOCK:
+                self._bad_block(btype, blen)
+                break
+            nxt = pos + blen
+            if nxt > end:
+                return Walk(starts, kinds, pos, blen)
+            if btype == EPB:
+                add(pos)
+            elif btype in (SPB, PB):
+                add(pos)
+                kinds.append(len(starts) - 1)
+            elif btype == IDB:
+                self._interface(buf, pos, blen)
+            pos = nxt
+        need = 12 if pos < end else 0
+        return Walk(starts, kinds, pos, need)
+
+    def _block_ok(self, blen: int, pos: int) -> bool:
+        if blen < 28 or blen & 3 or blen > MAX_BLOCK:
+            self._bad_block(SHB, blen)
+            return False
+        return True
+
+    def _bad_block(self, btype: int, blen: int) -> None:
+        self.stop(f"{self.path.name}: a pcapng block (type 0x{btype:08X}) after packet "
+                  f"{self.packets} has an impossible length ({blen} bytes); the file is damaged "
+                  "from there on, so reading stopped.")
+
+    def _section(self, buf: bytearray, pos: int, blen: int, big: bool) -> bool:
+        self._set_endian(big)
+        major = struct.unpack_from(self._e + "H", buf, pos + 12)[0]
+        if major != 1:
+            self.stop(f"{self.path.name}: section {self.sections + 1} is pcapng version {major}, "
+                      "which Flowscope cannot read; reading stopped there.")
+            return False
+        self.sections += 1
+        self._section_ifaces = []
+        return True
+
+    def _interface(self, buf: bytearray, pos: int, blen: int) -> None:
+        e = self._e
+        linktype, _reserved, snaplen = struct.unpack_from(e + "HHI", buf, pos + 8)
+        iface = Interface(linktype=linktype, snaplen=snaplen, section=self.sections - 1)
+        opt, end = pos + 16, pos + blen - 4
+        while opt + 4 <= end:
+            code, length = struct.unpack_from(e + "HH", buf, opt)
+            value = bytes(buf[opt + 4 : min(opt + 4 + length, end)])
+            if code == OPT_ENDOFOPT:
+                break
+            if code == OPT_IF_NAME:
+                iface.name = value.split(b"\0", 1)[0].decode("utf-8", "replace")
+            elif code == OPT_IF_TSRESOL and length >= 1:
+                iface.ts_base = 2 if value[0] & 0x80 else 10
+                iface.ts_exponent = value[0] & 0x7F
+            elif code == OPT_IF_TSOFFSET and length >= 8:
+                iface.ts_offset_s = struct.unpack(e + "q", value[:8])[0]
+            opt += 4 + ((length + 3) & ~3)
+        self._section_ifaces.append(len(self.interfaces))
+        self.interfaces.append(iface)
+
+    # -- columns --------------------------------------------------------------------------
+    def records(self, arr: np.ndarray, walk: Walk) -> RecordChunk | None:
+        pos = np.asarray(walk.positions, dtype=np.int64)
+        be = self._big_endian
+        n = pos.size
+        head = u32_fields(arr, pos, 7, be)
+        blen = head[:, 1].astype(np.int64)
+        local = head[:, 2].astype(np.int64)
+        ts_hi = head[:, 3].astype(np.uint64)
+        ts_lo = head[:, 4].astype(np.uint64)
+        caplen = head[:, 5].astype(np.int64)
+        origlen = head[:, 6].astype(np.int64)
+        data_off = pos + 28
+        room = blen - 32
+        has_ts = np.ones(n, dtype=bool)
+        if walk.kinds:
+            rare = np.asarray(walk.kinds, dtype=np.int64)
+            btype = u32_at(arr, pos[rare], be)
+            spb = rare[btype == SPB]
+            pb = rare[btype == PB]
+            if pb.size:  # obsolete block: 16-bit interface id and drop count
+                local[pb] = u16_at(arr, pos[pb] + 8, be)
+            if spb.size:
+                local[spb] = 0
+                origlen[spb] = u32_at(arr, pos[spb] + 8, be)
+                data_off[spb] = pos[spb] + 12
+                room[spb] = blen[spb] - 16
+                caplen[spb] = np.minimum(origlen[spb], room[spb])
+                if self._section_ifaces:
+                    snap = self.interfaces[self._section_ifaces[0]].snaplen
+                    if snap:
+                        caplen[spb] = np.minimum(caplen[spb], snap)
+                has_ts[spb] = False
+        count = len(self._section_ifaces)
+        bad = (local >= count) | (caplen > room) | (caplen > self.limit)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            self._bad_packet(first, int(local[first]), int(caplen[first]), int(room[first]))
+            n = first
+            pos, local, caplen, origlen, data_off = (
+                pos[:n], local[:n], caplen[:n], origlen[:n], data_off[:n])
+            ts_hi, ts_lo, has_ts = ts_hi[:n], ts_lo[:n], has_ts[:n]
+        if n == 0:
+            return None
+        glob = np.asarray(self._section_ifaces, dtype=np.int64)[local]
+        raw = ((ts_hi << np.uint64(32)) | ts_lo).astype(np.int64)
+        ts_ns = np.zeros(n, dtype=np.int64)
+        for g in np.unique(glob):
+            sel = glob == g
+            ts_ns[sel] = _to_ns(raw[sel], self.interfaces[int(g)])
+        if not has_ts.all():
+            ts_ns = _carry_previous(ts_ns, has_ts, self._last_ts)
+        self._last_ts = int(ts_ns[-1])
+        return RecordChunk(buf=arr, base=0, data_off=data_off, caplen=caplen.astype(np.uint32),
+                           origlen=origlen.astype(np.uint32), ts_ns=ts_ns,
+                           iface=glob.astype(np.uint16))
+
+    _last_ts = 0
+
+    def _bad_packet(self, index: int, local: int, caplen: int, room: int) -> None:
+        number = self.packets + index + 1
+        if local >= len(self._section_ifaces):
+            why = (f"refers to interface {local}, but its section describes only "
+                   f"{len(self._section_ifaces)}")
+        elif caplen > room:
+            why = f"claims {caplen} captured bytes in a block with room for {room}"
+        else:
+            why = f"claims to be {caplen} bytes long, more than the {self.limit}-byte maximum"
+        self.stop(f"{self.path.name}: packet {number} {why}; the file is damaged from there on, "
+                  f"so reading stopped after {number - 1} packets.")
+
+
+def _to_ns(raw: np.ndarray, iface: Interface) -> np.ndarray:
+    """Interface timestamp units → int64 nanoseconds since the epoch."""
+    e = iface.ts_exponent
+    if iface.ts_base == 10:
+        if e <= 9:
+            ns = raw * np.int64(10 ** (9 - e))
+        else:
+            ns = raw // np.int64(10 ** (e - 9))
+    elif e <= 30:
+        ns = (raw >> e) * 1_000_000_000 + (((raw & ((1 << e) - 1)) * 1_000_000_000) >> e)
+    else:
+        ns = np.array([(int(v) * 1_000_000_000) >> e for v in raw], dtype=np.int64)
+    return ns + np.int64(iface.ts_offset_s * 1_000_000_000)
+
+
+def _carry_previous(ts: np.ndarray, has_ts: np.ndarray, before: int) -> np.ndarray:
+    """Simple Packet Blocks carry no time: give them the time of the packet before them."""
+    idx = np.where(has_ts, np.arange(ts.size), -1)
+    np.maximum.accumulate(idx, out=idx)
+    out = np.where(idx >= 0, ts[np.maximum(idx, 0)], before)
+    return out.astype(np.int64)

@@ -1,0 +1,171 @@
+"""The chunked record reader shared by the pcap and pcapng formats.
+
+Records are walked in a reusable buffer of ``chunk_bytes``; a record cut by the chunk boundary is
+moved to the front and completed by the next read, so memory stays flat whatever the file size.
+Subclasses only know how to walk their own record headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import LoadCancelled
+from .chunk import PAD, RecordChunk
+from .stream import CaptureStream
+
+ProgressFn = Callable[[int, int, int], None]
+"""``progress(bytes_done, bytes_total, packets_so_far)``"""
+CancelFn = Callable[[], bool]
+
+#: no record, whatever a header claims, makes the reader allocate more than this
+HARD_RECORD_LIMIT = 64 << 20
+
+
+@dataclass
+class Interface:
+    """A capture interface: pcap has one, pcapng one per Interface Description Block."""
+
+    linktype: int
+    snaplen: int = 0
+    name: str = ""
+    #: timestamp units per second are ``base ** exponent`` (pcapng if_tsresol; pcap µs or ns)
+    ts_base: int = 10
+    ts_exponent: int = 6
+    #: seconds added to every timestamp (pcapng if_tsoffset)
+    ts_offset_s: int = 0
+    section: int = 0
+
+
+@dataclass
+class Walk:
+    """What one pass over the buffer found."""
+
+    positions: list[int]  # record starts
+    kinds: list[int] | None  # pcapng block types (None for pcap)
+    stop: int  # first byte not consumed
+    need: int = 0  # size of the record at ``stop`` when it did not fit (0 = unknown)
+    again: bool = False  # walk again from ``stop`` before reading more (a new pcapng section)
+
+
+class ChunkedReader:
+    """Base class: buffer management, progress, cancellation, end-of-file warnings."""
+
+    format_name = "capture"
+
+    def __init__(self, stream: CaptureStream, path: Path, chunk_bytes: int,
+                 max_packet_bytes: int) -> None:
+        self.stream = stream
+        self.path = path
+        self.chunk_bytes = max(chunk_bytes, 1 << 16)
+        self.max_packet_bytes = max_packet_bytes
+        self.interfaces: list[Interface] = []
+        self.warnings: list[str] = []
+        self.packets = 0
+        self._buf = bytearray(self.chunk_bytes + PAD)
+        self._stopped = False
+        #: the first chunk is read at once so subclasses can parse the file header from it
+        self._end = self._fill(0)
+        self._pos = 0
+
+    # -- subclass interface ---------------------------------------------------------------
+    def walk(self, buf: bytearray, pos: int, end: int) -> Walk:
+        """Find the complete records in ``buf[pos:end]``.
+
+        When the next record does not fit, ``Walk.need`` says how big it is; a subclass that
+        finds a size beyond :meth:`limit_for` calls :meth:`stop` instead of asking for it.
+        """
+        raise NotImplementedError
+
+    def records(self, arr: np.ndarray, walk: Walk) -> RecordChunk | None:
+        """Turn the walked record starts into columns; may stop the reader with a warning."""
+        raise NotImplementedError
+
+    # -- shared machinery -----------------------------------------------------------------
+    def stop(self, warning: str) -> None:
+        """End reading here; what was read so far is kept."""
+        self.warnings.append(warning)
+        self._stopped = True
+
+    def limit_for(self, snaplen: int) -> int:
+        """Largest record accepted: the configured maximum or the file's snap length."""
+        return min(max(self.max_packet_bytes, snaplen), HARD_RECORD_LIMIT)
+
+    def chunks(self, progress: ProgressFn | None = None,
+               cancel: CancelFn | None = None) -> Iterator[RecordChunk]:
+        """Yield the records chunk by chunk; the chunk's buffer is reused after the next step."""
+        buf = self._buf
+        pos, end, base = self._pos, self._end, 0
+        eof = end < len(buf) - PAD
+        while True:
+            if cancel is not None and cancel():
+                raise LoadCancelled(f"Loading {self.path.name} was cancelled.")
+            walk = self.walk(buf, pos, end)
+            if walk.positions:
+                chunk = self.records(np.frombuffer(buf, dtype=np.uint8), walk)
+                if chunk is not None and len(chunk):
+                    chunk.base = base
+                    self.packets += len(chunk)
+                    yield chunk
+            if progress is not None:
+                progress(self.stream.position, self.stream.total_bytes, self.packets)
+            if self._stopped:
+                break
+            pos = walk.stop
+            if walk.again:
+                continue
+            if eof:
+                self._end_of_data(pos, end, walk)
+                break
+            tail = end - pos
+            if pos == 0 and walk.need > len(buf) - PAD:
+                buf = self._grow(walk.need)
+            if pos:
+                buf[:tail] = buf[pos:end]
+                base += pos
+            end = tail + self._fill(tail)
+            pos = 0
+            eof = end < len(buf) - PAD
+        if self.stream.problem:
+            self.warnings.append(f"{self.path.name}: {self.stream.problem}; the packets before "
+                                 "that point were read.")
+
+    def _fill(self, start: int) -> int:
+        view = memoryview(self._buf)[start : len(self._buf) - PAD]
+        done = 0
+        while done < len(view):
+            n = self.stream.readinto(view[done:])
+            if not n:
+                break
+            done += n
+        return done
+
+    def _grow(self, need: int) -> bytearray:
+        size = need + PAD
+        grown = bytearray(size)
+        grown[: len(self._buf)] = self._buf
+        self._buf = grown
+        return grown
+
+    def too_big(self, number: int, size: int, limit: int) -> None:
+        """Stop at a record whose length field is beyond belief (never allocate it)."""
+        self.stop(f"{self.path.name}: packet {number} claims to be {size} bytes long, more than "
+                  f"the {limit}-byte maximum; the file is damaged from there on, so reading "
+                  f"stopped after {number - 1} packets.")
+
+    def _end_of_data(self, pos: int, end: int, walk: Walk) -> None:
+        left = end - pos
+        if left <= 0:
+            return
+        if walk.need:
+            self.warnings.append(
+                f"{self.path.name} is cut short in the middle of packet {self.packets + 1}: "
+                f"{left} of its {walk.need} bytes are present; all {self.packets} complete "
+                "packets before it were read.")
+        else:
+            self.warnings.append(
+                f"{self.path.name} ends with {left} stray bytes after packet {self.packets}; "
+                "they were ignored.")

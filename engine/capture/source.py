@@ -1,0 +1,65 @@
+"""Where packet bytes live after the index is built, so views can read them back by offset.
+
+The packet index keeps only offsets; a :class:`ByteSource` turns (offset, length) back into bytes
+for reassembly, dissection and export without holding the capture in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+
+class ByteSource(Protocol):
+    """Random access to the (decompressed) capture bytes."""
+
+    def read(self, offset: int, length: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class FileSource:
+    """Reads from a file with ``os.pread`` (thread-safe, no shared file position)."""
+
+    def __init__(self, path: str | Path, delete_on_close: bool = False) -> None:
+        self.path = Path(path)
+        self._fd: int | None = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        self._delete = delete_on_close
+        self._lock = threading.Lock()
+
+    def read(self, offset: int, length: int) -> bytes:
+        fd = self._fd
+        if fd is None:
+            raise ValueError(f"{self.path} is closed")
+        if length <= 0:
+            return b""
+        if hasattr(os, "pread"):
+            return os.pread(fd, length, offset)
+        with self._lock:  # pragma: no cover - Windows has no pread
+            os.lseek(fd, offset, os.SEEK_SET)
+            return os.read(fd, length)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            if self._delete:
+                self.path.unlink(missing_ok=True)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class MemorySource:
+    """Packet bytes handed to the API in memory (scapy packets, raw records)."""
+
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        self._data = data
+
+    def read(self, offset: int, length: int) -> bytes:
+        return bytes(self._data[offset : offset + max(length, 0)])
+
+    def close(self) -> None:
+        pass

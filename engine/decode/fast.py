@@ -1,0 +1,316 @@
+"""The vectorised decoder: headers of every packet in a chunk at once, with numpy.
+
+Each stage gathers a fixed-width window of header bytes for all packets that reached it (one fancy
+index per stage, see :func:`engine.capture.chunk.gather`), reads fields as column slices, and
+sends packets whose shape it does not handle to :mod:`engine.decode.exact`.
+Bytes beyond a packet's captured length are never trusted: every stage checks ``caplen`` first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..capture import linktypes as lt
+from ..capture.chunk import RecordChunk, gather
+from ..packets import Kind, PacketTable, Reason
+from .exact import ICMP4_ERRORS, ICMP6_ERRORS, Fields, Fragment, Quoted, decode_packet
+
+VLAN = np.array([0x8100, 0x88A8, 0x9100, 0x9200], dtype=np.uint16)
+SLOW_ETHERTYPES = np.array([0x8864, 0x8847, 0x8848], dtype=np.uint16)
+TUNNELS = np.array([4, 41, 47], dtype=np.uint8)
+IPV6_EXT = np.array([0, 43, 44, 51, 60, 135, 139, 140], dtype=np.uint8)
+ICMP4_ERR = np.array(sorted(ICMP4_ERRORS), dtype=np.uint8)
+ICMP6_ERR = np.array(sorted(ICMP6_ERRORS), dtype=np.uint8)
+RAW_TYPES = (lt.RAW, lt.RAW_OLD, lt.RAW_OLD_OPENBSD)
+#: link types that carry something other than IP and are decoded by another module (Z-Wave)
+FOREIGN: dict[int, str] = {}
+
+
+@dataclass
+class SideInfo:
+    """What the chunk decode found that needs the whole capture to resolve."""
+
+    fragments: list[tuple[int, Fragment]] = field(default_factory=list)  # (packet index, …)
+    quoted: list[tuple[int, Quoted]] = field(default_factory=list)
+    slow_packets: int = 0
+
+
+def _u16(rows: np.ndarray, col: int) -> np.ndarray:
+    return (rows[:, col].astype(np.uint16) << 8) | rows[:, col + 1]
+
+
+def _u32(rows: np.ndarray, col: int) -> np.ndarray:
+    return np.ascontiguousarray(rows[:, col : col + 4]).view(">u4")[:, 0].astype(np.uint32)
+
+
+def _u64(rows: np.ndarray, col: int) -> np.ndarray:
+    return np.ascontiguousarray(rows[:, col : col + 8]).view(">u8")[:, 0].astype(np.uint64)
+
+
+def _at(rows: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """Per-row byte at a per-row column."""
+    return rows[np.arange(rows.shape[0]), col]
+
+
+def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int
+                 ) -> tuple[PacketTable, SideInfo]:
+    """Decode every packet of ``chunk``; ``linktypes[iface]`` gives each packet's link type."""
+    n = len(chunk)
+    t = PacketTable.empty(n)
+    t.ts_ns[:] = chunk.ts_ns
+    t.caplen[:] = chunk.caplen
+    t.origlen[:] = chunk.origlen
+    t.offset[:] = chunk.data_off + chunk.base
+    t.iface[:] = chunk.iface
+    t.linktype[:] = linktypes[chunk.iface]
+    side = SideInfo()
+    buf, pos = chunk.buf, chunk.data_off
+    cap = chunk.caplen.astype(np.int64)
+    l3 = np.zeros(n, dtype=np.int64)
+    version = np.zeros(n, dtype=np.uint8)
+    slow = np.zeros(n, dtype=bool)
+
+    for link in np.unique(t.linktype):
+        rows = np.flatnonzero(t.linktype == link)
+        _link_layer(int(link), rows, buf, pos, cap, t, l3, version, slow)
+
+    l4, l4len = _ip_layer(buf, pos, cap, t, l3, version, slow)
+    _transport(buf, pos, cap, t, l4, l4len, slow)
+
+    for row in np.flatnonzero(slow):
+        _decode_slow(int(row), buf, pos, cap, t, side, first_index)
+    side.slow_packets = int(slow.sum())
+    return t, side
+
+
+# -- link layer -----------------------------------------------------------------------------
+def _link_layer(link: int, rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, cap: np.ndarray,
+                t: PacketTable, l3: np.ndarray, version: np.ndarray, slow: np.ndarray) -> None:
+    if link == lt.ETHERNET:
+        _ethertypes(rows, buf, pos, cap, t, l3, version, slow, 12, 14)
+    elif link == lt.LINUX_SLL:
+        _ethertypes(rows, buf, pos, cap, t, l3, version, slow, 14, 16)
+    elif link == lt.LINUX_SLL2:
+        _ethertypes(rows, buf, pos, cap, t, l3, version, slow, 0, 20)
+    elif link in RAW_TYPES or link in (lt.IPV4, lt.IPV6):
+        first = gather(buf, pos[rows], 1)[:, 0] >> 4
+        if link == lt.IPV4:
+            first = np.full(rows.size, 4, dtype=np.uint8)
+        elif link == lt.IPV6:
+            first = np.full(rows.size, 6, dtype=np.uint8)
+        ok = (first == 4) | (first == 6)
+        version[rows[ok]] = first[ok]
+        _fail(t, rows[~ok], Reason.MALFORMED)
+        _fail(t, rows[cap[rows] < 1], Reason.TRUNCATED)
+    elif link in (lt.NULL, lt.LOOP):
+        head = gather(buf, pos[rows], 4)
+        le = head.view("<u4")[:, 0]
+        be = head.view(">u4")[:, 0]
+        family = np.where(le < 0x10000, le, be)
+        if link == lt.LOOP:
+            family = np.where(be < 0x10000, be, le)
+        v4 = family == 2
+        v6 = np.isin(family, (10, 24, 28, 30))
+        version[rows[v4]] = 4
+        version[rows[v6]] = 6
+        l3[rows] = 4
+        _fail(t, rows[~(v4 | v6)], Reason.NON_IP)
+        _fail(t, rows[cap[rows] < 4], Reason.TRUNCATED)
+    elif link == lt.PPP:
+        slow[rows] = True
+    elif link in FOREIGN:
+        pass  # decoded by its own module after this pass
+    else:
+        _fail(t, rows, Reason.LINKTYPE)
+
+
+def _ethertypes(rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, cap: np.ndarray,
+                t: PacketTable, l3: np.ndarray, version: np.ndarray, slow: np.ndarray,
+                type_col: int, header: int) -> None:
+    """EtherType at ``type_col`` with up to three VLAN tags after it; IP starts after them."""
+    width = header + 12
+    head = gather(buf, pos[rows], width)
+    etype = _u16(head, type_col)
+    off = np.full(rows.size, header, dtype=np.int64)
+    for _ in range(3):
+        tagged = np.flatnonzero(np.isin(etype, VLAN))
+        if not tagged.size:
+            break
+        col = off[tagged] + 2
+        etype[tagged] = (_at(head[tagged], col).astype(np.uint16) << 8) | _at(head[tagged], col + 1)
+        off[tagged] += 4
+    t.ethertype[rows] = etype
+    l3[rows] = off
+    short = cap[rows] < off
+    v4 = (etype == 0x0800) & ~short
+    v6 = (etype == 0x86DD) & ~short
+    version[rows[v4]] = 4
+    version[rows[v6]] = 6
+    odd = np.isin(etype, VLAN) | np.isin(etype, SLOW_ETHERTYPES)
+    slow[rows[odd & ~short]] = True
+    _fail(t, rows[short], Reason.TRUNCATED)
+    _fail(t, rows[~(v4 | v6 | odd | short)], Reason.NON_IP)
+
+
+def _fail(t: PacketTable, rows: np.ndarray, reason: Reason) -> None:
+    t.kind[rows] = Kind.UNASSIGNED
+    t.reason[rows] = reason
+
+
+# -- IP -------------------------------------------------------------------------------------
+def _ip_layer(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable, l3: np.ndarray,
+              version: np.ndarray, slow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Returns the transport offset and the transport length (-1 where there is none)."""
+    n = cap.size
+    l4 = np.full(n, -1, dtype=np.int64)
+    l4len = np.zeros(n, dtype=np.int64)
+
+    rows = np.flatnonzero((version == 4) & ~slow)
+    if rows.size:
+        h = gather(buf, pos[rows] + l3[rows], 20)
+        ihl = (h[:, 0] & 0x0F).astype(np.int64) * 4
+        total = _u16(h, 2).astype(np.int64)
+        frag = _u16(h, 6)
+        proto = h[:, 9]
+        c = cap[rows] - l3[rows]
+        trunc = (c < 20) | (c < ihl)
+        bad = ((h[:, 0] >> 4) != 4) | (ihl < 20) | ((total < ihl) & (total != 0))
+        odd = (total == 0) | ((frag & 0x3FFF) != 0) | np.isin(proto, TUNNELS)
+        good = ~(trunc | bad | odd)
+        slow[rows[odd & ~trunc & ~bad]] = True
+        _fail(t, rows[trunc], Reason.TRUNCATED)
+        _fail(t, rows[bad & ~trunc], Reason.MALFORMED)
+        g = rows[good]
+        t.family[g] = 4
+        t.ip_proto[g] = proto[good]
+        t.src_lo[g] = _u32(h, 12)[good]
+        t.dst_lo[g] = _u32(h, 16)[good]
+        l4[g] = l3[g] + ihl[good]
+        l4len[g] = total[good] - ihl[good]
+
+    rows = np.flatnonzero((version == 6) & ~slow)
+    if rows.size:
+        h = gather(buf, pos[rows] + l3[rows], 40)
+        plen = _u16(h, 4).astype(np.int64)
+        nh = h[:, 6]
+        c = cap[rows] - l3[rows]
+        trunc = c < 40
+        bad = (h[:, 0] >> 4) != 6
+        odd = (plen == 0) | np.isin(nh, IPV6_EXT) | np.isin(nh, TUNNELS)
+        good = ~(trunc | bad | odd)
+        slow[rows[odd & ~trunc & ~bad]] = True
+        _fail(t, rows[trunc], Reason.TRUNCATED)
+        _fail(t, rows[bad & ~trunc], Reason.MALFORMED)
+        g = rows[good]
+        t.family[g] = 6
+        t.ip_proto[g] = nh[good]
+        t.src_hi[g] = _u64(h, 8)[good]
+        t.src_lo[g] = _u64(h, 16)[good]
+        t.dst_hi[g] = _u64(h, 24)[good]
+        t.dst_lo[g] = _u64(h, 32)[good]
+        l4[g] = l3[g] + 40
+        l4len[g] = plen[good]
+    return l4, l4len
+
+
+# -- transport ------------------------------------------------------------------------------
+def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable,
+               l4: np.ndarray, l4len: np.ndarray, slow: np.ndarray) -> None:
+    rows = np.flatnonzero(l4 >= 0)
+    if not rows.size:
+        return
+    h = gather(buf, pos[rows] + l4[rows], 20)
+    proto = t.ip_proto[rows]
+    fam = t.family[rows]
+    c = cap[rows] - l4[rows]
+    plen = l4len[rows]
+
+    tcp = proto == 6
+    trunc = tcp & (c < 20)
+    hlen = (h[:, 12] >> 4).astype(np.int64) * 4
+    bad = tcp & ~trunc & (hlen < 20)
+    ok = tcp & ~trunc & ~bad
+    _fail(t, rows[trunc], Reason.TRUNCATED)
+    _fail(t, rows[bad], Reason.MALFORMED)
+    r = rows[ok]
+    t.kind[r] = Kind.TCP
+    t.sport[r] = _u16(h, 0)[ok]
+    t.dport[r] = _u16(h, 2)[ok]
+    t.seq[r] = _u32(h, 4)[ok]
+    t.ack[r] = _u32(h, 8)[ok]
+    t.tcp_hlen[r] = hlen[ok]
+    t.tcp_flags[r] = ((h[:, 12].astype(np.uint16) & 1) << 8)[ok] | h[ok, 13]
+    t.win[r] = _u16(h, 14)[ok]
+    t.payload_off[r] = l4[r] + hlen[ok]
+    t.payload_len[r] = np.maximum(plen[ok] - hlen[ok], 0)
+
+    udp = proto == 17
+    trunc = udp & (c < 8)
+    ok = udp & ~trunc
+    _fail(t, rows[trunc], Reason.TRUNCATED)
+    r = rows[ok]
+    ulen = _u16(h, 4).astype(np.int64)[ok]
+    t.kind[r] = Kind.UDP
+    t.sport[r] = _u16(h, 0)[ok]
+    t.dport[r] = _u16(h, 2)[ok]
+    t.payload_off[r] = l4[r] + 8
+    sane = (ulen >= 8) & (ulen <= plen[ok])
+    t.payload_len[r] = np.where(sane, ulen - 8, np.maximum(plen[ok] - 8, 0))
+
+    icmp = ((proto == 1) & (fam == 4)) | ((proto == 58) & (fam == 6))
+    trunc = icmp & (c < 4)
+    errors = icmp & ~trunc & np.where(fam == 4, np.isin(h[:, 0], ICMP4_ERR),
+                                      np.isin(h[:, 0], ICMP6_ERR))
+    ok = icmp & ~trunc & ~errors
+    _fail(t, rows[trunc], Reason.TRUNCATED)
+    slow[rows[errors]] = True
+    r = rows[ok]
+    full = c[ok] >= 8
+    t.kind[r] = np.where(fam[ok] == 4, Kind.ICMP, Kind.ICMPV6)
+    t.icmp_type[r] = h[ok, 0]
+    t.icmp_code[r] = h[ok, 1]
+    t.icmp_id[r] = np.where(full, _u16(h, 4)[ok], 0)
+    t.icmp_seq[r] = np.where(full, _u16(h, 6)[ok], 0)
+    t.payload_off[r] = l4[r] + 8
+    t.payload_len[r] = np.maximum(plen[ok] - 8, 0)
+
+    other = ~(tcp | udp | icmp)
+    r = rows[other]
+    t.kind[r] = Kind.IP
+    t.payload_off[r] = l4[r]
+    t.payload_len[r] = np.maximum(plen[other], 0)
+
+
+# -- the exact path -------------------------------------------------------------------------
+def _decode_slow(row: int, buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable,
+                 side: SideInfo, first_index: int) -> None:
+    start = int(pos[row])
+    data = buf[start : start + int(cap[row])].tobytes()
+    f = decode_packet(data, int(t.linktype[row]), int(t.origlen[row]))
+    store_fields(t, row, f)
+    if f.fragment is not None:
+        side.fragments.append((first_index + row, f.fragment))
+    if f.quoted is not None:
+        side.quoted.append((first_index + row, f.quoted))
+
+
+_MASK64 = (1 << 64) - 1
+
+
+def store_fields(t: PacketTable, row: int, f: Fields) -> None:
+    """Write one exactly-decoded packet into the table."""
+    t.kind[row] = f.kind
+    t.reason[row] = f.reason
+    t.ethertype[row] = f.ethertype
+    t.family[row] = f.family
+    t.ip_proto[row] = f.ip_proto
+    t.src_hi[row], t.src_lo[row] = f.src >> 64, f.src & _MASK64
+    t.dst_hi[row], t.dst_lo[row] = f.dst >> 64, f.dst & _MASK64
+    t.sport[row], t.dport[row] = f.sport, f.dport
+    t.payload_off[row], t.payload_len[row] = f.payload_off, f.payload_len
+    t.tcp_flags[row], t.seq[row], t.ack[row] = f.tcp_flags, f.seq, f.ack
+    t.win[row], t.tcp_hlen[row] = f.win, f.tcp_hlen
+    t.icmp_type[row], t.icmp_code[row] = f.icmp_type, f.icmp_code
+    t.icmp_id[row], t.icmp_seq[row] = f.icmp_id, f.icmp_seq

@@ -1,0 +1,125 @@
+"""The per-packet columns every later stage reads: what a packet is, and where its bytes are.
+
+One row per packet read, in file order. Addresses are 128-bit, split into ``hi``/``lo`` uint64
+halves (an IPv4 address is ``hi = 0, lo = address``), so IPv4 and IPv6 group the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import IntEnum
+
+import numpy as np
+
+
+class Kind(IntEnum):
+    """What conversation family a packet belongs to."""
+
+    UNASSIGNED = 0
+    TCP = 1
+    UDP = 2
+    ICMP = 3
+    ICMPV6 = 4
+    IP = 5  # another IP protocol (GRE, ESP, SCTP, OSPF, …): keyed by addresses and protocol
+    ZWAVE = 6
+
+
+class Reason(IntEnum):
+    """Why a packet is in no conversation (``Kind.UNASSIGNED``)."""
+
+    NONE = 0
+    NON_IP = 1  # ARP, LLDP, STP, …: broken down by EtherType
+    LINKTYPE = 2  # a link layer Flowscope does not decode
+    TRUNCATED = 3  # captured too short to hold its headers
+    MALFORMED = 4  # headers that contradict themselves
+    FRAGMENT = 5  # an IP fragment that does not complete a datagram (Wireshark counts it nowhere)
+    ZWAVE_DAMAGED = 6  # a Z-Wave frame too damaged to key
+
+
+REASON_TEXT = {
+    Reason.NON_IP: "not IP",
+    Reason.LINKTYPE: "link type not decoded",
+    Reason.TRUNCATED: "headers cut short by the snap length",
+    Reason.MALFORMED: "malformed headers",
+    Reason.FRAGMENT: "IP fragment (counted with the frame that completes the datagram)",
+    Reason.ZWAVE_DAMAGED: "damaged Z-Wave frame",
+}
+
+# TCP flag bits as in the header (NS is bit 8)
+FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, NS = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x100
+
+
+@dataclass
+class PacketTable:
+    """Columns, one row per packet in file order."""
+
+    ts_ns: np.ndarray  # int64, nanoseconds since the epoch
+    caplen: np.ndarray  # uint32, bytes captured
+    origlen: np.ndarray  # uint32, bytes on the wire (what Wireshark's byte counts add up)
+    offset: np.ndarray  # int64, position of the packet's first byte in the capture source
+    iface: np.ndarray  # uint16, index into CaptureInfo.interfaces
+    linktype: np.ndarray  # uint16
+    kind: np.ndarray  # uint8, Kind
+    reason: np.ndarray  # uint8, Reason (UNASSIGNED rows)
+    ethertype: np.ndarray  # uint16, for the non-IP breakdown (0 when not Ethernet-like)
+    family: np.ndarray  # uint8, 4 or 6 (0: not IP)
+    ip_proto: np.ndarray  # uint8
+    src_hi: np.ndarray  # uint64
+    src_lo: np.ndarray  # uint64
+    dst_hi: np.ndarray  # uint64
+    dst_lo: np.ndarray  # uint64
+    sport: np.ndarray  # uint16 (0 for protocols without ports)
+    dport: np.ndarray  # uint16
+    payload_off: np.ndarray  # int32, payload start in the packet; -1 = not in one frame
+    payload_len: np.ndarray  # int32, payload bytes from the IP / UDP length, never the frame length
+    tcp_flags: np.ndarray  # uint16
+    seq: np.ndarray  # uint32
+    ack: np.ndarray  # uint32
+    win: np.ndarray  # uint16, raw window field (scaling is the TCP analysis's business)
+    tcp_hlen: np.ndarray  # uint8, TCP header length in bytes
+    icmp_type: np.ndarray  # uint8
+    icmp_code: np.ndarray  # uint8
+    icmp_id: np.ndarray  # uint16 (echo identifier)
+    icmp_seq: np.ndarray  # uint16 (echo sequence)
+    conv: np.ndarray  # int32, conversation id; -1 = unassigned
+    direction: np.ndarray  # uint8, 0 = A→B, 1 = B→A
+
+    def __len__(self) -> int:
+        return int(self.ts_ns.size)
+
+    @classmethod
+    def empty(cls, n: int) -> PacketTable:
+        """Zeroed columns for ``n`` packets (conv = -1)."""
+        cols = {f.name: np.zeros(n, dtype=DTYPES[f.name]) for f in fields(cls)}
+        cols["conv"][:] = -1
+        cols["payload_off"][:] = -1
+        return cls(**cols)
+
+    @classmethod
+    def concat(cls, parts: list[PacketTable]) -> PacketTable:
+        if not parts:
+            return cls.empty(0)
+        if len(parts) == 1:
+            return parts[0]
+        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                      for f in fields(cls)})
+
+    def take(self, rows: np.ndarray) -> PacketTable:
+        """A new table with only ``rows`` (a copy)."""
+        return PacketTable(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
+    @property
+    def nbytes(self) -> int:
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+
+DTYPES: dict[str, type] = {
+    "ts_ns": np.int64, "caplen": np.uint32, "origlen": np.uint32, "offset": np.int64,
+    "iface": np.uint16, "linktype": np.uint16, "kind": np.uint8, "reason": np.uint8,
+    "ethertype": np.uint16, "family": np.uint8, "ip_proto": np.uint8,
+    "src_hi": np.uint64, "src_lo": np.uint64, "dst_hi": np.uint64, "dst_lo": np.uint64,
+    "sport": np.uint16, "dport": np.uint16, "payload_off": np.int32, "payload_len": np.int32,
+    "tcp_flags": np.uint16, "seq": np.uint32, "ack": np.uint32, "win": np.uint16,
+    "tcp_hlen": np.uint8, "icmp_type": np.uint8, "icmp_code": np.uint8, "icmp_id": np.uint16,
+    "icmp_seq": np.uint16, "conv": np.int32, "direction": np.uint8,
+}

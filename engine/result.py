@@ -1,0 +1,134 @@
+"""What an analysis returns: the capture's description, packets, conversations, leftovers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .capture import ByteSource, Interface
+from .capture import linktypes as lt
+from .config import FlowConfig
+from .conversations import QuotedLinks
+from .packets import REASON_TEXT, Kind, PacketTable, Reason
+from .table import Conversation, ConversationTable
+
+#: EtherTypes named in the unassigned breakdown
+ETHERTYPE_NAMES = {
+    0x0000: "802.2 LLC", 0x0806: "ARP", 0x8035: "RARP", 0x88CC: "LLDP", 0x888E: "EAPOL",
+    0x8863: "PPPoE discovery", 0x8864: "PPPoE session", 0x8847: "MPLS", 0x8848: "MPLS",
+    0x88F7: "PTP", 0x8809: "Slow protocols (LACP)", 0x9000: "Loopback", 0x88E5: "MACsec",
+    0x8100: "802.1Q", 0x88A8: "802.1ad", 0x22F0: "AVTP", 0x8899: "Realtek", 0x88E1: "HomePlug",
+    0x893A: "IEEE 1905", 0x0842: "Wake-on-LAN", 0x22EA: "SRP", 0x8870: "Jumbo LLC",
+}
+
+
+def ethertype_name(value: int) -> str:
+    return ETHERTYPE_NAMES.get(value, f"0x{value:04x}")
+
+
+@dataclass
+class CaptureInfo:
+    """The file and how reading it went."""
+
+    path: Path | None
+    format: str  # pcap, pcap-ns, pcapng (+ ".gz"), or "memory"
+    packets: int
+    interfaces: list[Interface]
+    first_ns: int | None
+    last_ns: int | None
+    warnings: list[str] = field(default_factory=list)
+    file_bytes: int = 0
+
+    @property
+    def link_types(self) -> list[int]:
+        return sorted({i.linktype for i in self.interfaces})
+
+
+@dataclass
+class Unassigned:
+    """Packets in no conversation, and why (the Σ invariant: conversations + these = all)."""
+
+    total: int
+    by_reason: dict[str, int]
+    by_ethertype: dict[str, int]  # non-IP packets by EtherType name
+    by_linktype: dict[str, int]  # undecoded link types by name
+
+
+class FlowResult:
+    """The result of one analysis. Behaves like the seed's list of conversations (``len``,
+    iteration and indexing give :class:`Conversation` views) and keeps the columns.
+
+    Holds the capture's byte source open for payload reads; ``close()`` (or ``with``) releases it
+    and removes any decompressed copy.
+    """
+
+    def __init__(self, capture: CaptureInfo, packets: PacketTable,
+                 conversations: ConversationTable, quoted: QuotedLinks, source: ByteSource,
+                 config: FlowConfig) -> None:
+        self.capture = capture
+        self.packets = packets
+        self.conversations = conversations
+        self.quoted = quoted
+        self.source = source
+        self.config = config
+        self.unassigned = _unassigned(packets)
+
+    # the seed's list-of-conversations face
+    def __len__(self) -> int:
+        return len(self.conversations)
+
+    def __iter__(self) -> Any:
+        return iter(self.conversations)
+
+    def __getitem__(self, i: int) -> Conversation:
+        return self.conversations[i]
+
+    def packet_bytes(self, i: int) -> bytes:
+        """The captured bytes of packet ``i`` (read back from the capture)."""
+        return self.source.read(int(self.packets.offset[i]), int(self.packets.caplen[i]))
+
+    def payload_bytes(self, i: int) -> bytes:
+        """The captured part of packet ``i``'s transport payload (empty if none was captured)."""
+        off = int(self.packets.payload_off[i])
+        if off < 0:
+            return b""
+        avail = int(self.packets.caplen[i]) - off
+        size = min(int(self.packets.payload_len[i]), max(avail, 0))
+        return self.source.read(int(self.packets.offset[i]) + off, size)
+
+    def conversation_of_stream(self, kind: Kind, stream: int) -> list[int]:
+        """Conversation ids with Wireshark stream number ``stream`` (several if split by an idle
+        timeout)."""
+        return self.conversations.rows_with_stream(kind, stream).tolist()
+
+    def close(self) -> None:
+        self.source.close()
+
+    def __enter__(self) -> FlowResult:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _unassigned(p: PacketTable) -> Unassigned:
+    rows = p.kind == Kind.UNASSIGNED
+    reasons = np.bincount(p.reason[rows], minlength=len(Reason))
+    by_reason = {REASON_TEXT[Reason(r)]: int(c) for r, c in enumerate(reasons) if c and r}
+    non_ip = rows & (p.reason == Reason.NON_IP)
+    by_ethertype: dict[str, int] = {}
+    if non_ip.any():
+        values, counts = np.unique(p.ethertype[non_ip], return_counts=True)
+        for v, c in zip(values.tolist(), counts.tolist(), strict=True):
+            name = ethertype_name(v)
+            by_ethertype[name] = by_ethertype.get(name, 0) + c
+    links = rows & (p.reason == Reason.LINKTYPE)
+    by_linktype: dict[str, int] = {}
+    if links.any():
+        values, counts = np.unique(p.linktype[links], return_counts=True)
+        by_linktype = {lt.name(v): c for v, c in zip(values.tolist(), counts.tolist(),
+                                                        strict=True)}
+    return Unassigned(int(rows.sum()), by_reason, by_ethertype, by_linktype)

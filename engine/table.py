@@ -1,0 +1,197 @@
+"""The conversation table: one row per conversation, every figure a numpy column.
+
+Rows are sorted by start time (as the seed returns them); a row's id is its position. Views
+(:class:`Conversation`) are created on demand, so a million conversations cost only the columns.
+Other analyses (TCP state, Z-Wave) add columns to ``extra`` without changing this module.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .packets import Kind
+
+PROTOCOL_NAMES = {Kind.TCP: "tcp", Kind.UDP: "udp", Kind.ICMP: "icmp", Kind.ICMPV6: "icmpv6",
+                  Kind.ZWAVE: "zwave"}
+#: names for other IP protocols, as Wireshark's protocol column shows them (lower case)
+IP_PROTOCOL_NAMES = {
+    0: "hopopt", 2: "igmp", 4: "ipip", 8: "egp", 9: "igp", 41: "ipv6", 46: "rsvp", 47: "gre",
+    50: "esp", 51: "ah", 59: "ipv6-nonxt", 88: "eigrp", 89: "ospf", 94: "ipip", 103: "pim",
+    112: "vrrp", 115: "l2tp", 124: "isis", 132: "sctp", 136: "udplite", 137: "mpls-in-ip",
+}
+
+
+def protocol_name(kind: int, ip_proto: int) -> str:
+    """``tcp``, ``udp``, ``icmp``, ``icmpv6``, ``zwave``, or the IP protocol's name."""
+    if kind == Kind.IP:
+        return IP_PROTOCOL_NAMES.get(ip_proto, f"ip-proto-{ip_proto}")
+    return PROTOCOL_NAMES.get(Kind(kind), "unknown")
+
+
+def format_address(family: int, hi: int, lo: int) -> str:
+    """Canonical text form (IPv6 compressed, as Wireshark and ``ipaddress`` print it)."""
+    if family == 4:
+        return str(ipaddress.IPv4Address(lo & 0xFFFFFFFF))
+    if family == 6:
+        return str(ipaddress.IPv6Address((hi << 64) | lo))
+    return f"{hi:x}:{lo:x}"
+
+
+@dataclass
+class ConversationTable:
+    """Columns of all conversations. Byte counts are frame bytes (``origlen``) unless named
+    ``payload_*``; times are int64 nanoseconds since the epoch."""
+
+    kind: np.ndarray  # uint8, packets.Kind
+    ip_proto: np.ndarray  # uint8
+    family: np.ndarray  # uint8 (4, 6; other values for non-IP families)
+    stream: np.ndarray  # int64, Wireshark's tcp.stream / udp.stream; -1 where it has none
+    a_hi: np.ndarray  # uint64, endpoint A (sender of the first packet)
+    a_lo: np.ndarray
+    a_port: np.ndarray  # int32, -1 where the protocol has no ports
+    b_hi: np.ndarray
+    b_lo: np.ndarray
+    b_port: np.ndarray
+    packets_ab: np.ndarray  # int64
+    packets_ba: np.ndarray
+    bytes_ab: np.ndarray
+    bytes_ba: np.ndarray
+    payload_ab: np.ndarray
+    payload_ba: np.ndarray
+    start_ns: np.ndarray  # int64 (earliest timestamp)
+    end_ns: np.ndarray  # int64 (latest timestamp)
+    first_packet: np.ndarray  # int64, packet index of the first packet (file order)
+    last_packet: np.ndarray
+    flags_ab: np.ndarray  # uint16, TCP flags seen A→B (OR of all)
+    flags_ba: np.ndarray
+    icmp_type: np.ndarray  # uint8 (ICMP: from the first packet)
+    icmp_code: np.ndarray
+    icmp_id: np.ndarray  # int32, echo identifier, -1 for non-echo messages
+    quotes: np.ndarray  # int64, the conversation an ICMP error quotes, -1 = none
+    #: CSR packet lists: the packets of row i are packet_index[packet_start[i]:packet_start[i+1]]
+    packet_index: np.ndarray | None = None
+    packet_start: np.ndarray | None = None
+    #: columns added by other analyses (TCP state, Z-Wave, …), each one value per row
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.kind.size)
+
+    def __iter__(self) -> Iterator[Conversation]:
+        for i in range(len(self)):
+            yield Conversation(self, i)
+
+    def __getitem__(self, i: int) -> Conversation:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"conversation {i} out of range (0..{len(self) - 1})")
+        return Conversation(self, i % len(self))
+
+    # -- derived columns (computed when asked, never stored twice) -------------------------
+    @property
+    def packets(self) -> np.ndarray:
+        return self.packets_ab + self.packets_ba
+
+    @property
+    def bytes(self) -> np.ndarray:
+        return self.bytes_ab + self.bytes_ba
+
+    @property
+    def duration_ns(self) -> np.ndarray:
+        return self.end_ns - self.start_ns
+
+    def bits_per_second(self, direction: str) -> np.ndarray:
+        """Wireshark's Bits/s column: bytes × 8 / duration; NaN when the duration is zero."""
+        size = self.bytes_ab if direction == "ab" else self.bytes_ba
+        dur = self.duration_ns.astype(np.float64) / 1e9
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(dur > 0, size * 8.0 / np.where(dur > 0, dur, 1.0), np.nan)
+
+    def protocol_names(self) -> np.ndarray:
+        """The protocol name of every row (object array; cheap: names are shared)."""
+        names = np.empty(len(self), dtype=object)
+        codes = self.kind.astype(np.int64) << 8 | self.ip_proto
+        for code in np.unique(codes):
+            names[codes == code] = protocol_name(int(code) >> 8, int(code) & 0xFF)
+        return names
+
+    def packets_of(self, i: int) -> np.ndarray:
+        """Packet indices of conversation ``i`` in file order."""
+        if self.packet_index is None or self.packet_start is None:
+            raise ValueError("packet indices were not stored (FlowConfig.store_packet_indices)")
+        return self.packet_index[self.packet_start[i] : self.packet_start[i + 1]]
+
+    def rows_with_stream(self, kind: Kind, stream: int) -> np.ndarray:
+        return np.flatnonzero((self.kind == kind) & (self.stream == stream))
+
+    def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The columns restricted to ``rows`` (for exports of a filtered view)."""
+        out = {name: getattr(self, name)[rows] for name in COLUMN_NAMES}
+        out.update({name: col[rows] for name, col in self.extra.items()})
+        return out
+
+
+COLUMN_NAMES = [name for name in ConversationTable.__dataclass_fields__
+                if name not in ("packet_index", "packet_start", "extra")]
+
+
+class Conversation:
+    """A light view of one row; attribute access reads the columns."""
+
+    __slots__ = ("id", "table")
+
+    def __init__(self, table: ConversationTable, i: int) -> None:
+        self.table = table
+        self.id = i
+
+    def __repr__(self) -> str:
+        a, b = self.a, self.b
+        return (f"<Conversation {self.id} {self.protocol} {a[0]}:{a[1]} ↔ {b[0]}:{b[1]} "
+                f"{self.packets} packets>")
+
+    def __getattr__(self, name: str) -> Any:
+        table = object.__getattribute__(self, "table")
+        if name in table.extra:
+            return table.extra[name][self.id].item()
+        if name in COLUMN_NAMES:
+            return getattr(table, name)[self.id].item()
+        raise AttributeError(name)
+
+    @property
+    def protocol(self) -> str:
+        t = self.table
+        return protocol_name(int(t.kind[self.id]), int(t.ip_proto[self.id]))
+
+    @property
+    def a(self) -> tuple[str, int | None]:
+        t, i = self.table, self.id
+        port = int(t.a_port[i])
+        return (format_address(int(t.family[i]), int(t.a_hi[i]), int(t.a_lo[i])),
+                None if port < 0 else port)
+
+    @property
+    def b(self) -> tuple[str, int | None]:
+        t, i = self.table, self.id
+        port = int(t.b_port[i])
+        return (format_address(int(t.family[i]), int(t.b_hi[i]), int(t.b_lo[i])),
+                None if port < 0 else port)
+
+    @property
+    def packets(self) -> int:
+        return int(self.table.packets_ab[self.id] + self.table.packets_ba[self.id])
+
+    @property
+    def bytes(self) -> int:
+        return int(self.table.bytes_ab[self.id] + self.table.bytes_ba[self.id])
+
+    @property
+    def duration_ns(self) -> int:
+        return int(self.table.end_ns[self.id] - self.table.start_ns[self.id])
+
+    @property
+    def packet_indices(self) -> np.ndarray:
+        return self.table.packets_of(self.id)
