@@ -24,7 +24,7 @@ class _Datagram:
         self.ranges.append((frag.offset, frag.offset + frag.length))
         if not frag.more:
             self.total = frag.offset + frag.length
-        if frag.offset == 0 and frag.data:
+        if frag.offset == 0 and frag.data and not self.head:  # first-seen bytes win
             self.head = frag.data
 
     def complete(self) -> bool:

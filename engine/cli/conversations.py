@@ -1,0 +1,32 @@
+"""``flowscope-cli conversations FILE``: the conversation list as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..export.conversations import write_csv, write_json, write_table
+from ..pipeline import analyse_file
+from .options import add_config_options, config_from
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("conversations", help="list the conversations of a capture",
+                       description="List every conversation (TCP, UDP, ICMP, other IP, Z-Wave) "
+                                   "of a capture file.")
+    p.add_argument("file", help="pcap or pcapng file (gzip-compressed is fine)")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                   help="output format (default: table)")
+    add_config_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import warn
+
+    with analyse_file(args.file, config_from(args)) as result:
+        warn(result.capture.warnings)
+        writer = {"table": write_table, "json": write_json, "csv": write_csv}[args.format]
+        writer(result, sys.stdout)
+    return 0

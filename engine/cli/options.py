@@ -1,0 +1,36 @@
+"""Option parsing shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..config import FlowConfig
+
+
+def timeout(value: str) -> float | None:
+    """``--udp-timeout 120`` or ``none`` (never split, as Wireshark)."""
+    if value.lower() in ("none", "off", "never"):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of seconds or 'none'") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("a timeout must be positive (or 'none')")
+    return seconds
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--udp-timeout", type=timeout, default=FlowConfig.udp_timeout,
+                        metavar="SECONDS|none",
+                        help="split a UDP conversation after this idle time; 'none' keeps one "
+                             "conversation per address/port pair like Wireshark "
+                             "(default: %(default)s)")
+    parser.add_argument("--icmp-timeout", type=timeout, default=FlowConfig.icmp_timeout,
+                        metavar="SECONDS|none",
+                        help="the same for ICMP and other IP protocols (default: %(default)s)")
+
+
+def config_from(args: argparse.Namespace) -> FlowConfig:
+    return FlowConfig(udp_timeout=args.udp_timeout, icmp_timeout=args.icmp_timeout)

@@ -1,0 +1,221 @@
+"""The conversation list as JSON, CSV or a text table — one implementation for CLI and GUI.
+
+The JSON layout is a stable contract (see README). Analyses that add columns (TCP state, Z-Wave)
+register their fields with :func:`register_field`, so every writer picks them up.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
+
+import numpy as np
+
+from ..packets import ACK, CWR, ECE, FIN, NS, PSH, RST, SYN, URG
+from ..result import FlowResult
+from ..table import ConversationTable, format_address
+
+FieldFn = Callable[[FlowResult, np.ndarray], list[Any]]
+
+#: extra JSON fields: name -> function(result, rows) giving one value per row
+_EXTRA: dict[str, FieldFn] = {}
+
+
+def register_field(name: str, fn: FieldFn) -> None:
+    """Add a field to every conversation record (JSON and CSV)."""
+    _EXTRA[name] = fn
+
+
+FLAG_LETTERS = ((SYN, "S"), (ACK, "A"), (FIN, "F"), (RST, "R"), (PSH, "P"), (URG, "U"),
+                (ECE, "E"), (CWR, "C"), (NS, "N"))
+
+
+def flag_string(flags: int) -> str:
+    """TCP flags seen, as letters in a fixed order (``SAFP``)."""
+    return "".join(letter for bit, letter in FLAG_LETTERS if flags & bit)
+
+
+def _addresses(t: ConversationTable, rows: np.ndarray, side: str) -> list[str]:
+    fam = t.family[rows].tolist()
+    hi = getattr(t, f"{side}_hi")[rows].tolist()
+    lo = getattr(t, f"{side}_lo")[rows].tolist()
+    return [format_address(f, h, low) for f, h, low in zip(fam, hi, lo, strict=True)]
+
+
+def _ports(values: np.ndarray) -> list[int | None]:
+    return [None if v < 0 else v for v in values.tolist()]
+
+
+def _rate(values: np.ndarray) -> list[float | None]:
+    return [None if math.isnan(v) else round(v, 3) for v in values.tolist()]
+
+
+def conversation_records(result: FlowResult, rows: np.ndarray | None = None
+                         ) -> list[dict[str, Any]]:
+    """One JSON-ready dict per conversation (all, or ``rows`` in the given order)."""
+    t = result.conversations
+    if rows is None:
+        rows = np.arange(len(t))
+    rows = np.asarray(rows, dtype=np.int64)
+    proto = t.protocol_names()[rows].tolist()
+    a_addr, b_addr = _addresses(t, rows, "a"), _addresses(t, rows, "b")
+    a_port, b_port = _ports(t.a_port[rows]), _ports(t.b_port[rows])
+    stream = [None if s < 0 else s for s in t.stream[rows].tolist()]
+    start = t.start_ns[rows].tolist()
+    end = t.end_ns[rows].tolist()
+    first_ns = result.capture.first_ns or 0
+    cols = {name: getattr(t, name)[rows].tolist() for name in (
+        "packets_ab", "bytes_ab", "packets_ba", "bytes_ba", "payload_ab", "payload_ba",
+        "flags_ab", "flags_ba", "icmp_type", "icmp_code", "icmp_id", "quotes", "kind")}
+    bps_ab, bps_ba = _rate(t.bits_per_second("ab")[rows]), _rate(t.bits_per_second("ba")[rows])
+    extra = {name: fn(result, rows) for name, fn in _EXTRA.items()}
+    records = []
+    for k, i in enumerate(rows.tolist()):
+        rec: dict[str, Any] = {
+            "id": i,
+            "protocol": proto[k],
+            "stream": stream[k],
+            "a": {"address": a_addr[k], "port": a_port[k]},
+            "b": {"address": b_addr[k], "port": b_port[k]},
+            "packets": cols["packets_ab"][k] + cols["packets_ba"][k],
+            "bytes": cols["bytes_ab"][k] + cols["bytes_ba"][k],
+            "packets_a_to_b": cols["packets_ab"][k],
+            "bytes_a_to_b": cols["bytes_ab"][k],
+            "packets_b_to_a": cols["packets_ba"][k],
+            "bytes_b_to_a": cols["bytes_ba"][k],
+            "payload_bytes_a_to_b": cols["payload_ab"][k],
+            "payload_bytes_b_to_a": cols["payload_ba"][k],
+            "start_ns": start[k],
+            "end_ns": end[k],
+            "relative_start": (start[k] - first_ns) / 1e9,
+            "duration": (end[k] - start[k]) / 1e9,
+            "bits_per_second_a_to_b": bps_ab[k],
+            "bits_per_second_b_to_a": bps_ba[k],
+        }
+        if proto[k] == "tcp":
+            rec["tcp_flags_a_to_b"] = flag_string(cols["flags_ab"][k])
+            rec["tcp_flags_b_to_a"] = flag_string(cols["flags_ba"][k])
+        if proto[k] in ("icmp", "icmpv6"):
+            icmp_id = cols["icmp_id"][k]
+            rec["icmp"] = {"type": cols["icmp_type"][k], "code": cols["icmp_code"][k],
+                           "id": None if icmp_id < 0 else icmp_id}
+            rec["quotes"] = None if cols["quotes"][k] < 0 else cols["quotes"][k]
+        for name, values in extra.items():
+            if values[k] is not _ABSENT:
+                rec[name] = values[k]
+        records.append(rec)
+    return records
+
+
+#: a field function returns this for rows the field does not apply to (the key is left out)
+_ABSENT = object()
+ABSENT = _ABSENT
+
+
+def capture_record(result: FlowResult) -> dict[str, Any]:
+    c = result.capture
+    return {
+        "path": str(c.path) if c.path else None,
+        "format": c.format,
+        "packets": c.packets,
+        "link_types": c.link_types,
+        "first_ns": c.first_ns,
+        "last_ns": c.last_ns,
+        "warnings": list(c.warnings),
+    }
+
+
+def to_json_document(result: FlowResult, rows: np.ndarray | None = None) -> dict[str, Any]:
+    u = result.unassigned
+    return {
+        "capture": capture_record(result),
+        "unassigned_packets": u.total,
+        "unassigned": {"by_reason": u.by_reason, "by_ethertype": u.by_ethertype,
+                       "by_linktype": u.by_linktype},
+        "conversations": conversation_records(result, rows),
+    }
+
+
+def write_json(result: FlowResult, out: TextIO, rows: np.ndarray | None = None) -> None:
+    json.dump(to_json_document(result, rows), out, indent=1)
+    out.write("\n")
+
+
+def _flatten(rec: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in rec.items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                flat[f"{key}_{sub}"] = json.dumps(v) if isinstance(v, dict | list) else v
+        elif isinstance(value, list):
+            flat[key] = json.dumps(value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def csv_rows(records: Iterable[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Flattened records (``a_address``, ``icmp_type``, …) and the union of their columns."""
+    flat = [_flatten(r) for r in records]
+    header: list[str] = []
+    seen: set[str] = set()
+    for row in flat:
+        for key in row:
+            if key not in seen:
+                seen.add(key)
+                header.append(key)
+    return header, flat
+
+
+def write_csv(result: FlowResult, out: TextIO, rows: np.ndarray | None = None) -> None:
+    header, flat = csv_rows(conversation_records(result, rows))
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(flat)
+
+
+def csv_text(result: FlowResult, rows: np.ndarray | None = None) -> str:
+    buf = io.StringIO()
+    write_csv(result, buf, rows)
+    return buf.getvalue()
+
+
+TABLE_COLUMNS = ("Address A", "Port A", "Address B", "Port B", "Packets A→B", "Bytes A→B",
+                 "Packets B→A", "Bytes B→A", "Packets", "Bytes", "Rel Start", "Duration")
+
+
+def write_table(result: FlowResult, out: TextIO) -> None:
+    """A readable text table, one section per protocol, like ``tshark -z conv,tcp``."""
+    records = conversation_records(result)
+    by_proto: dict[str, list[dict[str, Any]]] = {}
+    for rec in records:
+        by_proto.setdefault(rec["protocol"], []).append(rec)
+    c = result.capture
+    out.write(f"{c.path or 'packets'}: {c.format}, {c.packets} packets, "
+              f"{len(records)} conversations, {result.unassigned.total} packets in none\n")
+    order = ["tcp", "udp", "icmp", "icmpv6"]
+    for proto in sorted(by_proto, key=lambda p: (order.index(p) if p in order else 9, p)):
+        recs = sorted(by_proto[proto], key=lambda r: (r["stream"] is None, r["stream"] or 0,
+                                                      r["start_ns"]))
+        out.write(f"\n{proto.upper()} conversations: {len(recs)}\n")
+        header = ("Stream", *TABLE_COLUMNS)
+        lines = [header]
+        for r in recs:
+            lines.append((
+                "" if r["stream"] is None else str(r["stream"]),
+                r["a"]["address"], "" if r["a"]["port"] is None else str(r["a"]["port"]),
+                r["b"]["address"], "" if r["b"]["port"] is None else str(r["b"]["port"]),
+                str(r["packets_a_to_b"]), str(r["bytes_a_to_b"]),
+                str(r["packets_b_to_a"]), str(r["bytes_b_to_a"]),
+                str(r["packets"]), str(r["bytes"]),
+                f"{r['relative_start']:.6f}", f"{r['duration']:.6f}"))
+        widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+        left = {1, 3}
+        for row in lines:
+            cells = [cell.ljust(w) if i in left else cell.rjust(w)
+                     for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+            out.write("  ".join(cells).rstrip() + "\n")
