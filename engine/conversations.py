@@ -101,12 +101,19 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     p.conv[rows] = new_id[conv]
     p.direction[rows] = direction
     if config.store_packet_indices:
-        by_conv = np.argsort(p.conv[rows], kind="stable")
-        table.packet_index = rows[by_conv]
-        table.packet_start = np.concatenate(
-            ([0], np.cumsum(table.packets_ab + table.packets_ba))).astype(np.int64)
+        table.packet_index, table.packet_start = packet_lists(p, nconv)
     links = QuotedLinks(where_all, np.where(link_conv >= 0, new_id[np.maximum(link_conv, 0)], -1))
     return table, links
+
+
+def packet_lists(p: PacketTable, nconv: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR packet lists from ``p.conv``: indices grouped by conversation, file order inside."""
+    rows = np.flatnonzero(p.conv >= 0)
+    conv = p.conv[rows]
+    index = rows[np.argsort(conv, kind="stable")]
+    start = np.zeros(nconv + 1, dtype=np.int64)
+    np.cumsum(np.bincount(conv, minlength=nconv), out=start[1:])
+    return index, start
 
 
 def _sums(p: PacketTable, rows: np.ndarray, conv: np.ndarray, direction: np.ndarray,

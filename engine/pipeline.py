@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -15,28 +16,56 @@ from .capture import ByteSource, CancelFn, Interface, ProgressFn, RecordChunk, o
 from .capture.memory import MemoryChunker
 from .capture.source import MemorySource
 from .config import FlowConfig
-from .conversations import build_conversations
+from .conversations import QuotedLinks, build_conversations, packet_lists
 from .decode.exact import Fragment, Quoted
 from .decode.fast import decode_chunk
 from .decode.fragments import resolve_fragments
 from .errors import FlowError, LoadCancelled
 from .packets import PacketTable
 from .result import CaptureInfo, FlowResult
+from .table import ConversationTable, merge_tables
 
-#: analyses run once the packet table exists: each may add columns or conversations
-PacketStage = Callable[[PacketTable, FlowConfig], None]
+
+class LinkPlugin(Protocol):
+    """Decodes link types that carry no IP (Z-Wave radio frames) into conversations of its own.
+
+    A fresh instance serves one analysis: ``decode`` sees every chunk (while its buffer is valid)
+    with the chunk-local rows of its link types and fills those rows of ``part`` (kind, reason,
+    lengths, …) and its own columns; ``conversations`` then groups its packets, sets ``p.conv``
+    of those packets to ids local to the table it returns, and ``p.direction``.
+    """
+
+    linktypes: frozenset[int]
+
+    def decode(self, chunk: RecordChunk, rows: np.ndarray, part: PacketTable,
+               first_index: int) -> None: ...
+
+    def conversations(self, packets: PacketTable, config: FlowConfig
+                      ) -> ConversationTable | None: ...
+
+
+#: factories of link-layer plug-ins, one instance per analysis
+LINK_PLUGINS: list[Callable[[], LinkPlugin]] = []
+
+#: analyses run on the finished result, in order (TCP state, …): each may add extra columns
+ANALYSES: list[Callable[[FlowResult], None]] = []
 
 
 def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
-                cancel: CancelFn | None) -> tuple[PacketTable, list[tuple[int, Fragment]],
-                                                  list[tuple[int, Quoted]]]:
+                cancel: CancelFn | None, plugins: list[LinkPlugin]
+                ) -> tuple[PacketTable, list[tuple[int, Fragment]], list[tuple[int, Quoted]]]:
     parts: list[PacketTable] = []
     fragments: list[tuple[int, Fragment]] = []
     quoted: list[tuple[int, Quoted]] = []
+    foreign = frozenset().union(*(p.linktypes for p in plugins))
     index = 0
     for chunk in chunks:
         linktypes = np.array([i.linktype for i in interfaces], dtype=np.uint16)
-        part, side = decode_chunk(chunk, linktypes, index)
+        part, side = decode_chunk(chunk, linktypes, index, foreign)
+        for plugin in plugins:
+            rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
+            if rows.size:
+                plugin.decode(chunk, rows, part, index)
         parts.append(part)
         fragments += side.fragments
         quoted += side.quoted
@@ -48,13 +77,45 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
 
 def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
             quoted: list[tuple[int, Quoted]], capture: CaptureInfo, source: ByteSource,
-            config: FlowConfig) -> FlowResult:
+            config: FlowConfig, plugins: list[LinkPlugin]) -> FlowResult:
     resolve_fragments(fragments, packets)
     table, links = build_conversations(packets, quoted, config)
+    extra_parts = []
+    for plugin in plugins:
+        before = packets.conv.copy()
+        part = plugin.conversations(packets, config)
+        if part is not None and len(part):
+            mine = (packets.conv >= 0) & (before < 0)
+            extra_parts.append((part, mine))
+    if extra_parts:
+        table, links = _merge(packets, table, links, extra_parts, config)
     if len(packets):
         capture.first_ns = int(packets.ts_ns.min())
         capture.last_ns = int(packets.ts_ns.max())
-    return FlowResult(capture, packets, table, links, source, config)
+    result = FlowResult(capture, packets, table, links, source, config)
+    for analysis in ANALYSES:
+        analysis(result)
+    return result
+
+
+def _merge(packets: PacketTable, table: ConversationTable, links: QuotedLinks,
+           extra_parts: list[tuple[ConversationTable, np.ndarray]], config: FlowConfig
+           ) -> tuple[ConversationTable, QuotedLinks]:
+    """Merge plug-in conversations into the IP table; renumber packets and quoted links."""
+    ip_mine = packets.conv >= 0
+    for _, mine in extra_parts:
+        ip_mine &= ~mine
+    merged, new_ids = merge_tables([table] + [part for part, _ in extra_parts])
+    conv = packets.conv
+    conv[ip_mine] = new_ids[0][conv[ip_mine]]
+    for (_, mine), ids in zip(extra_parts, new_ids[1:], strict=True):
+        conv[mine] = ids[conv[mine]]
+    if config.store_packet_indices:
+        merged.packet_index, merged.packet_start = packet_lists(packets, len(merged))
+    links = QuotedLinks(links.packets, np.where(links.conversations >= 0,
+                                                new_ids[0][np.maximum(links.conversations, 0)],
+                                                -1))
+    return merged, links
 
 
 def analyse_file(path: str | Path, config: FlowConfig | None = None,
@@ -64,9 +125,10 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
     config = config or FlowConfig()
     path = Path(path)
     reader = open_capture(path, config)
+    plugins = [make() for make in LINK_PLUGINS]
     try:
         packets, fragments, quoted = _decode_all(reader.chunks(progress, cancel),
-                                                 reader.interfaces, cancel)
+                                                 reader.interfaces, cancel, plugins)
     except BaseException:
         reader.stream.discard()
         raise
@@ -76,7 +138,7 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
                           interfaces=reader.interfaces, first_ns=None, last_ns=None,
                           warnings=reader.warnings, file_bytes=reader.stream.total_bytes)
     try:
-        return _finish(packets, fragments, quoted, capture, source, config)
+        return _finish(packets, fragments, quoted, capture, source, config, plugins)
     except BaseException:
         source.close()
         raise
@@ -87,11 +149,13 @@ def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,
     """Analyse packets given in memory (see :func:`engine.extract_flows`)."""
     config = config or FlowConfig()
     chunker = MemoryChunker(packets, config.chunk_bytes)
-    table, fragments, quoted = _decode_all(chunker.chunks(), chunker.interfaces, cancel)
+    plugins = [make() for make in LINK_PLUGINS]
+    table, fragments, quoted = _decode_all(chunker.chunks(), chunker.interfaces, cancel, plugins)
     capture = CaptureInfo(path=None, format="memory", packets=len(table),
                           interfaces=chunker.interfaces, first_ns=None, last_ns=None,
                           warnings=chunker.warnings, file_bytes=len(chunker.arena))
-    return _finish(table, fragments, quoted, capture, MemorySource(chunker.arena), config)
+    return _finish(table, fragments, quoted, capture, MemorySource(chunker.arena), config,
+                   plugins)
 
 
 __all__ = ["FlowError", "analyse_file", "analyse_packets"]

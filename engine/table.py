@@ -139,6 +139,76 @@ COLUMN_NAMES = [name for name in ConversationTable.__dataclass_fields__
                 if name not in ("packet_index", "packet_start", "extra")]
 
 
+@dataclass(frozen=True)
+class ExtraColumn:
+    """How views should show a column that an analysis adds to ``ConversationTable.extra``.
+
+    ``kind`` says how to format it: "count" (integer, -1 = not applicable), "bytes", "text"
+    (fixed-width unicode array, "" = not applicable), "hex" (integer shown in hex), "float"
+    (NaN = not applicable). ``protocols`` lists the protocols it applies to.
+    """
+
+    name: str
+    title: str
+    kind: str
+    protocols: tuple[str, ...]
+    tooltip: str = ""
+
+
+#: extra columns known to the views, in display order (analyses register theirs on import)
+EXTRA_COLUMNS: dict[str, ExtraColumn] = {}
+
+
+def register_column(column: ExtraColumn) -> None:
+    EXTRA_COLUMNS[column.name] = column
+
+
+def _fill_value(dtype: np.dtype) -> Any:
+    if dtype.kind == "f":
+        return np.nan
+    if dtype.kind in "iu":
+        return -1 if dtype.kind == "i" else 0
+    if dtype.kind == "U":
+        return ""
+    return None
+
+
+def merge_tables(parts: list[ConversationTable]) -> tuple[ConversationTable, list[np.ndarray]]:
+    """One table from several (IP conversations, Z-Wave conversations, …), sorted by start time.
+
+    Returns the merged table and, per part, the new id of each of its rows. Extra columns a part
+    lacks are filled with "not applicable" (-1, NaN, ""). Packet lists are rebuilt by the caller.
+    """
+    cols = {n: np.concatenate([getattr(t, n) for t in parts]) for n in COLUMN_NAMES}
+    extra_names: dict[str, np.dtype] = {}
+    for t in parts:
+        for n, col in t.extra.items():
+            extra_names.setdefault(n, col.dtype)
+    extra = {}
+    for n, dtype in extra_names.items():
+        pieces = []
+        for t in parts:
+            if n in t.extra:
+                pieces.append(t.extra[n])
+            else:
+                pieces.append(np.full(len(t), _fill_value(dtype), dtype=dtype))
+        extra[n] = np.concatenate(pieces)
+    offsets = np.cumsum([0] + [len(t) for t in parts])
+    quotes = cols["quotes"].copy()
+    for k, t in enumerate(parts):  # quotes point inside their own part: shift them
+        sl = slice(offsets[k], offsets[k + 1])
+        quotes[sl] = np.where(t.quotes >= 0, t.quotes + offsets[k], -1)
+    cols["quotes"] = quotes
+    order = np.lexsort((cols["first_packet"], cols["start_ns"]))
+    new_id = np.empty(order.size, dtype=np.int64)
+    new_id[order] = np.arange(order.size)
+    merged = {n: c[order] for n, c in cols.items()}
+    merged["quotes"] = np.where(merged["quotes"] >= 0,
+                                new_id[np.maximum(merged["quotes"], 0)], -1)
+    table = ConversationTable(**merged, extra={n: c[order] for n, c in extra.items()})
+    return table, [new_id[offsets[k] : offsets[k + 1]] for k in range(len(parts))]
+
+
 class Conversation:
     """A light view of one row; attribute access reads the columns."""
 

@@ -24,8 +24,6 @@ IPV6_EXT = np.array([0, 43, 44, 51, 60, 135, 139, 140], dtype=np.uint8)
 ICMP4_ERR = np.array(sorted(ICMP4_ERRORS), dtype=np.uint8)
 ICMP6_ERR = np.array(sorted(ICMP6_ERRORS), dtype=np.uint8)
 RAW_TYPES = (lt.RAW, lt.RAW_OLD, lt.RAW_OLD_OPENBSD)
-#: link types that carry something other than IP and are decoded by another module (Z-Wave)
-FOREIGN: dict[int, str] = {}
 
 
 @dataclass
@@ -54,9 +52,12 @@ def _at(rows: np.ndarray, col: np.ndarray) -> np.ndarray:
     return rows[np.arange(rows.shape[0]), col]
 
 
-def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int
-                 ) -> tuple[PacketTable, SideInfo]:
-    """Decode every packet of ``chunk``; ``linktypes[iface]`` gives each packet's link type."""
+def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
+                 foreign: frozenset[int] = frozenset()) -> tuple[PacketTable, SideInfo]:
+    """Decode every packet of ``chunk``; ``linktypes[iface]`` gives each packet's link type.
+
+    Packets of ``foreign`` link types are left untouched for the plug-in that decodes them.
+    """
     n = len(chunk)
     t = PacketTable.empty(n)
     t.ts_ns[:] = chunk.ts_ns
@@ -74,7 +75,8 @@ def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int
 
     for link in np.unique(t.linktype):
         rows = np.flatnonzero(t.linktype == link)
-        _link_layer(int(link), rows, buf, pos, cap, t, l3, version, slow)
+        if int(link) not in foreign:
+            _link_layer(int(link), rows, buf, pos, cap, t, l3, version, slow)
 
     l4, l4len = _ip_layer(buf, pos, cap, t, l3, version, slow)
     _transport(buf, pos, cap, t, l4, l4len, slow)
@@ -120,8 +122,6 @@ def _link_layer(link: int, rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, c
         _fail(t, rows[cap[rows] < 4], Reason.TRUNCATED)
     elif link == lt.PPP:
         slow[rows] = True
-    elif link in FOREIGN:
-        pass  # decoded by its own module after this pass
     else:
         _fail(t, rows, Reason.LINKTYPE)
 
