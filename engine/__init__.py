@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import plugins  # noqa: F401  (registers analyses and link-layer plug-ins)
 from .capture import CancelFn, ProgressFn
 from .capture.memory import RawPacket
 from .config import WIRESHARK, FlowConfig

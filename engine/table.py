@@ -33,6 +33,10 @@ def protocol_name(kind: int, ip_proto: int) -> str:
     return PROTOCOL_NAMES.get(Kind(kind), "unknown")
 
 
+#: ``family`` value of conversations whose endpoints are Z-Wave nodes (hi = home id, lo = node)
+FAMILY_ZWAVE = 90
+
+
 def format_address(family: int, hi: int, lo: int) -> str:
     """Canonical text form (IPv6 compressed, as Wireshark and ``ipaddress`` print it)."""
     if family == 4:

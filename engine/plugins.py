@@ -1,0 +1,7 @@
+"""Importing this module registers the engine's analyses and link-layer plug-ins.
+
+Each line imports a module whose import adds itself to ``pipeline.ANALYSES`` or
+``pipeline.LINK_PLUGINS`` (and registers its extra columns and JSON fields).
+"""
+
+from __future__ import annotations
