@@ -95,6 +95,17 @@ class PacketTable:
         cols["payload_off"][:] = -1
         return cls(**cols)
 
+    def rows(self, start: int, stop: int) -> PacketTable:
+        """A view of rows [start, stop): writes go into this table."""
+        return PacketTable(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
+
+    def clear(self) -> None:
+        """Reset every column to the "nothing decoded" state (in place)."""
+        for f in fields(self):
+            getattr(self, f.name).fill(0)
+        self.conv.fill(-1)
+        self.payload_off.fill(-1)
+
     @classmethod
     def concat(cls, parts: list[PacketTable]) -> PacketTable:
         if not parts:
@@ -111,6 +122,44 @@ class PacketTable:
     @property
     def nbytes(self) -> int:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+
+class PacketTableBuilder:
+    """Grows a packet table chunk by chunk without concatenating at the end.
+
+    Columns are allocated with spare capacity (``np.empty`` costs no memory until rows are
+    written) and doubled when full, so decoding writes straight into the final arrays.
+    """
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self._table = PacketTable(**{name: np.empty(max(capacity, 1), dtype=dtype)
+                                     for name, dtype in DTYPES.items()})
+        self.size = 0
+
+    @property
+    def capacity(self) -> int:
+        return len(self._table)
+
+    def reserve(self, capacity: int) -> None:
+        """Make room for ``capacity`` rows in total (a hint; growth happens anyway)."""
+        if capacity > self.capacity:
+            old = self._table
+            self._table = PacketTable(**{name: np.empty(capacity, dtype=dtype)
+                                         for name, dtype in DTYPES.items()})
+            for name in DTYPES:
+                getattr(self._table, name)[: self.size] = getattr(old, name)[: self.size]
+
+    def append(self, n: int) -> PacketTable:
+        """The next ``n`` rows, cleared, as a writable view."""
+        if self.size + n > self.capacity:
+            self.reserve(max(self.size + n, self.capacity * 2))
+        view = self._table.rows(self.size, self.size + n)
+        view.clear()
+        self.size += n
+        return view
+
+    def finish(self) -> PacketTable:
+        return self._table.rows(0, self.size)
 
 
 DTYPES: dict[str, type] = {

@@ -21,7 +21,7 @@ from .decode.exact import Fragment, Quoted
 from .decode.fast import decode_chunk
 from .decode.fragments import resolve_fragments
 from .errors import FlowError, LoadCancelled
-from .packets import PacketTable
+from .packets import PacketTable, PacketTableBuilder
 from .result import CaptureInfo, FlowResult
 from .table import ConversationTable, merge_tables
 
@@ -52,27 +52,31 @@ ANALYSES: list[Callable[[FlowResult], None]] = []
 
 
 def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
-                cancel: CancelFn | None, plugins: list[LinkPlugin]
+                cancel: CancelFn | None, plugins: list[LinkPlugin], size_hint: int = 0
                 ) -> tuple[PacketTable, list[tuple[int, Fragment]], list[tuple[int, Quoted]]]:
-    parts: list[PacketTable] = []
+    """Decode every chunk into one packet table; ``size_hint`` = bytes expected in all."""
+    table = PacketTableBuilder()
     fragments: list[tuple[int, Fragment]] = []
     quoted: list[tuple[int, Quoted]] = []
     foreign = frozenset().union(*(p.linktypes for p in plugins))
     index = 0
     for chunk in chunks:
+        if index == 0 and size_hint and len(chunk):
+            # the first chunk tells the average record size: room for the whole file at once
+            span = int(chunk.data_off[-1] - chunk.data_off[0] + chunk.caplen[-1]) or 1
+            table.reserve(int(size_hint * 1.1 * len(chunk) / span) + len(chunk))
         linktypes = np.array([i.linktype for i in interfaces], dtype=np.uint16)
-        part, side = decode_chunk(chunk, linktypes, index, foreign)
+        part, side = decode_chunk(chunk, linktypes, index, foreign, table.append(len(chunk)))
         for plugin in plugins:
             rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
             if rows.size:
                 plugin.decode(chunk, rows, part, index)
-        parts.append(part)
         fragments += side.fragments
         quoted += side.quoted
         index += len(chunk)
         if cancel is not None and cancel():
             raise LoadCancelled("Loading was cancelled.")
-    return PacketTable.concat(parts), fragments, quoted
+    return table.finish(), fragments, quoted
 
 
 def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
@@ -128,7 +132,8 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
     plugins = [make() for make in LINK_PLUGINS]
     try:
         packets, fragments, quoted = _decode_all(reader.chunks(progress, cancel),
-                                                 reader.interfaces, cancel, plugins)
+                                                 reader.interfaces, cancel, plugins,
+                                                 reader.stream.total_bytes)
     except BaseException:
         reader.stream.discard()
         raise

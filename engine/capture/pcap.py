@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidCaptureError, TruncatedCaptureError
+from .accel import walker
 from .chunk import RecordChunk, u32_at, u32_fields
 from .reader import ChunkedReader, Interface, Walk
 from .stream import CaptureStream
@@ -54,36 +55,53 @@ class PcapReader(ChunkedReader):
                                          ts_exponent=9 if self.nanoseconds else 6))
         self._caplen_at = struct.Struct(e + "I").unpack_from
         self._pos = 24
+        self._walker = walker()
+        self._out = np.empty(0, dtype=np.int64)
 
     def walk(self, buf: bytearray, pos: int, end: int) -> Walk:
+        hdr = self.record_header
+        if self._walker is not None:
+            room = (end - pos) // hdr + 1
+            if self._out.size < room:
+                self._out = np.empty(room, dtype=np.int64)
+            count, stop = self._walker.walk_pcap(buf, pos, end, hdr, self.big_endian, self._out)
+            starts: list[int] | np.ndarray = self._out[:count].copy()
+            pos = stop
+        else:
+            starts = self._walk_python(buf, pos, end)
+            pos = self._stop
+        need = hdr if pos < end else 0
+        if end - pos >= hdr:
+            need = hdr + self._caplen_at(buf, pos + 8)[0]
+        walk = Walk(starts, None, pos, need)
+        self._check_lengths(buf, walk)
+        return walk
+
+    def _walk_python(self, buf: bytearray, pos: int, end: int) -> list[int]:
+        """The loop the compiled walker replaces: every record header gives the next one."""
         hdr = self.record_header
         caplen_at = self._caplen_at
         starts: list[int] = []
         add = starts.append
         last = end - hdr
-        # the one per-record Python loop of the engine: every record header gives the next one
         while pos <= last:
             nxt = pos + hdr + caplen_at(buf, pos + 8)[0]
             if nxt > end:
                 break
             add(pos)
             pos = nxt
-        need = hdr if pos < end else 0
-        if pos <= last:
-            need = hdr + caplen_at(buf, pos + 8)[0]
-        walk = Walk(starts, None, pos, need)
-        self._check_lengths(buf, walk)
-        return walk
+        self._stop = pos
+        return starts
 
     def _check_lengths(self, buf: bytearray, walk: Walk) -> None:
         """Stop at the first record longer than the limit (in the chunk or still pending)."""
-        if walk.positions:
+        if len(walk.positions):
             caplen = u32_at(np.frombuffer(buf, dtype=np.uint8),
                             np.asarray(walk.positions, dtype=np.int64) + 8, self.big_endian)
             bad = np.flatnonzero(caplen > self.limit)
             if bad.size:
                 first = int(bad[0])
-                del walk.positions[first:]
+                walk.positions = walk.positions[:first]
                 self.too_big(self.packets + first + 1, int(caplen[first]), self.limit)
                 return
         if walk.need - self.record_header > self.limit:

@@ -44,8 +44,8 @@ class Interface:
 class Walk:
     """What one pass over the buffer found."""
 
-    positions: list[int]  # record starts
-    kinds: list[int] | None  # pcapng block types (None for pcap)
+    positions: list[int] | np.ndarray  # record starts
+    kinds: list[int] | None  # pcapng: indices (into positions) of non-EPB packet blocks
     stop: int  # first byte not consumed
     need: int = 0  # size of the record at ``stop`` when it did not fit (0 = unknown)
     again: bool = False  # walk again from ``stop`` before reading more (a new pcapng section)
@@ -104,7 +104,7 @@ class ChunkedReader:
             if cancel is not None and cancel():
                 raise LoadCancelled(f"Loading {self.path.name} was cancelled.")
             walk = self.walk(buf, pos, end)
-            if walk.positions:
+            if len(walk.positions):
                 chunk = self.records(np.frombuffer(buf, dtype=np.uint8), walk)
                 if chunk is not None and len(chunk):
                     chunk.base = base

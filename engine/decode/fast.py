@@ -53,13 +53,15 @@ def _at(rows: np.ndarray, col: np.ndarray) -> np.ndarray:
 
 
 def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
-                 foreign: frozenset[int] = frozenset()) -> tuple[PacketTable, SideInfo]:
+                 foreign: frozenset[int] = frozenset(), out: PacketTable | None = None
+                 ) -> tuple[PacketTable, SideInfo]:
     """Decode every packet of ``chunk``; ``linktypes[iface]`` gives each packet's link type.
 
-    Packets of ``foreign`` link types are left untouched for the plug-in that decodes them.
+    Writes into ``out`` (cleared rows, one per packet) when given. Packets of ``foreign`` link
+    types are left untouched for the plug-in that decodes them.
     """
     n = len(chunk)
-    t = PacketTable.empty(n)
+    t = PacketTable.empty(n) if out is None else out
     t.ts_ns[:] = chunk.ts_ns
     t.caplen[:] = chunk.caplen
     t.origlen[:] = chunk.origlen
