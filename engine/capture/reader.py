@@ -71,6 +71,16 @@ class ChunkedReader:
         self._end = self._fill(0)
         self._pos = 0
 
+    def close(self) -> None:
+        """Release the file (and remove a decompressed copy nobody asked for)."""
+        self.stream.discard()
+
+    def __enter__(self) -> ChunkedReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- subclass interface ---------------------------------------------------------------
     def walk(self, buf: bytearray, pos: int, end: int) -> Walk:
         """Find the complete records in ``buf[pos:end]``.

@@ -6,7 +6,6 @@ spill files, so packet bytes can later be read back by offset like any other cap
 
 from __future__ import annotations
 
-import gzip
 import os
 import tempfile
 import zlib
@@ -27,13 +26,13 @@ class CaptureStream:
         self.total_bytes = os.fstat(self._raw.fileno()).st_size
         self.compressed = self._raw.read(2) == GZIP_MAGIC
         self._raw.seek(0)
-        self._gz: gzip.GzipFile | None = None
+        self._gz: _Inflater | None = None
         self._copy: BinaryIO | None = None
         self._copy_path: Path | None = None
         #: a problem that ended the stream early (a damaged gzip member), as a sentence
         self.problem: str | None = None
         if self.compressed:
-            self._gz = gzip.GzipFile(fileobj=self._raw, mode="rb")
+            self._gz = _Inflater(self._raw)
             fd, name = tempfile.mkstemp(prefix="flowscope-", suffix=".pcap", dir=spill_dir)
             self._copy = os.fdopen(fd, "wb")
             self._copy_path = Path(name)
@@ -59,21 +58,8 @@ class CaptureStream:
     def _read(self, view: memoryview) -> int:
         if self._gz is None:
             return self._raw.readinto(view)
-        if self.problem is not None:
-            return 0
-        done = 0
-        while done < len(view):
-            try:
-                n = self._gz.readinto(view[done:])
-            except EOFError:
-                self.problem = "the compressed data ends before the gzip end marker"
-                n = 0
-            except (OSError, zlib.error) as exc:
-                self.problem = f"the gzip data is damaged ({exc})"
-                n = 0
-            if not n:
-                break
-            done += n
+        done = self._gz.readinto(view)
+        self.problem = self._gz.problem
         if done and self._copy is not None:
             self._copy.write(view[:done])
         return done
@@ -89,13 +75,12 @@ class CaptureStream:
     def source(self) -> ByteSource:
         """Random access to what was read: the file itself, or the decompressed copy."""
         if self._copy is not None and self._copy_path is not None:
-            self._copy.flush()
+            if not self._copy.closed:
+                self._copy.flush()
             return FileSource(self._copy_path, delete_on_close=True)
         return FileSource(self.path)
 
     def close(self) -> None:
-        if self._gz is not None:
-            self._gz.close()
         if self._copy is not None:
             self._copy.close()
         self._raw.close()
@@ -105,3 +90,47 @@ class CaptureStream:
         self.close()
         if self._copy_path is not None:
             self._copy_path.unlink(missing_ok=True)
+
+
+class _Inflater:
+    """gzip decompression that keeps every byte it could decompress when the data ends early or
+    is damaged (``gzip.GzipFile`` drops a partly read block), handles concatenated members, and
+    never inflates more than asked for at a time (a small file cannot make it allocate gigabytes).
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._z = zlib.decompressobj(wbits=31)
+        self._input = b""
+        self._started = False
+        self._done = False
+        self.problem: str | None = None
+
+    def readinto(self, view: memoryview) -> int:
+        done = 0
+        while done < len(view) and not self._done:
+            if not self._input:
+                self._input = self._raw.read(1 << 16)
+                if not self._input:
+                    if self._started:
+                        self.problem = "the compressed data ends before the gzip end marker"
+                    self._done = True
+                    break
+            try:
+                out = self._z.decompress(self._input, len(view) - done)
+            except zlib.error as exc:
+                if self._started:
+                    self.problem = f"the gzip data is damaged ({exc})"
+                else:
+                    self.problem = "bytes after the end of the gzip data were ignored"
+                self._done = True
+                break
+            self._started = True
+            self._input = self._z.unconsumed_tail
+            view[done : done + len(out)] = out
+            done += len(out)
+            if self._z.eof:  # end of one member; another may follow
+                self._input = self._z.unused_data
+                self._z = zlib.decompressobj(wbits=31)
+                self._started = False
+        return done
