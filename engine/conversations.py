@@ -177,6 +177,9 @@ def _streams(first: np.ndarray, conv_gid: np.ndarray, kind: np.ndarray, qgid: np
         extra_allocs[k].append(where)
     for k in (Kind.TCP, Kind.UDP):
         mine = np.flatnonzero(kind == k)
+        if k == Kind.UDP:  # an idle-timeout split is one udp.stream in Wireshark: number tuples
+            mine = np.array([convs[0] for convs in by_gid.values() if kind[convs[0]] == k],
+                            dtype=np.int64)
         points = np.concatenate((alloc_at[mine], np.array(extra_allocs[int(k)], dtype=np.int64)))
         tags = np.concatenate((mine, np.full(len(extra_allocs[int(k)]), -1, dtype=np.int64)))
         order = np.argsort(points, kind="stable")
@@ -184,6 +187,9 @@ def _streams(first: np.ndarray, conv_gid: np.ndarray, kind: np.ndarray, qgid: np
         ranks[order] = np.arange(order.size)
         keep = tags >= 0
         stream[tags[keep]] = ranks[keep]
+    for convs in by_gid.values():
+        if len(convs) > 1 and kind[convs[0]] == Kind.UDP:
+            stream[convs[1:]] = stream[convs[0]]
     return stream, qconv
 
 
