@@ -31,6 +31,7 @@ from .packets import Kind, PacketTable, Reason
 from .pipeline import analyse_file, analyse_packets
 from .result import CaptureInfo, FlowResult, Unassigned
 from .table import Conversation, ConversationTable
+from .zwave import extract_zwave_flows
 
 __all__ = [
     "WIRESHARK",
@@ -56,6 +57,7 @@ __all__ = [
     "extract_flows_from_file",
     "extract_flows_streaming",
     "extract_flows_with_config",
+    "extract_zwave_flows",
 ]
 
 

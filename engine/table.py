@@ -43,6 +43,9 @@ def format_address(family: int, hi: int, lo: int) -> str:
         return str(ipaddress.IPv4Address(lo & 0xFFFFFFFF))
     if family == 6:
         return str(ipaddress.IPv6Address((hi << 64) | lo))
+    if family == FAMILY_ZWAVE:  # home id in hex / node id in decimal, as Z-Wave tools show them
+        node = {0xFF: "broadcast", 0x100: "multicast"}.get(lo, str(lo))
+        return f"{hi:08X}/{node}"
     return f"{hi:x}:{lo:x}"
 
 

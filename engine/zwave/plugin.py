@@ -1,0 +1,83 @@
+"""The Z-Wave link-layer plug-in: decodes link types 261/262/297 and builds their conversations.
+
+Registered in ``pipeline.LINK_PLUGINS`` on import (``engine.plugins`` imports this module). The
+per-frame columns (:class:`~engine.zwave.frames.ZWaveFrames`) outlive the plug-in: a post-analysis
+hands them to the finished result, where :func:`frames_of` finds them.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ..capture import RecordChunk
+from ..capture import linktypes as lt
+from ..config import FlowConfig
+from ..packets import Kind, PacketTable, Reason
+from ..pipeline import ANALYSES, LINK_PLUGINS
+from ..result import FlowResult
+from ..table import FAMILY_ZWAVE, ConversationTable
+from . import fields  # noqa: F401  (registers JSON fields and display columns)
+from .conversations import zwave_conversations
+from .frames import ZWaveFrames, decode_frames
+
+#: frames of an analysis between its conversations step and its post-analyses (by packet table)
+_PENDING: weakref.WeakValueDictionary[int, ZWaveFrames] = weakref.WeakValueDictionary()
+#: frames of each finished result
+_BY_RESULT: weakref.WeakKeyDictionary[FlowResult, ZWaveFrames] = weakref.WeakKeyDictionary()
+
+
+class ZWavePlugin:
+    """One instance per analysis (see :class:`engine.pipeline.LinkPlugin`)."""
+
+    linktypes = frozenset({lt.ZWAVE_R1_R2, lt.ZWAVE_R3, lt.ZWAVE_TAP})
+
+    def __init__(self) -> None:
+        self._parts: list[ZWaveFrames] = []
+        self.frames = ZWaveFrames.empty(0)
+
+    def decode(self, chunk: RecordChunk, rows: np.ndarray, part: PacketTable,
+               first_index: int) -> None:
+        f = decode_frames(chunk.buf, chunk.data_off[rows], chunk.caplen[rows],
+                          chunk.origlen[rows], part.linktype[rows], first_index + rows)
+        self._parts.append(f)
+        ok = f.keyed
+        mine = rows[ok]
+        part.kind[mine] = Kind.ZWAVE
+        part.family[mine] = FAMILY_ZWAVE
+        part.src_hi[mine] = f.home_id[ok]
+        part.dst_hi[mine] = f.home_id[ok]
+        part.src_lo[mine] = f.src[ok]
+        part.dst_lo[mine] = f.dst[ok]
+        part.payload_off[mine] = f.payload_offset[ok]
+        part.payload_len[mine] = f.payload_length[ok]
+        part.seq[mine] = f.sequence[ok]
+        damaged = rows[~ok]
+        part.kind[damaged] = Kind.UNASSIGNED
+        part.reason[damaged] = Reason.ZWAVE_DAMAGED
+
+    def conversations(self, packets: PacketTable, config: FlowConfig
+                      ) -> ConversationTable | None:
+        self.frames = ZWaveFrames.concat(self._parts)
+        self._parts = [self.frames]
+        _PENDING[id(packets)] = self.frames
+        if not self.frames.keyed.any():
+            return None
+        return zwave_conversations(packets, self.frames)
+
+
+def frames_of(result: FlowResult) -> ZWaveFrames:
+    """The Z-Wave frame columns of an analysis (empty when it had no Z-Wave packets)."""
+    frames = _BY_RESULT.get(result)
+    return ZWaveFrames.empty(0) if frames is None else frames
+
+
+def _attach_frames(result: FlowResult) -> None:
+    frames = _PENDING.pop(id(result.packets), None)
+    if frames is not None:
+        _BY_RESULT[result] = frames
+
+
+LINK_PLUGINS.append(ZWavePlugin)
+ANALYSES.append(_attach_frames)
