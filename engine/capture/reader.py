@@ -7,6 +7,9 @@ Subclasses only know how to walk their own record headers.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +71,7 @@ class ChunkedReader:
         self._buf = bytearray(self.chunk_bytes + PAD)
         self._stopped = False
         #: the first chunk is read at once so subclasses can parse the file header from it
-        self._end = self._fill(0)
+        self._end = self._fill(self._buf, 0)
         self._pos = 0
 
     def close(self) -> None:
@@ -104,24 +107,88 @@ class ChunkedReader:
         """Largest record accepted: the configured maximum or the file's snap length."""
         return min(max(self.max_packet_bytes, snaplen), HARD_RECORD_LIMIT)
 
-    def chunks(self, progress: ProgressFn | None = None,
-               cancel: CancelFn | None = None) -> Iterator[RecordChunk]:
-        """Yield the records chunk by chunk; the chunk's buffer is reused after the next step."""
+    def chunks(self, progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+               prefetch: bool = True) -> Iterator[RecordChunk]:
+        """Yield the records chunk by chunk (a chunk stays valid while the caller holds it).
+
+        With ``prefetch`` a background thread reads and walks the next chunks while the caller
+        decodes this one: reading, decompressing and walking release the GIL, so on two cores
+        the file is read for free. Errors of the reading thread surface here; closing the
+        iterator (or an exception in the caller) stops the thread.
+        """
+        source = self._prefetched() if prefetch else self._produce()
+        try:
+            for chunk, position in source:
+                if cancel is not None and cancel():
+                    raise LoadCancelled(f"Loading {self.path.name} was cancelled.")
+                yield chunk
+                if progress is not None:
+                    progress(position, self.stream.total_bytes, self._yielded(chunk))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+        if progress is not None:
+            progress(self.stream.total_bytes, self.stream.total_bytes, self.packets)
+
+    _count = 0
+
+    def _yielded(self, chunk: RecordChunk) -> int:
+        self._count += len(chunk)
+        return self._count
+
+    def _prefetched(self) -> Iterator[tuple[RecordChunk, int]]:
+        """Run :meth:`_produce` in a thread, two chunks ahead."""
+        items: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def work() -> None:
+            try:
+                for item in self._produce():
+                    while not stop.is_set():
+                        try:
+                            items.put(("chunk", item), timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                items.put(("end", None))
+            except BaseException as exc:  # handed to the consumer, raised there
+                items.put(("error", exc))
+
+        thread = threading.Thread(target=work, name="flowscope-reader", daemon=True)
+        thread.start()
+        try:
+            while True:
+                kind, value = items.get()
+                if kind == "chunk":
+                    yield value  # type: ignore[misc]
+                elif kind == "error":
+                    raise value  # type: ignore[misc]
+                else:
+                    return
+        finally:
+            stop.set()
+            while thread.is_alive():  # unblock a producer waiting on a full queue
+                with contextlib.suppress(queue.Empty):
+                    items.get(timeout=0.05)
+            thread.join()
+
+    def _produce(self) -> Iterator[tuple[RecordChunk, int]]:
+        """The reading loop: (chunk, file position after it). Each refill takes a fresh buffer,
+        so a chunk handed out is never overwritten."""
         buf = self._buf
         pos, end, base = self._pos, self._end, 0
         eof = end < len(buf) - PAD
         while True:
-            if cancel is not None and cancel():
-                raise LoadCancelled(f"Loading {self.path.name} was cancelled.")
             walk = self.walk(buf, pos, end)
             if len(walk.positions):
                 chunk = self.records(np.frombuffer(buf, dtype=np.uint8), walk)
                 if chunk is not None and len(chunk):
                     chunk.base = base
                     self.packets += len(chunk)
-                    yield chunk
-            if progress is not None:
-                progress(self.stream.position, self.stream.total_bytes, self.packets)
+                    yield chunk, self.stream.position
             if self._stopped:
                 break
             pos = walk.stop
@@ -131,20 +198,21 @@ class ChunkedReader:
                 self._end_of_data(pos, end, walk)
                 break
             tail = end - pos
-            if pos == 0 and walk.need > len(buf) - PAD:
-                buf = self._grow(walk.need)
-            if pos:
-                buf[:tail] = buf[pos:end]
-                base += pos
-            end = tail + self._fill(tail)
+            size = max(self.chunk_bytes, walk.need if pos == 0 else 0, tail) + PAD
+            nxt = bytearray(size)
+            nxt[:tail] = buf[pos:end]
+            base += pos
+            buf = nxt
+            end = tail + self._fill(buf, tail)
             pos = 0
             eof = end < len(buf) - PAD
+        self._buf = bytearray(0)
         if self.stream.problem:
             self.warnings.append(f"{self.path.name}: {self.stream.problem}; the packets before "
                                  "that point were read.")
 
-    def _fill(self, start: int) -> int:
-        view = memoryview(self._buf)[start : len(self._buf) - PAD]
+    def _fill(self, buf: bytearray, start: int) -> int:
+        view = memoryview(buf)[start : len(buf) - PAD]
         done = 0
         while done < len(view):
             n = self.stream.readinto(view[done:])
@@ -152,13 +220,6 @@ class ChunkedReader:
                 break
             done += n
         return done
-
-    def _grow(self, need: int) -> bytearray:
-        size = need + PAD
-        grown = bytearray(size)
-        grown[: len(self._buf)] = self._buf
-        self._buf = grown
-        return grown
 
     def too_big(self, number: int, size: int, limit: int) -> None:
         """Stop at a record whose length field is beyond belief (never allocate it)."""

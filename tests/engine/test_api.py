@@ -169,7 +169,7 @@ def test_packet_indices_can_be_switched_off() -> None:
     with extract_flows(_mixed(), FlowConfig(store_packet_indices=False)) as result:
         assert result.conversations.packet_index is None
         with pytest.raises(ValueError, match="not stored"):
-            result[0].packet_indices
+            _ = result[0].packet_indices
     with extract_flows(_mixed()) as result:
         tcp_conv = next(c for c in result if c.protocol == "tcp")
         assert tcp_conv.packet_indices.tolist() == [0, 1, 2, 7]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -126,15 +127,24 @@ def test_small_chunks_and_a_record_bigger_than_a_chunk(tmp_path: Path) -> None:
     assert small == large
 
 
-def test_memory_follows_packets_not_file_size(tmp_path: Path) -> None:
-    """The chunk buffer is reused: reading a file many times the chunk size keeps one buffer."""
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_memory_follows_packets_not_file_size(tmp_path: Path, prefetch: bool) -> None:
+    """Reading a file 40 times the chunk size keeps only a few chunk buffers alive at once."""
     frames = [bytes(Ether() / IP() / UDP() / (b"p" * 1400))] * 2000
     path = tmp_path / "big.pcap"
     path.write_bytes(pcap_bytes([(f, T0) for f in frames]))
-    with open_capture(path, FlowConfig(chunk_bytes=1 << 16)) as reader:
-        chunks = [(chunk.buf.ctypes.data, len(chunk)) for chunk in reader.chunks()]
-    assert len(chunks) > 20 and sum(n for _, n in chunks) == 2000
-    assert len({buf for buf, _ in chunks}) == 1
+    chunk_bytes = 1 << 16
+    tracemalloc.start()
+    try:
+        with open_capture(path, FlowConfig(chunk_bytes=chunk_bytes)) as reader:
+            tracemalloc.reset_peak()
+            sizes = [len(chunk) for chunk in reader.chunks(prefetch=prefetch)]
+            peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(sizes) > 40 and sum(sizes) == 2000
+    assert path.stat().st_size > 40 * chunk_bytes
+    assert peak < 8 * chunk_bytes
 
 
 def test_payload_read_back_by_offset(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ def test_importing_engine_and_running_it_loads_no_qt() -> None:
         "from engine.export import conversations\n"
         "from tests.conftest import CAPTURES\n"
         "r = engine.extract_flows_from_file(CAPTURES / 'zeek-http-get.pcap')\n"
-        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in %r)))\n" % (QT,)
+        f"print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in {QT!r})))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=120)
