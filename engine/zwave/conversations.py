@@ -49,8 +49,10 @@ def zwave_conversations(p: PacketTable, frames: ZWaveFrames) -> ConversationTabl
     a_node, b_node = src[first], dst[first]
     direction = (src != a_node[conv]).astype(np.uint8)
 
-    cols = _sums(p, idx, conv, direction, nconv, frames.payload_length[rows])
-    extra = _extra(frames, rows, conv, nconv, home[first], lo[first], hi[first], cast[first])
+    by_conv = np.argsort(conv, kind="stable")  # frames grouped by conversation, for reduceat
+    cols = _sums(p, idx, conv, by_conv, direction, nconv, frames.payload_length[rows])
+    extra = _extra(frames, rows, conv, by_conv, nconv, home[first], lo[first], hi[first],
+                   cast[first])
     full = np.full(nconv, 0, dtype=np.uint8)
     table = ConversationTable(
         kind=np.full(nconv, Kind.ZWAVE, dtype=np.uint8), ip_proto=full.copy(),
@@ -74,15 +76,14 @@ def zwave_conversations(p: PacketTable, frames: ZWaveFrames) -> ConversationTabl
     return table
 
 
-def _sums(p: PacketTable, idx: np.ndarray, conv: np.ndarray, direction: np.ndarray,
-          nconv: int, payload: np.ndarray) -> dict[str, np.ndarray]:
+def _sums(p: PacketTable, idx: np.ndarray, conv: np.ndarray, order: np.ndarray,
+          direction: np.ndarray, nconv: int, payload: np.ndarray) -> dict[str, np.ndarray]:
     """Packets, frame bytes (origlen) and payload bytes per direction; first/last times."""
     slot = conv * 2 + direction
     size = 2 * nconv
     packets = np.bincount(slot, minlength=size).reshape(nconv, 2)
     frame = np.bincount(slot, weights=p.origlen[idx], minlength=size).reshape(nconv, 2)
     pay = np.bincount(slot, weights=np.maximum(payload, 0), minlength=size).reshape(nconv, 2)
-    order = np.argsort(conv, kind="stable")
     bounds = _bounds(packets.sum(axis=1))
     ts = p.ts_ns[idx][order]
     last = idx[order]
@@ -100,8 +101,9 @@ def _bounds(counts: np.ndarray) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
 
 
-def _extra(f: ZWaveFrames, rows: np.ndarray, conv: np.ndarray, nconv: int, home: np.ndarray,
-           lo: np.ndarray, hi: np.ndarray, cast: np.ndarray) -> dict[str, np.ndarray]:
+def _extra(f: ZWaveFrames, rows: np.ndarray, conv: np.ndarray, order: np.ndarray, nconv: int,
+           home: np.ndarray, lo: np.ndarray, hi: np.ndarray, cast: np.ndarray
+           ) -> dict[str, np.ndarray]:
     """The Z-Wave columns: nodes, ACK/command counts, checksum failures, RSS, rate, region."""
     ack = f.is_ack[rows]
     acks = np.bincount(conv, weights=ack, minlength=nconv).astype(np.int64)
@@ -112,7 +114,6 @@ def _extra(f: ZWaveFrames, rows: np.ndarray, conv: np.ndarray, nconv: int, home:
     has = ~np.isnan(rssi)
     count = np.bincount(conv, weights=has, minlength=nconv)
     total_rssi = np.bincount(conv, weights=np.where(has, rssi, 0.0), minlength=nconv)
-    order = np.argsort(conv, kind="stable")
     bounds = _bounds(total)
     low = np.where(has, rssi, np.inf)[order]
     high = np.where(has, rssi, -np.inf)[order]

@@ -31,7 +31,7 @@ from ..capture import linktypes as lt
 from ..capture.chunk import gather
 from .checksum import crc_many, xor_many
 from .commands import ACK, EXPLORE, MULTICAST, ROUTED
-from .routing import routed_layout
+from .routing import routed_payload
 from .tap import FCS_R1_R2, FCS_R3, parse_tap
 
 PROFILE_R1_R2, PROFILE_R3 = 1, 3
@@ -171,7 +171,8 @@ def decode_frames(buf: np.ndarray, pos: np.ndarray, caplen: np.ndarray, origlen:
         _read_tap(buf, pos, caplen, origlen, tap, out, profile, mac_off)
     mac = pos + mac_off
     mcap, mwire = cap - mac_off, wire - mac_off
-    head = gather(buf, mac, 12).astype(np.int64)
+    raw = gather(buf, mac, 12)
+    head = raw.astype(np.int32)
     unknown = np.flatnonzero((profile == 0) & (damage == Damage.NONE))
     if unknown.size:
         profile[unknown] = _guess_profile(buf, mac[unknown], mcap[unknown], head[unknown, 7])
@@ -203,17 +204,14 @@ def decode_frames(buf: np.ndarray, pos: np.ndarray, caplen: np.ndarray, origlen:
     flags = _flags(r3, fc0, fc1, routed, multicast, dst, length, mwire)
     route_ack = np.zeros(n, dtype=bool)
     special = np.flatnonzero(ok & (routed | (htype == EXPLORE)))
-    for row in special.tolist():
-        end = int(min(length[row] - fcs[row], mcap[row]))
-        start = int(mac[row])
-        info = routed_layout(buf[start : start + end].tobytes(), bool(r3[row]),
-                             int(hdr[row] + nmask[row]), int(htype[row]), int(fc1[row]))
-        payload_at[row] = info.payload_offset
-        route_ack[row] = info.route_ack
-        if info.route_error:
-            flags[row] |= FrameFlag.ROUTE_ERROR
+    if special.size:
+        at, route_ack[special], error = routed_payload(
+            buf, mac[special], r3[special], (hdr + nmask)[special], htype[special],
+            fc1[special], np.minimum(length - fcs, mcap)[special])
+        payload_at[special] = at
+        flags[special[error]] |= np.uint16(FrameFlag.ROUTE_ERROR)
     is_ack = (htype == ACK) | route_ack
-    flags |= np.where(is_ack, int(FrameFlag.ACK), 0)
+    flags |= is_ack.view(np.uint8) * np.uint16(FrameFlag.ACK)
 
     payload_end = length - fcs
     has_payload = ok & ~is_ack & (payload_at >= 0) & (payload_at < payload_end)
@@ -227,13 +225,12 @@ def decode_frames(buf: np.ndarray, pos: np.ndarray, caplen: np.ndarray, origlen:
 
     checksum = _verify(buf, mac, length, r3, ok & (mcap >= length))
     out.checksum[:] = checksum
-    flags |= np.where(ok & (checksum == 0), int(FrameFlag.BAD_CHECKSUM), 0)
-    flags |= np.where(ok & (checksum < 0), int(FrameFlag.UNVERIFIED), 0)
+    flags |= (ok & (checksum == 0)).view(np.uint8) * np.uint16(FrameFlag.BAD_CHECKSUM)
+    flags |= (ok & (checksum < 0)).view(np.uint8) * np.uint16(FrameFlag.UNVERIFIED)
 
     keep = header | bad_length  # header fields were captured: show them even when not keyed
     out.profile[:] = profile
-    out.home_id[:] = np.where(keep, head[:, 0] << 24 | head[:, 1] << 16 | head[:, 2] << 8
-                              | head[:, 3], 0)
+    out.home_id[:] = np.where(keep, np.ascontiguousarray(raw[:, :4]).view(">u4")[:, 0], 0)
     out.src[:] = np.where(keep, head[:, 4], 0)
     out.dst[:] = np.where(keep, dst, 0)
     out.header_type[:] = np.where(keep, htype, 0)
@@ -286,20 +283,21 @@ def _flags(r3: np.ndarray, fc0: np.ndarray, fc1: np.ndarray, routed: np.ndarray,
            mwire: np.ndarray) -> np.ndarray:
     """Frame control bits (their places differ between R1/R2 and R3) and addressing facts."""
     f = FrameFlag
-    bit = {  # flag: (R1/R2 test, R3 test)
-        f.ACK_REQUEST: (fc0 & 0x40, fc0 & 0x80),
-        f.LOW_POWER: (fc0 & 0x20, fc0 & 0x40),
-        f.SPEED_MODIFIED: (fc0 & 0x10, np.zeros_like(fc0)),
-        f.MULTICAST_FOLLOWUP: (fc1 & 0x80, fc0 & 0x20),
-    }
-    flags = np.zeros(r3.size, dtype=np.int64)
-    for flag, (old, new) in bit.items():
-        flags |= np.where(np.where(r3, new, old) != 0, int(flag), 0)
-    flags |= np.where(routed, int(f.ROUTED), 0)
-    flags |= np.where(r3 & ((fc1 & 0x80) != 0), int(f.HEADER_EXTENDED), 0)
-    flags |= np.where(multicast, int(f.MULTICAST), 0)
-    flags |= np.where(dst == BROADCAST_NODE, int(f.BROADCAST), 0)
-    flags |= np.where(length < mwire, int(f.TRAILING_BYTES), 0)
+    old = ~r3
+    facts = (  # (flag, frames that have it)
+        (f.ACK_REQUEST, np.where(r3, fc0 & 0x80, fc0 & 0x40) != 0),
+        (f.LOW_POWER, np.where(r3, fc0 & 0x40, fc0 & 0x20) != 0),
+        (f.SPEED_MODIFIED, old & ((fc0 & 0x10) != 0)),
+        (f.MULTICAST_FOLLOWUP, np.where(r3, fc0 & 0x20, fc1 & 0x80) != 0),
+        (f.HEADER_EXTENDED, r3 & ((fc1 & 0x80) != 0)),
+        (f.ROUTED, routed),
+        (f.MULTICAST, multicast),
+        (f.BROADCAST, dst == BROADCAST_NODE),
+        (f.TRAILING_BYTES, length < mwire),
+    )
+    flags = np.zeros(r3.size, dtype=np.uint16)
+    for flag, has in facts:
+        flags |= has.view(np.uint8) * np.uint16(flag)
     return flags
 
 

@@ -1,8 +1,10 @@
-"""The exact path: frames whose payload starts after a variable routing or explore header.
+"""Routed and explore frames: where their payload starts, vectorised, and their details exactly.
 
-Routed and explore frames are few, and their header length depends on bytes inside the header
-(repeater count, extension length), so they are read one at a time here; every other frame is
-decoded by the vectorised path in :mod:`engine.zwave.frames`.
+The payload of these frames starts after a header whose length depends on bytes inside it
+(repeater count, extension length). :func:`routed_payload` finds it for many frames at once with
+a few fixed-width gathers; :func:`routed_layout` reads one frame in plain Python (the reference
+the vectorised path is tested against, and the source of repeater lists for views), and
+:func:`multicast_nodes` lists a multicast frame's destinations.
 
 Layouts (offsets in the MAC frame; ``d`` = first byte after the destination):
 - R1/R2 routed singlecast (routed bit in frame control): ``d`` route status (0x01 inbound,
@@ -19,6 +21,10 @@ Layouts (offsets in the MAC frame; ``d`` = first byte after the destination):
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
+
+from ..capture.chunk import gather
 
 ROUTE_ACK, ROUTE_ERROR, ROUTE_EXTENDED = 0x02, 0x04, 0x08
 EXPLORE_HEADER = 8
@@ -80,3 +86,26 @@ def multicast_nodes(mac: bytes, r3: bool) -> list[int] | None:
     if offset or len(mask) < size:
         return None
     return [8 * i + bit + 1 for i, byte in enumerate(mask) for bit in range(8) if byte >> bit & 1]
+
+
+def routed_payload(buf: np.ndarray, mac: np.ndarray, r3: np.ndarray, after_dst: np.ndarray,
+                   header_type: np.ndarray, frame_control_2: np.ndarray, end: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Payload offsets (-1 = none/not captured), routed-ACK and routed-error flags of the
+    routed/explore frames at ``mac``; ``end`` = captured bytes before the checksum."""
+    explore = header_type == 5
+    head = gather(buf, mac + after_dst, 2).astype(np.int64)
+    status, count = head[:, 0], head[:, 1] >> 4
+    readable = after_dst + 2 <= end
+    ack = readable & ~explore & ((status & ROUTE_ACK) != 0)
+    error = readable & ~explore & ((status & ROUTE_ERROR) != 0)
+    cursor = after_dst + 2 + count + (r3 & ~ack & ~error)  # R3: destination wake-up byte
+    extended = np.where(r3, (frame_control_2 & 0x80) != 0, (status & ROUTE_EXTENDED) != 0)
+    ext = gather(buf, mac + np.where(extended, np.minimum(cursor, end), 0), 1)[:, 0]
+    ext = ext.astype(np.int64)
+    size = np.where(r3, ext & 0x07, ext >> 4)
+    cursor = np.where(extended, cursor + 1 + size, cursor)
+    known = readable & ~ack & ~error & (~extended | (cursor - 1 - size < end))
+    payload = np.where(known, cursor, -1)
+    payload = np.where(explore, after_dst + EXPLORE_HEADER, payload)
+    return payload, ack, error

@@ -67,16 +67,15 @@ def parse_tap(buf: np.ndarray, pos: np.ndarray, caplen: np.ndarray,
     cursor = np.full(n, 4, dtype=np.int64)
     live = np.flatnonzero(ok & (cursor < mac_offset))
     while live.size:
-        tlv = gather(buf, pos[live] + cursor[live], 16)
-        ttype = tlv[:, 0].astype(np.int64) | (tlv[:, 1].astype(np.int64) << 8)
-        tlen = tlv[:, 2].astype(np.int64) | (tlv[:, 3].astype(np.int64) << 8)
+        tlv = gather(buf, pos[live] + cursor[live], 16)  # header + the longest known value
+        u16 = tlv.view("<u2")
+        ttype, tlen = u16[:, 0], u16[:, 1].astype(np.int64)
         end = cursor[live] + 4 + ((tlen + 3) & ~3)
         overrun = end > mac_offset[live]  # a TLV running past the TLV section: damaged
         fields.ok[live[overrun]] = False
-        good = ~overrun
-        _take_values(fields, live, good, ttype, tlen, tlv)
+        _take_values(fields, live, ~overrun, ttype, tlen, tlv)
         cursor[live] = end
-        live = live[good & (end < mac_offset[live])]
+        live = live[~overrun & (end < mac_offset[live])]
     fields.mac_offset[~fields.ok] = 0
     return fields
 
@@ -88,12 +87,11 @@ def _take_values(f: TapFields, live: np.ndarray, good: np.ndarray, ttype: np.nda
     f.fcs_type[live[fcs]] = tlv[fcs, 4]
     rss = good & (ttype == TLV_RSS) & (tlen >= 4)
     if rss.any():
-        value = np.ascontiguousarray(tlv[rss, 4:8]).view("<f4")[:, 0]
+        value = tlv[:, 4:8].copy().view("<f4")[rss, 0]
         f.rssi[live[rss]] = np.where(np.isfinite(value), value, np.nan)  # no inf/NaN in stats
     rf = good & (ttype == TLV_RF_INFO) & (tlen >= 8)
     if rf.any():
-        val = tlv[rf].astype(np.int64)
-        f.region[live[rf]] = val[:, 4] | (val[:, 5] << 8)
-        f.data_rate[live[rf]] = val[:, 6] | (val[:, 7] << 8)
-        f.frequency_khz[live[rf]] = (val[:, 8] | (val[:, 9] << 8) | (val[:, 10] << 16)
-                                     | (val[:, 11] << 24))
+        u16 = tlv.view("<u2")
+        f.region[live[rf]] = u16[rf, 2]
+        f.data_rate[live[rf]] = u16[rf, 3]
+        f.frequency_khz[live[rf]] = tlv[:, 8:12].copy().view("<u4")[rf, 0]

@@ -11,11 +11,13 @@ from operator import xor
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import Kind, RawPacket, extract_flows, extract_zwave_flows
 from engine.zwave import FrameFlag, command_class_name, command_name, frames_of
 from engine.zwave.checksum import crc16, crc_many, xor_checksum, xor_many
-from engine.zwave.routing import multicast_nodes
+from engine.zwave.routing import multicast_nodes, routed_layout
 from tests.engine.zwave_helpers import (
     ACK_1_TO_6,
     BASIC_SET,
@@ -239,3 +241,34 @@ def test_packet_columns_of_zwave_packets() -> None:
     assert p.payload_off.tolist() == [9, -1] and p.payload_len.tolist() == [3, 0]
     assert p.direction.tolist() == [0, 1]
     assert struct.unpack(">I", BASIC_SET[:4])[0] == HOME
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.booleans(), st.one_of(st.sampled_from([0x00, 0x01, 0x08, 0x09, 0x02, 0x04]),
+                                st.integers(0, 0xFF)),
+       st.sampled_from([0x00, 0x80]), st.integers(0, 5), st.integers(0, 0xFF),
+       st.binary(min_size=0, max_size=30), st.integers(0, 8))
+def test_vectorised_routing_equals_the_exact_reader(is_r3: bool, status: int, fc1: int,
+                                                    repeaters: int, ext: int, tail: bytes,
+                                                    cut: int) -> None:
+    """Payload offsets of routed frames: the vectorised path agrees with routed_layout."""
+    body = bytes([repeaters << 4]) + bytes(range(2, 2 + repeaters)) + bytes([ext]) + tail
+    head = bytes([7, status]) + body
+    if is_r3:
+        frame = r3(HOME, 1, 0x88, fc1, 5, head)
+    else:
+        frame = r12(HOME, 1, 0xC1, fc1 & 0x8F, head)
+    data = frame[: len(frame) - cut]
+    result = extract_flows([RawPacket(data, 1, 262 if is_r3 else 261, origlen=len(frame))])
+    f = frames_of(result)
+    if not f.keyed[0]:
+        return
+    fcs = 2 if is_r3 else 1
+    info = routed_layout(data[: len(frame) - fcs], is_r3, 10 if is_r3 else 9,
+                         int(f.header_type[0]), fc1 if is_r3 else fc1 & 0x8F)
+    want = info.payload_offset
+    if info.route_ack or not 0 <= want < len(frame) - fcs:
+        want = -1  # no payload (or it would start inside the checksum)
+    assert f.payload_offset[0] == want
+    assert f.command_class[0] == (data[want] if 0 <= want < len(data) else -1)
+    assert bool(f.is_ack[0]) == info.route_ack
