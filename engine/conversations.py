@@ -1,19 +1,24 @@
-"""From decoded packets to the conversation table: grouping, stream numbers, per-direction sums."""
+"""From decoded packets to the conversation table: grouping, stream numbers, per-direction sums.
+
+One sort (in :mod:`engine.key`) puts the packets tuple by tuple in file order; conversations are
+contiguous runs of that order, so every later step is a reduction over runs, not another sort.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from .config import FlowConfig
 from .decode.exact import Quoted
-from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Keys, canonical_keys, concat_keys, group_keys
+from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints, Tuples, group_tuples, tuple_hash
 from .packets import Kind, PacketTable
-from .streams import split_conversations
+from .streams import conversation_starts
 from .table import ConversationTable
 
 _MASK64 = (1 << 64) - 1
+IP_KINDS = (Kind.TCP, Kind.UDP, Kind.ICMP, Kind.ICMPV6, Kind.IP)
 
 
 @dataclass
@@ -24,45 +29,30 @@ class QuotedLinks:
     conversations: np.ndarray  # int64 conversation ids
 
 
-def _quoted_keys(quoted: list[tuple[int, Quoted]]) -> tuple[Keys, np.ndarray]:
-    """Keys of the TCP/UDP headers quoted inside ICMP errors, shaped like packet keys."""
-    refs = [(i, q) for i, q in quoted if q.kind in (Kind.TCP, Kind.UDP)]
-    m = len(refs)
-    t = PacketTable.empty(m)
-    for row, (_, q) in enumerate(refs):
-        t.kind[row], t.family[row] = q.kind, q.family
-        t.src_hi[row], t.src_lo[row] = q.src >> 64, q.src & _MASK64
-        t.dst_hi[row], t.dst_lo[row] = q.dst >> 64, q.dst & _MASK64
-        t.sport[row], t.dport[row] = q.sport, q.dport
-    where = np.array([i for i, _ in refs], dtype=np.int64)
-    return canonical_keys(t, np.arange(m)), where
-
-
 def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config: FlowConfig,
-                        kinds: tuple[Kind, ...] = (Kind.TCP, Kind.UDP, Kind.ICMP, Kind.ICMPV6,
-                                                   Kind.IP),
+                        kinds: tuple[Kind, ...] = IP_KINDS
                         ) -> tuple[ConversationTable, QuotedLinks]:
     """Group the IP packets of ``p`` into conversations; writes ``p.conv`` and ``p.direction``."""
     rows = np.flatnonzero(np.isin(p.kind, kinds))
-    keys = canonical_keys(p, rows)
-    qkeys, qwhere = _quoted_keys(quoted)
-    gid_all, _ = group_keys(concat_keys([keys, qkeys]))
-    gid, qgid = gid_all[: rows.size], gid_all[rows.size :]
-    conv, starts = split_conversations(p, rows, gid, keys.from_hi, config.udp_timeout_ns,
-                                       config.icmp_timeout_ns)
-    nconv = starts.size
-    first = rows[starts]  # packet index of each conversation's first packet
-    conv_gid = gid[starts]
+    ends = Endpoints.of(p, rows)
+    tuples = group_tuples(ends)
+    new = conversation_starts(p, rows, tuples, config.udp_timeout_ns, config.icmp_timeout_ns)
+    order = tuples.order
+    n = order.size
+    seg = np.cumsum(new) - 1  # conversation (in tuple order) of each sorted position
+    seg_pos = np.flatnonzero(new)  # where each conversation starts in `order`
+    nconv = seg_pos.size
+    first = rows[order[seg_pos]]  # packet index of each conversation's first packet
+    tuple_of = (np.cumsum(tuples.starts) - 1)[seg_pos]
 
-    # A = the sender of the first packet; direction 1 = sent by B
-    a_is_hi = keys.from_hi[starts]
-    direction = (keys.from_hi != a_is_hi[conv]).astype(np.uint8)
+    # A = the sender of the conversation's first packet; direction 1 = sent by B
+    fwd = tuples.forward
+    direction = (fwd != fwd[seg_pos][seg]).astype(np.uint8)
+    prow = rows[order]
+    cols = _sums(p, prow, seg_pos, direction, n)
 
-    cols = _sums(p, rows, conv, direction, nconv)
-    lo = (keys.lo_hi[starts], keys.lo_lo[starts], keys.lo_port[starts])
-    hi = (keys.hi_hi[starts], keys.hi_lo[starts], keys.hi_port[starts])
-    a = [np.where(a_is_hi, h, low) for h, low in zip(hi, lo, strict=True)]
-    b = [np.where(a_is_hi, low, h) for h, low in zip(hi, lo, strict=True)]
+    # the endpoints of each conversation, A first
+    a_rows = order[seg_pos]
     kind = p.kind[first]
     has_ports = (kind == Kind.TCP) | (kind == Kind.UDP)
     itype = p.icmp_type[first]
@@ -70,44 +60,82 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     echo = is_icmp & np.where(kind == Kind.ICMP, np.isin(itype, ICMP4_ECHO_TYPES),
                               np.isin(itype, ICMP6_ECHO_TYPES))
 
-    stream, qconv = _streams(first, conv_gid, kind, qgid, qwhere, qkeys.family >> 16)
+    q_rows, q_tuple, q_where, q_kind = _match_quoted(quoted, ends, tuples)
+    stream, q_conv = _streams(first, tuple_of, kind, q_tuple, q_where, q_kind)
     table = ConversationTable(
         kind=kind, ip_proto=p.ip_proto[first], family=p.family[first], stream=stream,
-        a_hi=a[0], a_lo=a[1], a_port=np.where(has_ports, a[2], -1).astype(np.int32),
-        b_hi=b[0], b_lo=b[1], b_port=np.where(has_ports, b[2], -1).astype(np.int32),
+        a_hi=ends.src_hi[a_rows], a_lo=ends.src_lo[a_rows],
+        a_port=np.where(has_ports, ends.sport[a_rows], -1).astype(np.int32),
+        b_hi=ends.dst_hi[a_rows], b_lo=ends.dst_lo[a_rows],
+        b_port=np.where(has_ports, ends.dport[a_rows], -1).astype(np.int32),
         icmp_type=itype, icmp_code=p.icmp_code[first],
         icmp_id=np.where(echo, p.icmp_id[first].astype(np.int32), -1).astype(np.int32),
         quotes=np.full(nconv, -1, dtype=np.int64), first_packet=first, **cols)
 
-    # quoted errors point at conversations; an ICMP conversation shows its first error's target
-    link_conv = np.full(len(quoted), -1, dtype=np.int64)
-    where_all = np.array([i for i, _ in quoted], dtype=np.int64)
-    if qwhere.size:
-        link_conv[np.searchsorted(where_all, qwhere)] = qconv
-    icmp_rows = np.full(where_all.size, -1, dtype=np.int64)
-    if where_all.size:
-        pos = np.searchsorted(rows, where_all)
-        ok = (pos < rows.size) & (rows[np.minimum(pos, rows.size - 1)] == where_all)
-        icmp_rows[ok] = conv[pos[ok]]
-        for c, target in zip(icmp_rows[::-1], link_conv[::-1], strict=True):
-            if c >= 0:
-                table.quotes[c] = target  # reversed: the first error of a conversation wins
-
-    # final order: by start time, then by first packet (ids are positions in this order)
-    order = np.lexsort((first, table.start_ns))
+    # final ids: by start time, then by first packet
+    by_start = np.lexsort((first, table.start_ns))
     new_id = np.empty(nconv, dtype=np.int64)
-    new_id[order] = np.arange(nconv)
-    table = _reorder(table, order, new_id)
-    p.conv[rows] = new_id[conv]
-    p.direction[rows] = direction
+    new_id[by_start] = np.arange(nconv)
+    conv_sorted = new_id[seg]
+    p.conv[prow] = conv_sorted
+    p.direction[prow] = direction
+
+    links = _quote_links(quoted, q_rows, q_conv, p, new_id)
+    table = _reorder(table, by_start)
+    _icmp_targets(table, links, p)
     if config.store_packet_indices:
-        table.packet_index, table.packet_start = packet_lists(p, nconv)
-    links = QuotedLinks(where_all, np.where(link_conv >= 0, new_id[np.maximum(link_conv, 0)], -1))
+        table.packet_index, table.packet_start = _packet_lists(prow, seg_pos, new_id, n)
     return table, links
 
 
+def _sums(p: PacketTable, prow: np.ndarray, seg_pos: np.ndarray, direction: np.ndarray,
+          n: int) -> dict[str, np.ndarray]:
+    """Per-direction packet, byte and payload sums, times and flags, reduced over runs."""
+    nconv = seg_pos.size
+    if nconv == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return {name: z for name in ("packets_ab", "packets_ba", "bytes_ab", "bytes_ba",
+                                     "payload_ab", "payload_ba", "start_ns", "end_ns",
+                                     "last_packet")} | {
+            "flags_ab": np.zeros(0, np.uint16), "flags_ba": np.zeros(0, np.uint16)}
+    b = direction.astype(bool)
+    a = ~b
+    frame = p.origlen[prow].astype(np.int64)
+    payload = np.maximum(p.payload_len[prow], 0).astype(np.int64)
+    ts = p.ts_ns[prow]
+    flags = p.tcp_flags[prow]
+    add = np.add.reduceat
+    packets_ba = add(b.astype(np.int64), seg_pos)
+    lengths = np.diff(np.append(seg_pos, n))
+    bytes_ba = add(np.where(b, frame, 0), seg_pos)
+    payload_ba = add(np.where(b, payload, 0), seg_pos)
+    return {
+        "packets_ab": lengths - packets_ba, "packets_ba": packets_ba,
+        "bytes_ab": add(frame, seg_pos) - bytes_ba, "bytes_ba": bytes_ba,
+        "payload_ab": add(payload, seg_pos) - payload_ba, "payload_ba": payload_ba,
+        "start_ns": np.minimum.reduceat(ts, seg_pos),
+        "end_ns": np.maximum.reduceat(ts, seg_pos),
+        "last_packet": prow[np.append(seg_pos[1:], n) - 1],
+        "flags_ab": np.bitwise_or.reduceat(np.where(a, flags, 0), seg_pos).astype(np.uint16),
+        "flags_ba": np.bitwise_or.reduceat(np.where(b, flags, 0), seg_pos).astype(np.uint16),
+    }
+
+
+def _packet_lists(prow: np.ndarray, seg_pos: np.ndarray, new_id: np.ndarray, n: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """CSR packet lists by final id: the runs of ``prow`` rearranged, no sort of packets."""
+    lengths = np.diff(np.append(seg_pos, n))
+    by_id = np.argsort(new_id)  # conversation (in tuple order) of each final id
+    lens = lengths[by_id]
+    start = np.zeros(seg_pos.size + 1, dtype=np.int64)
+    np.cumsum(lens, out=start[1:])
+    within = np.arange(n, dtype=np.int64) - np.repeat(start[:-1], lens)
+    return prow[np.repeat(seg_pos[by_id], lens) + within], start
+
+
 def packet_lists(p: PacketTable, nconv: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR packet lists from ``p.conv``: indices grouped by conversation, file order inside."""
+    """CSR packet lists from ``p.conv`` (after tables were merged): indices grouped by
+    conversation, file order inside."""
     rows = np.flatnonzero(p.conv >= 0)
     conv = p.conv[rows]
     index = rows[np.argsort(conv, kind="stable")]
@@ -116,86 +144,128 @@ def packet_lists(p: PacketTable, nconv: int) -> tuple[np.ndarray, np.ndarray]:
     return index, start
 
 
-def _sums(p: PacketTable, rows: np.ndarray, conv: np.ndarray, direction: np.ndarray,
-          nconv: int) -> dict[str, np.ndarray]:
-    """Per-direction packet, byte and payload sums, times and flags (bincount/reduceat)."""
-    slot = conv * 2 + direction
-    size = 2 * nconv
-    packets = np.bincount(slot, minlength=size).reshape(nconv, 2)
-    frame = np.bincount(slot, weights=p.origlen[rows], minlength=size).reshape(nconv, 2)
-    payload = np.bincount(slot, weights=np.maximum(p.payload_len[rows], 0),
-                          minlength=size).reshape(nconv, 2)
-    order = np.argsort(conv, kind="stable")
-    bounds = np.concatenate(([0], np.cumsum(packets.sum(axis=1))[:-1]))
-    ts = p.ts_ns[rows][order]
-    idx = rows[order]
-    flags = p.tcp_flags[rows][order]
-    d = direction[order]
-    return {
-        "packets_ab": packets[:, 0].astype(np.int64), "packets_ba": packets[:, 1].astype(np.int64),
-        "bytes_ab": frame[:, 0].astype(np.int64), "bytes_ba": frame[:, 1].astype(np.int64),
-        "payload_ab": payload[:, 0].astype(np.int64),
-        "payload_ba": payload[:, 1].astype(np.int64),
-        "start_ns": np.minimum.reduceat(ts, bounds) if nconv else ts[:0],
-        "end_ns": np.maximum.reduceat(ts, bounds) if nconv else ts[:0],
-        "last_packet": np.maximum.reduceat(idx, bounds) if nconv else idx[:0],
-        "flags_ab": (np.bitwise_or.reduceat(np.where(d == 0, flags, 0), bounds)
-                     if nconv else flags[:0]).astype(np.uint16),
-        "flags_ba": (np.bitwise_or.reduceat(np.where(d == 1, flags, 0), bounds)
-                     if nconv else flags[:0]).astype(np.uint16),
-    }
+# -- ICMP errors and stream numbers ---------------------------------------------------------
+def _quoted_endpoints(refs: list[tuple[int, Quoted]]) -> Endpoints:
+    m = len(refs)
+    t = PacketTable.empty(m)
+    for row, (_, q) in enumerate(refs):
+        t.kind[row], t.family[row] = q.kind, q.family
+        t.src_hi[row], t.src_lo[row] = q.src >> 64, q.src & _MASK64
+        t.dst_hi[row], t.dst_lo[row] = q.dst >> 64, q.dst & _MASK64
+        t.sport[row], t.dport[row] = q.sport, q.dport
+    return Endpoints.of(t, np.arange(m))
 
 
-def _streams(first: np.ndarray, conv_gid: np.ndarray, kind: np.ndarray, qgid: np.ndarray,
-             qwhere: np.ndarray, qkind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _match_quoted(quoted: list[tuple[int, Quoted]], ends: Endpoints, tuples: Tuples
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each quoted TCP/UDP header: its index in ``quoted``, the tuple it names (tuples with
+    no packets get numbers after the real ones), the quoting packet, and the kind."""
+    picked = [k for k, (_, q) in enumerate(quoted) if q.kind in (Kind.TCP, Kind.UDP)]
+    if not picked:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z, z
+    refs = [quoted[k] for k in picked]
+    q = _quoted_endpoints(refs)
+    # each tuple's key is its first row; look the quoted keys up among them by hash
+    heads = tuples.order[tuples.starts]
+    head_hash = tuple_hash(_take(ends, heads))
+    by_hash = np.argsort(head_hash)
+    sorted_hash = head_hash[by_hash]
+    q_hash = tuple_hash(q)
+    q_tuple = np.full(len(refs), -1, dtype=np.int64)
+    for k, pos in enumerate(np.searchsorted(sorted_hash, q_hash).tolist()):
+        while pos < sorted_hash.size and sorted_hash[pos] == q_hash[k]:
+            cand = int(by_hash[pos])
+            pos += 1
+            r = int(heads[cand])
+            fwd = (ends.src_hi[r], ends.src_lo[r], ends.sport[r], ends.dst_hi[r], ends.dst_lo[r],
+                   ends.dport[r])
+            mine = (q.src_hi[k], q.src_lo[k], q.sport[k], q.dst_hi[k], q.dst_lo[k], q.dport[k])
+            if ends.what[r] == q.what[k] and (mine == fwd or mine == fwd[3:] + fwd[:3]):
+                q_tuple[k] = cand
+                break
+    missing = np.flatnonzero(q_tuple < 0)
+    if missing.size:  # quoted tuples that never show up: group them among themselves
+        q_tuple[missing] = tuples.count + group_tuples(_take(q, missing)).ids()
+    where = np.array([i for i, _ in refs], dtype=np.int64)
+    kind = np.array([int(r.kind) for _, r in refs], dtype=np.int64)
+    return np.array(picked, dtype=np.int64), q_tuple, where, kind
+
+
+def _take(e: Endpoints, rows: np.ndarray) -> Endpoints:
+    return Endpoints(*(getattr(e, f.name)[rows] for f in fields(Endpoints)))
+
+
+def _streams(first: np.ndarray, tuple_of: np.ndarray, kind: np.ndarray, q_tuple: np.ndarray,
+             q_where: np.ndarray, q_kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Wireshark's tcp.stream / udp.stream numbers, and the conversation each quote refers to.
 
     A stream number is handed out when a conversation starts, or earlier, when an ICMP error
     quotes the tuple before any of its packets was seen (Wireshark creates the conversation then;
-    a quoted tuple that never shows up still uses a number).
+    a quoted tuple that never shows up still uses a number). UDP pieces cut by an idle timeout
+    keep their tuple's number.
     """
     nconv = first.size
     stream = np.full(nconv, -1, dtype=np.int64)
-    qconv = np.full(qgid.size, -1, dtype=np.int64)
-    by_gid: dict[int, list[int]] = {}
-    for c in np.argsort(first, kind="stable").tolist():
-        by_gid.setdefault(int(conv_gid[c]), []).append(c)
-    alloc_at = first.copy()
-    extra_allocs: dict[int, list[int]] = {int(Kind.TCP): [], int(Kind.UDP): []}
-    claimed: dict[int, tuple[int, int]] = {}  # quoted-only tuple gid -> (packet, kind)
-    for q, (g, where) in enumerate(zip(qgid.tolist(), qwhere.tolist(), strict=True)):
-        convs = by_gid.get(g)
-        if convs:
-            before = [c for c in convs if first[c] <= where]
-            target = before[-1] if before else convs[0]
-            qconv[q] = target
-            if not before:
-                alloc_at[convs[0]] = min(int(alloc_at[convs[0]]), where)
-        elif g not in claimed:
-            claimed[g] = (where, int(qkind[q]))
-    for where, k in claimed.values():
-        extra_allocs[k].append(where)
+    ntuples = int(max(tuple_of.max(initial=-1), q_tuple.max(initial=-1))) + 1
+    big = np.iinfo(np.int64).max
+    # the earliest conversation of every tuple (conversations are in tuple order, so the first
+    # of each run of equal tuple numbers)
+    head = np.full(ntuples, -1, dtype=np.int64)
+    is_head = np.ones(nconv, dtype=bool)
+    is_head[1:] = tuple_of[1:] != tuple_of[:-1]
+    head[tuple_of[is_head]] = np.flatnonzero(is_head)
+    # earliest quote of every tuple
+    q_first = np.full(ntuples, big, dtype=np.int64)
+    np.minimum.at(q_first, q_tuple, q_where)
+    alloc = first.copy()
+    early = is_head & (q_first[tuple_of] < first)
+    alloc[early] = q_first[tuple_of[early]]
+
     for k in (Kind.TCP, Kind.UDP):
-        mine = np.flatnonzero(kind == k)
-        if k == Kind.UDP:  # an idle-timeout split is one udp.stream in Wireshark: number tuples
-            mine = np.array([convs[0] for convs in by_gid.values() if kind[convs[0]] == k],
-                            dtype=np.int64)
-        points = np.concatenate((alloc_at[mine], np.array(extra_allocs[int(k)], dtype=np.int64)))
-        tags = np.concatenate((mine, np.full(len(extra_allocs[int(k)]), -1, dtype=np.int64)))
-        order = np.argsort(points, kind="stable")
-        ranks = np.empty(order.size, dtype=np.int64)
-        ranks[order] = np.arange(order.size)
-        keep = tags >= 0
-        stream[tags[keep]] = ranks[keep]
-    for convs in by_gid.values():
-        if len(convs) > 1 and kind[convs[0]] == Kind.UDP:
-            stream[convs[1:]] = stream[convs[0]]
-    return stream, qconv
+        mine = np.flatnonzero((kind == k) & (is_head if k == Kind.UDP else True))
+        orphan = np.unique(q_tuple[(q_kind == k) & (head[q_tuple] < 0)])
+        points = np.concatenate((alloc[mine], q_first[orphan]))
+        ranks = np.empty(points.size, dtype=np.int64)
+        ranks[np.argsort(points, kind="stable")] = np.arange(points.size)
+        stream[mine] = ranks[: mine.size]
+    udp = kind == Kind.UDP
+    stream[udp] = stream[head[tuple_of[udp]]]
+
+    # a quote refers to the latest conversation of its tuple that started before it, or to the
+    # tuple's first conversation when the quote came first
+    q_conv = np.full(q_tuple.size, -1, dtype=np.int64)
+    if q_tuple.size and nconv:
+        span = big // (ntuples + 1)  # tuple-major keys with room for any packet index
+        conv_key = tuple_of * span + first
+        order = np.argsort(conv_key)
+        pos = np.searchsorted(conv_key[order], q_tuple * span + q_where, side="right") - 1
+        cand = order[np.maximum(pos, 0)]
+        started = (pos >= 0) & (tuple_of[cand] == q_tuple)
+        q_conv = np.where(started, cand, head[q_tuple])
+    return stream, q_conv
 
 
-def _reorder(t: ConversationTable, order: np.ndarray, new_id: np.ndarray) -> ConversationTable:
+def _quote_links(quoted: list[tuple[int, Quoted]], q_rows: np.ndarray, q_conv: np.ndarray,
+                 p: PacketTable, new_id: np.ndarray) -> QuotedLinks:
+    where = np.array([i for i, _ in quoted], dtype=np.int64)
+    target = np.full(len(quoted), -1, dtype=np.int64)
+    if q_rows.size:
+        target[q_rows] = np.where(q_conv >= 0, new_id[np.maximum(q_conv, 0)], -1)
+    return QuotedLinks(where, target)
+
+
+def _icmp_targets(table: ConversationTable, links: QuotedLinks, p: PacketTable) -> None:
+    """An ICMP error conversation shows the conversation its first error quotes."""
+    if not links.packets.size:
+        return
+    conv = p.conv[links.packets]
+    for c, target in zip(conv[::-1].tolist(), links.conversations[::-1].tolist(), strict=True):
+        if c >= 0:
+            table.quotes[c] = target  # reversed, so the first error of a conversation wins
+
+
+def _reorder(t: ConversationTable, order: np.ndarray) -> ConversationTable:
     cols = {name: getattr(t, name)[order] for name in t.__dataclass_fields__
             if name not in ("packet_index", "packet_start", "extra")}
-    quotes = cols["quotes"]
-    cols["quotes"] = np.where(quotes >= 0, new_id[np.maximum(quotes, 0)], -1)
     return ConversationTable(**cols)

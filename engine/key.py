@@ -1,14 +1,15 @@
-"""Canonical bidirectional conversation keys, computed for all packets at once.
+"""Grouping packets by their bidirectional address/port tuple, for all packets at once.
 
-A key is (family of conversation, the two endpoints in canonical order); an endpoint is an address
-plus a "port": the TCP/UDP port, the ICMP echo identifier, or the ICMP type/code for other ICMP.
-Packets are grouped by a 64-bit hash of the key; groups are then checked against the full key, so a
-hash collision can never merge two conversations.
+A tuple is (what: conversation kind, IP protocol and version) plus the two endpoints, in either
+direction; an endpoint is an address and a "port": the TCP/UDP port, the ICMP echo identifier, or
+the ICMP type/code for other ICMP messages. Rows are sorted once by a 64-bit direction-free hash;
+every row is then compared field by field with the first row of its run, so a hash collision can
+never merge two tuples (the rare run that fails the check is regrouped exactly).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -17,124 +18,144 @@ from .packets import Kind, PacketTable
 ICMP4_ECHO_TYPES = np.array([0, 8], dtype=np.uint8)
 ICMP6_ECHO_TYPES = np.array([128, 129], dtype=np.uint8)
 #: added to the ICMP "port" of non-echo messages so type/code never equals an echo identifier
-NON_ECHO = np.uint32(1 << 16)
+NON_ECHO = np.uint64(1 << 16)
 
 
 @dataclass
-class Keys:
-    """Per-packet canonical key columns (rows = the packets being grouped)."""
+class Endpoints:
+    """The key columns of the rows to group (packets, or headers quoted in ICMP errors)."""
 
-    rows: np.ndarray  # int64, packet indices these keys belong to
-    family: np.ndarray  # uint32: kind << 16 | ip_proto << 8 | IP version (the "what" of a key)
-    lo_hi: np.ndarray  # uint64, the smaller endpoint's address (high half)
-    lo_lo: np.ndarray
-    lo_port: np.ndarray  # uint32
-    hi_hi: np.ndarray  # the larger endpoint
-    hi_lo: np.ndarray
-    hi_port: np.ndarray
-    from_hi: np.ndarray  # bool: the packet was sent by the larger endpoint
+    what: np.ndarray  # uint64: kind << 16 | ip_proto << 8 | IP version
+    src_hi: np.ndarray  # uint64 halves of the 128-bit addresses
+    src_lo: np.ndarray
+    dst_hi: np.ndarray
+    dst_lo: np.ndarray
+    sport: np.ndarray  # uint64 "ports"
+    dport: np.ndarray
 
-    def columns(self) -> tuple[np.ndarray, ...]:
-        return (self.family, self.lo_hi, self.lo_lo, self.lo_port, self.hi_hi, self.hi_lo,
-                self.hi_port)
+    def __len__(self) -> int:
+        return int(self.what.size)
 
+    @classmethod
+    def of(cls, p: PacketTable, rows: np.ndarray) -> Endpoints:
+        kind = p.kind[rows]
+        sport = p.sport[rows].astype(np.uint64)
+        dport = p.dport[rows].astype(np.uint64)
+        icmp = (kind == Kind.ICMP) | (kind == Kind.ICMPV6)
+        if icmp.any():
+            itype = p.icmp_type[rows]
+            echo = np.where(kind == Kind.ICMP, np.isin(itype, ICMP4_ECHO_TYPES),
+                            np.isin(itype, ICMP6_ECHO_TYPES))
+            typecode = (itype.astype(np.uint64) << np.uint64(8)) | p.icmp_code[rows] | NON_ECHO
+            value = np.where(echo, p.icmp_id[rows].astype(np.uint64), typecode)
+            sport = np.where(icmp, value, sport)
+            dport = np.where(icmp, value, dport)
+        proto = np.where(kind == Kind.IP, p.ip_proto[rows], 0).astype(np.uint64)
+        what = (kind.astype(np.uint64) << np.uint64(16)) | (proto << np.uint64(8)) | \
+            p.family[rows]
+        return cls(what, p.src_hi[rows], p.src_lo[rows], p.dst_hi[rows], p.dst_lo[rows],
+                   sport, dport)
 
-def endpoint_ports(p: PacketTable, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The "port" of each side: real ports, or the ICMP identifier / type-code."""
-    kind = p.kind[rows]
-    sport = p.sport[rows].astype(np.uint32)
-    dport = p.dport[rows].astype(np.uint32)
-    icmp = (kind == Kind.ICMP) | (kind == Kind.ICMPV6)
-    if icmp.any():
-        itype = p.icmp_type[rows]
-        echo = np.where(kind == Kind.ICMP, np.isin(itype, ICMP4_ECHO_TYPES),
-                        np.isin(itype, ICMP6_ECHO_TYPES))
-        tc = (itype.astype(np.uint32) << 8) | p.icmp_code[rows] | NON_ECHO
-        value = np.where(echo, p.icmp_id[rows].astype(np.uint32), tc)
-        sport = np.where(icmp, value, sport)
-        dport = np.where(icmp, value, dport)
-    return sport, dport
-
-
-def canonical_keys(p: PacketTable, rows: np.ndarray) -> Keys:
-    """Keys for ``rows``; the endpoint that sorts first is ``lo`` whichever side sent."""
-    sport, dport = endpoint_ports(p, rows)
-    s_hi, s_lo, d_hi, d_lo = p.src_hi[rows], p.src_lo[rows], p.dst_hi[rows], p.dst_lo[rows]
-    swap = (s_hi > d_hi) | ((s_hi == d_hi) & ((s_lo > d_lo) | ((s_lo == d_lo) & (sport > dport))))
-    proto = np.where(p.kind[rows] == Kind.IP, p.ip_proto[rows], 0).astype(np.uint32)
-    family = (p.kind[rows].astype(np.uint32) << 16) | (proto << 8) | p.family[rows]
-    return Keys(
-        rows=rows, family=family,
-        lo_hi=np.where(swap, d_hi, s_hi), lo_lo=np.where(swap, d_lo, s_lo),
-        lo_port=np.where(swap, dport, sport),
-        hi_hi=np.where(swap, s_hi, d_hi), hi_lo=np.where(swap, s_lo, d_lo),
-        hi_port=np.where(swap, sport, dport), from_hi=swap)
+    @classmethod
+    def concat(cls, parts: list[Endpoints]) -> Endpoints:
+        parts = [e for e in parts if len(e)] or parts[:1]
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate([getattr(e, f.name) for e in parts]) for f in fields(cls)))
 
 
-def concat_keys(parts: list[Keys]) -> Keys:
-    return Keys(*(np.concatenate([getattr(k, f) for k in parts])
-                  for f in Keys.__dataclass_fields__))
+@dataclass
+class Tuples:
+    """Rows grouped by tuple: ``order`` lists row positions tuple by tuple, in file order inside a
+    tuple; ``starts[i]`` marks where a tuple begins in ``order``; ``forward[i]`` says whether row
+    ``order[i]`` was sent by the endpoint that sent its tuple's first row."""
+
+    order: np.ndarray
+    starts: np.ndarray
+    forward: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.starts.sum())
+
+    def ids(self) -> np.ndarray:
+        """Tuple number (in ``order``'s grouping) of every row, indexed by row position."""
+        tid = np.empty(self.order.size, dtype=np.int64)
+        tid[self.order] = np.cumsum(self.starts) - 1
+        return tid
 
 
-_M1 = np.uint64(0x9E3779B97F4A7C15)
-_M2 = np.uint64(0xBF58476D1CE4E5B9)
-_M3 = np.uint64(0x94D049BB133111EB)
+_C = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 
 
 def _mix(h: np.ndarray, v: np.ndarray) -> np.ndarray:
-    h = (h ^ v.astype(np.uint64)) * _M2
+    h = (h ^ v) * _C[1]
     return h ^ (h >> np.uint64(31))
 
 
-def key_hash(keys: Keys) -> np.ndarray:
-    """A 64-bit hash of each key (splitmix-style mixing of every column)."""
-    h = np.full(keys.rows.size, _M1, dtype=np.uint64)
+def _endpoint_hash(hi: np.ndarray, lo: np.ndarray, port: np.ndarray) -> np.ndarray:
+    return _mix(_mix(_mix(np.full(hi.size, _C[0]), hi), lo), port)
+
+
+def tuple_hash(e: Endpoints) -> np.ndarray:
+    """A 64-bit hash that is the same in both directions (splitmix-style mixing)."""
     with np.errstate(over="ignore"):
-        for col in keys.columns():
-            h = _mix(h, col)
-        h = (h ^ (h >> np.uint64(29))) * _M3
-    return h
+        a = _endpoint_hash(e.src_hi, e.src_lo, e.sport)
+        b = _endpoint_hash(e.dst_hi, e.dst_lo, e.dport)
+        h = _mix(_mix(_mix(np.full(a.size, _C[2]), e.what), np.minimum(a, b)), np.maximum(a, b))
+        return (h ^ (h >> np.uint64(29))) * _C[2]
 
 
-def group_keys(keys: Keys) -> tuple[np.ndarray, int]:
-    """A dense group number per row (groups numbered by first appearance) and the group count."""
-    n = keys.rows.size
+def group_tuples(e: Endpoints) -> Tuples:
+    """Group rows by tuple with one sort (of hash bits packed with the row number, so equal
+    hashes come out in file order without a stable sort)."""
+    n = len(e)
     if n == 0:
-        return np.zeros(0, dtype=np.int64), 0
-    h = key_hash(keys)
-    order = np.argsort(h, kind="stable")
-    hs = h[order]
-    start = np.ones(n, dtype=bool)
-    start[1:] = hs[1:] != hs[:-1]
-    # a collision would put different keys in one run of equal hashes: compare every column
-    # with the first row of its run and fall back to an exact sort if anything differs
-    run = np.cumsum(start) - 1
-    first = order[np.flatnonzero(start)][run]
-    for col in keys.columns():
-        if not np.array_equal(col[order], col[first]):
-            return _group_exact(keys)
-    return _number_by_first(order, start, n)
+        empty = np.zeros(0, dtype=bool)
+        return Tuples(np.zeros(0, dtype=np.int64), empty, empty)
+    bits = max(1, (n - 1).bit_length())
+    shift = np.uint64(bits)
+    packed = ((tuple_hash(e) >> shift) << shift) | np.arange(n, dtype=np.uint64)
+    order = np.argsort(packed)
+    hs = packed[order] >> shift
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = hs[1:] != hs[:-1]
+    forward, same = _compare_with_first(e, order, starts)
+    if not same.all():
+        return _group_exact(e)
+    return Tuples(order, starts, forward)
 
 
-def _group_exact(keys: Keys) -> tuple[np.ndarray, int]:
-    cols = keys.columns()
-    order = np.lexsort(cols[::-1])
-    start = np.ones(keys.rows.size, dtype=bool)
-    same = np.ones(keys.rows.size - 1, dtype=bool)
+def _compare_with_first(e: Endpoints, order: np.ndarray, starts: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Per sorted row: sent by the run's first sender? and the same tuple as that first row?"""
+    first = order[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+    fwd = e.what[order] == e.what[first]
+    same = fwd.copy()
+    rev = fwd.copy()
+    for mine, theirs in (("src_hi", "dst_hi"), ("src_lo", "dst_lo"), ("sport", "dport")):
+        a, b = getattr(e, mine), getattr(e, theirs)
+        a_sorted, b_sorted = a[order], b[order]
+        fwd &= (a_sorted == a[first]) & (b_sorted == b[first])
+        rev &= (a_sorted == b[first]) & (b_sorted == a[first])
+    same &= fwd | rev
+    return fwd, same
+
+
+def _group_exact(e: Endpoints) -> Tuples:
+    """Exact grouping by sorting the canonical key columns (only after a hash collision)."""
+    swap = (e.src_hi > e.dst_hi) | ((e.src_hi == e.dst_hi) & (
+        (e.src_lo > e.dst_lo) | ((e.src_lo == e.dst_lo) & (e.sport > e.dport))))
+    cols = [e.what]
+    for mine, theirs in (("src_hi", "dst_hi"), ("src_lo", "dst_lo"), ("sport", "dport")):
+        a, b = getattr(e, mine), getattr(e, theirs)
+        cols += [np.where(swap, b, a), np.where(swap, a, b)]
+    order = np.lexsort(cols[::-1])  # stable: file order inside a tuple
+    starts = np.ones(len(e), dtype=bool)
+    same = np.ones(len(e) - 1, dtype=bool)
     for col in cols:
         c = col[order]
         same &= c[1:] == c[:-1]
-    start[1:] = ~same
-    return _number_by_first(order, start, keys.rows.size)
-
-
-def _number_by_first(order: np.ndarray, start: np.ndarray, n: int) -> tuple[np.ndarray, int]:
-    """Turn sorted runs into group ids ordered by each group's first row (stable sort)."""
-    run = np.cumsum(start) - 1
-    groups = int(run[-1]) + 1
-    first_row = order[np.flatnonzero(start)]  # stable sort: a run starts with its earliest row
-    rank = np.empty(groups, dtype=np.int64)
-    rank[np.argsort(first_row, kind="stable")] = np.arange(groups)
-    gid = np.empty(n, dtype=np.int64)
-    gid[order] = rank[run]
-    return gid, groups
+    starts[1:] = ~same
+    forward, _ = _compare_with_first(e, order, starts)
+    return Tuples(order, starts, forward)

@@ -1,4 +1,4 @@
-"""Cutting each 4-tuple's packets into conversations, the way Wireshark numbers its streams.
+"""Cutting each tuple's packets into conversations, the way Wireshark numbers its streams.
 
 TCP (Wireshark 4.0's rule, checked against tshark 4.0.17): a SYN without ACK starts a new
 ``tcp.stream`` when its sender already has a base sequence number in the current stream and the
@@ -13,29 +13,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from .key import Tuples
 from .packets import ACK, FIN, RST, SYN, Kind, PacketTable
 
 
-def split_conversations(p: PacketTable, rows: np.ndarray, tuple_id: np.ndarray,
-                        from_hi: np.ndarray, udp_gap_ns: int | None,
-                        icmp_gap_ns: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Conversation number per row (dense, in order of first appearance) and the row index at
-    which each conversation starts.
+def conversation_starts(p: PacketTable, rows: np.ndarray, t: Tuples, udp_gap_ns: int | None,
+                        icmp_gap_ns: int | None) -> np.ndarray:
+    """Where conversations begin, as a mask over ``t.order`` (a superset of the tuple starts).
 
-    ``rows`` are packet indices in file order, ``tuple_id`` their tuple group, ``from_hi`` whether
-    each was sent by the tuple's canonically larger endpoint (its direction within the tuple).
+    ``rows`` are the packet indices the tuple rows stand for.
     """
-    n = rows.size
+    new = t.starts.copy()
+    n = new.size
     if n == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    order = np.argsort(tuple_id, kind="stable")  # grouped by tuple, file order inside
-    g = tuple_id[order]
-    new = np.ones(n, dtype=bool)
-    new[1:] = g[1:] != g[:-1]
-    kind = p.kind[rows[order]]
-
+        return new
+    prow = rows[t.order]
+    kind = p.kind[prow]
     if udp_gap_ns is not None or icmp_gap_ns is not None:
-        ts = p.ts_ns[rows[order]]
+        ts = p.ts_ns[prow]
         gap = np.zeros(n, dtype=np.int64)
         gap[1:] = ts[1:] - ts[:-1]
         limit = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
@@ -45,52 +40,44 @@ def split_conversations(p: PacketTable, rows: np.ndarray, tuple_id: np.ndarray,
             others = (kind == Kind.ICMP) | (kind == Kind.ICMPV6) | (kind == Kind.IP)
             limit[others] = icmp_gap_ns
         new |= gap > limit
-
-    tcp = np.flatnonzero(kind == Kind.TCP)
-    if tcp.size:
-        new[_tcp_splits(p, rows[order], from_hi[order], new, tcp)] = True
-
-    seg = np.cumsum(new) - 1
-    starts = order[np.flatnonzero(new)]  # first row of each conversation
-    rank = np.empty(starts.size, dtype=np.int64)
-    rank[np.argsort(starts, kind="stable")] = np.arange(starts.size)
-    conv = np.empty(n, dtype=np.int64)
-    conv[order] = rank[seg]
-    return conv, np.sort(starts)
+    tcp = kind == Kind.TCP
+    if tcp.any():
+        new[_tcp_splits(p, prow, t.forward, new, tcp)] = True
+    return new
 
 
-def _tcp_splits(p: PacketTable, prow: np.ndarray, hi: np.ndarray, new: np.ndarray,
+def _tcp_splits(p: PacketTable, prow: np.ndarray, side: np.ndarray, new: np.ndarray,
                 tcp: np.ndarray) -> list[int]:
-    """Positions (in tuple order) where a SYN starts a new TCP stream."""
+    """Positions (in tuple order) where a SYN starts a new TCP stream. Only SYNs are visited,
+    in Python; everything they need is precomputed for all packets."""
     flags = p.tcp_flags[prow]
-    syn_only = np.flatnonzero(((flags & (SYN | ACK)) == SYN) & ~new)
-    syn_only = syn_only[np.isin(syn_only, tcp)]
+    syn_only = np.flatnonzero(((flags & (SYN | ACK)) == SYN) & ~new & tcp)
     if not syn_only.size:
         return []
     n = prow.size
     seq = p.seq[prow].astype(np.int64)
-    # the next packet of each direction at or after every position (for base sequence numbers)
+    # the next packet of each side at or after every position (for base sequence numbers)
     nxt = []
-    for side in (False, True):
-        idx = np.where(hi == side, np.arange(n), n)
+    for s in (False, True):
+        idx = np.where(side == s, np.arange(n), n)
         nxt.append(np.minimum.accumulate(idx[::-1])[::-1])
     # running counts of closing packets, to ask "was there a FIN each way or a RST since k"
-    fin = [np.concatenate(([0], np.cumsum((flags & FIN != 0) & (hi == side)))) for side in
+    fin = [np.concatenate(([0], np.cumsum(((flags & FIN) != 0) & (side == s)))) for s in
            (False, True)]
-    rst = np.concatenate(([0], np.cumsum(flags & RST != 0)))
-    seg_start = np.flatnonzero(new)
+    rst = np.concatenate(([0], np.cumsum((flags & RST) != 0)))
+    tuple_start = np.flatnonzero(new)
     cut: list[int] = []
-    start_of = {}  # segment start for the tuple run each candidate is in
+    current: dict[int, int] = {}  # tuple start -> start of its current stream
     for i in syn_only.tolist():
-        run = int(seg_start[np.searchsorted(seg_start, i, side="right") - 1])
-        s = start_of.get(run, run)
-        side = int(hi[i])
-        first = int(nxt[side][s])
+        run = int(tuple_start[np.searchsorted(tuple_start, i, side="right") - 1])
+        s = current.get(run, run)
+        sender = int(side[i])
+        first = int(nxt[sender][s])
         if first >= i:
             continue  # the SYN's sender has no base sequence number yet in this stream
         base = int(seq[first]) if flags[first] & SYN else (int(seq[first]) - 1) & 0xFFFFFFFF
         closed = (rst[i] - rst[s] > 0) or (fin[0][i] - fin[0][s] > 0 and fin[1][i] - fin[1][s] > 0)
         if int(seq[i]) != base or closed:
             cut.append(i)
-            start_of[run] = i
+            current[run] = i
     return cut

@@ -7,6 +7,7 @@ register their fields with :func:`register_field`, so every writer picks them up
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -34,16 +35,25 @@ FLAG_LETTERS = ((SYN, "S"), (ACK, "A"), (FIN, "F"), (RST, "R"), (PSH, "P"), (URG
                 (ECE, "E"), (CWR, "C"), (NS, "N"))
 
 
+@functools.lru_cache(maxsize=1024)
 def flag_string(flags: int) -> str:
     """TCP flags seen, as letters in a fixed order (``SAFP``)."""
     return "".join(letter for bit, letter in FLAG_LETTERS if flags & bit)
 
 
 def _addresses(t: ConversationTable, rows: np.ndarray, side: str) -> list[str]:
+    """Address texts; each distinct address is formatted once (many rows share a few hosts)."""
     fam = t.family[rows].tolist()
     hi = getattr(t, f"{side}_hi")[rows].tolist()
     lo = getattr(t, f"{side}_lo")[rows].tolist()
-    return [format_address(f, h, low) for f, h, low in zip(fam, hi, lo, strict=True)]
+    memo: dict[tuple[int, int, int], str] = {}
+    out = []
+    for key in zip(fam, hi, lo, strict=True):
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = format_address(*key)
+        out.append(text)
+    return out
 
 
 def _ports(values: np.ndarray) -> list[int | None]:
@@ -146,9 +156,10 @@ def write_json(result: FlowResult, out: TextIO, rows: np.ndarray | None = None) 
     convs = doc.pop("conversations")
     head = json.dumps(doc, indent=1)
     out.write(head[:-2] + ',\n "conversations": [')
-    for k, rec in enumerate(convs):
-        out.write(("\n  " if k == 0 else ",\n  ") + json.dumps(rec, separators=(", ", ": ")))
-    out.write("\n ]\n}\n" if convs else "]\n}\n")
+    encode = json.JSONEncoder(separators=(", ", ": ")).encode  # one encoder for all rows
+    if convs:
+        out.write("\n  " + ",\n  ".join(map(encode, convs)) + "\n ")
+    out.write("]\n}\n")
 
 
 def _flatten(rec: dict[str, Any]) -> dict[str, Any]:
