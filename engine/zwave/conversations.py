@@ -31,28 +31,24 @@ def zwave_conversations(p: PacketTable, frames: ZWaveFrames) -> ConversationTabl
     ``p.direction`` of their packets. Rows are sorted by start time."""
     rows = np.flatnonzero(frames.keyed)
     idx = frames.index[rows]
-    home = frames.home_id[rows].astype(np.int64)
-    src = frames.src[rows].astype(np.int64)
-    dst = frames.dst[rows].astype(np.int64)
+    home = frames.home_id[rows]
+    src = frames.src[rows].astype(np.int32)
+    dst = frames.dst[rows].astype(np.int32)
     cast = np.where(dst == BROADCAST_NODE, BROADCAST,
-                    np.where(dst == MULTICAST_NODE, MULTICAST, UNICAST))
-    lo = np.where(cast == UNICAST, np.minimum(src, dst), src)
-    hi = np.where(cast == UNICAST, np.maximum(src, dst), dst)
-    key = home << 20 | cast << 18 | lo << 9 | hi
-    _, first_pos, inverse = np.unique(key, return_index=True, return_inverse=True)
-    by_start = np.argsort(first_pos, kind="stable")
-    rank = np.empty(by_start.size, dtype=np.int64)
-    rank[by_start] = np.arange(by_start.size)
-    conv = rank[inverse.reshape(-1)]
-    first = first_pos[by_start]  # row (in ``rows``) of each conversation's first frame
+                    np.where(dst == MULTICAST_NODE, MULTICAST, UNICAST)).astype(np.int32)
+    unicast = cast == UNICAST
+    lo = np.where(unicast, np.minimum(src, dst), src)
+    hi = np.where(unicast, np.maximum(src, dst), dst)
+    key = home.astype(np.int64) << 20
+    key |= cast << 18 | lo << 9 | hi
+    conv, first = _group(key)
+    del key, unicast
     nconv = first.size
     a_node, b_node = src[first], dst[first]
     direction = (src != a_node[conv]).astype(np.uint8)
 
-    by_conv = np.argsort(conv, kind="stable")  # frames grouped by conversation, for reduceat
-    cols = _sums(p, idx, conv, by_conv, direction, nconv, frames.payload_length[rows])
-    extra = _extra(frames, rows, conv, by_conv, nconv, home[first], lo[first], hi[first],
-                   cast[first])
+    cols = _sums(p, idx, conv, direction, nconv, frames.payload_length[rows])
+    extra = _extra(frames, rows, conv, nconv, home[first], lo[first], hi[first], cast[first])
     full = np.full(nconv, 0, dtype=np.uint8)
     table = ConversationTable(
         kind=np.full(nconv, Kind.ZWAVE, dtype=np.uint8), ip_proto=full.copy(),
@@ -76,79 +72,102 @@ def zwave_conversations(p: PacketTable, frames: ZWaveFrames) -> ConversationTabl
     return table
 
 
-def _sums(p: PacketTable, idx: np.ndarray, conv: np.ndarray, order: np.ndarray,
-          direction: np.ndarray, nconv: int, payload: np.ndarray) -> dict[str, np.ndarray]:
+def _group(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense group ids numbered in order of first appearance, and each group's first row.
+
+    One sort of the distinct keys' values (not of the rows with their indices), a binary search
+    per row, and an unbuffered minimum for first rows: conversations are few, frames many.
+    """
+    values = np.unique(key)
+    group = np.searchsorted(values, key)
+    first = np.full(values.size, key.size, dtype=np.int64)
+    np.minimum.at(first, group, np.arange(key.size, dtype=np.int64))
+    by_first = np.argsort(first, kind="stable")
+    rank = np.empty(values.size, dtype=np.int64)
+    rank[by_first] = np.arange(values.size)
+    return rank[group], first[by_first]
+
+
+def _sums(p: PacketTable, idx: np.ndarray, conv: np.ndarray, direction: np.ndarray,
+          nconv: int, payload: np.ndarray) -> dict[str, np.ndarray]:
     """Packets, frame bytes (origlen) and payload bytes per direction; first/last times."""
     slot = conv * 2 + direction
     size = 2 * nconv
     packets = np.bincount(slot, minlength=size).reshape(nconv, 2)
     frame = np.bincount(slot, weights=p.origlen[idx], minlength=size).reshape(nconv, 2)
     pay = np.bincount(slot, weights=np.maximum(payload, 0), minlength=size).reshape(nconv, 2)
-    bounds = _bounds(packets.sum(axis=1))
-    ts = p.ts_ns[idx][order]
-    last = idx[order]
+    ts = p.ts_ns[idx]
+    start = np.full(nconv, np.iinfo(np.int64).max, dtype=np.int64)
+    end = np.full(nconv, np.iinfo(np.int64).min, dtype=np.int64)
+    last = np.full(nconv, -1, dtype=np.int64)
+    np.minimum.at(start, conv, ts)
+    np.maximum.at(end, conv, ts)
+    np.maximum.at(last, conv, idx)
     return {
         "packets_ab": packets[:, 0].astype(np.int64), "packets_ba": packets[:, 1].astype(np.int64),
         "bytes_ab": frame[:, 0].astype(np.int64), "bytes_ba": frame[:, 1].astype(np.int64),
         "payload_ab": pay[:, 0].astype(np.int64), "payload_ba": pay[:, 1].astype(np.int64),
-        "start_ns": np.minimum.reduceat(ts, bounds) if nconv else ts[:0],
-        "end_ns": np.maximum.reduceat(ts, bounds) if nconv else ts[:0],
-        "last_packet": (np.maximum.reduceat(last, bounds) if nconv else last[:0]).astype(np.int64),
+        "start_ns": start, "end_ns": end, "last_packet": last,
     }
 
 
-def _bounds(counts: np.ndarray) -> np.ndarray:
-    return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-
-
-def _extra(f: ZWaveFrames, rows: np.ndarray, conv: np.ndarray, order: np.ndarray, nconv: int,
-           home: np.ndarray, lo: np.ndarray, hi: np.ndarray, cast: np.ndarray
-           ) -> dict[str, np.ndarray]:
+def _extra(f: ZWaveFrames, rows: np.ndarray, conv: np.ndarray, nconv: int, home: np.ndarray,
+           lo: np.ndarray, hi: np.ndarray, cast: np.ndarray) -> dict[str, np.ndarray]:
     """The Z-Wave columns: nodes, ACK/command counts, checksum failures, RSS, rate, region."""
     ack = f.is_ack[rows]
     acks = np.bincount(conv, weights=ack, minlength=nconv).astype(np.int64)
     total = np.bincount(conv, minlength=nconv).astype(np.int64)
     bad = np.bincount(conv, weights=f.checksum[rows] == 0, minlength=nconv).astype(np.int64)
-    node_b = np.where(cast == MULTICAST, -1, hi)
     rssi = f.rssi[rows].astype(np.float64)
     has = ~np.isnan(rssi)
     count = np.bincount(conv, weights=has, minlength=nconv)
     total_rssi = np.bincount(conv, weights=np.where(has, rssi, 0.0), minlength=nconv)
-    bounds = _bounds(total)
-    low = np.where(has, rssi, np.inf)[order]
-    high = np.where(has, rssi, -np.inf)[order]
+    low = np.full(nconv, np.inf)
+    high = np.full(nconv, -np.inf)
+    np.minimum.at(low, conv[has], rssi[has])
+    np.maximum.at(high, conv[has], rssi[has])
     present = count > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(present, total_rssi / np.where(present, count, 1), np.nan)
-    extra = {
+    return {
         "home_id": home.astype(np.uint32),
         "node_a": lo.astype(np.int16),
-        "node_b": node_b.astype(np.int16),
+        "node_b": np.where(cast == MULTICAST, -1, hi).astype(np.int16),
         "cast": np.array([CAST_NAMES[c] for c in cast.tolist()], dtype="U9"),
         "ack_count": acks,
         "command_count": total - acks,
         "bad_checksum": bad,
-        "rssi_min": np.where(present, np.minimum.reduceat(low, bounds), np.nan)
-        if nconv else np.zeros(0),
+        "rssi_min": np.where(present, low, np.nan),
         "rssi_mean": mean,
-        "rssi_max": np.where(present, np.maximum.reduceat(high, bounds), np.nan)
-        if nconv else np.zeros(0),
+        "rssi_max": np.where(present, high, np.nan),
         "data_rate": _names_per_conv(conv, f.data_rate[rows], nconv, data_rate_name),
         "region": _names_per_conv(conv, f.region[rows], nconv, region_name),
         "command_classes": _class_counts(conv, f.command_class[rows], ~ack, nconv),
     }
-    return extra
 
 
 def _names_per_conv(conv: np.ndarray, code: np.ndarray, nconv: int,
                     name_of: Callable[[int], str]) -> np.ndarray:
-    """The distinct codes (≥ 0) of each conversation, named, in order of first appearance."""
-    names: list[list[str]] = [[] for _ in range(nconv)]
+    """The distinct codes (≥ 0) of each conversation, named, in order of first appearance.
+
+    Usually a conversation has one code: each frame is compared with its conversation's first
+    code, and only the frames that differ are looked at further.
+    """
     has = np.flatnonzero(code >= 0)
-    if has.size:
-        pair = conv[has] * (1 << 32) + code[has].astype(np.int64)
-        _, first = np.unique(pair, return_index=True)
-        for row in np.sort(has[first]).tolist():
+    names: list[list[str]] = [[] for _ in range(nconv)]
+    if not has.size:
+        return _text_column([""] * nconv)
+    first = np.full(nconv, code.size, dtype=np.int64)
+    np.minimum.at(first, conv[has], has)
+    seen = first < code.size
+    first_code = np.where(seen, code[np.minimum(first, code.size - 1)], -1)
+    for c in np.flatnonzero(seen).tolist():
+        names[c].append(name_of(int(first_code[c])))
+    other = has[code[has] != first_code[conv[has]]]
+    if other.size:
+        pair = conv[other] * (1 << 32) + code[other].astype(np.int64)
+        _, at = np.unique(pair, return_index=True)
+        for row in np.sort(other[at]).tolist():
             names[int(conv[row])].append(name_of(int(code[row])))
     return _text_column(["+".join(n) for n in names])
 
@@ -156,13 +175,17 @@ def _names_per_conv(conv: np.ndarray, code: np.ndarray, nconv: int,
 def _class_counts(conv: np.ndarray, cc: np.ndarray, command: np.ndarray, nconv: int
                   ) -> np.ndarray:
     """``NAME:count`` words per conversation (most used first), over command frames."""
-    words: list[list[tuple[int, str]]] = [[] for _ in range(nconv)]
     use = np.flatnonzero(command & (cc >= 0))
-    if use.size:
-        pair = conv[use] * 256 + cc[use].astype(np.int64)
+    pair = conv[use] * 256 + cc[use].astype(np.int64)
+    if nconv * 256 <= 1 << 22:  # a dense count table is small: one linear pass
+        counts = np.bincount(pair, minlength=nconv * 256)
+        values = np.flatnonzero(counts)
+        counts = counts[values]
+    else:
         values, counts = np.unique(pair, return_counts=True)
-        for value, n in zip(values.tolist(), counts.tolist(), strict=True):
-            words[value >> 8].append((n, command_class_name(value & 0xFF)))
+    words: list[list[tuple[int, str]]] = [[] for _ in range(nconv)]
+    for value, n in zip(values.tolist(), counts.tolist(), strict=True):
+        words[value >> 8].append((n, command_class_name(value & 0xFF)))
     text = []
     for pairs in words:
         pairs.sort(key=lambda item: (-item[0], item[1]))
