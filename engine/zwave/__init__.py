@@ -3,7 +3,8 @@
 Modules: :mod:`.tap` (TAP header), :mod:`.checksum`, :mod:`.frames` (vectorised MAC decode),
 :mod:`.routing` (exact path for routed/explore/multicast details), :mod:`.commands` (names),
 :mod:`.conversations` (grouping), :mod:`.plugin` (pipeline registration), :mod:`.fields`
-(exports and views), :mod:`.api` (``extract_zwave_flows``), :mod:`.synth` (test captures).
+(exports and views), :mod:`.api` (``extract_zwave_flows``), :mod:`.synth` and :mod:`.capfile`
+(test captures).
 """
 
 from __future__ import annotations

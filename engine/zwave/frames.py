@@ -30,7 +30,15 @@ import numpy as np
 from ..capture import linktypes as lt
 from ..capture.chunk import gather
 from .checksum import crc_many, xor_many
-from .commands import ACK, EXPLORE, MULTICAST, ROUTED
+from .commands import (
+    ACK,
+    EXPLORE,
+    MULTICAST,
+    ROUTED,
+    command_class_name,
+    command_name,
+    header_type_name,
+)
 from .routing import routed_payload
 from .tap import FCS_R1_R2, FCS_R3, parse_tap
 
@@ -139,6 +147,25 @@ class ZWaveFrames:
             return np.full(packets.size, -1, dtype=np.int64)
         pos = np.minimum(np.searchsorted(self.index, packets), len(self) - 1)
         return np.where(self.index[pos] == packets, pos, -1)
+
+    def describe(self, row: int) -> str:
+        """One line for a packet list: ``BASIC SET 6 → 1 (seq 1)``, ``ACK 1 → 6 (seq 1)``."""
+        damage = Damage(int(self.damage[row]))
+        if damage != Damage.NONE:
+            return f"damaged: {DAMAGE_TEXT[damage]}"
+        dst = int(self.dst[row])
+        to = {BROADCAST_NODE: "broadcast", MULTICAST_NODE: "multicast"}.get(dst, str(dst))
+        cc, cmd = int(self.command_class[row]), int(self.command[row])
+        if self.is_ack[row]:
+            what = "ACK"
+        elif cc < 0:
+            what = header_type_name(int(self.header_type[row]))
+        else:
+            what = command_class_name(cc) + ("" if cmd < 0 else " " + command_name(cc, cmd))
+        notes = [f"seq {int(self.sequence[row])}"]
+        if self.checksum[row] == 0:
+            notes.append("bad checksum")
+        return f"{what} {int(self.src[row])} → {to} ({', '.join(notes)})"
 
     def damage_counts(self) -> dict[str, int]:
         counts = np.bincount(self.damage, minlength=len(Damage))

@@ -38,6 +38,7 @@ def test_bad_checksums_stay_in_their_conversation() -> None:
     result, f = _decode([bad_r12, ACK_1_TO_6], 261)
     assert f.checksum.tolist() == [0, 1]
     assert FrameFlag.BAD_CHECKSUM in FrameFlag(int(f.flags[0]))
+    assert f.describe(0) == "BASIC SET 6 → 1 (seq 1, bad checksum)"
     assert len(result) == 1 and result[0].bad_checksum == 1 and result[0].packets == 2
     bad_r3 = r3(HOME, 6, 0x80, 0, 3, bytes([1, 0x20, 0x01, 0xFF]), bad=True)
     result, f = _decode([bad_r3], 262)
@@ -58,6 +59,7 @@ def test_impossible_lengths_are_unassigned_with_a_reason() -> None:
     assert (result.packets.reason == Reason.ZWAVE_DAMAGED).all()
     assert result.unassigned.by_reason == {"damaged Z-Wave frame": 4}
     assert f.home_id.tolist() == [HOME] * 4  # header fields kept for display
+    assert f.describe(0) == "damaged: impossible length field"
     assert len(result) == 0
     result, f = _decode([r3_small, r3_big], 262)
     assert f.damage.tolist() == [Damage.IMPOSSIBLE_LENGTH] * 2

@@ -82,6 +82,8 @@ def test_verified_frames_fields() -> None:
     assert f.payload_length.tolist() == [3, 0, 9]
     assert (command_class_name(0x20), command_name(0x20, 0x01)) == ("BASIC", "SET")
     assert (command_class_name(0x71), command_name(0x71, 0x05)) == ("NOTIFICATION", "REPORT")
+    assert [f.describe(i) for i in range(3)] == ["BASIC SET 6 → 1 (seq 1)", "ACK 1 → 6 (seq 1)",
+                                                 "NOTIFICATION REPORT 6 → 1 (seq 2)"]
 
 
 def test_verified_frames_form_one_conversation() -> None:
