@@ -135,9 +135,11 @@ def _ethertypes(rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, cap: np.ndar
     width = header + 12
     head = gather(buf, pos[rows], width)
     etype = _u16(head, type_col)
+    etype[cap[rows] < header] = 0  # header cut short: what follows is the next packet's bytes
     off = np.full(rows.size, header, dtype=np.int64)
     for _ in range(3):
-        tagged = np.flatnonzero(np.isin(etype, VLAN))
+        # a tag cut short stays unfollowed: the exact path reports it as truncated
+        tagged = np.flatnonzero(np.isin(etype, VLAN) & (cap[rows] >= off + 4))
         if not tagged.size:
             break
         col = off[tagged] + 2
@@ -177,8 +179,11 @@ def _ip_layer(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable,
         frag = _u16(h, 6)
         proto = h[:, 9]
         c = cap[rows] - l3[rows]
-        trunc = (c < 20) | (c < ihl)
-        bad = ((h[:, 0] >> 4) != 4) | (ihl < 20) | ((total < ihl) & (total != 0))
+        # checked in the exact decoder's order: a wrong version or IHL is malformed even when
+        # the IHL it claims runs past the captured bytes
+        bad_head = ((h[:, 0] >> 4) != 4) | (ihl < 20)
+        trunc = (c < 20) | ((c < ihl) & ~bad_head)
+        bad = bad_head | ((total < ihl) & (total != 0))
         odd = (total == 0) | ((frag & 0x3FFF) != 0) | np.isin(proto, TUNNELS)
         good = ~(trunc | bad | odd)
         slow[rows[odd & ~trunc & ~bad]] = True
