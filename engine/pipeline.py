@@ -63,7 +63,9 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
     for chunk in chunks:
         if index == 0 and size_hint and len(chunk):
             # the first chunk tells the average record size: room for the whole file at once
-            span = int(chunk.data_off[-1] - chunk.data_off[0] + chunk.caplen[-1]) or 1
+            # (no more rows than the file can hold: every record takes at least 16 bytes)
+            span = max(int(chunk.data_off[-1] - chunk.data_off[0] + chunk.caplen[-1]),
+                       16 * len(chunk))
             table.reserve(int(size_hint * 1.1 * len(chunk) / span) + len(chunk))
         linktypes = np.array([i.linktype for i in interfaces], dtype=np.uint16)
         part, side = decode_chunk(chunk, linktypes, index, foreign, table.append(len(chunk)))

@@ -265,13 +265,17 @@ def _to_ns(raw: np.ndarray, iface: Interface) -> np.ndarray:
     if iface.ts_base == 10:
         if e <= 9:
             ns = raw * np.int64(10 ** (9 - e))
-        else:
+        elif e <= 27:
             ns = raw // np.int64(10 ** (e - 9))
+        else:  # units below 10^-27 s: any 64-bit count is less than a nanosecond
+            ns = np.zeros_like(raw)
     elif e <= 30:
         ns = (raw >> e) * 1_000_000_000 + (((raw & ((1 << e) - 1)) * 1_000_000_000) >> e)
     else:
         ns = np.array([(int(v) * 1_000_000_000) >> e for v in raw], dtype=np.int64)
-    return ns + np.int64(iface.ts_offset_s * 1_000_000_000)
+    # an offset beyond ±292 years is damage: clamp it to int64 rather than raise
+    offset_ns = min(max(iface.ts_offset_s * 1_000_000_000, -(1 << 63)), (1 << 63) - 1)
+    return ns + np.int64(offset_ns)
 
 
 def _carry_previous(ts: np.ndarray, has_ts: np.ndarray, before: int) -> np.ndarray:

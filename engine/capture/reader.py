@@ -198,7 +198,10 @@ class ChunkedReader:
                 self._end_of_data(pos, end, walk)
                 break
             tail = end - pos
-            size = max(self.chunk_bytes, walk.need if pos == 0 else 0, tail) + PAD
+            # a record longer than the buffer: grow by doubling as its bytes arrive, never
+            # straight to what its header claims (the file may end long before)
+            grow = min(walk.need, 2 * (len(buf) - PAD)) if pos == 0 else 0
+            size = max(self.chunk_bytes, grow, tail) + PAD
             nxt = bytearray(size)
             nxt[:tail] = buf[pos:end]
             base += pos
