@@ -1,0 +1,521 @@
+"""The main window: menus, the filter bar, the conversation table, and the status bar.
+
+Opening a capture starts a :class:`~gui.loader.LoadJob`; the table keeps showing the previous
+capture until the new one has loaded completely (a cancelled or failed load changes nothing).
+A second file replaces the first in the same window.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QIcon,
+    QKeySequence,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import WIRESHARK, FlowConfig
+from engine.export.conversations import csv_text
+
+from . import units
+from .banner import WarningBanner
+from .columns import DisplayOptions
+from .conversation_data import ConversationData
+from .conversation_model import ConversationModel
+from .export_dialog import (
+    ExportConversationsDialog,
+    ExportRequest,
+    ask_export_path,
+    write_conversations,
+)
+from .filter import HELP
+from .filter_bar import FilterBar
+from .loader import FunctionJob, Job, JobRunner, LoadJob, LoadProgress
+from .recent import add_recent, clear_recent, recent_files
+from .resource_files import ICON, resource
+from .settings import read_bool, read_list, settings
+from .status import CountsLabel, LoadProgressWidget
+from .table_view import ConversationView
+
+OPEN_FILTERS = ("Packet captures (*.pcap *.pcapng *.cap *.ntar *.dmp *.gz);;"
+                "pcap (*.pcap *.cap *.dmp);;pcapng (*.pcapng *.ntar);;"
+                "gzip-compressed (*.gz);;All files (*)")
+#: copies of more rows than this run on the pool (the engine's CSV writer is a Python loop)
+COPY_IN_BACKGROUND = 20_000
+
+EMPTY_NO_CAPTURE = ("Open a capture with File ▸ Open (Ctrl+O),\n"
+                    "or drop a pcap or pcapng file here.")
+
+
+def app_icon() -> QIcon:
+    try:
+        return QIcon(str(resource(ICON)))
+    except FileNotFoundError:
+        return QIcon()
+
+
+class MainWindow(QMainWindow):
+    """One capture at a time; publishes the selected conversation for the detail panes."""
+
+    #: the selected conversation's id (-1: none) — the detail panes listen to this
+    conversationSelected = Signal(int)
+    #: a conversation was double-clicked (the stream pane will open it; nothing yet)
+    conversationActivated = Signal(int)
+    #: a capture finished loading and is shown
+    captureLoaded = Signal(object)
+    #: a load failed: the message shown to the user
+    loadFailed = Signal(str)
+    #: a load was cancelled: the file's path
+    loadCancelled = Signal(object)
+    #: an export or copy finished: the text of the status message
+    taskFinished = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.runner = JobRunner(self)
+        self._data: ConversationData | None = None
+        self._path: Path | None = None
+        self._is_sample = False
+        self._job: LoadJob | None = None
+        self._job_is_sample = False
+        self._started = 0.0
+
+        self.model = ConversationModel(self)
+        self.view = ConversationView(self.model, self)
+        self.view.set_column_choices(read_list("table/hiddenColumns"),
+                                     read_list("table/shownColumns"))
+        self.view.columnChoicesChanged.connect(self._save_column_choices)
+        self.view.conversationSelected.connect(self.conversationSelected)
+        self.view.conversationActivated.connect(self.conversationActivated)
+        self.filter_bar = FilterBar(self)
+        self.filter_bar.maskChanged.connect(self.model.set_mask)
+        self.filter_bar.errorChanged.connect(self._filter_error)
+        self.banner = WarningBanner(self)
+        self.model.rowsShownChanged.connect(self._update_counts)
+
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.filter_bar)
+        layout.addWidget(self.view, 1)
+        self.setCentralWidget(central)
+
+        self.progress = LoadProgressWidget(self)
+        self.progress.cancelRequested.connect(self.cancel_load)
+        self.progress.hide()
+        self.counts = CountsLabel(self)
+        self.statusBar().addWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.counts)
+        self._cancel_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self._cancel_shortcut.activated.connect(self.cancel_load)
+        self._cancel_shortcut.setEnabled(False)
+
+        self._build_menus()
+        self.model.set_display_options(DisplayOptions(self.absolute_time_action.isChecked()))
+        self._update_title()
+        self._update_empty_text()
+        geometry = settings().value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1320, 780)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def conversations(self) -> ConversationData | None:
+        """The capture shown now (None before the first load)."""
+        return self._data
+
+    @property
+    def current_path(self) -> Path | None:
+        return self._path
+
+    @property
+    def loading(self) -> bool:
+        return self._job is not None
+
+    @property
+    def load_job(self) -> LoadJob | None:
+        return self._job
+
+    def flow_config(self) -> FlowConfig:
+        """Wireshark's semantics (UDP/ICMP never split) unless View ▸ Split Idle is on."""
+        if self.split_idle_action.isChecked():
+            return FlowConfig()
+        return WIRESHARK
+
+    # -- menus -------------------------------------------------------------------------------
+    def _action(self, text: str, slot: Any, shortcut: QKeySequence | str | None = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
+                                         "Open a pcap or pcapng capture")
+        self.open_action.setIcon(self.style().standardIcon(
+            self.style().StandardPixmap.SP_DialogOpenButton))
+        file_menu.addAction(self.open_action)
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        self.export_action = self._action("&Export Conversations…", self.export_conversations,
+                                          "Ctrl+Shift+E", "Save the conversations as CSV or JSON")
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+
+        edit = bar.addMenu("&Edit")
+        self.copy_action = self._action("&Copy as CSV", self.copy_selection,
+                                        QKeySequence.StandardKey.Copy,
+                                        "Copy the selected conversations as CSV")
+        edit.addAction(self.copy_action)
+        edit.addAction(self._action("Select &All", self.view.selectAll,
+                                    QKeySequence.StandardKey.SelectAll))
+        edit.addSeparator()
+        edit.addAction(self._action("&Filter…", self._focus_filter, QKeySequence.StandardKey.Find,
+                                    "Type a filter: addresses, port N, protocols, states"))
+
+        view = bar.addMenu("&View")
+        self.columns_menu = QMenu("&Columns", self)
+        self.columns_menu.aboutToShow.connect(
+            lambda: self.view.fill_column_menu(self.columns_menu))
+        view.addMenu(self.columns_menu)
+        view.addAction(self._action("&Resize Columns", self.view.fit_columns))
+        view.addSeparator()
+        self.absolute_time_action = QAction("&Absolute Start Time", self)
+        self.absolute_time_action.setCheckable(True)
+        self.absolute_time_action.setChecked(read_bool("view/absoluteTime", False))
+        self.absolute_time_action.setStatusTip("Show the start as the time of day instead of "
+                                               "seconds since the first packet")
+        self.absolute_time_action.toggled.connect(self._set_absolute_time)
+        view.addAction(self.absolute_time_action)
+        self.split_idle_action = QAction("&Split Idle UDP/ICMP Conversations (120 s)", self)
+        self.split_idle_action.setCheckable(True)
+        self.split_idle_action.setChecked(read_bool("engine/splitIdle", False))
+        self.split_idle_action.setStatusTip(
+            "Off: Wireshark's conversations (a UDP pair is one conversation however long it "
+            "idles). On: a gap of 120 s starts a new conversation. Reloads the capture.")
+        self.split_idle_action.toggled.connect(self._set_split_idle)
+        view.addAction(self.split_idle_action)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("&Filter Syntax", self._show_filter_help))
+        help_menu.addAction(self._action("&About Flowscope", self._show_about))
+
+        for action in (self.copy_action, self.export_action):
+            action.setEnabled(False)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        paths = recent_files()
+        for k, path in enumerate(paths, 1):
+            action = self.recent_menu.addAction(f"&{k % 10}  {path.name}")
+            action.setToolTip(str(path))
+            action.setStatusTip(str(path))
+            action.setEnabled(path.exists())
+            action.triggered.connect(lambda _c=False, p=path: self.open_file(p))
+        if not paths:
+            none = self.recent_menu.addAction("No recent captures")
+            none.setEnabled(False)
+        self.recent_menu.addSeparator()
+        clear = self.recent_menu.addAction("Clear Menu")
+        clear.setEnabled(bool(paths))
+        clear.triggered.connect(clear_recent)
+
+    # -- opening -----------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        """File ▸ Open: ask for a file, then :meth:`open_file`."""
+        start = str(self._path.parent) if self._path and not self._is_sample else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open Capture", start, OPEN_FILTERS)
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str | Path, sample: bool = False) -> LoadJob:
+        """Start loading ``path`` (replacing any load in progress); returns the job."""
+        if self._job is not None:
+            self._job.cancel()
+        job = LoadJob(path, self.flow_config(), self)
+        job.progress.connect(self._load_progress)
+        job.finished.connect(self._load_finished)
+        job.errored.connect(self._load_failed)
+        job.cancelled.connect(self._load_cancelled)
+        self._job = job
+        self._job_is_sample = sample
+        self._started = time.monotonic()
+        self.progress.begin(job.path.name)
+        self._cancel_shortcut.setEnabled(True)
+        self.open_action.setEnabled(True)
+        self._update_title()
+        self._update_empty_text()
+        self.runner.start(job)
+        return job
+
+    def cancel_load(self) -> None:
+        """Esc / Cancel: stop the load at the engine's next check; nothing shown changes."""
+        if self._job is not None:
+            self._job.cancel()
+            self.progress.cancelling()
+
+    def _end_load(self) -> None:
+        self._job = None
+        self.progress.hide()
+        self._cancel_shortcut.setEnabled(False)
+        self._update_title()
+        self._update_empty_text()
+
+    def _load_progress(self, job: Job, progress: LoadProgress) -> None:
+        if job is self._job and not job.is_cancelled:
+            self.progress.update_progress(progress)
+
+    def _load_finished(self, job: Job, data: ConversationData) -> None:
+        if job is not self._job:  # superseded by a newer open: nobody wants this result
+            data.result.close()
+            return
+        assert isinstance(job, LoadJob)
+        previous, previous_path = self._data, self._path
+        self._data, self._path = data, job.path
+        self._is_sample = self._job_is_sample
+        self.model.set_conversations(data)
+        self.filter_bar.set_conversations(data)
+        self.banner.show_warnings(list(data.result.capture.warnings))
+        self.copy_action.setEnabled(True)
+        self.export_action.setEnabled(True)
+        if previous is not None:
+            previous.result.close()
+        if not self._is_sample:
+            add_recent(job.path)
+        seconds = time.monotonic() - self._started
+        message = (f"Opened {job.path.name}: {units.count(len(data))} conversations, "
+                   f"{units.count(data.total_packets)} packets in {seconds:.1f} s")
+        if self._is_sample:
+            message = ("Showing the sample capture that ships with Flowscope. Open your own "
+                       "with File ▸ Open or drop it on the window.")
+        elif previous_path is not None:
+            message += f" (replaces {previous_path.name})"
+        self._end_load()
+        self.statusBar().showMessage(message, 15_000)
+        self.captureLoaded.emit(data)
+
+    def _load_failed(self, job: Job, message: str) -> None:
+        if job is not self._job:
+            return
+        self._end_load()
+        self.loadFailed.emit(message)
+        QMessageBox.critical(self, "Cannot open capture", message)
+
+    def _load_cancelled(self, job: Job) -> None:
+        if job is not self._job:
+            return
+        assert isinstance(job, LoadJob)
+        self._end_load()
+        still = f"; still showing {self._path.name}" if self._path else ""
+        self.statusBar().showMessage(f"Loading {job.path.name} was cancelled{still}.", 10_000)
+        self.loadCancelled.emit(job.path)
+
+    # -- drag and drop, and the window ---------------------------------------------------------
+    @staticmethod
+    def _dropped_files(event: QDragEnterEvent | QDropEvent) -> list[Path]:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return []
+        return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_files(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: Any) -> None:
+        if self._dropped_files(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = self._dropped_files(event)
+        if not files:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_file(files[0])
+        if len(files) > 1:
+            self.statusBar().showMessage(
+                f"Opening {files[0].name}, the first of the {len(files)} dropped files.", 10_000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        settings().setValue("window/geometry", self.saveGeometry())
+        if self._job is not None:
+            self._job.cancel()
+        self.runner.shutdown()
+        if self._data is not None:
+            self.model.set_conversations(None)
+            self._data.result.close()
+            self._data = None
+        super().closeEvent(event)
+
+    # -- copy and export ---------------------------------------------------------------------
+    def copy_selection(self) -> None:
+        """Edit ▸ Copy: the selected conversations as the engine's CSV, in table order."""
+        data = self._data
+        ids = self.view.selected_ids()
+        if data is None or not ids.size:
+            self.statusBar().showMessage("Select conversations to copy them.", 5000)
+            return
+        message = f"Copied {units.count(ids.size)} conversations as CSV."
+        if ids.size <= COPY_IN_BACKGROUND:
+            QGuiApplication.clipboard().setText(csv_text(data.result, ids))
+            self.statusBar().showMessage(message, 5000)
+            self.taskFinished.emit(message)
+            return
+
+        def copied(_job: Job, text: str) -> None:
+            QGuiApplication.clipboard().setText(text)
+            self.statusBar().showMessage(message, 5000)
+            self.taskFinished.emit(message)
+        self._run_task(FunctionJob(f"Copying {units.count(ids.size)} conversations",
+                                   lambda: csv_text(data.result, ids)), copied)
+
+    def export_conversations(self) -> None:
+        """File ▸ Export Conversations: rows and format, then a file name."""
+        data = self._data
+        if data is None:
+            return
+        selected = self.view.selected_ids().size
+        dialog = ExportConversationsDialog(len(data), self.model.rowCount(), selected, self)
+        if dialog.exec() != ExportConversationsDialog.DialogCode.Accepted:
+            return
+        suggested = (self._path or Path("conversations")).with_name(
+            f"{(self._path or Path('capture')).stem}-conversations")
+        path = ask_export_path(self, dialog.format, suggested)
+        if path is not None:
+            self.export_to(path, dialog.format, dialog.scope)
+
+    def export_rows(self, scope: str) -> np.ndarray:
+        """Conversation ids for an export: "all", "shown" (table order) or "selected"."""
+        if scope == "all":
+            return np.arange(len(self._data or ()), dtype=np.int64)
+        if scope == "selected":
+            return self.view.selected_ids()
+        return self.model.ids.copy()
+
+    def export_to(self, path: str | Path, fmt: str, scope: str = "shown") -> FunctionJob:
+        """Write the conversations in the background; the status bar reports the outcome."""
+        data = self._data
+        if data is None:
+            raise RuntimeError("no capture is loaded")
+        request = ExportRequest(Path(path), fmt, self.export_rows(scope))
+        count = units.count(request.rows.size)
+
+        def done(_job: Job, written: Path) -> None:
+            message = f"Exported {count} conversations to {written}."
+            self.statusBar().showMessage(message, 10_000)
+            self.taskFinished.emit(message)
+        return self._run_task(FunctionJob(f"Exporting to {request.path.name}",
+                                          lambda: write_conversations(data, request)), done)
+
+    def _run_task(self, job: FunctionJob, done: Any) -> FunctionJob:
+        job.setParent(self)
+        job.finished.connect(done)
+        job.errored.connect(lambda _job, message: QMessageBox.critical(
+            self, job.description, message))
+        self.statusBar().showMessage(f"{job.description}…")
+        self.runner.start(job)
+        return job
+
+    # -- view options ----------------------------------------------------------------------------
+    @staticmethod
+    def _save_column_choices(hidden: list[str], shown: list[str]) -> None:
+        settings().setValue("table/hiddenColumns", hidden)
+        settings().setValue("table/shownColumns", shown)
+
+    def _set_absolute_time(self, on: bool) -> None:
+        settings().setValue("view/absoluteTime", on)
+        self.model.set_display_options(DisplayOptions(absolute_time=on))
+
+    def _set_split_idle(self, on: bool) -> None:
+        settings().setValue("engine/splitIdle", on)
+        if self._path is not None and not self.loading:
+            self.open_file(self._path, sample=self._is_sample)
+
+    def _focus_filter(self) -> None:
+        self.filter_bar.edit.setFocus()
+        self.filter_bar.edit.selectAll()
+
+    def _filter_error(self, message: str) -> None:
+        if message:
+            self.statusBar().showMessage(f"Filter not applied: {message}")
+        else:
+            self.statusBar().clearMessage()
+
+    def _update_counts(self) -> None:
+        data = self._data
+        if data is None:
+            self.counts.show_counts(0, 0, 0, 0, 0)
+        else:
+            self.counts.show_counts(self.model.rowCount(), len(data), self.model.shown_packets(),
+                                    data.total_packets, data.result.unassigned.total)
+        self._update_empty_text()
+
+    def _update_empty_text(self) -> None:
+        data = self._data
+        if data is None:
+            text = (f"Reading {self._job.path.name}…" if self._job is not None
+                    else EMPTY_NO_CAPTURE)
+        elif len(data) == 0:
+            text = (f"{self._path.name if self._path else 'This capture'} has no TCP, UDP, ICMP "
+                    f"or Z-Wave conversations ({units.count(data.total_packets)} packets, none "
+                    "in a conversation).")
+        else:
+            text = "No conversation matches the filter."
+        self.view.empty_text = text
+        self.view.viewport().update()
+
+    def _update_title(self) -> None:
+        parts = []
+        if self._path is not None:
+            parts.append("Sample capture" if self._is_sample else self._path.name)
+        if self._job is not None:
+            parts.append(f"loading {self._job.path.name}…")
+        parts.append("Flowscope")
+        self.setWindowTitle(" — ".join(parts))
+
+    def _show_filter_help(self) -> None:
+        QMessageBox.information(self, "Filter Syntax", HELP + "\n\nTerms separated by spaces "
+                                "must all match (AND). Examples:\n  10.0.0.0/8 port 443\n"
+                                "  udp !port 53\n  tcp RSTO\n  packets>100 bytes>1000000")
+
+    def _show_about(self) -> None:
+        QMessageBox.about(self, "About Flowscope",
+                          "<b>Flowscope</b> — a conversation browser for packet captures.<br>"
+                          "Wireshark's numbers, columnar speed.")

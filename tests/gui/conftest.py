@@ -1,0 +1,90 @@
+"""GUI test set-up: private settings per test, no worker left running, shared windows/data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from engine import WIRESHARK, extract_flows_from_file
+from engine.table import EXTRA_COLUMNS
+from gui.conversation_data import ConversationData
+from gui.loader import Job
+from gui.window import MainWindow
+from tests.conftest import CAPTURES
+from tests.gui.synthetic_table import SYNTHETIC_EXTRA, synthetic_result
+
+WIKIPEDIA = CAPTURES / "zeek-wikipedia-many-conns.pcap"
+NMAP = CAPTURES / "zeek-nmap-vsn-many-conns.pcap"
+INVALID = CAPTURES / "libpcap-pcap-invalid-version-1.pcap"
+CUT_SHORT = CAPTURES / "scapy-bad-rsn-cut-mid-record.pcap"
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path: Path) -> Iterator[Path]:
+    """Every test gets an empty settings directory (recent files, hidden columns, …)."""
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    yield folder
+
+
+@pytest.fixture(autouse=True)
+def no_job_left_running() -> Iterator[None]:
+    """Fail a test that leaves a worker running (after its windows were closed)."""
+    yield
+    assert Job.running_count() == 0, "a background job was still running after the test"
+
+
+@pytest.fixture
+def window(qtbot) -> MainWindow:  # type: ignore[no-untyped-def]
+    """An empty main window (no capture loaded); closed (and its jobs stopped) afterwards."""
+    w = MainWindow()
+    qtbot.addWidget(w)
+    return w
+
+
+def load_window(qtbot, window: MainWindow, path: Path) -> ConversationData:  # type: ignore[no-untyped-def]
+    """Open ``path`` in ``window`` and wait until it is shown."""
+    with qtbot.waitSignal(window.captureLoaded, timeout=30_000) as blocker:
+        window.open_file(path)
+    return blocker.args[0]
+
+
+@pytest.fixture
+def wikipedia_data() -> Iterator[ConversationData]:
+    result = extract_flows_from_file(WIKIPEDIA, WIRESHARK)
+    yield ConversationData(result)
+    result.close()
+
+
+@pytest.fixture
+def synthetic_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register the synthetic table's extra columns for the duration of a test."""
+    for spec in SYNTHETIC_EXTRA:
+        monkeypatch.setitem(EXTRA_COLUMNS, spec.name, spec)
+
+
+@pytest.fixture
+def synthetic_data(synthetic_columns: None) -> ConversationData:
+    return ConversationData(synthetic_result(3000, seed=7))
+
+
+GEN_CAPTURE = Path("/work/shared/tools/gen_capture.py")
+
+
+@pytest.fixture(scope="session")
+def generated_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 30,000-packet synthetic capture (about 15 MB): many chunks at a small chunk size."""
+    import subprocess
+    import sys
+
+    if not GEN_CAPTURE.exists():
+        pytest.skip("the shared capture generator is not available")
+    out = tmp_path_factory.mktemp("generated") / "generated.pcap"
+    subprocess.run([sys.executable, str(GEN_CAPTURE), "--packets", "30000", "--flows", "300",
+                    "--seed", "3", "--out", str(out)], check=True, capture_output=True,
+                   timeout=300)
+    return out

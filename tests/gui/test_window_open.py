@@ -1,0 +1,209 @@
+"""Opening captures in the window: dialog, drop, replace, errors, truncation and cancelling."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from engine import FlowConfig
+from gui import loader
+from gui import window as window_module
+from gui.recent import recent_files
+from tests.conftest import oracle
+from tests.gui.conftest import CUT_SHORT, INVALID, NMAP, WIKIPEDIA, load_window
+
+SMALL_CHUNKS = FlowConfig(udp_timeout=None, icmp_timeout=None, chunk_bytes=1 << 16)
+
+
+def _tcp_udp_count(path: Path) -> int:
+    expected = oracle(path)
+    return len(expected["tcp"]) + len(expected["udp"])
+
+
+@pytest.fixture
+def message_boxes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """QMessageBox.critical replaced by a recorder (a real one would block the test)."""
+    shown: list[tuple[str, str]] = []
+
+    def critical(_parent: object, title: str, text: str, *args: object) -> int:
+        shown.append((title, text))
+        return 0
+
+    monkeypatch.setattr(window_module.QMessageBox, "critical", critical)
+    return shown
+
+
+def test_open_dialog_code_path(qtbot, window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    asked: list[str] = []
+
+    def fake_dialog(_parent: object, caption: str, _start: str, filters: str) -> tuple[str, str]:
+        asked.append(filters)
+        return str(WIKIPEDIA), ""
+
+    monkeypatch.setattr(window_module.QFileDialog, "getOpenFileName", fake_dialog)
+    with qtbot.waitSignal(window.captureLoaded, timeout=30_000):
+        window.open_action.trigger()
+    assert "*.pcapng" in asked[0] and "*.pcap " in asked[0] and "*.gz" in asked[0]
+    assert window.current_path == WIKIPEDIA
+    assert window.model.rowCount() == 34
+    assert _tcp_udp_count(WIKIPEDIA) == 34
+    assert window.windowTitle() == f"{WIKIPEDIA.name} — Flowscope"
+    assert recent_files() == [WIKIPEDIA.resolve()]
+
+
+def test_open_dialog_cancelled_changes_nothing(window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(window_module.QFileDialog, "getOpenFileName",
+                        lambda *_args: ("", ""))
+    window.open_dialog()
+    assert not window.loading and window.current_path is None
+
+
+def _drag_events(paths: list[Path]) -> tuple[QDragEnterEvent, QDropEvent, QMimeData]:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    enter = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    return enter, drop, mime
+
+
+def test_drop_a_file_on_the_window(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    enter, drop, _mime = _drag_events([NMAP, WIKIPEDIA])
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    with qtbot.waitSignal(window.captureLoaded, timeout=30_000):
+        QApplication.sendEvent(window, drop)
+    assert drop.isAccepted()
+    assert window.current_path == NMAP  # the first of the dropped files
+    assert window.model.rowCount() == len(window.conversations.result.conversations)
+    assert _tcp_udp_count(NMAP) == 18
+
+
+def test_dropping_text_is_refused(window) -> None:  # type: ignore[no-untyped-def]
+    mime = QMimeData()
+    mime.setText("not a file")
+    enter = QDragEnterEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert not enter.isAccepted()
+
+
+def test_second_file_replaces_the_first(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    first = load_window(qtbot, window, WIKIPEDIA)
+    second = load_window(qtbot, window, NMAP)
+    assert window.conversations is second
+    assert window.model.rowCount() == len(second)
+    assert "replaces zeek-wikipedia-many-conns.pcap" in window.statusBar().currentMessage()
+    with pytest.raises(ValueError, match="closed"):
+        first.result.packet_bytes(0)  # the first capture's file was released
+
+
+def test_unreadable_file_shows_the_engine_sentence_and_keeps_the_window(  # type: ignore[no-untyped-def]
+        qtbot, window, message_boxes) -> None:
+    load_window(qtbot, window, WIKIPEDIA)
+    with qtbot.waitSignal(window.loadFailed, timeout=30_000):
+        window.open_file(INVALID)
+    assert len(message_boxes) == 1
+    title, text = message_boxes[0]
+    assert title == "Cannot open capture"
+    assert "pcap major version 1 is not supported" in text and "Traceback" not in text
+    # the previous capture is still shown and usable
+    assert window.current_path == WIKIPEDIA and window.model.rowCount() == 34
+    assert not window.loading and not window.progress.isVisibleTo(window)
+    window.filter_bar.set_text("tcp")
+    assert window.model.rowCount() == 10
+    load_window(qtbot, window, NMAP)
+    assert window.current_path == NMAP
+
+
+def test_missing_file_error(qtbot, window, message_boxes, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(window.loadFailed, timeout=30_000):
+        window.open_file(tmp_path / "gone.pcap")
+    assert "does not exist" in message_boxes[0][1]
+    assert window.conversations is None and "File ▸ Open" in window.view.empty_text
+
+
+def test_truncated_capture_shows_its_conversations_and_a_warning(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    data = load_window(qtbot, window, CUT_SHORT)
+    assert window.banner.isVisibleTo(window)
+    text = window.banner.text.text()
+    assert "cut short in the middle of packet 2" in text
+    assert "1 of its 16 bytes are present" in text
+    assert data.total_packets == 1
+    # a clean capture afterwards hides the warning
+    load_window(qtbot, window, WIKIPEDIA)
+    assert not window.banner.isVisibleTo(window)
+
+
+@pytest.fixture
+def gated_engine(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """The engine pauses after its first progress report until the test opens the gate."""
+    gate = threading.Event()
+    real = loader.extract_flows_from_file
+
+    def gated(path, config, progress, cancel):  # type: ignore[no-untyped-def]
+        def report(done: int, total: int, packets: int) -> None:
+            progress(done, total, packets)
+            gate.wait(30)
+        return real(path, config, progress=report, cancel=cancel)
+
+    monkeypatch.setattr(loader, "extract_flows_from_file", gated)
+    yield gate
+    gate.set()
+
+
+def test_progress_then_cancel_keeps_the_previous_capture(  # type: ignore[no-untyped-def]
+        qtbot, window, generated_capture, gated_engine, monkeypatch) -> None:
+    gated_engine.set()
+    load_window(qtbot, window, WIKIPEDIA)
+    gated_engine.clear()
+    monkeypatch.setattr(window, "flow_config", lambda: SMALL_CHUNKS)
+    job = window.open_file(generated_capture)
+    with qtbot.waitSignal(job.progress, timeout=30_000):
+        pass
+    assert window.loading and window.progress.isVisibleTo(window)
+    assert "packets" in window.progress.label.text()
+    assert "loading generated.pcap" in window.windowTitle()
+    with qtbot.waitSignal(window.loadCancelled, timeout=30_000):
+        qtbot.mouseClick(window.progress.button, Qt.MouseButton.LeftButton)
+        gated_engine.set()
+    assert window.current_path == WIKIPEDIA and window.model.rowCount() == 34
+    assert "cancelled; still showing zeek-wikipedia" in window.statusBar().currentMessage()
+    assert not window.progress.isVisibleTo(window)
+
+
+# showing a window on the offscreen platform logs this harmless notice (needed for shortcuts)
+@pytest.mark.qt_log_ignore("does not support propagateSizeHints")
+def test_escape_cancels_a_load(qtbot, window, generated_capture, gated_engine,  # type: ignore[no-untyped-def]
+                               monkeypatch) -> None:
+    monkeypatch.setattr(window, "flow_config", lambda: SMALL_CHUNKS)
+    window.show()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    job = window.open_file(generated_capture)
+    with qtbot.waitSignal(job.progress, timeout=30_000):
+        pass
+    with qtbot.waitSignal(window.loadCancelled, timeout=30_000):
+        qtbot.keyClick(window.view, Qt.Key.Key_Escape)
+        assert job.is_cancelled
+        gated_engine.set()
+    assert window.conversations is None and not window.loading
+
+
+def test_opening_during_a_load_supersedes_it(qtbot, window, generated_capture,  # type: ignore[no-untyped-def]
+                                             gated_engine, monkeypatch) -> None:
+    monkeypatch.setattr(window, "flow_config", lambda: SMALL_CHUNKS)
+    slow = window.open_file(generated_capture)
+    with qtbot.waitSignal(slow.progress, timeout=30_000):
+        pass
+    gated_engine.set()
+    data = load_window(qtbot, window, WIKIPEDIA)
+    assert slow.is_cancelled
+    qtbot.waitUntil(lambda: slow.is_done, timeout=30_000)
+    assert window.conversations is data and window.current_path == WIKIPEDIA
