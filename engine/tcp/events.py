@@ -1,0 +1,148 @@
+"""What each TCP packet means to the state machines, computed for all packets at once.
+
+Besides the flags, the RFC machine needs to know whether a packet acknowledges the receiver's
+SYN or FIN (compared with the receiver's latest SYN / FIN before it, modulo 2^32). Only some
+packets can change a state: SYN/FIN/RST packets, the first packet of a conversation, the first
+packet of each side after any of those, and the first packets that newly acknowledge a SYN or a
+FIN or that acknowledge anything after the sender's own SYN. :func:`rfc_events` selects exactly
+those; every other packet is a no-op of :func:`.state.step`, so running the machine over the
+selection gives the same states as running it over every packet (a test checks this).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..packets import ACK, FIN, RST, SYN
+from . import state as st
+from . import zeek as zk
+from .segments import TcpPackets, signed32
+
+
+@dataclass
+class Roles:
+    """Who is the client of each conversation (by local conversation position)."""
+
+    client_lane: np.ndarray  # uint8 per conversation: 0 = A is the client, 1 = B
+    partial: np.ndarray  # bool per conversation: no SYN without ACK was seen
+    from_server: np.ndarray  # bool per packet
+
+
+def _first_lane(t: TcpPackets, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per conversation: whether a packet in ``mask`` exists, and the lane of the first one."""
+    rows = np.flatnonzero(mask)
+    found = np.zeros(t.nconv, dtype=bool)
+    lane = np.zeros(t.nconv, dtype=np.uint8)
+    if rows.size:
+        convs, first = np.unique(t.local[rows], return_index=True)
+        found[convs] = True
+        lane[convs] = t.lane[rows[first]]
+    return found, lane
+
+
+def roles(t: TcpPackets) -> Roles:
+    syn = t.has(SYN)
+    ack = t.has(ACK)
+    has_syn, syn_lane = _first_lane(t, syn & ~ack)
+    has_synack, synack_lane = _first_lane(t, syn & ack)
+    client = np.where(has_syn, syn_lane, np.where(has_synack, 1 - synack_lane, 0))
+    client = client.astype(np.uint8)
+    return Roles(client_lane=client, partial=~has_syn,
+                 from_server=t.lane != client[t.local])
+
+
+def acknowledges(t: TcpPackets) -> tuple[np.ndarray, np.ndarray]:
+    """Per packet: does it acknowledge the receiver's latest SYN, and its latest FIN?"""
+    n = len(t)
+    ack = t.has(ACK)
+    syn = t.has(SYN)
+    fin = t.has(FIN)
+    acks_syn = np.zeros(n, dtype=bool)
+    acks_fin = np.zeros(n, dtype=bool)
+    raw_ack = t.ack.astype(np.int64)
+    for receiver in (0, 1):
+        sent_by_other = (t.lane != receiver) & ack
+        if not sent_by_other.any():
+            continue
+        mine = t.lane == receiver
+        last_syn = t.last_at_or_before(syn & mine)
+        ok = sent_by_other & (last_syn >= 0)
+        rows = np.flatnonzero(ok)
+        target = t.seq[last_syn[rows]].astype(np.int64) + 1
+        acks_syn[rows] = signed32(raw_ack[rows] - target) >= 0
+        last_fin = t.last_at_or_before(fin & mine)
+        rows = np.flatnonzero(sent_by_other & (last_fin >= 0))
+        f = last_fin[rows]
+        target = (t.seq[f].astype(np.int64) + t.plen[f] + syn[f] + 1)
+        acks_fin[rows] = signed32(raw_ack[rows] - target) >= 0
+    return acks_syn, acks_fin
+
+
+def rfc_codes(t: TcpPackets, r: Roles, acks_syn: np.ndarray, acks_fin: np.ndarray
+              ) -> np.ndarray:
+    f = t.flags
+    code = (r.from_server.astype(np.int64) * st.FROM_SERVER
+            + ((f & SYN) != 0) * st.E_SYN + ((f & ACK) != 0) * st.E_ACK
+            + ((f & FIN) != 0) * st.E_FIN + ((f & RST) != 0) * st.E_RST
+            + acks_syn * st.ACKS_SYN + acks_fin * st.ACKS_FIN)
+    return code.astype(np.int64)
+
+
+def zeek_codes(t: TcpPackets, r: Roles) -> np.ndarray:
+    f = t.flags
+    code = (r.from_server.astype(np.int64) * zk.Z_FROM_RESP
+            + ((f & SYN) != 0) * zk.Z_SYN + ((f & ACK) != 0) * zk.Z_ACK
+            + ((f & FIN) != 0) * zk.Z_FIN + ((f & RST) != 0) * zk.Z_RST)
+    return code.astype(np.int64)
+
+
+def _rising(flag: np.ndarray, prev_same: np.ndarray) -> np.ndarray:
+    """Packets where ``flag`` holds and did not for the previous packet of the same side."""
+    before = np.zeros(flag.size, dtype=bool)
+    ok = prev_same >= 0
+    before[ok] = flag[prev_same[ok]]
+    return flag & ~before
+
+
+def control(t: TcpPackets) -> np.ndarray:
+    return (t.flags & (SYN | FIN | RST)) != 0
+
+
+def rfc_events(t: TcpPackets, acks_syn: np.ndarray, acks_fin: np.ndarray) -> np.ndarray:
+    """Mask of the packets that can change an RFC state (see the module docstring)."""
+    n = len(t)
+    ctrl = control(t)
+    syn = t.has(SYN)
+    prev = t.prev_same()
+    # "has this side sent a SYN before" via running SYN counts per side
+    own_syn = np.zeros(n, dtype=bool)
+    for lane in (0, 1):
+        mine = t.lane == lane
+        count = np.cumsum(syn & mine)
+        before_conv = np.where(t.row_start > 0, count[np.maximum(t.row_start - 1, 0)], 0)
+        own_syn |= mine & (count - before_conv > 0)
+    keep = ctrl | t.first_of_conv()
+    keep |= _rising(acks_syn, prev) | _rising(acks_fin, prev)
+    keep |= _rising(own_syn & t.has(ACK) & ~syn, prev)
+    # the first packet of each side after a control packet: a control packet lies between the
+    # previous packet of the same side (itself included) and this one
+    upto = np.concatenate(([0], np.cumsum(ctrl)))  # upto[i] = control packets before row i
+    since = np.where(prev >= 0, prev, t.row_start)
+    keep |= upto[np.arange(n)] - upto[since] > 0
+    return keep
+
+
+def zeek_events(t: TcpPackets) -> np.ndarray:
+    """Mask of the packets that can change a Zeek endpoint state: SYN/FIN/RST packets and the
+    first packet of each side (INACTIVE → PARTIAL)."""
+    keep = control(t)
+    for lane in (0, 1):
+        rows = np.flatnonzero(t.lane == lane)
+        if rows.size:
+            g = t.local[rows]
+            first = np.ones(rows.size, dtype=bool)
+            first[1:] = g[1:] != g[:-1]
+            keep[rows[first]] = True
+    return keep

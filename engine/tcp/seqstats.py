@@ -1,0 +1,220 @@
+"""Retransmitted and out-of-order segments, and bytes missing from the capture, per conversation.
+
+A *segment* is a packet that occupies sequence space (payload, SYN or FIN; RSTs are left out).
+Per side, in capture order, with ``H`` = the highest sequence end seen before it:
+
+- ``seq >= H``: new data in order (``seq > H`` leaves a *hole* of bytes not seen yet);
+- ``seq < H``: an *out-of-order* segment if it fills bytes of a hole, else a *retransmission*;
+- keep-alives (0–1 byte at ``H - 1``), zero-window probes (1 byte at ``H`` while the peer's last
+  window was 0) and the data that follows probes at the probe's position are neither.
+
+Everything is a segmented running maximum except the hole bookkeeping, which runs in Python only
+for sides that left a hole, from their first hole on, over holes and ``seq < H`` segments.
+
+*Missing bytes* (Zeek's ``missed_bytes``): per side, the sequence space from the first data byte
+(after the SYN, or the lowest seen) to the highest data end seen or acknowledged by the peer,
+minus the bytes actually captured (so snaplen-cut payload counts as missing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..packets import ACK, FIN, RST, SYN
+from .segments import TcpPackets, group_starts, segmented_running_max
+
+_FLOOR = -(1 << 62)
+_MIN, _MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+
+
+@dataclass
+class SeqStats:
+    retransmissions: np.ndarray  # int64 per conversation
+    out_of_order: np.ndarray  # int64 per conversation
+    missing: np.ndarray  # int64 per conversation (both sides)
+    missing_side: np.ndarray  # int64 (nconv, 2) per lane
+    retransmitted: np.ndarray  # bool per packet
+    reordered: np.ndarray  # bool per packet
+
+
+@dataclass
+class _Side:
+    """What the classification of one side found, per conversation."""
+
+    covered: np.ndarray  # data bytes seen (union of the nominal payload ranges)
+    exact: np.ndarray  # bool: needs the exact union of captured ranges instead
+
+
+def sequence_stats(t: TcpPackets) -> SeqStats:
+    n = len(t)
+    syn = t.has(SYN)
+    fin = t.has(FIN)
+    seglen = t.plen + syn + fin
+    is_seg = (seglen > 0) & ~t.has(RST)
+    win_zero = np.zeros(n, dtype=bool)
+    other = t.prev_other()
+    ok = other >= 0
+    win_zero[ok] = t.win[other[ok]] == 0
+    retx = np.zeros(n, dtype=bool)
+    ooo = np.zeros(n, dtype=bool)
+    nc = t.nconv
+    missing_side = np.zeros((nc, 2), dtype=np.int64)
+    for lane in (0, 1):
+        rows = np.flatnonzero(is_seg & (t.lane == lane))
+        side = _classify(t, rows, seglen[rows], syn[rows], fin[rows], win_zero[rows], retx, ooo)
+        missing_side[:, lane] = _missing(t, lane, side)
+    return SeqStats(
+        retransmissions=np.bincount(t.local[retx], minlength=nc).astype(np.int64),
+        out_of_order=np.bincount(t.local[ooo], minlength=nc).astype(np.int64),
+        missing=missing_side.sum(axis=1), missing_side=missing_side,
+        retransmitted=retx, reordered=ooo)
+
+
+def _classify(t: TcpPackets, rows: np.ndarray, seglen: np.ndarray, syn: np.ndarray,
+              fin: np.ndarray, win_zero: np.ndarray, retx: np.ndarray, ooo: np.ndarray
+              ) -> _Side:
+    """Mark the retransmitted / out-of-order segments of one side (rows in capture order) and
+    count the payload bytes its segments cover."""
+    nc = t.nconv
+    if not rows.size:
+        return _Side(np.zeros(nc, dtype=np.int64), np.zeros(nc, dtype=bool))
+    g = t.local[rows]
+    s = t.rel[rows]
+    e = s + seglen
+    starts = group_starts(g)
+    first = np.zeros(rows.size, dtype=bool)
+    first[starts] = True
+    high = segmented_running_max(e, starts, exclusive=True, floor=_FLOOR)
+    low = -segmented_running_max(-s, starts, exclusive=True, floor=_FLOOR)
+    plain = ~syn & ~fin
+    # a zero-window probe (or a repeated one) is one byte at (or just below) H
+    probe = plain & (seglen == 1) & win_zero & ((s == high) | (s == high - 1))
+    keepalive = plain & (seglen <= 1) & (s == high - 1) & ~first
+    after_probe = np.zeros(rows.size, dtype=bool)  # the data that follows, from the probe's byte
+    after_probe[1:] = (~first[1:] & probe[:-1] & plain[1:] & (seglen[1:] > 1)
+                       & (s[:-1] == s[1:]) & (s[1:] == high[1:] - 1))
+    below = (s < high) & ~first & ~keepalive & ~after_probe
+    hole = (s > high) & ~first
+    new = np.where(s >= high, e - s, np.maximum(e - high, 0))
+    new[first] = seglen[first]
+    new[keepalive] = 0
+    # sides that left a hole: from their first hole on, follow the holes exactly
+    hole_at = np.full(nc, _MAX, dtype=np.int64)
+    np.minimum.at(hole_at, g[hole], np.flatnonzero(hole))
+    todo = (below | hole) & (np.arange(rows.size) >= hole_at[g])
+    retx[rows[below & ~todo]] = True
+    if todo.any():
+        k = np.flatnonzero(todo)
+        filled = _fill_holes(k, g, s, e, high, hole)
+        ooo[rows[k[filled > 0]]] = True
+        retx[rows[k[(filled == 0) & below[k]]]] = True
+        new[k] += filled
+    data_new = new - (syn & (s >= high)) - (fin & ((e > high) | first))
+    covered = np.bincount(g, weights=np.maximum(data_new, 0), minlength=nc).astype(np.int64)
+    exact = np.zeros(nc, dtype=bool)
+    exact[g[~first & (e <= low)]] = True  # a segment below all seen before it
+    return _Side(covered, exact)
+
+
+def _fill_holes(k: np.ndarray, g: np.ndarray, s: np.ndarray, e: np.ndarray,
+                high: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Bytes of open holes each visited segment fills (0 for the hole makers themselves).
+
+    Segments at or above the high-water mark can never fill a hole, so only hole makers and
+    ``seq < H`` segments are visited, in capture order.
+    """
+    filled = np.zeros(k.size, dtype=np.int64)
+    holes: list[list[int]] = []
+    conv = -1
+    gs, ss, es, hs, makers = (g[k].tolist(), s[k].tolist(), e[k].tolist(), high[k].tolist(),
+                              hole[k].tolist())
+    for j in range(k.size):
+        if gs[j] != conv:
+            conv, holes = gs[j], []
+        a, b = ss[j], es[j]
+        if makers[j]:
+            holes.append([hs[j], a])
+            continue
+        got = 0
+        kept: list[list[int]] = []
+        for lo, hi in holes:
+            x, y = max(lo, a), min(hi, b)
+            if x >= y:
+                kept.append([lo, hi])
+                continue
+            got += y - x
+            if lo < x:
+                kept.append([lo, x])
+            if y < hi:
+                kept.append([y, hi])
+        holes = kept
+        filled[j] = got
+    return filled
+
+
+def _missing(t: TcpPackets, lane: int, side: _Side) -> np.ndarray:
+    """Bytes of one side's stream that were never captured, per conversation."""
+    nc = t.nconv
+    mine = t.lane == lane
+    syn = t.has(SYN)
+    data = np.flatnonzero(mine & (t.plen > 0) & ~t.has(RST))  # a RST's payload is no stream data
+    ds = t.rel[data] + syn[data]
+    de = ds + t.plen[data]
+    start = np.full(nc, _MAX, dtype=np.int64)
+    high = np.full(nc, _MIN, dtype=np.int64)
+    np.minimum.at(start, t.local[data], ds)
+    np.maximum.at(high, t.local[data], de)
+    syns = np.flatnonzero(mine & syn)
+    if syns.size:
+        convs, first = np.unique(t.local[syns], return_index=True)
+        start[convs] = t.rel[syns[first]] + 1
+    # what the other side acknowledged (never past this side's FIN)
+    acks = np.flatnonzero(~mine & t.has(ACK) & ~t.has(RST) & (t.base[t.local, lane] >= 0))
+    acked = np.full(nc, _MIN, dtype=np.int64)
+    np.maximum.at(acked, t.local[acks], t.ack_rel[acks])
+    fins = np.flatnonzero(mine & t.has(FIN))
+    fin_at = np.full(nc, _MAX, dtype=np.int64)
+    np.minimum.at(fin_at, t.local[fins], t.rel[fins] + syn[fins] + t.plen[fins])
+    acked = np.minimum(acked, fin_at)
+    seen_high = np.where(high > _MIN, high, start)
+    sane = acked - seen_high < (1 << 30)  # a wild acknowledgement is not evidence of data
+    end = np.maximum(seen_high, np.where(sane, acked, seen_high))
+    has_range = (start < _MAX) & (end > start)
+    out = np.zeros(nc, dtype=np.int64)
+    if not has_range.any():
+        return out
+    cut = data[t.cap[data] < t.plen[data]]
+    exact = side.exact.copy()
+    exact[t.local[cut]] = True
+    covered = side.covered.copy()
+    if exact.any():
+        pick = exact[t.local[data]]
+        covered[exact] = _union(t, data[pick], ds[pick], start, end)[exact]
+    out[has_range] = (end - start - covered)[has_range]
+    return np.maximum(out, 0)
+
+
+def _union(t: TcpPackets, data: np.ndarray, ds: np.ndarray, start: np.ndarray,
+           end: np.ndarray) -> np.ndarray:
+    """Per conversation: bytes of [start, end) covered by the captured payload of ``data``."""
+    nc = t.nconv
+    covered = np.zeros(nc, dtype=np.int64)
+    g = t.local[data]
+    a = np.maximum(ds, start[g])
+    b = np.minimum(ds + t.cap[data], end[g])
+    ok = b > a
+    g, a, b = g[ok], a[ok], b[ok]
+    if not g.size:
+        return covered
+    span = int(a.max() - a.min()) + 1
+    if span * (nc + 1) < (1 << 62):
+        order = np.argsort(g * span + (a - a.min()), kind="stable")
+    else:
+        order = np.lexsort((a, g))
+    g, a, b = g[order], a[order], b[order]
+    prev = segmented_running_max(b, group_starts(g), exclusive=True, floor=_FLOOR)
+    gain = np.maximum(b - np.maximum(a, prev), 0)
+    covered += np.bincount(g, weights=gain, minlength=nc).astype(np.int64)
+    return covered

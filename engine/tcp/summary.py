@@ -1,0 +1,87 @@
+"""The per-conversation TCP summary computed for every TCP conversation when a file is loaded.
+
+Final RFC 793 state of each endpoint, a one-word status, Zeek's ``conn_state`` and ``history``,
+retransmitted and out-of-order segments and missing bytes — all vectorised over the packets;
+the state machines run only over the packets that can change a state (see ``events``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import FlowConfig
+from ..packets import PacketTable
+from ..table import ConversationTable
+from . import state as st
+from . import zeek as zk
+from .automaton import run_automaton
+from .events import acknowledges, rfc_codes, rfc_events, roles, zeek_codes, zeek_events
+from .history import history_strings
+from .segments import TcpPackets, gather_tcp, tcp_conversations
+from .seqstats import sequence_stats
+
+STATE_NAMES = np.array([s.name for s in st.TcpState])
+STATUS_NAMES = np.array(st.STATUS_WORDS)
+TIMED_OUT = st.STATUS_WORDS.index("timed out")
+
+
+@dataclass
+class TcpSummary:
+    """Columns for the TCP conversations ``rows`` (table rows), in that order."""
+
+    rows: np.ndarray
+    client_lane: np.ndarray  # uint8: 0 = A is the client, 1 = B
+    partial: np.ndarray  # bool: no SYN without ACK seen (picked up mid-stream or no handshake)
+    client_state: np.ndarray  # TcpState values
+    server_state: np.ndarray
+    status: np.ndarray  # index into STATUS_WORDS
+    conn_state: np.ndarray  # <U6
+    history: np.ndarray  # <Un
+    retransmissions: np.ndarray
+    out_of_order: np.ndarray
+    missing_bytes: np.ndarray
+
+
+def final_states(t: TcpPackets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(roles, final RFC joint state, final Zeek joint state) per conversation of ``t``."""
+    r = roles(t)
+    acks_syn, acks_fin = acknowledges(t)
+    codes = rfc_codes(t, r, acks_syn, acks_fin)
+    ev = np.flatnonzero(rfc_events(t, acks_syn, acks_fin))
+    rfc = run_automaton(st.transition_table(), st.FRESH, t.local[ev], codes[ev], t.nconv)
+    zev = np.flatnonzero(zeek_events(t))
+    zeek = run_automaton(zk.zeek_table(), 0, t.local[zev], zeek_codes(t, r)[zev], t.nconv)
+    return r, rfc, zeek
+
+
+def summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig,
+              capture_last_ns: int | None) -> TcpSummary:
+    rows = tcp_conversations(table)
+    t = gather_tcp(packets, table, rows)
+    r, rfc, zeek = final_states(t)
+    status = st.status_codes(rfc)
+    client, server = np.divmod(np.minimum(rfc, st.FRESH - 1), st.NSTATES)
+    closed = rfc >= st.FRESH
+    client[closed] = st.TcpState.CLOSED
+    server[closed] = st.TcpState.CLOSED
+    timeout = config.tcp_timeout_ns
+    if timeout is not None and capture_last_ns is not None:
+        ongoing = np.isin(status, (0, 1, 2))
+        idle = capture_last_ns - table.end_ns[rows] >= timeout
+        gone = ongoing & idle
+        status[gone] = TIMED_OUT
+        client[gone] = st.TcpState.CLOSED
+        server[gone] = st.TcpState.CLOSED
+    seqs = sequence_stats(t)
+    history = history_strings(t, r.client_lane, seqs.retransmitted, seqs.missing_side)
+    b_is_client = r.client_lane == 1
+    orig_bytes = np.where(b_is_client, table.payload_ba[rows], table.payload_ab[rows])
+    resp_bytes = np.where(b_is_client, table.payload_ab[rows], table.payload_ba[rows])
+    return TcpSummary(
+        rows=rows, client_lane=r.client_lane, partial=r.partial,
+        client_state=client, server_state=server, status=status,
+        conn_state=zk.conn_states(zeek, orig_bytes, resp_bytes, history),
+        history=history, retransmissions=seqs.retransmissions,
+        out_of_order=seqs.out_of_order, missing_bytes=seqs.missing)
