@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import FlowError
-from . import conversations
+from . import conversations, export_pcap, follow
 
-COMMANDS = [conversations]
+COMMANDS = [conversations, follow, export_pcap]
 
 
 def build_parser() -> argparse.ArgumentParser:

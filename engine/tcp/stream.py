@@ -18,6 +18,7 @@ from ..errors import ConversationNotFound, LoadCancelled
 from ..packets import Kind
 from ..result import FlowResult
 from ..table import format_address
+from .ranges import read_ranges
 from .reassembly import GAP_MISSING, GAP_TRUNCATED, Plan, plan_follow
 from .segments import TcpPackets, gather_tcp
 from .spill import SpillBudget, StreamStore
@@ -26,7 +27,6 @@ from .spill import SpillBudget, StreamStore
 StreamProgressFn = Callable[[int, int], None]
 
 DIRECTIONS = ("a_to_b", "b_to_a")
-_BLOCK = 8 << 20
 
 
 @dataclass
@@ -157,22 +157,6 @@ def reassemble(result: FlowResult, conversation: int, cancel: CancelFn | None = 
         limits=limits + sorted(set(plan.limit_hits)))
 
 
-class _BlockReader:
-    """Reads byte ranges that mostly follow each other through large blocks."""
-
-    def __init__(self, source: ByteSource) -> None:
-        self.source = source
-        self.start = 0
-        self.block = memoryview(b"")
-
-    def read(self, offset: int, length: int) -> memoryview:
-        rel = offset - self.start
-        if rel < 0 or rel + length > len(self.block):
-            self.block = memoryview(self.source.read(offset, max(length, _BLOCK)))
-            self.start, rel = offset, 0
-        return self.block[rel : rel + length]
-
-
 def _read(result: FlowResult, t: TcpPackets, plan: Plan, stores: tuple[StreamStore, ...],
           cancel: CancelFn | None, progress: StreamProgressFn | None
           ) -> tuple[Chunks, tuple[DirectionCounters, DirectionCounters], list[str], np.ndarray]:
@@ -189,9 +173,8 @@ def _read(result: FlowResult, t: TcpPackets, plan: Plan, stores: tuple[StreamSto
     keep = np.ones(rows.size, dtype=bool)
     total = int(length.sum())
     done = 0
-    reader = _BlockReader(result.source)
-    for k, (d, off, n) in enumerate(zip(lane.tolist(), source_off.tolist(), length.tolist(),
-                                        strict=True)):
+    datas = read_ranges(result.source, source_off, length)
+    for k, (d, n, data) in enumerate(zip(lane.tolist(), length.tolist(), datas, strict=True)):
         store = stores[d]
         if len(store) + n > limit:
             room = max(limit - len(store), 0)
@@ -202,7 +185,8 @@ def _read(result: FlowResult, t: TcpPackets, plan: Plan, stores: tuple[StreamSto
             length[k] = n = room
             limits.append(f"the {DIRECTIONS[d].replace('_', ' ')} stream was cut at "
                           f"{limit} bytes (FlowConfig.max_reassembly_buffer)")
-        data = reader.read(off, n)
+        if len(data) > n:
+            data = data[:n]
         if len(data) < n:  # the capture ended early: keep what is there
             length[k] = n = len(data)
         store.append(data)

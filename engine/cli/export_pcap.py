@@ -1,0 +1,34 @@
+"""``flowscope-cli export-pcap FILE --stream N -o OUT.pcap``: one TCP stream's packets."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..export.pcap_writer import export_conversation
+from ..pipeline import analyse_file
+from ..tcp.stream import find_tcp_stream
+from .options import add_config_options, config_from
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("export-pcap", help="write the packets of a TCP stream to a pcap file",
+                       description="Write every packet of TCP stream N (Wireshark's tcp.stream) "
+                                   "with its original timestamp and link type. Packets of "
+                                   "several link types give a pcapng file.")
+    p.add_argument("file", help="pcap or pcapng file (gzip-compressed is fine)")
+    p.add_argument("--stream", type=int, required=True, metavar="N",
+                   help="the tcp.stream number (as in the conversations list)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.pcap",
+                   help="the file to write (atomically: replaced only when complete)")
+    add_config_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import warn
+
+    with analyse_file(args.file, config_from(args)) as result:
+        warn(result.capture.warnings)
+        export_conversation(result, find_tcp_stream(result, args.stream), args.output)
+    return 0

@@ -1,0 +1,68 @@
+"""``flowscope-cli follow FILE --stream N``: the reassembled bytes of one TCP stream."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..export.follow import DIRECTION_CHOICES, FORMATS, export_follow, write_follow
+from ..pipeline import analyse_file
+from ..tcp.stream import find_tcp_stream, reassemble
+from .options import add_config_options, config_from
+
+
+def _size(value: str) -> int:
+    """``--memory-budget 64M`` (K, M, G suffixes, powers of 1024)."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    text = value.strip().lower().removesuffix("b")
+    scale = units.get(text[-1:], 1)
+    digits = text[:-1] if text[-1:] in units else text
+    try:
+        size = int(float(digits) * scale)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a size (like 500000, 64K, 2M)"
+                                         ) from None
+    if size < 0:
+        raise argparse.ArgumentTypeError("a size cannot be negative")
+    return size
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("follow", help="the reassembled bytes of a TCP stream",
+                       description="Write the bytes of TCP stream N (Wireshark's tcp.stream) "
+                                   "as Wireshark's Follow TCP Stream shows them: each byte "
+                                   "once, in order; bytes never captured are left out.")
+    p.add_argument("file", help="pcap or pcapng file (gzip-compressed is fine)")
+    p.add_argument("--stream", type=int, required=True, metavar="N",
+                   help="the tcp.stream number (as in the conversations list)")
+    p.add_argument("--direction", choices=DIRECTION_CHOICES, default="both",
+                   help="A is the sender of the stream's first packet (default: both)")
+    p.add_argument("--format", choices=FORMATS, default="raw", help="default: raw")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="write to this file (atomically) instead of standard output")
+    p.add_argument("--memory-budget", type=_size, default=None, metavar="BYTES",
+                   help="keep at most this much of the stream in memory; the rest goes to "
+                        "temporary files")
+    p.add_argument("--spill-dir", type=Path, default=None, metavar="DIR",
+                   help="where those temporary files go (default: the system temp folder)")
+    add_config_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import warn
+
+    config = config_from(args).replace(memory_budget=args.memory_budget,
+                                       spill_dir=args.spill_dir)
+    with analyse_file(args.file, config) as result:
+        warn(result.capture.warnings)
+        with reassemble(result, find_tcp_stream(result, args.stream)) as stream:
+            warn(stream.limits)
+            if args.output:
+                export_follow(stream, args.output, args.format, args.direction)
+            else:
+                write_follow(stream, sys.stdout.buffer, args.format, args.direction)
+                sys.stdout.buffer.flush()
+    return 0
