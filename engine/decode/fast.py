@@ -17,12 +17,20 @@ from ..capture.chunk import RecordChunk, gather
 from ..packets import Kind, PacketTable, Reason
 from .exact import ICMP4_ERRORS, ICMP6_ERRORS, Fields, Fragment, Quoted, decode_packet
 
-VLAN = np.array([0x8100, 0x88A8, 0x9100, 0x9200], dtype=np.uint16)
-SLOW_ETHERTYPES = np.array([0x8864, 0x8847, 0x8848], dtype=np.uint16)
-TUNNELS = np.array([4, 41, 47], dtype=np.uint8)
-IPV6_EXT = np.array([0, 43, 44, 51, 60, 135, 139, 140], dtype=np.uint8)
-ICMP4_ERR = np.array(sorted(ICMP4_ERRORS), dtype=np.uint8)
-ICMP6_ERR = np.array(sorted(ICMP6_ERRORS), dtype=np.uint8)
+
+def _lut(size: int, values: object) -> np.ndarray:
+    """A membership table: ``table[v]`` is True for the listed values (faster than ``isin``)."""
+    table = np.zeros(size, dtype=bool)
+    table[np.asarray(values, dtype=np.int64)] = True
+    return table
+
+
+VLAN = _lut(1 << 16, [0x8100, 0x88A8, 0x9100, 0x9200])
+SLOW_ETHERTYPES = _lut(1 << 16, [0x8864, 0x8847, 0x8848])  # PPPoE session, MPLS
+TUNNELS = _lut(256, [4, 41, 47])  # IP-in-IP, IPv6-in-IP, GRE
+IPV6_EXT = _lut(256, [0, 43, 44, 51, 60, 135, 139, 140])
+ICMP4_ERR = _lut(256, sorted(ICMP4_ERRORS))
+ICMP6_ERR = _lut(256, sorted(ICMP6_ERRORS))
 RAW_TYPES = (lt.RAW, lt.RAW_OLD, lt.RAW_OLD_OPENBSD)
 
 
@@ -139,7 +147,7 @@ def _ethertypes(rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, cap: np.ndar
     off = np.full(rows.size, header, dtype=np.int64)
     for _ in range(3):
         # a tag cut short stays unfollowed: the exact path reports it as truncated
-        tagged = np.flatnonzero(np.isin(etype, VLAN) & (cap[rows] >= off + 4))
+        tagged = np.flatnonzero(VLAN[etype] & (cap[rows] >= off + 4))
         if not tagged.size:
             break
         col = off[tagged] + 2
@@ -152,7 +160,7 @@ def _ethertypes(rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, cap: np.ndar
     v6 = (etype == 0x86DD) & ~short
     version[rows[v4]] = 4
     version[rows[v6]] = 6
-    odd = np.isin(etype, VLAN) | np.isin(etype, SLOW_ETHERTYPES)
+    odd = VLAN[etype] | SLOW_ETHERTYPES[etype]
     slow[rows[odd & ~short]] = True
     _fail(t, rows[short], Reason.TRUNCATED)
     _fail(t, rows[~(v4 | v6 | odd | short)], Reason.NON_IP)
@@ -184,18 +192,20 @@ def _ip_layer(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable,
         bad_head = ((h[:, 0] >> 4) != 4) | (ihl < 20)
         trunc = (c < 20) | ((c < ihl) & ~bad_head)
         bad = bad_head | ((total < ihl) & (total != 0))
-        odd = (total == 0) | ((frag & 0x3FFF) != 0) | np.isin(proto, TUNNELS)
+        odd = (total == 0) | ((frag & 0x3FFF) != 0) | TUNNELS[proto]
         good = ~(trunc | bad | odd)
         slow[rows[odd & ~trunc & ~bad]] = True
         _fail(t, rows[trunc], Reason.TRUNCATED)
         _fail(t, rows[bad & ~trunc], Reason.MALFORMED)
         g = rows[good]
+        if g.size != rows.size:
+            h, ihl, total, proto = h[good], ihl[good], total[good], proto[good]
         t.family[g] = 4
-        t.ip_proto[g] = proto[good]
-        t.src_lo[g] = _u32(h, 12)[good]
-        t.dst_lo[g] = _u32(h, 16)[good]
-        l4[g] = l3[g] + ihl[good]
-        l4len[g] = total[good] - ihl[good]
+        t.ip_proto[g] = proto
+        t.src_lo[g] = _u32(h, 12)
+        t.dst_lo[g] = _u32(h, 16)
+        l4[g] = l3[g] + ihl
+        l4len[g] = total - ihl
 
     rows = np.flatnonzero((version == 6) & ~slow)
     if rows.size:
@@ -205,20 +215,22 @@ def _ip_layer(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable,
         c = cap[rows] - l3[rows]
         trunc = c < 40
         bad = (h[:, 0] >> 4) != 6
-        odd = (plen == 0) | np.isin(nh, IPV6_EXT) | np.isin(nh, TUNNELS)
+        odd = (plen == 0) | IPV6_EXT[nh] | TUNNELS[nh]
         good = ~(trunc | bad | odd)
         slow[rows[odd & ~trunc & ~bad]] = True
         _fail(t, rows[trunc], Reason.TRUNCATED)
         _fail(t, rows[bad & ~trunc], Reason.MALFORMED)
         g = rows[good]
+        if g.size != rows.size:
+            h, nh, plen = h[good], nh[good], plen[good]
         t.family[g] = 6
-        t.ip_proto[g] = nh[good]
-        t.src_hi[g] = _u64(h, 8)[good]
-        t.src_lo[g] = _u64(h, 16)[good]
-        t.dst_hi[g] = _u64(h, 24)[good]
-        t.dst_lo[g] = _u64(h, 32)[good]
+        t.ip_proto[g] = nh
+        t.src_hi[g] = _u64(h, 8)
+        t.src_lo[g] = _u64(h, 16)
+        t.dst_hi[g] = _u64(h, 24)
+        t.dst_lo[g] = _u64(h, 32)
         l4[g] = l3[g] + 40
-        l4len[g] = plen[good]
+        l4len[g] = plen
     return l4, l4len
 
 
@@ -241,53 +253,55 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
     ok = tcp & ~trunc & ~bad
     _fail(t, rows[trunc], Reason.TRUNCATED)
     _fail(t, rows[bad], Reason.MALFORMED)
-    r = rows[ok]
+    r, x = rows[ok], h[ok]  # one subset, then plain column slices
+    hl = hlen[ok]
     t.kind[r] = Kind.TCP
-    t.sport[r] = _u16(h, 0)[ok]
-    t.dport[r] = _u16(h, 2)[ok]
-    t.seq[r] = _u32(h, 4)[ok]
-    t.ack[r] = _u32(h, 8)[ok]
-    t.tcp_hlen[r] = hlen[ok]
-    t.tcp_flags[r] = ((h[:, 12].astype(np.uint16) & 1) << 8)[ok] | h[ok, 13]
-    t.win[r] = _u16(h, 14)[ok]
-    t.payload_off[r] = l4[r] + hlen[ok]
-    t.payload_len[r] = np.maximum(plen[ok] - hlen[ok], 0)
+    t.sport[r] = _u16(x, 0)
+    t.dport[r] = _u16(x, 2)
+    t.seq[r] = _u32(x, 4)
+    t.ack[r] = _u32(x, 8)
+    t.tcp_hlen[r] = hl
+    t.tcp_flags[r] = ((x[:, 12].astype(np.uint16) & 1) << 8) | x[:, 13]
+    t.win[r] = _u16(x, 14)
+    t.payload_off[r] = l4[r] + hl
+    t.payload_len[r] = np.maximum(plen[ok] - hl, 0)
 
     udp = proto == 17
     trunc = udp & (c < 8)
     ok = udp & ~trunc
     _fail(t, rows[trunc], Reason.TRUNCATED)
-    r = rows[ok]
-    ulen = _u16(h, 4).astype(np.int64)[ok]
+    r, x, pl = rows[ok], h[ok], plen[ok]
+    ulen = _u16(x, 4).astype(np.int64)
     t.kind[r] = Kind.UDP
-    t.sport[r] = _u16(h, 0)[ok]
-    t.dport[r] = _u16(h, 2)[ok]
+    t.sport[r] = _u16(x, 0)
+    t.dport[r] = _u16(x, 2)
     t.payload_off[r] = l4[r] + 8
-    sane = (ulen >= 8) & (ulen <= plen[ok])
-    t.payload_len[r] = np.where(sane, ulen - 8, np.maximum(plen[ok] - 8, 0))
+    sane = (ulen >= 8) & (ulen <= pl)
+    t.payload_len[r] = np.where(sane, ulen - 8, np.maximum(pl - 8, 0))
 
     icmp = ((proto == 1) & (fam == 4)) | ((proto == 58) & (fam == 6))
-    trunc = icmp & (c < 4)
-    errors = icmp & ~trunc & np.where(fam == 4, np.isin(h[:, 0], ICMP4_ERR),
-                                      np.isin(h[:, 0], ICMP6_ERR))
-    ok = icmp & ~trunc & ~errors
-    _fail(t, rows[trunc], Reason.TRUNCATED)
-    slow[rows[errors]] = True
-    r = rows[ok]
-    full = c[ok] >= 8
-    t.kind[r] = np.where(fam[ok] == 4, Kind.ICMP, Kind.ICMPV6)
-    t.icmp_type[r] = h[ok, 0]
-    t.icmp_code[r] = h[ok, 1]
-    t.icmp_id[r] = np.where(full, _u16(h, 4)[ok], 0)
-    t.icmp_seq[r] = np.where(full, _u16(h, 6)[ok], 0)
-    t.payload_off[r] = l4[r] + 8
-    t.payload_len[r] = np.maximum(plen[ok] - 8, 0)
+    if icmp.any():
+        trunc = icmp & (c < 4)
+        errors = icmp & ~trunc & np.where(fam == 4, ICMP4_ERR[h[:, 0]], ICMP6_ERR[h[:, 0]])
+        ok = icmp & ~trunc & ~errors
+        _fail(t, rows[trunc], Reason.TRUNCATED)
+        slow[rows[errors]] = True
+        r, x = rows[ok], h[ok]
+        full = c[ok] >= 8
+        t.kind[r] = np.where(fam[ok] == 4, Kind.ICMP, Kind.ICMPV6)
+        t.icmp_type[r] = x[:, 0]
+        t.icmp_code[r] = x[:, 1]
+        t.icmp_id[r] = np.where(full, _u16(x, 4), 0)
+        t.icmp_seq[r] = np.where(full, _u16(x, 6), 0)
+        t.payload_off[r] = l4[r] + 8
+        t.payload_len[r] = np.maximum(plen[ok] - 8, 0)
 
     other = ~(tcp | udp | icmp)
-    r = rows[other]
-    t.kind[r] = Kind.IP
-    t.payload_off[r] = l4[r]
-    t.payload_len[r] = np.maximum(plen[other], 0)
+    if other.any():
+        r = rows[other]
+        t.kind[r] = Kind.IP
+        t.payload_off[r] = l4[r]
+        t.payload_len[r] = np.maximum(plen[other], 0)
 
 
 # -- the exact path -------------------------------------------------------------------------
