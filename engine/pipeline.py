@@ -60,6 +60,7 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
     quoted: list[tuple[int, Quoted]] = []
     foreign = frozenset().union(*(p.linktypes for p in plugins))
     index = 0
+    linktypes = np.zeros(0, dtype=np.uint16)
     for chunk in chunks:
         if index == 0 and size_hint and len(chunk):
             # the first chunk tells the average record size: room for the whole file at once
@@ -67,7 +68,9 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
             span = max(int(chunk.data_off[-1] - chunk.data_off[0] + chunk.caplen[-1]),
                        16 * len(chunk))
             table.reserve(int(size_hint * 1.1 * len(chunk) / span) + len(chunk))
-        linktypes = np.array([i.linktype for i in interfaces], dtype=np.uint16)
+        if linktypes.size < len(interfaces):  # interfaces are only appended: add the new ones
+            new = [i.linktype for i in interfaces[linktypes.size :]]
+            linktypes = np.concatenate([linktypes, np.array(new, dtype=np.uint16)])
         part, side = decode_chunk(chunk, linktypes, index, foreign, table.append(len(chunk)))
         for plugin in plugins:
             rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
