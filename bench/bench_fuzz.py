@@ -75,7 +75,11 @@ def worker(conn: Connection, seed: int, indices: list[int], timeout: float,
         path = Path(tmp) / "case.cap"
         for index in indices:
             conn.send(("start", index))
-            case = mutated_case(sources, seed, index)
+            try:
+                case = mutated_case(sources, seed, index)
+            except Exception as exc:  # a bug of the bench, not of the engine: say so
+                conn.send(("done", index, f"MUTATION FAILED {type(exc).__name__}: {exc}", 0.0))
+                continue
             start = time.perf_counter()
             signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
@@ -86,7 +90,10 @@ def worker(conn: Connection, seed: int, indices: list[int], timeout: float,
                 status = f"ESCAPED {type(exc).__name__}: {exc}"
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-            conn.send(("done", index, status, time.perf_counter() - start))
+            seconds = time.perf_counter() - start
+            if seconds > timeout and not status.startswith("TIMEOUT"):  # the timer was eaten
+                status = f"TIMEOUT ({seconds:.1f} s, then {status})"
+            conn.send(("done", index, status, seconds))
     conn.send(("finished", None))
 
 
@@ -174,6 +181,13 @@ def _replace(pool: list[Worker], w: Worker, status: str, tally: Tally,
         pool.append(_spawn(ctx, seed, rest, timeout, both_walkers))
 
 
+def _describe(sources: list[tuple[str, bytes]], seed: int, index: int) -> str:
+    try:
+        return mutated_case(sources, seed, index).describe()
+    except Exception as exc:
+        return f"case {index}: (cannot be rebuilt: {type(exc).__name__}: {exc})"
+
+
 def replay(seed: int, index: int, both_walkers: bool) -> int:
     case = mutated_case(load_sources(), seed, index)
     print(case.describe())
@@ -216,10 +230,10 @@ def main() -> int:
           + ", ".join(f"{k} {v}" for k, v in sorted(errors.items(), key=lambda kv: -kv[1])))
     seconds, index = tally.slowest
     if index >= 0:
-        print(f"  slowest: {seconds:.3f} s, {mutated_case(sources, args.seed, index).describe()}")
+        print(f"  slowest: {seconds:.3f} s, {_describe(sources, args.seed, index)}")
     print(f"  anything else:   {len(tally.bad)}")
     for index, status in sorted(tally.bad)[:50]:
-        print(f"    {mutated_case(sources, args.seed, index).describe()}\n      → {status}")
+        print(f"    {_describe(sources, args.seed, index)}\n      → {status}")
     if tally.bad:
         print(f"  replay one with: python bench/bench_fuzz.py --seed {args.seed} --case N")
     return 1 if tally.bad else 0

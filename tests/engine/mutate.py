@@ -219,7 +219,8 @@ def interface_options(rng: random.Random, data: bytes, lay: Layout) -> tuple[byt
 
 def packet_bytes(rng: random.Random, data: bytes, lay: Layout) -> tuple[bytes, str]:
     """Bytes of a packet's headers (IP lengths, IHL, TCP offset …) set to edge values."""
-    packets = [r for r in lay.records if r.block_type in (0, 2, 3, 6)]
+    kinds = (0,) if lay.kind == "pcap" else (2, 3, 6)
+    packets = [r for r in lay.records if r.block_type in kinds]
     if not packets:
         return byte_overwrites(rng, data, lay)
     out = bytearray(data)

@@ -168,7 +168,7 @@ IPV4_OPTIONS = st.sampled_from([
 
 @st.composite
 def ipv4_packets(draw: st.DrawFn) -> Packet:
-    proto = draw(st.sampled_from(["tcp", "udp", "icmp", "other"]))
+    proto = draw(st.sampled_from(["tcp", "tcp", "udp", "icmp", "other"]))
     header = IP(src=draw(v4_addresses), dst=draw(v4_addresses), tos=draw(u8), id=draw(u16),
                 ttl=draw(u8), flags=draw(st.sampled_from([0, 2, 4, 6])),  # DF and the evil bit
                 options=draw(st.lists(IPV4_OPTIONS, max_size=3)))
@@ -207,7 +207,7 @@ def ipv6_extension_chains(draw: st.DrawFn) -> list[Packet]:
 
 @st.composite
 def ipv6_packets(draw: st.DrawFn) -> Packet:
-    proto = draw(st.sampled_from(["tcp", "udp", "icmpv6", "other"]))
+    proto = draw(st.sampled_from(["tcp", "tcp", "udp", "icmpv6", "other"]))
     packet: Packet = IPv6(src=draw(v6_addresses), dst=draw(v6_addresses), tc=draw(u8),
                           fl=draw(st.integers(0, 0xFFFFF)), hlim=draw(u8))
     chain = [] if proto == "other" else draw(ipv6_extension_chains())

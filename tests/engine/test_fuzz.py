@@ -19,7 +19,7 @@ import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
-from engine import FlowConfig, FlowError, extract_flows_from_file
+from engine import FlowConfig, FlowError, Kind, extract_flows_from_file
 from tests.conftest import CAPTURE_FILES
 from tests.engine.fuzzing import FUZZ_CONFIG, Outcome, run_case
 from tests.engine.mutate import MUTATIONS, mutated_case
@@ -101,9 +101,10 @@ def _pcapng_block(block_type: int, body: bytes, length: int | None = None) -> by
     return struct.pack("<II", block_type, size) + body + struct.pack("<I", size)
 
 
-def _pcapng(*blocks: bytes, idb_options: bytes = b"") -> bytes:
+def _pcapng(*blocks: bytes, idb_options: bytes = b"", linktype: int = 1) -> bytes:
+    """One little-endian section with one interface, then ``blocks``."""
     shb = _pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
-    idb = _pcapng_block(1, struct.pack("<HHI", 1, 0, 0) + idb_options)
+    idb = _pcapng_block(1, struct.pack("<HHI", linktype, 0, 0) + idb_options)
     return shb + idb + b"".join(blocks)
 
 
@@ -182,3 +183,18 @@ def test_extreme_interface_time_options_give_a_result(tsresol: int, tsoffset: in
     path = tmp_path / "time-options.pcapng"
     path.write_bytes(_pcapng(_epb(FRAME), _epb(FRAME), idb_options=options + b"\0" * 4))
     assert _read_or_error(path) == 2
+
+
+def test_many_sections_each_with_its_own_link_type(tmp_path: Path) -> None:
+    """Thousands of one-packet sections (as the fuzzer's grown pcapng files have): every packet
+    is decoded with its own section's link type."""
+    raw_ip = FRAME[14:]
+    sections = [_pcapng(_epb(FRAME)), _pcapng(_epb(raw_ip), linktype=228),
+                _pcapng(_epb(raw_ip), linktype=101)]
+    path = tmp_path / "sections.pcapng"
+    path.write_bytes(b"".join(sections) * 700)
+    with extract_flows_from_file(path, FUZZ_CONFIG) as result:
+        assert result.capture.packets == 2100
+        assert result.packets.linktype[:3].tolist() == [1, 228, 101]
+        assert (result.packets.kind == Kind.UDP).all()
+        assert len(result.conversations) == 1
