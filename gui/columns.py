@@ -100,7 +100,18 @@ class Column:
         return None
 
     def header(self, options: DisplayOptions) -> str:
-        return self.title
+        return two_lines(self.title)
+
+
+def two_lines(title: str) -> str:
+    """A long title broken at its middle space, so a narrow column can hold it
+    (``Packets A→B`` becomes ``Packets`` over ``A→B``)."""
+    directional = title.endswith(("A→B", "B→A"))
+    if " " not in title or not (directional or len(title) > 12):
+        return title
+    middle = len(title) / 2
+    cut = min((k for k, c in enumerate(title) if c == " "), key=lambda k: abs(k - middle))
+    return f"{title[:cut]}\n{title[cut + 1:]}"
 
 
 class ArrayColumn(Column):

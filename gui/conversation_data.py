@@ -53,8 +53,12 @@ class ConversationData:
         #: protocol name per conversation (a fixed-width string array, shared names)
         self.protocol = names[inverse.reshape(-1)] if names.size else np.zeros(0, dtype=str)
         self.protocols = self._count_protocols(names, inverse.reshape(-1))
+        present = {p.name for p in self.protocols}
+        #: registered columns this table has, for protocols it has (no TCP columns for a
+        #: Z-Wave capture): an analysis may add its columns to every table
         self.extra_columns: list[ExtraColumn] = [
-            c for c in EXTRA_COLUMNS.values() if c.name in t.extra]
+            c for c in EXTRA_COLUMNS.values()
+            if c.name in t.extra and (not c.protocols or present.intersection(c.protocols))]
 
     def __len__(self) -> int:
         return len(self.table)

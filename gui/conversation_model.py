@@ -1,7 +1,8 @@
 """A QAbstractTableModel over the engine's conversation columns, sorted and filtered with numpy.
 
 The model keeps one array, ``ids``: the conversation id shown in each row. Sorting and filtering
-only rebuild that array (a stable argsort of a per-column rank, a boolean mask), inside one
+only rebuild that array (a stable numpy sort of the whole column, computed once per column and
+direction, then cut down by the boolean filter mask in O(n)), inside one
 ``layoutAboutToBeChanged``/``layoutChanged`` pair that moves persistent indexes (the selection)
 with their conversations. No QSortFilterProxyModel: it would call ``data()`` per comparison.
 """
@@ -18,6 +19,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtGui import QColor
 
 from .columns import Column, DisplayOptions, columns_for
 from .conversation_data import ConversationData
@@ -30,28 +32,54 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_HANDLED_ROLES = frozenset({_DISPLAY, _ALIGNMENT, _TOOLTIP, _FOREGROUND, int(EXACT_ROLE),
+                            int(ID_ROLE)})
+#: the Protocol column's text colours (after Wireshark's colouring rules, darker for text)
+PROTOCOL_COLORS = {name: QColor(rgb) for name, rgb in (
+    ("tcp", "#5b3fa8"), ("udp", "#1f66b3"), ("icmp", "#a8327f"), ("icmpv6", "#a8327f"),
+    ("zwave", "#2f7d4a"))}
 
 
-def dense_rank(keys: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Rank of each row under the keys (most significant first); equal keys share a rank.
-
-    Sorting by rank with a stable argsort gives the same order as a stable sort of the keys, and
-    ``-rank`` gives the descending order with ties still in conversation order.
-    """
-    if len(keys) == 1:
-        _, inverse = np.unique(keys[0], return_inverse=True)
-        return inverse.reshape(-1).astype(np.int64)
-    n = keys[0].size
-    order = np.lexsort(keys[::-1])
-    change = np.zeros(n, dtype=bool)
-    if n:
+def _group_starts(keys: tuple[np.ndarray, ...], order: np.ndarray) -> np.ndarray:
+    """True where ``order`` starts a run of equal keys (NaN equals NaN here, as in sorting)."""
+    change = np.zeros(order.size, dtype=bool)
+    if order.size:
         change[0] = True
     for key in keys:
         ordered = key[order]
-        change[1:] |= ordered[1:] != ordered[:-1]
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.cumsum(change) - 1
-    return rank
+        differ = ordered[1:] != ordered[:-1]
+        if ordered.dtype.kind == "f":
+            differ &= ~(np.isnan(ordered[1:]) & np.isnan(ordered[:-1]))
+        change[1:] |= differ
+    return change
+
+
+def sort_order(keys: tuple[np.ndarray, ...], descending: bool = False) -> np.ndarray:
+    """Row order under ``keys`` (most significant first), stable both ways.
+
+    Ascending is ``np.lexsort`` (a stable sort; NaN last). Descending reverses the runs of equal
+    keys but keeps each run in row order, so ties stay in conversation (start time) order
+    whichever way the user sorts — without a second sort.
+    """
+    if len(keys) == 1:
+        order = np.argsort(keys[0], kind="stable")
+    else:
+        order = np.lexsort(keys[::-1])
+    if not descending:
+        return order
+    n = order.size
+    change = _group_starts(keys, order)
+    starts = np.flatnonzero(change)
+    group = np.cumsum(change) - 1
+    ends = np.append(starts[1:], n)
+    position = (n - ends[group]) + (np.arange(n) - starts[group])
+    reversed_runs = np.empty_like(order)
+    reversed_runs[position] = order
+    return reversed_runs
 
 
 class ConversationModel(QAbstractTableModel):
@@ -68,7 +96,8 @@ class ConversationModel(QAbstractTableModel):
         self._sort_key: str | None = None
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._ids = np.zeros(0, dtype=np.int64)
-        self._ranks: dict[str, np.ndarray] = {}
+        #: full-table sort orders already computed, by (column key, descending)
+        self._orders: dict[tuple[str, bool], np.ndarray] = {}
         self._options = DisplayOptions()
 
     # -- what is shown ------------------------------------------------------------------------
@@ -117,7 +146,7 @@ class ConversationModel(QAbstractTableModel):
         self._data = data
         self._columns = columns_for(data)
         self._mask = None
-        self._ranks = {}
+        self._orders = {}
         if self.column_index(self._sort_key or "") < 0:
             self._sort_key = None
         self._ids = self._ordered(self._visible())
@@ -146,6 +175,9 @@ class ConversationModel(QAbstractTableModel):
         else:
             key = self._columns[column].key
 
+        if key == self._sort_key and (key is None or order == self._sort_order):
+            return  # QTableView.sortByColumn asks twice; the order is already right
+
         def change() -> None:
             self._sort_key = key
             self._sort_order = order
@@ -159,22 +191,25 @@ class ConversationModel(QAbstractTableModel):
             return np.arange(len(self._data), dtype=np.int64)
         return np.flatnonzero(self._mask).astype(np.int64)
 
-    def _rank(self, key: str) -> np.ndarray:
-        rank = self._ranks.get(key)
-        if rank is None:
+    def _full_order(self, key: str, descending: bool) -> np.ndarray:
+        order = self._orders.get((key, descending))
+        if order is None:
             assert self._data is not None
             column = self._columns[self.column_index(key)]
-            rank = dense_rank(column.sort_keys(self._data))
-            self._ranks[key] = rank
-        return rank
+            order = sort_order(column.sort_keys(self._data), descending)
+            order.flags.writeable = False
+            self._orders[(key, descending)] = order
+        return order
 
     def _ordered(self, ids: np.ndarray) -> np.ndarray:
-        if self._sort_key is None or self._data is None or not ids.size:
+        """The shown ids in display order: the cached full order, filtered by the mask."""
+        if self._sort_key is None or self._data is None:
             return ids
-        rank = self._rank(self._sort_key)[ids]
-        if self._sort_order == Qt.SortOrder.DescendingOrder:
-            rank = -rank
-        return ids[np.argsort(rank, kind="stable")]
+        full = self._full_order(self._sort_key,
+                                self._sort_order == Qt.SortOrder.DescendingOrder)
+        if self._mask is None:
+            return full
+        return full[self._mask[full]]
 
     def _relayout(self, change: Any) -> None:
         """Apply ``change`` and rebuild the shown ids; persistent indexes follow their ids."""
@@ -201,21 +236,24 @@ class ConversationModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._columns)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or self._data is None:
+        # the view asks for ~7 roles per painted cell: answer the unused ones first and fast
+        if role not in _HANDLED_ROLES or self._data is None or not index.isValid():
             return None
         column = self._columns[index.column()]
         i = int(self._ids[index.row()])
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return column.text(self._data, i, self._options)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
+        if role == _ALIGNMENT:
             return _RIGHT if column.numeric else _LEFT
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             return column.cell_tooltip(self._data, i, self._options)
+        if role == _FOREGROUND:
+            if column.key != "protocol":
+                return None
+            return PROTOCOL_COLORS.get(str(self._data.protocol[i]))
         if role == EXACT_ROLE:
             return column.exact(self._data, i)
-        if role == ID_ROLE:
-            return i
-        return None
+        return i  # ID_ROLE
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -7,17 +7,27 @@ tooltip and leaves the table as it was.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
 
 from . import units
 from .conversation_data import ConversationData, protocol_title
 from .filter import HELP, FilterError, filter_mask
+from .resource_files import resource
 
 #: typing pauses this long before the filter is applied (Enter applies at once)
 DEBOUNCE_MS = 180
 
+#: protocol toggles look like chips: tinted when shown, plain grey when hidden
+_BAR_STYLE = ("QToolButton#protocol { padding: 2px 9px; border: 1px solid #c3ccd8; "
+              "border-radius: 10px; background: #f3f4f6; color: #6b7280; }"
+              "QToolButton#protocol:checked { background: #dce8fa; border-color: #7ea4dc; "
+              "color: #17345f; }"
+              "QToolButton#protocol:hover { border-color: #4f7fc4; }")
 _INVALID_STYLE = ("QLineEdit { border: 2px solid #d93025; border-radius: 3px; "
                   "background: #fdecea; padding: 1px 3px; }")
 
@@ -43,6 +53,10 @@ class FilterBar(QWidget):
                                      "packets>100   !udp")
         self.edit.setToolTip(HELP)
         self.edit.setMinimumWidth(280)
+        with contextlib.suppress(FileNotFoundError):  # an installation without icons
+            self.edit.addAction(QIcon(str(resource("icons/filter.svg"))),
+                                QLineEdit.ActionPosition.LeadingPosition)
+        self.setStyleSheet(_BAR_STYLE)
         layout.addWidget(self.edit, 1)
         self._protocols = QHBoxLayout()
         self._protocols.setSpacing(2)
@@ -65,6 +79,7 @@ class FilterBar(QWidget):
         if data is not None:
             for p in data.protocols:
                 button = QToolButton(self)
+                button.setObjectName("protocol")
                 button.setCheckable(True)
                 button.setChecked(True)
                 button.setText(f"{protocol_title(p.name)}  {units.count(p.conversations)}")

@@ -82,8 +82,9 @@ class CountsLabel(QLabel):
             self.setText("No capture")
             self.setToolTip("")
             return
-        self.setText(f"{units.count(shown)} of {units.count(total)} conversations · "
-                     f"{units.count(shown_packets)} of {units.count(total_packets)} packets")
+        self.setText(f"{units.count(shown)} of {units.count(total)} conversation"
+                     f"{'' if total == 1 else 's'} · {units.count(shown_packets)} of "
+                     f"{units.count(total_packets)} packet{'' if total_packets == 1 else 's'}")
         tip = "Conversations shown by the filter, and the packets they hold"
         if unassigned:
             tip += (f"; {units.count(unassigned)} packets of the capture belong to no "

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView,
 from .columns import DEFAULT_HIDDEN
 from .conversation_model import ConversationModel
 
-#: rows measured when sizing columns after a load
-MEASURED_ROWS = 200
+#: rows measured when sizing columns after a load (about a screenful)
+MEASURED_ROWS = 60
 MAX_COLUMN_WIDTH = 340
 
 
@@ -59,6 +59,12 @@ class ConversationView(QTableView):
         header.setSortIndicatorShown(True)
         header.setSortIndicatorClearable(True)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # flat sections with room on the right for the sort arrow, so it never covers a
+        # right-aligned title
+        header.setStyleSheet(
+            "QHeaderView::section { background: #f4f5f7; color: #1f2937; padding: 3px 14px 3px 5px;"
+            " border: none; border-right: 1px solid #dde1e6; border-bottom: 1px solid #c7ccd4; }"
+            "QHeaderView::section:hover { background: #e9edf3; }")
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
         self.selectionModel().currentRowChanged.connect(self._current_changed)
@@ -172,21 +178,20 @@ class ConversationView(QTableView):
         """Size each column for its title, a typical value and the first rows shown."""
         model = self._model
         data = model.conversations
+        options = model.display_options
         cell = self.fontMetrics()
         head = self.horizontalHeader().fontMetrics()
-        rows = min(model.rowCount(), MEASURED_ROWS)
+        ids = model.ids[:MEASURED_ROWS].tolist()
         style = self.style()
         padding = 2 * style.pixelMetric(style.PixelMetric.PM_FocusFrameHMargin) + 10
-        # room for the title, the header's margins and the sort arrow
-        head_padding = (2 * style.pixelMetric(style.PixelMetric.PM_HeaderMargin)
-                        + style.pixelMetric(style.PixelMetric.PM_HeaderMarkSize) + 6)
+        head_padding = 5 + 14 + 4  # the header's left and right padding (style sheet) and a bit
         for k, col in enumerate(model.columns):
-            width = max(head.horizontalAdvance(col.header(model.display_options)) + head_padding,
-                        cell.horizontalAdvance(col.sample) + padding)
+            texts = {col.sample}
             if data is not None:
-                for row in range(rows):
-                    text = model.data(model.index(row, k))
-                    width = max(width, cell.horizontalAdvance(text) + padding)
+                texts.update(col.text(data, i, options) for i in ids)
+            title = max(head.horizontalAdvance(line) for line in col.header(options).split("\n"))
+            width = max(title + head_padding,
+                        max(cell.horizontalAdvance(t) for t in texts) + padding)
             self.setColumnWidth(k, min(width, MAX_COLUMN_WIDTH))
 
     # -- empty state -------------------------------------------------------------------------

@@ -274,6 +274,7 @@ class MainWindow(QMainWindow):
         self._job = job
         self._job_is_sample = sample
         self._started = time.monotonic()
+        self.statusBar().clearMessage()  # a temporary message would cover the progress
         self.progress.begin(job.path.name)
         self._cancel_shortcut.setEnabled(True)
         self.open_action.setEnabled(True)
@@ -473,8 +474,9 @@ class MainWindow(QMainWindow):
         self.filter_bar.edit.selectAll()
 
     def _filter_error(self, message: str) -> None:
-        if message:
-            self.statusBar().showMessage(f"Filter not applied: {message}")
+        if message:  # the first sentence; the filter box's tooltip has the whole hint
+            first = message.split(". ")[0].rstrip(".")
+            self.statusBar().showMessage(f"Filter not applied: {first}.")
         else:
             self.statusBar().clearMessage()
 
@@ -493,9 +495,11 @@ class MainWindow(QMainWindow):
             text = (f"Reading {self._job.path.name}…" if self._job is not None
                     else EMPTY_NO_CAPTURE)
         elif len(data) == 0:
+            packets = units.count(data.total_packets)
+            plural = "" if data.total_packets == 1 else "s"
             text = (f"{self._path.name if self._path else 'This capture'} has no TCP, UDP, ICMP "
-                    f"or Z-Wave conversations ({units.count(data.total_packets)} packets, none "
-                    "in a conversation).")
+                    f"or Z-Wave conversations ({packets} packet{plural}, none in a "
+                    "conversation).")
         else:
             text = "No conversation matches the filter."
         self.view.empty_text = text

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 
 from engine import WIRESHARK, extract_flows_from_file
 from engine.table import EXTRA_COLUMNS
@@ -36,6 +38,27 @@ def no_job_left_running() -> Iterator[None]:
     """Fail a test that leaves a worker running (after its windows were closed)."""
     yield
     assert Job.running_count() == 0, "a background job was still running after the test"
+
+
+@pytest.fixture(autouse=True)
+def message_boxes(request: pytest.FixtureRequest,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+    """Message boxes are recorded instead of shown (a modal box would hang the test).
+
+    A test that expects boxes asks for this fixture and inspects the list; any other test fails
+    if a box was shown (e.g. an engine error while loading).
+    """
+    shown: list[tuple[str, str]] = []
+
+    def record(_parent: object, title: str, text: str, *args: object) -> int:
+        shown.append((title, text))
+        return 0
+
+    for name in ("critical", "warning", "information"):
+        monkeypatch.setattr(QMessageBox, name, record)
+    yield shown
+    if "message_boxes" not in inspect.signature(request.function).parameters:
+        assert shown == [], f"unexpected message box: {shown}"
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from PySide6.QtCore import QPersistentModelIndex, Qt
 from engine.table import EXTRA_COLUMNS, FAMILY_ZWAVE
 from gui.columns import DisplayOptions
 from gui.conversation_data import ConversationData
-from gui.conversation_model import EXACT_ROLE, ID_ROLE, ConversationModel, dense_rank
+from gui.conversation_model import EXACT_ROLE, ID_ROLE, ConversationModel, sort_order
 
 ASC, DESC = Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder
 
@@ -94,10 +94,14 @@ def test_sort_of_real_capture_by_every_column(wikipedia_data) -> None:  # type: 
             assert values == sorted(values), column.key
 
 
-def test_dense_rank_ties_and_nan() -> None:
-    values = np.array([3.0, np.nan, 1.0, 3.0, np.nan])
-    assert dense_rank((values,)).tolist() == [1, 2, 0, 1, 2]
-    assert dense_rank((np.array([1, 1, 0]), np.array([5, 4, 9]))).tolist() == [2, 1, 0]
+def test_sort_order_keeps_ties_in_row_order_both_ways() -> None:
+    values = np.array([3.0, np.nan, 1.0, 3.0, np.nan, 1.0])
+    assert sort_order((values,)).tolist() == [2, 5, 0, 3, 1, 4]
+    assert sort_order((values,), descending=True).tolist() == [1, 4, 0, 3, 2, 5]
+    two = (np.array([1, 1, 0, 1]), np.array([5, 4, 9, 5]))
+    assert sort_order(two).tolist() == [2, 1, 0, 3]
+    assert sort_order(two, descending=True).tolist() == [0, 3, 1, 2]
+    assert sort_order((np.zeros(0),), descending=True).tolist() == []
 
 
 def test_mask_shows_matching_rows_in_sorted_order(synthetic_data) -> None:  # type: ignore[no-untyped-def]
@@ -195,3 +199,20 @@ def test_only_registered_extra_columns_become_columns(wikipedia_data) -> None:  
     assert "extra:internal_helper" not in keys
     registered = [f"extra:{name}" for name in EXTRA_COLUMNS if name in wikipedia_data.table.extra]
     assert keys[len(keys) - len(registered):] == registered
+
+
+def test_extra_columns_appear_for_the_protocols_they_describe(wikipedia_data) -> None:  # type: ignore[no-untyped-def]
+    """An analysis column shows only where its protocol occurs (no TCP columns for Z-Wave)."""
+    from engine import WIRESHARK, extract_flows_from_file
+    from gui.resource_files import resource
+
+    with extract_flows_from_file(resource("zwave-sample.pcapng"), WIRESHARK) as result:
+        zwave = ConversationData(result)
+        for data in (wikipedia_data, zwave):
+            present = {p.name for p in data.protocols}
+            keys = {c.key for c in _model(data).columns}
+            for spec in EXTRA_COLUMNS.values():
+                applies = spec.name in data.table.extra and bool(present & set(spec.protocols))
+                assert (f"extra:{spec.name}" in keys) == applies, (spec.name, present)
+        assert any(spec.protocols == ("zwave",) for spec in zwave.extra_columns)
+        assert not any("tcp" in spec.protocols for spec in zwave.extra_columns)

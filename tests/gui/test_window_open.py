@@ -25,19 +25,6 @@ def _tcp_udp_count(path: Path) -> int:
     return len(expected["tcp"]) + len(expected["udp"])
 
 
-@pytest.fixture
-def message_boxes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """QMessageBox.critical replaced by a recorder (a real one would block the test)."""
-    shown: list[tuple[str, str]] = []
-
-    def critical(_parent: object, title: str, text: str, *args: object) -> int:
-        shown.append((title, text))
-        return 0
-
-    monkeypatch.setattr(window_module.QMessageBox, "critical", critical)
-    return shown
-
-
 def test_open_dialog_code_path(qtbot, window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     asked: list[str] = []
 

@@ -1,0 +1,210 @@
+"""GUI responsiveness while a big capture loads, and a 1M-row table's speed.
+
+Part 1 (load): the window opens a capture (default: 1M generated packets) while a GUI-thread
+heartbeat QTimer (5 ms) records every gap between its ticks. Reported: the longest gap (the
+event loop's worst stall; target < 100 ms), the time from ``open_file`` to a painted, populated
+table, and the engine's own time on the same file in the same process (target: GUI ≤ 1.3×).
+Part 2 (table): a synthetic 1M-conversation table — model reset, a sort by every column, a
+filter, and repaints of the viewport at random scroll positions.
+
+Run one benchmark at a time on the shared machine:
+    flock /tmp/flowscope-bench.lock .venv/bin/python bench/bench_gui_load.py
+    flock /tmp/flowscope-bench.lock .venv/bin/python bench/bench_gui_load.py --capture big.pcap
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import numpy as np  # noqa: E402
+from common import synthetic_capture  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from engine import WIRESHARK, extract_flows_from_file  # noqa: E402
+from gui.conversation_data import ConversationData  # noqa: E402
+from gui.window import MainWindow  # noqa: E402
+
+HEARTBEAT_MS = 5
+
+
+class Heartbeat:
+    """Ticks every few ms on the GUI thread; the longest gap between ticks is the worst stall."""
+
+    def __init__(self) -> None:
+        self.clock = QElapsedTimer()
+        self.last = 0
+        self.gaps: list[float] = []
+        self.at: list[float] = []  # when each gap ended, seconds since start
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(HEARTBEAT_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.clock.start()
+        self.last = self.clock.nsecsElapsed()
+        self.gaps.clear()
+        self.at.clear()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = self.clock.nsecsElapsed()
+        self.gaps.append((now - self.last) / 1e6)
+        self.at.append(now / 1e9)
+        self.last = now
+
+    def stop(self) -> None:
+        self._tick()
+        self.timer.stop()
+
+
+def engine_alone(path: Path) -> float:
+    t = time.perf_counter()
+    with extract_flows_from_file(path, WIRESHARK):
+        pass
+    return time.perf_counter() - t
+
+
+def gui_load(app: QApplication, path: Path, detail: bool = False) -> dict[str, float]:
+    window = MainWindow()
+    window.resize(1400, 900)
+    window.show()
+    app.processEvents()
+    beat = Heartbeat()
+    done: dict[str, float] = {}
+
+    def loaded(_data: object) -> None:
+        done["loaded"] = time.perf_counter()
+        window.view.viewport().repaint()  # the populated table, painted
+        done["painted"] = time.perf_counter()
+        done["rows"] = window.model.rowCount()
+        beat.stop()
+        app.quit()
+
+    window.captureLoaded.connect(loaded)
+    window.loadFailed.connect(lambda message: (print(message), app.quit()))
+    beat.start()
+    start = time.perf_counter()
+    window.open_file(path)
+    app.exec()  # (quitting closes the window, in Qt 6)
+    window.close()
+    gaps = beat.gaps
+    if detail:
+        loaded_at = done["loaded"] - start
+        worst = sorted(range(len(gaps)), key=gaps.__getitem__)[-5:][::-1]
+        print("  worst gaps (ms, ended at s; the table was ready at "
+              f"{loaded_at:.2f} s): " + ", ".join(f"{gaps[k]:.0f} @ {beat.at[k]:.2f}"
+                                                  for k in worst))
+    return {"to_table": done["painted"] - start, "to_signal": done["loaded"] - start,
+            "max_gap_ms": max(gaps), "p99_gap_ms": float(np.percentile(gaps, 99)),
+            "median_gap_ms": statistics.median(gaps), "rows": done["rows"]}
+
+
+def table_speed(app: QApplication, rows: int) -> None:
+    from engine.table import EXTRA_COLUMNS
+    from tests.gui.synthetic_table import SYNTHETIC_EXTRA, synthetic_result
+
+    for spec in SYNTHETIC_EXTRA:
+        EXTRA_COLUMNS[spec.name] = spec
+    t = time.perf_counter()
+    result = synthetic_result(rows)
+    data = ConversationData(result)
+    prepared = time.perf_counter() - t
+    window = MainWindow()
+    window.resize(1400, 900)
+    window.show()
+    app.processEvents()
+    model, view = window.model, window.view
+    t = time.perf_counter()
+    model.set_conversations(data)
+    window.filter_bar.set_conversations(data)
+    reset = time.perf_counter() - t
+    sorts = {}
+    for k, column in enumerate(model.columns):
+        t = time.perf_counter()
+        view.sortByColumn(k, Qt.SortOrder.DescendingOrder)
+        sorts[column.key] = time.perf_counter() - t
+    t = time.perf_counter()
+    view.sortByColumn(model.column_index("bytes"), Qt.SortOrder.AscendingOrder)
+    resort = time.perf_counter() - t
+    t = time.perf_counter()
+    window.filter_bar.set_text("10.0.0.0/16 tcp packets>100")
+    filtered = time.perf_counter() - t
+    shown = model.rowCount()
+    window.filter_bar.set_text("")
+    bar = view.verticalScrollBar()
+    rng = np.random.default_rng(1)
+    paints = []
+    for value in rng.integers(0, bar.maximum(), 50):
+        t = time.perf_counter()
+        bar.setValue(int(value))
+        view.viewport().repaint()
+        paints.append(time.perf_counter() - t)
+    steps = []
+    for _ in range(50):  # wheel-like scrolling: three rows at a time
+        t = time.perf_counter()
+        bar.setValue(bar.value() + 3)
+        view.viewport().repaint()
+        steps.append(time.perf_counter() - t)
+    window.close()
+    slowest = max(sorts, key=sorts.__getitem__)
+    print(f"table of {rows:,} conversations ({len(model.columns)} columns)")
+    print(f"  ConversationData (worker side)  {prepared * 1000:8.0f} ms")
+    print(f"  model reset + protocol buttons  {reset * 1000:8.0f} ms")
+    print(f"  first sort per column           median {statistics.median(sorts.values()) * 1000:.0f}"
+          f" ms, slowest {sorts[slowest] * 1000:.0f} ms ({slowest})")
+    print(f"  sort again (rank cached)        {resort * 1000:8.0f} ms")
+    print(f"  filter '10.0.0.0/16 tcp packets>100' {filtered * 1000:5.0f} ms ({shown:,} rows)")
+    print(f"  repaint at random positions     median {statistics.median(paints) * 1000:.1f} ms, "
+          f"max {max(paints) * 1000:.1f} ms")
+    print(f"  scroll by 3 rows + repaint      median {statistics.median(steps) * 1000:.1f} ms, "
+          f"max {max(steps) * 1000:.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--capture", type=Path, help="capture to load (default: generated)")
+    parser.add_argument("--packets", type=int, default=1_000_000)
+    parser.add_argument("--flows", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--table-rows", type=int, default=1_000_000,
+                        help="rows of the synthetic table (0 skips part 2)")
+    parser.add_argument("--switch-interval", type=float,
+                        help="sys.setswitchinterval for the run (default: Python's 5 ms)")
+    parser.add_argument("--detail", action="store_true", help="print the worst gaps of each run")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/flowscope-bench"))
+    args = parser.parse_args()
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
+    path = args.capture
+    if path is None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        path, _manifest = synthetic_capture(args.workdir, args.packets, args.flows)
+    app = QApplication.instance() or QApplication(["bench"])
+    print(f"{path} ({path.stat().st_size / 1e6:.0f} MB), switch interval "
+          f"{sys.getswitchinterval() * 1000:.1f} ms, platform {app.platformName()}")
+    engine_alone(path)  # warm the page cache and imports
+    for run in range(1, args.runs + 1):
+        engine = engine_alone(path)
+        gui = gui_load(app, path, args.detail)
+        print(f"run {run}: engine alone {engine:.2f} s | GUI to populated table "
+              f"{gui['to_table']:.2f} s ({gui['to_table'] / engine:.2f}×), {gui['rows']:,} rows "
+              f"| heartbeat gap max {gui['max_gap_ms']:.0f} ms, p99 {gui['p99_gap_ms']:.0f} ms, "
+              f"median {gui['median_gap_ms']:.1f} ms")
+    if args.table_rows:
+        table_speed(app, args.table_rows)
+
+
+if __name__ == "__main__":
+    main()
