@@ -204,6 +204,10 @@ def _derived(name: str) -> Callable[[ConversationData], np.ndarray]:
     return lambda d: getattr(d, name)
 
 
+def _extra(name: str) -> Callable[[ConversationData], np.ndarray]:
+    return lambda d: d.table.extra[name]
+
+
 _EXTRA_SAMPLES = {"count": "000000", "bytes": "000.0 kB", "hex": "00000000", "float": "0.0000",
                   "text": "ESTABLISHED"}
 
@@ -211,8 +215,7 @@ _EXTRA_SAMPLES = {"count": "000000", "bytes": "000.0 kB", "hex": "00000000", "fl
 def extra_column(spec: ExtraColumn) -> Column:
     """A column registered by an engine analysis, formatted by its ``kind``."""
     kind = spec.kind if spec.kind in _FORMATS else "text"
-    return ArrayColumn(f"extra:{spec.name}", spec.title, kind,
-                       lambda d, name=spec.name: d.table.extra[name],
+    return ArrayColumn(f"extra:{spec.name}", spec.title, kind, _extra(spec.name),
                        spec.tooltip, _EXTRA_SAMPLES.get(kind, ""))
 
 

@@ -66,8 +66,12 @@ def _quote(arg: str) -> str:
     return f'"{escaped}"'
 
 
-def launch_command() -> list[str]:
-    """How a file manager should start Flowscope: the launcher on PATH, else this Python."""
+def launch_command(argv0: str | None = None) -> list[str]:
+    """How a file manager should start Flowscope: the ``flowscope`` launcher that is running
+    (a venv's is rarely on the desktop's PATH), else the one on PATH, else this Python."""
+    running = Path(argv0 if argv0 is not None else sys.argv[0])
+    if running.name == "flowscope" and running.is_file():
+        return [str(running.resolve())]
     launcher = shutil.which("flowscope")
     if launcher:
         return [launcher]

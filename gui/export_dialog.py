@@ -90,11 +90,15 @@ class ExportConversationsDialog(QDialog):
 
     @property
     def scope(self) -> str:
-        return self.rows_group.checkedButton().objectName()
+        """"shown", "all" or "selected"."""
+        button = self.rows_group.checkedButton()
+        return button.objectName() if button is not None else "shown"
 
     @property
     def format(self) -> str:
-        return self.format_group.checkedButton().objectName()
+        """"csv" or "json"."""
+        button = self.format_group.checkedButton()
+        return button.objectName() if button is not None else "csv"
 
 
 def ask_export_path(parent: QWidget, fmt: str, suggested: Path) -> Path | None:

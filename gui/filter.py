@@ -20,6 +20,7 @@ import ipaddress
 import operator
 import re
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ _ZWAVE_NODE = re.compile(r"^([0-9a-f]{1,8})/([0-9]{1,3}|broadcast|multicast)$", 
 #: node "addresses" the engine gives Z-Wave broadcast and multicast frames
 _ZWAVE_SPECIAL = {"broadcast": 0xFF, "multicast": 0x100}
 _COMPARISON = re.compile(r"^([a-z_][a-z0-9_]*)(<=|>=|!=|==|=|<|>)(.*)$", re.IGNORECASE)
-_OPS: dict[str, Callable[[np.ndarray, object], np.ndarray]] = {
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq, "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
     "<=": operator.le, ">=": operator.ge}
 _ALIASES = {"z-wave": "zwave", "icmp6": "icmpv6"}

@@ -53,6 +53,7 @@ class FilterBar(QWidget):
                                      "packets>100   !udp")
         self.edit.setToolTip(HELP)
         self.edit.setMinimumWidth(280)
+        self.edit.setAcceptDrops(False)  # a file dropped here opens it (the window takes it)
         with contextlib.suppress(FileNotFoundError):  # an installation without icons
             self.edit.addAction(QIcon(str(resource("icons/filter.svg"))),
                                 QLineEdit.ActionPosition.LeadingPosition)

@@ -27,4 +27,6 @@ def read_list(key: str) -> list[str]:
         return []
     if isinstance(value, str):
         return [value] if value else []
-    return [str(v) for v in value]
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return []

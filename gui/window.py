@@ -167,7 +167,8 @@ class MainWindow(QMainWindow):
         return WIRESHARK
 
     # -- menus -------------------------------------------------------------------------------
-    def _action(self, text: str, slot: Any, shortcut: QKeySequence | str | None = None,
+    def _action(self, text: str, slot: Any,
+                shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
                 tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
@@ -277,7 +278,6 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()  # a temporary message would cover the progress
         self.progress.begin(job.path.name)
         self._cancel_shortcut.setEnabled(True)
-        self.open_action.setEnabled(True)
         self._update_title()
         self._update_empty_text()
         self.runner.start(job)

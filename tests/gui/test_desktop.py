@@ -114,3 +114,12 @@ def test_paths_follow_xdg_variables(tmp_path) -> None:  # type: ignore[no-untype
     paths = DesktopPaths.from_environment({"HOME": str(tmp_path), "XDG_DATA_HOME": "/d"})
     assert str(paths.desktop) == "/d/applications/flowscope.desktop"
     assert paths.config_home == tmp_path / ".config"
+
+
+def test_launch_command_prefers_the_running_launcher(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    launcher = tmp_path / "venv" / "bin" / "flowscope"
+    launcher.parent.mkdir(parents=True)
+    launcher.write_text("#!/bin/sh\n")
+    assert desktop.launch_command(str(launcher)) == [str(launcher.resolve())]
+    monkeypatch.setattr(desktop.shutil, "which", lambda name: None)
+    assert desktop.launch_command("/usr/lib/python3/pytest")[1:] == ["-m", "gui"]

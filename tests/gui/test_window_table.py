@@ -13,6 +13,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from engine.export.conversations import csv_text, to_json_document
+from gui import window as window_module
 from gui.columns import DEFAULT_HIDDEN
 from gui.export_dialog import ExportConversationsDialog
 from gui.settings import read_list
@@ -239,3 +240,30 @@ def test_detail_columns_start_hidden_and_can_be_shown(qtbot, loaded) -> None:  #
     qtbot.addWidget(other)
     load_window(qtbot, other, WIKIPEDIA)
     assert not other.view.isColumnHidden(other.model.column_index(key))
+
+
+def test_large_copies_run_in_the_background(qtbot, loaded, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(window_module, "COPY_IN_BACKGROUND", 1)
+    _select_rows(loaded, [1, 3])
+    ids = loaded.model.ids[[1, 3]]
+    QGuiApplication.clipboard().setText("")
+    with qtbot.waitSignal(loaded.taskFinished, timeout=30_000):
+        loaded.copy_selection()
+    assert QGuiApplication.clipboard().text() == csv_text(loaded.conversations.result, ids)
+
+
+def test_export_menu_asks_rows_format_and_file(qtbot, loaded, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(ExportConversationsDialog, "exec",
+                        lambda self: ExportConversationsDialog.DialogCode.Accepted)
+    asked: list[tuple[str, str]] = []
+
+    def ask(_parent: object, fmt: str, suggested):  # type: ignore[no-untyped-def]
+        asked.append((fmt, suggested.name))
+        return tmp_path / "chosen.csv"
+
+    monkeypatch.setattr(window_module, "ask_export_path", ask)
+    with qtbot.waitSignal(loaded.taskFinished, timeout=30_000):
+        loaded.export_action.trigger()
+    assert asked == [("csv", "zeek-wikipedia-many-conns-conversations")]
+    assert (tmp_path / "chosen.csv").read_text() == csv_text(loaded.conversations.result,
+                                                             loaded.model.ids)
