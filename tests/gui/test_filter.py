@@ -101,3 +101,25 @@ def test_zwave_endpoint_as_the_table_writes_it(synthetic_data) -> None:  # type:
     assert expected
     assert _ids(f"C4A815CD/{node}", synthetic_data) == expected
     assert _ids("c4a815cd/broadcast", synthetic_data) == []
+
+
+def test_state_terms_on_a_real_capture() -> None:
+    """``RSTO``/``SF``/``REJ``… select the rows the TCP analysis gave that state (any case)."""
+    from engine import WIRESHARK, extract_flows_from_file
+    from tests.gui.conftest import NMAP
+
+    with extract_flows_from_file(NMAP, WIRESHARK) as result:
+        data = ConversationData(result)
+        if "conn_state" not in data.table.extra:
+            pytest.skip("the TCP analysis (conn_state) is not registered")
+        text_columns = [data.table.extra[s.name] for s in data.extra_columns
+                        if s.kind == "text"]
+        states = sorted(set(data.table.extra["conn_state"].tolist()) - {""})
+        assert states
+        for state in states:
+            expected = [c.id for c in result.conversations
+                        if any(col[c.id] == state for col in text_columns)]
+            assert _ids(state, data) == expected
+            assert _ids(state.lower(), data) == expected
+            assert _ids(f"conn_state={state}", data) == [
+                c.id for c in result.conversations if c.conn_state == state]
