@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -41,20 +41,55 @@ def directions(choice: str) -> tuple[int, ...]:
     return {"both": (0, 1), "a-to-b": (0,), "b-to-a": (1,)}[choice]
 
 
-def _turns(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[tuple[int, int, int, int]]:
-    """(direction, first chunk, offset, length) of each run of consecutive chunks of one
-    direction (a direction's chunks are contiguous in its bytes)."""
+class _Turn(NamedTuple):
+    direction: int
+    first_chunk: int
+    offset: int
+    length: int
+
+
+def _turns(stream: TcpStream, wanted: tuple[int, ...]) -> list[_Turn]:
+    """Runs of consecutive chunks of one direction with no gap between them (a direction's
+    chunks are contiguous in its bytes, so a run is one range of them)."""
     c = stream.chunks
-    d = c.direction.tolist()
-    k = 0
-    while k < len(d):
-        j = k
-        while j + 1 < len(d) and d[j + 1] == d[k]:
-            j += 1
-        if d[k] in wanted:
-            off = int(c.offset[k])
-            yield d[k], k, off, int(c.offset[j] + c.length[j]) - off
-        k = j + 1
+    n = len(c)
+    if not n:
+        return []
+    cut = np.ones(n, dtype=bool)
+    cut[1:] = c.direction[1:] != c.direction[:-1]
+    at_gap = [g.before_chunk for g in stream.gaps if g.before_chunk < n]
+    cut[at_gap] = True
+    first = np.flatnonzero(cut)
+    last = np.append(first[1:], n) - 1
+    offset = c.offset[first]
+    length = c.offset[last] + c.length[last] - offset
+    direction = c.direction[first]
+    keep = np.isin(direction, wanted)
+    return list(map(_Turn._make, zip(direction[keep].tolist(), first[keep].tolist(),
+                                     offset[keep].tolist(), length[keep].tolist(),
+                                     strict=True)))
+
+
+class _Cursor:
+    """Reads one direction's bytes front to back, without joining them."""
+
+    def __init__(self, stream: TcpStream, direction: int) -> None:
+        self._blocks = stream.stores[direction].blocks()
+        self.block: memoryview = memoryview(b"")
+        self.pos = 0
+
+    def take(self, length: int) -> Iterator[memoryview]:
+        while length > 0:
+            if self.pos >= len(self.block):
+                try:
+                    self.block = memoryview(next(self._blocks))
+                except StopIteration:
+                    return
+                self.pos = 0
+            piece = self.block[self.pos : self.pos + length]
+            self.pos += len(piece)
+            length -= len(piece)
+            yield piece
 
 
 def _gaps_before(stream: TcpStream, wanted: tuple[int, ...]) -> dict[int, list[Gap]]:
@@ -63,13 +98,6 @@ def _gaps_before(stream: TcpStream, wanted: tuple[int, ...]) -> dict[int, list[G
         if g.direction in wanted:
             out.setdefault(g.before_chunk, []).append(g)
     return out
-
-
-def _read(stream: TcpStream, direction: int, offset: int, length: int,
-          block: int = 4 << 20) -> Iterator[bytes]:
-    store = stream.stores[direction]
-    for start in range(offset, offset + length, block):
-        yield store.read(start, min(block, offset + length - start))
 
 
 def write_follow(stream: TcpStream, out: BinaryIO, fmt: str = "raw", direction: str = "both",
@@ -98,56 +126,50 @@ def _marker(gap: Gap) -> bytes:
 
 
 # -- raw and ascii --------------------------------------------------------------------------
-def _raw(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
+def _raw(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes | memoryview]:
     if len(wanted) == 1:
-        store = stream.stores[wanted[0]]
-        yield from store.blocks()
+        yield from stream.stores[wanted[0]].blocks()
         return
-    for d, _, off, length in _turns(stream, wanted):
-        yield from _read(stream, d, off, length)
+    cursors = [_Cursor(stream, 0), _Cursor(stream, 1)]
+    for direction, _, _, length in _turns(stream, wanted):
+        cursor = cursors[direction]
+        pos = cursor.pos
+        if pos + length <= len(cursor.block):  # the common case: inside the current block
+            cursor.pos = pos + length
+            yield cursor.block[pos : pos + length]
+        else:
+            yield from cursor.take(length)
 
 
-def _ascii(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
+def _ascii(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes | memoryview]:
     gaps = _gaps_before(stream, wanted)
-    for d, k, off, length in _turns(stream, wanted):
-        yield from _gap_lines(gaps, k, stream, d, b"", b"\n")
-        for piece in _read(stream, d, off, length):
-            yield piece.translate(_PRINTABLE)
-    yield from _trailing_gaps(gaps, stream, b"", b"\n")
-
-
-def _gap_lines(gaps: dict[int, list[Gap]], first: int, stream: TcpStream, direction: int,
-               indent: bytes, end: bytes) -> Iterator[bytes]:
-    """Markers of the gaps that come before chunk ``first`` and its turn's other chunks."""
-    c = stream.chunks.direction
-    k = first
-    while True:
-        for g in gaps.pop(k, []):
-            yield (b"\t" if g.direction and indent else indent) + _marker(g) + end
-        k += 1
-        if k >= c.size or c[k] != direction:
-            break
-
-
-def _trailing_gaps(gaps: dict[int, list[Gap]], stream: TcpStream, indent: bytes, end: bytes
-                   ) -> Iterator[bytes]:
+    cursors = [_Cursor(stream, 0), _Cursor(stream, 1)]
+    for turn in _turns(stream, wanted):
+        yield from _markers(gaps.pop(turn.first_chunk, []), b"")
+        for piece in cursors[turn.direction].take(turn.length):
+            yield bytes(piece).translate(_PRINTABLE)
     for k in sorted(gaps):
-        for g in gaps[k]:
-            yield indent + _marker(g) + end
+        yield from _markers(gaps[k], b"")
+
+
+def _markers(gaps: list[Gap], indent: bytes) -> Iterator[bytes]:
+    for g in gaps:
+        yield indent + _marker(g) + b"\n"
 
 
 # -- hex dump --------------------------------------------------------------------------------
 def _hex(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
     both = len(wanted) == 2
     gaps = _gaps_before(stream, wanted)
-    for d, k, off, length in _turns(stream, wanted):
-        indent = b"\t" if both and d == 1 else b""
-        yield from _gap_lines(gaps, k, stream, d, indent, b"\n")
-        pos = off
-        for piece in _read(stream, d, off, length, block=1 << 20):
-            yield hexdump(piece, pos, indent)
-            pos += len(piece)
-    yield from _trailing_gaps(gaps, stream, b"", b"\n")
+    cursors = [_Cursor(stream, 0), _Cursor(stream, 1)]
+    for turn in _turns(stream, wanted):
+        indent = b"\t" if both and turn.direction == 1 else b""
+        yield from _markers(gaps.pop(turn.first_chunk, []), indent)
+        data = b"".join(cursors[turn.direction].take(turn.length))
+        for start in range(0, len(data), 1 << 20):
+            yield hexdump(data[start : start + (1 << 20)], turn.offset + start, indent)
+    for k in sorted(gaps):
+        yield from _markers(gaps[k], b"\t" if both and gaps[k][0].direction else b"")
 
 
 def hexdump(data: bytes, offset: int = 0, indent: bytes = b"") -> bytes:

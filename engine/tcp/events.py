@@ -18,7 +18,7 @@ import numpy as np
 from ..packets import ACK, FIN, RST, SYN
 from . import state as st
 from . import zeek as zk
-from .segments import TcpPackets, signed32
+from .segments import TcpPackets
 
 
 @dataclass
@@ -50,33 +50,74 @@ def roles(t: TcpPackets) -> Roles:
     client = np.where(has_syn, syn_lane, np.where(has_synack, 1 - synack_lane, 0))
     client = client.astype(np.uint8)
     return Roles(client_lane=client, partial=~has_syn,
-                 from_server=t.lane != client[t.local])
+                 from_server=t.lane != t.per_row(client))
+
+
+def first_row_of(t: TcpPackets, mask: np.ndarray) -> np.ndarray:
+    """Per conversation: the first row where ``mask`` holds (``len(t)`` when none)."""
+    first = np.full(t.nconv, len(t), dtype=np.int64)
+    rows = np.flatnonzero(mask)
+    if rows.size:
+        convs, at = np.unique(t.local[rows], return_index=True)
+        first[convs] = rows[at]
+    return first
+
+
+def _latest(t: TcpPackets, marks: np.ndarray, targets: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """For each row: whether a marked row (``marks``, in order) lies at or before it in its
+    conversation, and the target value of the latest such row.
+
+    Nearly always every mark of a conversation has the same target (retransmitted SYNs and
+    FINs), so it is one value per conversation; conversations where it varies are followed
+    row by row.
+    """
+    nc = t.nconv
+    first = np.full(nc, len(t), dtype=np.int64)
+    low = np.full(nc, np.iinfo(np.int64).max, dtype=np.int64)
+    high = np.full(nc, np.iinfo(np.int64).min, dtype=np.int64)
+    g = t.local[marks]
+    np.minimum.at(first, g, marks)
+    np.minimum.at(low, g, targets)
+    np.maximum.at(high, g, targets)
+    seen = t.row_index >= t.per_row(first)
+    target = t.per_row(low)
+    varying = np.flatnonzero(t.per_row(low != high))
+    if varying.size:
+        mask = np.zeros(len(t), dtype=bool)
+        mask[marks] = True
+        by_row = np.zeros(len(t), dtype=np.int64)
+        by_row[marks] = targets
+        last = t.last_at_or_before(mask)[varying]
+        target[varying] = by_row[np.maximum(last, 0)]
+    return seen, target
 
 
 def acknowledges(t: TcpPackets) -> tuple[np.ndarray, np.ndarray]:
-    """Per packet: does it acknowledge the receiver's latest SYN, and its latest FIN?"""
+    """Per packet: does it acknowledge the receiver's latest SYN, and its latest FIN?
+
+    Compared in the receiver's unwrapped relative sequence numbers (so a stream longer than
+    2 GB still acknowledges its SYN).
+    """
     n = len(t)
     ack = t.has(ACK)
     syn = t.has(SYN)
     fin = t.has(FIN)
     acks_syn = np.zeros(n, dtype=bool)
     acks_fin = np.zeros(n, dtype=bool)
-    raw_ack = t.ack.astype(np.int64)
     for receiver in (0, 1):
-        sent_by_other = (t.lane != receiver) & ack
-        if not sent_by_other.any():
-            continue
         mine = t.lane == receiver
-        last_syn = t.last_at_or_before(syn & mine)
-        ok = sent_by_other & (last_syn >= 0)
-        rows = np.flatnonzero(ok)
-        target = t.seq[last_syn[rows]].astype(np.int64) + 1
-        acks_syn[rows] = signed32(raw_ack[rows] - target) >= 0
-        last_fin = t.last_at_or_before(fin & mine)
-        rows = np.flatnonzero(sent_by_other & (last_fin >= 0))
-        f = last_fin[rows]
-        target = (t.seq[f].astype(np.int64) + t.plen[f] + syn[f] + 1)
-        acks_fin[rows] = signed32(raw_ack[rows] - target) >= 0
+        to_it = ack & ~mine
+        if not to_it.any():
+            continue
+        marks = np.flatnonzero(syn & mine)
+        if marks.size:
+            seen, target = _latest(t, marks, t.rel[marks] + 1)
+            acks_syn |= to_it & seen & (t.ack_rel >= target)
+        marks = np.flatnonzero(fin & mine)
+        if marks.size:
+            seen, target = _latest(t, marks, t.rel[marks] + syn[marks] + t.plen[marks] + 1)
+            acks_fin |= to_it & seen & (t.ack_rel >= target)
     return acks_syn, acks_fin
 
 
@@ -116,13 +157,11 @@ def rfc_events(t: TcpPackets, acks_syn: np.ndarray, acks_fin: np.ndarray) -> np.
     ctrl = control(t)
     syn = t.has(SYN)
     prev = t.prev_same()
-    # "has this side sent a SYN before" via running SYN counts per side
+    # "has this side sent a SYN before"
     own_syn = np.zeros(n, dtype=bool)
     for lane in (0, 1):
         mine = t.lane == lane
-        count = np.cumsum(syn & mine)
-        before_conv = np.where(t.row_start > 0, count[np.maximum(t.row_start - 1, 0)], 0)
-        own_syn |= mine & (count - before_conv > 0)
+        own_syn |= mine & (t.row_index > t.per_row(first_row_of(t, syn & mine)))
     keep = ctrl | t.first_of_conv()
     keep |= _rising(acks_syn, prev) | _rising(acks_fin, prev)
     keep |= _rising(own_syn & t.has(ACK) & ~syn, prev)

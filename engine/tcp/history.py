@@ -3,7 +3,7 @@
 Upper case for the originator (our client), lower case for the responder:
 ``S`` SYN without ACK, ``H`` SYN-ACK, ``A`` pure ACK, ``D`` payload, ``F`` FIN, ``R`` RST,
 ``Q`` SYN together with FIN or RST, ``I`` FIN together with RST, ``W`` zero window,
-``T`` retransmitted segment, ``G`` content gap (bytes missing from the capture), ``^`` the
+``T`` retransmitted payload, ``G`` content gap (bytes missing from the capture), ``^`` the
 originator is not the sender of the first packet (Zeek's "flipped").
 As in Zeek, A/D/Q/I appear once per side; S/H, F and R again when their sequence number differs
 from the previous one of that kind; W and T again at the 10th, 100th, … occurrence. Unlike Zeek,
@@ -62,7 +62,7 @@ def history_strings(t: TcpPackets, client_lane: np.ndarray, retransmitted: np.nd
             ev.add(rows, chars, 1, lane)
         # W and T: the 1st, 10th, 100th, … occurrence
         for mask, ch, sub in ((mine & (t.win == 0) & ~rst & ~syn, ord("W"), 2),
-                              (mine & retransmitted, ord("T"), 3)):
+                              (mine & retransmitted & (t.plen > 0), ord("T"), 3)):
             rows = np.flatnonzero(mask)
             if not rows.size:
                 continue

@@ -30,7 +30,7 @@ from ..capture import CancelFn
 from ..config import FlowConfig
 from ..errors import LoadCancelled
 from ..packets import SYN
-from .segments import TcpPackets, segmented_running_max
+from .segments import TcpPackets
 
 _HALF = 1 << 31
 _MASK = (1 << 32) - 1
@@ -45,19 +45,55 @@ def _diff(a: int, b: int) -> int:
     return ((a - b + _HALF) & _MASK) - _HALF
 
 
+CHUNK_COLUMNS = ("row", "lane", "data_off", "length", "seq")
+DROP_COLUMNS = ("row", "lane", "data_off", "length", "seq", "whole")
+
+
+class _Columns:
+    """Int columns built from numpy pieces (the fast path) and Python rows (the emulation)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.parts: list[tuple[np.ndarray, ...]] = []
+        self.rows: list[tuple[int, ...]] = []
+        self.count = 0
+
+    def add_row(self, *values: int) -> None:
+        self.rows.append(values)
+        self.count += 1
+
+    def add_arrays(self, *cols: np.ndarray) -> None:
+        self._freeze()
+        self.parts.append(cols)
+        self.count += int(cols[0].size)
+
+    def _freeze(self) -> None:
+        if self.rows:
+            block = np.array(self.rows, dtype=np.int64).reshape(-1, len(self.names))
+            self.parts.append(tuple(block[:, k] for k in range(len(self.names))))
+            self.rows = []
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        self._freeze()
+        if not self.parts:
+            return {n: np.zeros(0, dtype=np.int64) for n in self.names}
+        return {n: np.concatenate([np.asarray(p[k], dtype=np.int64) for p in self.parts])
+                for k, n in enumerate(self.names)}
+
+
 @dataclass
 class Plan:
-    """Chunks and gaps in the order Follow emits them; bytes are referenced, not read."""
+    """Chunks and gaps in the order Follow emits them; bytes are referenced, not read.
 
-    lane: list[int] = field(default_factory=list)
-    row: list[int] = field(default_factory=list)  # row in the TcpPackets
-    data_off: list[int] = field(default_factory=list)  # first byte within the packet payload
-    length: list[int] = field(default_factory=list)
-    seq: list[int] = field(default_factory=list)  # relative sequence number of the first byte
+    ``chunks``: row (in the TcpPackets), lane, data_off (first byte within the packet payload),
+    length, seq (relative sequence number of the first byte). ``drops``: captured bytes left
+    out because they were already there (whole = the segment brought nothing new).
+    """
+
+    chunks: _Columns = field(default_factory=lambda: _Columns(CHUNK_COLUMNS))
+    drops: _Columns = field(default_factory=lambda: _Columns(DROP_COLUMNS))
     # gaps: (lane, chunk position it precedes, missing bytes, kind, row that revealed it)
     gaps: list[tuple[int, int, int, str, int]] = field(default_factory=list)
-    # dropped captured bytes: (lane, row, data_off, length, seq, whole segment dropped)
-    drops: list[tuple[int, int, int, int, int, bool]] = field(default_factory=list)
     held_max: list[int] = field(default_factory=lambda: [0, 0])
     limit_hits: list[str] = field(default_factory=list)
 
@@ -73,12 +109,7 @@ class _Emulation:
         self.max_held = max(1, config.max_ooo_segments)
 
     def emit(self, lane: int, row: int, off: int, length: int, seq: int) -> None:
-        p = self.plan
-        p.lane.append(lane)
-        p.row.append(row)
-        p.data_off.append(off)
-        p.length.append(length)
-        p.seq.append(seq)
+        self.plan.chunks.add_row(row, lane, off, length, seq)
 
     def packet(self, lane: int, row: int, sequence: int, length: int, captured: int,
                ack: int) -> None:
@@ -99,16 +130,16 @@ class _Emulation:
                 sequence, length = nxt[lane], _diff(end, nxt[lane])
         if captured == 0 or _diff(sequence, nxt[lane]) < 0:
             if first_cap:  # seen before: a retransmission (or a keep-alive byte)
-                self.plan.drops.append((lane, row, 0, first_cap, first_seq, True))
+                self.plan.drops.add_row(row, lane, 0, first_cap, first_seq, 1)
             return
         if offset:
-            self.plan.drops.append((lane, row, 0, offset, first_seq, False))
+            self.plan.drops.add_row(row, lane, 0, offset, first_seq, 0)
         if _diff(sequence, nxt[lane]) == 0:
             self.emit(lane, row, offset, captured, nxt[lane])
             nxt[lane] = nxt[lane] + length
             self.written[lane] += captured
             if captured < length:
-                self.plan.gaps.append((lane, len(self.plan.lane), length - captured,
+                self.plan.gaps.append((lane, self.plan.chunks.count, length - captured,
                                        GAP_TRUNCATED, row))
             while self.check(lane, 0, row, False):
                 pass
@@ -140,10 +171,10 @@ class _Emulation:
                 if _diff(end, nxt) > 0:
                     skip = _diff(nxt, seq)
                     self.emit(lane, hrow, off + skip, length - skip, nxt)
-                    self.plan.drops.append((lane, hrow, off, skip, seq, False))
+                    self.plan.drops.add_row(hrow, lane, off, skip, seq, 0)
                     self.next_seq[lane] = nxt + length - skip
                 else:
-                    self.plan.drops.append((lane, hrow, off, length, seq, True))
+                    self.plan.drops.add_row(hrow, lane, off, length, seq, 1)
                 del held[k]
                 return True
             if gap == 0:
@@ -154,7 +185,7 @@ class _Emulation:
                 return True
         if force or (use_ack and _diff(ack, lowest) > 0):
             missing = _diff(lowest, nxt)
-            self.plan.gaps.append((lane, len(self.plan.lane), missing,
+            self.plan.gaps.append((lane, self.plan.chunks.count, missing,
                                    GAP_LIMIT if force else GAP_MISSING, row))
             self.next_seq[lane] = nxt + missing
             return True
@@ -168,83 +199,133 @@ def plan_follow(t: TcpPackets, config: FlowConfig, cancel: CancelFn | None = Non
     if not n:
         return plan
     sequence = t.rel + t.has(SYN)
-    start, next_seq = _fast_prefix(t, sequence, plan)
-    if start >= n:
-        return plan
     emu = _Emulation(plan, config)
-    emu.next_seq = next_seq
-    for lane in (0, 1):
-        emu.written[lane] = sum(ln for d, ln in zip(plan.lane, plan.length, strict=True)
-                                if d == lane)
     lanes, seqs, lens, caps = (t.lane.tolist(), sequence.tolist(), t.wire.tolist(),
                                t.cap.tolist())
     acks = t.ack_rel.tolist()
-    for i in range(start, n):
-        if cancel is not None and not i & 0x3FFF and cancel():
-            raise LoadCancelled("Reassembly was cancelled.")
-        emu.packet(lanes[i], i, seqs[i], lens[i], caps[i], acks[i])
+    fast = _FastPath.build(t, sequence)
+    pos = 0
+    while pos < n:
+        stop = pos if fast is None else fast.next_bad(pos)
+        if fast is not None:
+            fast.splice(plan, emu, pos, stop)
+        i = stop
+        while i < n:  # emulate until nothing is held and the fast path agrees again
+            if cancel is not None and not i & 0x3FFF and cancel():
+                raise LoadCancelled("Reassembly was cancelled.")
+            emu.packet(lanes[i], i, seqs[i], lens[i], caps[i], acks[i])
+            i += 1
+            if (fast is not None and not emu.held[0] and not emu.held[1]
+                    and fast.agrees(emu.next_seq, i)):
+                break
+        pos = i
     return plan
 
 
-def _fast_prefix(t: TcpPackets, sequence: np.ndarray, plan: Plan) -> tuple[int, list[int]]:
-    """Plan the packets before the first one that would be held or was cut short, with numpy.
+class _FastPath:
+    """Follow computed with numpy for the packets that cannot be held.
 
-    Returns that packet's row (``len(t)`` when there is none) and each direction's next
-    expected sequence number after the prefix (0 = not set yet).
+    With nothing held, a direction's next expected sequence number is the highest end seen so
+    far (``H``), so a packet starting at or below ``H`` and fully captured simply contributes
+    its bytes past ``H``. Packets starting above ``H`` (they will be held) or cut short by the
+    snap length are *bad*: the emulation takes over from them until nothing is held and its
+    state equals ``H`` again.
     """
-    n = len(t)
-    end = sequence + t.wire
-    data = t.cap > 0
-    stop = n
-    lane_rows = []
-    for lane in (0, 1):
-        rows = np.flatnonzero(t.lane == lane)
-        lane_rows.append(rows)
-        if not rows.size:
-            continue
-        first = int(sequence[rows[0]])
-        if first & _MASK == 0:
-            return 0, [0, 0]
-        span = int(end[rows].max()) - int(sequence[rows].min())
-        if span >= _HALF:  # modular and plain comparisons could disagree: go exact
-            return 0, [0, 0]
-        d = rows[data[rows]]
-        if not d.size:
-            continue
-        prev = segmented_running_max(end[d], np.zeros(1, dtype=np.int64), exclusive=True,
-                                     floor=first)
-        prev = np.maximum(prev, first)
-        bad = (sequence[d] > prev) | (t.cap[d] < t.wire[d])
-        if bad.any():
-            stop = min(stop, int(d[np.argmax(bad)]))
-    next_seq = [0, 0]
-    chunks = []
-    for lane, rows in enumerate(lane_rows):
-        rows = rows[rows < stop]
-        if not rows.size:
-            continue
-        first = int(sequence[rows[0]])
-        d = rows[data[rows]]
-        next_seq[lane] = max(first, int(end[d].max())) if d.size else first
-        if not d.size:
-            continue
-        prev = np.maximum(segmented_running_max(end[d], np.zeros(1, dtype=np.int64),
-                                                exclusive=True, floor=first), first)
-        s, e = sequence[d], end[d]
-        lo = np.maximum(s, prev)
-        new = e > lo
-        chunks.append((d[new], lane, lo[new] - s[new], (e - lo)[new], lo[new]))
-        old = s < prev
-        for row, seq0, cut, whole in zip(d[old].tolist(), s[old].tolist(),
-                                         (np.minimum(e, prev) - s)[old].tolist(),
-                                         (e <= prev)[old].tolist(), strict=True):
-            plan.drops.append((lane, row, 0, cut, seq0, whole))
-    if chunks:
-        rows = np.concatenate([c[0] for c in chunks])
-        order = np.argsort(rows, kind="stable")
-        plan.row = rows[order].tolist()
-        plan.lane = np.concatenate([np.full(c[0].size, c[1]) for c in chunks])[order].tolist()
-        plan.data_off = np.concatenate([c[2] for c in chunks])[order].tolist()
-        plan.length = np.concatenate([c[3] for c in chunks])[order].tolist()
-        plan.seq = np.concatenate([c[4] for c in chunks])[order].tolist()
-    return stop, next_seq
+
+    def __init__(self) -> None:
+        self.bad: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.first_row = [0, 0]
+        self.initial = [0, 0]
+        self.high: list[np.ndarray] = []  # per lane: highest end up to each row (inclusive)
+        self.chunks: tuple[np.ndarray, ...] = ()  # row, lane, data_off, length, seq
+        self.drops: tuple[np.ndarray, ...] = ()  # row, lane, length, seq, whole
+        self.lane_len: list[np.ndarray] = []  # per lane: running chunk bytes (for written)
+
+    @classmethod
+    def build(cls, t: TcpPackets, sequence: np.ndarray) -> _FastPath | None:
+        n = len(t)
+        end = sequence + t.wire
+        data = t.cap > 0
+        fast = cls()
+        parts, drops, bad = [], [], []
+        for lane in (0, 1):
+            rows = np.flatnonzero(t.lane == lane)
+            high = np.full(n, _FLOOR, dtype=np.int64)
+            fast.high.append(high)
+            if not rows.size:
+                fast.first_row[lane] = n
+                continue
+            first = int(sequence[rows[0]])
+            if first & _MASK == 0 or int(end[rows].max()) - int(sequence[rows].min()) >= _HALF:
+                return None  # tshark's "not set yet" quirk, or modular comparisons matter
+            fast.first_row[lane], fast.initial[lane] = int(rows[0]), first
+            d = rows[data[rows]]
+            if not d.size:
+                continue
+            run = np.maximum.accumulate(end[d])
+            high[d] = run
+            np.maximum.accumulate(high, out=high)
+            prev = np.empty(d.size, dtype=np.int64)
+            prev[0] = first
+            prev[1:] = np.maximum(run[:-1], first)
+            s, e = sequence[d], end[d]
+            bad.append(d[(s > prev) | (t.cap[d] < t.wire[d])])
+            lo = np.maximum(s, prev)
+            new = e > lo
+            parts.append((d[new], np.full(int(new.sum()), lane), (lo - s)[new], (e - lo)[new],
+                          lo[new]))
+            old = s < prev
+            drops.append((d[old], np.full(int(old.sum()), lane), (np.minimum(e, prev) - s)[old],
+                          s[old], (e <= prev)[old]))
+        fast.bad = np.sort(np.concatenate(bad)) if bad else np.zeros(0, dtype=np.int64)
+        fast.chunks = _merge(parts, 5)
+        fast.drops = _merge(drops, 5)
+        row, lane, length = fast.chunks[0], fast.chunks[1], fast.chunks[3]
+        for ln in (0, 1):
+            fast.lane_len.append(np.concatenate(([0], np.cumsum(np.where(lane == ln, length,
+                                                                         0)))))
+        del row
+        return fast
+
+    def next_bad(self, pos: int) -> int:
+        k = int(np.searchsorted(self.bad, pos))
+        return int(self.bad[k]) if k < self.bad.size else int(self.high[0].size)
+
+    def expected(self, lane: int, row: int) -> int:
+        """The next expected sequence number of ``lane`` before ``row`` (0 = not set)."""
+        if self.first_row[lane] >= row:
+            return 0
+        return max(self.initial[lane], int(self.high[lane][row - 1]))
+
+    def agrees(self, next_seq: list[int], row: int) -> bool:
+        return all(next_seq[ln] == self.expected(ln, row) for ln in (0, 1))
+
+    def splice(self, plan: Plan, emu: _Emulation, pos: int, stop: int) -> None:
+        """Append the chunks and drops of rows [pos, stop) and move the emulation past them."""
+        if stop <= pos:
+            return
+        row, lane, off, length, seq = self.chunks
+        a, b = np.searchsorted(row, (pos, stop))
+        if b > a:
+            plan.chunks.add_arrays(row[a:b], lane[a:b], off[a:b], length[a:b], seq[a:b])
+        for ln in (0, 1):
+            emu.written[ln] += int(self.lane_len[ln][b] - self.lane_len[ln][a])
+            if self.first_row[ln] < stop:
+                emu.next_seq[ln] = self.expected(ln, stop)
+        drow, dlane, dlen, dseq, whole = self.drops
+        a, b = np.searchsorted(drow, (pos, stop))
+        if b > a:
+            plan.drops.add_arrays(drow[a:b], dlane[a:b], np.zeros(b - a, dtype=np.int64),
+                                  dlen[a:b], dseq[a:b], whole[a:b])
+
+
+_FLOOR = -(1 << 62)
+
+
+def _merge(parts: list[tuple[np.ndarray, ...]], width: int) -> tuple[np.ndarray, ...]:
+    """Concatenate per-lane column tuples and order them by row."""
+    if not parts:
+        return tuple(np.zeros(0, dtype=np.int64) for _ in range(width))
+    cols = [np.concatenate([p[k] for p in parts]) for k in range(width)]
+    order = np.argsort(cols[0], kind="stable")
+    return tuple(c[order] for c in cols)

@@ -63,15 +63,24 @@ class TcpPackets:
         """int64 ns per row."""
         return self.ts_source[self.index]
 
+    def per_row(self, values: np.ndarray) -> np.ndarray:
+        """Expand one value per conversation to one per row (faster than ``values[local]``)."""
+        return np.repeat(values, np.diff(self.bounds))
+
+    @cached_property
+    def row_index(self) -> np.ndarray:
+        """0, 1, 2, … (one per row)."""
+        return np.arange(len(self), dtype=np.int64)
+
     @cached_property
     def row_start(self) -> np.ndarray:
         """First row of each row's conversation."""
-        return np.repeat(self.bounds[:-1], np.diff(self.bounds))
+        return self.per_row(self.bounds[:-1])
 
     @cached_property
     def row_end(self) -> np.ndarray:
         """One past the last row of each row's conversation."""
-        return np.repeat(self.bounds[1:], np.diff(self.bounds))
+        return self.per_row(self.bounds[1:])
 
     def last_at_or_before(self, mask: np.ndarray) -> np.ndarray:
         """For each row, the last row at or before it (same conversation) where ``mask`` is

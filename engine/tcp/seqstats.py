@@ -171,7 +171,7 @@ def _missing(t: TcpPackets, lane: int, side: _Side) -> np.ndarray:
         convs, first = np.unique(t.local[syns], return_index=True)
         start[convs] = t.rel[syns[first]] + 1
     # what the other side acknowledged (never past this side's FIN)
-    acks = np.flatnonzero(~mine & t.has(ACK) & ~t.has(RST) & (t.base[t.local, lane] >= 0))
+    acks = np.flatnonzero(~mine & t.has(ACK) & ~t.has(RST) & t.per_row(t.base[:, lane] >= 0))
     acked = np.full(nc, _MIN, dtype=np.int64)
     np.maximum.at(acked, t.local[acks], t.ack_rel[acks])
     fins = np.flatnonzero(mine & t.has(FIN))

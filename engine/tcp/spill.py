@@ -8,6 +8,8 @@ spill directory and appends there. Reads give the same bytes either way. Files a
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import os
 import tempfile
 import weakref
@@ -47,6 +49,7 @@ class StreamStore:
         self._parts: list[bytes] = []
         self._size = 0
         self._joined: bytes | None = None
+        self._starts: list[int] | None = None
         self._fd: list[int | None] = [None]
         self.path: str | None = None
         self._finalizer: weakref.finalize | None = None
@@ -59,17 +62,26 @@ class StreamStore:
         return self.path is not None
 
     def append(self, data: bytes | bytearray | memoryview) -> None:
-        size = len(data)
+        self.extend([data])
+
+    def extend(self, pieces: list[bytes | bytearray | memoryview], size: int | None = None
+               ) -> None:
+        """Append several pieces (joined once in memory, or written with one system call per
+        few hundred pieces once spilled); ``size`` is their total length when known."""
+        if size is None:
+            size = sum(len(p) for p in pieces)
         if not size:
             return
         if self.path is None and not self._budget.allows(size):
             self._spill()
         if self.path is None:
-            self._parts.append(bytes(data))
+            self._parts.append(b"".join(pieces))
             self._budget.in_memory += size
+            self._starts = None
             self._joined = None
         else:
-            self._write(data)
+            for k in range(0, len(pieces), 512):
+                self._write(pieces[k : k + 512])
         self._size += size
 
     def _spill(self) -> None:
@@ -87,17 +99,22 @@ class StreamStore:
         parts, self._parts = self._parts, []
         self._budget.in_memory -= sum(len(p) for p in parts)
         self._joined = None
-        for part in parts:
-            self._write(part)
+        self._starts = None
+        if parts:
+            self._write(parts)
 
-    def _write(self, data: bytes | bytearray | memoryview) -> None:
+    def _write(self, pieces: list[bytes | bytearray | memoryview]) -> None:
         fd = self._fd[0]
         assert fd is not None
-        view = memoryview(data)
+        views = [memoryview(p).cast("B") for p in pieces if len(p)]
         try:
-            while view:
-                done = os.write(fd, view)
-                view = view[done:]
+            while views:
+                done = os.writev(fd, views)
+                while views and done >= len(views[0]):
+                    done -= len(views[0])
+                    views.pop(0)
+                if views and done:
+                    views[0] = views[0][done:]
         except OSError as exc:
             raise ExportError(f"Cannot write the spill file {self.path}: "
                               f"{exc.strerror or exc}.") from None
@@ -110,22 +127,38 @@ class StreamStore:
         fd = self._fd[0]
         if self.path is not None and fd is not None:
             return os.pread(fd, length, offset)
-        return self.tobytes()[offset : offset + length]
+        if self._joined is not None or len(self._parts) == 1:
+            return self.tobytes()[offset : offset + length]
+        if self._starts is None:
+            self._starts = list(itertools.accumulate((len(p) for p in self._parts), initial=0))
+        k = bisect.bisect_right(self._starts, offset) - 1
+        out = []
+        while length > 0:
+            part = self._parts[k]
+            piece = part[offset - self._starts[k] : offset - self._starts[k] + length]
+            out.append(piece)
+            length -= len(piece)
+            offset += len(piece)
+            k += 1
+        return b"".join(out)
 
     def tobytes(self) -> bytes:
+        """All the bytes (joined once and kept, for a stream in memory)."""
         if self.path is not None:
             return self.read(0, self._size) if self._size else b""
         if self._joined is None:
-            self._joined = b"".join(self._parts)
+            self._joined = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
             self._parts = [self._joined] if self._joined else []
+            self._starts = None
         return self._joined
 
-    def blocks(self, size: int = 4 << 20) -> Iterator[bytes]:
-        """The bytes in order, ``size`` at a time (without holding a spilled stream in memory)."""
+    def blocks(self, size: int = 4 << 20) -> Iterator[bytes | memoryview]:
+        """The bytes in order, at most ``size`` at a time, without joining or copying them."""
         if self.path is None:
-            data = self.tobytes()
-            for start in range(0, len(data), size):
-                yield data[start : start + size]
+            for part in self._parts:
+                view = memoryview(part)
+                for start in range(0, len(part), size):
+                    yield view[start : start + size]
             return
         for start in range(0, self._size, size):
             yield self.read(start, size)

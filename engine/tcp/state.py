@@ -149,7 +149,9 @@ def _after_syn(code: int, sender: int, receiver: int, now: list[TcpState], move)
         if now[sender] in _OPENING:
             move(sender, S.FIN_WAIT_1)
         elif now[sender] == S.CLOSE_WAIT:
-            move(sender, S.LAST_ACK)
+            # a FIN that does not acknowledge the peer's FIN was sent before that FIN arrived:
+            # a simultaneous close (FIN_WAIT_1, then CLOSING when the peer's FIN arrives)
+            move(sender, S.LAST_ACK if code & ACKS_FIN else S.CLOSING)
         if now[receiver] in (S.ESTABLISHED, S.SYN_RECEIVED):
             move(receiver, S.CLOSE_WAIT)
         elif now[receiver] == S.FIN_WAIT_1:

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..capture import ByteSource, CancelFn
+from ..capture import CancelFn
 from ..errors import ConversationNotFound, LoadCancelled
 from ..packets import Kind
 from ..result import FlowResult
 from ..table import format_address
-from .ranges import read_ranges
+from .ranges import read_pieces
 from .reassembly import GAP_MISSING, GAP_TRUNCATED, Plan, plan_follow
 from .segments import TcpPackets, gather_tcp
 from .spill import SpillBudget, StreamStore
@@ -139,7 +139,7 @@ def reassemble(result: FlowResult, conversation: int, cancel: CancelFn | None = 
                 c.missing += g.length
             elif g.kind == GAP_TRUNCATED:
                 c.truncated += g.length
-        _count_drops(result.source, result, t, plan, chunks, stores, counters)
+        _count_drops(result, t, plan, chunks, stores, counters)
     except BaseException:
         for store in stores:
             store.close()
@@ -160,44 +160,43 @@ def reassemble(result: FlowResult, conversation: int, cancel: CancelFn | None = 
 def _read(result: FlowResult, t: TcpPackets, plan: Plan, stores: tuple[StreamStore, ...],
           cancel: CancelFn | None, progress: StreamProgressFn | None
           ) -> tuple[Chunks, tuple[DirectionCounters, DirectionCounters], list[str], np.ndarray]:
+    """Read the planned bytes into the stores, a few MB at a time."""
     p = result.packets
-    rows = np.asarray(plan.row, dtype=np.int64)
+    cols = plan.chunks.arrays()
+    rows, length = cols["row"], cols["length"].copy()
+    lane = cols["lane"].astype(np.uint8)
     packet = t.index[rows]
-    lane = np.asarray(plan.lane, dtype=np.uint8)
-    length = np.asarray(plan.length, dtype=np.int64)
-    source_off = (p.offset[packet] + p.payload_off[packet].astype(np.int64)
-                  + np.asarray(plan.data_off, dtype=np.int64))
-    limit = result.config.max_reassembly_buffer
+    source_off = (p.offset[packet] + p.payload_off[packet].astype(np.int64) + cols["data_off"])
     counters = (DirectionCounters(), DirectionCounters())
-    limits: list[str] = []
-    keep = np.ones(rows.size, dtype=bool)
+    limits = _apply_limit(lane, length, result.config.max_reassembly_buffer, counters)
     total = int(length.sum())
     done = 0
-    datas = read_ranges(result.source, source_off, length)
-    for k, (d, n, data) in enumerate(zip(lane.tolist(), length.tolist(), datas, strict=True)):
-        store = stores[d]
-        if len(store) + n > limit:
-            room = max(limit - len(store), 0)
-            counters[d].over_limit += n - room
-            if room == 0:
-                keep[k] = False
-                continue
-            length[k] = n = room
-            limits.append(f"the {DIRECTIONS[d].replace('_', ' ')} stream was cut at "
-                          f"{limit} bytes (FlowConfig.max_reassembly_buffer)")
-        if len(data) > n:
-            data = data[:n]
-        if len(data) < n:  # the capture ended early: keep what is there
-            length[k] = n = len(data)
-        store.append(data)
-        done += n
-        if not k & 0x3FF:
-            if cancel is not None and cancel():
-                raise LoadCancelled("Reassembly was cancelled.")
-            if progress is not None:
-                progress(done, total)
+    keep = length > 0
+    # batches of consecutive chunks of about _BATCH bytes: read, then append per direction
+    todo = np.flatnonzero(keep)
+    edges = np.searchsorted(np.cumsum(length[todo]), np.arange(_BATCH, total, _BATCH),
+                            side="right")
+    for batch in np.split(todo, edges):
+        if not batch.size:
+            continue
+        pieces = read_pieces(result.source, source_off[batch], length[batch])
+        got = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+        short = got < length[batch]
+        if short.any():  # the capture ended early: keep what is there
+            length[batch[short]] = got[short]
+        sides = lane[batch]
+        for d in (0, 1):
+            mine = np.flatnonzero(sides == d)
+            if mine.size:
+                stores[d].extend([pieces[i] for i in mine.tolist()], int(got[mine].sum()))
+        done += int(got.sum())
+        if cancel is not None and cancel():
+            raise LoadCancelled("Reassembly was cancelled.")
+        if progress is not None:
+            progress(done, total)
     if progress is not None:
         progress(total, total)
+    keep &= length > 0
     lane, length, rows = lane[keep], length[keep], rows[keep]
     offset = np.zeros(lane.size, dtype=np.int64)
     for d in (0, 1):
@@ -206,8 +205,28 @@ def _read(result: FlowResult, t: TcpPackets, plan: Plan, stores: tuple[StreamSto
         offset[mine] = np.cumsum(sizes) - sizes
         counters[d].bytes = len(stores[d])
     chunks = Chunks(direction=lane, offset=offset, length=length, packet=t.index[rows],
-                    ts_ns=t.ts[rows], seq=np.asarray(plan.seq, dtype=np.int64)[keep])
-    return chunks, counters, sorted(set(limits)), keep
+                    ts_ns=t.ts[rows], seq=cols["seq"][keep])
+    return chunks, counters, limits, keep
+
+
+_BATCH = 16 << 20
+
+
+def _apply_limit(lane: np.ndarray, length: np.ndarray, limit: int,
+                 counters: tuple[DirectionCounters, DirectionCounters]) -> list[str]:
+    """Cut each direction at ``limit`` bytes (FlowConfig.max_reassembly_buffer), in place."""
+    limits = []
+    for d in (0, 1):
+        mine = np.flatnonzero(lane == d)
+        before = np.cumsum(length[mine]) - length[mine]
+        room = np.clip(limit - before, 0, None)
+        cut = np.minimum(length[mine], room)
+        if (cut < length[mine]).any():
+            counters[d].over_limit = int((length[mine] - cut).sum())
+            length[mine] = cut
+            limits.append(f"the {DIRECTIONS[d].replace('_', ' ')} stream was cut at {limit} "
+                          "bytes (FlowConfig.max_reassembly_buffer)")
+    return limits
 
 
 def _gaps(plan: Plan, chunks: Chunks, keep: np.ndarray, t: TcpPackets) -> list[Gap]:
@@ -223,38 +242,56 @@ def _gaps(plan: Plan, chunks: Chunks, keep: np.ndarray, t: TcpPackets) -> list[G
     return out
 
 
-def _count_drops(source: ByteSource, result: FlowResult, t: TcpPackets, plan: Plan,
-                 chunks: Chunks, stores: tuple[StreamStore, ...],
+def _count_drops(result: FlowResult, t: TcpPackets, plan: Plan, chunks: Chunks,
+                 stores: tuple[StreamStore, ...],
                  counters: tuple[DirectionCounters, DirectionCounters]) -> None:
     """Add up dropped bytes, and compare them with the kept bytes at the same positions."""
-    if not plan.drops:
+    drops = plan.drops.arrays()
+    if not drops["row"].size:
         return
-    p = result.packets
-    by_lane = []
     for d in (0, 1):
-        mine = np.flatnonzero(chunks.direction == d)
-        by_lane.append((chunks.seq[mine], chunks.offset[mine], chunks.length[mine]))
-    for lane, row, off, length, seq, whole in plan.drops:
-        c = counters[lane]
-        if whole:
-            c.retransmitted += length
-        else:
-            c.overlapping += length
-        seqs, offs, lens = by_lane[lane]
-        if not seqs.size:
+        mine = drops["lane"] == d
+        if not mine.any():
             continue
-        k = max(int(np.searchsorted(seqs, seq, side="right")) - 1, 0)
-        dropped = None
-        while k < seqs.size and seqs[k] < seq + length:
-            lo, hi = max(seq, int(seqs[k])), min(seq + length, int(seqs[k] + lens[k]))
-            if lo < hi:
-                if dropped is None:
-                    i = int(t.index[row])
-                    dropped = np.frombuffer(source.read(
-                        int(p.offset[i]) + int(p.payload_off[i]) + off, length), np.uint8)
-                kept = np.frombuffer(stores[lane].read(int(offs[k]) + lo - int(seqs[k]),
-                                                       hi - lo), np.uint8)
-                theirs = dropped[lo - seq : hi - seq]
-                m = min(kept.size, theirs.size)
-                c.conflicting += int(np.count_nonzero(kept[:m] != theirs[:m]))
-            k += 1
+        whole = drops["whole"][mine] != 0
+        length = drops["length"][mine]
+        counters[d].retransmitted += int(length[whole].sum())
+        counters[d].overlapping += int(length[~whole].sum())
+        counters[d].conflicting += _conflicts(
+            result, t, chunks, stores[d], d, drops["row"][mine], drops["data_off"][mine],
+            length, drops["seq"][mine])
+
+
+def _conflicts(result: FlowResult, t: TcpPackets, chunks: Chunks, store: StreamStore,
+               lane: int, rows: np.ndarray, data_off: np.ndarray, length: np.ndarray,
+               seq: np.ndarray) -> int:
+    """Dropped bytes that differ from the kept bytes at the same sequence numbers."""
+    mine = np.flatnonzero(chunks.direction == lane)
+    if not mine.size:
+        return 0
+    cseq, coff, clen = chunks.seq[mine], chunks.offset[mine], chunks.length[mine]
+    # runs of chunks contiguous in sequence space map sequence numbers to stream offsets
+    new = np.ones(cseq.size, dtype=bool)
+    new[1:] = cseq[1:] != cseq[:-1] + clen[:-1]
+    first = np.flatnonzero(new)
+    run_seq, run_off = cseq[first], coff[first]
+    run_end = np.append(cseq[first[1:] - 1] + clen[first[1:] - 1], cseq[-1] + clen[-1])
+    k = np.searchsorted(run_seq, seq, side="right") - 1
+    ok = k >= 0
+    k = np.maximum(k, 0)
+    lo = np.maximum(seq, run_seq[k])
+    hi = np.minimum(seq + length, run_end[k])
+    ok &= hi > lo
+    if not ok.any():
+        return 0
+    p = result.packets
+    packet = t.index[rows[ok]]
+    src = (p.offset[packet] + p.payload_off[packet].astype(np.int64) + data_off[ok]
+           + (lo - seq)[ok])
+    size = (hi - lo)[ok]
+    theirs = np.frombuffer(b"".join(read_pieces(result.source, src, size)), np.uint8)
+    kept_off = run_off[k[ok]] + (lo - run_seq[k])[ok]
+    kept = np.frombuffer(b"".join(store.read(int(a), int(n)) for a, n in
+                                  zip(kept_off.tolist(), size.tolist(), strict=True)), np.uint8)
+    m = min(theirs.size, kept.size)
+    return int(np.count_nonzero(theirs[:m] != kept[:m]))
