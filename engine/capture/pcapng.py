@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InvalidCaptureError, TruncatedCaptureError
 from .accel import walker
-from .chunk import RecordChunk, u16_at, u32_at, u32_fields
+from .chunk import RecordChunk, gather
 from .reader import ChunkedReader, Interface, Walk
 from .stream import CaptureStream
 
@@ -30,6 +31,16 @@ MAX_BLOCK = 16 << 20
 PACKET_BLOCKS = (EPB, SPB, PB)
 # why a block walk stopped (the compiled walker uses the same codes)
 STOP_DATA, STOP_SPECIAL, STOP_BAD, STOP_FULL = 0, 1, 2, 3
+
+
+@dataclass
+class _Segment:
+    """Packets of one section inside a walk: from index ``first`` on, in its byte order, with
+    the global numbers of its interfaces (the list grows as its IDBs are read)."""
+
+    first: int
+    big: bool
+    ifaces: list[int]
 
 
 def is_pcapng(head: bytes) -> bool:
@@ -70,11 +81,16 @@ class PcapngReader(ChunkedReader):
 
     # -- walking --------------------------------------------------------------------------
     def walk(self, buf: bytearray, pos: int, end: int) -> Walk:
+        """Packet blocks of any number of sections; each section's byte order and interfaces
+        are remembered as a segment of the walk (see :meth:`records`)."""
         found: list[np.ndarray] = []
+        total = 0
+        self._segments = [self._segment(0)]
         while True:
             count, pos, why = self._walk_blocks(buf, pos, end)
             if count:
                 found.append(self._out[:count].copy())
+                total += count
             if why == STOP_FULL:
                 continue
             if why == STOP_BAD:
@@ -85,8 +101,6 @@ class PcapngReader(ChunkedReader):
                 break
             # a section or interface block: parsed here, in Python
             if struct.unpack_from("<I", buf, pos)[0] == SHB:
-                if found:  # packets so far belong to the old section: hand them over first
-                    return Walk(np.concatenate(found), None, pos, 0, again=True)
                 big = struct.unpack_from("<I", buf, pos + 8)[0] != BOM
                 blen = struct.unpack_from(">I" if big else "<I", buf, pos + 4)[0]
                 if not self._block_ok(blen, 28):
@@ -95,6 +109,7 @@ class PcapngReader(ChunkedReader):
                     return Walk(self._joined(found), None, pos, blen)
                 if not self._section(buf, pos, big):
                     break
+                self._segments.append(self._segment(total))
             else:
                 blen = self._tl(buf, pos)[1]
                 if not self._block_ok(blen, 20):
@@ -109,6 +124,9 @@ class PcapngReader(ChunkedReader):
         elif end > pos:
             need = 12
         return Walk(self._joined(found), None, pos, need)
+
+    def _segment(self, first: int) -> _Segment:
+        return _Segment(first, self._big_endian, self._section_ifaces)
 
     @staticmethod
     def _joined(found: list[np.ndarray]) -> np.ndarray:
@@ -189,54 +207,55 @@ class PcapngReader(ChunkedReader):
 
     # -- columns --------------------------------------------------------------------------
     def records(self, arr: np.ndarray, walk: Walk) -> RecordChunk | None:
+        """Columns for the walked packet blocks, whatever sections they came from: byte order,
+        interface numbering and time units are looked up per packet, so a file of many small
+        sections costs no more than one section."""
         pos = np.asarray(walk.positions, dtype=np.int64)
-        be = self._big_endian
         n = pos.size
-        head = u32_fields(arr, pos, 7, be)
-        blen = head[:, 1].astype(np.int64)
-        local = head[:, 2].astype(np.int64)
-        ts_hi = head[:, 3].astype(np.uint64)
-        ts_lo = head[:, 4].astype(np.uint64)
-        caplen = head[:, 5].astype(np.int64)
-        origlen = head[:, 6].astype(np.int64)
+        segs = self._segments
+        seg = np.searchsorted(np.array([g.first for g in segs]), np.arange(n), side="right") - 1
+        big = np.array([g.big for g in segs], dtype=bool)[seg]
+        rows = gather(arr, pos, 28)
+        head = np.where(big[:, None], rows.view(">u4"), rows.view("<u4")).astype(np.int64)
+        blen, local, caplen, origlen = (head[:, k].copy() for k in (1, 2, 5, 6))
+        raw = ((head[:, 3].astype(np.uint64) << np.uint64(32)) | head[:, 4].astype(np.uint64)
+               ).astype(np.int64)
         data_off = pos + 28
         room = blen - 32
         has_ts = np.ones(n, dtype=bool)
         rare = np.flatnonzero(head[:, 0] != EPB)
         if rare.size:
             btype = head[rare, 0]
-            spb = rare[btype == SPB]
             pb = rare[btype == PB]
             if pb.size:  # obsolete block: 16-bit interface id and drop count
-                local[pb] = u16_at(arr, pos[pb] + 8, be)
-            if spb.size:
+                pair = rows[pb, 8:10]
+                local[pb] = np.where(big[pb], pair[:, 0].astype(np.int64) << 8 | pair[:, 1],
+                                     pair[:, 1].astype(np.int64) << 8 | pair[:, 0])
+            spb = rare[btype == SPB]
+            if spb.size:  # simple block: no interface id (the first), no time, origlen at +8
                 local[spb] = 0
-                origlen[spb] = u32_at(arr, pos[spb] + 8, be)
+                origlen[spb] = head[spb, 2]
                 data_off[spb] = pos[spb] + 12
                 room[spb] = blen[spb] - 16
-                caplen[spb] = np.minimum(origlen[spb], room[spb])
-                if self._section_ifaces:
-                    snap = self.interfaces[self._section_ifaces[0]].snaplen
-                    if snap:
-                        caplen[spb] = np.minimum(caplen[spb], snap)
+                snap = np.array([self.interfaces[g.ifaces[0]].snaplen if g.ifaces else 0
+                                 for g in segs], dtype=np.int64)[seg[spb]]
+                caplen[spb] = np.minimum(np.minimum(origlen[spb], room[spb]),
+                                         np.where(snap > 0, snap, 1 << 62))
                 has_ts[spb] = False
-        count = len(self._section_ifaces)
-        bad = (local >= count) | (caplen > room) | (caplen > self.limit)
+        count = np.array([len(g.ifaces) for g in segs], dtype=np.int64)[seg]
+        bad = (local >= count) | (caplen > room) | (caplen > self.limit) | (caplen < 0)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            self._bad_packet(first, int(local[first]), int(caplen[first]), int(room[first]))
+            self._bad_packet(first, int(local[first]), int(count[first]), int(caplen[first]),
+                             int(room[first]))
             n = first
-            pos, local, caplen, origlen, data_off = (
-                pos[:n], local[:n], caplen[:n], origlen[:n], data_off[:n])
-            ts_hi, ts_lo, has_ts = ts_hi[:n], ts_lo[:n], has_ts[:n]
+            seg, local, caplen, origlen, data_off, raw, has_ts = (
+                seg[:n], local[:n], caplen[:n], origlen[:n], data_off[:n], raw[:n], has_ts[:n])
         if n == 0:
             return None
-        glob = np.asarray(self._section_ifaces, dtype=np.int64)[local]
-        raw = ((ts_hi << np.uint64(32)) | ts_lo).astype(np.int64)
-        ts_ns = np.zeros(n, dtype=np.int64)
-        for g in np.unique(glob):
-            sel = glob == g
-            ts_ns[sel] = _to_ns(raw[sel], self.interfaces[int(g)])
+        base = np.array([g.ifaces[0] if g.ifaces else 0 for g in segs], dtype=np.int64)
+        glob = base[seg] + local  # a section's interfaces are numbered consecutively
+        ts_ns = _to_ns(raw, glob, self.interfaces)
         if not has_ts.all():
             ts_ns = _carry_previous(ts_ns, has_ts, self._last_ts)
         self._last_ts = int(ts_ns[-1])
@@ -246,11 +265,10 @@ class PcapngReader(ChunkedReader):
 
     _last_ts = 0
 
-    def _bad_packet(self, index: int, local: int, caplen: int, room: int) -> None:
+    def _bad_packet(self, index: int, local: int, count: int, caplen: int, room: int) -> None:
         number = self.packets + index + 1
-        if local >= len(self._section_ifaces):
-            why = (f"refers to interface {local}, but its section describes only "
-                   f"{len(self._section_ifaces)}")
+        if local >= count:
+            why = f"refers to interface {local}, but its section describes only {count}"
         elif caplen > room:
             why = f"claims {caplen} captured bytes in a block with room for {room}"
         else:
@@ -259,23 +277,32 @@ class PcapngReader(ChunkedReader):
                   f"so reading stopped after {number - 1} packets.")
 
 
-def _to_ns(raw: np.ndarray, iface: Interface) -> np.ndarray:
-    """Interface timestamp units → int64 nanoseconds since the epoch."""
-    e = iface.ts_exponent
-    if iface.ts_base == 10:
-        if e <= 9:
-            ns = raw * np.int64(10 ** (9 - e))
-        elif e <= 27:
-            ns = raw // np.int64(10 ** (e - 9))
-        else:  # units below 10^-27 s: any 64-bit count is less than a nanosecond
-            ns = np.zeros_like(raw)
-    elif e <= 30:
-        ns = (raw >> e) * 1_000_000_000 + (((raw & ((1 << e) - 1)) * 1_000_000_000) >> e)
-    else:
-        ns = np.array([(int(v) * 1_000_000_000) >> e for v in raw], dtype=np.int64)
+def _to_ns(raw: np.ndarray, iface: np.ndarray, interfaces: list[Interface]) -> np.ndarray:
+    """Interface timestamp units → int64 nanoseconds since the epoch (per packet's interface)."""
+    used = np.unique(iface)
+    params = {(interfaces[int(g)].ts_base, interfaces[int(g)].ts_exponent) for g in used}
+    ns = np.zeros(raw.size, dtype=np.int64)
+    base_of = np.array([i.ts_base for i in interfaces], dtype=np.int64)[iface]
+    exp_of = np.array([i.ts_exponent for i in interfaces], dtype=np.int64)[iface]
+    for base, e in params:  # a handful of distinct resolutions, whatever the interface count
+        sel = (base_of == base) & (exp_of == e)
+        ns[sel] = _units_to_ns(raw[sel], base, e)
     # an offset beyond ±292 years is damage: clamp it to int64 rather than raise
-    offset_ns = min(max(iface.ts_offset_s * 1_000_000_000, -(1 << 63)), (1 << 63) - 1)
-    return ns + np.int64(offset_ns)
+    offsets = [min(max(i.ts_offset_s * 1_000_000_000, -(1 << 63)), (1 << 63) - 1)
+               for i in interfaces]
+    return ns + np.array(offsets, dtype=np.int64)[iface]
+
+
+def _units_to_ns(raw: np.ndarray, base: int, e: int) -> np.ndarray:
+    if base == 10:
+        if e <= 9:
+            return raw * np.int64(10 ** (9 - e))
+        if e <= 27:
+            return raw // np.int64(10 ** (e - 9))
+        return np.zeros_like(raw)  # units below 10^-27 s: any 64-bit count is under 1 ns
+    if e <= 30:
+        return (raw >> e) * 1_000_000_000 + (((raw & ((1 << e) - 1)) * 1_000_000_000) >> e)
+    return np.array([(int(v) * 1_000_000_000) >> e for v in raw], dtype=np.int64)
 
 
 def _carry_previous(ts: np.ndarray, has_ts: np.ndarray, before: int) -> np.ndarray:
