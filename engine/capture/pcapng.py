@@ -29,6 +29,8 @@ OPT_IF_TSOFFSET = 14
 #: any block longer than this is damage, not data (a packet block is limited separately)
 MAX_BLOCK = 16 << 20
 PACKET_BLOCKS = (EPB, SPB, PB)
+#: interface numbers are stored in 16 bits; more interfaces than that is a damaged file
+MAX_INTERFACES = 0xFFFF
 # why a block walk stopped (the compiled walker uses the same codes)
 STOP_DATA, STOP_SPECIAL, STOP_BAD, STOP_FULL = 0, 1, 2, 3
 
@@ -117,6 +119,8 @@ class PcapngReader(ChunkedReader):
                 if pos + blen > end:
                     return Walk(self._joined(found), None, pos, blen)
                 self._interface(buf, pos, blen)
+                if self._stopped:
+                    break
             pos += blen
         need = 0
         if not self._stopped and end - pos >= 12:
@@ -185,6 +189,10 @@ class PcapngReader(ChunkedReader):
         return True
 
     def _interface(self, buf: bytearray, pos: int, blen: int) -> None:
+        if len(self.interfaces) >= MAX_INTERFACES:
+            self.stop(f"{self.path.name} describes more than {MAX_INTERFACES} interfaces, which "
+                      f"no real capture does; reading stopped after packet {self.packets}.")
+            return
         e = self._e
         linktype, _reserved, snaplen = struct.unpack_from(e + "HHI", buf, pos + 8)
         iface = Interface(linktype=linktype, snaplen=snaplen, section=self.sections - 1)

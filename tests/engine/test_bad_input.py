@@ -140,3 +140,13 @@ def test_truncated_gzip_keeps_what_was_decompressed(tmp_path: Path) -> None:
     with extract_flows_from_file(path, FlowConfig(chunk_bytes=1 << 16)) as result:
         assert 0 < result.capture.packets < len(frames)
         assert any("gzip end marker" in w for w in result.capture.warnings)
+
+
+def test_pcapng_with_absurdly_many_interfaces_stops_cleanly(tmp_path: Path) -> None:
+    sections = [Section(interfaces=[Iface(1)], blocks=[("epb", 0, i, FRAMES[0])])
+                for i in range(0x10001)]
+    path = _pcap(tmp_path, pcapng_bytes(sections), "many.pcapng")
+    with extract_flows_from_file(path) as result:
+        assert result.capture.packets == 0xFFFF
+        assert "more than 65535 interfaces" in result.capture.warnings[0]
+        assert set(result.packets.linktype.tolist()) == {1}
