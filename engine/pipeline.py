@@ -76,6 +76,7 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
             rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
             if rows.size:
                 plugin.decode(chunk, rows, part, index)
+        chunk.done()
         fragments += side.fragments
         quoted += side.quoted
         index += len(chunk)

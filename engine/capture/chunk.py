@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,9 +27,18 @@ class RecordChunk:
     origlen: np.ndarray  # uint32
     ts_ns: np.ndarray  # int64
     iface: np.ndarray  # uint16, index into the reader's interface list
+    #: hands the buffer back to the reader for reuse (see :meth:`done`)
+    recycle: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         return int(self.data_off.size)
+
+    def done(self) -> None:
+        """Say the chunk's bytes are no longer needed: the reader may refill its buffer (reused
+        buffers are already mapped in memory, so reading into them costs no page faults)."""
+        if self.recycle is not None:
+            recycle, self.recycle = self.recycle, None
+            recycle()
 
 
 def gather(buf: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:

@@ -8,6 +8,7 @@ Subclasses only know how to walk their own record headers.
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -51,7 +52,6 @@ class Walk:
     kinds: list[int] | None  # pcapng: indices (into positions) of non-EPB packet blocks
     stop: int  # first byte not consumed
     need: int = 0  # size of the record at ``stop`` when it did not fit (0 = unknown)
-    again: bool = False  # walk again from ``stop`` before reading more (a new pcapng section)
 
 
 class ChunkedReader:
@@ -69,6 +69,7 @@ class ChunkedReader:
         self.warnings: list[str] = []
         self.packets = 0
         self._buf = bytearray(self.chunk_bytes + PAD)
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()  # recycled buffers
         self._stopped = False
         #: the first chunk is read at once so subclasses can parse the file header from it
         self._end = self._fill(self._buf, 0)
@@ -183,17 +184,18 @@ class ChunkedReader:
         eof = end < len(buf) - PAD
         while True:
             walk = self.walk(buf, pos, end)
+            handed = False
             if len(walk.positions):
                 chunk = self.records(np.frombuffer(buf, dtype=np.uint8), walk)
                 if chunk is not None and len(chunk):
                     chunk.base = base
+                    chunk.recycle = functools.partial(self._free.put, buf)
                     self.packets += len(chunk)
+                    handed = True
                     yield chunk, self.stream.position
             if self._stopped:
                 break
             pos = walk.stop
-            if walk.again:
-                continue
             if eof:
                 self._end_of_data(pos, end, walk)
                 break
@@ -201,9 +203,10 @@ class ChunkedReader:
             # a record longer than the buffer: grow by doubling as its bytes arrive, never
             # straight to what its header claims (the file may end long before)
             grow = min(walk.need, 2 * (len(buf) - PAD)) if pos == 0 else 0
-            size = max(self.chunk_bytes, grow, tail) + PAD
-            nxt = bytearray(size)
+            nxt = self._buffer(max(self.chunk_bytes, grow, tail) + PAD)
             nxt[:tail] = buf[pos:end]
+            if not handed:
+                self._free.put(buf)
             base += pos
             buf = nxt
             end = tail + self._fill(buf, tail)
@@ -213,6 +216,19 @@ class ChunkedReader:
         if self.stream.problem:
             self.warnings.append(f"{self.path.name}: {self.stream.problem}; the packets before "
                                  "that point were read.")
+
+    def _buffer(self, size: int) -> bytearray:
+        """A buffer of at least ``size`` bytes: a recycled one when the consumer gave one back.
+
+        Only standard-size buffers are kept; a larger one (a record bigger than a chunk) is
+        allocated for the occasion and dropped after."""
+        while True:
+            try:
+                buf = self._free.get_nowait()
+            except queue.Empty:
+                return bytearray(size)
+            if len(buf) >= size:
+                return buf
 
     def _fill(self, buf: bytearray, start: int) -> int:
         view = memoryview(buf)[start : len(buf) - PAD]
