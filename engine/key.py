@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .packets import Kind, PacketTable
+from .parallel import argsort_unique_u64, split_map
 
 ICMP4_ECHO_TYPES = np.array([0, 8], dtype=np.uint8)
 ICMP6_ECHO_TYPES = np.array([128, 129], dtype=np.uint8)
@@ -116,7 +117,7 @@ def group_tuples(e: Endpoints) -> Tuples:
     bits = max(1, (n - 1).bit_length())
     shift = np.uint64(bits)
     packed = ((tuple_hash(e) >> shift) << shift) | np.arange(n, dtype=np.uint64)
-    order = np.argsort(packed)
+    order = argsort_unique_u64(packed)
     hs = packed[order] >> shift
     starts = np.ones(n, dtype=bool)
     starts[1:] = hs[1:] != hs[:-1]
@@ -129,17 +130,21 @@ def group_tuples(e: Endpoints) -> Tuples:
 def _compare_with_first(e: Endpoints, order: np.ndarray, starts: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Per sorted row: sent by the run's first sender? and the same tuple as that first row?"""
-    first = order[np.flatnonzero(starts)][np.cumsum(starts) - 1]
-    fwd = e.what[order] == e.what[first]
-    same = fwd.copy()
-    rev = fwd.copy()
-    for mine, theirs in (("src_hi", "dst_hi"), ("src_lo", "dst_lo"), ("sport", "dport")):
-        a, b = getattr(e, mine), getattr(e, theirs)
-        a_sorted, b_sorted = a[order], b[order]
-        fwd &= (a_sorted == a[first]) & (b_sorted == b[first])
-        rev &= (a_sorted == b[first]) & (b_sorted == a[first])
-    same &= fwd | rev
-    return fwd, same
+    first_all = order[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+
+    def compare(part: slice) -> tuple[np.ndarray, np.ndarray]:
+        rows, first = order[part], first_all[part]
+        fwd = e.what[rows] == e.what[first]
+        rev = fwd.copy()
+        for mine, theirs in (("src_hi", "dst_hi"), ("src_lo", "dst_lo"), ("sport", "dport")):
+            a, b = getattr(e, mine), getattr(e, theirs)
+            a_row, b_row, a_first, b_first = a[rows], b[rows], a[first], b[first]
+            fwd &= (a_row == a_first) & (b_row == b_first)
+            rev &= (a_row == b_first) & (b_row == a_first)
+        return fwd, fwd | rev
+
+    pieces = split_map(compare, order.size)
+    return (np.concatenate([f for f, _ in pieces]), np.concatenate([s for _, s in pieces]))
 
 
 def _group_exact(e: Endpoints) -> Tuples:
