@@ -153,6 +153,8 @@ class _Emulation:
                 "the oldest gap was given up")
             while len(held) > self.max_held and self.check(lane, 0, row, False, True):
                 pass
+            while self.check(lane, 0, row, False):
+                pass
 
     def check(self, lane: int, ack: int, row: int, use_ack: bool, force: bool = False) -> bool:
         """Apply one held segment that fits or is dated, or declare the gap before the lowest
