@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -37,10 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import GENERATOR, flowscope_cli, measure, need, synthetic_capture
 
 from engine import WIRESHARK, extract_flows_from_file
-from engine.export.follow import export_follow
+from engine.export.follow import export_follow, write_follow
 from engine.pipeline import ANALYSES
 from engine.tcp.analysis import add_tcp_columns
 from engine.tcp.stream import reassemble
+from engine.tcp.timeline import tcp_timeline
 
 
 def best(fn: Callable[[], object], repeat: int) -> float:
@@ -89,12 +91,19 @@ def part_stream(args: argparse.Namespace) -> None:
     plain = best(lambda: run(None), args.repeat)
     spill = best(lambda: run(16 << 20), args.repeat)
     result.config = WIRESHARK
+    timeline = best(lambda: tcp_timeline(result, conv), args.repeat)
     with reassemble(result, conv) as stream:
         same = all(stream.data(d) == expected_bytes(manifest, d) for d in (0, 1))
         c = stream.counters
         out = args.dir / "stream.raw"
         export = best(lambda: export_follow(stream, out, "raw", "both"), args.repeat)
         out.unlink(missing_ok=True)
+
+        def to_null() -> None:
+            with open(os.devnull, "wb") as sink:
+                write_follow(stream, sink, "raw", "both")
+
+        formatting = best(to_null, args.repeat)
         print(f"stream: {manifest['packets']} packets, {mb:.1f} MB reassembled "
               f"({c[0].bytes} + {c[1].bytes} bytes), retransmitted bytes "
               f"{c[0].retransmitted + c[1].retransmitted}, held at most "
@@ -103,9 +112,12 @@ def part_stream(args: argparse.Namespace) -> None:
     print(f"  reassembly in memory        {plain:6.3f} s  {mb / plain:7.1f} MB/s")
     print(f"  reassembly, 16 MB budget    {spill:6.3f} s  {mb / spill:7.1f} MB/s  "
           f"(spilling costs {spill / plain:.2f}x)")
-    print(f"  raw export, both directions {export:6.3f} s  {mb / export:7.1f} MB/s")
-    print(f"  reassembly + export         {plain + export:6.3f} s  "
+    print(f"  raw export to a file        {export:6.3f} s  {mb / export:7.1f} MB/s  "
+          "(atomic: temp file, fsync, rename)")
+    print(f"  raw export to /dev/null     {formatting:6.3f} s  {mb / formatting:7.1f} MB/s")
+    print(f"  reassembly + export to file {plain + export:6.3f} s  "
           f"{mb / (plain + export):7.1f} MB/s")
+    print(f"  state timeline of the stream {timeline * 1e3:5.1f} ms")
     result.close()
 
 

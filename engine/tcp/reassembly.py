@@ -22,6 +22,7 @@ numpy; from the first held or cut segment on it is the sequential emulation.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,6 +99,43 @@ class Plan:
     limit_hits: list[str] = field(default_factory=list)
 
 
+class _Held:
+    """Segments waiting for the bytes before them.
+
+    Wireshark keeps them in a list and each time takes the first one, in arrival order, that
+    starts at or before ``S``; here two heaps give the same choice in O(log n) per segment (by
+    sequence number until ``S`` reaches a segment, then by arrival).
+    """
+
+    def __init__(self) -> None:
+        self.by_seq: list[tuple[int, int, int, int, int]] = []  # seq, arrival, row, off, len
+        self.ready: list[tuple[int, int, int, int, int]] = []  # arrival, seq, row, off, len
+        self.arrivals = 0
+
+    def __len__(self) -> int:
+        return len(self.by_seq) + len(self.ready)
+
+    def add(self, seq: int, row: int, off: int, length: int) -> None:
+        heapq.heappush(self.by_seq, (seq, self.arrivals, row, off, length))
+        self.arrivals += 1
+
+    def take(self, nxt: int) -> tuple[int, int, int, int] | None:
+        """The first-arrived segment starting at or before ``nxt`` (removed), if any."""
+        by_seq, ready = self.by_seq, self.ready
+        while by_seq and _diff(by_seq[0][0], nxt) <= 0:
+            seq, arrival, row, off, length = heapq.heappop(by_seq)
+            heapq.heappush(ready, (arrival, seq, row, off, length))
+        while ready:
+            arrival, seq, row, off, length = heapq.heappop(ready)
+            if _diff(seq, nxt) <= 0:
+                return seq, row, off, length
+            heapq.heappush(by_seq, (seq, arrival, row, off, length))  # S went back
+        return None
+
+    def lowest(self) -> int:
+        return self.by_seq[0][0]
+
+
 class _Emulation:
     """The sequential Follow state for both directions."""
 
@@ -105,7 +143,7 @@ class _Emulation:
         self.plan = plan
         self.next_seq = [0, 0]
         self.written = [0, 0]  # tshark's bytes_written (only the direct path counts)
-        self.held: list[list[list[int]]] = [[], []]  # [seq, row, data_off, length]
+        self.held = (_Held(), _Held())
         self.max_held = max(1, config.max_ooo_segments)
 
     def emit(self, lane: int, row: int, off: int, length: int, seq: int) -> None:
@@ -145,7 +183,7 @@ class _Emulation:
                 pass
             return
         held = self.held[lane]
-        held.append([sequence, row, offset, captured])
+        held.add(sequence, row, offset, captured)
         self.plan.held_max[lane] = max(self.plan.held_max[lane], len(held))
         if len(held) > self.max_held:
             self.plan.limit_hits.append(
@@ -163,12 +201,10 @@ class _Emulation:
         if not held:
             return False
         nxt = self.next_seq[lane]
-        lowest = held[0][0]
-        for k, (seq, hrow, off, length) in enumerate(held):
-            if _diff(lowest, seq) > 0:
-                lowest = seq
-            gap = _diff(seq, nxt)
-            if gap < 0:
+        item = held.take(nxt)
+        if item is not None:
+            seq, hrow, off, length = item
+            if _diff(seq, nxt) < 0:
                 end = seq + length
                 if _diff(end, nxt) > 0:
                     skip = _diff(nxt, seq)
@@ -177,14 +213,12 @@ class _Emulation:
                     self.next_seq[lane] = nxt + length - skip
                 else:
                     self.plan.drops.add_row(hrow, lane, off, length, seq, 1)
-                del held[k]
-                return True
-            if gap == 0:
+            else:
                 if length > 0:
                     self.emit(lane, hrow, off, length, nxt)
                 self.next_seq[lane] = nxt + length
-                del held[k]
-                return True
+            return True
+        lowest = held.lowest()
         if force or (use_ack and _diff(ack, lowest) > 0):
             missing = _diff(lowest, nxt)
             self.plan.gaps.append((lane, self.plan.chunks.count, missing,

@@ -1,10 +1,10 @@
 """The state timeline of one TCP conversation, computed when a view asks for it.
 
-Runs :func:`.state.step` over every packet of the conversation (the load-time summary runs it
-only over the packets that can change a state, with the same result) and records each change as
-(time ns, packet index, endpoint, new state). Also reports per endpoint what RFC 793 keeps in its
-TCB: initial sequence number, next sequence number, highest acknowledgement, window (scaled when
-both SYNs carried the window-scale option) and MSS.
+Runs :func:`.state.step` over the packets of the conversation that can change a state (the same
+selection the load-time summary uses; a test checks it equals stepping over every packet) and
+records each change as (time ns, packet index, endpoint, new state). Also reports per endpoint
+what RFC 793 keeps in its TCB: initial sequence number, next sequence number, highest
+acknowledgement, window (scaled when both SYNs carried the window-scale option) and MSS.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ..errors import ConversationNotFound
 from ..packets import ACK, FIN, SYN, Kind
 from ..result import FlowResult
 from . import state as st
-from .events import acknowledges, rfc_codes, roles
+from .events import acknowledges, rfc_codes, rfc_events, roles
 from .options import syn_options
 from .segments import TcpPackets, gather_tcp
 from .summary import STATUS_NAMES, TIMED_OUT
@@ -79,10 +79,13 @@ def tcp_timeline(result: FlowResult, conversation: int) -> Timeline:
     t = gather_tcp(result.packets, table, np.array([conversation]))
     r = roles(t)
     acks_syn, acks_fin = acknowledges(t)
-    codes = rfc_codes(t, r, acks_syn, acks_fin).tolist()
+    codes = rfc_codes(t, r, acks_syn, acks_fin)
+    # only these packets can change a state (every other one is a no-op of step(); tested)
+    rows = np.flatnonzero(rfc_events(t, acks_syn, acks_fin))
     state = st.FRESH
     changes: list[StateChange] = []
-    for code, ts, packet in zip(codes, t.ts.tolist(), t.index.tolist(), strict=True):
+    for code, ts, packet in zip(codes[rows].tolist(), t.ts[rows].tolist(),
+                                t.index[rows].tolist(), strict=True):
         state, moved = st.step(state, code)
         changes += [StateChange(ts, packet, ENDPOINTS[who], new) for who, new in moved]
     status = int(st.status_codes(np.array([state]))[0])

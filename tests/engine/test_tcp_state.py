@@ -242,7 +242,8 @@ def test_timeline_of_a_non_tcp_conversation_is_refused() -> None:
 
 # -- the vectorised pass equals the machines over every packet --------------------------------
 def scalar_finals(result) -> dict[int, tuple[int, int]]:
-    """Final (RFC joint, Zeek joint) per TCP conversation, stepping over every packet."""
+    """Final (RFC joint, Zeek joint) per TCP conversation, stepping over every packet; also
+    checks that the timeline (which steps over the selected packets only) has every change."""
     out = {}
     table = result.conversations
     for conv in tcp_conversations(table).tolist():
@@ -250,12 +251,18 @@ def scalar_finals(result) -> dict[int, tuple[int, int]]:
         r = roles(t)
         acks_syn, acks_fin = acknowledges(t)
         state = st.FRESH
-        for code in rfc_codes(t, r, acks_syn, acks_fin).tolist():
-            state = st.step(state, code)[0]
+        changes = []
+        for code, packet in zip(rfc_codes(t, r, acks_syn, acks_fin).tolist(), t.index.tolist(),
+                                strict=True):
+            state, moved = st.step(state, code)
+            changes += [(packet, ("client", "server")[who], new) for who, new in moved]
         zstate = 0
         for code in zeek_codes(t, r).tolist():
             zstate = zk.zeek_step(zstate, code)
         out[conv] = (state, zstate)
+        timeline = tcp_timeline(result, conv)
+        assert [(c.packet, c.endpoint, c.state) for c in timeline.changes
+                if c.packet >= 0] == changes
     return out
 
 
