@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..packets import SYN, Kind, PacketTable
+from ..packets import ACK, SYN, Kind, PacketTable
 from ..table import ConversationTable
 
 _U32 = np.int64(1 << 32)
@@ -32,7 +32,7 @@ class TcpPackets:
     seq: np.ndarray  # uint32, raw
     ack: np.ndarray  # uint32, raw
     rel: np.ndarray  # int64, sequence number relative to the sender's base, unwrapped
-    ack_rel: np.ndarray  # int64, ack relative to the receiver's base (valid where has_base)
+    ack_rel: np.ndarray  # int64, ack relative to the receiver's base (if that side sent any)
     plen: np.ndarray  # int64, payload bytes from the IP length
     wire: np.ndarray  # int64, the same, but never past the frame's on-wire length (Wireshark's
     #                   segment length when a frame is shorter than its IP header claims)
@@ -163,18 +163,24 @@ def gather_tcp(p: PacketTable, table: ConversationTable, convs: np.ndarray) -> T
     rel = np.zeros(index.size, dtype=np.int64)
     ack_rel = np.zeros(index.size, dtype=np.int64)
     lanes = [np.flatnonzero(lane == d) for d in (0, 1)]
-    firsts = []
     for d, rows in enumerate(lanes):
         g = local[rows]
         first = group_starts(g)
-        firsts.append(first)
         s = seq[rows[first]]
         syn = (flags[rows[first]] & SYN) != 0
         base[g[first], d] = np.where(syn, s, (s - 1) % _U32)
         rel[rows] = unwrap(seq[rows] - base[g, d], first)
-    for d, rows in enumerate(lanes):  # acks of lane d are relative to the other lane's base
-        other = np.maximum(base[local[rows], 1 - d], 0)
-        ack_rel[rows] = unwrap(ack[rows].astype(np.int64) - other, firsts[d])
+    # acks of lane d are relative to the other lane's base; only packets with the ACK flag
+    # carry a meaningful number, so only they are chained when unwrapping (the others are read
+    # on their own, for the modular comparisons Follow makes with them)
+    acked = (flags & ACK) != 0
+    for d, rows in enumerate(lanes):
+        diff = ack[rows].astype(np.int64) - np.maximum(base[local[rows], 1 - d], 0)
+        ack_rel[rows] = signed32(diff)
+        real = acked[rows]
+        if real.any():
+            chain = rows[real]
+            ack_rel[chain] = unwrap(diff[real], group_starts(local[chain]))
     return TcpPackets(convs=convs, bounds=bounds, index=index, local=local, lane=lane,
                       flags=flags, seq=p.seq[index], ack=ack, rel=rel, ack_rel=ack_rel,
                       plen=plen, wire=wire, cap=cap, win=p.win[index], base=base,

@@ -87,7 +87,6 @@ def _classify(t: TcpPackets, rows: np.ndarray, seglen: np.ndarray, syn: np.ndarr
     first = np.zeros(rows.size, dtype=bool)
     first[starts] = True
     high = segmented_running_max(e, starts, exclusive=True, floor=_FLOOR)
-    low = -segmented_running_max(-s, starts, exclusive=True, floor=_FLOOR)
     plain = ~syn & ~fin
     # a zero-window probe (or a repeated one) is one byte at (or just below) H
     probe = plain & (seglen == 1) & win_zero & ((s == high) | (s == high - 1))
@@ -113,8 +112,11 @@ def _classify(t: TcpPackets, rows: np.ndarray, seglen: np.ndarray, syn: np.ndarr
         new[k] += filled
     data_new = new - (syn & (s >= high)) - (fin & ((e > high) | first))
     covered = np.bincount(g, weights=np.maximum(data_new, 0), minlength=nc).astype(np.int64)
+    # a segment below everything seen before it is not counted by ``new``: its conversation
+    # gets the exact union (flagged conservatively: ending at or below the first segment)
     exact = np.zeros(nc, dtype=bool)
-    exact[g[~first & (e <= low)]] = True  # a segment below all seen before it
+    first_start = np.repeat(s[starts], np.diff(np.append(starts, s.size)))
+    exact[g[~first & (e <= first_start)]] = True
     return _Side(covered, exact)
 
 

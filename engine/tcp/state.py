@@ -12,6 +12,7 @@ so the two can never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
 from functools import cache
 
@@ -128,7 +129,8 @@ def step(state: int, code: int) -> tuple[int, list[Change]]:
     return _encode(now), changes
 
 
-def _after_syn(code: int, sender: int, receiver: int, now: list[TcpState], move) -> None:
+def _after_syn(code: int, sender: int, receiver: int, now: list[TcpState],
+               move: Callable[[int, TcpState], None]) -> None:
     """Acknowledgements, then the FIN, of one packet."""
     if code & E_ACK:
         if code & ACKS_SYN and now[receiver] == S.SYN_RECEIVED:

@@ -321,3 +321,22 @@ def test_many_control_packets_in_one_conversation() -> None:
     result = analyse(f)
     assert vector_finals(result) == scalar_finals(result)
     assert result[0].status == "reset"
+
+
+def test_garbage_ack_field_without_the_ack_flag_is_ignored() -> None:
+    """A SYN's acknowledgement field is meaningless; half a sequence space away from the real
+    acknowledgements it must not disturb how they are read."""
+    isn_s = 700_000
+    syn = (Ether() / IP(src=CLIENT[0], dst=SERVER[0])
+           / TCP(sport=CLIENT[1], dport=SERVER[1], flags="S", seq=1000,
+                 ack=(isn_s + (1 << 31)) % (1 << 32)))
+    syn.time = 99.0
+    f = Flow(isn_s=isn_s)
+    f.packets.append(syn)
+    f.s("SA", 0, 1).c("A", 1, 1).c("PA", 1, 1, b"hello").s("A", 1, 6)
+    result = extract_flows(f.packets, WIRESHARK)
+    conv = result[0]
+    assert (conv.client_state, conv.server_state, conv.conn_state) == ("ESTABLISHED",
+                                                                       "ESTABLISHED", "S1")
+    assert conv.missing_bytes == 0
+    assert vector_finals(result) == scalar_finals(result)
