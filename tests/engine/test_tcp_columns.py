@@ -106,3 +106,18 @@ def test_wireshark_counts_the_same_retransmissions() -> None:
     retransmitted and 5 out-of-order (they fill holes)."""
     with extract_flows_from_file(CAPTURES / "zeek-tcp-reassembly.pcap", WIRESHARK) as r:
         assert r[0].retransmissions + r[0].out_of_order == 20
+
+
+def test_without_stored_packet_lists_the_answers_are_the_same() -> None:
+    from engine.tcp import find_tcp_stream, reassemble, tcp_timeline
+
+    path = CAPTURES / "zeek-wikipedia-many-conns.pcap"
+    lean = WIRESHARK.replace(store_packet_indices=False)
+    with extract_flows_from_file(path, lean) as a, extract_flows_from_file(path, WIRESHARK) as b:
+        for name in TEXT + COUNTS:
+            assert (a.conversations.extra[name] == b.conversations.extra[name]).all(), name
+        for stream in range(10):
+            row = find_tcp_stream(a, stream)
+            with reassemble(a, row) as x, reassemble(b, row) as y:
+                assert (x.data(0), x.data(1)) == (y.data(0), y.data(1))
+            assert tcp_timeline(a, row).changes == tcp_timeline(b, row).changes
