@@ -106,7 +106,7 @@ def acknowledges(t: TcpPackets) -> tuple[np.ndarray, np.ndarray]:
     acks_syn = np.zeros(n, dtype=bool)
     acks_fin = np.zeros(n, dtype=bool)
     for receiver in (0, 1):
-        mine = t.lane == receiver
+        mine = t.of_lane(receiver)
         to_it = ack & ~mine
         if not to_it.any():
             continue
@@ -123,19 +123,17 @@ def acknowledges(t: TcpPackets) -> tuple[np.ndarray, np.ndarray]:
 
 def rfc_codes(t: TcpPackets, r: Roles, acks_syn: np.ndarray, acks_fin: np.ndarray
               ) -> np.ndarray:
-    f = t.flags
     code = (r.from_server.astype(np.int64) * st.FROM_SERVER
-            + ((f & SYN) != 0) * st.E_SYN + ((f & ACK) != 0) * st.E_ACK
-            + ((f & FIN) != 0) * st.E_FIN + ((f & RST) != 0) * st.E_RST
+            + t.has(SYN) * st.E_SYN + t.has(ACK) * st.E_ACK
+            + t.has(FIN) * st.E_FIN + t.has(RST) * st.E_RST
             + acks_syn * st.ACKS_SYN + acks_fin * st.ACKS_FIN)
     return code.astype(np.int64)
 
 
 def zeek_codes(t: TcpPackets, r: Roles) -> np.ndarray:
-    f = t.flags
     code = (r.from_server.astype(np.int64) * zk.Z_FROM_RESP
-            + ((f & SYN) != 0) * zk.Z_SYN + ((f & ACK) != 0) * zk.Z_ACK
-            + ((f & FIN) != 0) * zk.Z_FIN + ((f & RST) != 0) * zk.Z_RST)
+            + t.has(SYN) * zk.Z_SYN + t.has(ACK) * zk.Z_ACK
+            + t.has(FIN) * zk.Z_FIN + t.has(RST) * zk.Z_RST)
     return code.astype(np.int64)
 
 
@@ -148,7 +146,7 @@ def _rising(flag: np.ndarray, prev_same: np.ndarray) -> np.ndarray:
 
 
 def control(t: TcpPackets) -> np.ndarray:
-    return (t.flags & (SYN | FIN | RST)) != 0
+    return t.has(SYN) | t.has(FIN) | t.has(RST)
 
 
 def rfc_events(t: TcpPackets, acks_syn: np.ndarray, acks_fin: np.ndarray) -> np.ndarray:
@@ -160,7 +158,7 @@ def rfc_events(t: TcpPackets, acks_syn: np.ndarray, acks_fin: np.ndarray) -> np.
     # "has this side sent a SYN before"
     own_syn = np.zeros(n, dtype=bool)
     for lane in (0, 1):
-        mine = t.lane == lane
+        mine = t.of_lane(lane)
         own_syn |= mine & (t.row_index > t.per_row(first_row_of(t, syn & mine)))
     keep = ctrl | t.first_of_conv()
     keep |= _rising(acks_syn, prev) | _rising(acks_fin, prev)
@@ -178,7 +176,7 @@ def zeek_events(t: TcpPackets) -> np.ndarray:
     first packet of each side (INACTIVE → PARTIAL)."""
     keep = control(t)
     for lane in (0, 1):
-        rows = np.flatnonzero(t.lane == lane)
+        rows = t.lane_rows(lane)
         if rows.size:
             g = t.local[rows]
             first = np.ones(rows.size, dtype=bool)

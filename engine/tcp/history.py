@@ -42,7 +42,7 @@ def history_strings(t: TcpPackets, client_lane: np.ndarray, retransmitted: np.nd
     single = bits == 1
     ev = _Events()
     for lane in (0, 1):
-        mine = t.lane == lane
+        mine = t.of_lane(lane)
         for ch in (ord("A"), ord("D"), ord("Q"), ord("I")):
             rows = np.flatnonzero(mine & (letter == ch))
             if rows.size:

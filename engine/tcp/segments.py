@@ -16,7 +16,7 @@ import numpy as np
 from ..packets import ACK, SYN, Kind, PacketTable
 from ..table import ConversationTable
 
-_U32 = np.int64(1 << 32)
+_MASK32 = np.int64((1 << 32) - 1)
 
 
 @dataclass
@@ -56,7 +56,26 @@ class TcpPackets:
         return first
 
     def has(self, bit: int) -> np.ndarray:
-        return (self.flags & bit) != 0
+        """Rows with TCP flag ``bit`` set (computed once per flag; do not modify)."""
+        masks = self.__dict__.setdefault("_flag_masks", {})
+        mask = masks.get(bit)
+        if mask is None:
+            mask = masks[bit] = (self.flags & bit) != 0
+        return mask
+
+    def lane_rows(self, lane: int) -> np.ndarray:
+        """Rows sent by A (0) or B (1), in order (computed once; do not modify)."""
+        rows = self.__dict__.setdefault("_lane_rows", {})
+        if lane not in rows:
+            rows[lane] = np.flatnonzero(self.lane == lane)
+        return rows[lane]
+
+    def of_lane(self, lane: int) -> np.ndarray:
+        """Boolean mask of the rows sent by ``lane`` (computed once; do not modify)."""
+        masks = self.__dict__.setdefault("_lane_masks", {})
+        if lane not in masks:
+            masks[lane] = self.lane == lane
+        return masks[lane]
 
     @cached_property
     def ts(self) -> np.ndarray:
@@ -102,7 +121,7 @@ class TcpPackets:
         """The previous row sent by the same side in the same conversation, -1 if none."""
         out = np.full(len(self), -1, dtype=np.int64)
         for lane in (0, 1):
-            rows = np.flatnonzero(self.lane == lane)
+            rows = self.lane_rows(lane)
             same = self.local[rows[1:]] == self.local[rows[:-1]]
             out[rows[1:][same]] = rows[:-1][same]
         return out
@@ -156,26 +175,29 @@ def gather_tcp(p: PacketTable, table: ConversationTable, convs: np.ndarray) -> T
     ack = p.ack[index]
     plen = np.maximum(p.payload_len[index], 0).astype(np.int64)
     poff = p.payload_off[index].astype(np.int64)
-    cap = np.where(poff >= 0, np.clip(p.caplen[index].astype(np.int64) - poff, 0, plen), 0)
-    wire = np.where(poff >= 0, np.clip(p.origlen[index].astype(np.int64) - poff, 0, plen), plen)
+    room = np.where(poff >= 0, p.caplen[index] - poff, 0)
+    cap = np.minimum(np.maximum(room, 0), plen)
+    wire = np.where(poff >= 0, np.minimum(np.maximum(p.origlen[index] - poff, 0), plen), plen)
 
     base = np.full((convs.size, 2), -1, dtype=np.int64)
     rel = np.zeros(index.size, dtype=np.int64)
     ack_rel = np.zeros(index.size, dtype=np.int64)
     lanes = [np.flatnonzero(lane == d) for d in (0, 1)]
+    per_lane = [np.bincount(local[rows], minlength=convs.size) for rows in lanes]
     for d, rows in enumerate(lanes):
         g = local[rows]
         first = group_starts(g)
         s = seq[rows[first]]
         syn = (flags[rows[first]] & SYN) != 0
-        base[g[first], d] = np.where(syn, s, (s - 1) % _U32)
-        rel[rows] = unwrap(seq[rows] - base[g, d], first)
+        base[g[first], d] = np.where(syn, s, (s - 1) & _MASK32)
+        rel[rows] = unwrap(seq[rows] - np.repeat(base[:, d], per_lane[d]), first)
     # acks of lane d are relative to the other lane's base; only packets with the ACK flag
     # carry a meaningful number, so only they are chained when unwrapping (the others are read
     # on their own, for the modular comparisons Follow makes with them)
     acked = (flags & ACK) != 0
     for d, rows in enumerate(lanes):
-        diff = ack[rows].astype(np.int64) - np.maximum(base[local[rows], 1 - d], 0)
+        other = np.maximum(np.repeat(base[:, 1 - d], per_lane[d]), 0)
+        diff = ack[rows].astype(np.int64) - other
         ack_rel[rows] = signed32(diff)
         real = acked[rows]
         if real.any():
@@ -196,7 +218,7 @@ def group_starts(groups: np.ndarray) -> np.ndarray:
 
 def signed32(x: np.ndarray) -> np.ndarray:
     """Values mod 2^32 read as signed 32-bit numbers (int64)."""
-    return ((x + (1 << 31)) % _U32) - (1 << 31)
+    return ((x + (1 << 31)) & _MASK32) - (1 << 31)
 
 
 def unwrap(diff: np.ndarray, starts: np.ndarray) -> np.ndarray:

@@ -62,7 +62,7 @@ def sequence_stats(t: TcpPackets) -> SeqStats:
     nc = t.nconv
     missing_side = np.zeros((nc, 2), dtype=np.int64)
     for lane in (0, 1):
-        rows = np.flatnonzero(is_seg & (t.lane == lane))
+        rows = np.flatnonzero(is_seg & t.of_lane(lane))
         side = _classify(t, rows, seglen[rows], syn[rows], fin[rows], win_zero[rows], retx, ooo)
         missing_side[:, lane] = _missing(t, lane, side)
     return SeqStats(
@@ -159,7 +159,7 @@ def _fill_holes(k: np.ndarray, g: np.ndarray, s: np.ndarray, e: np.ndarray,
 def _missing(t: TcpPackets, lane: int, side: _Side) -> np.ndarray:
     """Bytes of one side's stream that were never captured, per conversation."""
     nc = t.nconv
-    mine = t.lane == lane
+    mine = t.of_lane(lane)
     syn = t.has(SYN)
     data = np.flatnonzero(mine & (t.plen > 0) & ~t.has(RST))  # a RST's payload is no stream data
     ds = t.rel[data] + syn[data]

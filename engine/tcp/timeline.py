@@ -106,12 +106,12 @@ def tcp_timeline(result: FlowResult, conversation: int) -> Timeline:
 def _endpoints(result: FlowResult, t: TcpPackets, client_lane: int) -> dict[str, Endpoint]:
     lanes = {"client": client_lane, "server": 1 - client_lane}
     syn = t.has(SYN)
-    options = {lane: syn_options(result, t.index[(t.lane == lane) & syn])
+    options = {lane: syn_options(result, t.index[t.of_lane(lane) & syn])
                for lane in (0, 1)}
     scaled = options[0].wscale is not None and options[1].wscale is not None
     out = {}
     for name, lane in lanes.items():
-        mine = t.lane == lane
+        mine = t.of_lane(lane)
         e = Endpoint(side="AB"[lane], mss=options[lane].mss)
         base = int(t.base[0, lane])
         if mine.any():
