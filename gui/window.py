@@ -194,6 +194,11 @@ class MainWindow(QMainWindow):
         self.export_action = self._action("&Export Conversations…", self.export_conversations,
                                           "Ctrl+Shift+E", "Save the conversations as CSV or JSON")
         file_menu.addAction(self.export_action)
+        self.export_stream_action = self._action(
+            "Export &Stream…", self.export_stream, "Ctrl+E",
+            "Save the selected conversation's stream (raw, hex dump, ASCII, C arrays, YAML) or "
+            "its packets as pcap")
+        file_menu.addAction(self.export_stream_action)
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
 
@@ -235,7 +240,7 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self._action("&Filter Syntax", self._show_filter_help))
         help_menu.addAction(self._action("&About Flowscope", self._show_about))
 
-        for action in (self.copy_action, self.export_action):
+        for action in (self.copy_action, self.export_action, self.export_stream_action):
             action.setEnabled(False)
 
     def _fill_recent(self) -> None:
@@ -313,6 +318,7 @@ class MainWindow(QMainWindow):
         self.banner.show_warnings(list(data.result.capture.warnings))
         self.copy_action.setEnabled(True)
         self.export_action.setEnabled(True)
+        self.export_stream_action.setEnabled(True)
         if previous is not None:
             previous.result.close()
         if not self._is_sample:
@@ -421,6 +427,14 @@ class MainWindow(QMainWindow):
         path = ask_export_path(self, dialog.format, suggested)
         if path is not None:
             self.export_to(path, dialog.format, dialog.scope)
+
+    def export_stream(self) -> None:
+        """File ▸ Export Stream (Ctrl+E): the selected conversation's stream or packets."""
+        from .stream_export import open_stream_export
+
+        data = self._data
+        open_stream_export(self, data.result if data is not None else None,
+                           self.view.selected_id)
 
     def export_rows(self, scope: str) -> np.ndarray:
         """Conversation ids for an export: "all", "shown" (table order) or "selected"."""

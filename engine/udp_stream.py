@@ -1,0 +1,148 @@
+"""The datagrams of one UDP conversation as a Follow stream, in the shape of a TCP stream.
+
+Wireshark's Follow UDP Stream shows each datagram's payload in capture order. Building a
+:class:`~engine.tcp.stream.TcpStream` with one chunk per datagram lets the stream views and the
+Follow export writers (``engine.export.follow``) serve UDP unchanged. Payload bytes that are not
+in the capture are reported as gaps, never invented: ``truncated`` where the snap length cut the
+datagram, ``fragmented`` where the datagram came in IP fragments (the engine keeps fragments'
+transport fields, not their reassembled payload).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .capture import CancelFn
+from .errors import ConversationNotFound, LoadCancelled
+from .packets import Kind
+from .result import FlowResult
+from .table import format_address
+from .tcp.ranges import read_pieces
+from .tcp.reassembly import GAP_TRUNCATED
+from .tcp.spill import SpillBudget, StreamStore
+from .tcp.stream import Chunks, DirectionCounters, Gap, StreamProgressFn, TcpStream
+
+#: gap kind for datagrams whose payload spans several IP fragments
+GAP_FRAGMENTED = "fragmented"
+#: payload bytes read from the capture per batch (progress and cancel between batches)
+_BATCH = 16 << 20
+
+
+class DatagramStream(TcpStream):
+    """A UDP conversation's payloads: ``chunks`` are its datagrams (empty ones left out)."""
+
+
+def datagram_stream(result: FlowResult, conversation: int, cancel: CancelFn | None = None,
+                    progress: StreamProgressFn | None = None,
+                    packets: np.ndarray | None = None) -> DatagramStream:
+    """The UDP conversation ``conversation`` (a table row) as a stream. ``packets`` restricts
+    it to some of the conversation's packets (by default: all of them, in file order)."""
+    table = result.conversations
+    if not 0 <= conversation < len(table) or table.kind[conversation] != Kind.UDP:
+        raise ConversationNotFound(f"Conversation {conversation} is not a UDP conversation.")
+    if packets is None:
+        packets = conversation_packets(result, conversation)
+    p = result.packets
+    packets = np.asarray(packets, dtype=np.int64)
+    payload = np.maximum(p.payload_len[packets], 0).astype(np.int64)
+    off = p.payload_off[packets].astype(np.int64)
+    in_frame = off >= 0
+    captured = np.where(in_frame, np.clip(p.caplen[packets].astype(np.int64) - off, 0, payload),
+                        0)
+    lane = p.direction[packets].astype(np.uint8)
+    budget = SpillBudget(result.config.memory_budget, result.config.spill_dir)
+    stores = (StreamStore(budget), StreamStore(budget))
+    try:
+        captured = _read(result, p.offset[packets] + off, captured, lane, stores, cancel,
+                         progress)
+    except BaseException:
+        for store in stores:
+            store.close()
+        raise
+    has_data = captured > 0
+    keep = np.flatnonzero(has_data)
+    length = captured[keep]
+    direction = lane[keep]
+    offset = np.zeros(keep.size, dtype=np.int64)
+    counters = (DirectionCounters(), DirectionCounters())
+    for d in (0, 1):
+        mine = direction == d
+        offset[mine] = np.cumsum(length[mine]) - length[mine]
+        counters[d].bytes = len(stores[d])
+    chunks = Chunks(direction=direction, offset=offset, length=length, packet=packets[keep],
+                    ts_ns=p.ts_ns[packets[keep]], seq=offset.copy())
+    gaps = _gaps(packets, payload - captured, captured, in_frame, lane, counters)
+    i = conversation
+    return DatagramStream(
+        conversation=i, stream=int(table.stream[i]),
+        a=(format_address(int(table.family[i]), int(table.a_hi[i]), int(table.a_lo[i])),
+           int(table.a_port[i])),
+        b=(format_address(int(table.family[i]), int(table.b_hi[i]), int(table.b_lo[i])),
+           int(table.b_port[i])),
+        chunks=chunks, gaps=gaps, stores=stores, counters=counters)
+
+
+def conversation_packets(result: FlowResult, conversation: int) -> np.ndarray:
+    """Packet indices of a conversation in file order."""
+    table = result.conversations
+    if table.packet_index is not None:
+        return table.packets_of(conversation)
+    return np.flatnonzero(result.packets.conv == conversation)
+
+
+def _read(result: FlowResult, source_off: np.ndarray, length: np.ndarray, lane: np.ndarray,
+          stores: tuple[StreamStore, StreamStore], cancel: CancelFn | None,
+          progress: StreamProgressFn | None) -> np.ndarray:
+    """Append each datagram's captured payload to its direction's store, a batch at a time;
+    returns the lengths read (shorter only where the capture ended early, as TCP does)."""
+    got = length.copy()
+    total = int(length.sum())
+    done = 0
+    todo = np.flatnonzero(length > 0)
+    edges = np.searchsorted(np.cumsum(length[todo]), np.arange(_BATCH, total, _BATCH),
+                            side="right")
+    for batch in np.split(todo, edges):
+        if not batch.size:
+            continue
+        pieces = read_pieces(result.source, source_off[batch], length[batch])
+        got[batch] = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+        sides = lane[batch]
+        for d in (0, 1):
+            mine = np.flatnonzero(sides == d)
+            if mine.size:
+                stores[d].extend([pieces[k] for k in mine.tolist()], int(got[batch[mine]].sum()))
+        done += int(got[batch].sum())
+        if cancel is not None and cancel():
+            raise LoadCancelled("Reading the UDP payloads was cancelled.")
+        if progress is not None:
+            progress(done, total)
+    if progress is not None:
+        progress(total, total)
+    return got
+
+
+def _gaps(packets: np.ndarray, missing: np.ndarray, captured: np.ndarray, in_frame: np.ndarray,
+          lane: np.ndarray, counters: tuple[DirectionCounters, DirectionCounters]) -> list[Gap]:
+    """One gap per datagram whose payload is not all in the capture, after its captured part
+    (a Python loop over those datagrams only)."""
+    rows = np.flatnonzero(missing > 0)
+    if not rows.size:
+        return []
+    has_data = captured > 0
+    chunks_through = np.cumsum(has_data)  # chunks up to and including each datagram
+    position = np.zeros(packets.size, dtype=np.int64)  # direction offset after each datagram
+    for d in (0, 1):
+        mine = np.flatnonzero(lane == d)
+        position[mine] = np.cumsum(captured[mine])
+    out = []
+    for r in rows.tolist():
+        d = int(lane[r])
+        kind = GAP_TRUNCATED if in_frame[r] else GAP_FRAGMENTED
+        size = int(missing[r])
+        if kind == GAP_TRUNCATED:
+            counters[d].truncated += size
+        else:
+            counters[d].missing += size
+        out.append(Gap(direction=d, offset=int(position[r]), length=size, kind=kind,
+                       packet=int(packets[r]), before_chunk=int(chunks_through[r])))
+    return out
