@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -134,6 +134,17 @@ class FindBar(QWidget):
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         escape.activated.connect(self.close_bar)
+        self.edit.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Ctrl+F in the find box selects its text (rather than the window's filter)."""
+        if (watched is self.edit and isinstance(event, QKeyEvent)
+                and event.matches(QKeySequence.StandardKey.Find)):
+            event.accept()
+            if event.type() == QEvent.Type.KeyPress:
+                self.edit.selectAll()
+            return True
+        return False
 
     def request(self, forward: bool) -> None:
         if self.edit.text():
@@ -234,13 +245,14 @@ class StreamPane(QWidget):
         self.find_bar.findRequested.connect(self.find)
         self.find_bar.closed.connect(self._find_closed)
         self.export_button.clicked.connect(self.export)
-        for keys, slot in ((QKeySequence.StandardKey.Find, self.find_bar.open_bar),
-                           (QKeySequence.StandardKey.FindNext, lambda: self.find_bar.request(True)),
-                           (QKeySequence.StandardKey.FindPrevious,
-                            lambda: self.find_bar.request(False))):
-            shortcut = QShortcut(QKeySequence(keys), self)
+        # Ctrl+F, F3 and Shift+F3 in the view (and Ctrl+F in the find box) are handled where
+        # the focus is, so the window's own Ctrl+F (the filter) does not compete with them
+        self.view.findRequested.connect(self._find_key)
+        for keys, forward in ((QKeySequence.StandardKey.FindNext, True),
+                              (QKeySequence.StandardKey.FindPrevious, False)):
+            shortcut = QShortcut(QKeySequence(keys), self.find_bar)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+            shortcut.activated.connect(lambda forward=forward: self.find_bar.request(forward))
         self._show_empty(EMPTY_NOTHING_SELECTED)
 
     # -- state -------------------------------------------------------------------------------
@@ -401,6 +413,12 @@ class StreamPane(QWidget):
             return False
         self.find_bar.status.setText("Wrapped around" if match.wrapped else "")
         return True
+
+    def _find_key(self, step: int) -> None:
+        if step == 0 or not self.find_bar.edit.text():
+            self.find_bar.open_bar()
+        else:
+            self.find_bar.request(step > 0)
 
     def _find_closed(self) -> None:
         self.view.clear_match()

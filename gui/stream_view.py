@@ -55,6 +55,16 @@ GUTTER = QColor("#f4f4f4")
 GUTTER_LINE = QColor("#d6d6d6")
 #: rendered lines kept for repaints while scrolling
 _CACHE_LINES = 2048
+#: pixels between the gutter and the text
+MARGIN = 6
+#: keys the view handles itself although the window has shortcuts for some of them (Edit ▸
+#: Copy copies conversations as CSV, Ctrl+F goes to the filter): with the focus here, they
+#: act on the stream
+OWN_KEYS = (QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.SelectAll,
+            QKeySequence.StandardKey.Find, QKeySequence.StandardKey.FindNext,
+            QKeySequence.StandardKey.FindPrevious,
+            QKeySequence.StandardKey.MoveToStartOfDocument,
+            QKeySequence.StandardKey.MoveToEndOfDocument)
 
 
 def monospace_font() -> QFont:
@@ -72,6 +82,8 @@ class StreamView(QAbstractScrollArea):
     selectionChanged = Signal()
     #: a sentence for the status line (copy refused, …)
     message = Signal(str)
+    #: Find keys pressed here: 0 = open the find bar, 1 = next match, -1 = previous match
+    findRequested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,7 +167,8 @@ class StreamView(QAbstractScrollArea):
         self._cache.clear()
         doc = self._document
         self._layout = None if doc is None else StreamLayout(doc, self._mode, self._direction)
-        self._columns = {"text": 132, "hex": 77, "raw": 64}[self._mode]
+        # the widest line painted so far sets the horizontal range (text lines vary)
+        self._columns = {"text": 0, "hex": 77, "raw": 64}[self._mode]
         self._update_scrollbars()
         self.viewport().update()
 
@@ -175,6 +188,9 @@ class StreamView(QAbstractScrollArea):
     def line_height(self) -> int:
         return self._line_height
 
+    def _text_left(self) -> int:
+        return self._gutter + MARGIN
+
     def visible_lines(self) -> int:
         """Lines that fit wholly in the viewport."""
         return max(1, self.viewport().height() // self._line_height)
@@ -189,7 +205,7 @@ class StreamView(QAbstractScrollArea):
         bar.setRange(0, min(max(count - page, 0), 2**31 - 1))
         bar.setPageStep(page)
         bar.setSingleStep(1)
-        width = int(self._columns * self._char_width) + self._gutter + 12
+        width = int(self._columns * self._char_width) + self._text_left() + MARGIN
         hbar = self.horizontalScrollBar()
         hbar.setRange(0, max(width - self.viewport().width(), 0))
         hbar.setPageStep(self.viewport().width())
@@ -245,6 +261,9 @@ class StreamView(QAbstractScrollArea):
         else:
             rendered = render(self._mode, layout.line_bytes(line), line.start)
         self._cache[index] = (line, rendered)
+        if len(rendered.text) > self._columns:
+            self._columns = len(rendered.text)
+            self._update_scrollbars()
         if len(self._cache) > _CACHE_LINES:
             self._cache.popitem(last=False)
         return line, rendered
@@ -288,7 +307,7 @@ class StreamView(QAbstractScrollArea):
         lh = self._line_height
         top = self.top_line()
         rows = area.height() // lh + 1
-        x0 = self._gutter - self.horizontalScrollBar().value()
+        x0 = self._text_left() - self.horizontalScrollBar().value()
         width = area.width()
         for row in range(rows):
             index = top + row
@@ -380,7 +399,7 @@ class StreamView(QAbstractScrollArea):
         line, rendered = self.rendered_line(index)
         if line.is_gap:
             return line, -1
-        x = point.x() - self._gutter + self.horizontalScrollBar().value()
+        x = point.x() - self._text_left() + self.horizontalScrollBar().value()
         return line, rendered.byte_for_column(self._column_at(rendered, x))
 
     def point_of(self, position: int) -> QPoint | None:
@@ -393,7 +412,7 @@ class StreamView(QAbstractScrollArea):
         line, rendered = self.rendered_line(index)
         columns = rendered.columns(position - line.position, position - line.position + 1)
         column = columns[0][0] if columns else 0
-        x = (self._gutter - self.horizontalScrollBar().value() + self._x(rendered, column)
+        x = (self._text_left() - self.horizontalScrollBar().value() + self._x(rendered, column)
              + self._char_width / 2)
         y = (index - self.top_line()) * self._line_height + self._line_height // 2
         return QPoint(int(x), y)
@@ -531,9 +550,22 @@ class StreamView(QAbstractScrollArea):
             if packet >= 0:
                 self.packetSelected.emit(packet)
 
+    def event(self, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
+                and any(event.matches(key) for key in OWN_KEYS)):
+            event.accept()  # a key press follows instead of the window's shortcut
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         bar = self.verticalScrollBar()
-        if event.matches(QKeySequence.StandardKey.Copy):
+        if event.matches(QKeySequence.StandardKey.Find):
+            self.findRequested.emit(0)
+        elif event.matches(QKeySequence.StandardKey.FindNext):
+            self.findRequested.emit(1)
+        elif event.matches(QKeySequence.StandardKey.FindPrevious):
+            self.findRequested.emit(-1)
+        elif event.matches(QKeySequence.StandardKey.Copy):
             self.copy()
         elif event.matches(QKeySequence.StandardKey.SelectAll):
             self.select_all()

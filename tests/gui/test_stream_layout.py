@@ -272,3 +272,25 @@ def test_render_hex_and_raw_columns() -> None:
     assert r.byte_at[33] == SPACE
     raw = render_raw(b"\x01\xab")
     assert raw.text == "01ab" and raw.columns(1, 2) == [(2, 4)]
+
+
+def test_a_spilled_stream_reads_the_same(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Past FlowConfig.memory_budget the stream lives in temporary files; the view, find and
+    copy read it there the same way."""
+    expected = oracle(HTTP)["tcp"][0]
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    with extract_flows_from_file(HTTP, WIRESHARK.replace(memory_budget=1000,
+                                                        spill_dir=spill)) as result:
+        doc = document(result, find_tcp_stream(result, 0))
+        assert doc.stream.spilled
+        for mode in MODES:
+            a, b = _bytes_by_direction(StreamLayout(doc, mode))
+            assert (a.hex(), b.hex()) == (expected["payload_a_to_b_hex"],
+                                          expected["payload_b_to_a_hex"])
+        layout = StreamLayout(doc, "text")
+        match = find(layout, b"content-length", 0)
+        assert match is not None
+        assert copy_text(layout, match.position, match.position + 14) == "Content-Length"
+        doc.close()
+    assert list(spill.iterdir()) == []

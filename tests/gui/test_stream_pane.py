@@ -298,3 +298,4 @@ def test_paints_every_mode_with_selection_and_match(qtbot, pane, http, mode: str
     assert not image.isNull()
     # the first line's background is the client colour, past the gutter
     assert image.pixelColor(pane.view.viewport().width() - 30, 2) == STYLES[0].background
+
