@@ -201,12 +201,41 @@ def csv_text(result: FlowResult, rows: np.ndarray | None = None) -> str:
     return buf.getvalue()
 
 
-TABLE_COLUMNS = ("Address A", "Port A", "Address B", "Port B", "Packets A→B", "Bytes A→B",
-                 "Packets B→A", "Bytes B→A", "Packets", "Bytes", "Rel Start", "Duration")
+#: columns of the text table: (title, how to read it from a record, left-aligned)
+TABLE_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any], bool]] = [
+    ("Stream", lambda r: r["stream"], False),
+    ("Address A", lambda r: r["a"]["address"], True),
+    ("Port A", lambda r: r["a"]["port"], False),
+    ("Address B", lambda r: r["b"]["address"], True),
+    ("Port B", lambda r: r["b"]["port"], False),
+    ("Packets A→B", lambda r: r["packets_a_to_b"], False),
+    ("Bytes A→B", lambda r: r["bytes_a_to_b"], False),
+    ("Packets B→A", lambda r: r["packets_b_to_a"], False),
+    ("Bytes B→A", lambda r: r["bytes_b_to_a"], False),
+    ("Packets", lambda r: r["packets"], False),
+    ("Bytes", lambda r: r["bytes"], False),
+    ("Rel Start", lambda r: f"{r['relative_start']:.6f}", False),
+    ("Duration", lambda r: f"{r['duration']:.6f}", False),
+]
+
+#: what each protocol adds to its section (fields other analyses registered, when present)
+PROTOCOL_COLUMNS: dict[str, list[tuple[str, Callable[[dict[str, Any]], Any], bool]]] = {
+    "tcp": [("Status", lambda r: r.get("status"), True),
+            ("conn_state", lambda r: r.get("conn_state"), True),
+            ("History", lambda r: r.get("history"), True)],
+    "icmp": [("Type", lambda r: r["icmp"]["type"], False),
+             ("Code", lambda r: r["icmp"]["code"], False),
+             ("Id", lambda r: r["icmp"]["id"], False)],
+    "zwave": [("ACKs", lambda r: r.get("ack_count"), False),
+              ("Commands", lambda r: r.get("command_count"), False),
+              ("Bad FCS", lambda r: r.get("bad_checksum"), False)],
+}
+PROTOCOL_COLUMNS["icmpv6"] = PROTOCOL_COLUMNS["icmp"]
 
 
 def write_table(result: FlowResult, out: TextIO) -> None:
-    """A readable text table, one section per protocol, like ``tshark -z conv,tcp``."""
+    """A readable text table, one section per protocol, like ``tshark -z conv,tcp``; columns
+    that are empty for a whole section (ports of ICMP, streams of Z-Wave) are left out."""
     records = conversation_records(result)
     by_proto: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
@@ -219,20 +248,12 @@ def write_table(result: FlowResult, out: TextIO) -> None:
         recs = sorted(by_proto[proto], key=lambda r: (r["stream"] is None, r["stream"] or 0,
                                                       r["start_ns"]))
         out.write(f"\n{proto.upper()} conversations: {len(recs)}\n")
-        header = ("Stream", *TABLE_COLUMNS)
-        lines = [header]
-        for r in recs:
-            lines.append((
-                "" if r["stream"] is None else str(r["stream"]),
-                r["a"]["address"], "" if r["a"]["port"] is None else str(r["a"]["port"]),
-                r["b"]["address"], "" if r["b"]["port"] is None else str(r["b"]["port"]),
-                str(r["packets_a_to_b"]), str(r["bytes_a_to_b"]),
-                str(r["packets_b_to_a"]), str(r["bytes_b_to_a"]),
-                str(r["packets"]), str(r["bytes"]),
-                f"{r['relative_start']:.6f}", f"{r['duration']:.6f}"))
-        widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-        left = {1, 3}
-        for row in lines:
-            cells = [cell.ljust(w) if i in left else cell.rjust(w)
-                     for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
-            out.write("  ".join(cells).rstrip() + "\n")
+        columns = TABLE_COLUMNS + PROTOCOL_COLUMNS.get(proto, [])
+        cells = [["" if (v := get(r)) is None else str(v) for _, get, _ in columns] for r in recs]
+        keep = [k for k in range(len(columns)) if any(row[k] for row in cells)]
+        lines = [[columns[k][0] for k in keep]] + [[row[k] for k in keep] for row in cells]
+        widths = [max(len(line[i]) for line in lines) for i in range(len(keep))]
+        for line in lines:
+            text = [cell.ljust(w) if columns[k][2] else cell.rjust(w)
+                    for cell, w, k in zip(line, widths, keep, strict=True)]
+            out.write("  ".join(text).rstrip() + "\n")
