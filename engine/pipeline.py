@@ -23,6 +23,7 @@ from .decode.exact import Fragment, Quoted
 from .decode.fast import SideInfo, decode_chunk
 from .decode.fragments import resolve_fragments
 from .errors import FlowError, LoadCancelled
+from .memory import return_freed_memory
 from .packets import PacketTable, PacketTableBuilder
 from .parallel import workers
 from .result import CaptureInfo, FlowResult
@@ -161,6 +162,7 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
                  ) -> FlowResult:
     """Read and analyse a capture file (see :func:`engine.extract_flows_from_file`)."""
     config = config or FlowConfig()
+    return_freed_memory()
     path = Path(path)
     reader = open_capture(path, config)
     plugins = [make() for make in LINK_PLUGINS]
@@ -187,6 +189,7 @@ def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,
                     cancel: CancelFn | None = None) -> FlowResult:
     """Analyse packets given in memory (see :func:`engine.extract_flows`)."""
     config = config or FlowConfig()
+    return_freed_memory()
     chunker = MemoryChunker(packets, config.chunk_bytes)
     plugins = [make() for make in LINK_PLUGINS]
     table, fragments, quoted = _decode_all(chunker.chunks(), chunker.interfaces, cancel, plugins)

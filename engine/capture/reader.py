@@ -189,7 +189,7 @@ class ChunkedReader:
                 chunk = self.records(np.frombuffer(buf, dtype=np.uint8), walk)
                 if chunk is not None and len(chunk):
                     chunk.base = base
-                    chunk.recycle = functools.partial(self._free.put, buf)
+                    chunk.recycle = functools.partial(self._recycle, buf)
                     self.packets += len(chunk)
                     handed = True
                     yield chunk, self.stream.position
@@ -213,9 +213,18 @@ class ChunkedReader:
             pos = 0
             eof = end < len(buf) - PAD
         self._buf = bytearray(0)
+        self._reading = False  # buffers handed back from now on are freed, not pooled
+        while not self._free.empty():
+            self._free.get_nowait()
         if self.stream.problem:
             self.warnings.append(f"{self.path.name}: {self.stream.problem}; the packets before "
                                  "that point were read.")
+
+    _reading = True
+
+    def _recycle(self, buf: bytearray) -> None:
+        if self._reading:
+            self._free.put(buf)
 
     def _buffer(self, size: int) -> bytearray:
         """A buffer of at least ``size`` bytes: a recycled one when the consumer gave one back.
