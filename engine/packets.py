@@ -99,13 +99,6 @@ class PacketTable:
         """A view of rows [start, stop): writes go into this table."""
         return PacketTable(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
 
-    def clear(self) -> None:
-        """Reset every column to the "nothing decoded" state (in place)."""
-        for f in fields(self):
-            getattr(self, f.name).fill(0)
-        self.conv.fill(-1)
-        self.payload_off.fill(-1)
-
     @classmethod
     def concat(cls, parts: list[PacketTable]) -> PacketTable:
         if not parts:
@@ -124,16 +117,20 @@ class PacketTable:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
 
 
+def _zeros(n: int) -> PacketTable:
+    return PacketTable(**{name: np.zeros(n, dtype=dtype) for name, dtype in DTYPES.items()})
+
+
 class PacketTableBuilder:
     """Grows a packet table chunk by chunk without concatenating at the end.
 
-    Columns are allocated with spare capacity (``np.empty`` costs no memory until rows are
-    written) and doubled when full, so decoding writes straight into the final arrays.
+    Columns are allocated zeroed with spare capacity (large zeroed allocations are fresh pages
+    from the system: no memory and no work until rows are written) and doubled when full, so
+    decoding writes straight into the final arrays. Rows are handed out once, never reused.
     """
 
     def __init__(self, capacity: int = 1 << 16) -> None:
-        self._table = PacketTable(**{name: np.empty(max(capacity, 1), dtype=dtype)
-                                     for name, dtype in DTYPES.items()})
+        self._table = _zeros(max(capacity, 1))
         self.size = 0
 
     @property
@@ -144,17 +141,17 @@ class PacketTableBuilder:
         """Make room for ``capacity`` rows in total (a hint; growth happens anyway)."""
         if capacity > self.capacity:
             old = self._table
-            self._table = PacketTable(**{name: np.empty(capacity, dtype=dtype)
-                                         for name, dtype in DTYPES.items()})
+            self._table = _zeros(capacity)
             for name in DTYPES:
                 getattr(self._table, name)[: self.size] = getattr(old, name)[: self.size]
 
     def append(self, n: int) -> PacketTable:
-        """The next ``n`` rows, cleared, as a writable view."""
+        """The next ``n`` rows, in the "nothing decoded" state, as a writable view."""
         if self.size + n > self.capacity:
             self.reserve(max(self.size + n, self.capacity * 2))
         view = self._table.rows(self.size, self.size + n)
-        view.clear()
+        view.conv.fill(-1)  # every other column starts at zero, as allocated
+        view.payload_off.fill(-1)
         self.size += n
         return view
 
