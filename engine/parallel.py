@@ -36,12 +36,13 @@ def argsort_unique_u64(keys: np.ndarray) -> np.ndarray:
     return np.concatenate(orders)
 
 
-def split_map(fn: Callable[[slice], T], n: int) -> list[T]:
-    """``fn`` over a few contiguous slices of ``range(n)`` in parallel, results in order."""
-    parts = workers() if n >= MIN_PARALLEL else 1
-    bounds = np.linspace(0, n, parts + 1).astype(np.int64)
+def split_map(fn: Callable[[slice], T], n: int, piece: int = 1 << 17) -> list[T]:
+    """``fn`` over contiguous slices of ``range(n)`` of at most ``piece`` items, a few at a
+    time in parallel, results in order (small slices keep the temporaries small too)."""
+    count = max(1, -(-n // piece))
+    bounds = np.linspace(0, n, count + 1).astype(np.int64)
     pieces = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds.tolist())]
-    if parts == 1:
-        return [fn(pieces[0])]
-    with ThreadPoolExecutor(max_workers=parts) as pool:
+    if n < MIN_PARALLEL or workers() == 1:
+        return [fn(p) for p in pieces]
+    with ThreadPoolExecutor(max_workers=workers()) as pool:
         return list(pool.map(fn, pieces))

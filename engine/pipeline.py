@@ -23,7 +23,7 @@ from .decode.exact import Fragment, Quoted
 from .decode.fast import SideInfo, decode_chunk
 from .decode.fragments import resolve_fragments
 from .errors import FlowError, LoadCancelled
-from .memory import return_freed_memory
+from .memory import release_freed_memory
 from .packets import PacketTable, PacketTableBuilder
 from .parallel import workers
 from .result import CaptureInfo, FlowResult
@@ -117,8 +117,10 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
 def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
             quoted: list[tuple[int, Quoted]], capture: CaptureInfo, source: ByteSource,
             config: FlowConfig, plugins: list[LinkPlugin]) -> FlowResult:
+    release_freed_memory()  # the decoders' temporaries
     resolve_fragments(fragments, packets)
     table, links = build_conversations(packets, quoted, config)
+    release_freed_memory()  # the grouping's temporaries
     extra_parts = []
     for plugin in plugins:
         before = packets.conv.copy()
@@ -134,6 +136,7 @@ def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
     result = FlowResult(capture, packets, table, links, source, config)
     for analysis in ANALYSES:
         analysis(result)
+        release_freed_memory()
     return result
 
 
@@ -162,7 +165,6 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
                  ) -> FlowResult:
     """Read and analyse a capture file (see :func:`engine.extract_flows_from_file`)."""
     config = config or FlowConfig()
-    return_freed_memory()
     path = Path(path)
     reader = open_capture(path, config)
     plugins = [make() for make in LINK_PLUGINS]
@@ -189,7 +191,6 @@ def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,
                     cancel: CancelFn | None = None) -> FlowResult:
     """Analyse packets given in memory (see :func:`engine.extract_flows`)."""
     config = config or FlowConfig()
-    return_freed_memory()
     chunker = MemoryChunker(packets, config.chunk_bytes)
     plugins = [make() for make in LINK_PLUGINS]
     table, fragments, quoted = _decode_all(chunker.chunks(), chunker.interfaces, cancel, plugins)
