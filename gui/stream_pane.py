@@ -38,7 +38,8 @@ from . import units
 from .loader import PROGRESS_INTERVAL, Job, JobRunner
 from .stream_layout import StreamDocument
 from .stream_search import needle_for
-from .stream_view import STYLES, StreamView
+from .stream_style import STYLES
+from .stream_view import StreamView
 
 #: packets laid out first for a quick first screen of a long conversation
 PREVIEW_PACKETS = 2000

@@ -10,13 +10,11 @@ red on pink, server blue on light blue); a gutter names the direction at each tu
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
-    QFontDatabase,
     QFontMetricsF,
     QGuiApplication,
     QHelpEvent,
@@ -33,26 +31,18 @@ from . import units
 from .stream_copy import COPY_LIMIT, copy_text
 from .stream_layout import Line, StreamDocument, StreamLayout
 from .stream_search import Match, find
+from .stream_style import (
+    GAP_STYLE,
+    GUTTER,
+    GUTTER_LINE,
+    MATCH,
+    SELECTION,
+    STYLES,
+    DirectionStyle,
+    monospace_font,
+)
 from .stream_text import Rendered, render, render_gap
 
-
-@dataclass(frozen=True)
-class DirectionStyle:
-    label: str
-    foreground: QColor
-    background: QColor
-
-
-#: client (A→B) and server (B→A), as Wireshark's Follow colours them (darker text for contrast)
-STYLES = (
-    DirectionStyle("A→B", QColor("#8b1212"), QColor("#fbe9e9")),
-    DirectionStyle("B→A", QColor("#10318f"), QColor("#e7edfb")),
-)
-GAP_STYLE = DirectionStyle("gap", QColor("#5a5a5a"), QColor("#ececec"))
-SELECTION = (QColor("#2f65ca"), QColor("#ffffff"))
-MATCH = (QColor("#ffd54a"), QColor("#000000"))
-GUTTER = QColor("#f4f4f4")
-GUTTER_LINE = QColor("#d6d6d6")
 #: rendered lines kept for repaints while scrolling
 _CACHE_LINES = 2048
 #: pixels between the gutter and the text
@@ -65,12 +55,6 @@ OWN_KEYS = (QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.SelectAll,
             QKeySequence.StandardKey.FindPrevious,
             QKeySequence.StandardKey.MoveToStartOfDocument,
             QKeySequence.StandardKey.MoveToEndOfDocument)
-
-
-def monospace_font() -> QFont:
-    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-    font.setStyleHint(QFont.StyleHint.Monospace)
-    return font
 
 
 class StreamView(QAbstractScrollArea):
