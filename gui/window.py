@@ -40,6 +40,7 @@ from .banner import WarningBanner
 from .columns import DisplayOptions
 from .conversation_data import ConversationData
 from .conversation_model import ConversationModel
+from .details import DetailsPanel
 from .export_dialog import (
     ExportConversationsDialog,
     ExportRequest,
@@ -119,7 +120,9 @@ class MainWindow(QMainWindow):
         layout.setSpacing(6)
         layout.addWidget(self.banner)
         layout.addWidget(self.filter_bar)
-        layout.addWidget(self.view, 1)
+        self.details = DetailsPanel(self.runner, self)  # detail panes below the table
+        layout.addWidget(self.details.below(self.view), 1)
+        self.details.follow(self)
         self.setCentralWidget(central)
 
         self.progress = LoadProgressWidget(self)
