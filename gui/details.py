@@ -1,9 +1,10 @@
 """The detail panes under the conversation table, as tabs: Timeline, Stream, Packets, Z-Wave.
 
-Follows the main window: a loaded capture resets every pane, a selected conversation goes to
-the pane on show (``show_conversation(result, id)``); panes not on show are brought up to date
-when their tab is opened, so a selection costs only the visible pane's update. A packet chosen
-in any pane (``packetSelected``) is selected in the Packets pane and marked on the timeline.
+Follows the main window: a loaded capture resets every pane, a double-clicked conversation
+opens the Stream tab, a selected conversation goes to the pane on show
+(``show_conversation(result, id)``); panes not on show are brought up to date when their tab
+is opened, so a selection costs only the visible pane's update. A packet chosen in any pane
+(``packetSelected``) is selected in the Packets pane and marked on the timeline.
 When the open tab does not apply to the selected conversation (the timeline for UDP, the
 Z-Wave charts for TCP), the panel turns to one that does.
 
@@ -141,6 +142,12 @@ class DetailsPanel(QTabWidget):
         if (self.result is not None and conversation >= 0
                 and STREAM in APPLIES.get(int(self.result.conversations.kind[conversation]), ())):
             self.setCurrentWidget(self.stream)
+
+    def open_stream(self, conversation: int) -> None:
+        """A double click on a row: its stream."""
+        self.conversation = conversation
+        self.setCurrentWidget(self.stream)
+        self._refresh_current()
 
     def select_packet(self, packet: int, source: str = "") -> None:
         """Select capture packet ``packet`` in the Packets pane and mark it on the timeline

@@ -222,6 +222,12 @@ def zwave_nodes(result: FlowResult, packet: int) -> list[Node]:
     return nodes
 
 
+def warm_up() -> None:
+    """Import scapy's layers ahead of the first click (it takes about half a second)."""
+    with _SCAPY:
+        _scapy_class(lt.ETHERNET)
+
+
 def packet_tree(result: FlowResult, packet: int) -> tuple[bytes, list[Node]]:
     """The captured bytes of ``packet`` and its tree (what the packets pane shows)."""
     data = result.packet_bytes(packet)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -31,7 +32,7 @@ from engine.zwave import frames_of
 
 from . import units
 from .conversation_text import title
-from .dissect import Node, packet_tree
+from .dissect import Node, packet_tree, warm_up
 from .hex_view import HexView
 from .loader import JobRunner
 from .packet_model import COLUMNS, NOTES, PacketModel
@@ -57,6 +58,7 @@ class PacketsPane(QWidget):
         self.result: FlowResult | None = None
         self.conversation = -1
         self.packet = -1
+        self._warm = False
         self.model = PacketModel(self)
 
         self.header = QLabel("Select a conversation in the table to list its packets.")
@@ -103,6 +105,11 @@ class PacketsPane(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(split, 1)
 
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """A pane on its own waits for its worker; in the window, the window's runner does."""
+        self.jobs.shutdown()
+        super().closeEvent(event)
+
     # -- the list ------------------------------------------------------------------------------
     def show_conversation(self, result: FlowResult | None, conversation: int) -> None:
         self.jobs.cancel()
@@ -113,6 +120,9 @@ class PacketsPane(QWidget):
             self.model.set_packets(None)
             self.header.setText("Select a conversation in the table to list its packets.")
             return
+        if not self._warm:  # the first list shown: load scapy while the user looks at it
+            self._warm = True
+            self.jobs.run("Loading the packet dissector", warm_up, lambda _none: None)
         packets = conversation_packets(result, conversation)
         describe: Callable[[int], str] | None = None
         if packets.kind == Kind.ZWAVE:

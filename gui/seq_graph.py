@@ -1,21 +1,61 @@
 """The Stevens time-sequence graph of one TCP conversation: relative sequence number over time
 per direction, with the other side's acknowledgements as the ACK line.
 
-Each direction is two dense curves (segments, ACK line: clipped to the view and peak-downsampled,
-so 100k packets stay fast) and a scatter of its retransmitted / out-of-order segments (few).
-Segments are drawn as a step up to their end, so a straight climb is a steady transfer, a flat
-stretch a stall and a drop back a retransmission.
+Each segment is a vertical stroke from its first to its last sequence number at its time, as
+tcptrace draws it: a steady transfer climbs, a stall is a gap, a retransmission a stroke below
+the climb. The other side's acknowledgements are a staircase (the ACK line). For 100k packets:
+the ACK line is a dense curve (clipped to the view, peak-downsampled); the strokes are re-thinned
+to one per pixel column (lowest start to highest end) whenever the view moves; retransmitted /
+out-of-order segments (few) are a scatter of crosses.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 from .chart_style import CLIENT_COLOR, SERVER_COLOR, dense_curve, lighter, make_plot
-from .timeline_data import SequenceSeries
+from .timeline_data import SequenceSeries, column_strokes
+
+
+class Strokes(QObject):
+    """Vertical strokes (``connect="pairs"``), re-thinned for the visible range."""
+
+    def __init__(self, plot: pg.PlotItem, pen: object, name: str) -> None:
+        super().__init__()
+        self.item = pg.PlotDataItem(connect="pairs", pen=pen, name=name)
+        plot.addItem(self.item)
+        self._view = plot.getViewBox()
+        self._t = self._low = self._high = np.zeros(0)
+        self._timer = QTimer(self)  # a burst of range changes costs one re-thinning
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.refresh)
+        self._view.sigXRangeChanged.connect(self._later)
+        self._view.sigResized.connect(self._later)
+
+    def _later(self, *_args: object) -> None:
+        self._timer.start()
+
+    def set_data(self, t: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
+        order = np.argsort(t, kind="stable")
+        self._t, self._low, self._high = t[order], low[order], high[order]
+        self.refresh()
+
+    def refresh(self) -> None:
+        (x_min, x_max), _ = self._view.viewRange()
+        x, low, high = column_strokes(self._t, self._low, self._high, x_min, x_max,
+                                      max(int(self._view.width()), 200))
+        ys = np.empty(2 * x.size)
+        ys[0::2], ys[1::2] = low, high
+        self.item.setData(np.repeat(x, 2), ys)
+
+    def detach(self) -> None:
+        self._view.sigXRangeChanged.disconnect(self._later)
+        self._view.sigResized.disconnect(self._later)
+        self._timer.stop()
 
 
 class SequenceGraph:
@@ -27,13 +67,16 @@ class SequenceGraph:
         self.plot = self.widget.getPlotItem()
         self.legend = self.plot.addLegend(offset=(10, 8), labelTextColor="#1f2937",
                                           brush=pg.mkBrush(255, 255, 255, 220))
-        self.segments: dict[str, pg.PlotDataItem] = {}
+        self.segments: dict[str, Strokes] = {}
         self.acks: dict[str, pg.PlotDataItem] = {}
         self.odd: dict[str, pg.ScatterPlotItem] = {}
         self.series: dict[str, SequenceSeries] = {}
 
     def clear(self) -> None:
-        for item in [*self.segments.values(), *self.acks.values(), *self.odd.values()]:
+        for strokes in self.segments.values():
+            strokes.detach()
+            self.plot.removeItem(strokes.item)
+        for item in [*self.acks.values(), *self.odd.values()]:
             self.plot.removeItem(item)
         self.legend.clear()
         self.segments.clear()
@@ -51,9 +94,8 @@ class SequenceGraph:
                                                     style=Qt.PenStyle.DashLine),
                               name=f"ACKs of {name.lower()} data")
             ack.setData(*_steps(s.ack_t, s.ack_seq))
-            seg = dense_curve(self.widget, pg.mkPen(color, width=1.6), name=f"{name} segments")
-            x, y = _segment_steps(s)
-            seg.setData(x, y)
+            seg = Strokes(self.plot, pg.mkPen(color, width=2), f"{name} segments")
+            seg.set_data(s.seg_t, s.seg_seq, s.seg_end)
             odd = pg.ScatterPlotItem(x=s.retx_t, y=s.retx_seq, symbol="x", size=9,
                                      pen=pg.mkPen(color.darker(140), width=1.5), brush=None)
             self.plot.addItem(odd)
@@ -81,12 +123,3 @@ def _steps(t: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y = np.repeat(value, 2)[:-1]
     return x, y
 
-
-def _segment_steps(s: SequenceSeries) -> tuple[np.ndarray, np.ndarray]:
-    """Each segment as a vertical stroke from its start to its end at its time, joined in order
-    (start, end, start, end, ...), which is how tcptrace draws them without one item each."""
-    x = np.repeat(s.seg_t, 2)
-    y = np.empty(x.size)
-    y[0::2] = s.seg_seq
-    y[1::2] = s.seg_end
-    return x, y

@@ -139,3 +139,20 @@ def thin_marks(x: np.ndarray, key: np.ndarray, x_min: float, x_max: float,
     combined = column * (int(key.max(initial=0)) + 1) + key[lo:hi]
     _, first = np.unique(combined, return_index=True)
     return lo + np.sort(first)
+
+
+def column_strokes(t: np.ndarray, low: np.ndarray, high: np.ndarray, x_min: float,
+                   x_max: float, pixels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segments (time, start, end; ``t`` sorted) to draw as vertical strokes in the view
+    ``[x_min, x_max]``: each one when they are few, else one stroke per pixel column from the
+    lowest start to the highest end in it — peak downsampling for strokes."""
+    lo, hi = np.searchsorted(t, [x_min, x_max], side="left")
+    hi = min(max(hi, lo) + 1, t.size)  # one past the view: the stroke at its right edge
+    lo = max(lo - 1, 0)
+    if hi - lo <= 2 * pixels:
+        return t[lo:hi], low[lo:hi], high[lo:hi]
+    span = max(x_max - x_min, 1e-12)
+    column = np.floor((t[lo:hi] - x_min) * (pixels / span)).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]])
+    return (t[lo:hi][starts], np.minimum.reduceat(low[lo:hi], starts),
+            np.maximum.reduceat(high[lo:hi], starts))

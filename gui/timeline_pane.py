@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -156,6 +157,11 @@ class TimelinePane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
 
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """A pane on its own waits for its worker; in the window, the window's runner does."""
+        self.jobs.shutdown()
+        super().closeEvent(event)
+
     # -- showing a conversation ----------------------------------------------------------------
     def show_conversation(self, result: FlowResult | None, conversation: int) -> None:
         self.jobs.cancel()
@@ -172,6 +178,11 @@ class TimelinePane(QWidget):
             self._show_empty(f"The state timeline is drawn for TCP conversations; "
                              f"conversation {conversation} is {name}.")
             return
+        # the sequential state machine starts first, on a worker; its answer is delivered to
+        # this thread after the marks and the sequence graph are drawn
+        self.jobs.run(f"TCP states of conversation {conversation}",
+                      lambda: tcp_timeline(result, conversation), self._timeline_ready,
+                      self._timeline_failed)
         packets = conversation_packets(result, conversation)
         self.packets = packets
         self.times = seconds_since_start(packets)
@@ -190,9 +201,6 @@ class TimelinePane(QWidget):
         self.reset_view()
         self.info.setText(f"Working out the TCP states of {units.count(len(packets))} "
                           "packets…")
-        self.jobs.run(f"TCP states of conversation {conversation}",
-                      lambda: tcp_timeline(result, conversation), self._timeline_ready,
-                      self._timeline_failed)
 
     def _show_empty(self, text: str) -> None:
         self.empty.setText(text)
@@ -268,16 +276,16 @@ class TimelinePane(QWidget):
         self.header.setText(" · ".join(parts))
 
     def _update_legend(self) -> None:
+        """Two lines: the states this conversation went through, and the kinds of packets."""
         p = self.packets
         assert p is not None
         kinds = sorted({Mark(int(m)) for m in np.unique(p.mark)})
         marks = "&nbsp;&nbsp;".join(swatch(MARK_COLORS[k], MARK_NAMES[k]) for k in kinds)
-        text = f"<b>Packets:</b>&nbsp; {marks}"
+        states = "<i>working out…</i>"
         if self.bars is not None:
-            states = [s for s in TcpState if s in self.bars.x0]
-            text += ("&nbsp;&nbsp;&nbsp; <b>States:</b>&nbsp; " + "&nbsp;&nbsp;".join(
-                swatch(STATE_COLORS[s], s.name) for s in states))
-        self.legend.setText(text)
+            states = "&nbsp;&nbsp;".join(swatch(STATE_COLORS[s], s.name) for s in TcpState
+                                         if s in self.bars.x0)
+        self.legend.setText(f"<b>States:</b>&nbsp; {states}<br><b>Packets:</b>&nbsp; {marks}")
 
     def _packet_text(self, row: int) -> str:
         p = self.packets

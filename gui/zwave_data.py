@@ -19,8 +19,10 @@ from engine.zwave.conversations import parse_class_counts
 
 #: the time histogram uses 1 s bins unless that would make more than this many bars
 MAX_BINS = 1500
-#: RSSI points drawn at most (a stride keeps the shape of a longer series)
+#: RSSI points drawn at most, for the capture and for the selection (a stride keeps the shape
+#: of a longer series; a scatter of 100k points would take a quarter of a second to set)
 MAX_RSSI_POINTS = 20_000
+MAX_SELECTED_RSSI_POINTS = 5_000
 GROUP_GAP = 1.0  # empty bar slots between home networks
 
 
@@ -75,12 +77,20 @@ def pair_bars(result: FlowResult) -> PairBars:
 
 @dataclass
 class FrameHistogram:
-    """Frames per time bin, ACKs and commands apart."""
+    """Frames per time bin, ACKs and commands apart; keeps each frame's bin so one
+    conversation's frames per bin are a single bincount."""
 
     start: np.ndarray  # bin left edges, seconds since the capture's first packet
     width: float  # seconds per bin
     acks: np.ndarray
     commands: np.ndarray
+    slot: np.ndarray  # bin of each frame
+    conversation: np.ndarray  # conversation of each frame
+
+    def of(self, conversation: int) -> np.ndarray:
+        """Frames of ``conversation`` per bin."""
+        return np.bincount(self.slot[self.conversation == conversation],
+                           minlength=self.start.size)
 
 
 def _frame_times(result: FlowResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -103,19 +113,17 @@ def bin_width(span: float) -> float:
     return width
 
 
-def frame_histogram(result: FlowResult, conversation: int = -1
-                    ) -> tuple[FrameHistogram, np.ndarray]:
-    """All frames per bin, and the frames of ``conversation`` per bin (for highlighting)."""
+def frame_histogram(result: FlowResult) -> FrameHistogram:
+    """All Z-Wave frames of the capture per bin."""
     seconds, ack, conv = _frame_times(result)
     span = float(seconds.max()) if seconds.size else 0.0
     width = bin_width(span)
     bins = int(span // width) + 1
     slot = np.minimum((seconds // width).astype(np.int64), bins - 1)
-    acks = np.bincount(slot[ack], minlength=bins)
-    commands = np.bincount(slot[~ack], minlength=bins)
-    mine = np.bincount(slot[conv == conversation], minlength=bins)
+    acks = np.bincount(slot[ack], minlength=bins).astype(np.int64)
+    commands = np.bincount(slot[~ack], minlength=bins).astype(np.int64)
     start = np.arange(bins, dtype=np.float64) * width
-    return FrameHistogram(start, width, acks.astype(np.int64), commands.astype(np.int64)), mine
+    return FrameHistogram(start, width, acks, commands, slot, conv)
 
 
 def command_classes(result: FlowResult, conversation: int) -> list[tuple[str, int]]:

@@ -34,6 +34,8 @@ from .conversation_text import title
 from .zwave_data import (
     GROUP_GAP,
     MAX_RSSI_POINTS,
+    MAX_SELECTED_RSSI_POINTS,
+    FrameHistogram,
     PairBars,
     RssiSeries,
     command_classes,
@@ -60,7 +62,7 @@ class ZWavePane(QWidget):
         self.conversation = -1
         self.pairs: PairBars | None = None
         self.rssi: RssiSeries | None = None
-        self._hist_width = 1.0
+        self.histogram: FrameHistogram | None = None
 
         self.empty = QLabel(EMPTY, alignment=Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("color: #5f6b7a; font-size: 11pt; padding: 24px;")
@@ -157,7 +159,7 @@ class ZWavePane(QWidget):
 
     def _set_capture(self, result: FlowResult | None) -> None:
         self.result = result
-        self.pairs = self.rssi = None
+        self.pairs = self.rssi = self.histogram = None
         if not has_zwave(result):
             self.stack.setCurrentIndex(0)
             return
@@ -185,8 +187,7 @@ class ZWavePane(QWidget):
         self.pair_plot.setYRange(0, top * 1.32, padding=0)
         self._update_pair_ticks()
 
-        histogram, _ = frame_histogram(result)
-        self._hist_width = histogram.width
+        self.histogram = histogram = frame_histogram(result)
         for item in (self.time_ack, self.time_command):
             item.setOpts(width=histogram.width * 0.9)
         self.time_ack.setOpts(x0=histogram.start, height=histogram.acks)
@@ -255,12 +256,12 @@ class ZWavePane(QWidget):
         self._show_rssi_selection(x is not None)
 
     def _show_time_selection(self, selected: bool) -> None:
-        if not selected or self.result is None:
+        histogram = self.histogram
+        if not selected or histogram is None:
             self.time_selected.setData([], [])
             return
-        histogram, mine = frame_histogram(self.result, self.conversation)
         edges = np.append(histogram.start, histogram.start[-1] + histogram.width)
-        self.time_selected.setData(edges, mine)
+        self.time_selected.setData(edges, histogram.of(self.conversation))
 
     def _show_classes(self) -> None:
         assert self.result is not None
@@ -294,6 +295,7 @@ class ZWavePane(QWidget):
             self.rssi_selected.setData(x=[], y=[])
             return
         mine = np.flatnonzero(self.rssi.conversation == self.conversation)
+        mine = mine[::max(1, -(-mine.size // MAX_SELECTED_RSSI_POINTS))]
         self.rssi_selected.setData(x=self.rssi.seconds[mine], y=self.rssi.rssi[mine],
                                    data=self.rssi.packet[mine])
 

@@ -102,6 +102,17 @@ def test_a_tab_that_does_not_apply_gives_way(qtbot, shown) -> None:  # type: ign
     assert tab(details) == PACKETS  # applies to every conversation
 
 
+def test_a_double_click_opens_the_stream(qtbot, shown) -> None:  # type: ignore[no-untyped-def]
+    data = load_window(qtbot, shown, WIKIPEDIA)
+    details = shown.details
+    tcp = int(np.flatnonzero(data.result.conversations.kind == Kind.TCP)[0])
+    with qtbot.waitSignal(details.timeline.ready, timeout=20_000):
+        select(qtbot, shown, tcp)
+    shown.conversationActivated.emit(tcp)
+    assert tab(details) == STREAM
+    assert getattr(details.stream, "conversation", tcp) == tcp
+
+
 def test_zwave_capture_opens_on_the_zwave_charts(qtbot, shown) -> None:  # type: ignore[no-untyped-def]
     data = load_window(qtbot, shown, ZWAVE_SAMPLE)
     details = shown.details

@@ -14,7 +14,14 @@ from engine.packet_notes import NOTE_OUT_OF_ORDER, NOTE_RETRANSMISSION, Mark, co
 from engine.packets import Kind
 from engine.tcp import TcpState, tcp_timeline
 from gui.chart_style import STATE_COLORS
-from gui.timeline_data import CLIENT_ROW, PACKET_ROW, SERVER_ROW, end_padding, thin_marks
+from gui.timeline_data import (
+    CLIENT_ROW,
+    PACKET_ROW,
+    SERVER_ROW,
+    column_strokes,
+    end_padding,
+    thin_marks,
+)
 from gui.timeline_pane import EMPTY_NONE, TimelinePane
 from tests.conftest import CAPTURES
 
@@ -124,18 +131,26 @@ def test_sequence_graph_shows_the_data_direction_with_its_ack_line(
     result = open_capture("zeek-http-get.pcap")
     show(qtbot, pane, result, 0)
     assert pane.direction.currentText() == "Server → client"  # the server sent the data
-    segments = pane.seq.segments["server"]
-    _, y = segments.getData()
+    segments = pane.seq.segments["server"].item
+    x, y = segments.getData()
     # SYN-ACK at 0, 5007 payload bytes from 1, then the FIN: the highest end is 5009
     assert y.min() == 0 and y.max() == 5009
-    _, acks = pane.seq.acks["server"].getData()
+    # one vertical stroke per segment: (start, end) at the segment's time
+    p = conversation_packets(result, 0)
+    server = (p.direction != p.client_lane) & (p.seg_len > 0)
+    times = (p.ts_ns - p.ts_ns.min()) / 1e9
+    assert np.allclose(x[0::2], times[server]) and np.array_equal(x[0::2], x[1::2])
+    assert np.array_equal(y[0::2], p.rel_seq[server])
+    assert np.array_equal(y[1::2], (p.rel_seq + p.seg_len)[server])
+    assert segments.opts["connect"] == "pairs"
+    ack_line = pane.seq.acks["server"]
+    _, acks = ack_line.getData()
     assert acks.max() == 5009  # the client acknowledged everything
-    for curve in (segments, pane.seq.acks["server"]):
-        assert curve.opts["clipToView"] and curve.opts["autoDownsample"]
-        assert curve.opts["downsampleMethod"] == "peak"
+    assert ack_line.opts["clipToView"] and ack_line.opts["autoDownsample"]
+    assert ack_line.opts["downsampleMethod"] == "peak"
     pane.direction.setCurrentIndex(0)  # both directions
     assert set(pane.seq.segments) == {"client", "server"}
-    _, client_y = pane.seq.segments["client"].getData()
+    _, client_y = pane.seq.segments["client"].item.getData()
     assert client_y.max() == 138  # SYN, 136 bytes of request, FIN
     low, high = pane.seq.data_range() or (0, 0)
     assert low == 0 and high == 5009
@@ -251,3 +266,42 @@ def test_engine_is_asked_once_per_selection(qtbot, pane, open_capture,  # type: 
     show(qtbot, pane, result, 0)
     assert calls == [0]
 
+
+
+def test_strokes_keep_the_lowest_start_and_highest_end_per_pixel_column() -> None:
+    rng = np.random.default_rng(2)
+    t = np.sort(rng.uniform(0, 10, 50_000))
+    low = np.cumsum(rng.integers(0, 1500, t.size)).astype(float)
+    high = low + 1448
+    x, a, b = column_strokes(t, low, high, 0.0, 10.0, 500)
+    assert x.size <= 501
+    column = np.floor(t * 50).astype(np.int64)
+    for k in (0, 100, 499):
+        inside = column == k
+        at = np.flatnonzero(np.floor(x * 50).astype(np.int64) == k)
+        assert at.size == 1
+        assert a[at[0]] == low[inside].min() and b[at[0]] == high[inside].max()
+    x, a, b = column_strokes(t, low, high, 5.0, 5.01, 500)  # zoomed in: every segment
+    inside = np.flatnonzero((t >= 5.0) & (t < 5.01))
+    assert np.array_equal(x[1:-1], t[inside]) and np.array_equal(b[1:-1], high[inside])
+
+
+def test_a_hundred_thousand_segments_draw_as_one_stroke_per_pixel(qtbot, pane) -> None:  # type: ignore[no-untyped-def]
+    from gui.timeline_data import SequenceSeries
+
+    n = 100_000
+    t = np.linspace(0, 100, n)
+    seq = np.arange(n, dtype=float) * 1448
+    series = SequenceSeries(lane=0, seg_t=t, seg_seq=seq, seg_end=seq + 1448,
+                            retx_t=np.zeros(0), retx_seq=np.zeros(0), ack_t=t, ack_seq=seq,
+                            data_bytes=n * 1448)
+    pane.seq.show({"client": series})
+    pane.state_plot.setXRange(0, 100, padding=0)
+    pane.seq.segments["client"].refresh()
+    x, y = pane.seq.segments["client"].item.getOriginalDataset()
+    pixels = max(pane.seq.plot.getViewBox().width(), 200)  # (the plot may not be laid out)
+    assert x.size <= 2 * (pixels + 2) and y.max() == seq[-1] + 1448 and y.min() == 0
+    pane.state_plot.setXRange(50, 50.05, padding=0)  # zoom in: the real segments
+    pane.seq.segments["client"].refresh()
+    x, _y = pane.seq.segments["client"].item.getOriginalDataset()
+    assert 2 * 50 <= x.size <= 2 * 54
