@@ -8,20 +8,16 @@ is opened, so a selection costs only the visible pane's update. A packet chosen 
 When the open tab does not apply to the selected conversation (the timeline for UDP, the
 Z-Wave charts for TCP), the panel turns to one that does.
 
-Stream pane hook: the Stream tab holds ``gui.stream_pane.StreamPane`` when that module exists
-(see :func:`make_stream_pane`; it is built as ``StreamPane(parent)`` and needs
-``show_conversation(result, id)``, ``packetSelected`` and ``shutdown()``). A different
-constructor is a one-line edit there.
+The Stream tab is :class:`gui.stream_pane.StreamPane` (its own worker; stopped through
+``shutdown()`` when the window closes).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
 
 from engine.packets import Kind
 from engine.result import FlowResult
@@ -29,6 +25,7 @@ from engine.result import FlowResult
 from .conversation_data import ConversationData
 from .loader import JobRunner
 from .packets_pane import PacketsPane
+from .stream_pane import StreamPane
 from .timeline_pane import TimelinePane
 from .zwave_data import has_zwave
 from .zwave_pane import ZWavePane
@@ -45,18 +42,6 @@ APPLIES: dict[int, tuple[str, ...]] = {
 }
 
 
-def make_stream_pane(parent: QWidget) -> QWidget:
-    """The Stream tab: the stream engineer's pane, or a placeholder until it exists."""
-    if importlib.util.find_spec("gui.stream_pane") is None:
-        label = QLabel("The stream view is not available in this build.",
-                       alignment=Qt.AlignmentFlag.AlignCenter)
-        label.setParent(parent)
-        return label
-    module = importlib.import_module("gui.stream_pane")
-    pane: QWidget = module.StreamPane(parent)
-    return pane
-
-
 class DetailsPanel(QTabWidget):
     """The tabs; :meth:`follow` connects them to a main window."""
 
@@ -66,7 +51,7 @@ class DetailsPanel(QTabWidget):
         self.result: FlowResult | None = None
         self.conversation = -1
         self.timeline = TimelinePane(runner, self)
-        self.stream = make_stream_pane(self)
+        self.stream = StreamPane(self)
         self.packets = PacketsPane(runner, self)
         self.zwave = ZWavePane(self)
         self.panes: dict[str, QWidget] = {TIMELINE: self.timeline, STREAM: self.stream,
@@ -111,9 +96,7 @@ class DetailsPanel(QTabWidget):
         """Stop background work (the window is closing)."""
         self.timeline.jobs.shutdown()
         self.packets.jobs.shutdown()
-        stop = getattr(self.stream, "shutdown", None)
-        if stop is not None:
-            stop()
+        self.stream.shutdown()
 
     # -- what is shown ---------------------------------------------------------------------------
     def set_capture(self, data: ConversationData | None) -> None:

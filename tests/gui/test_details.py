@@ -110,7 +110,7 @@ def test_a_double_click_opens_the_stream(qtbot, shown) -> None:  # type: ignore[
         select(qtbot, shown, tcp)
     shown.conversationActivated.emit(tcp)
     assert tab(details) == STREAM
-    assert getattr(details.stream, "conversation", tcp) == tcp
+    assert details.stream.conversation == tcp
 
 
 def test_zwave_capture_opens_on_the_zwave_charts(qtbot, shown) -> None:  # type: ignore[no-untyped-def]
@@ -138,14 +138,6 @@ def test_a_new_capture_resets_every_pane(qtbot, shown) -> None:  # type: ignore[
     assert details.result is shown.conversations.result
     details.setCurrentWidget(details.timeline)
     assert details.timeline.result is details.result and details.timeline.conversation == -1
-
-
-def test_stream_hook_holds_the_stream_pane_when_it_exists(shown: MainWindow) -> None:
-    stream = shown.details.stream
-    assert isinstance(stream, QWidget)
-    module = sys.modules.get("gui.stream_pane")
-    if module is not None:
-        assert isinstance(stream, module.StreamPane)
 
 
 def test_qt_calls_keep_none_alive(qtbot) -> None:  # type: ignore[no-untyped-def]
