@@ -25,6 +25,7 @@ import numpy as np
 from .packets import ACK, FIN, RST, SYN, Kind
 from .result import FlowResult
 from .tcp.segments import TcpPackets, gather_tcp
+from .tcp.segments import conversation_packets as packet_rows
 from .tcp.seqstats import sequence_stats
 
 NOTE_RETRANSMISSION, NOTE_OUT_OF_ORDER, NOTE_GAP = 1, 2, 4
@@ -107,7 +108,7 @@ def build_conversation_packets(result: FlowResult, conversation: int) -> Convers
     if kind == Kind.TCP:
         return _tcp_packets(result, conversation)
     p = result.packets
-    index = np.asarray(table.packets_of(conversation), dtype=np.int64)
+    index, _ = packet_rows(p, table, np.array([conversation]))  # with or without stored lists
     n = index.size
     zeros = np.zeros(n, dtype=np.int64)
     return ConversationPackets(

@@ -153,3 +153,14 @@ def test_cache_remembers_a_few_conversations_per_result() -> None:
             conversation_packets(result, conv)
         assert conversation_packets(result, 0) is not first  # fell out of the cache
         assert np.array_equal(conversation_packets(result, 0).index, first.index)
+
+
+def test_rows_without_stored_packet_lists() -> None:
+    from engine import FlowConfig
+
+    config = FlowConfig(store_packet_indices=False)
+    with extract_flows_from_file(CAPTURES / "zeek-dns53.pcap", config) as result, \
+            extract_flows_from_file(CAPTURES / "zeek-dns53.pcap", WIRESHARK) as stored:
+        for conv in range(len(result.conversations)):
+            assert np.array_equal(build_conversation_packets(result, conv).index,
+                                  stored.conversations.packets_of(conv))
