@@ -95,7 +95,7 @@ class DetailsPanel(QTabWidget):
     def shutdown(self) -> None:
         """Stop background work (the window is closing)."""
         self.timeline.jobs.shutdown()
-        self.packets.jobs.shutdown()
+        self.packets.shutdown()
         self.stream.shutdown()
 
     # -- what is shown ---------------------------------------------------------------------------

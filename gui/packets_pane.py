@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -39,6 +39,7 @@ from .packet_model import COLUMNS, NOTES, PacketModel
 from .pane_jobs import LatestJob
 
 RANGE_ROLE = int(Qt.ItemDataRole.UserRole) + 1
+WARM_UP_DELAY_MS = 400
 #: sample texts that size the columns (never measured over the rows)
 COLUMN_SAMPLES = ("12345678", "1234.123456", "Dir", "Length", "ACK, PSH, FIN", "4294967296",
                   "4294967296", "Payload", "")
@@ -59,6 +60,10 @@ class PacketsPane(QWidget):
         self.conversation = -1
         self.packet = -1
         self._warm = False
+        self._warm_timer = QTimer(self)
+        self._warm_timer.setSingleShot(True)
+        self._warm_timer.setInterval(WARM_UP_DELAY_MS)
+        self._warm_timer.timeout.connect(self._warm_up)
         self.model = PacketModel(self)
 
         self.header = QLabel("Select a conversation in the table to list its packets.")
@@ -105,9 +110,14 @@ class PacketsPane(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(split, 1)
 
-    def closeEvent(self, event: QCloseEvent) -> None:
-        """A pane on its own waits for its worker; in the window, the window's runner does."""
+    def shutdown(self) -> None:
+        """Stop background work; a pane on its own waits for its worker (in the window, the
+        window's runner does)."""
+        self._warm_timer.stop()
         self.jobs.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
         super().closeEvent(event)
 
     # -- the list ------------------------------------------------------------------------------
@@ -120,9 +130,9 @@ class PacketsPane(QWidget):
             self.model.set_packets(None)
             self.header.setText("Select a conversation in the table to list its packets.")
             return
-        if not self._warm:  # the first list shown: load scapy while the user looks at it
-            self._warm = True
-            self.jobs.run("Loading the packet dissector", warm_up, lambda _none: None)
+        if not self._warm:  # the first list shown: load scapy while the user looks at it,
+            self._warm = True  # once that list is painted (the import holds the GIL)
+            self._warm_timer.start()
         packets = conversation_packets(result, conversation)
         describe: Callable[[int], str] | None = None
         if packets.kind == Kind.ZWAVE:
@@ -134,6 +144,10 @@ class PacketsPane(QWidget):
         self.table.scrollToTop()
         self.header.setText(f"{title(result, conversation)} · {units.count(len(packets))} "
                             "packets · click one to dissect it")
+
+    def _warm_up(self) -> None:
+        if self.packet < 0 and not self.jobs.busy:  # a click may have loaded it already
+            self.jobs.run("Loading the packet dissector", warm_up, lambda _none: None)
 
     def select_packet(self, packet: int) -> None:
         """Select capture packet ``packet`` in the list (if it is in this conversation)."""
