@@ -17,7 +17,7 @@ from .table import Conversation, ConversationTable
 
 #: EtherTypes named in the unassigned breakdown
 ETHERTYPE_NAMES = {
-    0x0000: "802.2 LLC", 0x0806: "ARP", 0x8035: "RARP", 0x88CC: "LLDP", 0x888E: "EAPOL",
+    0x0806: "ARP", 0x8035: "RARP", 0x88CC: "LLDP", 0x888E: "EAPOL",
     0x8863: "PPPoE discovery", 0x8864: "PPPoE session", 0x8847: "MPLS", 0x8848: "MPLS",
     0x88F7: "PTP", 0x8809: "Slow protocols (LACP)", 0x9000: "Loopback", 0x88E5: "MACsec",
     0x8100: "802.1Q", 0x88A8: "802.1ad", 0x22F0: "AVTP", 0x8899: "Realtek", 0x88E1: "HomePlug",
@@ -26,6 +26,9 @@ ETHERTYPE_NAMES = {
 
 
 def ethertype_name(value: int) -> str:
+    """A readable name; values below 0x0600 are 802.3 length fields (an LLC frame follows)."""
+    if value < 0x0600:
+        return "802.3 LLC"
     return ETHERTYPE_NAMES.get(value, f"0x{value:04x}")
 
 

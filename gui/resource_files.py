@@ -11,7 +11,7 @@ import site
 import sys
 from pathlib import Path
 
-SAMPLE_CAPTURE = "sample-wikipedia.pcap"
+SAMPLE_CAPTURE = "sample.pcapng"
 ICON = "icons/flowscope.svg"
 DESKTOP_FILE = "flowscope.desktop"
 MIME_FILE = "flowscope-mime.xml"

@@ -6,6 +6,8 @@ import pytest
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QFileOpenEvent
 
+from engine import WIRESHARK, extract_flows_from_file
+from engine.export.conversations import conversation_records
 from gui import app as app_module
 from gui import desktop
 from gui.recent import recent_files
@@ -51,15 +53,26 @@ def test_no_file_opens_the_sample_capture(qtbot, started) -> None:  # type: igno
     data = loaded.args[0]
     assert window.current_path == sample_capture()
     assert window.windowTitle() == "Sample capture — Flowscope"
-    assert {p.name for p in data.protocols} >= {"tcp", "udp"}
+    assert {p.name for p in data.protocols} >= {"tcp", "udp", "zwave"}
     assert "sample capture" in window.statusBar().currentMessage()
     assert recent_files() == []  # the sample is not a recent file of the user's
 
 
-def test_sample_is_the_documented_real_capture() -> None:
-    assert sample_capture().read_bytes() == WIKIPEDIA.read_bytes()
+def test_sample_is_the_documented_real_capture_plus_zwave() -> None:
+    """The sample holds every frame of the real wikipedia capture (so its IP conversations are
+    that capture's) and generated Z-Wave frames on a second interface."""
+    def ip_records(path):  # type: ignore[no-untyped-def]
+        with extract_flows_from_file(path, WIRESHARK) as result:
+            return [r for r in conversation_records(result) if r["protocol"] != "zwave"], \
+                sum(1 for c in result if c.protocol == "zwave")
+    sample, zwave = ip_records(sample_capture())
+    alone, none = ip_records(WIKIPEDIA)
+    for rec in sample + alone:
+        del rec["id"], rec["relative_start"]
+    assert sample == alone and zwave > 20 and none == 0
     readme = (sample_capture().parent / "README.md").read_text()
     assert "zeek-wikipedia-many-conns.pcap" in readme and "BSD-3-Clause" in readme
+    assert "make_sample.py" in readme
 
 
 def test_macos_file_open_event_opens_the_file(qtbot, started) -> None:  # type: ignore[no-untyped-def]
