@@ -117,10 +117,8 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
 def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
             quoted: list[tuple[int, Quoted]], capture: CaptureInfo, source: ByteSource,
             config: FlowConfig, plugins: list[LinkPlugin]) -> FlowResult:
-    release_freed_memory()  # the decoders' temporaries
     resolve_fragments(fragments, packets)
     table, links = build_conversations(packets, quoted, config)
-    release_freed_memory()  # the grouping's temporaries
     extra_parts = []
     for plugin in plugins:
         before = packets.conv.copy()
@@ -136,7 +134,7 @@ def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
     result = FlowResult(capture, packets, table, links, source, config)
     for analysis in ANALYSES:
         analysis(result)
-        release_freed_memory()
+    release_freed_memory()  # what the phases freed goes back to the system, not just the heap
     return result
 
 
