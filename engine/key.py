@@ -39,6 +39,9 @@ class Endpoints:
 
     @classmethod
     def of(cls, p: PacketTable, rows: np.ndarray) -> Endpoints:
+        """The key columns of packets ``rows`` (views, not copies, when that is all of them)."""
+        if rows.size == len(p):
+            rows = slice(None)  # type: ignore[assignment]  (every packet: no gathered copies)
         kind = p.kind[rows]
         sport = p.sport[rows].astype(np.uint64)
         dport = p.dport[rows].astype(np.uint64)

@@ -7,7 +7,7 @@ the state machines run only over the packets that can change a state (see ``even
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -56,9 +56,30 @@ def final_states(t: TcpPackets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return r, rfc, zeek
 
 
+#: TCP packets analysed at once: conversations are independent, so the analysis runs over batches
+#: of whole conversations and its temporaries (≈ 200 bytes a packet) stay bounded
+BATCH_PACKETS = 1 << 18
+
+
 def summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig,
               capture_last_ns: int | None) -> TcpSummary:
+    """The summary of every TCP conversation, in batches of about ``BATCH_PACKETS`` packets."""
     rows = tcp_conversations(table)
+    sizes = table.packets[rows]
+    batch = np.cumsum(sizes) // BATCH_PACKETS  # a conversation larger than a batch: alone
+    cuts = np.flatnonzero(np.diff(batch)) + 1
+    parts = [_summarize(packets, table, config, capture_last_ns, part)
+             for part in np.split(rows, cuts)] if rows.size else []
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return _summarize(packets, table, config, capture_last_ns, rows)
+    return TcpSummary(*(np.concatenate([getattr(p, f.name) for p in parts])
+                        for f in fields(TcpSummary)))
+
+
+def _summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig,
+               capture_last_ns: int | None, rows: np.ndarray) -> TcpSummary:
     t = gather_tcp(packets, table, rows)
     r, rfc, zeek = final_states(t)
     status = st.status_codes(rfc)
