@@ -14,7 +14,6 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .packets import Kind, PacketTable
-from .parallel import argsort_unique_u64, split_map
 
 ICMP4_ECHO_TYPES = np.array([0, 8], dtype=np.uint8)
 ICMP6_ECHO_TYPES = np.array([128, 129], dtype=np.uint8)
@@ -120,7 +119,7 @@ def group_tuples(e: Endpoints) -> Tuples:
     bits = max(1, (n - 1).bit_length())
     shift = np.uint64(bits)
     packed = ((tuple_hash(e) >> shift) << shift) | np.arange(n, dtype=np.uint64)
-    order = argsort_unique_u64(packed)
+    order = np.argsort(packed)
     hs = packed[order] >> shift
     starts = np.ones(n, dtype=bool)
     starts[1:] = hs[1:] != hs[:-1]
@@ -146,7 +145,10 @@ def _compare_with_first(e: Endpoints, order: np.ndarray, starts: np.ndarray
             rev &= (a_row == b_first) & (b_row == a_first)
         return fwd, fwd | rev
 
-    pieces = split_map(compare, order.size)
+    # in slices, so the temporaries stay small
+    step = 1 << 17
+    pieces = [compare(slice(a, a + step)) for a in range(0, order.size, step)] or \
+        [compare(slice(0, 0))]
     return (np.concatenate([f for f, _ in pieces]), np.concatenate([s for _, s in pieces]))
 
 

@@ -6,9 +6,7 @@ answer for the same packets.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -20,12 +18,11 @@ from .capture.source import MemorySource
 from .config import FlowConfig
 from .conversations import QuotedLinks, build_conversations, packet_lists
 from .decode.exact import Fragment, Quoted
-from .decode.fast import SideInfo, decode_chunk
+from .decode.fast import decode_chunk
 from .decode.fragments import resolve_fragments
 from .errors import FlowError, LoadCancelled
 from .memory import release_freed_memory
 from .packets import PacketTable, PacketTableBuilder
-from .parallel import workers
 from .result import CaptureInfo, FlowResult
 from .table import ConversationTable, merge_tables
 
@@ -60,8 +57,8 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
                 ) -> tuple[PacketTable, list[tuple[int, Fragment]], list[tuple[int, Quoted]]]:
     """Decode every chunk into one packet table; ``size_hint`` = bytes expected in all.
 
-    Chunks are decoded by a few threads at once (numpy releases the GIL), each into its own
-    rows of the table; plug-ins and the side lists see the chunks in file order.
+    (Decoding chunks on a thread pool was measured too: no faster on two cores — the numpy
+    calls are short enough that the GIL serialises them — and 20 MB more memory.)
     """
     table = PacketTableBuilder()
     fragments: list[tuple[int, Fragment]] = []
@@ -69,48 +66,27 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
     foreign = frozenset().union(*(p.linktypes for p in plugins))
     index = 0
     linktypes = np.zeros(0, dtype=np.uint16)
-    width = workers()
-    pending: deque[tuple[Future[tuple[PacketTable, SideInfo]], RecordChunk, int]] = deque()
-
-    def finish_oldest() -> None:
-        future, chunk, first = pending.popleft()
-        part, side = future.result()
+    for chunk in chunks:
+        if index == 0 and size_hint and len(chunk):
+            # the first chunk tells the average record size: room for the whole file at once
+            # (no more rows than the file can hold: every record takes at least 16 bytes)
+            span = max(int(chunk.data_off[-1] - chunk.data_off[0] + chunk.caplen[-1]),
+                       16 * len(chunk))
+            table.reserve(int(size_hint * 1.1 * len(chunk) / span) + len(chunk))
+        if linktypes.size < len(interfaces):  # interfaces are only appended: add the new ones
+            new = [i.linktype for i in interfaces[linktypes.size :]]
+            linktypes = np.concatenate([linktypes, np.array(new, dtype=np.uint16)])
+        part, side = decode_chunk(chunk, linktypes, index, foreign, table.append(len(chunk)))
         for plugin in plugins:
             rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
             if rows.size:
-                plugin.decode(chunk, rows, part, first)
+                plugin.decode(chunk, rows, part, index)
         chunk.done()
-        fragments.extend(side.fragments)
-        quoted.extend(side.quoted)
-
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="flowscope-decode") as pool:
-        try:
-            for chunk in chunks:
-                if index == 0 and size_hint and len(chunk):
-                    # the first chunk tells the average record size: room for the whole file
-                    # (no more rows than the file can hold: every record takes ≥ 16 bytes)
-                    span = max(int(chunk.data_off[-1] - chunk.data_off[0] + chunk.caplen[-1]),
-                               16 * len(chunk))
-                    table.reserve(int(size_hint * 1.1 * len(chunk) / span) + len(chunk))
-                if linktypes.size < len(interfaces):  # interfaces are only appended
-                    new = [i.linktype for i in interfaces[linktypes.size :]]
-                    linktypes = np.concatenate([linktypes, np.array(new, dtype=np.uint16)])
-                if table.size + len(chunk) > table.capacity:
-                    while pending:  # the table is about to move: let running decodes finish
-                        finish_oldest()
-                out = table.append(len(chunk))
-                pending.append((pool.submit(decode_chunk, chunk, linktypes, index, foreign, out),
-                                chunk, index))
-                index += len(chunk)
-                while len(pending) > width:
-                    finish_oldest()
-                if cancel is not None and cancel():
-                    raise LoadCancelled("Loading was cancelled.")
-            while pending:
-                finish_oldest()
-        finally:
-            for future, _, _ in pending:
-                future.cancel()
+        fragments += side.fragments
+        quoted += side.quoted
+        index += len(chunk)
+        if cancel is not None and cancel():
+            raise LoadCancelled("Loading was cancelled.")
     return table.finish(), fragments, quoted
 
 
