@@ -4,7 +4,7 @@ A tuple is (what: conversation kind, IP protocol and version) plus the two endpo
 direction; an endpoint is an address and a "port": the TCP/UDP port, the ICMP echo identifier, or
 the ICMP type/code for other ICMP messages. Rows are sorted once by a 64-bit direction-free hash;
 every row is then compared field by field with the first row of its run, so a hash collision can
-never merge two tuples (the rare run that fails the check is regrouped exactly).
+never merge two tuples (a capture where that happens is regrouped exactly).
 """
 
 from __future__ import annotations
@@ -109,18 +109,28 @@ def tuple_hash(e: Endpoints) -> np.ndarray:
         return (h ^ (h >> np.uint64(29))) * _C[2]
 
 
+def radix_argsort(keys: np.ndarray) -> np.ndarray:
+    """Stable argsort of uint64 keys: four passes over 16-bit digits, each a numpy radix sort
+    (numpy sorts 16-bit integers stably in linear time) — faster than ``np.argsort`` on 64-bit
+    keys, and equal keys keep their order."""
+    mask = np.uint64(0xFFFF)
+    order = np.argsort((keys & mask).astype(np.uint16), kind="stable")
+    for shift in (16, 32, 48):
+        digit = ((keys[order] >> np.uint64(shift)) & mask).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+    return order
+
+
 def group_tuples(e: Endpoints) -> Tuples:
-    """Group rows by tuple with one sort (of hash bits packed with the row number, so equal
-    hashes come out in file order without a stable sort)."""
+    """Group rows by tuple with one stable sort of their hashes (equal hashes come out in file
+    order), then check every row against its run's first row."""
     n = len(e)
     if n == 0:
         empty = np.zeros(0, dtype=bool)
         return Tuples(np.zeros(0, dtype=np.int64), empty, empty)
-    bits = max(1, (n - 1).bit_length())
-    shift = np.uint64(bits)
-    packed = ((tuple_hash(e) >> shift) << shift) | np.arange(n, dtype=np.uint64)
-    order = np.argsort(packed)
-    hs = packed[order] >> shift
+    h = tuple_hash(e)
+    order = radix_argsort(h)
+    hs = h[order]
     starts = np.ones(n, dtype=bool)
     starts[1:] = hs[1:] != hs[:-1]
     forward, same = _compare_with_first(e, order, starts)

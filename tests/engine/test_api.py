@@ -180,3 +180,12 @@ def test_kinds_are_recorded_per_packet() -> None:
     with extract_flows(_mixed()) as result:
         assert result.packets.kind.tolist() == [Kind.TCP, Kind.TCP, Kind.TCP, Kind.UDP,
                                                 Kind.ICMP, Kind.ICMP, Kind.UNASSIGNED, Kind.TCP]
+
+
+def test_radix_argsort_is_a_stable_sort() -> None:
+    from engine.key import radix_argsort
+
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 1 << 63, 50_000, dtype=np.uint64) * np.uint64(2)
+    keys[::7] = keys[3]  # many equal keys: their order must be kept
+    assert np.array_equal(radix_argsort(keys), np.argsort(keys, kind="stable"))
