@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from . import plugins  # noqa: F401  (registers analyses and link-layer plug-ins)
 from .capture import CancelFn, ProgressFn
@@ -31,7 +32,6 @@ from .packets import Kind, PacketTable, Reason
 from .pipeline import analyse_file, analyse_packets
 from .result import CaptureInfo, FlowResult, Unassigned
 from .table import Conversation, ConversationTable
-from .zwave import extract_zwave_flows
 
 __all__ = [
     "WIRESHARK",
@@ -59,6 +59,14 @@ __all__ = [
     "extract_flows_with_config",
     "extract_zwave_flows",
 ]
+
+
+def extract_zwave_flows(packets: Any, config: FlowConfig | None = None) -> Any:
+    """Z-Wave conversations of packets or of a finished result (see
+    :func:`engine.zwave.api.extract_zwave_flows`; loaded on first use)."""
+    from .zwave.api import extract_zwave_flows as extract
+
+    return extract(packets, config)
 
 
 def extract_flows(packets: Iterable[object], config: FlowConfig | None = None) -> FlowResult:

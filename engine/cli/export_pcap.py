@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..export.pcap_writer import export_conversation
 from ..pipeline import analyse_file
-from ..tcp.stream import find_tcp_stream
 from .options import add_config_options, config_from
 
 
@@ -26,6 +24,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..export.pcap_writer import export_conversation  # loaded only when exporting
+    from ..tcp.stream import find_tcp_stream
     from . import warn
 
     with analyse_file(args.file, config_from(args)) as result:

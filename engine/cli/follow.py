@@ -9,7 +9,6 @@ from typing import Any
 
 from ..export.follow import DIRECTION_CHOICES, FORMATS, export_follow, write_follow
 from ..pipeline import analyse_file
-from ..tcp.stream import find_tcp_stream, reassemble
 from .options import add_config_options, config_from
 
 
@@ -52,6 +51,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..tcp.stream import find_tcp_stream, reassemble  # loaded only when following
     from . import warn
 
     config = config_from(args).replace(memory_budget=args.memory_budget,

@@ -17,14 +17,16 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import numpy as np
 
 from ..capture import CancelFn
 from ..errors import LoadCancelled
-from ..tcp.stream import Gap, TcpStream
 from .atomic import atomic_write
+
+if TYPE_CHECKING:  # annotations only: the formats need no reassembly code to be imported
+    from ..tcp.stream import Gap, TcpStream
 
 FORMATS = ("raw", "hex", "ascii", "c-array", "yaml")
 DIRECTION_CHOICES = ("both", "a-to-b", "b-to-a")

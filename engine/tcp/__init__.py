@@ -11,9 +11,22 @@ At load, every TCP conversation gets summary columns (``analysis``). Views ask f
 
 from __future__ import annotations
 
-from .state import TcpState
-from .stream import Chunks, DirectionCounters, Gap, TcpStream, find_tcp_stream, reassemble
-from .timeline import Endpoint, StateChange, Timeline, tcp_timeline
+import importlib
+from typing import Any
+
+# The views' modules load on first use: a headless conversation list needs only the summary.
+_WHERE = {
+    "TcpState": "state", "Chunks": "stream", "DirectionCounters": "stream", "Gap": "stream",
+    "TcpStream": "stream", "find_tcp_stream": "stream", "reassemble": "stream",
+    "Endpoint": "timeline", "StateChange": "timeline", "Timeline": "timeline",
+    "tcp_timeline": "timeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'engine.tcp' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
 
 __all__ = [
     "Chunks",

@@ -9,10 +9,21 @@ Modules: :mod:`.tap` (TAP header), :mod:`.checksum`, :mod:`.frames` (vectorised 
 
 from __future__ import annotations
 
-from .api import ZWaveFlows, extract_zwave_flows
-from .commands import command_class_name, command_name, header_type_name
-from .frames import Damage, FrameFlag, ZWaveFrames
-from .plugin import frames_of
+import importlib
+from typing import Any
+
+# Loaded on first use (the pipeline imports only ``plugin``).
+_WHERE = {
+    "ZWaveFlows": "api", "extract_zwave_flows": "api", "command_class_name": "commands",
+    "command_name": "commands", "header_type_name": "commands", "Damage": "frames",
+    "FrameFlag": "frames", "ZWaveFrames": "frames", "frames_of": "plugin",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'engine.zwave' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
 
 __all__ = ["Damage", "FrameFlag", "ZWaveFlows", "ZWaveFrames", "command_class_name",
            "command_name", "extract_zwave_flows", "frames_of", "header_type_name"]
