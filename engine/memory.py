@@ -21,12 +21,15 @@ from collections.abc import Callable
 def _trim() -> Callable[[int], int] | None:
     if not sys.platform.startswith("linux"):
         return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim: Callable[[int], int] = libc.malloc_trim
-    except (OSError, AttributeError):
-        return None  # not glibc (musl has no malloc_trim)
-    return trim
+    names = (lambda: "libc.so.6", lambda: ctypes.util.find_library("c"))  # the first is free
+    for name_of in names:
+        name = name_of()
+        try:
+            trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
+        except (OSError, AttributeError, TypeError):
+            continue  # not glibc (musl has no malloc_trim)
+        return trim
+    return None
 
 
 def release_freed_memory() -> None:
