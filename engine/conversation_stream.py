@@ -23,7 +23,7 @@ from .packets import Kind
 from .result import FlowResult
 from .table import COLUMN_NAMES, protocol_name
 from .tcp.stream import StreamProgressFn, TcpStream, reassemble
-from .udp_stream import conversation_packets, datagram_stream
+from .udp_stream import datagram_stream
 
 #: conversation kinds that have a byte stream
 STREAM_KINDS = (Kind.TCP, Kind.UDP)
@@ -55,7 +55,7 @@ def conversation_stream(result: FlowResult, conversation: int, cancel: CancelFn 
     kind = int(result.conversations.kind[conversation])
     packets = None
     if first_packets is not None:
-        packets = conversation_packets(result, conversation)[:max(first_packets, 0)]
+        packets = result.packets_of(conversation)[:max(first_packets, 0)]
     if kind == Kind.UDP:
         return datagram_stream(result, conversation, cancel, progress, packets)
     if packets is None:

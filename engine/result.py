@@ -89,6 +89,14 @@ class FlowResult:
     def __getitem__(self, i: int) -> Conversation:
         return self.conversations[i]
 
+    def packets_of(self, conversation: int) -> np.ndarray:
+        """Packet indices of ``conversation`` in file order (from the stored packet lists, or
+        found in the packet columns when ``store_packet_indices`` was off)."""
+        table = self.conversations
+        if table.packet_index is not None:
+            return table.packets_of(conversation)
+        return np.flatnonzero(self.packets.conv == conversation)
+
     def packet_bytes(self, i: int) -> bytes:
         """The captured bytes of packet ``i`` (read back from the capture)."""
         return self.source.read(int(self.packets.offset[i]), int(self.packets.caplen[i]))

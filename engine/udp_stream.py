@@ -16,7 +16,6 @@ from .capture import CancelFn
 from .errors import ConversationNotFound, LoadCancelled
 from .packets import Kind
 from .result import FlowResult
-from .table import format_address
 from .tcp.ranges import read_pieces
 from .tcp.reassembly import GAP_TRUNCATED
 from .tcp.spill import SpillBudget, StreamStore
@@ -41,7 +40,7 @@ def datagram_stream(result: FlowResult, conversation: int, cancel: CancelFn | No
     if not 0 <= conversation < len(table) or table.kind[conversation] != Kind.UDP:
         raise ConversationNotFound(f"Conversation {conversation} is not a UDP conversation.")
     if packets is None:
-        packets = conversation_packets(result, conversation)
+        packets = result.packets_of(conversation)
     p = result.packets
     packets = np.asarray(packets, dtype=np.int64)
     payload = np.maximum(p.payload_len[packets], 0).astype(np.int64)
@@ -72,22 +71,10 @@ def datagram_stream(result: FlowResult, conversation: int, cancel: CancelFn | No
     chunks = Chunks(direction=direction, offset=offset, length=length, packet=packets[keep],
                     ts_ns=p.ts_ns[packets[keep]], seq=offset.copy())
     gaps = _gaps(packets, payload - captured, captured, in_frame, lane, counters)
-    i = conversation
+    view = table[conversation]
     return DatagramStream(
-        conversation=i, stream=int(table.stream[i]),
-        a=(format_address(int(table.family[i]), int(table.a_hi[i]), int(table.a_lo[i])),
-           int(table.a_port[i])),
-        b=(format_address(int(table.family[i]), int(table.b_hi[i]), int(table.b_lo[i])),
-           int(table.b_port[i])),
+        conversation=conversation, stream=int(table.stream[conversation]), a=view.a, b=view.b,
         chunks=chunks, gaps=gaps, stores=stores, counters=counters)
-
-
-def conversation_packets(result: FlowResult, conversation: int) -> np.ndarray:
-    """Packet indices of a conversation in file order."""
-    table = result.conversations
-    if table.packet_index is not None:
-        return table.packets_of(conversation)
-    return np.flatnonzero(result.packets.conv == conversation)
 
 
 def _read(result: FlowResult, source_off: np.ndarray, length: np.ndarray, lane: np.ndarray,

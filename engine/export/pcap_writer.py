@@ -69,11 +69,7 @@ def export_conversation(result: FlowResult, conversation: int, path: str | Path,
     table = result.conversations
     if not 0 <= conversation < len(table):
         raise ConversationNotFound(f"There is no conversation {conversation}.")
-    if table.packet_index is not None:
-        packets = table.packets_of(conversation)
-    else:
-        packets = np.flatnonzero(result.packets.conv == conversation)
-    return write_packets(result, packets, path, progress, cancel)
+    return write_packets(result, result.packets_of(conversation), path, progress, cancel)
 
 
 def _default_linktype(result: FlowResult) -> int:

@@ -17,7 +17,6 @@ from ..capture import CancelFn
 from ..errors import ConversationNotFound, LoadCancelled
 from ..packets import Kind
 from ..result import FlowResult
-from ..table import format_address
 from .ranges import read_pieces
 from .reassembly import GAP_MISSING, GAP_TRUNCATED, Plan, plan_follow
 from .segments import TcpPackets, gather_tcp
@@ -146,13 +145,9 @@ def reassemble(result: FlowResult, conversation: int, cancel: CancelFn | None = 
         raise
     for lane in (0, 1):
         counters[lane].held_max = plan.held_max[lane]
-    i = conversation
+    view = table[conversation]
     return TcpStream(
-        conversation=i, stream=int(table.stream[i]),
-        a=(format_address(int(table.family[i]), int(table.a_hi[i]), int(table.a_lo[i])),
-           int(table.a_port[i])),
-        b=(format_address(int(table.family[i]), int(table.b_hi[i]), int(table.b_lo[i])),
-           int(table.b_port[i])),
+        conversation=conversation, stream=int(table.stream[conversation]), a=view.a, b=view.b,
         chunks=chunks, gaps=gaps, stores=stores, counters=counters,
         limits=limits + sorted(set(plan.limit_hits)))
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
-from engine import WIRESHARK, extract_flows_from_file
+from engine import WIRESHARK, FlowResult, extract_flows_from_file
 from engine.table import EXTRA_COLUMNS
 from gui.conversation_data import ConversationData
 from gui.loader import Job
@@ -74,6 +74,22 @@ def load_window(qtbot, window: MainWindow, path: Path) -> ConversationData:  # t
     with qtbot.waitSignal(window.captureLoaded, timeout=30_000) as blocker:
         window.open_file(path)
     return blocker.args[0]
+
+
+@pytest.fixture
+def open_result() -> Iterator[Callable[[Path | str], FlowResult]]:
+    """Open captures (a path, or the name of one in tests/data/captures) with Wireshark's
+    semantics; every result is closed after the test."""
+    opened: list[FlowResult] = []
+
+    def open_(path: Path | str) -> FlowResult:
+        result = extract_flows_from_file(CAPTURES / path if isinstance(path, str) else path,
+                                         WIRESHARK)
+        opened.append(result)
+        return result
+    yield open_
+    for result in opened:
+        result.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ packet dissected on a worker, its bytes with the selected field highlighted."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from scapy.layers.inet import TCP
 from scapy.layers.l2 import Ether
 
-from engine import WIRESHARK, FlowResult, extract_flows_from_file
+from engine import FlowResult
 from engine.packets import Kind
 from engine.zwave import frames_of
 from gui.packet_model import ACK, DIRECTION, FLAGS, NOTES, NUMBER, PAYLOAD, SEQ, PacketModel
@@ -23,17 +22,6 @@ ZWAVE_SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "zwave-sample
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 
 
-@pytest.fixture
-def open_capture() -> Iterator[object]:
-    opened: list[FlowResult] = []
-
-    def open_(path: Path) -> FlowResult:
-        result = extract_flows_from_file(path, WIRESHARK)
-        opened.append(result)
-        return result
-    yield open_
-    for result in opened:
-        result.close()
 
 
 @pytest.fixture
@@ -50,15 +38,15 @@ def cell(model: PacketModel, row: int, col: int) -> str:
     return str(model.data(model.index(row, col)))
 
 
-def test_model_passes_qtmodeltester(qtmodeltester, open_capture) -> None:  # type: ignore[no-untyped-def]
+def test_model_passes_qtmodeltester(qtmodeltester, open_result) -> None:  # type: ignore[no-untyped-def]
     model = PacketModel()
     qtmodeltester.check(model)
-    result = open_capture(CAPTURES / "zeek-http-get.pcap")
+    result = open_result(CAPTURES / "zeek-http-get.pcap")
     from engine.packet_notes import conversation_packets
 
     model.set_packets(conversation_packets(result, 0))
     qtmodeltester.check(model)
-    zwave = open_capture(ZWAVE_SAMPLE)
+    zwave = open_result(ZWAVE_SAMPLE)
     frames = frames_of(zwave)
     model.set_packets(conversation_packets(zwave, 5),
                       lambda packet: frames.describe(int(frames.rows_of(np.array([packet]))[0])))
@@ -67,8 +55,8 @@ def test_model_passes_qtmodeltester(qtmodeltester, open_capture) -> None:  # typ
 
 @pytest.mark.parametrize("name", ["zeek-wikipedia-many-conns.pcap", "zeek-dns53.pcap",
                                   "zeek-icmp-5-pings.pcap", "zeek-tcp-ssh-dups.pcap"])
-def test_rows_are_the_conversations_packets(pane, open_capture, name) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture(CAPTURES / name)
+def test_rows_are_the_conversations_packets(pane, open_result, name) -> None:  # type: ignore[no-untyped-def]
+    result = open_result(CAPTURES / name)
     for conv in range(min(len(result.conversations), 12)):
         pane.show_conversation(result, conv)
         expected = result.conversations.packets_of(conv)
@@ -78,8 +66,8 @@ def test_rows_are_the_conversations_packets(pane, open_capture, name) -> None:  
             [str(int(i) + 1) for i in expected]
 
 
-def test_tcp_columns_match_the_packets_bytes(pane, open_capture) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture(CAPTURES / "zeek-http-get.pcap")
+def test_tcp_columns_match_the_packets_bytes(pane, open_result) -> None:  # type: ignore[no-untyped-def]
+    result = open_result(CAPTURES / "zeek-http-get.pcap")
     pane.show_conversation(result, 0)
     model = pane.model
     isn: dict[str, int] = {}
@@ -104,8 +92,8 @@ def test_tcp_columns_match_the_packets_bytes(pane, open_capture) -> None:  # typ
     assert client != server
 
 
-def test_notes_name_retransmissions(pane, open_capture) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture(CAPTURES / "zeek-tcp-ssh-dups.pcap")
+def test_notes_name_retransmissions(pane, open_result) -> None:  # type: ignore[no-untyped-def]
+    result = open_result(CAPTURES / "zeek-tcp-ssh-dups.pcap")
     t = result.conversations
     conv = int(np.argmax(t.extra["retransmissions"]))
     pane.show_conversation(result, conv)
@@ -123,7 +111,7 @@ def top_labels(pane: PacketsPane) -> list[str]:
 
 
 def test_click_dissects_that_packet_and_highlights_a_fields_bytes(  # type: ignore[no-untyped-def]
-        qtbot, pane, open_capture, monkeypatch) -> None:
+        qtbot, pane, open_result, monkeypatch) -> None:
     import gui.packets_pane as module
 
     dissected: list[int] = []
@@ -133,7 +121,7 @@ def test_click_dissects_that_packet_and_highlights_a_fields_bytes(  # type: igno
         dissected.append(packet)
         return real(result, packet)
     monkeypatch.setattr(module, "packet_tree", counting)
-    result = open_capture(CAPTURES / "zeek-http-get.pcap")
+    result = open_result(CAPTURES / "zeek-http-get.pcap")
     pane.show_conversation(result, 0)
     assert dissected == []  # listing never dissects
     with qtbot.waitSignal(pane.dissected, timeout=20_000), \
@@ -155,8 +143,8 @@ def test_click_dissects_that_packet_and_highlights_a_fields_bytes(  # type: igno
     assert len(pane.hex.extraSelections()) > 2  # several lines
 
 
-def test_select_packet_from_another_pane(qtbot, pane, open_capture) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture(CAPTURES / "zeek-wikipedia-many-conns.pcap")
+def test_select_packet_from_another_pane(qtbot, pane, open_result) -> None:  # type: ignore[no-untyped-def]
+    result = open_result(CAPTURES / "zeek-wikipedia-many-conns.pcap")
     conv = int(np.flatnonzero(result.conversations.kind == Kind.TCP)[0])
     pane.show_conversation(result, conv)
     packets = result.conversations.packets_of(conv)
@@ -169,8 +157,8 @@ def test_select_packet_from_another_pane(qtbot, pane, open_capture) -> None:  # 
 
 
 def test_zwave_frames_are_described_and_dissected_by_the_engine(  # type: ignore[no-untyped-def]
-        qtbot, pane, open_capture) -> None:
-    result = open_capture(ZWAVE_SAMPLE)
+        qtbot, pane, open_result) -> None:
+    result = open_result(ZWAVE_SAMPLE)
     frames = frames_of(result)
     pane.show_conversation(result, 5)
     packets = result.conversations.packets_of(5)

@@ -3,13 +3,11 @@ graph, hover and click, empty states. Asserts on item data and view ranges, not 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from engine import WIRESHARK, FlowResult, extract_flows_from_file
+from engine import FlowResult
 from engine.packet_notes import NOTE_OUT_OF_ORDER, NOTE_RETRANSMISSION, Mark, conversation_packets
 from engine.packets import Kind
 from engine.tcp import TcpState, tcp_timeline
@@ -23,23 +21,11 @@ from gui.timeline_data import (
     thin_marks,
 )
 from gui.timeline_pane import EMPTY_NONE, TimelinePane
-from tests.conftest import CAPTURES
 
 #: the offscreen platform says so whenever a shown widget's size hints change
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 
 
-@pytest.fixture
-def open_capture() -> Iterator[object]:
-    opened: list[FlowResult] = []
-
-    def open_(name: str) -> FlowResult:
-        result = extract_flows_from_file(CAPTURES / name, WIRESHARK)
-        opened.append(result)
-        return result
-    yield open_
-    for result in opened:
-        result.close()
 
 
 @pytest.fixture
@@ -71,8 +57,8 @@ def bars_by_row(pane: TimelinePane) -> dict[float, list[tuple[float, float, TcpS
                                   "zeek-tcp-single-rst.pcap", "zeek-http-get.pcap",
                                   "tcpdump-tcp-rst-data-snaplen-trunc.pcap"])
 def test_bars_follow_the_engines_timeline_and_end_in_the_tables_states(
-        qtbot, pane, open_capture, name) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture(name)
+        qtbot, pane, open_result, name) -> None:  # type: ignore[no-untyped-def]
+    result = open_result(name)
     table = result.conversations
     for conv in np.flatnonzero(table.kind == Kind.TCP).tolist():
         show(qtbot, pane, result, conv)
@@ -98,8 +84,8 @@ def test_bars_follow_the_engines_timeline_and_end_in_the_tables_states(
         assert f"status <b>{table.extra['status'][conv]}</b>" in pane.header.text()
 
 
-def test_reset_connection_ends_closed_on_both_rows(qtbot, pane, open_capture) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture("zeek-tcp-syn-then-stuff-then-rst.pcap")
+def test_reset_connection_ends_closed_on_both_rows(qtbot, pane, open_result) -> None:  # type: ignore[no-untyped-def]
+    result = open_result("zeek-tcp-syn-then-stuff-then-rst.pcap")
     show(qtbot, pane, result, 0)
     rows = bars_by_row(pane)
     assert rows[CLIENT_ROW][-1][2] == TcpState.CLOSED
@@ -109,8 +95,8 @@ def test_reset_connection_ends_closed_on_both_rows(qtbot, pane, open_capture) ->
     assert "RST" in pane.legend.text() and "FIN_WAIT_1" in pane.legend.text()
 
 
-def test_marks_are_the_packets_coloured_by_kind(qtbot, pane, open_capture) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture("zeek-http-get.pcap")
+def test_marks_are_the_packets_coloured_by_kind(qtbot, pane, open_result) -> None:  # type: ignore[no-untyped-def]
+    result = open_result("zeek-http-get.pcap")
     show(qtbot, pane, result, 0)
     p = conversation_packets(result, 0)
     times = (p.ts_ns - p.ts_ns.min()) / 1e9
@@ -127,8 +113,8 @@ def test_marks_are_the_packets_coloured_by_kind(qtbot, pane, open_capture) -> No
 
 
 def test_sequence_graph_shows_the_data_direction_with_its_ack_line(
-        qtbot, pane, open_capture) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture("zeek-http-get.pcap")
+        qtbot, pane, open_result) -> None:  # type: ignore[no-untyped-def]
+    result = open_result("zeek-http-get.pcap")
     show(qtbot, pane, result, 0)
     assert pane.direction.currentText() == "Server → client"  # the server sent the data
     segments = pane.seq.segments["server"].item
@@ -156,8 +142,8 @@ def test_sequence_graph_shows_the_data_direction_with_its_ack_line(
     assert low == 0 and high == 5009
 
 
-def test_retransmissions_are_marked_in_the_sequence_graph(qtbot, pane, open_capture) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture("zeek-tcp-reassembly.pcap")
+def test_retransmissions_are_marked_in_the_sequence_graph(qtbot, pane, open_result) -> None:  # type: ignore[no-untyped-def]
+    result = open_result("zeek-tcp-reassembly.pcap")
     show(qtbot, pane, result, 0)
     p = conversation_packets(result, 0)
     odd = (p.notes & (NOTE_RETRANSMISSION | NOTE_OUT_OF_ORDER)) != 0
@@ -175,8 +161,8 @@ def _viewport_point(widget, x: float, y: float) -> object:  # type: ignore[no-un
     return widget.mapFromScene(scene)
 
 
-def test_hover_describes_a_packet_and_click_selects_it(qtbot, pane, open_capture) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture("zeek-http-get.pcap")
+def test_hover_describes_a_packet_and_click_selects_it(qtbot, pane, open_result) -> None:  # type: ignore[no-untyped-def]
+    result = open_result("zeek-http-get.pcap")
     show(qtbot, pane, result, 0)
     p = conversation_packets(result, 0)
     row = 3  # packet 4: the HTTP request
@@ -197,8 +183,8 @@ def test_hover_describes_a_packet_and_click_selects_it(qtbot, pane, open_capture
     qtbot.waitUntil(lambda: pane.info.text().startswith("Client: ESTABLISHED"), timeout=3000)
 
 
-def test_zoom_pan_and_reset_view(qtbot, pane, open_capture) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture("zeek-http-get.pcap")
+def test_zoom_pan_and_reset_view(qtbot, pane, open_result) -> None:  # type: ignore[no-untyped-def]
+    result = open_result("zeek-http-get.pcap")
     show(qtbot, pane, result, 0)
     p = conversation_packets(result, 0)
     duration = float((p.ts_ns.max() - p.ts_ns.min()) / 1e9)
@@ -216,8 +202,8 @@ def test_zoom_pan_and_reset_view(qtbot, pane, open_capture) -> None:  # type: ig
     assert pane.seq.plot.getViewBox().viewRange()[0] == pytest.approx(list(expected))
 
 
-def test_non_tcp_and_no_selection_show_a_sentence(qtbot, pane, open_capture) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture("zeek-dns53.pcap")
+def test_non_tcp_and_no_selection_show_a_sentence(qtbot, pane, open_result) -> None:  # type: ignore[no-untyped-def]
+    result = open_result("zeek-dns53.pcap")
     udp = int(np.flatnonzero(result.conversations.kind == Kind.UDP)[0])
     show(qtbot, pane, result, udp)
     assert pane.stack.currentIndex() == 0
@@ -228,8 +214,8 @@ def test_non_tcp_and_no_selection_show_a_sentence(qtbot, pane, open_capture) -> 
                if item.getData()[0] is not None)
 
 
-def test_a_quick_second_selection_wins(qtbot, pane, open_capture) -> None:  # type: ignore[no-untyped-def]
-    result = open_capture("zeek-wikipedia-many-conns.pcap")
+def test_a_quick_second_selection_wins(qtbot, pane, open_result) -> None:  # type: ignore[no-untyped-def]
+    result = open_result("zeek-wikipedia-many-conns.pcap")
     tcp = np.flatnonzero(result.conversations.kind == Kind.TCP)
     pane.show_conversation(result, int(tcp[0]))
     show(qtbot, pane, result, int(tcp[1]))
@@ -251,7 +237,7 @@ def test_thinning_keeps_one_mark_per_pixel_kind_and_side() -> None:
     assert np.array_equal(x[zoomed], x[(x >= 10.0) & (x < 10.5)])
 
 
-def test_engine_is_asked_once_per_selection(qtbot, pane, open_capture,  # type: ignore[no-untyped-def]
+def test_engine_is_asked_once_per_selection(qtbot, pane, open_result,  # type: ignore[no-untyped-def]
                                             monkeypatch) -> None:
     import gui.timeline_pane as module
 
@@ -262,7 +248,7 @@ def test_engine_is_asked_once_per_selection(qtbot, pane, open_capture,  # type: 
         calls.append(conv)
         return real(result, conv)
     monkeypatch.setattr(module, "tcp_timeline", counting)
-    result = open_capture("zeek-http-get.pcap")
+    result = open_result("zeek-http-get.pcap")
     show(qtbot, pane, result, 0)
     assert calls == [0]
 

@@ -3,14 +3,13 @@ is highlighted, empty states. Asserts on item data (BarGraphItem opts) and view 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from engine import WIRESHARK, FlowResult, extract_flows_from_file
+from engine import FlowResult
 from engine.packets import Kind
 from engine.zwave import frames_of
 from engine.zwave.conversations import parse_class_counts
@@ -33,17 +32,6 @@ def captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return made
 
 
-@pytest.fixture
-def load() -> Iterator[object]:
-    opened: list[FlowResult] = []
-
-    def open_(path: Path) -> FlowResult:
-        result = extract_flows_from_file(path, WIRESHARK)
-        opened.append(result)
-        return result
-    yield open_
-    for result in opened:
-        result.close()
 
 
 @pytest.fixture
@@ -67,8 +55,8 @@ def frame_counts(result: FlowResult) -> tuple[np.ndarray, np.ndarray]:
     return acks, commands
 
 
-def test_pair_bars_equal_the_engines_counts(pane, load, captures) -> None:  # type: ignore[no-untyped-def]
-    result = load(captures["tap"])
+def test_pair_bars_equal_the_engines_counts(pane, open_result, captures) -> None:  # type: ignore[no-untyped-def]
+    result = open_result(captures["tap"])
     pane.show_conversation(result, -1)
     t = result.conversations
     pairs = pane.pairs
@@ -97,8 +85,8 @@ def test_pair_bars_equal_the_engines_counts(pane, load, captures) -> None:  # ty
     assert y_min == 0 and y_max > (ack_h + cmd_h).max()  # room for the home labels
 
 
-def test_frames_over_time_per_second(pane, load, captures) -> None:  # type: ignore[no-untyped-def]
-    result = load(captures["tap"])
+def test_frames_over_time_per_second(pane, open_result, captures) -> None:  # type: ignore[no-untyped-def]
+    result = open_result(captures["tap"])
     pane.show_conversation(result, -1)
     frames = frames_of(result)
     keyed = frames.keyed
@@ -117,8 +105,8 @@ def test_frames_over_time_per_second(pane, load, captures) -> None:  # type: ign
     assert pane.time_plot.getPlotItem().getAxis("left").labelText == "Frames per second"
 
 
-def test_selection_is_highlighted_everywhere(qtbot, pane, load, captures) -> None:  # type: ignore[no-untyped-def]
-    result = load(captures["tap"])
+def test_selection_is_highlighted_everywhere(qtbot, pane, open_result, captures) -> None:  # type: ignore[no-untyped-def]
+    result = open_result(captures["tap"])
     t = result.conversations
     zwave = np.flatnonzero(t.kind == Kind.ZWAVE)
     conv = int(zwave[np.argmax(t.extra["command_count"][zwave])])
@@ -151,8 +139,8 @@ def _classless(result: FlowResult, conv: int) -> int:
     return int(((~frames.is_ack[rows]) & (frames.command_class[rows] < 0)).sum())
 
 
-def test_clicking_an_rssi_point_selects_its_packet(qtbot, pane, load, captures) -> None:  # type: ignore[no-untyped-def]
-    result = load(captures["tap"])
+def test_clicking_an_rssi_point_selects_its_packet(qtbot, pane, open_result, captures) -> None:  # type: ignore[no-untyped-def]
+    result = open_result(captures["tap"])
     conv = int(np.flatnonzero(result.conversations.kind == Kind.ZWAVE)[3])
     pane.show_conversation(result, conv)
     point = pane.rssi_selected.points()[0]
@@ -164,8 +152,8 @@ def test_clicking_an_rssi_point_selects_its_packet(qtbot, pane, load, captures) 
     assert blocker.args[0] in set(result.conversations.packets_of(conv).tolist())
 
 
-def test_an_ip_selection_clears_the_highlight(pane, load, captures) -> None:  # type: ignore[no-untyped-def]
-    result = load(captures["tap"])
+def test_an_ip_selection_clears_the_highlight(pane, open_result, captures) -> None:  # type: ignore[no-untyped-def]
+    result = open_result(captures["tap"])
     ip = int(np.flatnonzero(result.conversations.kind != Kind.ZWAVE)[0])
     pane.show_conversation(result, ip)
     assert list(pane.pair_highlight.opts["x"]) == []
@@ -174,24 +162,24 @@ def test_an_ip_selection_clears_the_highlight(pane, load, captures) -> None:  # 
     assert pane.stack.currentIndex() == 1  # the overview stays
 
 
-def test_no_rssi_without_a_tap_header(pane, load, captures) -> None:  # type: ignore[no-untyped-def]
-    result = load(captures["plain"])
+def test_no_rssi_without_a_tap_header(pane, open_result, captures) -> None:  # type: ignore[no-untyped-def]
+    result = open_result(captures["plain"])
     pane.show_conversation(result, 0)
     assert pane.rssi is None and pane.rssi_stack.currentIndex() == 1
     assert np.asarray(pane.ack_bars.opts["height"]).sum() == \
         result.conversations.extra["ack_count"].sum()
 
 
-def test_a_capture_without_zwave_shows_a_sentence(pane, load) -> None:  # type: ignore[no-untyped-def]
-    result = load(CAPTURES / "zeek-http-get.pcap")
+def test_a_capture_without_zwave_shows_a_sentence(pane, open_result) -> None:  # type: ignore[no-untyped-def]
+    result = open_result(CAPTURES / "zeek-http-get.pcap")
     pane.show_conversation(result, 0)
     assert pane.stack.currentIndex() == 0 and pane.empty.text() == EMPTY
     assert pane.pairs is None
 
 
-def test_the_sample_capture(pane, load) -> None:  # type: ignore[no-untyped-def]
+def test_the_sample_capture(pane, open_result) -> None:  # type: ignore[no-untyped-def]
     sample = Path(__file__).resolve().parents[2] / "resources" / "zwave-sample.pcapng"
-    result = load(sample)
+    result = open_result(sample)
     pane.show_conversation(result, 5)
     t = result.conversations
     assert np.asarray(pane.ack_bars.opts["height"]).sum() == t.extra["ack_count"].sum()
