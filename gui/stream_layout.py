@@ -119,17 +119,13 @@ class StreamDocument:
         s = self.stream
         c = s.chunks
         n = len(c)
-        # turns: runs of one direction with no gap inside (datagrams are turns of their own)
-        cut = np.ones(n, dtype=bool)
-        if n and not self.datagrams:
-            cut[1:] = c.direction[1:] != c.direction[:-1]
-            at_gap = [g.before_chunk for g in s.gaps if g.before_chunk < n]
-            cut[at_gap] = True
-        first = np.flatnonzero(cut)
-        last = np.append(first[1:], n) - 1
-        t_off = c.offset[first]
-        t_len = c.offset[last] + c.length[last] - t_off if n else np.zeros(0, dtype=np.int64)
-        t_dir = c.direction[first]
+        # turns: the engine's runs of one direction (datagrams are turns of their own)
+        if self.datagrams:
+            first, t_dir, t_off, t_len = np.arange(n), c.direction, c.offset, c.length
+        else:
+            turns = s.turns()
+            first, t_dir, t_off, t_len = (turns.first_chunk, turns.direction, turns.offset,
+                                          turns.length)
         # split turns into pieces of at most PIECE bytes
         per = np.maximum(1, -(-t_len // PIECE))
         turn = np.repeat(np.arange(first.size), per)

@@ -51,24 +51,11 @@ class _Turn(NamedTuple):
 
 
 def _turns(stream: TcpStream, wanted: tuple[int, ...]) -> list[_Turn]:
-    """Runs of consecutive chunks of one direction with no gap between them (a direction's
-    chunks are contiguous in its bytes, so a run is one range of them)."""
-    c = stream.chunks
-    n = len(c)
-    if not n:
-        return []
-    cut = np.ones(n, dtype=bool)
-    cut[1:] = c.direction[1:] != c.direction[:-1]
-    at_gap = [g.before_chunk for g in stream.gaps if g.before_chunk < n]
-    cut[at_gap] = True
-    first = np.flatnonzero(cut)
-    last = np.append(first[1:], n) - 1
-    offset = c.offset[first]
-    length = c.offset[last] + c.length[last] - offset
-    direction = c.direction[first]
-    keep = np.isin(direction, wanted)
-    return list(map(_Turn._make, zip(direction[keep].tolist(), first[keep].tolist(),
-                                     offset[keep].tolist(), length[keep].tolist(),
+    """The stream's turns (see :meth:`TcpStream.turns`) in the wanted directions."""
+    t = stream.turns()
+    keep = np.isin(t.direction, wanted)
+    return list(map(_Turn._make, zip(t.direction[keep].tolist(), t.first_chunk[keep].tolist(),
+                                     t.offset[keep].tolist(), t.length[keep].tolist(),
                                      strict=True)))
 
 

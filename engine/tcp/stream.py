@@ -44,6 +44,21 @@ class Chunks:
 
 
 @dataclass
+class Turns:
+    """Runs of consecutive chunks of one direction with no gap inside: what Follow prints as one
+    block and the stream view draws as one turn (a direction's chunks are contiguous in its
+    bytes, so a run is one range of them)."""
+
+    first_chunk: np.ndarray  # int64, the run's first chunk
+    direction: np.ndarray  # uint8
+    offset: np.ndarray  # int64, where the run starts in its direction's bytes
+    length: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return int(self.first_chunk.size)
+
+
+@dataclass
 class Gap:
     direction: int  # 0 = A→B, 1 = B→A
     offset: int  # position in that direction's bytes where the missing bytes belong
@@ -87,6 +102,21 @@ class TcpStream:
     def chunk_bytes(self, k: int) -> bytes:
         d = int(self.chunks.direction[k])
         return self.stores[d].read(int(self.chunks.offset[k]), int(self.chunks.length[k]))
+
+    def turns(self) -> Turns:
+        """The runs of one direction between direction changes and gaps."""
+        c = self.chunks
+        n = len(c)
+        if n == 0:
+            none = np.zeros(0, dtype=np.int64)
+            return Turns(none, np.zeros(0, dtype=np.uint8), none, none)
+        cut = np.ones(n, dtype=bool)
+        cut[1:] = c.direction[1:] != c.direction[:-1]
+        cut[[g.before_chunk for g in self.gaps if g.before_chunk < n]] = True
+        first = np.flatnonzero(cut)
+        last = np.append(first[1:], n) - 1
+        offset = c.offset[first]
+        return Turns(first, c.direction[first], offset, c.offset[last] + c.length[last] - offset)
 
     def gaps_of(self, direction: int, kind: str | None = None) -> list[Gap]:
         return [g for g in self.gaps if g.direction == direction and (kind is None
