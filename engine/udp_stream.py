@@ -13,18 +13,22 @@ from __future__ import annotations
 import numpy as np
 
 from .capture import CancelFn
-from .errors import ConversationNotFound, LoadCancelled
+from .errors import ConversationNotFound
 from .packets import Kind
 from .result import FlowResult
-from .tcp.ranges import read_pieces
 from .tcp.reassembly import GAP_TRUNCATED
 from .tcp.spill import SpillBudget, StreamStore
-from .tcp.stream import Chunks, DirectionCounters, Gap, StreamProgressFn, TcpStream
+from .tcp.stream import (
+    Chunks,
+    DirectionCounters,
+    Gap,
+    StreamProgressFn,
+    TcpStream,
+    fill_stores,
+)
 
 #: gap kind for datagrams whose payload spans several IP fragments
 GAP_FRAGMENTED = "fragmented"
-#: payload bytes read from the capture per batch (progress and cancel between batches)
-_BATCH = 16 << 20
 
 
 class DatagramStream(TcpStream):
@@ -52,8 +56,8 @@ def datagram_stream(result: FlowResult, conversation: int, cancel: CancelFn | No
     budget = SpillBudget(result.config.memory_budget, result.config.spill_dir)
     stores = (StreamStore(budget), StreamStore(budget))
     try:
-        captured = _read(result, p.offset[packets] + off, captured, lane, stores, cancel,
-                         progress)
+        captured = fill_stores(result.source, p.offset[packets] + off, captured, lane, stores,
+                               cancel, progress, "Reading the UDP payloads")
     except BaseException:
         for store in stores:
             store.close()
@@ -75,37 +79,6 @@ def datagram_stream(result: FlowResult, conversation: int, cancel: CancelFn | No
     return DatagramStream(
         conversation=conversation, stream=int(table.stream[conversation]), a=view.a, b=view.b,
         chunks=chunks, gaps=gaps, stores=stores, counters=counters)
-
-
-def _read(result: FlowResult, source_off: np.ndarray, length: np.ndarray, lane: np.ndarray,
-          stores: tuple[StreamStore, StreamStore], cancel: CancelFn | None,
-          progress: StreamProgressFn | None) -> np.ndarray:
-    """Append each datagram's captured payload to its direction's store, a batch at a time;
-    returns the lengths read (shorter only where the capture ended early, as TCP does)."""
-    got = length.copy()
-    total = int(length.sum())
-    done = 0
-    todo = np.flatnonzero(length > 0)
-    edges = np.searchsorted(np.cumsum(length[todo]), np.arange(_BATCH, total, _BATCH),
-                            side="right")
-    for batch in np.split(todo, edges):
-        if not batch.size:
-            continue
-        pieces = read_pieces(result.source, source_off[batch], length[batch])
-        got[batch] = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        sides = lane[batch]
-        for d in (0, 1):
-            mine = np.flatnonzero(sides == d)
-            if mine.size:
-                stores[d].extend([pieces[k] for k in mine.tolist()], int(got[batch[mine]].sum()))
-        done += int(got[batch].sum())
-        if cancel is not None and cancel():
-            raise LoadCancelled("Reading the UDP payloads was cancelled.")
-        if progress is not None:
-            progress(done, total)
-    if progress is not None:
-        progress(total, total)
-    return got
 
 
 def _gaps(packets: np.ndarray, missing: np.ndarray, captured: np.ndarray, in_frame: np.ndarray,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..capture import CancelFn
+from ..capture import ByteSource, CancelFn
 from ..errors import ConversationNotFound, LoadCancelled
 from ..packets import Kind
 from ..result import FlowResult
@@ -194,33 +194,9 @@ def _read(result: FlowResult, t: TcpPackets, plan: Plan, stores: tuple[StreamSto
     source_off = (p.offset[packet] + p.payload_off[packet].astype(np.int64) + cols["data_off"])
     counters = (DirectionCounters(), DirectionCounters())
     limits = _apply_limit(lane, length, result.config.max_reassembly_buffer, counters)
-    total = int(length.sum())
-    done = 0
     keep = length > 0
-    # batches of consecutive chunks of about _BATCH bytes: read, then append per direction
-    todo = np.flatnonzero(keep)
-    edges = np.searchsorted(np.cumsum(length[todo]), np.arange(_BATCH, total, _BATCH),
-                            side="right")
-    for batch in np.split(todo, edges):
-        if not batch.size:
-            continue
-        pieces = read_pieces(result.source, source_off[batch], length[batch])
-        got = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        short = got < length[batch]
-        if short.any():  # the capture ended early: keep what is there
-            length[batch[short]] = got[short]
-        sides = lane[batch]
-        for d in (0, 1):
-            mine = np.flatnonzero(sides == d)
-            if mine.size:
-                stores[d].extend([pieces[i] for i in mine.tolist()], int(got[mine].sum()))
-        done += int(got.sum())
-        if cancel is not None and cancel():
-            raise LoadCancelled("Reassembly was cancelled.")
-        if progress is not None:
-            progress(done, total)
-    if progress is not None:
-        progress(total, total)
+    length = fill_stores(result.source, source_off, length, lane, stores, cancel, progress,
+                         "Reassembly")
     keep &= length > 0
     lane, length, rows = lane[keep], length[keep], rows[keep]
     offset = np.zeros(lane.size, dtype=np.int64)
@@ -235,6 +211,38 @@ def _read(result: FlowResult, t: TcpPackets, plan: Plan, stores: tuple[StreamSto
 
 
 _BATCH = 16 << 20
+
+
+def fill_stores(source: ByteSource, offsets: np.ndarray, lengths: np.ndarray, lanes: np.ndarray,
+                stores: tuple[StreamStore, ...], cancel: CancelFn | None,
+                progress: StreamProgressFn | None, what: str) -> np.ndarray:
+    """Append each piece (offset, length in the capture) to its lane's store, reading about
+    ``_BATCH`` bytes at a time; returns the lengths read (shorter only where the capture ended
+    early: what is there is kept). ``what`` names the work in the cancellation message."""
+    got = lengths.copy()
+    total = int(lengths.sum())
+    done = 0
+    todo = np.flatnonzero(lengths > 0)
+    edges = np.searchsorted(np.cumsum(lengths[todo]), np.arange(_BATCH, total, _BATCH),
+                            side="right")
+    for batch in np.split(todo, edges):
+        if not batch.size:
+            continue
+        pieces = read_pieces(source, offsets[batch], lengths[batch])
+        got[batch] = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+        sides = lanes[batch]
+        for d in (0, 1):
+            mine = np.flatnonzero(sides == d)
+            if mine.size:
+                stores[d].extend([pieces[k] for k in mine.tolist()], int(got[batch[mine]].sum()))
+        done += int(got[batch].sum())
+        if cancel is not None and cancel():
+            raise LoadCancelled(f"{what} was cancelled.")
+        if progress is not None:
+            progress(done, total)
+    if progress is not None:
+        progress(total, total)
+    return got
 
 
 def _apply_limit(lane: np.ndarray, length: np.ndarray, limit: int,
