@@ -15,17 +15,13 @@ from tests.engine.zwave_helpers import (
     BASIC_SET,
     HOME,
     NOTIFICATION_REPORT,
+    decode,
     packets,
     r3,
     r12,
     tap,
     tlv,
 )
-
-
-def _decode(raw: list[bytes], linktype: int) -> tuple[object, object]:
-    result = extract_flows(packets(raw, linktype))
-    return result, frames_of(result)
 
 
 def _sigma(result: object) -> None:
@@ -35,13 +31,13 @@ def _sigma(result: object) -> None:
 
 def test_bad_checksums_stay_in_their_conversation() -> None:
     bad_r12 = BASIC_SET[:-1] + bytes([BASIC_SET[-1] ^ 1])
-    result, f = _decode([bad_r12, ACK_1_TO_6], 261)
+    result, f = decode([bad_r12, ACK_1_TO_6], 261)
     assert f.checksum.tolist() == [0, 1]
     assert FrameFlag.BAD_CHECKSUM in FrameFlag(int(f.flags[0]))
     assert f.describe(0) == "BASIC SET 6 → 1 (seq 1, bad checksum)"
     assert len(result) == 1 and result[0].bad_checksum == 1 and result[0].packets == 2
     bad_r3 = r3(HOME, 6, 0x80, 0, 3, bytes([1, 0x20, 0x01, 0xFF]), bad=True)
-    result, f = _decode([bad_r3], 262)
+    result, f = decode([bad_r3], 262)
     assert f.checksum.tolist() == [0] and result[0].bad_checksum == 1
     _sigma(result)
 
@@ -53,7 +49,7 @@ def test_impossible_lengths_are_unassigned_with_a_reason() -> None:
     r3_small = r3(HOME, 6, 0, 0, 1, bytes([1]), length=11)  # R3 minimum is 12
     r3_big = r3(HOME, 6, 0, 0, 1, bytes([1]), length=171)
     multicast_mask_past_length = r12(HOME, 1, 0x02, 1, bytes([0x1D]) + b"\x01" * 3)
-    result, f = _decode([too_small, too_big, past_end, multicast_mask_past_length], 261)
+    result, f = decode([too_small, too_big, past_end, multicast_mask_past_length], 261)
     assert f.damage.tolist() == [Damage.IMPOSSIBLE_LENGTH] * 4
     assert (result.packets.kind == Kind.UNASSIGNED).all()
     assert (result.packets.reason == Reason.ZWAVE_DAMAGED).all()
@@ -61,23 +57,23 @@ def test_impossible_lengths_are_unassigned_with_a_reason() -> None:
     assert f.home_id.tolist() == [HOME] * 4  # header fields kept for display
     assert f.describe(0) == "damaged: impossible length field"
     assert len(result) == 0
-    result, f = _decode([r3_small, r3_big], 262)
+    result, f = decode([r3_small, r3_big], 262)
     assert f.damage.tolist() == [Damage.IMPOSSIBLE_LENGTH] * 2
     _sigma(result)
 
 
 def test_frames_shorter_than_a_header() -> None:
-    result, f = _decode([b"", BASIC_SET[:4], BASIC_SET[:8], ACK_1_TO_6], 261)
+    result, f = decode([b"", BASIC_SET[:4], BASIC_SET[:8], ACK_1_TO_6], 261)
     assert f.damage.tolist() == [Damage.TOO_SHORT] * 3 + [Damage.NONE]
     assert f.home_id.tolist()[:3] == [0, 0, 0]  # nothing read beyond the captured bytes
-    result2, f2 = _decode([r3(HOME, 6, 0, 0, 1, bytes([1]))[:9]], 262)
+    result2, f2 = decode([r3(HOME, 6, 0, 0, 1, bytes([1]))[:9]], 262)
     assert f2.damage.tolist() == [Damage.TOO_SHORT]
     _sigma(result)
     _sigma(result2)
 
 
 def test_trailing_bytes_after_the_length() -> None:
-    result, f = _decode([BASIC_SET + b"\xde\xad"], 261)
+    result, f = decode([BASIC_SET + b"\xde\xad"], 261)
     assert f.keyed.tolist() == [True] and f.checksum.tolist() == [1]
     assert FrameFlag.TRAILING_BYTES in FrameFlag(int(f.flags[0]))
     assert result[0].bytes == len(BASIC_SET) + 2
@@ -92,7 +88,7 @@ def test_damaged_tap_headers() -> None:
         + BASIC_SET
     truncated_tlvs = good[:20]  # cut inside the TLVs
     long_range = tap(BASIC_SET, fcs=2, rf=(9, 3, 912_000))
-    result, f = _decode([good, wrong_version, section_past_packet, header_only,
+    result, f = decode([good, wrong_version, section_past_packet, header_only,
                          tlv_past_section, truncated_tlvs, long_range], 297)
     assert f.damage.tolist() == [Damage.NONE] + [Damage.TAP_HEADER] * 5 + [Damage.LONG_RANGE]
     assert result.unassigned.by_reason == {"damaged Z-Wave frame": 6}
@@ -106,7 +102,7 @@ def test_odd_but_readable_tlvs() -> None:
         + tlv(0, b"\x01") + tlv(2, b"\x01\x00\x02\x00", 4)
     unknown_first = struct.pack("<BBH", 1, 0, len(tlvs) // 4) + tlvs + NOTIFICATION_REPORT
     nan_rss = tap(ACK_1_TO_6, rssi=float("nan"))
-    result, f = _decode([unknown_first, nan_rss], 297)
+    result, f = decode([unknown_first, nan_rss], 297)
     assert f.keyed.all() and f.checksum.tolist() == [1, 1]
     assert np.isnan(f.rssi).all()  # a short RSS TLV and a NaN value are both "no RSS"
     assert f.region.tolist() == [-1, 0]  # an RF TLV shorter than 8 bytes is ignored

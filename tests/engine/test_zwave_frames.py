@@ -23,17 +23,13 @@ from tests.engine.zwave_helpers import (
     BASIC_SET,
     HOME,
     NOTIFICATION_REPORT,
+    decode,
     packets,
     r3,
     r12,
     tap,
     tlv,
 )
-
-
-def _frames(raw: list[bytes], linktype: int) -> tuple[object, object]:
-    result = extract_flows(packets(raw, linktype))
-    return result, frames_of(result)
 
 
 # -- checksums -------------------------------------------------------------------------------
@@ -64,7 +60,7 @@ def test_vectorised_checksums_equal_scalar_ones() -> None:
 
 # -- the verified frames ---------------------------------------------------------------------
 def test_verified_frames_fields() -> None:
-    _, f = _frames([BASIC_SET, ACK_1_TO_6, NOTIFICATION_REPORT], 261)
+    _, f = decode([BASIC_SET, ACK_1_TO_6, NOTIFICATION_REPORT], 261)
     assert f.home_id.tolist() == [HOME] * 3
     assert f.src.tolist() == [6, 1, 6]
     assert f.dst.tolist() == [1, 6, 1]
@@ -106,7 +102,7 @@ def test_ack_is_decided_by_header_type_not_length() -> None:
     """A 10-byte singlecast without payload is a command; a padded ACK is still an ACK."""
     empty_command = r12(HOME, 6, 0x41, 0x03, bytes([1]))  # header type 1, no payload: 10 bytes
     long_ack = r12(HOME, 1, 0x03, 0x03, bytes([6]) + b"\x00\x00\x00")  # type 3, 13 bytes
-    _, f = _frames([empty_command, long_ack], 261)
+    _, f = decode([empty_command, long_ack], 261)
     assert f.length.tolist() == [10, 13]
     assert f.is_ack.tolist() == [False, True]
 
@@ -117,7 +113,7 @@ def test_r3_frames() -> None:
     ack = r3(HOME, 1, 0x03, 0x00, 0xC8, bytes([6]))
     extended = r3(HOME, 6, 0x80, 0x80, 0xC9, bytes([1, 0x02, 0xAA, 0xBB, 0x20, 0x02]))
     bad = r3(HOME, 6, 0x80, 0x00, 0xCA, bytes([1, 0x20, 0x02]), bad=True)
-    _, f = _frames([cmd, ack, extended, bad], 262)
+    _, f = decode([cmd, ack, extended, bad], 262)
     assert f.sequence.tolist() == [0xC8, 0xC8, 0xC9, 0xCA]
     assert f.dst.tolist() == [1, 6, 1, 1]
     assert f.checksum.tolist() == [1, 1, 1, 0]
@@ -134,7 +130,7 @@ def test_routed_r12_frames_and_routed_ack() -> None:
     routed = r12(HOME, 1, 0xC1, 0x04, bytes([7, 0x00, 0x20, 3, 4, 0x25, 0x01, 0xFF]))
     routed_ack = r12(HOME, 7, 0x81, 0x04, bytes([1, 0x03, 0x20, 4, 3]))
     extended = r12(HOME, 1, 0xC1, 0x05, bytes([7, 0x08, 0x10, 3, 0x20, 0xEE, 0xEE, 0x26, 0x02]))
-    result, f = _frames([routed, routed_ack, extended], 261)
+    result, f = decode([routed, routed_ack, extended], 261)
     assert f.command_class.tolist() == [0x25, -1, 0x26]
     assert f.is_ack.tolist() == [False, True, False]
     assert all(FrameFlag.ROUTED in FrameFlag(int(v)) for v in f.flags.tolist())
@@ -146,7 +142,7 @@ def test_routed_r12_frames_and_routed_ack() -> None:
 def test_routed_r3_frame() -> None:
     routed = r3(HOME, 1, 0x88, 0x00, 9, bytes([7, 0x00, 0x10, 3, 0x00, 0x84, 0x07]))
     routed_ack = r3(HOME, 7, 0x08, 0x00, 9, bytes([1, 0x03, 0x10, 3]))
-    _, f = _frames([routed, routed_ack], 262)
+    _, f = decode([routed, routed_ack], 262)
     assert f.header_type.tolist() == [8, 8]
     assert f.command_class.tolist() == [0x84, -1]
     assert f.command.tolist() == [0x07, -1]
@@ -160,7 +156,7 @@ def test_multicast_and_broadcast_are_conversations_of_their_own() -> None:
     broadcast = r12(HOME, 1, 0x01, 0x02, bytes([0xFF, 0x01, 0x01, 0xD3]))
     unicast = r12(HOME, 1, 0x41, 0x03, bytes([2, 0x20, 0x02]))
     ack = r12(HOME, 2, 0x03, 0x03, bytes([1]))
-    result, f = _frames([multicast, broadcast, unicast, ack], 261)
+    result, f = decode([multicast, broadcast, unicast, ack], 261)
     assert f.dst.tolist() == [0x100, 0xFF, 2, 1]
     assert f.command_class.tolist() == [0x20, 0x01, 0x20, -1]
     assert multicast_nodes(multicast, r3=False) == [2, 3, 4]
@@ -177,7 +173,7 @@ def test_multicast_and_broadcast_are_conversations_of_their_own() -> None:
 def test_explore_frame_payload_after_its_header() -> None:
     explore = r12(HOME, 3, 0x05, 0x01, bytes([0xFF, 0x01, 0x00, 0x20, 0x04, 0, 0, 0, 0,
                                               0x01, 0x02]))
-    _, f = _frames([explore], 261)
+    _, f = decode([explore], 261)
     assert (f.header_type[0], f.command_class[0], f.command[0]) == (5, 0x01, 0x02)
 
 
@@ -188,7 +184,7 @@ def test_tap_fields_and_unknown_tlvs_skipped() -> None:
                tap(ACK_1_TO_6, fcs=1, rssi=-40.0, rf=(1, 0, 908_420), extra=unknown),
                tap(r3(HOME, 6, 0x80, 0, 7, bytes([1, 0x20, 0x02])), fcs=2, rssi=None,
                    rf=(2, 2, 919_800))]
-    result, f = _frames(records, 297)
+    result, f = decode(records, 297)
     assert f.keyed.all()
     assert f.checksum.tolist() == [1, 1, 1]
     assert f.rssi[:2].tolist() == [-71.25, -40.0] and np.isnan(f.rssi[2])
@@ -206,7 +202,7 @@ def test_tap_checksum_kind_from_data_rate_or_guessed() -> None:
     records = [tap(frame_r3, fcs=None, rf=(1, 2, 916_000)),
                tap(frame_r3, fcs=None, rf=None),
                tap(BASIC_SET, fcs=None, rf=None)]
-    _, f = _frames(records, 297)
+    _, f = decode(records, 297)
     assert f.profile.tolist() == [3, 3, 1]
     assert f.sequence.tolist() == [7, 7, 1]
     assert f.checksum.tolist() == [1, 1, 1]

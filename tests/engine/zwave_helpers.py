@@ -10,6 +10,7 @@ import binascii
 import struct
 from functools import reduce
 from operator import xor
+from typing import Any
 
 from engine import RawPacket
 
@@ -63,3 +64,12 @@ def tap(mac: bytes, fcs: int | None = 1, rssi: float | None = -60.5,
 
 def packets(frames: list[bytes], linktype: int, start_s: float = 1.0) -> list[RawPacket]:
     return [RawPacket(f, int((start_s + i) * 1e9), linktype) for i, f in enumerate(frames)]
+
+
+def decode(frames: list[bytes], linktype: int) -> tuple[Any, Any]:
+    """The analysis of ``frames`` and its Z-Wave frame columns."""
+    from engine import extract_flows
+    from engine.zwave import frames_of
+
+    result = extract_flows(packets(frames, linktype))
+    return result, frames_of(result)
