@@ -84,6 +84,7 @@ class DetailsPanel(QTabWidget):
         split.addWidget(self)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
+        split.setSizes([320, 480])  # the panes' size hints alone would squeeze the table
         split.setChildrenCollapsible(False)
         return split
 
