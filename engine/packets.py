@@ -99,23 +99,6 @@ class PacketTable:
         """A view of rows [start, stop): writes go into this table."""
         return PacketTable(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
 
-    @classmethod
-    def concat(cls, parts: list[PacketTable]) -> PacketTable:
-        if not parts:
-            return cls.empty(0)
-        if len(parts) == 1:
-            return parts[0]
-        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                      for f in fields(cls)})
-
-    def take(self, rows: np.ndarray) -> PacketTable:
-        """A new table with only ``rows`` (a copy)."""
-        return PacketTable(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
-
-    @property
-    def nbytes(self) -> int:
-        return sum(getattr(self, f.name).nbytes for f in fields(self))
-
 
 def _zeros(n: int) -> PacketTable:
     return PacketTable(**{name: np.zeros(n, dtype=dtype) for name, dtype in DTYPES.items()})

@@ -59,11 +59,6 @@ def u32_at(buf: np.ndarray, pos: np.ndarray, big_endian: bool) -> np.ndarray:
     return rows.view(">u4" if big_endian else "<u4")[:, 0].astype(np.uint32)
 
 
-def u16_at(buf: np.ndarray, pos: np.ndarray, big_endian: bool) -> np.ndarray:
-    """The 16-bit integers starting at byte positions ``pos`` of ``buf``."""
-    rows = gather(buf, pos, 2)
-    return rows.view(">u2" if big_endian else "<u2")[:, 0].astype(np.uint16)
-
 
 def u32_fields(buf: np.ndarray, pos: np.ndarray, count: int, big_endian: bool) -> np.ndarray:
     """``count`` consecutive 32-bit integers at each position, as an (n, count) uint32 array."""
