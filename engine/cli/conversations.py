@@ -8,14 +8,14 @@ from typing import Any
 
 from ..export.conversations import write_csv, write_json, write_table
 from ..pipeline import analyse_file
-from .options import add_config_options, config_from
+from .options import add_capture_argument, add_config_options, config_from
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("conversations", help="list the conversations of a capture",
                        description="List every conversation (TCP, UDP, ICMP, other IP, Z-Wave) "
                                    "of a capture file.")
-    p.add_argument("file", help="pcap or pcapng file (gzip-compressed is fine)")
+    add_capture_argument(p)
     p.add_argument("--format", choices=("table", "json", "csv"), default="table",
                    help="output format (default: table)")
     add_config_options(p)

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..pipeline import analyse_file
-from .options import add_config_options, config_from
+from .options import add_capture_argument, add_config_options, config_from
 
 
 def add_parser(sub: Any) -> None:
@@ -14,9 +14,7 @@ def add_parser(sub: Any) -> None:
                        description="Write every packet of TCP stream N (Wireshark's tcp.stream) "
                                    "with its original timestamp and link type. Packets of "
                                    "several link types give a pcapng file.")
-    p.add_argument("file", help="pcap or pcapng file (gzip-compressed is fine)")
-    p.add_argument("--stream", type=int, required=True, metavar="N",
-                   help="the tcp.stream number (as in the conversations list)")
+    add_capture_argument(p, stream=True)
     p.add_argument("-o", "--output", required=True, metavar="OUT.pcap",
                    help="the file to write (atomically: replaced only when complete)")
     add_config_options(p)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..export.follow import DIRECTION_CHOICES, FORMATS, export_follow, write_follow
 from ..pipeline import analyse_file
-from .options import add_config_options, config_from
+from .options import add_capture_argument, add_config_options, config_from
 
 
 def _size(value: str) -> int:
@@ -33,9 +33,7 @@ def add_parser(sub: Any) -> None:
                        description="Write the bytes of TCP stream N (Wireshark's tcp.stream) "
                                    "as Wireshark's Follow TCP Stream shows them: each byte "
                                    "once, in order; bytes never captured are left out.")
-    p.add_argument("file", help="pcap or pcapng file (gzip-compressed is fine)")
-    p.add_argument("--stream", type=int, required=True, metavar="N",
-                   help="the tcp.stream number (as in the conversations list)")
+    add_capture_argument(p, stream=True)
     p.add_argument("--direction", choices=DIRECTION_CHOICES, default="both",
                    help="A is the sender of the stream's first packet (default: both)")
     p.add_argument("--format", choices=FORMATS, default="raw", help="default: raw")

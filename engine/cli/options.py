@@ -21,6 +21,14 @@ def timeout(value: str) -> float | None:
     return seconds
 
 
+def add_capture_argument(parser: argparse.ArgumentParser, stream: bool = False) -> None:
+    """The capture FILE every subcommand reads (and ``--stream N`` for those about one)."""
+    parser.add_argument("file", help="pcap or pcapng file (gzip-compressed is fine)")
+    if stream:
+        parser.add_argument("--stream", type=int, required=True, metavar="N",
+                            help="the tcp.stream number (as in the conversations list)")
+
+
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--udp-timeout", type=timeout, default=FlowConfig.udp_timeout,
                         metavar="SECONDS|none",
