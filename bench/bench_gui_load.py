@@ -112,7 +112,7 @@ def gui_load(app: QApplication, path: Path, detail: bool = False) -> dict[str, f
 
 
 def table_speed(app: QApplication, rows: int) -> None:
-    from engine.table import EXTRA_COLUMNS
+    from engine.columns import COLUMNS as EXTRA_COLUMNS
     from tests.gui.synthetic_table import SYNTHETIC_EXTRA, synthetic_result
 
     for spec in SYNTHETIC_EXTRA:

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 import engine.packet_notes as packet_notes  # noqa: E402
 from engine import WIRESHARK, FlowResult, extract_flows_from_file  # noqa: E402
 from engine.packets import Kind  # noqa: E402
+from engine.zwave.protocol import ZWAVE  # noqa: E402
 from engine.zwave.synth import main as zwave_synth  # noqa: E402
 from gui.conversation_data import ConversationData  # noqa: E402
 from gui.details import DetailsPanel  # noqa: E402
@@ -142,7 +143,7 @@ def bench_tcp(details: DetailsPanel, result: FlowResult) -> None:
 
 
 def bench_zwave(details: DetailsPanel, result: FlowResult) -> None:
-    convs = biggest(result, Kind.ZWAVE)
+    convs = biggest(result, ZWAVE.kind)
     size = int(result.conversations.packets[convs[0]])
     t0 = time.perf_counter()
     details.set_capture(ConversationData(result))

@@ -13,7 +13,11 @@ import numpy as np
 
 
 class Kind(IntEnum):
-    """What conversation family a packet belongs to."""
+    """What conversation family a packet belongs to: the IP families the decoders produce.
+
+    Each is described in :mod:`engine.protocols`; plug-ins register further families there
+    with kind codes of their own (Z-Wave does).
+    """
 
     UNASSIGNED = 0
     TCP = 1
@@ -21,11 +25,11 @@ class Kind(IntEnum):
     ICMP = 3
     ICMPV6 = 4
     IP = 5  # another IP protocol (GRE, ESP, SCTP, OSPF, …): keyed by addresses and protocol
-    ZWAVE = 6
 
 
 class Reason(IntEnum):
-    """Why a packet is in no conversation (``Kind.UNASSIGNED``)."""
+    """Why a packet is in no conversation (``Kind.UNASSIGNED``); plug-ins add codes of their own
+    with :func:`register_reason`."""
 
     NONE = 0
     NON_IP = 1  # ARP, LLDP, STP, …: broken down by EtherType
@@ -33,17 +37,26 @@ class Reason(IntEnum):
     TRUNCATED = 3  # captured too short to hold its headers
     MALFORMED = 4  # headers that contradict themselves
     FRAGMENT = 5  # an IP fragment that does not complete a datagram (Wireshark counts it nowhere)
-    ZWAVE_DAMAGED = 6  # a Z-Wave frame too damaged to key
 
 
-REASON_TEXT = {
+#: what the unassigned breakdown calls each reason code
+REASON_TEXT: dict[int, str] = {
     Reason.NON_IP: "not IP",
     Reason.LINKTYPE: "link type not decoded",
     Reason.TRUNCATED: "headers cut short by the snap length",
     Reason.MALFORMED: "malformed headers",
     Reason.FRAGMENT: "IP fragment (counted with the frame that completes the datagram)",
-    Reason.ZWAVE_DAMAGED: "damaged Z-Wave frame",
 }
+
+
+def register_reason(text: str) -> int:
+    """A new reason code (for a plug-in's packets it cannot place), described by ``text``."""
+    for code, known in REASON_TEXT.items():
+        if known == text:
+            return code
+    code = max(max(Reason), *REASON_TEXT) + 1
+    REASON_TEXT[code] = text
+    return code
 
 # TCP flag bits as in the header (NS is bit 8)
 FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, NS = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x100

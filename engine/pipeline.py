@@ -6,9 +6,8 @@ answer for the same packets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
@@ -21,35 +20,11 @@ from .decode.exact import Fragment, Quoted
 from .decode.fast import decode_chunk
 from .decode.fragments import resolve_fragments
 from .errors import FlowError, LoadCancelled
+from .hooks import ANALYSES, LINK_PLUGINS, LinkPlugin
 from .memory import release_freed_memory
 from .packets import PacketTable, PacketTableBuilder
 from .result import CaptureInfo, FlowResult
 from .table import ConversationTable, merge_tables
-
-
-class LinkPlugin(Protocol):
-    """Decodes link types that carry no IP (Z-Wave radio frames) into conversations of its own.
-
-    A fresh instance serves one analysis: ``decode`` sees every chunk (while its buffer is valid)
-    with the chunk-local rows of its link types and fills those rows of ``part`` (kind, reason,
-    lengths, …) and its own columns; ``conversations`` then groups its packets, sets ``p.conv``
-    of those packets to ids local to the table it returns, and ``p.direction``.
-    """
-
-    linktypes: frozenset[int]
-
-    def decode(self, chunk: RecordChunk, rows: np.ndarray, part: PacketTable,
-               first_index: int) -> None: ...
-
-    def conversations(self, packets: PacketTable, config: FlowConfig
-                      ) -> ConversationTable | None: ...
-
-
-#: factories of link-layer plug-ins, one instance per analysis
-LINK_PLUGINS: list[Callable[[], LinkPlugin]] = []
-
-#: analyses run on the finished result, in order (TCP state, …): each may add extra columns
-ANALYSES: list[Callable[[FlowResult], None]] = []
 
 
 def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
@@ -108,6 +83,7 @@ def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
         capture.first_ns = int(packets.ts_ns.min())
         capture.last_ns = int(packets.ts_ns.max())
     result = FlowResult(capture, packets, table, links, source, config)
+    result.plugin_data = {plugin.name: plugin.finish() for plugin in plugins}
     for analysis in ANALYSES:
         analysis(result)
     release_freed_memory()  # what the phases freed goes back to the system, not just the heap

@@ -1,7 +1,8 @@
-"""Importing this module registers the engine's analyses and link-layer plug-ins.
+"""Importing this module loads the built-in analyses and plug-ins.
 
-Each line imports a module whose import adds itself to ``pipeline.ANALYSES`` or
-``pipeline.LINK_PLUGINS`` (and registers its extra columns and JSON fields).
+Each import registers what its module adds: protocols (:mod:`engine.protocols`), columns
+(:mod:`engine.columns`), analyses and link plug-ins (:mod:`engine.hooks`), dissectors
+(:mod:`engine.dissect`). A plug-in of your own does the same from its own module.
 """
 
 from __future__ import annotations

@@ -78,6 +78,8 @@ class FlowResult:
         self.source = source
         self.config = config
         self.unassigned = _unassigned(packets)
+        #: what each link plug-in kept of this analysis (its per-frame columns), by plug-in name
+        self.plugin_data: dict[str, Any] = {}
 
     # the seed's list-of-conversations face
     def __len__(self) -> int:
@@ -127,8 +129,9 @@ class FlowResult:
 
 def _unassigned(p: PacketTable) -> Unassigned:
     rows = p.kind == Kind.UNASSIGNED
-    reasons = np.bincount(p.reason[rows], minlength=len(Reason))
-    by_reason = {REASON_TEXT[Reason(r)]: int(c) for r, c in enumerate(reasons) if c and r}
+    reasons = np.bincount(p.reason[rows], minlength=max(REASON_TEXT) + 1)
+    by_reason = {REASON_TEXT.get(r, f"reason {r}"): int(c) for r, c in enumerate(reasons)
+                 if c and r}
     non_ip = rows & (p.reason == Reason.NON_IP)
     by_ethertype: dict[str, int] = {}
     if non_ip.any():

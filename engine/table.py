@@ -2,12 +2,12 @@
 
 Rows are sorted by start time (as the seed returns them); a row's id is its position. Views
 (:class:`Conversation`) are created on demand, so a million conversations cost only the columns.
-Other analyses (TCP state, Z-Wave) add columns to ``extra`` without changing this module.
+Other analyses (TCP state, Z-Wave) add columns to ``extra`` without changing this module; they
+declare them in :mod:`engine.columns`.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,38 +15,7 @@ from typing import Any
 import numpy as np
 
 from .packets import Kind
-
-PROTOCOL_NAMES = {Kind.TCP: "tcp", Kind.UDP: "udp", Kind.ICMP: "icmp", Kind.ICMPV6: "icmpv6",
-                  Kind.ZWAVE: "zwave"}
-#: names for other IP protocols, as Wireshark's protocol column shows them (lower case)
-IP_PROTOCOL_NAMES = {
-    0: "hopopt", 2: "igmp", 4: "ipip", 8: "egp", 9: "igp", 41: "ipv6", 46: "rsvp", 47: "gre",
-    50: "esp", 51: "ah", 59: "ipv6-nonxt", 88: "eigrp", 89: "ospf", 94: "ipip", 103: "pim",
-    112: "vrrp", 115: "l2tp", 124: "isis", 132: "sctp", 136: "udplite", 137: "mpls-in-ip",
-}
-
-
-def protocol_name(kind: int, ip_proto: int) -> str:
-    """``tcp``, ``udp``, ``icmp``, ``icmpv6``, ``zwave``, or the IP protocol's name."""
-    if kind == Kind.IP:
-        return IP_PROTOCOL_NAMES.get(ip_proto, f"ip-proto-{ip_proto}")
-    return PROTOCOL_NAMES.get(Kind(kind), "unknown")
-
-
-#: ``family`` value of conversations whose endpoints are Z-Wave nodes (hi = home id, lo = node)
-FAMILY_ZWAVE = 90
-
-
-def format_address(family: int, hi: int, lo: int) -> str:
-    """Canonical text form (IPv6 compressed, as Wireshark and ``ipaddress`` print it)."""
-    if family == 4:
-        return str(ipaddress.IPv4Address(lo & 0xFFFFFFFF))
-    if family == 6:
-        return str(ipaddress.IPv6Address((hi << 64) | lo))
-    if family == FAMILY_ZWAVE:  # home id in hex / node id in decimal, as Z-Wave tools show them
-        node = {0xFF: "broadcast", 0x100: "multicast"}.get(lo, str(lo))
-        return f"{hi:08X}/{node}"
-    return f"{hi:x}:{lo:x}"
+from .protocols import format_address, protocol_name
 
 
 @dataclass
@@ -126,6 +95,16 @@ class ConversationTable:
             names[codes == code] = protocol_name(int(code) >> 8, int(code) & 0xFF)
         return names
 
+    def address_texts(self, side: str) -> np.ndarray:
+        """Endpoint ``side`` ("a" or "b") of every row as text (each distinct address is
+        formatted once)."""
+        parts = np.stack([self.family.astype(np.uint64), getattr(self, f"{side}_hi"),
+                          getattr(self, f"{side}_lo")], axis=1)
+        unique, inverse = np.unique(parts, axis=0, return_inverse=True)
+        texts = np.array([format_address(int(f), int(h), int(lo)) for f, h, lo in unique.tolist()],
+                         dtype=object)
+        return texts[inverse.reshape(-1)] if len(texts) else np.zeros(0, dtype=object)
+
     def packets_of(self, i: int) -> np.ndarray:
         """Packet indices of conversation ``i`` in file order."""
         if self.packet_index is None or self.packet_start is None:
@@ -144,30 +123,6 @@ class ConversationTable:
 
 COLUMN_NAMES = [name for name in ConversationTable.__dataclass_fields__
                 if name not in ("packet_index", "packet_start", "extra")]
-
-
-@dataclass(frozen=True)
-class ExtraColumn:
-    """How views should show a column that an analysis adds to ``ConversationTable.extra``.
-
-    ``kind`` says how to format it: "count" (integer, -1 = not applicable), "bytes", "text"
-    (fixed-width unicode array, "" = not applicable), "hex" (integer shown in hex), "float"
-    (NaN = not applicable). ``protocols`` lists the protocols it applies to.
-    """
-
-    name: str
-    title: str
-    kind: str
-    protocols: tuple[str, ...]
-    tooltip: str = ""
-
-
-#: extra columns known to the views, in display order (analyses register theirs on import)
-EXTRA_COLUMNS: dict[str, ExtraColumn] = {}
-
-
-def register_column(column: ExtraColumn) -> None:
-    EXTRA_COLUMNS[column.name] = column
 
 
 def _fill_value(dtype: np.dtype) -> Any:

@@ -1,7 +1,7 @@
 """The conversation table's columns: what each shows, how it is formatted and sorted.
 
 The built-in columns follow Wireshark's Conversations dialog; columns that engine analyses
-register (``engine.table.EXTRA_COLUMNS``) are added generically by their ``kind``. A column never
+declare (``engine.columns.COLUMNS``) are added generically by their ``format``. A column never
 computes anything per row beyond indexing an array and formatting one value.
 """
 
@@ -13,19 +13,17 @@ from functools import lru_cache
 
 import numpy as np
 
-from engine.table import ExtraColumn, format_address
+from engine.columns import COLUMNS, ColumnSpec
+from engine.protocols import format_address
 
 from . import units
 from .conversation_data import ConversationData, protocol_title
 
-#: columns hidden until the user shows them (View ▸ Columns): details that would push the
-#: Wireshark columns off a normal screen. Any other registered column is shown when present.
-DEFAULT_HIDDEN = frozenset({
-    "extra:client_state", "extra:server_state", "extra:client", "extra:partial",
-    "extra:out_of_order", "extra:missing_bytes",
-    "extra:node_a", "extra:node_b", "extra:rssi_min", "extra:rssi_max", "extra:data_rate",
-    "extra:region", "extra:bad_checksum",
-})
+
+def default_hidden() -> frozenset[str]:
+    """Columns hidden until the user shows them (View ▸ Columns): the declared columns marked
+    ``hidden``, details that would push the Wireshark columns off a normal screen."""
+    return frozenset(f"extra:{c.name}" for c in COLUMNS.values() if c.hidden and not c.core)
 
 #: kinds shown right-aligned
 NUMERIC_KINDS = frozenset({"count", "bytes", "rate", "port", "stream", "time", "duration",
@@ -212,11 +210,11 @@ _EXTRA_SAMPLES = {"count": "000000", "bytes": "000.0 kB", "hex": "00000000", "fl
                   "text": "ESTABLISHED"}
 
 
-def extra_column(spec: ExtraColumn) -> Column:
-    """A column registered by an engine analysis, formatted by its ``kind``."""
-    kind = spec.kind if spec.kind in _FORMATS else "text"
+def extra_column(spec: ColumnSpec) -> Column:
+    """A column declared by an engine analysis or plug-in, formatted by its ``format``."""
+    kind = spec.format if spec.format in _FORMATS else "text"
     return ArrayColumn(f"extra:{spec.name}", spec.title, kind, _extra(spec.name),
-                       spec.tooltip, _EXTRA_SAMPLES.get(kind, ""))
+                       spec.doc, _EXTRA_SAMPLES.get(kind, ""))
 
 
 def builtin_columns() -> list[Column]:

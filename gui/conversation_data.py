@@ -11,15 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine import FlowResult
-from engine.table import EXTRA_COLUMNS, ConversationTable, ExtraColumn, protocol_name
+from engine.columns import ColumnSpec, extra_columns
+from engine.protocols import protocol_name, protocol_title
+from engine.table import ConversationTable
 
-#: how protocol names are shown (the engine's names are lower case, Wireshark's are not)
-PROTOCOL_TITLES = {"tcp": "TCP", "udp": "UDP", "icmp": "ICMP", "icmpv6": "ICMPv6",
-                   "zwave": "Z-Wave"}
-
-
-def protocol_title(name: str) -> str:
-    return PROTOCOL_TITLES.get(name, name.upper())
+__all__ = ["ConversationData", "ProtocolCount", "protocol_title"]
 
 
 @dataclass(frozen=True)
@@ -56,8 +52,8 @@ class ConversationData:
         present = {p.name for p in self.protocols}
         #: registered columns this table has, for protocols it has (no TCP columns for a
         #: Z-Wave capture): an analysis may add its columns to every table
-        self.extra_columns: list[ExtraColumn] = [
-            c for c in EXTRA_COLUMNS.values()
+        self.extra_columns: list[ColumnSpec] = [
+            c for c in extra_columns()
             if c.name in t.extra and (not c.protocols or present.intersection(c.protocols))]
 
     def __len__(self) -> int:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
 
 from engine.packets import Kind
 from engine.result import FlowResult
+from engine.zwave.protocol import ZWAVE
 
 from .conversation_data import ConversationData
 from .loader import JobRunner
@@ -33,12 +34,12 @@ from .zwave_pane import ZWavePane
 if TYPE_CHECKING:
     from .window import MainWindow
 
-TIMELINE, STREAM, PACKETS, ZWAVE = "Timeline", "Stream", "Packets", "Z-Wave"
+TIMELINE, STREAM, PACKETS, ZWAVE_TAB = "Timeline", "Stream", "Packets", "Z-Wave"
 #: tabs that apply to a conversation of each kind, the preferred one first
 APPLIES: dict[int, tuple[str, ...]] = {
     Kind.TCP: (TIMELINE, STREAM, PACKETS),
     Kind.UDP: (STREAM, PACKETS),
-    Kind.ZWAVE: (ZWAVE, PACKETS),
+    ZWAVE.kind: (ZWAVE_TAB, PACKETS),
 }
 
 
@@ -55,11 +56,11 @@ class DetailsPanel(QTabWidget):
         self.packets = PacketsPane(runner, self)
         self.zwave = ZWavePane(self)
         self.panes: dict[str, QWidget] = {TIMELINE: self.timeline, STREAM: self.stream,
-                                          PACKETS: self.packets, ZWAVE: self.zwave}
+                                          PACKETS: self.packets, ZWAVE_TAB: self.zwave}
         tips = {TIMELINE: "TCP states of both endpoints, packets and sequence numbers over time",
                 STREAM: "The conversation's bytes, as Wireshark's Follow Stream shows them",
                 PACKETS: "The conversation's packets; the clicked one dissected",
-                ZWAVE: "ACK and command frames per node pair, over time, and signal strength"}
+                ZWAVE_TAB: "ACK and command frames per node pair, over time, and signal strength"}
         for name, pane in self.panes.items():
             self.setTabToolTip(self.addTab(pane, name), tips[name])
             signal = getattr(pane, "packetSelected", None)

@@ -24,21 +24,17 @@ from typing import Any
 
 import numpy as np
 
-from engine.table import FAMILY_ZWAVE, IP_PROTOCOL_NAMES, PROTOCOL_NAMES
+from engine import protocols
+from engine.protocols import FAMILIES, known_protocol_names
 
 from .conversation_data import ConversationData
 
 Mask = np.ndarray
 _U64 = (1 << 64) - 1
-_ZWAVE_NODE = re.compile(r"^([0-9a-f]{1,8})/([0-9]{1,3}|broadcast|multicast)$", re.IGNORECASE)
-#: node "addresses" the engine gives Z-Wave broadcast and multicast frames
-_ZWAVE_SPECIAL = {"broadcast": 0xFF, "multicast": 0x100}
 _COMPARISON = re.compile(r"^([a-z_][a-z0-9_]*)(<=|>=|!=|==|=|<|>)(.*)$", re.IGNORECASE)
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq, "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
     "<=": operator.le, ">=": operator.ge}
-_ALIASES = {"z-wave": "zwave", "icmp6": "icmpv6"}
-KNOWN_PROTOCOLS = frozenset(PROTOCOL_NAMES.values()) | frozenset(IP_PROTOCOL_NAMES.values())
 
 HELP = ("Use an address (10.0.0.1, 10.0.0.0/8), port N, stream N, a protocol (tcp, udp, icmp, "
         "zwave, …), a state (SF, RSTO, …) or a comparison (packets>100); "
@@ -92,16 +88,19 @@ class _Parser:
 
         return (t.family == version) & (side(t.a_hi, t.a_lo) | side(t.b_hi, t.b_lo))
 
-    def zwave_node(self, token: str) -> Mask | None:
-        m = _ZWAVE_NODE.match(token)
-        if not m:
-            return None
-        name = m.group(2).lower()
-        node_id = _ZWAVE_SPECIAL[name] if name in _ZWAVE_SPECIAL else int(name)
-        home, node = np.uint64(int(m.group(1), 16)), np.uint64(node_id)
-        t = self.t
-        return (t.family == FAMILY_ZWAVE) & (((t.a_hi == home) & (t.a_lo == node))
-                                             | ((t.b_hi == home) & (t.b_lo == node)))
+    def endpoint(self, token: str) -> Mask | None:
+        """An endpoint of a plug-in's address family (``C4A815CD/6``: a Z-Wave node)."""
+        for code, family in FAMILIES.items():
+            if code in (4, 6) or family.parse is None:
+                continue  # IP addresses and networks: :meth:`address`
+            parsed = family.parse(token)
+            if parsed is None:
+                continue
+            hi, lo = np.uint64(parsed[0]), np.uint64(parsed[1])
+            t = self.t
+            return (t.family == code) & (((t.a_hi == hi) & (t.a_lo == lo))
+                                         | ((t.b_hi == hi) & (t.b_lo == lo)))
+        return None
 
     def hex_value(self, token: str) -> Mask | None:
         if not token.lower().startswith("0x"):
@@ -111,25 +110,28 @@ class _Parser:
         except ValueError:
             return None
         t = self.t
-        mask = (t.family == FAMILY_ZWAVE) & ((t.a_hi == np.uint64(value))
-                                             | (t.b_hi == np.uint64(value)))
+        not_ip = (t.family != 4) & (t.family != 6)  # a network id (a Z-Wave home id)
+        mask = not_ip & ((t.a_hi == np.uint64(value)) | (t.b_hi == np.uint64(value)))
         for spec in self.data.extra_columns:
-            if spec.kind == "hex":
+            if spec.format == "hex":
                 mask = mask | (t.extra[spec.name] == value)
         return mask
 
     def protocol(self, token: str) -> Mask | None:
-        name = _ALIASES.get(token.lower(), token.lower())
+        name = token.lower()
         if name in ("ipv4", "ipv6"):
             return self.t.family == int(name[-1])
+        registered = protocols.lookup(name)
+        if registered is not None:
+            name = registered.name
         present = {p.name for p in self.data.protocols}
-        if name in KNOWN_PROTOCOLS or name in present:
+        if name in known_protocol_names() or name in present:
             return self.data.protocol == name
         return None
 
     def state(self, token: str) -> Mask | None:
         """A value of a text column an analysis registered (exact case first, then any case)."""
-        columns = [self.t.extra[s.name] for s in self.data.extra_columns if s.kind == "text"]
+        columns = [self.t.extra[s.name] for s in self.data.extra_columns if s.format == "text"]
         exact = [col == token for col in columns]
         if any(m.any() for m in exact):
             return np.logical_or.reduce(exact)
@@ -165,7 +167,7 @@ class _Parser:
         return _OPS[op](col, value)
 
     def _hex_columns(self) -> set[str]:
-        return {spec.name for spec in self.data.extra_columns if spec.kind == "hex"}
+        return {spec.name for spec in self.data.extra_columns if spec.format == "hex"}
 
     def keyword(self, word: str, argument: str | None) -> Mask:
         if argument is None or not argument.isdigit():
@@ -176,7 +178,7 @@ class _Parser:
         return self.t.stream == n
 
     def term(self, token: str) -> Mask:
-        for parse in (self.comparison, self.address, self.zwave_node, self.hex_value,
+        for parse in (self.comparison, self.address, self.endpoint, self.hex_value,
                       self.protocol, self.state):
             mask = parse(token)
             if mask is not None:

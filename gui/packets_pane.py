@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from engine.packet_notes import conversation_packets
-from engine.packets import Kind
 from engine.result import FlowResult
 from engine.zwave import frames_of
+from engine.zwave.protocol import ZWAVE
 
 from . import units
 from .conversation_text import title
@@ -135,7 +135,7 @@ class PacketsPane(QWidget):
             self._warm_timer.start()
         packets = conversation_packets(result, conversation)
         describe: Callable[[int], str] | None = None
-        if packets.kind == Kind.ZWAVE:
+        if packets.kind == ZWAVE.kind:
             frames = frames_of(result)
 
             def describe(packet: int) -> str:

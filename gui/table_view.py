@@ -11,7 +11,7 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QFontDatabase, QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
-from .columns import DEFAULT_HIDDEN
+from .columns import default_hidden
 from .conversation_model import ConversationModel
 
 #: rows measured when sizing columns after a load (about a screenful)
@@ -118,7 +118,7 @@ class ConversationView(QTableView):
         self._apply_hidden()
 
     def is_column_hidden(self, key: str) -> bool:
-        return key in self._hidden or (key in DEFAULT_HIDDEN and key not in self._shown)
+        return key in self._hidden or (key in default_hidden() and key not in self._shown)
 
     def hidden_columns(self) -> list[str]:
         return sorted(col.key for col in self._model.columns if self.is_column_hidden(col.key))
@@ -126,7 +126,7 @@ class ConversationView(QTableView):
     def set_column_visible(self, key: str, visible: bool) -> None:
         if visible:
             self._hidden.discard(key)
-            if key in DEFAULT_HIDDEN:
+            if key in default_hidden():
                 self._shown.add(key)
         else:
             self._hidden.add(key)
@@ -160,7 +160,7 @@ class ConversationView(QTableView):
 
     def _show_all(self) -> None:
         self._hidden.clear()
-        self._shown |= DEFAULT_HIDDEN
+        self._shown |= default_hidden()
         self._apply_hidden()
         self.columnChoicesChanged.emit([], sorted(self._shown))
 

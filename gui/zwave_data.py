@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.packets import Kind
 from engine.result import FlowResult
 from engine.zwave import frames_of
 from engine.zwave.conversations import parse_class_counts
+from engine.zwave.protocol import ZWAVE
 
 #: the time histogram uses 1 s bins unless that would make more than this many bars
 MAX_BINS = 1500
@@ -27,7 +27,7 @@ GROUP_GAP = 1.0  # empty bar slots between home networks
 
 
 def has_zwave(result: FlowResult | None) -> bool:
-    return result is not None and bool((result.conversations.kind == Kind.ZWAVE).any())
+    return result is not None and bool((result.conversations.kind == ZWAVE.kind).any())
 
 
 def pair_label(node_a: int, node_b: int, cast: str) -> str:
@@ -56,7 +56,7 @@ class PairBars:
 
 def pair_bars(result: FlowResult) -> PairBars:
     t = result.conversations
-    rows = np.flatnonzero(t.kind == Kind.ZWAVE)
+    rows = np.flatnonzero(t.kind == ZWAVE.kind)
     home = t.extra["home_id"][rows].astype(np.int64)
     a = t.extra["node_a"][rows].astype(np.int64)
     b = t.extra["node_b"][rows].astype(np.int64)
@@ -129,7 +129,7 @@ def frame_histogram(result: FlowResult) -> FrameHistogram:
 def command_classes(result: FlowResult, conversation: int) -> list[tuple[str, int]]:
     """``[(name, count), …]`` of a Z-Wave conversation's command frames, most used first."""
     t = result.conversations
-    if conversation < 0 or t.kind[conversation] != Kind.ZWAVE:
+    if conversation < 0 or t.kind[conversation] != ZWAVE.kind:
         return []
     counts = parse_class_counts(str(t.extra["command_classes"][conversation]))
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))

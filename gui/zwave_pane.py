@@ -17,8 +17,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from engine.packets import Kind
 from engine.result import FlowResult
+from engine.zwave.protocol import ZWAVE
 
 from . import units
 from .chart_style import (
@@ -233,7 +233,7 @@ class ZWavePane(QWidget):
         result, pairs, conv = self.result, self.pairs, self.conversation
         assert result is not None and pairs is not None
         t = result.conversations
-        conversations = int((t.kind == Kind.ZWAVE).sum())
+        conversations = int((t.kind == ZWAVE.kind).sum())
         frames = int(pairs.acks.sum() + pairs.commands.sum())
         text = (f"<b>Z-Wave</b>: {units.count(frames)} frames in "
                 f"{units.count(conversations)} conversations in "

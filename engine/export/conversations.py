@@ -1,7 +1,8 @@
 """The conversation list as JSON, CSV or a text table — one implementation for CLI and GUI.
 
-The JSON layout is a stable contract (see README). Analyses that add columns (TCP state, Z-Wave)
-register their fields with :func:`register_field`, so every writer picks them up.
+The JSON layout is a stable contract (see README): a fixed part (endpoints, counts, times) and
+one field per column that analyses and plug-ins declared (:mod:`engine.columns`), left out of
+the records of protocols it does not describe.
 """
 
 from __future__ import annotations
@@ -16,20 +17,11 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from ..columns import COLUMNS, ColumnSpec
 from ..packets import ACK, CWR, ECE, FIN, NS, PSH, RST, SYN, URG
+from ..protocols import format_address
 from ..result import FlowResult
-from ..table import ConversationTable, format_address
-
-FieldFn = Callable[[FlowResult, np.ndarray], list[Any]]
-
-#: extra JSON fields: name -> function(result, rows) giving one value per row
-_EXTRA: dict[str, FieldFn] = {}
-
-
-def register_field(name: str, fn: FieldFn) -> None:
-    """Add a field to every conversation record (JSON and CSV)."""
-    _EXTRA[name] = fn
-
+from ..table import ConversationTable
 
 FLAG_LETTERS = ((SYN, "S"), (ACK, "A"), (FIN, "F"), (RST, "R"), (PSH, "P"), (URG, "U"),
                 (ECE, "E"), (CWR, "C"), (NS, "N"))
@@ -82,7 +74,7 @@ def conversation_records(result: FlowResult, rows: np.ndarray | None = None
         "packets_ab", "bytes_ab", "packets_ba", "bytes_ba", "payload_ab", "payload_ba",
         "flags_ab", "flags_ba", "icmp_type", "icmp_code", "icmp_id", "quotes", "kind")}
     bps_ab, bps_ba = _rate(t.bits_per_second("ab")[rows]), _rate(t.bits_per_second("ba")[rows])
-    extra = {name: fn(result, rows) for name, fn in _EXTRA.items()}
+    extra = _declared_fields(result, rows, proto)
     records = []
     for k, i in enumerate(rows.tolist()):
         rec: dict[str, Any] = {
@@ -114,16 +106,62 @@ def conversation_records(result: FlowResult, rows: np.ndarray | None = None
             rec["icmp"] = {"type": cols["icmp_type"][k], "code": cols["icmp_code"][k],
                            "id": None if icmp_id < 0 else icmp_id}
             rec["quotes"] = None if cols["quotes"][k] < 0 else cols["quotes"][k]
-        for name, values in extra.items():
+        for name, values in extra:
             if values[k] is not _ABSENT:
                 rec[name] = values[k]
         records.append(rec)
     return records
 
 
-#: a field function returns this for rows the field does not apply to (the key is left out)
+#: the value of a field for rows of protocols it does not describe (the key is left out)
 _ABSENT = object()
-ABSENT = _ABSENT
+
+
+def _declared_fields(result: FlowResult, rows: np.ndarray, proto: list[str]
+                     ) -> list[tuple[str, list[Any]]]:
+    """(JSON key, one value per row) of every declared column the table has, in declaration
+    order; columns with a ``group.key`` JSON key become one object per row (null when all of
+    its values are)."""
+    t = result.conversations
+    out: list[tuple[str, list[Any]]] = []
+    groups: dict[str, list[tuple[str, list[Any]]]] = {}
+    for spec in COLUMNS.values():
+        if spec.core or spec.name not in t.extra:
+            continue
+        values = _column_values(spec, t.extra[spec.name][rows].tolist(), proto)
+        group, _, key = spec.key.rpartition(".")
+        if not group:
+            out.append((key, values))
+            continue
+        if group not in groups:
+            groups[group] = []
+            out.append((group, []))  # filled below, at the group's first member's place
+        groups[group].append((key, values))
+    for k, (name, values) in enumerate(out):
+        if name in groups and not values:
+            out[k] = (name, _objects(groups[name], len(proto)))
+    return out
+
+
+def _column_values(spec: ColumnSpec, values: list[Any], proto: list[str]) -> list[Any]:
+    convert = spec.convert
+    if not spec.protocols:
+        return [convert(v) for v in values]
+    mine = set(spec.protocols)
+    return [convert(v) if p in mine else _ABSENT for v, p in zip(values, proto, strict=True)]
+
+
+def _objects(members: list[tuple[str, list[Any]]], n: int) -> list[Any]:
+    out: list[Any] = []
+    for k in range(n):
+        obj = {key: values[k] for key, values in members}
+        if any(v is _ABSENT for v in obj.values()):
+            out.append(_ABSENT)
+        elif all(v is None for v in obj.values()):
+            out.append(None)
+        else:
+            out.append(obj)
+    return out
 
 
 def capture_record(result: FlowResult) -> dict[str, Any]:
@@ -218,19 +256,21 @@ TABLE_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any], bool]] = [
     ("Duration", lambda r: f"{r['duration']:.6f}", False),
 ]
 
-#: what each protocol adds to its section (fields other analyses registered, when present)
-PROTOCOL_COLUMNS: dict[str, list[tuple[str, Callable[[dict[str, Any]], Any], bool]]] = {
-    "tcp": [("Status", lambda r: r.get("status"), True),
-            ("conn_state", lambda r: r.get("conn_state"), True),
-            ("History", lambda r: r.get("history"), True)],
-    "icmp": [("Type", lambda r: r["icmp"]["type"], False),
-             ("Code", lambda r: r["icmp"]["code"], False),
-             ("Id", lambda r: r["icmp"]["id"], False)],
-    "zwave": [("ACKs", lambda r: r.get("ack_count"), False),
-              ("Commands", lambda r: r.get("command_count"), False),
-              ("Bad FCS", lambda r: r.get("bad_checksum"), False)],
-}
-PROTOCOL_COLUMNS["icmpv6"] = PROTOCOL_COLUMNS["icmp"]
+#: what ICMP sections add (the other protocols' additions are declared columns with a
+#: ``text_title``)
+ICMP_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any], bool]] = [
+    ("Type", lambda r: r["icmp"]["type"], False),
+    ("Code", lambda r: r["icmp"]["code"], False),
+    ("Id", lambda r: r["icmp"]["id"], False)]
+
+
+def _section_columns(proto: str) -> list[tuple[str, Callable[[dict[str, Any]], Any], bool]]:
+    """The columns a protocol's section of the text table adds to :data:`TABLE_COLUMNS`."""
+    if proto in ("icmp", "icmpv6"):
+        return ICMP_COLUMNS
+    return [(spec.text_title, lambda r, key=spec.key: r.get(key), spec.format == "text")
+            for spec in COLUMNS.values()
+            if spec.text_title and not spec.core and proto in spec.protocols]
 
 
 def write_table(result: FlowResult, out: TextIO) -> None:
@@ -248,7 +288,7 @@ def write_table(result: FlowResult, out: TextIO) -> None:
         recs = sorted(by_proto[proto], key=lambda r: (r["stream"] is None, r["stream"] or 0,
                                                       r["start_ns"]))
         out.write(f"\n{proto.upper()} conversations: {len(recs)}\n")
-        columns = TABLE_COLUMNS + PROTOCOL_COLUMNS.get(proto, [])
+        columns = TABLE_COLUMNS + _section_columns(proto)
         cells = [["" if (v := get(r)) is None else str(v) for _, get, _ in columns] for r in recs]
         keep = [k for k in range(len(columns)) if any(row[k] for row in cells)]
         lines = [[columns[k][0] for k in keep]] + [[row[k] for k in keep] for row in cells]

@@ -9,16 +9,11 @@ without ACK was seen, so the client is a guess).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 
-from ..export.conversations import ABSENT, FieldFn, register_field
-from ..packets import Kind
-from ..pipeline import ANALYSES
+from ..columns import ColumnSpec, declare_columns
+from ..hooks import register_analysis
 from ..result import FlowResult
-from ..table import ExtraColumn, register_column
 from .summary import STATE_NAMES, STATUS_NAMES, summarize
 
 TEXT_COLUMNS = ("client_state", "server_state", "status", "conn_state", "history", "client")
@@ -54,46 +49,32 @@ def add_tcp_columns(result: FlowResult) -> None:
         table.extra[name] = full
 
 
-def _tcp_field(column: str, convert: Callable[[Any], Any]) -> FieldFn:
-    """A JSON/CSV field that reads one extra column for TCP rows and is absent for the rest."""
-    def values(result: FlowResult, rows: np.ndarray) -> list[Any]:
-        t = result.conversations
-        if column not in t.extra:
-            return [ABSENT] * len(rows)
-        is_tcp = (t.kind[rows] == Kind.TCP).tolist()
-        col = t.extra[column][rows].tolist()
-        return [convert(v) if tcp else ABSENT for v, tcp in zip(col, is_tcp, strict=True)]
-    return values
-
-
-ANALYSES.append(add_tcp_columns)
-
-for _name in ("client_state", "server_state", "status", "conn_state", "history"):
-    register_field(_name, _tcp_field(_name, str))
-for _name in ("retransmissions", "out_of_order", "missing_bytes"):
-    register_field(_name, _tcp_field(_name, int))
-register_field("client", _tcp_field("client", str.lower))
-register_field("partial", _tcp_field("partial", bool))
+register_analysis(add_tcp_columns)
 
 _T = ("tcp",)
-for _column in (
-    ExtraColumn("client_state", "Client state", "text", _T,
-                "RFC 793 state of the endpoint that opened the connection, at the end"),
-    ExtraColumn("server_state", "Server state", "text", _T,
-                "RFC 793 state of the endpoint that accepted the connection, at the end"),
-    ExtraColumn("status", "Status", "text", _T,
-                "active, half-open, half-closed, closed, reset, rejected or timed out"),
-    ExtraColumn("conn_state", "Conn state", "text", _T, "Zeek's conn_state (S0, SF, REJ, …)"),
-    ExtraColumn("history", "History", "text", _T,
-                "Zeek's history letters: upper case = client, lower case = server"),
-    ExtraColumn("retransmissions", "Retransmissions", "count", _T,
-                "segments whose bytes had all been seen before"),
-    ExtraColumn("out_of_order", "Out of order", "count", _T,
-                "segments that filled a hole left by a later segment"),
-    ExtraColumn("missing_bytes", "Missing bytes", "bytes", _T,
-                "stream bytes sent (or acknowledged) but not in the capture"),
-    ExtraColumn("client", "Client", "text", _T, "which endpoint (A or B) opened the connection"),
-    ExtraColumn("partial", "Partial", "count", _T,
-                "1 when no SYN was seen, so the client is a guess"),
-):
-    register_column(_column)
+declare_columns(
+    ColumnSpec("client_state", "Client state", "text",
+               "RFC 793 state of the endpoint that opened the connection, at the end", _T,
+               hidden=True),
+    ColumnSpec("server_state", "Server state", "text",
+               "RFC 793 state of the endpoint that accepted the connection, at the end", _T,
+               hidden=True),
+    ColumnSpec("status", "Status", "text",
+               "active, half-open, half-closed, closed, reset, rejected or timed out", _T,
+               text_title="Status"),
+    ColumnSpec("conn_state", "Conn state", "text", "Zeek's conn_state (S0, SF, REJ, …)", _T,
+               text_title="conn_state"),
+    ColumnSpec("history", "History", "text",
+               "Zeek's history letters: upper case = client, lower case = server", _T,
+               text_title="History"),
+    ColumnSpec("retransmissions", "Retransmissions", "count",
+               "segments whose bytes had all been seen before", _T),
+    ColumnSpec("out_of_order", "Out of order", "count",
+               "segments that filled a hole left by a later segment", _T, hidden=True),
+    ColumnSpec("missing_bytes", "Missing bytes", "bytes",
+               "stream bytes sent (or acknowledged) but not in the capture", _T, hidden=True),
+    ColumnSpec("client", "Client", "text", "which endpoint (A or B) opened the connection", _T,
+               hidden=True, to_json=str.lower),
+    ColumnSpec("partial", "Partial", "count", "1 when no SYN was seen, so the client is a guess",
+               _T, hidden=True, to_json=bool),
+)

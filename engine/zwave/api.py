@@ -7,13 +7,13 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from ..config import FlowConfig
-from ..packets import Kind
 from ..pipeline import analyse_packets
 from ..result import FlowResult
 from ..table import Conversation
 from .conversations import parse_class_counts
 from .frames import ZWaveFrames
 from .plugin import frames_of
+from .protocol import ZWAVE
 
 
 class ZWaveFlows:
@@ -26,7 +26,7 @@ class ZWaveFlows:
 
     def __init__(self, result: FlowResult) -> None:
         self.result = result
-        self.rows = np.flatnonzero(result.conversations.kind == Kind.ZWAVE)
+        self.rows = np.flatnonzero(result.conversations.kind == ZWAVE.kind)
         self.frames: ZWaveFrames = frames_of(result)
 
     def __len__(self) -> int:

@@ -16,10 +16,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..packets import Kind, PacketTable
-from ..table import FAMILY_ZWAVE, ConversationTable
+from ..packets import PacketTable
+from ..table import ConversationTable
 from .commands import command_class_name
 from .frames import BROADCAST_NODE, MULTICAST_NODE, ZWaveFrames
+from .protocol import FAMILY_ZWAVE, ZWAVE
 from .tap import data_rate_name, region_name
 
 UNICAST, BROADCAST, MULTICAST = 0, 1, 2
@@ -51,7 +52,7 @@ def zwave_conversations(p: PacketTable, frames: ZWaveFrames) -> ConversationTabl
     extra = _extra(frames, rows, conv, nconv, home[first], lo[first], hi[first], cast[first])
     full = np.full(nconv, 0, dtype=np.uint8)
     table = ConversationTable(
-        kind=np.full(nconv, Kind.ZWAVE, dtype=np.uint8), ip_proto=full.copy(),
+        kind=np.full(nconv, ZWAVE.kind, dtype=np.uint8), ip_proto=full.copy(),
         family=np.full(nconv, FAMILY_ZWAVE, dtype=np.uint8),
         stream=np.full(nconv, -1, dtype=np.int64),
         a_hi=home[first].astype(np.uint64), a_lo=a_node.astype(np.uint64),

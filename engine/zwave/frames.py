@@ -45,6 +45,11 @@ from .tap import FCS_R1_R2, FCS_R3, parse_tap
 PROFILE_R1_R2, PROFILE_R3 = 1, 3
 BROADCAST_NODE = 0xFF
 MULTICAST_NODE = 0x100  # ``dst`` of multicast frames (no single destination node)
+
+
+def node_text(node: int) -> str:
+    """A node id as Z-Wave tools show it (``6``, ``broadcast``, ``multicast``)."""
+    return {BROADCAST_NODE: "broadcast", MULTICAST_NODE: "multicast"}.get(node, str(node))
 MAX_LENGTH = {PROFILE_R1_R2: 64, PROFILE_R3: 170}
 DATA_RATE_LONG_RANGE = 3
 _BATCH = 1 << 16  # rows per checksum batch: bounds the (rows × frame bytes) windows
@@ -154,7 +159,7 @@ class ZWaveFrames:
         if damage != Damage.NONE:
             return f"damaged: {DAMAGE_TEXT[damage]}"
         dst = int(self.dst[row])
-        to = {BROADCAST_NODE: "broadcast", MULTICAST_NODE: "multicast"}.get(dst, str(dst))
+        to = node_text(dst)
         cc, cmd = int(self.command_class[row]), int(self.command[row])
         if self.is_ack[row]:
             what = "ACK"

@@ -1,36 +1,31 @@
 """The Z-Wave link-layer plug-in: decodes link types 261/262/297 and builds their conversations.
 
-Registered in ``pipeline.LINK_PLUGINS`` on import (``engine.plugins`` imports this module). The
-per-frame columns (:class:`~engine.zwave.frames.ZWaveFrames`) outlive the plug-in: a post-analysis
-hands them to the finished result, where :func:`frames_of` finds them.
+Registered with :mod:`engine.hooks` on import (``engine.plugins`` imports this module). The
+per-frame columns (:class:`~engine.zwave.frames.ZWaveFrames`) outlive the plug-in: the result
+keeps them in ``plugin_data["zwave"]``, where :func:`frames_of` finds them.
 """
 
 from __future__ import annotations
-
-import weakref
 
 import numpy as np
 
 from ..capture import RecordChunk
 from ..capture import linktypes as lt
 from ..config import FlowConfig
-from ..packets import Kind, PacketTable, Reason
-from ..pipeline import ANALYSES, LINK_PLUGINS
+from ..hooks import register_link_plugin
+from ..packets import Kind, PacketTable
 from ..result import FlowResult
-from ..table import FAMILY_ZWAVE, ConversationTable
-from . import fields  # noqa: F401  (registers JSON fields and display columns)
+from ..table import ConversationTable
+from . import fields  # noqa: F401  (declares the Z-Wave columns)
 from .conversations import zwave_conversations
 from .frames import ZWaveFrames, decode_frames
-
-#: frames of an analysis between its conversations step and its post-analyses (by packet table)
-_PENDING: weakref.WeakValueDictionary[int, ZWaveFrames] = weakref.WeakValueDictionary()
-#: frames of each finished result
-_BY_RESULT: weakref.WeakKeyDictionary[FlowResult, ZWaveFrames] = weakref.WeakKeyDictionary()
+from .protocol import DAMAGED, FAMILY_ZWAVE, ZWAVE
 
 
 class ZWavePlugin:
     """One instance per analysis (see :class:`engine.pipeline.LinkPlugin`)."""
 
+    name = "zwave"
     linktypes = frozenset({lt.ZWAVE_R1_R2, lt.ZWAVE_R3, lt.ZWAVE_TAP})
 
     def __init__(self) -> None:
@@ -44,7 +39,7 @@ class ZWavePlugin:
         self._parts.append(f)
         ok = f.keyed
         mine = rows[ok]
-        part.kind[mine] = Kind.ZWAVE
+        part.kind[mine] = ZWAVE.kind
         part.family[mine] = FAMILY_ZWAVE
         part.src_hi[mine] = f.home_id[ok]
         part.dst_hi[mine] = f.home_id[ok]
@@ -55,29 +50,25 @@ class ZWavePlugin:
         part.seq[mine] = f.sequence[ok]
         damaged = rows[~ok]
         part.kind[damaged] = Kind.UNASSIGNED
-        part.reason[damaged] = Reason.ZWAVE_DAMAGED
+        part.reason[damaged] = DAMAGED
 
     def conversations(self, packets: PacketTable, config: FlowConfig
                       ) -> ConversationTable | None:
         self.frames = ZWaveFrames.concat(self._parts)
         self._parts = [self.frames]
-        _PENDING[id(packets)] = self.frames
         if not self.frames.keyed.any():
             return None
         return zwave_conversations(packets, self.frames)
 
 
+    def finish(self) -> ZWaveFrames:
+        return self.frames
+
+
 def frames_of(result: FlowResult) -> ZWaveFrames:
     """The Z-Wave frame columns of an analysis (empty when it had no Z-Wave packets)."""
-    frames = _BY_RESULT.get(result)
+    frames = result.plugin_data.get(ZWavePlugin.name)
     return ZWaveFrames.empty(0) if frames is None else frames
 
 
-def _attach_frames(result: FlowResult) -> None:
-    frames = _PENDING.pop(id(result.packets), None)
-    if frames is not None:
-        _BY_RESULT[result] = frames
-
-
-LINK_PLUGINS.append(ZWavePlugin)
-ANALYSES.append(_attach_frames)
+register_link_plugin(ZWavePlugin)

@@ -12,8 +12,8 @@ import pytest
 
 from engine import WIRESHARK, Kind, extract_flows_from_file
 from engine.cli import main
+from engine.columns import COLUMNS as EXTRA_COLUMNS
 from engine.export.conversations import csv_text, to_json_document
-from engine.table import EXTRA_COLUMNS
 from tests.conftest import CAPTURES
 
 TEXT = ("client_state", "server_state", "status", "conn_state", "history", "client")
@@ -41,8 +41,8 @@ def test_columns_are_registered_for_views() -> None:
     for name in TEXT + COUNTS:
         column = EXTRA_COLUMNS[name]
         assert column.title and column.protocols == ("tcp",)
-    assert EXTRA_COLUMNS["missing_bytes"].kind == "bytes"
-    assert EXTRA_COLUMNS["history"].kind == "text"
+    assert EXTRA_COLUMNS["missing_bytes"].format == "bytes"
+    assert EXTRA_COLUMNS["history"].format == "text"
 
 
 def test_json_and_csv_fields() -> None:

@@ -8,8 +8,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import FlowError, Kind, RawPacket, Reason, extract_flows
+from engine import FlowError, Kind, RawPacket, extract_flows
 from engine.zwave import Damage, FrameFlag, frames_of
+from engine.zwave.protocol import DAMAGED
 from tests.engine.zwave_helpers import (
     ACK_1_TO_6,
     BASIC_SET,
@@ -52,7 +53,7 @@ def test_impossible_lengths_are_unassigned_with_a_reason() -> None:
     result, f = decode([too_small, too_big, past_end, multicast_mask_past_length], 261)
     assert f.damage.tolist() == [Damage.IMPOSSIBLE_LENGTH] * 4
     assert (result.packets.kind == Kind.UNASSIGNED).all()
-    assert (result.packets.reason == Reason.ZWAVE_DAMAGED).all()
+    assert (result.packets.reason == DAMAGED).all()
     assert result.unassigned.by_reason == {"damaged Z-Wave frame": 4}
     assert f.home_id.tolist() == [HOME] * 4  # header fields kept for display
     assert f.describe(0) == "damaged: impossible length field"

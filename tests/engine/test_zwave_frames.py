@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import Kind, RawPacket, extract_flows, extract_zwave_flows
+from engine import RawPacket, extract_flows, extract_zwave_flows
 from engine.zwave import FrameFlag, command_class_name, command_name, frames_of
 from engine.zwave.checksum import crc16, crc_many, xor_checksum, xor_many
+from engine.zwave.protocol import ZWAVE
 from engine.zwave.routing import multicast_nodes, routed_layout
 from tests.engine.zwave_helpers import (
     ACK_1_TO_6,
@@ -134,7 +135,7 @@ def test_routed_r12_frames_and_routed_ack() -> None:
     assert f.command_class.tolist() == [0x25, -1, 0x26]
     assert f.is_ack.tolist() == [False, True, False]
     assert all(FrameFlag.ROUTED in FrameFlag(int(v)) for v in f.flags.tolist())
-    assert result.packets.kind.tolist() == [Kind.ZWAVE] * 3
+    assert result.packets.kind.tolist() == [ZWAVE.kind] * 3
     with extract_zwave_flows(result) as z:
         assert len(z) == 1 and (z[0].ack_count, z[0].command_count) == (1, 2)
 

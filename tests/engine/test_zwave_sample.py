@@ -6,8 +6,10 @@ from pathlib import Path
 
 import engine
 from engine import extract_flows_from_file, extract_zwave_flows
-from engine.table import EXTRA_COLUMNS, FAMILY_ZWAVE, format_address
+from engine.columns import COLUMNS as EXTRA_COLUMNS
+from engine.protocols import format_address
 from engine.zwave import frames_of
+from engine.zwave.protocol import FAMILY_ZWAVE
 from engine.zwave.synth import generate
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "zwave-sample.pcapng"

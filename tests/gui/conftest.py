@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from engine import WIRESHARK, FlowResult, extract_flows_from_file
-from engine.table import EXTRA_COLUMNS
+from engine.columns import COLUMNS as EXTRA_COLUMNS
 from gui.conversation_data import ConversationData
 from gui.loader import Job
 from gui.window import MainWindow

@@ -10,26 +10,28 @@ import numpy as np
 
 from engine import WIRESHARK, CaptureInfo, FlowResult, Kind, PacketTable
 from engine.capture import MemorySource
+from engine.columns import ColumnSpec
 from engine.conversations import QuotedLinks
-from engine.table import FAMILY_ZWAVE, ConversationTable, ExtraColumn
+from engine.table import ConversationTable
+from engine.zwave.protocol import FAMILY_ZWAVE, ZWAVE
 
 #: extra columns the synthetic table carries, one per formatting kind
 SYNTHETIC_EXTRA = (
-    ExtraColumn("test_state", "State", "text", ("tcp",), "a text column"),
-    ExtraColumn("test_retransmissions", "Retransmissions", "count", ("tcp",), "a count column"),
-    ExtraColumn("test_payload", "Payload", "bytes", ("tcp", "udp"), "a bytes column"),
-    ExtraColumn("test_home_id", "Home ID", "hex", ("zwave",), "a hex column"),
-    ExtraColumn("test_score", "Score", "float", ("tcp",), "a float column"),
+    ColumnSpec("test_state", "State", "text", "a text column", ("tcp",)),
+    ColumnSpec("test_retransmissions", "Retransmissions", "count", "a count column", ("tcp",)),
+    ColumnSpec("test_payload", "Payload", "bytes", "a bytes column", ("tcp", "udp")),
+    ColumnSpec("test_home_id", "Home ID", "hex", "a hex column", ("zwave",)),
+    ColumnSpec("test_score", "Score", "float", "a float column", ("tcp",)),
 )
 STATES = np.array(["", "ESTABLISHED", "CLOSED", "SF", "RSTO", "S0"])
 
 
 def synthetic_table(n: int, seed: int = 1) -> ConversationTable:
     rng = np.random.default_rng(seed)
-    kind = rng.choice(np.array([Kind.TCP, Kind.UDP, Kind.ICMP, Kind.ZWAVE], dtype=np.uint8), n,
+    kind = rng.choice(np.array([Kind.TCP, Kind.UDP, Kind.ICMP, ZWAVE.kind], dtype=np.uint8), n,
                       p=[0.6, 0.3, 0.07, 0.03])
     family = np.where(rng.random(n) < 0.15, 6, 4).astype(np.uint8)
-    family[kind == Kind.ZWAVE] = FAMILY_ZWAVE
+    family[kind == ZWAVE.kind] = FAMILY_ZWAVE
     kind[(family == 6) & (kind == Kind.ICMP)] = Kind.ICMPV6
 
     def addresses() -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPersistentModelIndex, Qt
 
-from engine.table import EXTRA_COLUMNS, FAMILY_ZWAVE
+from engine.columns import COLUMNS as EXTRA_COLUMNS
+from engine.zwave.protocol import FAMILY_ZWAVE
 from gui.columns import DisplayOptions
 from gui.conversation_data import ConversationData
 from gui.conversation_model import EXACT_ROLE, ID_ROLE, ConversationModel, sort_order

@@ -113,7 +113,7 @@ def test_state_terms_on_a_real_capture() -> None:
         if "conn_state" not in data.table.extra:
             pytest.skip("the TCP analysis (conn_state) is not registered")
         text_columns = [data.table.extra[s.name] for s in data.extra_columns
-                        if s.kind == "text"]
+                        if s.format == "text"]
         states = sorted(set(data.table.extra["conn_state"].tolist()) - {""})
         assert states
         for state in states:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from engine.export.conversations import csv_text, to_json_document
 from gui import window as window_module
-from gui.columns import DEFAULT_HIDDEN
+from gui.columns import default_hidden
 from gui.export_dialog import ExportConversationsDialog
 from gui.settings import read_list
 from gui.window import EMPTY_NO_CAPTURE, MainWindow
@@ -228,8 +228,8 @@ def test_detail_columns_start_hidden_and_can_be_shown(qtbot, loaded) -> None:  #
     w = loaded
     shown_keys = [c.key for k, c in enumerate(w.model.columns) if not w.view.isColumnHidden(k)]
     for key in shown_keys:
-        assert key not in DEFAULT_HIDDEN
-    defaults = [c.key for c in w.model.columns if c.key in DEFAULT_HIDDEN]
+        assert key not in default_hidden()
+    defaults = [c.key for c in w.model.columns if c.key in default_hidden()]
     if not defaults:
         pytest.skip("no default-hidden analysis column in this capture")
     key = defaults[0]

@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from engine import FlowResult
-from engine.packets import Kind
 from engine.zwave import frames_of
 from engine.zwave.conversations import parse_class_counts
+from engine.zwave.protocol import ZWAVE
 from engine.zwave.synth import main as synth
 from gui.zwave_pane import EMPTY, ZWavePane
 from tests.conftest import CAPTURES
@@ -61,7 +61,7 @@ def test_pair_bars_equal_the_engines_counts(pane, open_result, captures) -> None
     t = result.conversations
     pairs = pane.pairs
     assert pairs is not None
-    zwave = np.flatnonzero(t.kind == Kind.ZWAVE)
+    zwave = np.flatnonzero(t.kind == ZWAVE.kind)
     assert sorted(pairs.rows.tolist()) == zwave.tolist()  # every conversation, once
     ack_h = np.asarray(pane.ack_bars.opts["height"])
     cmd_h = np.asarray(pane.command_bars.opts["height"])
@@ -108,7 +108,7 @@ def test_frames_over_time_per_second(pane, open_result, captures) -> None:  # ty
 def test_selection_is_highlighted_everywhere(qtbot, pane, open_result, captures) -> None:  # type: ignore[no-untyped-def]
     result = open_result(captures["tap"])
     t = result.conversations
-    zwave = np.flatnonzero(t.kind == Kind.ZWAVE)
+    zwave = np.flatnonzero(t.kind == ZWAVE.kind)
     conv = int(zwave[np.argmax(t.extra["command_count"][zwave])])
     pane.show_conversation(result, conv)
     pairs = pane.pairs
@@ -141,7 +141,7 @@ def _classless(result: FlowResult, conv: int) -> int:
 
 def test_clicking_an_rssi_point_selects_its_packet(qtbot, pane, open_result, captures) -> None:  # type: ignore[no-untyped-def]
     result = open_result(captures["tap"])
-    conv = int(np.flatnonzero(result.conversations.kind == Kind.ZWAVE)[3])
+    conv = int(np.flatnonzero(result.conversations.kind == ZWAVE.kind)[3])
     pane.show_conversation(result, conv)
     point = pane.rssi_selected.points()[0]
     view = pane.rssi_plot.getPlotItem().getViewBox()
@@ -154,7 +154,7 @@ def test_clicking_an_rssi_point_selects_its_packet(qtbot, pane, open_result, cap
 
 def test_an_ip_selection_clears_the_highlight(pane, open_result, captures) -> None:  # type: ignore[no-untyped-def]
     result = open_result(captures["tap"])
-    ip = int(np.flatnonzero(result.conversations.kind != Kind.ZWAVE)[0])
+    ip = int(np.flatnonzero(result.conversations.kind != ZWAVE.kind)[0])
     pane.show_conversation(result, ip)
     assert list(pane.pair_highlight.opts["x"]) == []
     assert len(pane.class_bars.opts["width"]) == 0
