@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.export.atomic import atomic_write
+from engine.atomic import atomic_write
 
 from .resource_files import DESKTOP_FILE, ICON, MIME_FILE, resource
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.export.atomic import atomic_write
+from engine.atomic import atomic_write
 from engine.export.conversations import write_csv, write_json
 
 from . import units

@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
 )
 
 from engine import FlowResult
-from engine.conversation_stream import conversation_stream, has_stream, no_stream_reason
 from engine.export.follow import export_follow
 from engine.export.pcap_writer import export_conversation
+from engine.follow.conversation import conversation_stream, has_stream, no_stream_reason
 from engine.packets import Kind
 
 from .loader import PROGRESS_INTERVAL, Job, JobRunner

@@ -22,8 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from engine.errors import LoadCancelled
-from engine.tcp.stream import TcpStream
-from engine.udp_stream import DatagramStream
+from engine.follow.model import FollowStream
 
 MODES = ("text", "hex", "raw")
 DIRECTIONS = ("both", "a-to-b", "b-to-a")
@@ -88,13 +87,13 @@ class StreamDocument:
     needs afterwards is a few numpy lookups.
     """
 
-    def __init__(self, stream: TcpStream, cancel: Callable[[], bool] | None = None,
+    def __init__(self, stream: FollowStream, cancel: Callable[[], bool] | None = None,
                  complete: bool = True) -> None:
         self.stream = stream
         #: False for a preview of the first packets (the whole stream follows)
         self.complete = complete
         #: a UDP stream: each datagram is shown on lines of its own
-        self.datagrams = isinstance(stream, DatagramStream)
+        self.datagrams = stream.datagrams
         c = stream.chunks
         self.pieces = self._cut(cancel)
         # chunk lookup per direction: the chunks of one direction are in offset order

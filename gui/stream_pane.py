@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import FlowResult, LoadCancelled
-from engine.conversation_stream import (
+from engine.follow.conversation import (
     conversation_packet_count,
     conversation_stream,
     has_stream,

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from engine.tcp.spill import StreamStore
+from engine.follow.store import StreamStore
 
 from .stream_layout import StreamLayout, wanted_directions
 

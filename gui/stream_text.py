@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.tcp.stream import Gap
+from engine.follow.model import Gap
 
 from .stream_layout import HEX_BYTES
 

@@ -16,11 +16,11 @@ from typing import BinaryIO
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..capture import CancelFn
+from ..capture.ranges import read_ranges
 from ..errors import ConversationNotFound, ExportError, LoadCancelled
 from ..result import FlowResult
-from ..tcp.ranges import read_ranges
-from .atomic import atomic_write
 
 #: progress(packets written, packets total)
 PacketProgressFn = Callable[[int, int], None]

@@ -1,6 +1,6 @@
 """Minimal pcap and pcapng writers for the Z-Wave capture generator (nanosecond timestamps).
 
-Files are written atomically (:func:`engine.export.atomic.atomic_write`). A pcapng file gets one
+Files are written atomically (:func:`engine.atomic.atomic_write`). A pcapng file gets one
 interface per link type, in the order given.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from ..export.atomic import atomic_write
+from ..atomic import atomic_write
 
 PCAP_NS_MAGIC = 0xA1B23C4D
 SNAPLEN = 262_144

@@ -12,7 +12,7 @@ import pytest
 from engine import WIRESHARK, extract_flows_from_file
 from engine.cli import main
 from engine.export.follow import DIRECTION_CHOICES, FORMATS
-from engine.tcp import find_tcp_stream
+from engine.follow import find_tcp_stream
 from gui import stream_export
 from gui.stream_export import StreamExportDialog, suggested_name, write_stream
 from tests.conftest import CAPTURES

@@ -11,7 +11,7 @@ import pytest
 
 from engine import WIRESHARK, extract_flows_from_file
 from engine.export.follow import hexdump
-from engine.tcp import find_tcp_stream
+from engine.follow import find_tcp_stream
 from gui import stream_layout
 from gui.stream_copy import copy_text
 from gui.stream_layout import MODES, TEXT_WIDTH, StreamDocument, StreamLayout, text_line_starts

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 
 from engine import WIRESHARK, FlowError, FlowResult, extract_flows_from_file
-from engine.tcp import find_tcp_stream
+from engine.follow import find_tcp_stream
 from gui import stream_pane
 from gui.stream_layout import StreamDocument
 from gui.stream_pane import EMPTY_NOTHING_SELECTED, StreamPane

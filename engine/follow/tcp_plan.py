@@ -15,7 +15,7 @@ The rules are those of Wireshark 4.0's Follow TCP Stream (checked byte for byte 
   where tshark writes "[N bytes missing in capture file]" — and ``S`` jumps to it.
 - Keep-alives (one byte below ``S``) and empty segments carry nothing.
 
-This module only decides *which* bytes go where (chunks referencing the capture); ``stream``
+This module only decides *which* bytes go where (chunks referencing the capture); :mod:`.tcp`
 reads them. While no segment is ever held and nothing is cut short, the plan is computed with
 numpy; from the first held or cut segment on it is the sequential emulation.
 """
@@ -31,14 +31,11 @@ from ..capture import CancelFn
 from ..config import FlowConfig
 from ..errors import LoadCancelled
 from ..packets import SYN
-from .segments import TcpPackets
+from ..tcp.segments import TcpPackets
+from .model import GAP_LIMIT, GAP_MISSING, GAP_TRUNCATED
 
 _HALF = 1 << 31
 _MASK = (1 << 32) - 1
-
-GAP_MISSING = "missing"  # acknowledged by the peer but never captured (tshark's gap marker)
-GAP_TRUNCATED = "truncated"  # in a captured packet, beyond the snap length
-GAP_LIMIT = "limit"  # skipped because too many segments were held (FlowConfig.max_ooo_segments)
 
 
 def _diff(a: int, b: int) -> int:

@@ -1,8 +1,9 @@
 """The byte stream of any conversation that has one, whole or as a quick preview of its start.
 
-TCP conversations are reassembled as Wireshark's Follow does (``engine.tcp``); UDP conversations
-give their datagrams in order (``engine.udp_stream``). Both come back as a
-:class:`~engine.tcp.stream.TcpStream`, so views and Follow exports treat them alike.
+TCP conversations are reassembled as Wireshark's Follow does (:mod:`.tcp`); UDP conversations
+give their datagrams in order (:mod:`.udp`). Both come back as a
+:class:`~engine.follow.model.FollowStream`, so views and Follow exports treat them alike.
+Which protocols have a stream is the protocol registry's ``FOLLOW`` feature.
 
 A preview (``first_packets=N``) follows only the conversation's first N packets. Follow emits
 bytes in packet order and holds back only what cannot be placed yet, so the preview's chunks are
@@ -17,21 +18,23 @@ import dataclasses
 
 import numpy as np
 
-from .capture import CancelFn
-from .errors import ConversationNotFound
-from .packets import Kind
-from .result import FlowResult
-from .table import COLUMN_NAMES, protocol_name
-from .tcp.stream import StreamProgressFn, TcpStream, reassemble
-from .udp_stream import datagram_stream
-
-#: conversation kinds that have a byte stream
-STREAM_KINDS = (Kind.TCP, Kind.UDP)
+from ..capture import CancelFn
+from ..errors import ConversationNotFound
+from ..packets import Kind
+from ..protocols import FOLLOW, PROTOCOLS, by_kind, protocol_name, protocol_title
+from ..result import FlowResult
+from ..table import COLUMN_NAMES
+from .model import FollowStream, StreamProgressFn
+from .tcp import reassemble
+from .udp import datagram_stream
 
 
 def has_stream(result: FlowResult, conversation: int) -> bool:
     table = result.conversations
-    return 0 <= conversation < len(table) and int(table.kind[conversation]) in STREAM_KINDS
+    if not 0 <= conversation < len(table):
+        return False
+    protocol = by_kind(int(table.kind[conversation]))
+    return protocol is not None and FOLLOW in protocol.features
 
 
 def no_stream_reason(result: FlowResult, conversation: int) -> str:
@@ -42,13 +45,13 @@ def no_stream_reason(result: FlowResult, conversation: int) -> str:
     if has_stream(result, conversation):
         return ""
     name = protocol_name(int(table.kind[conversation]), int(table.ip_proto[conversation]))
-    title = {"icmp": "ICMP", "icmpv6": "ICMPv6", "zwave": "Z-Wave"}.get(name, name.upper())
-    return f"Streams are shown for TCP and UDP conversations; this one is {title}."
+    having = " and ".join(p.title for p in PROTOCOLS.values() if FOLLOW in p.features)
+    return f"Streams are shown for {having} conversations; this one is {protocol_title(name)}."
 
 
 def conversation_stream(result: FlowResult, conversation: int, cancel: CancelFn | None = None,
                         progress: StreamProgressFn | None = None,
-                        first_packets: int | None = None) -> TcpStream:
+                        first_packets: int | None = None) -> FollowStream:
     """The stream of a TCP or UDP conversation (a table row); close it when done."""
     if not has_stream(result, conversation):
         raise ConversationNotFound(no_stream_reason(result, conversation))

@@ -1,8 +1,9 @@
-"""The datagrams of one UDP conversation as a Follow stream, in the shape of a TCP stream.
+"""The datagrams of one UDP conversation as a Follow stream.
 
-Wireshark's Follow UDP Stream shows each datagram's payload in capture order. Building a
-:class:`~engine.tcp.stream.TcpStream` with one chunk per datagram lets the stream views and the
-Follow export writers (``engine.export.follow``) serve UDP unchanged. Payload bytes that are not
+Wireshark's Follow UDP Stream shows each datagram's payload in capture order. A
+:class:`~engine.follow.model.FollowStream` with one chunk per datagram (``datagrams=True``) lets
+the stream views and the Follow export writers (``engine.export.follow``) serve UDP and TCP
+alike. Payload bytes that are not
 in the capture are reported as gaps, never invented: ``truncated`` where the snap length cut the
 datagram, ``fragmented`` where the datagram came in IP fragments (the engine keeps fragments'
 transport fields, not their reassembled payload).
@@ -12,34 +13,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from .capture import CancelFn
-from .errors import ConversationNotFound
-from .packets import Kind
-from .result import FlowResult
-from .tcp.reassembly import GAP_TRUNCATED
-from .tcp.spill import SpillBudget, StreamStore
-from .tcp.stream import (
+from ..capture import CancelFn
+from ..errors import ConversationNotFound
+from ..packets import Kind
+from ..result import FlowResult
+from .model import (
+    GAP_FRAGMENTED,
+    GAP_TRUNCATED,
     Chunks,
     DirectionCounters,
+    FollowStream,
     Gap,
     StreamProgressFn,
-    TcpStream,
     fill_stores,
 )
-
-#: gap kind for datagrams whose payload spans several IP fragments
-GAP_FRAGMENTED = "fragmented"
-
-
-class DatagramStream(TcpStream):
-    """A UDP conversation's payloads: ``chunks`` are its datagrams (empty ones left out)."""
+from .store import SpillBudget, StreamStore
 
 
 def datagram_stream(result: FlowResult, conversation: int, cancel: CancelFn | None = None,
                     progress: StreamProgressFn | None = None,
-                    packets: np.ndarray | None = None) -> DatagramStream:
-    """The UDP conversation ``conversation`` (a table row) as a stream. ``packets`` restricts
-    it to some of the conversation's packets (by default: all of them, in file order)."""
+                    packets: np.ndarray | None = None) -> FollowStream:
+    """The UDP conversation ``conversation`` (a table row) as a stream: ``chunks`` are its
+    datagrams (empty ones left out). ``packets`` restricts it to some of the conversation's
+    packets (by default: all of them, in file order)."""
     table = result.conversations
     if not 0 <= conversation < len(table) or table.kind[conversation] != Kind.UDP:
         raise ConversationNotFound(f"Conversation {conversation} is not a UDP conversation.")
@@ -76,9 +72,9 @@ def datagram_stream(result: FlowResult, conversation: int, cancel: CancelFn | No
                     ts_ns=p.ts_ns[packets[keep]], seq=offset.copy())
     gaps = _gaps(packets, payload - captured, captured, in_frame, lane, counters)
     view = table[conversation]
-    return DatagramStream(
+    return FollowStream(
         conversation=conversation, stream=int(table.stream[conversation]), a=view.a, b=view.b,
-        chunks=chunks, gaps=gaps, stores=stores, counters=counters)
+        chunks=chunks, gaps=gaps, stores=stores, counters=counters, datagrams=True)
 
 
 def _gaps(packets: np.ndarray, missing: np.ndarray, captured: np.ndarray, in_frame: np.ndarray,

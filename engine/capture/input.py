@@ -17,7 +17,7 @@ from .source import ByteSource, FileSource
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-class CaptureStream:
+class CaptureInput:
     """``readinto`` over the capture's (decompressed) bytes, with progress in file bytes."""
 
     def __init__(self, path: Path, spill_dir: Path | None = None) -> None:

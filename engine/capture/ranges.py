@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..capture import ByteSource
+from .source import ByteSource
 
 #: ranges closer than this are read together
 NEAR = 64 << 10
