@@ -2,7 +2,7 @@
 
 Left, the packet list (:class:`~gui.packet_model.PacketModel`: numbers, times, direction,
 flags, relative seq/ack, notes). Right, the clicked packet as a tree of layers and fields
-(:mod:`gui.dissect`, on a worker: scapy's first import alone takes half a second) above its hex
+(:mod:`engine.dissect`, on a worker: scapy's first import alone takes half a second) above its hex
 dump; selecting a field highlights its bytes. Only the clicked packet is ever dissected.
 """
 
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.dissect import Node, packet_tree, warm_up
 from engine.packet_notes import conversation_packets
 from engine.result import FlowResult
 from engine.zwave import frames_of
@@ -32,7 +33,6 @@ from engine.zwave.protocol import ZWAVE
 
 from . import units
 from .conversation_text import title
-from .dissect import Node, packet_tree, warm_up
 from .hex_view import HexView
 from .loader import JobRunner
 from .packet_model import COLUMNS, NOTES, PacketModel

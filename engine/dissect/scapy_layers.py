@@ -1,44 +1,26 @@
-"""One packet dissected into a tree of layers and fields, each with the bytes it came from.
+"""The generic dissection: a packet of an IP-family link type as scapy reads it.
 
-IP link types go through scapy (chosen by link type: Ethernet, Linux cooked v1/v2, raw IP,
-BSD loopback, …). Z-Wave link types have no scapy layer: their tree is the engine's own decode
-(:mod:`engine.zwave`). Runs for the one packet a user clicks, never for a capture.
+The layer class is chosen by link type (Ethernet, Linux cooked v1/v2, raw IP, BSD loopback, …).
+Runs for the one packet a user clicks, never for a capture.
 
 Byte ranges: scapy does not record where a field was found, but every dissected layer keeps the
 bytes it was built from (``original``), so a layer starts at ``len(packet) - len(original)``;
 inside a layer the fields are read again one by one with their own ``getfield`` to learn how
 much each consumed (bit fields share bytes). Where that fails the range is the whole layer.
-Qt-free.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from engine.capture import linktypes as lt
-from engine.result import FlowResult
-from engine.zwave import command_class_name, command_name, frames_of, header_type_name
-from engine.zwave.frames import DAMAGE_TEXT, PROFILE_R3, Damage, FrameFlag
+from ..capture import linktypes as lt
+from .tree import Node
 
 MAX_VALUE_TEXT = 160
-ZWAVE_LINKTYPES = (lt.ZWAVE_R1_R2, lt.ZWAVE_R3, lt.ZWAVE_TAP)
 #: scapy's import and its global configuration are not thread-safe: one dissection at a time
 _SCAPY = threading.Lock()
-
-
-@dataclass
-class Node:
-    """A tree row: its text and the bytes it covers (``length`` 0: no known range)."""
-
-    label: str
-    start: int = 0
-    length: int = 0
-    children: list[Node] = field(default_factory=list)
 
 
 def _scapy_class(linktype: int) -> Any:
@@ -56,6 +38,11 @@ def _scapy_class(linktype: int) -> Any:
 
 def dissect(data: bytes, linktype: int) -> list[Node]:
     """Top-level nodes (one per layer) of a packet of an IP-family link type."""
+    with _SCAPY:
+        return _dissect(data, linktype)
+
+
+def _dissect(data: bytes, linktype: int) -> list[Node]:
     cls = _scapy_class(linktype)
     if cls is None:
         return [Node(f"Link type {lt.name(linktype)}: not dissected", 0, len(data))]
@@ -165,74 +152,7 @@ def _field_ranges(layer: Any, original: bytes, own: int) -> dict[str, tuple[int,
     return ranges
 
 
-def zwave_nodes(result: FlowResult, packet: int) -> list[Node]:
-    """The engine's decode of one Z-Wave frame, laid out like a dissection."""
-    frames = frames_of(result)
-    rows = frames.rows_of(np.array([packet]))
-    caplen = int(result.packets.caplen[packet])
-    if rows[0] < 0:
-        return [Node("Z-Wave: this packet was not decoded", 0, caplen)]
-    r = int(rows[0])
-    mac = int(frames.mac_offset[r])
-    nodes = []
-    if mac:
-        tap = Node("Z-Wave TAP header", 0, mac)
-        if frames.rssi[r] == frames.rssi[r]:  # not NaN
-            tap.children.append(Node(f"RSSI: {float(frames.rssi[r]):.1f} dBm"))
-        if frames.frequency_khz[r] >= 0:
-            tap.children.append(Node(f"Frequency: {int(frames.frequency_khz[r])} kHz"))
-        nodes.append(tap)
-    damage = Damage(int(frames.damage[r]))
-    length = int(frames.length[r])
-    profile = "R3" if frames.profile[r] == PROFILE_R3 else "R1/R2"
-    mac_node = Node(f"Z-Wave MAC ({profile}): {frames.describe(r)}", mac,
-                    max(min(length, caplen - mac), 0))
-    if damage != Damage.NONE:
-        mac_node.children.append(Node(f"Damaged: {DAMAGE_TEXT[damage]}"))
-    r3 = frames.profile[r] == PROFILE_R3
-    dst = int(frames.dst[r])
-    flags = FrameFlag(int(frames.flags[r]))
-    names = [f.name.lower().replace("_", " ") for f in FrameFlag if f in flags and f.name]
-    fields = [
-        (f"Home ID: {int(frames.home_id[r]):08X}", mac, 4),
-        (f"Source node: {int(frames.src[r])}", mac + 4, 1),
-        (f"Frame control: header type {int(frames.header_type[r])} "
-         f"({header_type_name(int(frames.header_type[r]))}); {', '.join(names) or 'no flags'}",
-         mac + 5, 2),
-        (f"Length: {length}", mac + 7, 1),
-        (f"Sequence number: {int(frames.sequence[r])}", mac + (8 if r3 else 6), 1),
-        (f"Destination: {'broadcast' if dst == 0xFF else 'multicast' if dst == 0x100 else dst}",
-         mac + (9 if r3 else 8), 1),
-    ]
-    cc, cmd = int(frames.command_class[r]), int(frames.command[r])
-    at = int(frames.payload_offset[r])
-    if cc >= 0:
-        fields.append((f"Command class: {command_class_name(cc)} (0x{cc:02X})", at, 1))
-    if cmd >= 0:
-        fields.append((f"Command: {command_name(cc, cmd)} (0x{cmd:02X})", at + 1, 1))
-        params = int(frames.payload_length[r]) - 2
-        if params > 0:
-            fields.append((f"Parameters: {params} bytes", at + 2, params))
-    checksum = {1: "good", 0: "bad", -1: "not captured"}[int(frames.checksum[r])]
-    width = 2 if r3 else 1
-    fields.append((f"Checksum ({'CRC-16' if r3 else 'XOR'}): {checksum}",
-                   mac + length - width, width))
-    mac_node.children = [Node(text, a, n) for text, a, n in sorted(fields, key=lambda f: f[1])]
-    nodes.append(mac_node)
-    return nodes
-
-
 def warm_up() -> None:
     """Import scapy's layers ahead of the first click (it takes about half a second)."""
     with _SCAPY:
         _scapy_class(lt.ETHERNET)
-
-
-def packet_tree(result: FlowResult, packet: int) -> tuple[bytes, list[Node]]:
-    """The captured bytes of ``packet`` and its tree (what the packets pane shows)."""
-    data = result.packet_bytes(packet)
-    linktype = int(result.packets.linktype[packet])
-    if linktype in ZWAVE_LINKTYPES:
-        return data, zwave_nodes(result, packet)
-    with _SCAPY:
-        return data, dissect(data, linktype)

@@ -1,4 +1,4 @@
-"""The dissection tree of one packet (gui.dissect) and the hex dump layout, without widgets."""
+"""The dissection tree of one packet (engine.dissect): layers, fields and their bytes."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from engine import WIRESHARK, extract_flows_from_file
+from engine.dissect import Node, packet_tree
+from engine.dissect.scapy_layers import dissect
 from engine.packets import Kind
-from gui.dissect import Node, dissect, packet_tree
-from gui.hex_view import ASCII_AT, dump_lines, hex_column
 from tests.conftest import CAPTURES
 
 ZWAVE_SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "zwave-sample.pcapng"
@@ -112,13 +112,3 @@ def test_zwave_frames_show_the_engines_decode() -> None:
         checksum = find(nodes, "Checksum ")
         assert checksum.label.endswith("good")
         assert checksum.start + checksum.length == mac + int(frames.length[row])
-
-
-def test_hex_dump_lines_and_columns() -> None:
-    lines = dump_lines(bytes(range(0x41, 0x41 + 20)))
-    assert lines[0] == ("0000  41 42 43 44 45 46 47 48  49 4a 4b 4c 4d 4e 4f 50  "
-                        "ABCDEFGHIJKLMNOP")
-    assert lines[1].startswith("0010  51 52 53 54") and lines[1].endswith(" QRST")
-    assert lines[1].index("QRST") == ASCII_AT
-    assert lines[0][hex_column(9): hex_column(9) + 2] == "4a"
-    assert dump_lines(b"") == []
