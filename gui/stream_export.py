@@ -2,7 +2,7 @@
 
 The stream is written by ``engine.export.follow.export_follow`` — the function behind
 ``flowscope-cli follow`` — so a file saved here is byte-identical to the CLI's output for the
-same format and direction. Packets go through ``engine.export.pcap_writer`` (the CLI's
+same format and direction. Packets go through ``engine.export.packets`` (the CLI's
 ``export-pcap``). Both run on a worker with progress and Cancel; files are written atomically,
 so a failed or cancelled export leaves nothing behind; errors show the engine's sentence.
 """
@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from engine import FlowResult
 from engine.export.follow import export_follow
-from engine.export.pcap_writer import export_conversation
+from engine.export.packets import export_conversation
 from engine.follow.conversation import conversation_stream, has_stream, no_stream_reason
 from engine.packets import Kind
 

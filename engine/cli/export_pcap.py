@@ -22,7 +22,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..export.pcap_writer import export_conversation  # loaded only when exporting
+    from ..export.packets import export_conversation  # loaded only when exporting
     from ..follow.tcp import find_tcp_stream
     from . import warn
 

@@ -9,7 +9,6 @@ is written atomically: an error or a cancel leaves no partial file.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -19,14 +18,20 @@ import numpy as np
 from ..atomic import atomic_write
 from ..capture import CancelFn
 from ..capture.ranges import read_ranges
+from ..capture.writer import (
+    TSRESOL_NS,
+    pcap_header,
+    pcap_record,
+    pcapng_interface,
+    pcapng_packet,
+    pcapng_section,
+)
 from ..errors import ConversationNotFound, ExportError, LoadCancelled
 from ..result import FlowResult
 
 #: progress(packets written, packets total)
 PacketProgressFn = Callable[[int, int], None]
 
-PCAP_MAGIC_US = 0xA1B2C3D4
-PCAP_MAGIC_NS = 0xA1B23C4D
 _BATCH = 4096
 
 
@@ -50,8 +55,7 @@ def write_packets(result: FlowResult, packets: np.ndarray, path: str | Path,
         if not as_pcapng:
             nano = bool((ts % 1000 != 0).any())
             linktype = int(kinds[0])
-            out.write(struct.pack("<IHHiIII", PCAP_MAGIC_NS if nano else PCAP_MAGIC_US, 2, 4,
-                                  0, 0, snaplen, linktype))
+            out.write(pcap_header(linktype, snaplen, nano=nano))
             _records(result, packets, out, _pcap_record(nano), progress, cancel)
             fmt = "pcap-ns" if nano else "pcap"
         else:
@@ -81,35 +85,22 @@ RecordFn = Callable[[int, int, int, int, bytes], bytes]
 
 
 def _pcap_record(nano: bool) -> RecordFn:
-    div = 1_000_000_000
-    unit = 1 if nano else 1000
-
     def record(ts: int, caplen: int, origlen: int, linktype: int, data: bytes) -> bytes:
-        del linktype
-        return struct.pack("<IIII", ts // div, (ts % div) // unit, caplen, origlen) + data
+        del caplen, linktype  # the caplen is the data's length
+        return pcap_record(ts, data, origlen, nano=nano)
     return record
 
 
 def _pcapng_header(linktypes: list[int], snaplen: int) -> bytes:
-    shb_body = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
-    out = [struct.pack("<II", 0x0A0D0D0A, 12 + len(shb_body)) + shb_body
-           + struct.pack("<I", 12 + len(shb_body))]
-    for linktype in linktypes:
-        # if_tsresol = 9: nanosecond timestamps
-        options = struct.pack("<HHB3x", 9, 1, 9) + struct.pack("<HH", 0, 0)
-        body = struct.pack("<HHI", linktype, 0, snaplen) + options
-        out.append(struct.pack("<II", 1, 12 + len(body)) + body
-                   + struct.pack("<I", 12 + len(body)))
-    return b"".join(out)
+    """A section with one nanosecond interface per link type."""
+    return pcapng_section() + b"".join(pcapng_interface(linktype, snaplen, tsresol=TSRESOL_NS)
+                                       for linktype in linktypes)
 
 
 def _pcapng_record(iface_of: dict[int, int]) -> RecordFn:
     def record(ts: int, caplen: int, origlen: int, linktype: int, data: bytes) -> bytes:
-        pad = (-caplen) & 3
-        size = 32 + caplen + pad
-        return (struct.pack("<IIIIIII", 6, size, iface_of[linktype], ts >> 32,
-                            ts & 0xFFFFFFFF, caplen, origlen)
-                + data + b"\0" * pad + struct.pack("<I", size))
+        del caplen
+        return pcapng_packet(iface_of[linktype], ts, data, origlen)
     return record
 
 
