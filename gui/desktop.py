@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.atomic import atomic_write
-
-from .resource_files import DESKTOP_FILE, ICON, MIME_FILE, resource
+from gui.resource_files import DESKTOP_FILE, ICON, MIME_FILE, resource
 
 MIME_TYPES = ("application/vnd.tcpdump.pcap", "application/x-pcapng")
 DESKTOP_ID = "flowscope.desktop"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine import WIRESHARK, FlowResult, analyse_packets
 from engine.capture.in_memory import RawPacket
 from engine.follow.conversation import conversation_stream
-from gui.stream_layout import StreamDocument
+from gui.panes.stream.layout import StreamDocument
 from tests.engine.packets import A, B, tcp, udp
 
 

@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from engine.packets import Kind
-from gui.details import PACKETS, STREAM, TIMELINE, DetailsPanel
-from gui.details import ZWAVE_TAB as ZWAVE
+from gui.panes.details import PACKETS, STREAM, TIMELINE, DetailsPanel
+from gui.panes.details import ZWAVE_TAB as ZWAVE
 from gui.window import MainWindow
 from tests.gui.conftest import WIKIPEDIA, load_window
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gui.hex_view import ASCII_AT, dump_lines, hex_column
+from gui.panes.packets.hex_view import ASCII_AT, dump_lines, hex_column
 
 
 def test_hex_dump_lines_and_columns() -> None:

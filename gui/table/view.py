@@ -11,8 +11,9 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QFontDatabase, QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
-from .columns import default_hidden
-from .conversation_model import ConversationModel
+from gui.style import TABLE_HEADER_STYLE
+from gui.table.columns import default_hidden
+from gui.table.model import ConversationModel
 
 #: rows measured when sizing columns after a load (about a screenful)
 MEASURED_ROWS = 60
@@ -62,9 +63,7 @@ class ConversationView(QTableView):
         # flat sections with room on the right for the sort arrow, so it never covers a
         # right-aligned title
         header.setStyleSheet(
-            "QHeaderView::section { background: #f4f5f7; color: #1f2937; padding: 3px 14px 3px 5px;"
-            " border: none; border-right: 1px solid #dde1e6; border-bottom: 1px solid #c7ccd4; }"
-            "QHeaderView::section:hover { background: #e9edf3; }")
+            TABLE_HEADER_STYLE)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
         self.selectionModel().currentRowChanged.connect(self._current_changed)

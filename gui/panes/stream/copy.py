@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from engine.export.follow import hexdump
-
-from .stream_layout import StreamLayout
-from .stream_text import gap_text
+from gui.panes.stream.layout import StreamLayout
+from gui.panes.stream.text import gap_text
 
 #: selections larger than this are not copied (Export writes streams of any size)
 COPY_LIMIT = 32 << 20

@@ -14,8 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from engine.follow.store import StreamStore
-
-from .stream_layout import StreamLayout, wanted_directions
+from gui.panes.stream.layout import StreamLayout, wanted_directions
 
 BLOCK = 8 << 20
 _HEX_QUERY = re.compile(r"^\s*(?:[0-9a-fA-F]{2}[\s:]*)+$")

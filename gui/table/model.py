@@ -19,10 +19,10 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor
 
-from .columns import Column, DisplayOptions, columns_for
-from .conversation_data import ConversationData
+from gui.style import protocol_color
+from gui.table.columns import Column, DisplayOptions, columns_for
+from gui.table.data import ConversationData
 
 #: the exact value of a cell (int, float or str): what sorting and copying use
 EXACT_ROLE = Qt.ItemDataRole.UserRole
@@ -38,12 +38,6 @@ _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _HANDLED_ROLES = frozenset({_DISPLAY, _ALIGNMENT, _TOOLTIP, _FOREGROUND, int(EXACT_ROLE),
                             int(ID_ROLE)})
-#: the Protocol column's text colours (after Wireshark's colouring rules, darker for text)
-PROTOCOL_COLORS = {name: QColor(rgb) for name, rgb in (
-    ("tcp", "#5b3fa8"), ("udp", "#1f66b3"), ("icmp", "#a8327f"), ("icmpv6", "#a8327f"),
-    ("zwave", "#2f7d4a"))}
-
-
 def _group_starts(keys: tuple[np.ndarray, ...], order: np.ndarray) -> np.ndarray:
     """True where ``order`` starts a run of equal keys (NaN equals NaN here, as in sorting)."""
     change = np.zeros(order.size, dtype=bool)
@@ -250,7 +244,7 @@ class ConversationModel(QAbstractTableModel):
         if role == _FOREGROUND:
             if column.key != "protocol":
                 return None
-            return PROTOCOL_COLORS.get(str(self._data.protocol[i]))
+            return protocol_color(str(self._data.protocol[i]))
         if role == EXACT_ROLE:
             return column.exact(self._data, i)
         return i  # ID_ROLE

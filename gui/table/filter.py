@@ -26,8 +26,7 @@ import numpy as np
 
 from engine import protocols
 from engine.protocols import FAMILIES, known_protocol_names
-
-from .conversation_data import ConversationData
+from gui.table.data import ConversationData
 
 Mask = np.ndarray
 _U64 = (1 << 64) - 1

@@ -38,15 +38,9 @@ from engine.packets import Kind
 from engine.result import FlowResult
 from engine.table import protocol_name
 from engine.tcp import TcpState, Timeline, tcp_timeline
-
-from . import units
-from .chart_style import HIGHLIGHT_COLOR, MARK_COLORS, STATE_COLORS, make_plot, swatch
-from .conversation_data import protocol_title
-from .conversation_text import endpoint, packet_time
-from .loader import JobRunner
-from .pane_jobs import LatestJob
-from .seq_graph import SequenceGraph
-from .timeline_data import (
+from gui import units
+from gui.jobs import JobRunner, LatestJob
+from gui.panes.timeline.data import (
     CLIENT_ROW,
     MARK_HALF,
     PACKET_ROW,
@@ -58,7 +52,21 @@ from .timeline_data import (
     sequence_series,
     state_bars,
 )
-from .timeline_items import PacketMarks, StateBarItems
+from gui.panes.timeline.items import PacketMarks, StateBarItems
+from gui.panes.timeline.seq_graph import SequenceGraph
+from gui.panes.titles import endpoint, packet_time
+from gui.plots import make_plot
+from gui.style import (
+    CLIENT_COLOR,
+    EMPTY_STATE_STYLE,
+    HIGHLIGHT_COLOR,
+    MARK_COLORS,
+    SERVER_COLOR,
+    STATE_COLORS,
+    coloured,
+    swatch,
+)
+from gui.table.data import protocol_title
 
 HOVER_PIXELS = 6
 DIRECTIONS = ("Both directions", "Client → server", "Server → client")
@@ -88,7 +96,7 @@ class TimelinePane(QWidget):
 
         self.empty = QLabel(EMPTY_NONE, alignment=Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
-        self.empty.setStyleSheet("color: #5f6b7a; font-size: 11pt; padding: 24px;")
+        self.empty.setStyleSheet(EMPTY_STATE_STYLE)
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -264,8 +272,8 @@ class TimelinePane(QWidget):
         assert result is not None and p is not None
         conv = result.conversations[self.conversation]
         client, server = ("A", "B") if p.client_lane == 0 else ("B", "A")
-        parts = [f'<b style="color:#c62828">Client</b> {endpoint(conv, client)} → '
-                 f'<b style="color:#1565c0">Server</b> {endpoint(conv, server)}',
+        parts = [f'{coloured(CLIENT_COLOR, "Client")} {endpoint(conv, client)} → '
+                 f'{coloured(SERVER_COLOR, "Server")} {endpoint(conv, server)}',
                  f"{units.count(len(p))} packets over {packet_time(self._duration)}"]
         if self.timeline is not None:
             parts.append(f"status <b>{self.timeline.status}</b>")

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.follow.model import Gap
-
-from .stream_layout import HEX_BYTES
+from gui.panes.stream.layout import HEX_BYTES
 
 SPACE = -1
 NONE = -2

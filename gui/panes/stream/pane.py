@@ -33,13 +33,12 @@ from engine.follow.conversation import (
     has_stream,
     no_stream_reason,
 )
-
-from . import units
-from .loader import PROGRESS_INTERVAL, Job, JobRunner
-from .stream_layout import StreamDocument
-from .stream_search import needle_for
-from .stream_style import STYLES
-from .stream_view import StreamView
+from gui import units
+from gui.jobs import PROGRESS_INTERVAL, Job, JobRunner
+from gui.panes.stream.layout import StreamDocument
+from gui.panes.stream.search import needle_for
+from gui.panes.stream.view import StreamView
+from gui.style import STREAM_NOTE_STYLE, STREAM_STYLES
 
 #: packets laid out first for a quick first screen of a long conversation
 PREVIEW_PACKETS = 2000
@@ -199,7 +198,7 @@ class StreamPane(QWidget):
                                       "or its packets as pcap (Ctrl+E)")
         self.export_button.setEnabled(False)
         self.legend = [QLabel(self), QLabel(self)]
-        for label, style in zip(self.legend, STYLES, strict=True):
+        for label, style in zip(self.legend, STREAM_STYLES, strict=True):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setStyleSheet(f"QLabel {{ color: {style.foreground.name()}; background: "
                                 f"{style.background.name()}; padding: 2px 6px; "
@@ -207,7 +206,7 @@ class StreamPane(QWidget):
         self.summary = QLabel(self)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note = QLabel(self)  # copy results and other passing remarks
-        self.note.setStyleSheet("QLabel { color: #555555; }")
+        self.note.setStyleSheet(STREAM_NOTE_STYLE)
         self.view = StreamView(self)
         self.find_bar = FindBar(self)
         self.find_bar.hide()
@@ -429,7 +428,7 @@ class StreamPane(QWidget):
         """The Export Stream dialog for the conversation shown."""
         if self._result is None or not has_stream(self._result, self._conversation):
             return
-        from .stream_export import StreamExportDialog
+        from gui.panes.stream.export import StreamExportDialog
 
         dialog = StreamExportDialog(self._result, self._conversation, self,
                                     direction=self.view.direction)

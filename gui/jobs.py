@@ -1,63 +1,32 @@
-"""Background jobs: the engine runs on a QThreadPool worker, results come back as signals.
+"""Background jobs: engine work runs on a QThreadPool worker, results come back as signals.
 
 The napari pattern: a job is a QObject living in the GUI thread whose ``run`` executes on a pool
 thread; it never touches a widget, only emits ``progress``/``finished``/``errored``/``cancelled``
 (queued to the GUI thread because the job object lives there). Cancelling sets a flag that the
 engine polls between chunks (``cancel=``), so the previous capture stays untouched until a new
 one has fully loaded. Every signal carries the job, so a window can ignore a superseded one.
+
+Panes use :class:`LatestJob`: a pane shows what it can at once and asks for the slow part (the
+TCP state machine over 100k packets, a scapy dissection) as a request; a new request cancels the
+previous one, and a result that arrives for a superseded request is dropped, so a fast
+click-through of the table never shows a stale answer.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from engine import FlowConfig, FlowError, LoadCancelled, extract_flows_from_file
-
-from .conversation_data import ConversationData
+from engine import FlowError, LoadCancelled
 
 log = logging.getLogger(__name__)
 
 #: progress signals are rate-limited to this interval (seconds); the engine may call more often
 PROGRESS_INTERVAL = 0.05
-
-
-@dataclass(frozen=True)
-class LoadProgress:
-    """One progress report: bytes read of the file, packets so far, time since the start."""
-
-    done_bytes: int
-    total_bytes: int
-    packets: int
-    elapsed: float
-
-    @property
-    def fraction(self) -> float:
-        return min(self.done_bytes / self.total_bytes, 1.0) if self.total_bytes > 0 else 0.0
-
-    @property
-    def reading_done(self) -> bool:
-        """All bytes are read; the engine is building conversations (no finer progress)."""
-        return self.total_bytes > 0 and self.done_bytes >= self.total_bytes
-
-    @property
-    def packets_per_second(self) -> float:
-        return self.packets / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def seconds_left(self) -> float | None:
-        """Time left for reading, from the byte rate so far (None before there is a rate)."""
-        if self.elapsed <= 0 or self.done_bytes <= 0 or self.total_bytes <= 0:
-            return None
-        rate = self.done_bytes / self.elapsed
-        return max(self.total_bytes - self.done_bytes, 0) / rate
 
 
 class Job(QObject):
@@ -136,38 +105,6 @@ class Job(QObject):
                 Job._running.discard(self)
 
 
-class LoadJob(Job):
-    """Read one capture with the engine and prepare the table's columns."""
-
-    def __init__(self, path: str | Path, config: FlowConfig,
-                 parent: QObject | None = None) -> None:
-        self.path = Path(path)
-        super().__init__(f"Reading {self.path.name}", parent)
-        self.config = config
-        self._started = 0.0
-        self._last_report = 0.0
-
-    def work(self) -> ConversationData:
-        self._started = time.monotonic()
-        result = extract_flows_from_file(self.path, self.config, progress=self._report,
-                                         cancel=self._cancel.is_set)
-        try:
-            return ConversationData(result)
-        except BaseException:
-            result.close()
-            raise
-
-    def discard(self, result: Any) -> None:
-        result.result.close()
-
-    def _report(self, done: int, total: int, packets: int) -> None:
-        now = time.monotonic()
-        if now - self._last_report < PROGRESS_INTERVAL and done < total:
-            return
-        self._last_report = now
-        self.progress.emit(self, LoadProgress(done, total, packets, now - self._started))
-
-
 class FunctionJob(Job):
     """Any callable on the pool (exports, large copies): ``finished`` carries its return."""
 
@@ -203,3 +140,67 @@ class JobRunner(QObject):
         for job in self._jobs:
             job.cancel()
         return bool(self.pool.waitForDone(timeout_ms))
+
+# -- one request at a time, the newest wins ---------------------------------------------------
+class LatestJob(QObject):
+    """Runs ``fn`` on a pool thread and calls ``done(result)`` in the GUI thread, unless a newer
+    request came first. ``failed(message)`` gets the error sentence of a current request."""
+
+    #: the current request finished (after ``done`` ran) or failed
+    settled = Signal()
+
+    def __init__(self, runner: JobRunner | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner if runner is not None else JobRunner(self)
+        self._own_runner = runner is None
+        self._job: Job | None = None
+        self._done: Callable[[Any], None] | None = None
+        self._failed: Callable[[str], None] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def run(self, description: str, fn: Callable[[], Any], done: Callable[[Any], None],
+            failed: Callable[[str], None] | None = None) -> None:
+        self.cancel()
+        job = FunctionJob(description, fn)
+        job.finished.connect(self._finished)
+        job.errored.connect(self._errored)
+        job.cancelled.connect(self._cancelled)
+        self._job, self._done, self._failed = job, done, failed
+        self.runner.start(job)
+
+    def cancel(self) -> None:
+        """Forget the current request (its worker finishes in the background)."""
+        if self._job is not None:
+            self._job.cancel()
+        self._job = self._done = self._failed = None
+
+    def shutdown(self) -> None:
+        """Cancel, and wait for the workers if the runner is this object's own."""
+        self.cancel()
+        if self._own_runner:
+            self.runner.shutdown()
+
+    def _finished(self, job: Job, result: Any) -> None:
+        if job is not self._job:
+            return
+        done = self._done
+        self._job = self._done = self._failed = None
+        if done is not None:
+            done(result)
+        self.settled.emit()
+
+    def _errored(self, job: Job, message: str) -> None:
+        if job is not self._job:
+            return
+        failed = self._failed
+        self._job = self._done = self._failed = None
+        if failed is not None:
+            failed(message)
+        self.settled.emit()
+
+    def _cancelled(self, job: Job) -> None:
+        if job is self._job:
+            self._job = self._done = self._failed = None

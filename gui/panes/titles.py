@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from engine.result import FlowResult
 from engine.table import Conversation
-
-from .conversation_data import protocol_title
+from gui.table.data import protocol_title
 
 
 def endpoint(conv: Conversation, side: str) -> str:

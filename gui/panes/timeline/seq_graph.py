@@ -16,8 +16,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
-from .chart_style import CLIENT_COLOR, SERVER_COLOR, dense_curve, lighter, make_plot
-from .timeline_data import SequenceSeries, column_strokes
+from gui.panes.timeline.data import SequenceSeries, column_strokes
+from gui.plots import dense_curve, make_plot
+from gui.style import CLIENT_COLOR, SERVER_COLOR, TEXT_COLOR, lighter
 
 
 class Strokes(QObject):
@@ -65,7 +66,7 @@ class SequenceGraph:
         self.widget = make_plot(parent, x_label="Time since the conversation began", x_units="s",
                                 y_label="Relative sequence number", y_units="B")
         self.plot = self.widget.getPlotItem()
-        self.legend = self.plot.addLegend(offset=(10, 8), labelTextColor="#1f2937",
+        self.legend = self.plot.addLegend(offset=(10, 8), labelTextColor=TEXT_COLOR.name(),
                                           brush=pg.mkBrush(255, 255, 255, 220))
         self.segments: dict[str, Strokes] = {}
         self.acks: dict[str, pg.PlotDataItem] = {}

@@ -13,7 +13,6 @@ from collections import OrderedDict
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
-    QColor,
     QFont,
     QFontMetricsF,
     QGuiApplication,
@@ -27,21 +26,24 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QToolTip, QWidget
 
-from . import units
-from .stream_copy import COPY_LIMIT, copy_text
-from .stream_layout import Line, StreamDocument, StreamLayout
-from .stream_search import Match, find
-from .stream_style import (
+from gui import units
+from gui.panes.stream.copy import COPY_LIMIT, copy_text
+from gui.panes.stream.layout import Line, StreamDocument, StreamLayout
+from gui.panes.stream.search import Match, find
+from gui.panes.stream.text import Rendered, render, render_gap
+from gui.style import (
     GAP_STYLE,
     GUTTER,
     GUTTER_LINE,
     MATCH,
+    OFFSET_TEXT,
+    PAGE,
+    PLACEHOLDER_TEXT,
     SELECTION,
-    STYLES,
+    STREAM_STYLES,
     DirectionStyle,
     monospace_font,
 )
-from .stream_text import Rendered, render, render_gap
 
 #: rendered lines kept for repaints while scrolling
 _CACHE_LINES = 2048
@@ -255,7 +257,7 @@ class StreamView(QAbstractScrollArea):
     def line_style(self, index: int) -> DirectionStyle:
         """The colours line ``index`` is painted in."""
         line, _ = self.rendered_line(index)
-        return GAP_STYLE if line.is_gap else STYLES[line.direction]
+        return GAP_STYLE if line.is_gap else STREAM_STYLES[line.direction]
 
     def _x(self, rendered: Rendered, column: int) -> float:
         text = rendered.text
@@ -282,7 +284,7 @@ class StreamView(QAbstractScrollArea):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self.viewport())
         area = self.viewport().rect()
-        painter.fillRect(area, QColor("#ffffff"))
+        painter.fillRect(area, PAGE)
         layout = self._layout
         if layout is None or not layout.line_count:
             self._paint_empty(painter, area)
@@ -299,7 +301,7 @@ class StreamView(QAbstractScrollArea):
                 break
             line, rendered = self.rendered_line(index)
             y = row * lh
-            style = GAP_STYLE if line.is_gap else STYLES[line.direction]
+            style = GAP_STYLE if line.is_gap else STREAM_STYLES[line.direction]
             painter.fillRect(QRect(self._gutter, y, width, lh), style.background)
             painter.save()
             painter.setClipRect(QRect(self._gutter, y, width, lh))
@@ -348,14 +350,14 @@ class StreamView(QAbstractScrollArea):
             if index >= layout.line_count:
                 break
             line, _ = self.rendered_line(index)
-            style = STYLES[line.direction]
+            style = STREAM_STYLES[line.direction]
             y = row * lh
             painter.fillRect(QRect(self._gutter - 5, y, 4, lh), style.foreground)
             if line.label or row == 0:
                 painter.setPen(style.foreground)
                 painter.drawText(QPointF(5, y + self._ascent), style.label)
             elif line.wrapped:
-                painter.setPen(QColor("#8a8a8a"))
+                painter.setPen(OFFSET_TEXT)
                 painter.drawText(QPointF(self._gutter - 5 - 2 * self._char_width,
                                          y + self._ascent), "↪")
         painter.setFont(self.font())
@@ -363,7 +365,7 @@ class StreamView(QAbstractScrollArea):
     def _paint_empty(self, painter: QPainter, area: QRect) -> None:
         if not self.empty_text:
             return
-        painter.setPen(QColor("#5f5f5f"))
+        painter.setPen(PLACEHOLDER_TEXT)
         font = QFont(self.font())
         font.setFamily(QGuiApplication.font().family())
         painter.setFont(font)
@@ -578,7 +580,7 @@ class StreamView(QAbstractScrollArea):
         if found is None or layout is None:
             return ""
         line, byte = found
-        style = STYLES[line.direction]
+        style = STREAM_STYLES[line.direction]
         packet = layout.packet_of_line(line, None if byte < 0 else line.start + byte)
         if line.is_gap:
             gap = layout.document.stream.gaps[line.gap]

@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
 
 from engine.atomic import atomic_write
 from engine.export.conversations import write_csv, write_json
-
-from . import units
-from .conversation_data import ConversationData
+from gui import units
+from gui.table.data import ConversationData
 
 FORMATS = {"csv": "CSV (*.csv)", "json": "JSON (*.json)"}
 

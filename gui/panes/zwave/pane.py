@@ -19,19 +19,9 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QVBoxLayout, 
 
 from engine.result import FlowResult
 from engine.zwave.protocol import ZWAVE
-
-from . import units
-from .chart_style import (
-    HIGHLIGHT_COLOR,
-    TEXT_COLOR,
-    ZWAVE_ACK_COLOR,
-    ZWAVE_COMMAND_COLOR,
-    axis_font,
-    make_plot,
-    swatch,
-)
-from .conversation_text import title
-from .zwave_data import (
+from gui import units
+from gui.panes.titles import title
+from gui.panes.zwave.data import (
     GROUP_GAP,
     MAX_RSSI_POINTS,
     MAX_SELECTED_RSSI_POINTS,
@@ -43,6 +33,18 @@ from .zwave_data import (
     has_zwave,
     pair_bars,
     rssi_series,
+)
+from gui.plots import axis_font, make_plot
+from gui.style import (
+    EMPTY_STATE_STYLE,
+    GUIDE_COLOR,
+    HIGHLIGHT_COLOR,
+    MUTED_STYLE,
+    POINT_OUTLINE,
+    TEXT_COLOR,
+    ZWAVE_ACK_COLOR,
+    ZWAVE_COMMAND_COLOR,
+    swatch,
 )
 
 BAR_WIDTH = 0.72
@@ -65,7 +67,7 @@ class ZWavePane(QWidget):
         self.histogram: FrameHistogram | None = None
 
         self.empty = QLabel(EMPTY, alignment=Qt.AlignmentFlag.AlignCenter)
-        self.empty.setStyleSheet("color: #5f6b7a; font-size: 11pt; padding: 24px;")
+        self.empty.setStyleSheet(EMPTY_STATE_STYLE)
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setWordWrap(True)
@@ -110,7 +112,7 @@ class ZWavePane(QWidget):
                                    y_label="RSSI", y_units="dBm")
         self.rssi_all = pg.ScatterPlotItem(size=5, pen=pg.mkPen(None),
                                            brush=pg.mkBrush(150, 160, 175, 150))
-        self.rssi_selected = pg.ScatterPlotItem(size=9, pen=pg.mkPen("#ffffff", width=1),
+        self.rssi_selected = pg.ScatterPlotItem(size=9, pen=pg.mkPen(POINT_OUTLINE, width=1),
                                                 brush=pg.mkBrush(HIGHLIGHT_COLOR))
         self.rssi_selected.sigClicked.connect(self._rssi_clicked)
         self.rssi_plot.addItem(self.rssi_all)
@@ -118,7 +120,7 @@ class ZWavePane(QWidget):
         self.rssi_stack.addWidget(self.rssi_plot)
         no_rssi = QLabel(NO_RSSI, alignment=Qt.AlignmentFlag.AlignCenter)
         no_rssi.setWordWrap(True)
-        no_rssi.setStyleSheet("color: #5f6b7a;")
+        no_rssi.setStyleSheet(MUTED_STYLE)
         self.rssi_stack.addWidget(no_rssi)
 
         self.pair_plot.setTitle("ACK and command frames per node pair", color=TEXT_COLOR,
@@ -179,7 +181,7 @@ class ZWavePane(QWidget):
             self.home_labels.append(label)
             if k:  # a dashed line between two home networks
                 line = pg.InfiniteLine(first - 0.5 - GROUP_GAP / 2, angle=90,
-                                       pen=pg.mkPen("#9aa5b1", style=Qt.PenStyle.DashLine))
+                                       pen=pg.mkPen(GUIDE_COLOR, style=Qt.PenStyle.DashLine))
                 self.pair_plot.addItem(line)
                 self.home_labels.append(line)
         self.pair_plot.setXRange(float(pairs.x.min()) - 0.8, float(pairs.x.max()) + 0.8,

@@ -15,9 +15,8 @@ from PySide6.QtCore import QObject, QTimer
 
 from engine.packet_notes import Mark
 from engine.tcp import TcpState
-
-from .chart_style import MARK_COLORS, STATE_COLORS
-from .timeline_data import BAR_HEIGHT, MARK_HALF, PACKET_ROW, StateBars, thin_marks
+from gui.panes.timeline.data import BAR_HEIGHT, MARK_HALF, PACKET_ROW, StateBars, thin_marks
+from gui.style import MARK_COLORS, STATE_COLORS
 
 #: marks drawn later are on top: the rare, important kinds last
 MARK_ORDER = (Mark.ACK, Mark.OTHER, Mark.DATA, Mark.FIN, Mark.SYN, Mark.SYN_ACK,

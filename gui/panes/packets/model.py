@@ -10,11 +10,9 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor
 
 from engine.packet_notes import ConversationPackets, flag_text, note_text
-
-from .chart_style import CLIENT_COLOR, SERVER_COLOR
+from gui.style import CLIENT_COLOR, NOTE_COLOR, SERVER_COLOR
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -33,7 +31,6 @@ COLUMNS = (
 )
 NUMBER, TIME, DIRECTION, LENGTH, FLAGS, SEQ, ACK, PAYLOAD, NOTES = range(len(COLUMNS))
 _RIGHT = {NUMBER, TIME, LENGTH, SEQ, ACK, PAYLOAD}
-NOTE_COLOR = QColor("#b45309")
 
 
 class PacketModel(QAbstractTableModel):

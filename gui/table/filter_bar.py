@@ -14,22 +14,18 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
 
-from . import units
-from .conversation_data import ConversationData, protocol_title
-from .filter import HELP, FilterError, filter_mask
-from .resource_files import resource
+from gui import units
+from gui.resource_files import resource
+from gui.style import INVALID_INPUT_STYLE, PROTOCOL_CHIP_STYLE
+from gui.table.data import ConversationData, protocol_title
+from gui.table.filter import HELP, FilterError, filter_mask
 
 #: typing pauses this long before the filter is applied (Enter applies at once)
 DEBOUNCE_MS = 180
 
 #: protocol toggles look like chips: tinted when shown, plain grey when hidden
-_BAR_STYLE = ("QToolButton#protocol { padding: 2px 9px; border: 1px solid #c3ccd8; "
-              "border-radius: 10px; background: #f3f4f6; color: #6b7280; }"
-              "QToolButton#protocol:checked { background: #dce8fa; border-color: #7ea4dc; "
-              "color: #17345f; }"
-              "QToolButton#protocol:hover { border-color: #4f7fc4; }")
-_INVALID_STYLE = ("QLineEdit { border: 2px solid #d93025; border-radius: 3px; "
-                  "background: #fdecea; padding: 1px 3px; }")
+_BAR_STYLE = PROTOCOL_CHIP_STYLE
+_INVALID_STYLE = INVALID_INPUT_STYLE
 
 
 class FilterBar(QWidget):

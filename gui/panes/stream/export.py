@@ -38,9 +38,8 @@ from engine.export.follow import export_follow
 from engine.export.packets import export_conversation
 from engine.follow.conversation import conversation_stream, has_stream, no_stream_reason
 from engine.packets import Kind
-
-from .loader import PROGRESS_INTERVAL, Job, JobRunner
-from .settings import settings
+from gui.jobs import PROGRESS_INTERVAL, Job, JobRunner
+from gui.settings import settings
 
 #: Follow formats: engine name, label, file suffix
 STREAM_FORMATS = (("raw", "Raw bytes", ".bin"), ("hex", "Hex dump", ".txt"),

@@ -22,17 +22,16 @@ from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
 from engine.packets import Kind
 from engine.result import FlowResult
 from engine.zwave.protocol import ZWAVE
-
-from .conversation_data import ConversationData
-from .loader import JobRunner
-from .packets_pane import PacketsPane
-from .stream_pane import StreamPane
-from .timeline_pane import TimelinePane
-from .zwave_data import has_zwave
-from .zwave_pane import ZWavePane
+from gui.jobs import JobRunner
+from gui.panes.packets.pane import PacketsPane
+from gui.panes.stream.pane import StreamPane
+from gui.panes.timeline.pane import TimelinePane
+from gui.panes.zwave.data import has_zwave
+from gui.panes.zwave.pane import ZWavePane
+from gui.table.data import ConversationData
 
 if TYPE_CHECKING:
-    from .window import MainWindow
+    from gui.window import MainWindow
 
 TIMELINE, STREAM, PACKETS, ZWAVE_TAB = "Timeline", "Stream", "Packets", "Z-Wave"
 #: tabs that apply to a conversation of each kind, the preferred one first

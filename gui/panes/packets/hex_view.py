@@ -7,13 +7,15 @@ highlight is a set of extra selections computed from the fixed line layout.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFontDatabase, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QFontDatabase, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
+
+from gui.style import HEX_HIGHLIGHT
 
 PER_LINE = 16
 HEX_AT = 6  # "0000  " then the hex bytes
 ASCII_AT = HEX_AT + PER_LINE * 3 + 2  # after the hex column and two spaces
-HIGHLIGHT = QColor("#ffd54f")
+HIGHLIGHT = HEX_HIGHLIGHT
 
 
 def dump_lines(data: bytes) -> list[str]:

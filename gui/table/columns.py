@@ -15,9 +15,8 @@ import numpy as np
 
 from engine.columns import COLUMNS, ColumnSpec
 from engine.protocols import format_address
-
-from . import units
-from .conversation_data import ConversationData, protocol_title
+from gui import units
+from gui.table.data import ConversationData, protocol_title
 
 
 def default_hidden() -> frozenset[str]:

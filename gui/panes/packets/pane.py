@@ -30,13 +30,11 @@ from engine.packet_notes import conversation_packets
 from engine.result import FlowResult
 from engine.zwave import frames_of
 from engine.zwave.protocol import ZWAVE
-
-from . import units
-from .conversation_text import title
-from .hex_view import HexView
-from .loader import JobRunner
-from .packet_model import COLUMNS, NOTES, PacketModel
-from .pane_jobs import LatestJob
+from gui import units
+from gui.jobs import JobRunner, LatestJob
+from gui.panes.packets.hex_view import HexView
+from gui.panes.packets.model import COLUMNS, NOTES, PacketModel
+from gui.panes.titles import title
 
 RANGE_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 WARM_UP_DELAY_MS = 400
