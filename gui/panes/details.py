@@ -1,15 +1,14 @@
-"""The detail panes under the conversation table, as tabs: Timeline, Stream, Packets, Z-Wave.
+"""The detail panes under the conversation table, as tabs (:func:`gui.panes.pane_classes`).
 
-Follows the main window: a loaded capture resets every pane, a double-clicked conversation
-opens the Stream tab, a selected conversation goes to the pane on show
-(``show_conversation(result, id)``); panes not on show are brought up to date when their tab
-is opened, so a selection costs only the visible pane's update. A packet chosen in any pane
-(``packetSelected``) is selected in the Packets pane and marked on the timeline.
-When the open tab does not apply to the selected conversation (the timeline for UDP, the
-Z-Wave charts for TCP), the panel turns to one that does.
+Follows the main window: a loaded capture resets every pane and shows the tabs that apply to
+it, a double-clicked conversation opens its Stream, a selected conversation goes to the pane on
+show (``show_conversation(result, id)``); panes not on show are brought up to date when their
+tab is opened, so a selection costs only the visible pane's update. A packet chosen in any pane
+(``packetSelected``) is offered to every other pane (``select_packet``). When the open tab does
+not apply to the selected conversation (the timeline for UDP, the Z-Wave charts for TCP), the
+panel turns to the applicable pane of lowest priority.
 
-The Stream tab is :class:`gui.stream_pane.StreamPane` (its own worker; stopped through
-``shutdown()`` when the window closes).
+Panes are reached by name as attributes (``details.timeline``, ``details.stream``).
 """
 
 from __future__ import annotations
@@ -19,27 +18,16 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
 
-from engine.packets import Kind
+from engine.protocols import FOLLOW
 from engine.result import FlowResult
-from engine.zwave.protocol import ZWAVE
 from gui.jobs import JobRunner
-from gui.panes.packets.pane import PacketsPane
-from gui.panes.stream.pane import StreamPane
-from gui.panes.timeline.pane import TimelinePane
-from gui.panes.zwave.data import has_zwave
-from gui.panes.zwave.pane import ZWavePane
+from gui.panes import pane_classes
+from gui.panes.base import Pane
+from gui.panes.titles import conversation_protocol
 from gui.table.data import ConversationData
 
 if TYPE_CHECKING:
     from gui.window import MainWindow
-
-TIMELINE, STREAM, PACKETS, ZWAVE_TAB = "Timeline", "Stream", "Packets", "Z-Wave"
-#: tabs that apply to a conversation of each kind, the preferred one first
-APPLIES: dict[int, tuple[str, ...]] = {
-    Kind.TCP: (TIMELINE, STREAM, PACKETS),
-    Kind.UDP: (STREAM, PACKETS),
-    ZWAVE.kind: (ZWAVE_TAB, PACKETS),
-}
 
 
 class DetailsPanel(QTabWidget):
@@ -50,24 +38,23 @@ class DetailsPanel(QTabWidget):
         self.setDocumentMode(True)
         self.result: FlowResult | None = None
         self.conversation = -1
-        self.timeline = TimelinePane(runner, self)
-        self.stream = StreamPane(self)
-        self.packets = PacketsPane(runner, self)
-        self.zwave = ZWavePane(self)
-        self.panes: dict[str, QWidget] = {TIMELINE: self.timeline, STREAM: self.stream,
-                                          PACKETS: self.packets, ZWAVE_TAB: self.zwave}
-        tips = {TIMELINE: "TCP states of both endpoints, packets and sequence numbers over time",
-                STREAM: "The conversation's bytes, as Wireshark's Follow Stream shows them",
-                PACKETS: "The conversation's packets; the clicked one dissected",
-                ZWAVE_TAB: "ACK and command frames per node pair, over time, and signal strength"}
-        for name, pane in self.panes.items():
-            self.setTabToolTip(self.addTab(pane, name), tips[name])
-            signal = getattr(pane, "packetSelected", None)
-            if signal is not None:
-                signal.connect(lambda packet, source=name: self.select_packet(packet, source))
+        #: every pane by name, in tab order
+        self.panes: dict[str, Pane] = {}
+        for pane_class in pane_classes():
+            pane = pane_class(runner, self)
+            self.panes[pane.name] = pane
+            self.setTabToolTip(self.addTab(pane, pane.title), pane.tooltip)
+            pane.packetSelected.connect(lambda packet, source=pane: self.select_packet(packet,
+                                                                                       source))
         self._shown: dict[str, tuple[int, int]] = {}  # pane → (id(result), conversation)
-        self.setTabVisible(self.indexOf(self.zwave), False)
+        self._show_tabs(set())
         self.currentChanged.connect(lambda _index: self._refresh_current())
+
+    def __getattr__(self, name: str) -> Pane:
+        panes = self.__dict__.get("panes", {})
+        if name in panes:
+            return panes[name]
+        raise AttributeError(name)
 
     # -- wiring ------------------------------------------------------------------------------
     def follow(self, window: MainWindow) -> None:
@@ -95,65 +82,77 @@ class DetailsPanel(QTabWidget):
 
     def shutdown(self) -> None:
         """Stop background work (the window is closing)."""
-        self.timeline.jobs.shutdown()
-        self.packets.shutdown()
-        self.stream.shutdown()
+        for pane in self.panes.values():
+            pane.shutdown()
 
     # -- what is shown ---------------------------------------------------------------------------
     def set_capture(self, data: ConversationData | None) -> None:
         self.result = data.result if data is not None else None
         self.conversation = -1
         self._shown.clear()
-        zwave = has_zwave(self.result)
-        self.setTabVisible(self.indexOf(self.zwave), zwave)
-        if zwave and self.result is not None and not (self.result.conversations.kind
-                                                     == Kind.TCP).any():
-            self.setCurrentWidget(self.zwave)  # a Z-Wave capture: start on its charts
+        present = {p.name for p in data.protocols} if data is not None else set()
+        self._show_tabs(present)
+        current = self.currentWidget()
+        if present and isinstance(current, Pane) and not any(current.applies_to(p)
+                                                             for p in present):
+            # nothing of this capture shows on the open tab: start on one that applies
+            applicable = [pane for pane in self.panes.values()
+                          if any(pane.applies_to(p) for p in present)]
+            if applicable:
+                self.setCurrentWidget(min(applicable, key=lambda pane: pane.priority))
         self._refresh_current()
+
+    def _show_tabs(self, present: set[str]) -> None:
+        for pane in self.panes.values():
+            self.setTabVisible(self.indexOf(pane), pane.shown_for(present))
 
     def show_conversation(self, conversation: int) -> None:
         self.conversation = conversation
         if self.result is not None and conversation >= 0:
-            kind = int(self.result.conversations.kind[conversation])
-            applies = APPLIES.get(kind, (PACKETS,))
-            if self.tabText(self.currentIndex()) not in applies:
-                self.setCurrentWidget(self.panes[applies[0]])
+            current = self.currentWidget()
+            if not (isinstance(current, Pane) and current.applies(self.result, conversation)):
+                protocol = conversation_protocol(self.result, conversation)
+                applicable = [pane for pane in self.panes.values()
+                              if pane.applies_to(protocol)]
+                if applicable:
+                    self.setCurrentWidget(min(applicable, key=lambda pane: pane.priority))
         self._refresh_current()
 
     def show_stream(self, conversation: int) -> None:
-        """A double-clicked conversation opens on its Stream tab (TCP and UDP)."""
+        """A double-clicked conversation opens on the pane that shows its bytes, if it has any
+        (TCP and UDP)."""
         self.show_conversation(conversation)
-        if (self.result is not None and conversation >= 0
-                and STREAM in APPLIES.get(int(self.result.conversations.kind[conversation]), ())):
-            self.setCurrentWidget(self.stream)
+        if self.result is None or conversation < 0:
+            return
+        for pane in self.panes.values():
+            if pane.feature == FOLLOW and pane.applies(self.result, conversation):
+                self.setCurrentWidget(pane)
+                return
 
-    def open_stream(self, conversation: int) -> None:
-        """A double click on a row: its stream."""
-        self.conversation = conversation
-        self.setCurrentWidget(self.stream)
-        self._refresh_current()
-
-    def select_packet(self, packet: int, source: str = "") -> None:
-        """Select capture packet ``packet`` in the Packets pane and mark it on the timeline
-        (``source``: the pane it came from)."""
-        if source != PACKETS:
-            self._refresh(PACKETS)
-            self.packets.select_packet(packet)
-        if self._shown.get(TIMELINE) == self._key():
-            self.timeline.select_packet(packet)
+    def select_packet(self, packet: int, source: Pane | None = None) -> None:
+        """Offer capture packet ``packet`` (picked in ``source``) to the other panes: brought
+        up to date first if they are lists (the Packets pane selects it even when hidden),
+        marked where they already show this conversation."""
+        for pane in self.panes.values():
+            if pane is source:
+                continue
+            if pane.follows_packets:
+                self._refresh(pane)
+                pane.select_packet(packet)
+            elif self._shown.get(pane.name) == self._key():
+                pane.select_packet(packet)
 
     def _key(self) -> tuple[int, int]:
         return (id(self.result), self.conversation)
 
     def _refresh_current(self) -> None:
-        self._refresh(self.tabText(self.currentIndex()))
+        current = self.currentWidget()
+        if isinstance(current, Pane):
+            self._refresh(current)
 
-    def _refresh(self, name: str) -> None:
-        """Bring pane ``name`` up to date with the selection (nothing if it already is)."""
-        pane = self.panes.get(name)
-        if pane is None or self._shown.get(name) == self._key():
+    def _refresh(self, pane: Pane) -> None:
+        """Bring ``pane`` up to date with the selection (nothing if it already is)."""
+        if self._shown.get(pane.name) == self._key():
             return
-        self._shown[name] = self._key()
-        show = getattr(pane, "show_conversation", None)
-        if show is not None:
-            show(self.result, self.conversation)
+        self._shown[pane.name] = self._key()
+        pane.show_conversation(self.result, self.conversation)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -31,7 +30,8 @@ from engine.result import FlowResult
 from engine.zwave import frames_of
 from engine.zwave.protocol import ZWAVE
 from gui import units
-from gui.jobs import JobRunner, LatestJob
+from gui.jobs import JobRunner
+from gui.panes.base import Pane
 from gui.panes.packets.hex_view import HexView
 from gui.panes.packets.model import COLUMNS, NOTES, PacketModel
 from gui.panes.titles import title
@@ -43,17 +43,21 @@ COLUMN_SAMPLES = ("12345678", "1234.123456", "Dir", "Length", "ACK, PSH, FIN", "
                   "4294967296", "Payload", "")
 
 
-class PacketsPane(QWidget):
+class PacketsPane(Pane):
     """``show_conversation`` lists a conversation's packets; ``select_packet`` selects one;
     ``packetSelected`` reports the packet the user selected (index in the capture)."""
 
-    packetSelected = Signal(int)
+    name = "packets"
+    title = "Packets"
+    tooltip = "The conversation's packets; the clicked one dissected"
+    priority = 90
+    follows_packets = True
+
     #: the tree of the selected packet is filled (or its dissection failed)
     dissected = Signal()
 
     def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.jobs = LatestJob(runner, self)
+        super().__init__(runner, parent)
         self.result: FlowResult | None = None
         self.conversation = -1
         self.packet = -1
@@ -109,14 +113,8 @@ class PacketsPane(QWidget):
         layout.addWidget(split, 1)
 
     def shutdown(self) -> None:
-        """Stop background work; a pane on its own waits for its worker (in the window, the
-        window's runner does)."""
         self._warm_timer.stop()
-        self.jobs.shutdown()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.shutdown()
-        super().closeEvent(event)
+        super().shutdown()
 
     # -- the list ------------------------------------------------------------------------------
     def show_conversation(self, result: FlowResult | None, conversation: int) -> None:

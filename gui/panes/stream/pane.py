@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,11 +33,14 @@ from engine.follow.conversation import (
     has_stream,
     no_stream_reason,
 )
+from engine.protocols import FOLLOW
 from gui import units
 from gui.jobs import PROGRESS_INTERVAL, Job, JobRunner
+from gui.panes.base import Pane
 from gui.panes.stream.layout import StreamDocument
 from gui.panes.stream.search import needle_for
 from gui.panes.stream.view import StreamView
+from gui.panes.titles import name as conversation_name
 from gui.style import STREAM_NOTE_STYLE, STREAM_STYLES
 
 #: packets laid out first for a quick first screen of a long conversation
@@ -54,7 +57,7 @@ class StreamJob(Job):
     conversation is long, then the whole stream."""
 
     def __init__(self, result: FlowResult, conversation: int) -> None:
-        super().__init__(f"Reading the stream of conversation {conversation}")
+        super().__init__(f"Reading the stream of {conversation_name(result, conversation)}")
         self.result = result
         self.conversation = conversation
         self.preview = conversation_packet_count(result, conversation) > 5 * PREVIEW_PACKETS
@@ -161,11 +164,16 @@ class FindBar(QWidget):
         self.closed.emit()
 
 
-class StreamPane(QWidget):
-    """Mode and direction, a summary line, the stream view, a find bar and Export."""
+class StreamPane(Pane):
+    """Mode and direction, a summary line, the stream view, a find bar and Export;
+    ``packetSelected`` reports the packet of a clicked byte."""
 
-    #: a byte of the stream was clicked: the packet index in the capture
-    packetSelected = Signal(int)
+    name = "stream"
+    title = "Stream"
+    tooltip = "The conversation's bytes, as Wireshark's Follow Stream shows them"
+    feature = FOLLOW
+    priority = 20
+
     #: the whole stream is shown (the document), or nothing (None) for an empty state
     streamShown = Signal(object)
     #: the preview of a long conversation is shown (the document)
@@ -173,11 +181,8 @@ class StreamPane(QWidget):
     #: a load failed: the engine's sentence
     streamFailed = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None, runner: JobRunner | None = None) -> None:
-        super().__init__(parent)
-        #: a pool shared with others (whose owner waits for it on close), or the pane's own
-        self.runner = runner if runner is not None else JobRunner(self)
-        self._own_runner = runner is None
+    def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(runner, parent)
         self._result: FlowResult | None = None
         self._conversation = -1
         self._job: StreamJob | None = None
@@ -303,13 +308,8 @@ class StreamPane(QWidget):
     def shutdown(self) -> None:
         """Stop the worker and release the stream (the window is closing)."""
         self._stop_job()
-        if self._own_runner:
-            self.runner.shutdown()
+        super().shutdown()
         self._set_document(None)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.shutdown()
-        super().closeEvent(event)
 
     def _stop_job(self) -> None:
         if self._job is not None:

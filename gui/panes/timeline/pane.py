@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -34,12 +33,12 @@ from engine.packet_notes import (
     flag_text,
     note_text,
 )
-from engine.packets import Kind
+from engine.protocols import TCP_STATES
 from engine.result import FlowResult
-from engine.table import protocol_name
 from engine.tcp import TcpState, Timeline, tcp_timeline
 from gui import units
-from gui.jobs import JobRunner, LatestJob
+from gui.jobs import JobRunner
+from gui.panes.base import Pane
 from gui.panes.timeline.data import (
     CLIENT_ROW,
     MARK_HALF,
@@ -55,10 +54,10 @@ from gui.panes.timeline.data import (
 from gui.panes.timeline.items import PacketMarks, StateBarItems
 from gui.panes.timeline.seq_graph import SequenceGraph
 from gui.panes.titles import endpoint, packet_time
+from gui.panes.titles import name as conversation_name
 from gui.plots import make_plot
 from gui.style import (
     CLIENT_COLOR,
-    EMPTY_STATE_STYLE,
     HIGHLIGHT_COLOR,
     MARK_COLORS,
     SERVER_COLOR,
@@ -66,24 +65,27 @@ from gui.style import (
     coloured,
     swatch,
 )
-from gui.table.data import protocol_title
 
 HOVER_PIXELS = 6
 DIRECTIONS = ("Both directions", "Client → server", "Server → client")
 EMPTY_NONE = "Select a TCP conversation in the table to see its state timeline."
 
 
-class TimelinePane(QWidget):
+class TimelinePane(Pane):
     """``show_conversation(result, id)`` draws one conversation; ``packetSelected`` reports a
     clicked packet (its index in the capture)."""
 
-    packetSelected = Signal(int)
+    name = "timeline"
+    title = "Timeline"
+    tooltip = "TCP states of both endpoints, packets and sequence numbers over time"
+    feature = TCP_STATES
+    priority = 10
+
     #: everything for the current conversation is drawn (states included)
     ready = Signal()
 
     def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.jobs = LatestJob(runner, self)
+        super().__init__(runner, parent)
         self.result: FlowResult | None = None
         self.conversation = -1
         self.packets: ConversationPackets | None = None
@@ -94,9 +96,7 @@ class TimelinePane(QWidget):
         self._duration = 0.0
         self._selected = -1
 
-        self.empty = QLabel(EMPTY_NONE, alignment=Qt.AlignmentFlag.AlignCenter)
-        self.empty.setWordWrap(True)
-        self.empty.setStyleSheet(EMPTY_STATE_STYLE)
+        self.empty = self.empty_label(EMPTY_NONE)
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -165,11 +165,6 @@ class TimelinePane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
 
-    def closeEvent(self, event: QCloseEvent) -> None:
-        """A pane on its own waits for its worker; in the window, the window's runner does."""
-        self.jobs.shutdown()
-        super().closeEvent(event)
-
     # -- showing a conversation ----------------------------------------------------------------
     def show_conversation(self, result: FlowResult | None, conversation: int) -> None:
         self.jobs.cancel()
@@ -179,16 +174,12 @@ class TimelinePane(QWidget):
         if result is None or conversation < 0:
             self._show_empty(EMPTY_NONE)
             return
-        kind = int(result.conversations.kind[conversation])
-        if kind != Kind.TCP:
-            name = protocol_title(protocol_name(kind, int(result.conversations.ip_proto
-                                                            [conversation])))
-            self._show_empty(f"The state timeline is drawn for TCP conversations; "
-                             f"conversation {conversation} is {name}.")
+        if not self.applies(result, conversation):
+            self._show_empty(self.not_applicable(result, conversation))
             return
         # the sequential state machine starts first, on a worker; its answer is delivered to
         # this thread after the marks and the sequence graph are drawn
-        self.jobs.run(f"TCP states of conversation {conversation}",
+        self.jobs.run(f"TCP states of {conversation_name(result, conversation)}",
                       lambda: tcp_timeline(result, conversation), self._timeline_ready,
                       self._timeline_failed)
         packets = conversation_packets(result, conversation)

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QVBoxLayout, 
 from engine.result import FlowResult
 from engine.zwave.protocol import ZWAVE
 from gui import units
+from gui.jobs import JobRunner
+from gui.panes.base import Pane
 from gui.panes.titles import title
 from gui.panes.zwave.data import (
     GROUP_GAP,
@@ -36,7 +38,6 @@ from gui.panes.zwave.data import (
 )
 from gui.plots import axis_font, make_plot
 from gui.style import (
-    EMPTY_STATE_STYLE,
     GUIDE_COLOR,
     HIGHLIGHT_COLOR,
     MUTED_STYLE,
@@ -52,22 +53,27 @@ EMPTY = "This capture has no Z-Wave frames."
 NO_RSSI = "This capture carries no signal strength (RSSI): only Z-Wave TAP captures do."
 
 
-class ZWavePane(QWidget):
+class ZWavePane(Pane):
     """``show_conversation(result, id)``; ``packetSelected`` when an RSSI point is clicked."""
 
-    packetSelected = Signal(int)
+    name = "zwave"
+    title = "Z-Wave"
+    tooltip = "ACK and command frames per node pair, over time, and signal strength"
+    protocols = frozenset({"zwave"})
+    priority = 10
+    only_when_present = True
+
     ready = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(runner, parent)
         self.result: FlowResult | None = None
         self.conversation = -1
         self.pairs: PairBars | None = None
         self.rssi: RssiSeries | None = None
         self.histogram: FrameHistogram | None = None
 
-        self.empty = QLabel(EMPTY, alignment=Qt.AlignmentFlag.AlignCenter)
-        self.empty.setStyleSheet(EMPTY_STATE_STYLE)
+        self.empty = self.empty_label(EMPTY)
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setWordWrap(True)
