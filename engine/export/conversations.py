@@ -268,9 +268,13 @@ def _section_columns(proto: str) -> list[tuple[str, Callable[[dict[str, Any]], A
     """The columns a protocol's section of the text table adds to :data:`TABLE_COLUMNS`."""
     if proto in ("icmp", "icmpv6"):
         return ICMP_COLUMNS
-    return [(spec.text_title, lambda r, key=spec.key: r.get(key), spec.format == "text")
+    return [(spec.text_title, _field_of(spec.key), spec.format == "text")
             for spec in COLUMNS.values()
             if spec.text_title and not spec.core and proto in spec.protocols]
+
+
+def _field_of(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda record: record.get(key)
 
 
 def write_table(result: FlowResult, out: TextIO) -> None:
