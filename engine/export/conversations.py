@@ -13,6 +13,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import numpy as np
@@ -277,10 +278,10 @@ def _field_of(key: str) -> Callable[[dict[str, Any]], Any]:
     return lambda record: record.get(key)
 
 
-def write_table(result: FlowResult, out: TextIO) -> None:
+def write_table(result: FlowResult, out: TextIO, rows: np.ndarray | None = None) -> None:
     """A readable text table, one section per protocol, like ``tshark -z conv,tcp``; columns
     that are empty for a whole section (ports of ICMP, streams of Z-Wave) are left out."""
-    records = conversation_records(result)
+    records = conversation_records(result, rows)
     by_proto: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
         by_proto.setdefault(rec["protocol"], []).append(rec)
@@ -301,3 +302,33 @@ def write_table(result: FlowResult, out: TextIO) -> None:
             text = [cell.ljust(w) if columns[k][2] else cell.rjust(w)
                     for cell, w, k in zip(line, widths, keep, strict=True)]
             out.write("  ".join(text).rstrip() + "\n")
+
+
+# -- the formats, by name (the CLI's --format, the GUI's Export Conversations) -----------------
+@dataclass(frozen=True)
+class ListFormat:
+    """A way to write the conversation list: ``write(result, text file, rows or None)``."""
+
+    name: str
+    title: str  # as a file dialog shows it
+    description: str  # a line for a choice of formats
+    suffix: str
+    write: Callable[[FlowResult, TextIO, np.ndarray | None], None]
+
+
+#: every conversation-list format by name, in the order offered
+LIST_FORMATS: dict[str, ListFormat] = {}
+
+
+def register_list_format(fmt: ListFormat) -> None:
+    LIST_FORMATS[fmt.name] = fmt
+
+
+for _fmt in (
+    ListFormat("table", "Text table", "a readable table per protocol, like tshark -z conv",
+               ".txt", write_table),
+    ListFormat("json", "JSON", "the CLI's document: capture, conversations", ".json",
+               write_json),
+    ListFormat("csv", "CSV", "one row per conversation", ".csv", write_csv),
+):
+    register_list_format(_fmt)
