@@ -37,6 +37,9 @@ class FlowConfig:
     memory_budget: int | None = None
     #: where spill files and decompressed captures go; None = the system temp directory
     spill_dir: Path | None = None
+    #: bytes of per-packet columns (about 110 a packet) kept in memory; beyond it they go to
+    #: memory-mapped files in ``spill_dir`` (removed on close); None = always in memory
+    packet_budget: int | None = 256 << 20
     #: bytes read per chunk from a capture file (memory use per chunk is about twice this)
     chunk_bytes: int = 16 << 20
     #: largest packet record accepted when the file's own snap length is smaller or unset

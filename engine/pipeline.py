@@ -1,139 +1,53 @@
 """The analysis pipeline: record chunks → decoded packet columns → conversations.
 
-Every entry point (file, in-memory list, stream) feeds the same chunk loop, so they give the same
-answer for the same packets.
+Every entry point (file, in-memory list, stream) feeds the same chunk loop (:class:`engine.load.
+Load`), so they give the same answer for the same packets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
-
-from .capture import ByteSource, CancelFn, Interface, ProgressFn, RecordChunk, open_capture
+from .capture import CancelFn, ProgressFn, open_capture
 from .capture.in_memory import MemoryChunker
 from .capture.source import MemorySource
 from .config import FlowConfig
-from .conversations import QuotedLinks, build_conversations, packet_lists
-from .decode.exact import Fragment, Quoted
-from .decode.fast import decode_chunk
-from .decode.fragments import resolve_fragments
 from .errors import FlowError, LoadCancelled
-from .heap import release_freed_memory
-from .hooks import ANALYSES, LINK_PLUGINS, LinkPlugin
-from .packets import PacketTable, PacketTableBuilder
+from .hooks import LINK_PLUGINS
+from .load import Load, SnapshotFn
 from .result import CaptureInfo, FlowResult
-from .table import ConversationTable, merge_tables
-
-
-def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
-                cancel: CancelFn | None, plugins: list[LinkPlugin], size_hint: int = 0
-                ) -> tuple[PacketTable, list[tuple[int, Fragment]], list[tuple[int, Quoted]]]:
-    """Decode every chunk into one packet table; ``size_hint`` = bytes expected in all.
-
-    (Decoding chunks on a thread pool was measured too: no faster on two cores — the numpy
-    calls are short enough that the GIL serialises them — and 20 MB more memory.)
-    """
-    table = PacketTableBuilder()
-    fragments: list[tuple[int, Fragment]] = []
-    quoted: list[tuple[int, Quoted]] = []
-    foreign = frozenset().union(*(p.linktypes for p in plugins))
-    index = 0
-    linktypes = np.zeros(0, dtype=np.uint16)
-    for chunk in chunks:
-        if index == 0 and size_hint and len(chunk):
-            # the first chunk tells the average record size: room for the whole file at once
-            # (no more rows than the file can hold: every record takes at least 16 bytes)
-            span = max(int(chunk.data_off[-1] - chunk.data_off[0] + chunk.caplen[-1]),
-                       16 * len(chunk))
-            table.reserve(int(size_hint * 1.1 * len(chunk) / span) + len(chunk))
-        if linktypes.size < len(interfaces):  # interfaces are only appended: add the new ones
-            new = [i.linktype for i in interfaces[linktypes.size :]]
-            linktypes = np.concatenate([linktypes, np.array(new, dtype=np.uint16)])
-        part, side = decode_chunk(chunk, linktypes, index, foreign, table.append(len(chunk)))
-        for plugin in plugins:
-            rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
-            if rows.size:
-                plugin.decode(chunk, rows, part, index)
-        chunk.done()
-        fragments += side.fragments
-        quoted += side.quoted
-        index += len(chunk)
-        if cancel is not None and cancel():
-            raise LoadCancelled("Loading was cancelled.")
-    return table.finish(), fragments, quoted
-
-
-def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
-            quoted: list[tuple[int, Quoted]], capture: CaptureInfo, source: ByteSource,
-            config: FlowConfig, plugins: list[LinkPlugin]) -> FlowResult:
-    resolve_fragments(fragments, packets)
-    table, links = build_conversations(packets, quoted, config)
-    extra_parts = []
-    for plugin in plugins:
-        before = packets.conv.copy()
-        part = plugin.conversations(packets, config)
-        if part is not None and len(part):
-            mine = (packets.conv >= 0) & (before < 0)
-            extra_parts.append((part, mine))
-    if extra_parts:
-        table, links = _merge(packets, table, links, extra_parts, config)
-    if len(packets):
-        capture.first_ns = int(packets.ts_ns.min())
-        capture.last_ns = int(packets.ts_ns.max())
-    result = FlowResult(capture, packets, table, links, source, config)
-    result.plugin_data = {plugin.name: plugin.finish() for plugin in plugins}
-    for analysis in ANALYSES:
-        analysis(result)
-    release_freed_memory()  # what the phases freed goes back to the system, not just the heap
-    return result
-
-
-def _merge(packets: PacketTable, table: ConversationTable, links: QuotedLinks,
-           extra_parts: list[tuple[ConversationTable, np.ndarray]], config: FlowConfig
-           ) -> tuple[ConversationTable, QuotedLinks]:
-    """Merge plug-in conversations into the IP table; renumber packets and quoted links."""
-    ip_mine = packets.conv >= 0
-    for _, mine in extra_parts:
-        ip_mine &= ~mine
-    merged, new_ids = merge_tables([table] + [part for part, _ in extra_parts])
-    conv = packets.conv
-    conv[ip_mine] = new_ids[0][conv[ip_mine]]
-    for (_, mine), ids in zip(extra_parts, new_ids[1:], strict=True):
-        conv[mine] = ids[conv[mine]]
-    if config.store_packet_indices:
-        merged.packet_index, merged.packet_start = packet_lists(packets, len(merged))
-    links = QuotedLinks(links.packets, np.where(links.conversations >= 0,
-                                                new_ids[0][np.maximum(links.conversations, 0)],
-                                                -1))
-    return merged, links
 
 
 def analyse_file(path: str | Path, config: FlowConfig | None = None,
-                 progress: ProgressFn | None = None, cancel: CancelFn | None = None
-                 ) -> FlowResult:
-    """Read and analyse a capture file (see :func:`engine.extract_flows_from_file`)."""
+                 progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+                 on_snapshot: SnapshotFn | None = None) -> FlowResult:
+    """Read and analyse a capture file (see :func:`engine.extract_flows_from_file`);
+    ``on_snapshot`` receives the conversations found so far about twice a second."""
     config = config or FlowConfig()
     path = Path(path)
     reader = open_capture(path, config)
     plugins = [make() for make in LINK_PLUGINS]
+    load = Load(config, reader.interfaces, plugins, reader.input.total_bytes, on_snapshot)
     try:
-        packets, fragments, quoted = _decode_all(reader.chunks(progress, cancel),
-                                                 reader.interfaces, cancel, plugins,
-                                                 reader.input.total_bytes)
+        for chunk in reader.chunks(progress, cancel):
+            load.decode(chunk)
+            if cancel is not None and cancel():
+                raise LoadCancelled(f"Loading {path.name} was cancelled.")
     except BaseException:
         reader.input.discard()
+        load.discard()
         raise
     reader.input.close()
     source = reader.input.source()
-    capture = CaptureInfo(path=path, format=reader.format_name, packets=len(packets),
+    capture = CaptureInfo(path=path, format=reader.format_name, packets=load.index,
                           interfaces=reader.interfaces, first_ns=None, last_ns=None,
                           warnings=reader.warnings, file_bytes=reader.input.total_bytes)
     try:
-        return _finish(packets, fragments, quoted, capture, source, config, plugins)
+        return load.finish(capture, source)
     except BaseException:
         source.close()
+        load.discard()
         raise
 
 
@@ -143,12 +57,19 @@ def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,
     config = config or FlowConfig()
     chunker = MemoryChunker(packets, config.chunk_bytes)
     plugins = [make() for make in LINK_PLUGINS]
-    table, fragments, quoted = _decode_all(chunker.chunks(), chunker.interfaces, cancel, plugins)
-    capture = CaptureInfo(path=None, format="memory", packets=len(table),
-                          interfaces=chunker.interfaces, first_ns=None, last_ns=None,
-                          warnings=chunker.warnings, file_bytes=len(chunker.arena))
-    return _finish(table, fragments, quoted, capture, MemorySource(chunker.arena), config,
-                   plugins)
+    load = Load(config, chunker.interfaces, plugins)
+    try:
+        for chunk in chunker.chunks():
+            load.decode(chunk)
+            if cancel is not None and cancel():
+                raise LoadCancelled("Loading was cancelled.")
+        capture = CaptureInfo(path=None, format="memory", packets=load.index,
+                              interfaces=chunker.interfaces, first_ns=None, last_ns=None,
+                              warnings=chunker.warnings, file_bytes=len(chunker.arena))
+        return load.finish(capture, MemorySource(chunker.arena))
+    except BaseException:
+        load.discard()
+        raise
 
 
 __all__ = ["FlowError", "analyse_file", "analyse_packets"]

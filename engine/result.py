@@ -12,6 +12,7 @@ from .capture import ByteSource, Interface
 from .capture import linktypes as lt
 from .config import FlowConfig
 from .conversations import QuotedLinks
+from .packet_store import PacketStore
 from .packets import REASON_TEXT, Kind, PacketTable, Reason
 from .table import Conversation, ConversationTable
 
@@ -80,6 +81,8 @@ class FlowResult:
         self.unassigned = _unassigned(packets)
         #: what each link plug-in kept of this analysis (its per-frame columns), by plug-in name
         self.plugin_data: dict[str, Any] = {}
+        #: where the per-packet columns live (memory or spilled files); closed with the result
+        self.packet_store: PacketStore | None = None
 
     # the seed's list-of-conversations face
     def __len__(self) -> int:
@@ -119,6 +122,8 @@ class FlowResult:
 
     def close(self) -> None:
         self.source.close()
+        if self.packet_store is not None:
+            self.packet_store.close()
 
     def __enter__(self) -> FlowResult:
         return self

@@ -40,9 +40,19 @@ class _Datagram:
         return reach >= self.total
 
 
-def resolve_fragments(fragments: list[tuple[int, Fragment]], packets: PacketTable) -> int:
-    """Give each completing frame its datagram's transport fields; returns datagrams completed."""
-    pending: dict[tuple[int, int, int, int, int], _Datagram] = {}
+Pending = dict[tuple[int, int, int, int, int], _Datagram]
+
+
+def resolve_fragments(fragments: list[tuple[int, Fragment]], packets: PacketTable,
+                      pending: Pending | None = None, first_index: int = 0) -> int:
+    """Give each completing frame its datagram's transport fields; returns datagrams completed.
+
+    Chunk by chunk: ``packets`` holds packets ``first_index`` on, and ``pending`` keeps the
+    incomplete datagrams from one chunk to the next (the completing frame is always the
+    current one).
+    """
+    if pending is None:
+        pending = {}
     done = 0
     for index, frag in fragments:
         key = (frag.family, frag.src, frag.dst, frag.ident, frag.proto)
@@ -54,7 +64,8 @@ def resolve_fragments(fragments: list[tuple[int, Fragment]], packets: PacketTabl
         fields = transport_fields(datagram.head, frag.family, frag.src, frag.dst, frag.proto,
                                   datagram.total or 0)
         if fields.reason == Reason.NONE:
-            fields.ethertype = int(packets.ethertype[index])
-            store_fields(packets, index, fields)
+            row = index - first_index
+            fields.ethertype = int(packets.ethertype[row])
+            store_fields(packets, row, fields)
             done += 1
     return done

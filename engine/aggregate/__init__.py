@@ -1,0 +1,16 @@
+"""Conversations built chunk by chunk: a running table that grows as the capture is read.
+
+- :mod:`.growing` — columns that grow by doubling;
+- :mod:`.tuples` — the address/port tuples seen so far (hash lookup, checked field by field);
+- :mod:`.splits` — where a chunk's packets start new conversations, carrying each tuple's state
+  (Wireshark's TCP SYN rule, idle gaps) from one chunk to the next;
+- :mod:`.running` — the running table: per-conversation sums, stream numbers in order of first
+  appearance, ICMP quotes, snapshots while loading and the final table.
+
+The result equals :func:`engine.conversations.build_conversations` over the whole capture (the
+one-shot reference), whatever the chunk boundaries; the cost is linear in the packets.
+"""
+
+from .running import RunningTable
+
+__all__ = ["RunningTable"]
