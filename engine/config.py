@@ -42,6 +42,9 @@ class FlowConfig:
     packet_budget: int | None = 256 << 20
     #: bytes read per chunk from a capture file (memory use per chunk is about twice this)
     chunk_bytes: int = 16 << 20
+    #: processes decoding chunks beside the one that aggregates them (0 = decode in-process;
+    #: used on Linux for files of a few chunks or more)
+    workers: int = 1
     #: largest packet record accepted when the file's own snap length is smaller or unset
     max_packet_bytes: int = 262_144
 

@@ -79,19 +79,28 @@ class Load:
             self._linktypes = np.concatenate([self._linktypes, np.array(new, dtype=np.uint16)])
         return self._linktypes
 
-    def decode(self, chunk: RecordChunk) -> None:
-        """Decode ``chunk`` here and add it."""
+    @property
+    def foreign(self) -> frozenset[int]:
+        """Link types the plug-ins decode (the IP decoder leaves them alone)."""
+        return self._foreign
+
+    def _reserve(self, chunk: RecordChunk) -> None:
         if self.index == 0 and self.size_hint and len(chunk):
             # the first chunk tells the average record size: room for the whole file at once
             span = max(int(chunk.data_off[-1] - chunk.data_off[0] + chunk.caplen[-1]),
                        16 * len(chunk))
             self.store.reserve(int(self.size_hint * 1.1 * len(chunk) / span) + len(chunk))
+
+    def decode(self, chunk: RecordChunk) -> None:
+        """Decode ``chunk`` here and add it."""
+        self._reserve(chunk)
         part = self.store.rows(len(chunk))
         _, side = decode_chunk(chunk, self.linktypes(), self.index, self._foreign, part)
         self.add(chunk, part, side)
 
     def add(self, chunk: RecordChunk, part: PacketTable, side: SideInfo) -> None:
         """Add a decoded chunk (its plug-in rows are decoded here, while its bytes are valid)."""
+        self._reserve(chunk)
         for k, plugin in enumerate(self.plugins):
             rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
             if rows.size:

@@ -16,6 +16,7 @@ from .config import FlowConfig
 from .errors import FlowError, LoadCancelled
 from .hooks import LINK_PLUGINS
 from .load import Load, SnapshotFn
+from .parallel import DecodePool, feed_chunks
 from .result import CaptureInfo, FlowResult
 
 
@@ -29,15 +30,19 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
     reader = open_capture(path, config)
     plugins = [make() for make in LINK_PLUGINS]
     load = Load(config, reader.interfaces, plugins, reader.input.total_bytes, on_snapshot)
+    pool = _pool(config, reader.input.total_bytes)
     try:
-        for chunk in reader.chunks(progress, cancel):
-            load.decode(chunk)
-            if cancel is not None and cancel():
-                raise LoadCancelled(f"Loading {path.name} was cancelled.")
+        if pool is not None:
+            reader.allocate = pool.allocate
+        feed_chunks(load, reader.chunks(progress, cancel), pool, cancel,
+                    f"Loading {path.name} was cancelled.")
     except BaseException:
         reader.input.discard()
         load.discard()
         raise
+    finally:
+        if pool is not None:
+            pool.close()
     reader.input.close()
     source = reader.input.source()
     capture = CaptureInfo(path=path, format=reader.format_name, packets=load.index,
@@ -49,6 +54,15 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
         source.close()
         load.discard()
         raise
+
+
+def _pool(config: FlowConfig, size: int) -> DecodePool | None:
+    """A decoding process for captures of a few chunks or more (one chunk gains nothing)."""
+    from .parallel.pool import can_fork, worker_count
+
+    if worker_count(config.workers) < 1 or size < 3 * config.chunk_bytes or not can_fork():
+        return None
+    return DecodePool(config.chunk_bytes)
 
 
 def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,6 +71,8 @@ class ChunkedReader:
         self.packets = 0
         self._buf = bytearray(self.chunk_bytes + PAD)
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()  # recycled buffers
+        #: makes the buffers of later chunks (shared memory, when a decoding process reads them)
+        self.allocate: Callable[[int], Any] = bytearray
         self._stopped = False
         #: the first chunk is read at once so subclasses can parse the file header from it
         self._end = self._fill(self._buf, 0)
@@ -235,7 +238,7 @@ class ChunkedReader:
             try:
                 buf = self._free.get_nowait()
             except queue.Empty:
-                return bytearray(size)
+                return self.allocate(size)
             if len(buf) >= size:
                 return buf
 

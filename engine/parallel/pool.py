@@ -1,0 +1,195 @@
+"""The decoding process and the loop that feeds it.
+
+The worker is forked at the start of a load (cheap: it shares this process's pages until it
+writes) and serves ``decode`` requests over a pipe: a chunk's record columns go there (about
+30 bytes a packet), its bytes are already in a shared slot, the decoded columns come back in an
+output slot and the rare side findings (IP fragments, ICMP quotes) as a small pickle. Results are
+taken in submission order, so the aggregation sees chunks in file order. A chunk that cannot go
+(its buffer is not shared, no output slot is free, the worker died) is decoded here instead,
+with the same result.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from ..capture import CancelFn, RecordChunk
+from ..capture.chunk import PAD
+from ..decode.fast import SideInfo, decode_chunk
+from ..errors import FlowError, LoadCancelled
+from ..packets import PacketTable
+from .slots import ROW_BYTES, SharedSlots, clear, rows_per_slot, table_in
+
+#: chunks queued in the worker ahead of the one being aggregated
+AHEAD = 2
+#: shared chunk buffers: being read, queued by the reader, in the worker, being aggregated
+INPUT_SLOTS = 8
+OUTPUT_SLOTS = AHEAD + 2
+#: smallest record: a pcap record header with no data
+MIN_RECORD = 16
+
+
+def can_fork() -> bool:
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def worker_count(configured: int) -> int:
+    """``FlowConfig.workers``, unless ``FLOWSCOPE_WORKERS`` says otherwise (benchmarks)."""
+    env = os.environ.get("FLOWSCOPE_WORKERS")
+    if env is not None and env.strip().isdigit():
+        return int(env)
+    return configured
+
+
+@dataclass
+class Ticket:
+    in_slot: int
+    out_slot: int
+    rows: int
+
+
+class DecodePool:
+    """One worker process decoding chunks that sit in shared slots."""
+
+    def __init__(self, chunk_bytes: int) -> None:
+        self.inputs = SharedSlots(INPUT_SLOTS, chunk_bytes + PAD)
+        self.capacity = max(chunk_bytes // MIN_RECORD + 1, 1024)
+        self.outputs = SharedSlots(OUTPUT_SLOTS, self.capacity * ROW_BYTES + 4096 * 8)
+        self.capacity = rows_per_slot(self.outputs.size)
+        ctx = multiprocessing.get_context("fork")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child, self.inputs, self.outputs),
+                                 name="flowscope-decode", daemon=True)
+        self._proc.start()
+        child.close()
+        self.alive = True
+
+    # -- the reader's buffers --------------------------------------------------------------
+    def allocate(self, size: int) -> Any:
+        """A chunk buffer: a shared slot while one is free and big enough."""
+        if size <= self.inputs.size:
+            slot = self.inputs.take()
+            if slot is not None:
+                return self.inputs.buffer(slot, size)
+        return bytearray(size)
+
+    # -- requests ----------------------------------------------------------------------------
+    def submit(self, chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
+               foreign: frozenset[int]) -> Ticket | None:
+        """Send ``chunk`` to the worker; None when it has to be decoded here."""
+        if not self.alive or len(chunk) > self.capacity or not self.outputs.free:
+            return None
+        in_slot = self.inputs.slot_of(chunk.buf)
+        if in_slot is None:
+            return None
+        out_slot = self.outputs.take()
+        assert out_slot is not None
+        try:
+            self._conn.send((in_slot, out_slot, len(chunk.buf), chunk.base, chunk.data_off,
+                             chunk.caplen, chunk.origlen, chunk.ts_ns, chunk.iface, linktypes,
+                             first_index, foreign))
+        except (OSError, ValueError):
+            self.outputs.give(out_slot)
+            self.alive = False
+            return None
+        return Ticket(in_slot, out_slot, len(chunk))
+
+    def result(self, ticket: Ticket) -> tuple[PacketTable, SideInfo] | None:
+        """The decoded rows of the oldest request (None if the worker died meanwhile)."""
+        try:
+            reply = self._conn.recv()
+        except (EOFError, OSError):
+            self.alive = False
+            self.outputs.give(ticket.out_slot)
+            return None
+        if isinstance(reply, str):
+            self.outputs.give(ticket.out_slot)
+            raise FlowError(f"Decoding failed in the worker process: {reply}")
+        fragments, quoted = reply
+        return table_in(self.outputs, ticket.out_slot, ticket.rows), SideInfo(fragments, quoted)
+
+    def done(self, ticket: Ticket) -> None:
+        self.outputs.give(ticket.out_slot)
+
+    def close(self) -> None:
+        """Stop the worker (it also stops by itself when this process goes away)."""
+        if self._proc.pid is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            self._conn.send(None)
+        self._conn.close()
+        self._proc.join(timeout=2)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join(timeout=2)
+        self.alive = False
+
+
+def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:
+    """The worker's loop (in the forked process)."""
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if request is None:
+            return
+        (in_slot, out_slot, size, base, data_off, caplen, origlen, ts_ns, iface, linktypes,
+         first_index, foreign) = request
+        try:
+            chunk = RecordChunk(buf=inputs.array(in_slot, size), base=base, data_off=data_off,
+                                caplen=caplen, origlen=origlen, ts_ns=ts_ns, iface=iface)
+            out = table_in(outputs, out_slot, len(chunk))
+            clear(out)
+            _, side = decode_chunk(chunk, linktypes, first_index, foreign, out)
+            reply: Any = (side.fragments, side.quoted)
+        except Exception as exc:  # reported to the parent, which raises it there
+            reply = f"{type(exc).__name__}: {exc}"
+        try:
+            conn.send(reply)
+        except (OSError, ValueError):
+            return
+
+
+def feed_chunks(load: Any, chunks: Iterable[RecordChunk], pool: DecodePool | None,
+                cancel: CancelFn | None = None, message: str = "Loading was cancelled.") -> None:
+    """Every chunk into ``load`` in file order, decoded by ``pool`` where it can, here
+    otherwise; the worker decodes chunk k+1 and k+2 while this process aggregates chunk k."""
+    pending: collections.deque[tuple[RecordChunk, Ticket | None]] = collections.deque()
+    index = load.index
+
+    def settle() -> None:
+        chunk, ticket = pending.popleft()
+        if ticket is not None and pool is not None:
+            got = pool.result(ticket)
+            if got is not None:
+                part, side = got
+                load.add(chunk, part, side)
+                pool.done(ticket)
+                return
+        load.decode(chunk)
+
+    for chunk in chunks:
+        ticket = None
+        if pool is not None:
+            ticket = pool.submit(chunk, load.linktypes(), index, load.foreign)
+        pending.append((chunk, ticket))
+        index += len(chunk)
+        while pending and (len(pending) > AHEAD or pending[0][1] is None):
+            settle()
+        if cancel is not None and cancel():
+            raise LoadCancelled(message)
+    while pending:
+        settle()
+        if cancel is not None and cancel():
+            raise LoadCancelled(message)
