@@ -28,6 +28,7 @@ from .errors import (
     TruncatedCaptureError,
     UnsupportedFormatError,
 )
+from .load import SnapshotFn
 from .packets import Kind, PacketTable, Reason
 from .pipeline import analyse_file, analyse_packets
 from .result import CaptureInfo, FlowResult, Unassigned
@@ -90,7 +91,9 @@ def extract_flows_streaming(packets: Iterable[object], config: FlowConfig | None
 
 def extract_flows_from_file(path: str | Path, config: FlowConfig | None = None,
                             progress: ProgressFn | None = None,
-                            cancel: CancelFn | None = None) -> FlowResult:
+                            cancel: CancelFn | None = None,
+                            on_snapshot: SnapshotFn | None = None) -> FlowResult:
     """Conversations of a pcap/pcapng file (gzip allowed). ``progress(done, total, packets)`` is
-    called as the file is read; ``cancel()`` returning True stops with :class:`LoadCancelled`."""
-    return analyse_file(path, config, progress, cancel)
+    called as the file is read; ``cancel()`` returning True stops with :class:`LoadCancelled`;
+    ``on_snapshot(partial)`` receives the conversations found so far about twice a second."""
+    return analyse_file(path, config, progress, cancel, on_snapshot)

@@ -34,6 +34,8 @@ from .table import ConversationTable, merge_tables
 #: rows renumbered or listed per step in the final passes (bounds what is resident at once)
 STEP = 1 << 20
 _NO_RANK = np.zeros(0, dtype=np.uint32)
+#: seconds between snapshots of the conversations found so far (for a viewer)
+SNAPSHOT_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Load:
 
     def __init__(self, config: FlowConfig, interfaces: list[Interface],
                  plugins: list[LinkPlugin], size_hint: int = 0,
-                 on_snapshot: SnapshotFn | None = None, snapshot_every: float = 0.5) -> None:
+                 on_snapshot: SnapshotFn | None = None) -> None:
         self.config = config
         self.interfaces = interfaces
         self.plugins = plugins
@@ -68,8 +70,8 @@ class Load:
         self.first_ns: int | None = None
         self.last_ns: int | None = None
         self._on_snapshot = on_snapshot
-        self._snapshot_every = snapshot_every
-        self._last_snapshot = time.monotonic() - snapshot_every * 0.5  # the first one early
+        self._snapshot_every = SNAPSHOT_SECONDS
+        self._last_snapshot = time.monotonic() - SNAPSHOT_SECONDS * 0.5  # the first one early
 
     # -- chunks ------------------------------------------------------------------------------
     def linktypes(self) -> np.ndarray:

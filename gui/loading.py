@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
 from engine import FlowConfig, extract_flows_from_file
+from engine.load import Partial
 from gui.jobs import PROGRESS_INTERVAL, Job
 from gui.table.data import ConversationData
 
@@ -46,7 +47,10 @@ class LoadProgress:
 
 
 class LoadJob(Job):
-    """Read one capture with the engine and prepare the table's columns."""
+    """Read one capture with the engine and prepare the table's columns; while it reads,
+    ``partial`` carries the conversations found so far (about twice a second)."""
+
+    partial = Signal(object, object)  # job, ConversationData (ConversationData.partial)
 
     def __init__(self, path: str | Path, config: FlowConfig,
                  parent: QObject | None = None) -> None:
@@ -59,12 +63,17 @@ class LoadJob(Job):
     def work(self) -> ConversationData:
         self._started = time.monotonic()
         result = extract_flows_from_file(self.path, self.config, progress=self._report,
-                                         cancel=self._cancel.is_set)
+                                         cancel=self._cancel.is_set,
+                                         on_snapshot=self._snapshot)
         try:
             return ConversationData(result)
         except BaseException:
             result.close()
             raise
+
+    def _snapshot(self, found: Partial) -> None:
+        if not self._cancel.is_set():
+            self.partial.emit(self, ConversationData.partial(found))
 
     def discard(self, result: Any) -> None:
         result.result.close()

@@ -37,6 +37,9 @@ INPUT_SLOTS = 8
 OUTPUT_SLOTS = AHEAD + 2
 #: smallest record: a pcap record header with no data
 MIN_RECORD = 16
+#: seconds between looks at a worker that has not answered yet, and before giving up on it
+POLL = 0.05
+PATIENCE = 30.0
 
 
 def can_fork() -> bool:
@@ -94,22 +97,38 @@ class DecodePool:
             return None
         out_slot = self.outputs.take()
         assert out_slot is not None
+        # the record columns travel in the output slot's own columns (a pipe would make this
+        # process wait while the worker drains it)
+        out = table_in(self.outputs, out_slot, len(chunk))
+        out.offset[:] = chunk.data_off
+        out.caplen[:] = chunk.caplen
+        out.origlen[:] = chunk.origlen
+        out.ts_ns[:] = chunk.ts_ns
+        out.iface[:] = chunk.iface
         try:
-            self._conn.send((in_slot, out_slot, len(chunk.buf), chunk.base, chunk.data_off,
-                             chunk.caplen, chunk.origlen, chunk.ts_ns, chunk.iface, linktypes,
-                             first_index, foreign))
+            self._conn.send((in_slot, out_slot, len(chunk), len(chunk.buf), chunk.base,
+                             linktypes, first_index, foreign))
         except (OSError, ValueError):
             self.outputs.give(out_slot)
             self.alive = False
             return None
         return Ticket(in_slot, out_slot, len(chunk))
 
-    def result(self, ticket: Ticket) -> tuple[PacketTable, SideInfo] | None:
-        """The decoded rows of the oldest request (None if the worker died meanwhile)."""
+    def result(self, ticket: Ticket, cancel: CancelFn | None = None
+               ) -> tuple[PacketTable, SideInfo] | None:
+        """The decoded rows of the oldest request; None if the worker died or stopped
+        answering meanwhile (its chunks are then decoded here)."""
+        waited = 0.0
         try:
+            while not self._conn.poll(POLL):
+                waited += POLL
+                if cancel is not None and cancel():
+                    raise LoadCancelled("Loading was cancelled.")
+                if not self._proc.is_alive() or waited > PATIENCE:
+                    raise EOFError
             reply = self._conn.recv()
         except (EOFError, OSError):
-            self.alive = False
+            self._give_up()
             self.outputs.give(ticket.out_slot)
             return None
         if isinstance(reply, str):
@@ -117,6 +136,12 @@ class DecodePool:
             raise FlowError(f"Decoding failed in the worker process: {reply}")
         fragments, quoted = reply
         return table_in(self.outputs, ticket.out_slot, ticket.rows), SideInfo(fragments, quoted)
+
+    def _give_up(self) -> None:
+        self.alive = False
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout=2)
 
     def done(self, ticket: Ticket) -> None:
         self.outputs.give(ticket.out_slot)
@@ -136,20 +161,26 @@ class DecodePool:
 
 
 def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:
-    """The worker's loop (in the forked process)."""
+    """The worker's loop (in the forked process); it ends with its parent, even when another
+    process keeps the pipe open."""
+    parent = os.getppid()
     while True:
         try:
+            while not conn.poll(1.0):
+                if os.getppid() != parent:
+                    return
             request = conn.recv()
         except (EOFError, OSError, KeyboardInterrupt):
             return
         if request is None:
             return
-        (in_slot, out_slot, size, base, data_off, caplen, origlen, ts_ns, iface, linktypes,
-         first_index, foreign) = request
+        in_slot, out_slot, rows, size, base, linktypes, first_index, foreign = request
         try:
-            chunk = RecordChunk(buf=inputs.array(in_slot, size), base=base, data_off=data_off,
-                                caplen=caplen, origlen=origlen, ts_ns=ts_ns, iface=iface)
-            out = table_in(outputs, out_slot, len(chunk))
+            out = table_in(outputs, out_slot, rows)
+            chunk = RecordChunk(buf=inputs.array(in_slot, size), base=base,
+                                data_off=out.offset.copy(), caplen=out.caplen.copy(),
+                                origlen=out.origlen.copy(), ts_ns=out.ts_ns.copy(),
+                                iface=out.iface.copy())
             clear(out)
             _, side = decode_chunk(chunk, linktypes, first_index, foreign, out)
             reply: Any = (side.fragments, side.quoted)
@@ -171,7 +202,7 @@ def feed_chunks(load: Any, chunks: Iterable[RecordChunk], pool: DecodePool | Non
     def settle() -> None:
         chunk, ticket = pending.popleft()
         if ticket is not None and pool is not None:
-            got = pool.result(ticket)
+            got = pool.result(ticket, cancel)
             if got is not None:
                 part, side = got
                 load.add(chunk, part, side)

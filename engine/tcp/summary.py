@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ..config import FlowConfig
+from ..packet_store import release_pages
 from ..packets import PacketTable
 from ..table import ConversationTable
 from . import state as st
@@ -76,8 +77,10 @@ def summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig
     sizes = table.packets[rows]
     batch = np.cumsum(sizes) // BATCH_PACKETS  # a conversation larger than a batch: alone
     cuts = np.flatnonzero(np.diff(batch)) + 1
-    parts = [_summarize(packets, table, config, capture_last_ns, part)
-             for part in np.split(rows, cuts)] if rows.size else []
+    parts = []
+    for part in np.split(rows, cuts) if rows.size else []:
+        parts.append(_summarize(packets, table, config, capture_last_ns, part))
+        release_pages(packets, table.packet_index)  # spilled columns: keep one batch resident
     if len(parts) == 1:
         return parts[0]
     if not parts:

@@ -12,6 +12,7 @@ import numpy as np
 
 from engine import FlowResult
 from engine.columns import ColumnSpec, extra_columns
+from engine.load import Partial
 from engine.protocols import protocol_name, protocol_title
 from engine.table import ConversationTable
 
@@ -25,14 +26,24 @@ class ProtocolCount:
     packets: int
 
 
-class ConversationData:
-    """One loaded capture as the views see it; never changed after construction."""
+#: placeholder values of a column an analysis fills only when the load is complete
+_NOT_YET = {"text": "", "float": np.nan, "rate": np.nan}
 
-    def __init__(self, result: FlowResult) -> None:
+
+class ConversationData:
+    """One loaded capture as the views see it; never changed after construction.
+
+    While a capture loads, :meth:`partial` gives the conversations found so far (``result`` is
+    None, ids are running ids: in order of first packet; analysis columns are still empty).
+    """
+
+    def __init__(self, result: FlowResult | None, table: ConversationTable | None = None,
+                 first_ns: int | None = None, packets: int = 0) -> None:
         self.result = result
-        t: ConversationTable = result.conversations
+        t: ConversationTable = result.conversations if result is not None else table
         self.table = t
-        first = result.capture.first_ns
+        self._packets_read = packets
+        first = result.capture.first_ns if result is not None else first_ns
         if first is None:
             first = int(t.start_ns.min()) if len(t) else 0
         self.first_ns = int(first)
@@ -54,7 +65,36 @@ class ConversationData:
         #: Z-Wave capture): an analysis may add its columns to every table
         self.extra_columns: list[ColumnSpec] = [
             c for c in extra_columns()
-            if c.name in t.extra and (not c.protocols or present.intersection(c.protocols))]
+            if (c.name in t.extra or result is None)
+            and (not c.protocols or present.intersection(c.protocols))]
+        for c in self.extra_columns:
+            if c.name not in t.extra:
+                fill = _NOT_YET.get(c.format, -1)
+                t.extra[c.name] = np.full(len(t), fill, dtype=np.asarray(fill).dtype)
+
+    @classmethod
+    def partial(cls, p: Partial) -> ConversationData:
+        """The conversations found so far in a capture being loaded."""
+        return cls(None, p.conversations, p.first_ns, p.packets)
+
+    @property
+    def loading(self) -> bool:
+        return self.result is None
+
+    @property
+    def unassigned(self) -> int:
+        return self.result.unassigned.total if self.result is not None else 0
+
+    def running_to_final(self, final: ConversationData) -> np.ndarray:
+        """For a partial table: the final id of each of its rows (a conversation keeps its
+        first packet), so a selection made while loading survives the end of the load."""
+        fp = final.table.first_packet
+        order = np.argsort(fp, kind="stable")
+        pos = np.searchsorted(fp[order], self.table.first_packet)
+        pos = np.minimum(pos, max(fp.size - 1, 0))
+        found = order[pos] if fp.size else np.zeros(0, dtype=np.int64)
+        ok = fp[found] == self.table.first_packet if fp.size else np.zeros(0, dtype=bool)
+        return np.where(ok, found, -1)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -62,6 +102,8 @@ class ConversationData:
     @property
     def total_packets(self) -> int:
         """Packets in the capture, including those in no conversation."""
+        if self.result is None:
+            return self._packets_read
         return int(self.result.capture.packets)
 
     def _count_protocols(self, names: np.ndarray, inverse: np.ndarray) -> list[ProtocolCount]:

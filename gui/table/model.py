@@ -147,6 +147,24 @@ class ConversationModel(QAbstractTableModel):
         self.endResetModel()
         self.rowsShownChanged.emit()
 
+    def update_conversations(self, data: ConversationData,
+                             id_map: np.ndarray | None = None) -> None:
+        """Newer numbers for the capture shown (a load in progress, or its end): rows grow and
+        change, the sort and the selection stay. ``id_map`` gives the new id of each old id when
+        ids change (the final table is ordered by start time). The filter mask is dropped (the
+        filter bar sends the new one)."""
+        if self._data is None or [c.key for c in columns_for(data)] != \
+                [c.key for c in self._columns]:
+            self.set_conversations(data)  # other columns: only a reset can say so
+            return
+
+        def change() -> None:
+            self._data = data
+            self._mask = None
+            self._orders = {}
+        self._relayout(change, id_map)
+        self.rowsShownChanged.emit()
+
     def set_mask(self, mask: np.ndarray | None) -> None:
         """Show only the conversations where ``mask`` is True (None: all)."""
         if self._data is not None and mask is not None and mask.shape != (len(self._data),):
@@ -205,12 +223,15 @@ class ConversationModel(QAbstractTableModel):
             return full
         return full[self._mask[full]]
 
-    def _relayout(self, change: Any) -> None:
-        """Apply ``change`` and rebuild the shown ids; persistent indexes follow their ids."""
+    def _relayout(self, change: Any, id_map: np.ndarray | None = None) -> None:
+        """Apply ``change`` and rebuild the shown ids; persistent indexes follow their ids
+        (through ``id_map`` when the change renumbers them)."""
         self.layoutAboutToBeChanged.emit()
         old = self.persistentIndexList()
         old_ids = [int(self._ids[p.row()]) if 0 <= p.row() < self._ids.size else -1
                    for p in old]
+        if id_map is not None:
+            old_ids = [int(id_map[c]) if 0 <= c < id_map.size else -1 for c in old_ids]
         change()
         self._ids = self._ordered(self._visible())
         if old:
