@@ -7,8 +7,7 @@ import sys
 from typing import Any
 
 from ..export.conversations import LIST_FORMATS
-from ..pipeline import analyse_file
-from .options import add_capture_argument, add_config_options, config_from
+from .options import add_capture_argument, add_config_options, config_from, open_capture_for
 
 
 def add_parser(sub: Any) -> None:
@@ -25,7 +24,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from . import warn
 
-    with analyse_file(args.file, config_from(args)) as result:
+    with open_capture_for(args, config_from(args)) as result:
         warn(result.capture.warnings)
         LIST_FORMATS[args.format].write(result, sys.stdout, None)
     return 0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..config import FlowConfig
+from ..result import FlowResult
 
 
 def timeout(value: str) -> float | None:
@@ -24,6 +26,8 @@ def timeout(value: str) -> float | None:
 def add_capture_argument(parser: argparse.ArgumentParser, stream: bool = False) -> None:
     """The capture FILE every subcommand reads (and ``--stream N`` for those about one)."""
     parser.add_argument("file", help="pcap or pcapng file (gzip-compressed is fine)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress line on stderr (it is only drawn on a terminal)")
     if stream:
         parser.add_argument("--stream", type=int, required=True, metavar="N",
                             help="the tcp.stream number (as in the conversations list)")
@@ -38,6 +42,19 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--icmp-timeout", type=timeout, default=FlowConfig.icmp_timeout,
                         metavar="SECONDS|none",
                         help="the same for ICMP and other IP protocols (default: %(default)s)")
+
+
+def open_capture_for(args: argparse.Namespace, config: FlowConfig) -> FlowResult:
+    """Analyse ``args.file``, with a progress line on stderr when a person is watching."""
+    from ..pipeline import analyse_file
+    from .progress import progress_line
+
+    line = progress_line(Path(args.file).name, args.quiet)
+    try:
+        return analyse_file(args.file, config, progress=line)
+    finally:
+        if line is not None:
+            line.close()
 
 
 def config_from(args: argparse.Namespace) -> FlowConfig:
