@@ -9,3 +9,7 @@ from __future__ import annotations
 
 from .tcp import analysis as _tcp  # noqa: F401  (TCP states, Zeek conn_state/history, counts)
 from .zwave import plugin as _zwave  # noqa: F401  (Z-Wave link types 261/262/297)
+
+# isort: split
+# after the TCP analysis: it reads the TCP "client" column to know who opened a connection
+from .app import analysis as _app  # noqa: F401  (service, server name, TLS/QUIC/HTTP/DNS/SSH)

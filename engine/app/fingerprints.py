@@ -1,0 +1,77 @@
+"""TLS client and server fingerprints: JA3, JA3S (Salesforce) and JA4 (FoxIO).
+
+JA3 and JA3S are MD5 hashes of decimal field lists with GREASE values left out, as Wireshark's
+``tls.handshake.ja3``/``ja3s`` compute them. JA4 follows the FoxIO specification
+(``technical_details/JA4.md``): ``t13d1516h2_8daaf6152771_b0da82dd1658``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from .tls import ClientHello, ServerHello
+from .wire import is_grease
+
+#: JA4's two-character TLS version
+_JA4_VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3",
+                 0x0002: "s2", 0xFEFF: "d1", 0xFEFD: "d2", 0xFEFC: "d3"}
+_SNI, _ALPN = 0x0000, 0x0010
+
+
+def _dash(values: list[int]) -> str:
+    return "-".join(str(v) for v in values if not is_grease(v))
+
+
+def ja3_string(hello: ClientHello) -> str:
+    return ",".join((str(hello.version), _dash(hello.ciphers), _dash(hello.extensions),
+                     _dash(hello.groups), "-".join(str(v) for v in hello.point_formats)))
+
+
+def ja3(hello: ClientHello) -> str:
+    return hashlib.md5(ja3_string(hello).encode(), usedforsecurity=False).hexdigest()
+
+
+def ja3s(hello: ServerHello) -> str:
+    raw = f"{hello.version},{hello.cipher},{_dash(hello.extensions)}"
+    return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
+
+
+def _hash12(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def _alpn_chars(alpn: list[str]) -> str:
+    """First and last character of the first ALPN value; "00" without one. A value that does
+    not start and end with ASCII letters or digits gives the first and last hex digit of it."""
+    if not alpn or not alpn[0]:
+        return "00"
+    value = alpn[0]
+    first, last = value[0], value[-1]
+    if first.isascii() and first.isalnum() and last.isascii() and last.isalnum():
+        return first + last
+    raw = value.encode("utf-8", "surrogateescape").hex()
+    return raw[0] + raw[-1]
+
+
+def ja4(hello: ClientHello, transport: str) -> str:
+    """JA4 of a ClientHello; ``transport`` is "t" (TCP), "q" (QUIC) or "d" (DTLS)."""
+    versions = [v for v in hello.supported_versions if not is_grease(v)]
+    if versions and transport != "d":
+        version = max(versions)
+    elif versions:  # DTLS numbers count down: 1.3 = 0xfefc < 1.2 = 0xfefd
+        version = min(versions)
+    else:
+        version = hello.version
+    ciphers = [c for c in hello.ciphers if not is_grease(c)]
+    extensions = [e for e in hello.extensions if not is_grease(e)]
+    head = (f"{transport}{_JA4_VERSIONS.get(version, '00')}"
+            f"{'d' if hello.sni else 'i'}{min(len(ciphers), 99):02d}"
+            f"{min(len(extensions), 99):02d}{_alpn_chars(hello.alpn)}")
+    cipher_hash = _hash12(",".join(f"{c:04x}" for c in sorted(ciphers))) if ciphers else "0" * 12
+    rest = sorted(e for e in extensions if e not in (_SNI, _ALPN))
+    raw = ",".join(f"{e:04x}" for e in rest)
+    sigs = [s for s in hello.signature_algorithms if not is_grease(s)]
+    if sigs:
+        raw += "_" + ",".join(f"{s:04x}" for s in sigs)
+    ext_hash = _hash12(raw) if extensions else "0" * 12
+    return f"{head}_{cipher_hash}_{ext_hash}"

@@ -1,0 +1,244 @@
+"""The first payload-carrying packets of every TCP and UDP conversation, as columns.
+
+At load, application detection looks only at how each direction starts (like nDPI's few "DPI
+packets"): :func:`openings` finds, for every conversation and direction, its first few packets
+that carry payload — for TCP in sequence order, retransmitted copies dropped — and
+:func:`head_matrix` gathers the first bytes of the first one into a fixed-width matrix that
+signatures test column by column. Parsers then read the few messages they need with
+:class:`PayloadReader`; a direction whose first packets leave a hole (or hold too little) is read
+through the engine's Follow reassembly instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..capture.source import source_array
+from ..conversation_stream import conversation_stream
+from ..errors import FlowError
+from ..packets import Kind
+from ..result import FlowResult
+
+#: payload packets remembered per direction
+DEPTH = 4
+#: bytes of each direction's first payload kept for the signatures
+WIDTH = 64
+
+
+@dataclass
+class Openings:
+    """Row i describes conversation ``rows[i]``; direction 0 is A→B, 1 is B→A."""
+
+    rows: np.ndarray  # int64 [n]: conversation ids (TCP and UDP conversations with payload)
+    packets: np.ndarray  # int32 [n, 2, DEPTH]: packet indices in stream order, -1 = none
+    skip: np.ndarray  # int32 [n, 2, DEPTH]: leading bytes already given by earlier packets (TCP)
+    contiguous: np.ndarray  # bool [n, 2]: the packets' bytes join without a hole
+    more: np.ndarray  # bool [n, 2]: the direction has payload packets beyond these
+    tcp: np.ndarray  # bool [n]
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+
+def openings(result: FlowResult, depth: int = DEPTH) -> Openings:
+    """The first ``depth`` payload packets of each direction of every TCP/UDP conversation."""
+    p = result.packets
+    table = result.conversations
+    has_payload = (p.payload_len > 0) & (p.payload_off >= 0) & (p.conv >= 0)
+    has_payload &= (p.kind == Kind.TCP) | (p.kind == Kind.UDP)
+    if table.packet_index is not None:
+        order = table.packet_index[has_payload[table.packet_index]]
+    else:
+        chosen = np.flatnonzero(has_payload)
+        order = chosen[np.argsort(p.conv[chosen], kind="stable")]
+    conv = p.conv[order].astype(np.int64)
+    rows = np.unique(conv)
+    n = rows.size
+    packets = np.full((n, 2, depth), -1, dtype=np.int32)
+    more = np.zeros((n, 2), dtype=bool)
+    direction = p.direction[order]
+    for d in (0, 1):
+        mine = direction == d
+        sub, sub_conv = order[mine], conv[mine]
+        if not sub.size:
+            continue
+        start = np.flatnonzero(np.r_[True, sub_conv[1:] != sub_conv[:-1]])
+        sizes = np.diff(np.r_[start, sub.size])
+        rank = np.arange(sub.size) - np.repeat(start, sizes)
+        keep = rank < depth
+        row = np.searchsorted(rows, sub_conv[keep])
+        packets[row, d, rank[keep]] = sub[keep]
+        more[np.searchsorted(rows, sub_conv[start[sizes > depth]]), d] = True
+    tcp = table.kind[rows] == Kind.TCP
+    skip = np.zeros_like(packets)
+    contiguous = np.ones((n, 2), dtype=bool)
+    if tcp.any():
+        _sequence_order(result, packets, skip, contiguous, np.flatnonzero(tcp))
+    return Openings(rows, packets, skip, contiguous, more, tcp)
+
+
+def _sequence_order(result: FlowResult, packets: np.ndarray, skip: np.ndarray,
+                    contiguous: np.ndarray, tcp_rows: np.ndarray) -> None:
+    """Put each TCP direction's packets in sequence order, drop copies of bytes already
+    covered, note overlaps to skip and whether a hole is left (in place, for ``tcp_rows``)."""
+    p = result.packets
+    block = packets[tcp_rows]  # [m, 2, depth]
+    valid = block >= 0
+    safe = np.where(valid, block, 0)
+    seq = p.seq[safe].astype(np.int64)
+    size = np.where(valid, p.payload_len[safe], 0).astype(np.int64)
+    off = p.payload_off[safe].astype(np.int64)
+    short = valid & (p.caplen[safe].astype(np.int64) - off < size)  # cut by the snap length
+    rel = (seq - seq[:, :, :1]) & 0xFFFFFFFF
+    rel = np.where(rel >= 1 << 31, rel - (1 << 32), rel)  # before the first packet: negative
+    rel = np.where(valid, rel, np.iinfo(np.int64).max)
+    order = np.argsort(rel, axis=2, kind="stable")
+    block = np.take_along_axis(block, order, axis=2)
+    rel = np.take_along_axis(rel, order, axis=2)
+    size = np.take_along_axis(size, order, axis=2)
+    short = np.take_along_axis(short, order, axis=2)
+    valid = block >= 0
+    depth = block.shape[2]
+    cut = np.zeros(block.shape, dtype=np.int64)
+    hole = np.zeros(block.shape[:2], dtype=bool)
+    end = np.where(valid[:, :, 0], rel[:, :, 0] + size[:, :, 0], 0)
+    cut_short = short[:, :, 0]
+    for k in range(1, depth):
+        v = valid[:, :, k]
+        covered = v & (rel[:, :, k] + size[:, :, k] <= end)
+        block[:, :, k][covered] = -1
+        live = v & ~covered
+        hole |= live & ((rel[:, :, k] > end) | cut_short)
+        cut_short = np.where(live, short[:, :, k], cut_short)
+        cut[:, :, k] = np.where(live, np.maximum(end - rel[:, :, k], 0), 0)
+        end = np.where(live, np.maximum(end, rel[:, :, k] + size[:, :, k]), end)
+    # close up the dropped copies so the kept packets come first
+    order = np.argsort(block < 0, axis=2, kind="stable")
+    packets[tcp_rows] = np.take_along_axis(block, order, axis=2)
+    skip[tcp_rows] = np.take_along_axis(cut, order, axis=2)
+    contiguous[tcp_rows] = ~hole
+
+
+class PayloadReader:
+    """Packet payloads of one result, read from a memory map of the capture when possible."""
+
+    def __init__(self, result: FlowResult) -> None:
+        self.result = result
+        self.p = result.packets
+        self.array = source_array(result.source)
+
+    def payload(self, packet: int, skip: int = 0) -> bytes:
+        """The captured payload of ``packet`` (after its first ``skip`` bytes)."""
+        p = self.p
+        off = int(p.payload_off[packet])
+        if off < 0:
+            return b""
+        size = min(int(p.payload_len[packet]), int(p.caplen[packet]) - off) - skip
+        if size <= 0:
+            return b""
+        start = int(p.offset[packet]) + off + skip
+        if self.array is not None:
+            return self.array[start : start + size].tobytes()
+        return self.result.source.read(start, size)
+
+    def captured(self, packets: np.ndarray) -> np.ndarray:
+        """Captured payload bytes of each packet (0 for -1 entries)."""
+        p = self.p
+        safe = np.maximum(packets, 0)
+        off = p.payload_off[safe].astype(np.int64)
+        size = np.minimum(p.payload_len[safe].astype(np.int64),
+                          p.caplen[safe].astype(np.int64) - off)
+        return np.where((packets >= 0) & (off >= 0), np.maximum(size, 0), 0)
+
+    def head_matrix(self, packets: np.ndarray, width: int = WIDTH
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``width`` payload bytes of each packet (zero-padded) and each packet's
+        captured payload size; -1 entries give an empty row and size 0."""
+        n = packets.size
+        out = np.zeros((n, width), dtype=np.uint8)
+        full = self.captured(packets)
+        size = np.minimum(full, width)
+        rows = np.flatnonzero(size > 0)
+        if not rows.size:
+            return out, full
+        chosen = packets[rows]
+        start = (self.p.offset[chosen] + self.p.payload_off[chosen]).astype(np.int64)
+        array = self.array
+        if array is not None and array.size >= width:
+            windows = np.lib.stride_tricks.sliding_window_view(array, width)
+            inside = start <= array.size - width
+            out[rows[inside]] = windows[start[inside]]
+            for r, s in zip(rows[~inside].tolist(), start[~inside].tolist(), strict=True):
+                tail = array[s : s + width]
+                out[r, : tail.size] = tail
+        else:
+            for r, packet in zip(rows.tolist(), chosen.tolist(), strict=True):
+                data = self.payload(packet)[:width]
+                out[r, : len(data)] = np.frombuffer(data, dtype=np.uint8)
+        beyond = np.arange(width)[None, :] >= size[:, None]
+        out[beyond] = 0
+        return out, full
+
+
+class DirectionReader:
+    """What each side of a conversation sent first, for the parsers: its payload packets
+    joined in stream order, read from the capture only when a parser asks."""
+
+    def __init__(self, reader: PayloadReader, openings: Openings) -> None:
+        self.reader = reader
+        self.o = openings
+        self._follow: dict[int, tuple[bytes, bytes]] = {}
+
+    def packets(self, i: int, d: int) -> list[int]:
+        return [int(k) for k in self.o.packets[i, d] if k >= 0]
+
+    def first(self, i: int, d: int) -> bytes:
+        """The first payload packet of direction ``d`` of row ``i``."""
+        k = int(self.o.packets[i, d, 0])
+        return self.reader.payload(k) if k >= 0 else b""
+
+    def datagrams(self, i: int, d: int) -> list[bytes]:
+        """The first payloads of a direction, each on its own (UDP)."""
+        return [self.reader.payload(k) for k in self.packets(i, d)]
+
+    def stream(self, i: int, d: int, want: int = 0, packets: int = 64) -> bytes:
+        """Direction ``d``'s first bytes in stream order. The remembered packets serve when
+        they join without a hole and hold at least ``want`` bytes (or are all there is);
+        otherwise the start of the conversation is reassembled as Follow does it, over its
+        first ``packets`` packets."""
+        o = self.o
+        if o.contiguous[i, d]:
+            parts = [self.reader.payload(int(k), int(s))
+                     for k, s in zip(o.packets[i, d], o.skip[i, d], strict=True) if k >= 0]
+            data = b"".join(parts)
+            if len(data) >= want or not o.more[i, d]:
+                return data
+        return self.followed(i, packets)[d]
+
+    def all_datagrams(self, i: int, packets: int = 64) -> tuple[list[bytes], list[bytes]]:
+        """Each direction's datagrams among the conversation's first ``packets`` packets."""
+        out: tuple[list[bytes], list[bytes]] = ([], [])
+        try:
+            with conversation_stream(self.reader.result, int(self.o.rows[i]),
+                                     first_packets=packets) as s:
+                for k in range(len(s.chunks)):
+                    out[int(s.chunks.direction[k])].append(s.chunk_bytes(k))
+        except FlowError:
+            pass
+        return out
+
+    def followed(self, i: int, packets: int = 64) -> tuple[bytes, bytes]:
+        """Both directions of the conversation's first ``packets`` packets, reassembled."""
+        cached = self._follow.get(i)
+        if cached is not None:
+            return cached
+        try:
+            with conversation_stream(self.reader.result, int(self.o.rows[i]),
+                                     first_packets=packets) as s:
+                both = (s.data(0), s.data(1))
+        except FlowError:
+            both = (b"", b"")
+        self._follow[i] = both
+        return both
