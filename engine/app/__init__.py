@@ -10,7 +10,9 @@ Application pane and the CLI.
 from __future__ import annotations
 
 from . import fields as _fields  # noqa: F401  (declares the columns)
-from .analysis import add_app_columns
+from .analysis import AppData, add_app_columns
 from .services import SERVICES
+from .transactions import AppDetail, Line, Section, transactions
 
-__all__ = ["SERVICES", "add_app_columns"]
+__all__ = ["SERVICES", "AppData", "AppDetail", "Line", "Section", "add_app_columns",
+           "transactions"]

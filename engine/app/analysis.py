@@ -198,7 +198,8 @@ def _count_requests(result: FlowResult, reader: PayloadReader,
     """HTTP requests (client segments starting with a method) and DNS queries (messages with
     the query bit clear), counted over every packet of those conversations."""
     p = result.packets
-    http = np.flatnonzero(columns["service"] == "http")
+    by_content = columns["service_by"] == "content"
+    http = np.flatnonzero((columns["service"] == "http") & by_content)
     if http.size:
         packets = _conversation_packets(result, http)
         packets = packets[p.payload_len[packets] > 0]
@@ -209,7 +210,7 @@ def _count_requests(result: FlowResult, reader: PayloadReader,
         counts = np.bincount(p.conv[packets[starts]], minlength=len(result.conversations))
         columns["http_requests"][http] = counts[http]
     dns_rows = np.flatnonzero(np.isin(columns["service"], (*_DNS_FAMILY, "nbns"))
-                              & (result.conversations.kind == Kind.UDP))
+                              & (result.conversations.kind == Kind.UDP) & by_content)
     if dns_rows.size:
         packets = _conversation_packets(result, dns_rows)
         head, size = reader.head_matrix(packets, 4)
@@ -223,7 +224,8 @@ def _dns_names(result: FlowResult, reader: PayloadReader,
     """Every A/AAAA answer of the capture's DNS, mDNS and LLMNR responses."""
     names = NameTable()
     p = result.packets
-    rows = np.flatnonzero(np.isin(columns["service"], _DNS_FAMILY))
+    rows = np.flatnonzero(np.isin(columns["service"], _DNS_FAMILY)
+                          & (columns["service_by"] == "content"))
     if not rows.size:
         return names
     kinds = result.conversations.kind

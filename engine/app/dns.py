@@ -49,7 +49,8 @@ class Message:
     rcode: int
     questions: list[tuple[str, int]] = field(default_factory=list)  # (name, type)
     answers: list[Record] = field(default_factory=list)
-    additional: list[Record] = field(default_factory=list)  # A/AAAA only (mDNS addresses)
+    authority: list[Record] = field(default_factory=list)
+    additional: list[Record] = field(default_factory=list)
     counts: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
@@ -135,11 +136,9 @@ def parse_message(data: bytes, records: bool = True) -> Message | None:
         for _ in range(counts[1]):
             msg.answers.append(_record(data, c))
         for _ in range(counts[2]):
-            _record(data, c)
+            msg.authority.append(_record(data, c))
         for _ in range(counts[3]):
-            rec = _record(data, c)
-            if rec.type in (1, 28):
-                msg.additional.append(rec)
+            msg.additional.append(_record(data, c))
     except (Short, ValueError):
         if not msg.questions and counts[0]:
             return None
@@ -181,7 +180,7 @@ def addresses_to_names(msg: Message, multicast: bool = False) -> list[tuple[str,
     asked = {q.lower(): q for q, _ in msg.questions}
     records = [r for r in msg.answers if r.type in (1, 28) and r.data]
     if multicast:
-        records += msg.additional
+        records += [r for r in msg.additional if r.type in (1, 28) and r.data]
     out = []
     for rec in records:
         found, seen, todo = [], set(), [rec.name]

@@ -89,5 +89,43 @@ def is_grease(value: int) -> bool:
 
 
 def text(raw: bytes) -> str:
-    """Bytes from the wire as text the way Wireshark shows them (invalid UTF-8 as U+FFFD)."""
-    return raw.decode("utf-8", "replace")
+    """Bytes from the wire as text the way Wireshark shows them: UTF-8, each damaged sequence
+    as one U+FFFD (Wireshark takes a lead byte and the continuation bytes that follow it as one
+    sequence and judges it whole; Python's decoder would split some of them)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _lenient(raw)
+
+
+#: (end of the lead byte range, continuation bytes, value bits of the lead, smallest value):
+#: the old 5- and 6-byte forms are taken as sequences too (and then rejected whole)
+_LEADS = ((0xE0, 1, 0x1F, 0x80), (0xF0, 2, 0x0F, 0x800), (0xF8, 3, 0x07, 0x10000),
+          (0xFC, 4, 0x03, 0x200000), (0xFE, 5, 0x01, 0x4000000))
+
+
+def _lenient(raw: bytes) -> str:
+    out = []
+    i, n = 0, len(raw)
+    while i < n:
+        b = raw[i]
+        if b < 0x80:
+            out.append(chr(b))
+            i += 1
+            continue
+        lead = next(((need, bits, low) for top, need, bits, low in _LEADS
+                     if 0xC0 <= b < top), None)
+        if lead is None:
+            out.append("\ufffd")  # a stray continuation byte or an impossible lead
+            i += 1
+            continue
+        need, bits, low = lead
+        value, j = b & bits, i + 1
+        while j < n and j - i - 1 < need and 0x80 <= raw[j] < 0xC0:
+            value = value << 6 | (raw[j] & 0x3F)
+            j += 1
+        whole = j - i - 1 == need
+        valid = whole and value >= low and not 0xD800 <= value <= 0xDFFF and value <= 0x10FFFF
+        out.append(chr(value) if valid else "\ufffd")
+        i = j
+    return "".join(out)

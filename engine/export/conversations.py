@@ -74,6 +74,7 @@ def conversation_records(result: FlowResult, rows: np.ndarray | None = None
         "packets_ab", "bytes_ab", "packets_ba", "bytes_ba", "payload_ab", "payload_ba",
         "flags_ab", "flags_ba", "icmp_type", "icmp_code", "icmp_id", "quotes", "kind")}
     bps_ab, bps_ba = _rate(t.bits_per_second("ab")[rows]), _rate(t.bits_per_second("ba")[rows])
+    names = {side: _names(result, side, rows) for side in ("a", "b")}
     extra = _declared_fields(result, rows, proto)
     records = []
     for k, i in enumerate(rows.tolist()):
@@ -98,6 +99,9 @@ def conversation_records(result: FlowResult, rows: np.ndarray | None = None
             "bits_per_second_a_to_b": bps_ab[k],
             "bits_per_second_b_to_a": bps_ba[k],
         }
+        for side in ("a", "b"):
+            if names[side] is not None:
+                rec[side]["name"] = names[side][k]
         if proto[k] == "tcp":
             rec["tcp_flags_a_to_b"] = flag_string(cols["flags_ab"][k])
             rec["tcp_flags_b_to_a"] = flag_string(cols["flags_ba"][k])
@@ -111,6 +115,15 @@ def conversation_records(result: FlowResult, rows: np.ndarray | None = None
                 rec[name] = values[k]
         records.append(rec)
     return records
+
+
+def _names(result: FlowResult, side: str, rows: np.ndarray) -> list[str | None] | None:
+    """The endpoint's name from the capture's DNS per row (None where it has none); None when
+    no analysis names endpoints (the key is then left out)."""
+    names = result.endpoint_names.get(side)
+    if names is None:
+        return None
+    return [name or None for name in names[rows].tolist()]
 
 
 #: the value of a field for rows of protocols it does not describe (the key is left out)
