@@ -127,7 +127,7 @@ def inspect_tls(ctx: Context, i: int) -> Found | None:
         data = r.followed(i)
         side, ch, sh, certs, _ = _hellos(data)
     if ch is None and sh is None:
-        return None
+        return Found("tls")  # a hello record that never completes: TLS, nothing more known
     if side is None and sh is not None:
         side = 1 - _server_side(data)
     return Found("tls", tls_meta(ch, sh, certs, "t"), side)

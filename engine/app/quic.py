@@ -103,18 +103,27 @@ def _expand_label(secret: bytes, label: bytes, length: int) -> bytes:
     return out[:length]
 
 
-@functools.lru_cache(maxsize=4096)
-def initial_keys(version: int, dcid: bytes, server: bool) -> tuple[AESGCM, bytes, bytes] | None:
-    """(AEAD, IV, header-protection key) protecting one side's Initial packets."""
+def initial_secrets(version: int, dcid: bytes, server: bool
+                    ) -> tuple[bytes, bytes, bytes] | None:
+    """(key, IV, header-protection key) of one side's Initial packets (RFC 9001 section 5.2;
+    v2: RFC 9369 section 3.3.1), or None for a version without a known salt."""
     salt = _salt(version)
     if salt is None:
         return None
     initial = hmac.new(salt, dcid, hashlib.sha256).digest()
     secret = _expand_label(initial, b"server in" if server else b"client in", 32)
     prefix = b"quicv2 " if version == V2 else b"quic "
-    key = _expand_label(secret, prefix + b"key", 16)
-    iv = _expand_label(secret, prefix + b"iv", 12)
-    hp = _expand_label(secret, prefix + b"hp", 16)
+    return (_expand_label(secret, prefix + b"key", 16), _expand_label(secret, prefix + b"iv", 12),
+            _expand_label(secret, prefix + b"hp", 16))
+
+
+@functools.lru_cache(maxsize=4096)
+def initial_keys(version: int, dcid: bytes, server: bool) -> tuple[AESGCM, bytes, bytes] | None:
+    """(AEAD, IV, header-protection key) protecting one side's Initial packets."""
+    secrets = initial_secrets(version, dcid, server)
+    if secrets is None:
+        return None
+    key, iv, hp = secrets
     return AESGCM(key), iv, hp
 
 
