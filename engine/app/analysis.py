@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..conversation_stream import conversation_stream
 from ..errors import FlowError
+from ..follow import conversation_stream
 from ..hooks import register_analysis
 from ..packets import Kind
 from ..protocols import format_address

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..capture.source import source_array
-from ..conversation_stream import conversation_stream
 from ..errors import FlowError
+from ..follow import conversation_stream
 from ..packets import Kind
 from ..result import FlowResult
 

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..capture import CancelFn
-from ..conversation_stream import conversation_stream, has_stream, no_stream_reason
 from ..errors import ConversationNotFound, LoadCancelled
 from ..export.conversations import conversation_records
+from ..follow import conversation_stream, has_stream, no_stream_reason
 from ..result import FlowResult
 from . import banners, dns, http, quic, tls
 from .ciphers import cipher_name
