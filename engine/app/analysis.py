@@ -29,11 +29,20 @@ from .detect import Heads, nominate
 from .fields import COUNT_FIELDS, empty_columns
 from .inspect import INSPECTORS, Context, Found
 from .names import NameTable, endpoint_names
-from .payload import DirectionReader, Openings, PayloadReader, openings
+from .payload import (
+    DirectionReader,
+    NeedMore,
+    Openings,
+    PayloadReader,
+    conversation_packets,
+    openings,
+)
 from .services import TCP_PORTS, UDP_PORTS
 
 #: conversations whose first bytes are tested at once (bounds the matrices' memory)
 BLOCK = 1 << 15
+#: payload packets per direction for the second look
+DEEP = 24
 _DNS_FAMILY = ("dns", "mdns", "llmnr")
 
 
@@ -74,12 +83,16 @@ def _tcp_client(result: FlowResult, rows: np.ndarray) -> np.ndarray:
 
 
 def _inspect(result: FlowResult, o: Openings, reader: PayloadReader) -> list[Found | None]:
+    """Signatures over every conversation in blocks, then the nominated parsers; a parser that
+    needs more than the first packets gets a second, deeper look (one pass for all such)."""
     table = result.conversations
     rows = o.rows
     a_port = table.a_port[rows].astype(np.int64)
     b_port = table.b_port[rows].astype(np.int64)
-    ctx = Context(o, DirectionReader(reader, o), a_port, b_port, _tcp_client(result, rows))
+    client = _tcp_client(result, rows)
+    ctx = Context(o, DirectionReader(reader, o), a_port, b_port, client)
     found: list[Found | None] = [None] * len(o)
+    deeper: dict[int, list[str]] = {}  # row → the nominated families still to try
     for start in range(0, len(o), BLOCK):
         stop = min(start + BLOCK, len(o))
         h0, s0 = reader.head_matrix(o.packets[start:stop, 0, 0])
@@ -90,11 +103,38 @@ def _inspect(result: FlowResult, o: Openings, reader: PayloadReader) -> list[Fou
         done = np.zeros(stop - start, dtype=bool)
         for family, inspector in INSPECTORS:
             for k in np.flatnonzero(masks[family] & ~done).tolist():
-                result_k = inspector(ctx, start + k)
-                if result_k is not None:
-                    found[start + k] = result_k
+                try:
+                    hit = inspector(ctx, start + k)
+                except NeedMore:
+                    deeper[start + k] = [f for f, _ in INSPECTORS if masks[f][k]]
                     done[k] = True
+                    continue
+                if hit is not None:
+                    found[start + k] = hit
+                    done[k] = True
+    if deeper:
+        _inspect_deeper(result, o, reader, deeper, found, client)
     return found
+
+
+def _inspect_deeper(result: FlowResult, o: Openings, reader: PayloadReader,
+                    deeper: dict[int, list[str]], found: list[Found | None],
+                    client: np.ndarray) -> None:
+    """The conversations whose first packets ended inside a message, with more packets."""
+    table = result.conversations
+    picked = np.array(sorted(deeper), dtype=np.int64)
+    deep = openings(result, DEEP, o.rows[picked])
+    where = np.searchsorted(deep.rows, o.rows[picked])
+    ctx = Context(deep, DirectionReader(reader, deep, deep=True),
+                  table.a_port[deep.rows].astype(np.int64),
+                  table.b_port[deep.rows].astype(np.int64), client[picked])
+    inspectors = dict(INSPECTORS)
+    for i, j in zip(picked.tolist(), where.tolist(), strict=True):
+        for family in deeper[i]:
+            hit = inspectors[family](ctx, j)
+            if hit is not None:
+                found[i] = hit
+                break
 
 
 def _store(columns: dict[str, np.ndarray], o: Openings, found: list[Found | None]) -> None:
@@ -180,19 +220,6 @@ _METHODS = (b"GET ", b"POST", b"HEAD", b"PUT ", b"DELE", b"OPTI", b"CONN", b"PAT
             b"PROP", b"MKCO", b"COPY", b"MOVE", b"LOCK", b"UNLO")
 
 
-def _conversation_packets(result: FlowResult, rows: np.ndarray) -> np.ndarray:
-    """Packets of the given conversations (any order)."""
-    t = result.conversations
-    if t.packet_index is not None and t.packet_start is not None:
-        starts, ends = t.packet_start[rows], t.packet_start[rows + 1]
-        if not rows.size:
-            return np.zeros(0, dtype=np.int64)
-        lengths = ends - starts
-        offsets = np.repeat(starts - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
-        return t.packet_index[np.arange(lengths.sum()) + offsets]
-    return np.flatnonzero(np.isin(result.packets.conv, rows))
-
-
 def _count_requests(result: FlowResult, reader: PayloadReader,
                     columns: dict[str, np.ndarray]) -> None:
     """HTTP requests (client segments starting with a method) and DNS queries (messages with
@@ -201,7 +228,7 @@ def _count_requests(result: FlowResult, reader: PayloadReader,
     by_content = columns["service_by"] == "content"
     http = np.flatnonzero((columns["service"] == "http") & by_content)
     if http.size:
-        packets = _conversation_packets(result, http)
+        packets = conversation_packets(result, http)
         packets = packets[p.payload_len[packets] > 0]
         head, size = reader.head_matrix(packets, 4)
         starts = np.zeros(packets.size, dtype=bool)
@@ -212,7 +239,7 @@ def _count_requests(result: FlowResult, reader: PayloadReader,
     dns_rows = np.flatnonzero(np.isin(columns["service"], (*_DNS_FAMILY, "nbns"))
                               & (result.conversations.kind == Kind.UDP) & by_content)
     if dns_rows.size:
-        packets = _conversation_packets(result, dns_rows)
+        packets = conversation_packets(result, dns_rows)
         head, size = reader.head_matrix(packets, 4)
         query = (size >= 12) & (head[:, 2] & 0x80 == 0)
         counts = np.bincount(p.conv[packets[query]], minlength=len(result.conversations))
@@ -230,17 +257,14 @@ def _dns_names(result: FlowResult, reader: PayloadReader,
         return names
     kinds = result.conversations.kind
     udp_rows = rows[kinds[rows] == Kind.UDP]
-    packets = _conversation_packets(result, udp_rows)
+    packets = conversation_packets(result, udp_rows)
     head, size = reader.head_matrix(packets, 12)
     answered = (size >= 12) & (head[:, 2] & 0x80 > 0) & (
         (head[:, 6] > 0) | (head[:, 7] > 0) | (head[:, 10] > 0) | (head[:, 11] > 0))
     service = columns["service"]
     for packet in packets[answered].tolist():
-        msg = dns.parse_message(reader.payload(packet))
-        if msg is None:
-            continue
         multicast = service[int(p.conv[packet])] == "mdns"
-        for address, name in dns.addresses_to_names(msg, multicast):
+        for address, name in dns.answered_addresses(reader.payload(packet), multicast):
             names.add(address, name, int(p.ts_ns[packet]))
     for row in rows[kinds[rows] == Kind.TCP].tolist():
         try:

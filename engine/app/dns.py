@@ -8,6 +8,7 @@ them: labels as UTF-8 (invalid bytes as U+FFFD), ``<Root>`` for the root.
 from __future__ import annotations
 
 import ipaddress
+import struct
 from dataclasses import dataclass, field
 
 from .wire import Cursor, Short, text
@@ -55,53 +56,65 @@ class Message:
 
 
 def _name(data: bytes, c: Cursor) -> str:
-    labels: list[str] = []
-    pos, jumps, end_after = c.pos, 0, None
+    """A (possibly compressed) name at the cursor as text; the cursor moves past it."""
+    raw = _raw_name(data, c)
+    return text(raw) if raw else "<Root>"
+
+
+def _raw_name(data: bytes, c: Cursor) -> bytes:
+    """The same as the wire's bytes, labels joined by dots (b"" for the root)."""
+    labels: list[bytes] = []
+    pos, jumps, end_after, size = c.pos, 0, -1, len(data)
     while True:
-        if pos >= len(data):
+        if pos >= size:
             raise Short
         length = data[pos]
-        if length & 0xC0 == 0xC0:
-            if pos + 1 >= len(data):
+        if length >= 0xC0:
+            if pos + 1 >= size or jumps >= _MAX_JUMPS:
                 raise Short
-            if end_after is None:
+            if end_after < 0:
                 end_after = pos + 2
             pos = (length & 0x3F) << 8 | data[pos + 1]
             jumps += 1
-            if jumps > _MAX_JUMPS:
-                raise Short
             continue
-        if length & 0xC0:
+        if length >= 0x40:
             raise Short  # extended label types are not used
         if length == 0:
             pos += 1
             break
-        if pos + 1 + length > len(data):
+        stop = pos + 1 + length
+        if stop > size or len(labels) > 127:
             raise Short
-        labels.append(text(data[pos + 1 : pos + 1 + length]))
-        pos += 1 + length
-        if len(labels) > 127:
-            raise Short
-    if end_after is None:
+        labels.append(data[pos + 1 : stop])
+        pos = stop
+    if end_after < 0:
         end_after = pos
     if end_after > c.end:
         raise Short
     c.pos = end_after
-    return ".".join(labels) if labels else "<Root>"
+    return b".".join(labels)
+
+
+_RR = struct.Struct(">HHIH")
 
 
 def _record(data: bytes, c: Cursor) -> Record:
     name = _name(data, c)
-    rtype = c.u16()
-    c.skip(6)  # class, TTL
-    rdata = c.sub(c.u16())
+    p = c.pos
+    if p + 10 > c.end:
+        raise Short
+    rtype, _, _, size = _RR.unpack_from(data, p)
+    start = p + 10
+    c.pos = start + size
+    if c.pos > c.end:
+        raise Short
     value = ""
-    if rtype == 1 and rdata.left == 4:
-        value = str(ipaddress.IPv4Address(rdata.rest()))
-    elif rtype == 28 and rdata.left == 16:
-        value = str(ipaddress.IPv6Address(rdata.rest()))
+    if rtype == 1 and size == 4:
+        value = ".".join(str(b) for b in data[start : start + 4])
+    elif rtype == 28 and size == 16:
+        value = str(ipaddress.IPv6Address(data[start : start + 16]))
     elif rtype in (2, 5, 12):
-        value = _name(data, rdata)
+        value = _name(data, Cursor(data, start, start + size))
     return Record(name, rtype, value)
 
 
@@ -166,6 +179,65 @@ def tcp_messages(stream: bytes) -> list[bytes]:
             break
         out.append(stream[pos + 2 : pos + 2 + size])
         pos += 2 + size
+    return out
+
+
+def answered_addresses(data: bytes, multicast: bool = False) -> list[tuple[str, str]]:
+    """:func:`addresses_to_names` straight from a message's bytes, for the capture-wide names
+    pass: names stay bytes until one is needed, and a message without A/AAAA records costs
+    only a walk over its records."""
+    header = parse_header(data)
+    if header is None or max(header[4]) > MAX_RECORDS:
+        return []
+    counts = header[4]
+    c = Cursor(data, 12)
+    questions: list[bytes] = []
+    cnames: list[tuple[bytes, bytes]] = []
+    addresses: list[tuple[bytes, str]] = []
+    try:
+        for _ in range(counts[0]):
+            questions.append(_raw_name(data, c))
+            c.skip(4)
+        sections = counts[1] + (counts[2] + counts[3] if multicast else 0)
+        for k in range(sections):
+            owner = _raw_name(data, c)
+            if c.pos + 10 > c.end:
+                break
+            rtype, _, _, size = _RR.unpack_from(data, c.pos)
+            start = c.pos + 10
+            c.pos = start + size
+            if c.pos > c.end:
+                break
+            authority = counts[1] <= k < counts[1] + counts[2]
+            if rtype == 5 and k < counts[1]:
+                cnames.append((owner, _raw_name(data, Cursor(data, start, start + size))))
+            elif rtype == 1 and size == 4 and not authority:
+                addresses.append((owner, ".".join(str(b) for b in data[start : start + 4])))
+            elif rtype == 28 and size == 16 and not authority:
+                addresses.append((owner, str(ipaddress.IPv6Address(data[start : start + 16]))))
+    except (Short, ValueError):
+        pass
+    if not addresses:
+        return []
+    back: dict[bytes, list[bytes]] = {}
+    for owner, target in cnames:
+        back.setdefault(target.lower(), []).append(owner)
+    asked = {q.lower(): q for q in questions}
+    out = []
+    for owner, address in addresses:
+        found, seen, todo = [], set(), [owner]
+        while todo:
+            name = todo.pop()
+            key = name.lower()
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in asked:
+                found.append(asked[key])
+                continue
+            todo.extend(back.get(key, []))
+        for name in found or [owner]:
+            out.append((address, text(name) if name else "<Root>"))
     return out
 
 

@@ -19,7 +19,7 @@ _SNI, _ALPN = 0x0000, 0x0010
 
 
 def _dash(values: list[int]) -> str:
-    return "-".join(str(v) for v in values if not is_grease(v))
+    return "-".join([str(v) for v in values if not is_grease(v)])
 
 
 def ja3_string(hello: ClientHello) -> str:
@@ -53,6 +53,11 @@ def _alpn_chars(alpn: list[str]) -> str:
     return raw[0] + raw[-1]
 
 
+def _hex_list(values: list[int]) -> str:
+    """Values as comma-separated 4-digit lower-case hex ("002f,0035")."""
+    return ",".join(map("{:04x}".format, values))
+
+
 def ja4(hello: ClientHello, transport: str) -> str:
     """JA4 of a ClientHello; ``transport`` is "t" (TCP), "q" (QUIC) or "d" (DTLS)."""
     versions = [v for v in hello.supported_versions if not is_grease(v)]
@@ -67,11 +72,10 @@ def ja4(hello: ClientHello, transport: str) -> str:
     head = (f"{transport}{_JA4_VERSIONS.get(version, '00')}"
             f"{'d' if hello.sni else 'i'}{min(len(ciphers), 99):02d}"
             f"{min(len(extensions), 99):02d}{_alpn_chars(hello.alpn)}")
-    cipher_hash = _hash12(",".join(f"{c:04x}" for c in sorted(ciphers))) if ciphers else "0" * 12
-    rest = sorted(e for e in extensions if e not in (_SNI, _ALPN))
-    raw = ",".join(f"{e:04x}" for e in rest)
+    cipher_hash = _hash12(_hex_list(sorted(ciphers))) if ciphers else "0" * 12
+    raw = _hex_list(sorted(e for e in extensions if e not in (_SNI, _ALPN)))
     sigs = [s for s in hello.signature_algorithms if not is_grease(s)]
     if sigs:
-        raw += "_" + ",".join(f"{s:04x}" for s in sigs)
+        raw += "_" + _hex_list(sigs)
     ext_hash = _hash12(raw) if extensions else "0" * 12
     return f"{head}_{cipher_hash}_{ext_hash}"

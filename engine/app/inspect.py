@@ -120,11 +120,10 @@ def inspect_tls(ctx: Context, i: int) -> Found | None:
                for f in firsts):
             return Found("tls")  # a connection seen after its handshake
         return None
-    data = (r.stream(i, 0, max(_record_want(firsts[0]), 6000)),
-            r.stream(i, 1, max(_record_want(firsts[1]), 6000)))
+    data = (r.stream(i, 0, _record_want(firsts[0])), r.stream(i, 1, _record_want(firsts[1])))
     side, ch, sh, certs, wants = _hellos(data)
-    if wants:
-        data = r.followed(i)
+    if wants:  # a hello or the certificate chain goes on past these packets
+        data = (r.everything(i, 0), r.everything(i, 1))
         side, ch, sh, certs, _ = _hellos(data)
     if ch is None and sh is None:
         return Found("tls")  # a hello record that never completes: TLS, nothing more known
@@ -167,9 +166,8 @@ def _find_hello(data: bytes, kind: int) -> int:
 def inspect_dtls(ctx: Context, i: int) -> Found | None:
     datagrams = (ctx.r.datagrams(i, 0), ctx.r.datagrams(i, 1))
     found = _dtls(datagrams)
-    if (found is None or found.meta.get("tls_version") is None) and ctx.o.more[i].any():
-        datagrams = ctx.r.all_datagrams(i)
-        found = _dtls(datagrams) or found
+    if found is None or found.meta.get("tls_version") is None:
+        ctx.r.more_datagrams(i)
     return found
 
 
@@ -222,10 +220,8 @@ def _ietf_quic(ctx: Context, i: int, client: int) -> Found:
     datagrams = (r.datagrams(i, client), r.datagrams(i, 1 - client))
     initials = quic.read_initials(*datagrams)
     hs = tls.crypto_handshake(initials.client_crypto)
-    if hs.first(tls.CLIENT_HELLO) is None and ctx.o.more[i].any():
-        both = r.all_datagrams(i, 16)
-        initials = quic.read_initials(both[client], both[1 - client])
-        hs = tls.crypto_handshake(initials.client_crypto)
+    if hs.first(tls.CLIENT_HELLO) is None:
+        r.more_datagrams(i)  # the CRYPTO frames go on in later packets
     meta: Meta = {}
     if initials.version is not None:
         meta["quic_version"] = quic.version_name(initials.version)
@@ -243,9 +239,9 @@ def _ietf_quic(ctx: Context, i: int, client: int) -> Found:
 
 # -- HTTP, RTSP, SIP, SSDP and the mail/FTP dialogues -------------------------------------------
 def _head_stream(ctx: Context, i: int, d: int) -> bytes:
-    data = ctx.r.stream(i, d, 2048)
-    if b"\r\n\r\n" not in data[:65536] and ctx.o.more[i, d]:
-        data = ctx.r.followed(i)[d]
+    data = ctx.r.stream(i, d)
+    if b"\r\n\r\n" not in data[:65536]:
+        data = ctx.r.stream(i, d, len(data) + 1)
     return data
 
 
@@ -343,7 +339,7 @@ def _dialogue(ctx: Context, i: int, firsts: tuple[bytes, bytes]) -> Found | None
         meta["banner"] = line
     upgrade = _TLS_UPGRADES.get(service)
     if service == "ftp" or upgrade is not None:
-        both = ctx.r.followed(i)
+        both = (ctx.r.everything(i, 0), ctx.r.everything(i, 1))
         if service == "ftp":
             user = banners.ftp_user(both[client])
             if user is not None:
@@ -370,7 +366,11 @@ def _imap_command(data: bytes) -> bool:
 # -- binary protocols ---------------------------------------------------------------------------
 def inspect_ssh(ctx: Context, i: int) -> Found | None:
     r = ctx.r
-    found = [banners.ssh_banner(r.stream(i, d, 256)) for d in (0, 1)]
+    found = []
+    for d in (0, 1):
+        data = r.stream(i, d)
+        found.append(banners.ssh_banner(data) or (banners.ssh_banner(r.stream(
+            i, d, len(data) + 1)) if b"\n" not in data else None))
     if not any(found):
         return None
     client = ctx.client(i)
@@ -391,7 +391,7 @@ def inspect_mysql(ctx: Context, i: int) -> Found | None:
             request = ctx.r.first(i, 1 - d)
             # an SSLRequest: a 32-byte packet with the CLIENT_SSL capability (0x0800)
             if len(request) == 36 and request[4 + 1] & 0x08:
-                meta.update(starttls(ctx.r.followed(i), 1 - d))
+                meta.update(starttls((ctx.r.everything(i, 0), ctx.r.everything(i, 1)), 1 - d))
             return Found("mysql", meta, 1 - d)
     return None
 
@@ -404,7 +404,8 @@ def inspect_postgresql(ctx: Context, i: int) -> Found | None:
             if code in (0x00030000, 0x04D2162F, 0x04D21630):
                 meta: Meta = {}
                 if code == 0x04D2162F and ctx.r.first(i, 1 - d)[:1] == b"S":
-                    meta.update(starttls(ctx.r.followed(i), d))
+                    meta.update(starttls((ctx.r.everything(i, 0), ctx.r.everything(i, 1)),
+                                         d))
                 return Found("postgresql", meta, d)
     return None
 
@@ -488,7 +489,7 @@ def inspect_dns(ctx: Context, i: int) -> Found | None:
     for d in (0, 1):
         data = ctx.r.first(i, d)
         if tcp:
-            data = ctx.r.stream(i, d, 514)
+            data = ctx.r.stream(i, d, 2 + int.from_bytes(ctx.r.first(i, d)[:2], "big"))
             parts = dns.tcp_messages(data)
             data = parts[0] if parts else b""
         messages.append(dns.parse_message(data) if data else None)
@@ -547,8 +548,8 @@ def inspect_stun(ctx: Context, i: int) -> Found | None:
     """STUN; a WebRTC flow that goes on to a DTLS handshake is DTLS (as nDPI says)."""
     if not ctx.o.tcp[i]:
         found = _dtls((ctx.r.datagrams(i, 0), ctx.r.datagrams(i, 1)))
-        if found is None and ctx.o.more[i].any():
-            found = _dtls(ctx.r.all_datagrams(i, 32))
+        if found is None:
+            ctx.r.more_datagrams(i)
         if found is not None:
             return found
     return Found("stun")
@@ -564,7 +565,7 @@ def inspect_openvpn(ctx: Context, i: int) -> Found | None:
     side, or the peer's first, which acknowledges it)."""
     offset = 2 if ctx.o.tcp[i] else 0
     for d in (0, 1):
-        grams = ctx.r.datagrams(i, d) if offset == 0 else _framed(ctx.r.stream(i, d, 256))
+        grams = ctx.r.datagrams(i, d) if offset == 0 else _framed(ctx.r.stream(i, d))
         if len(grams) < 2 or len(grams[0]) < 10 or grams[0][0] >> 3 not in (1, 2, 7, 8, 10):
             continue
         session = grams[0][1:9]

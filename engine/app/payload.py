@@ -42,17 +42,39 @@ class Openings:
         return int(self.rows.size)
 
 
-def openings(result: FlowResult, depth: int = DEPTH) -> Openings:
-    """The first ``depth`` payload packets of each direction of every TCP/UDP conversation."""
+def conversation_packets(result: FlowResult, rows: np.ndarray) -> np.ndarray:
+    """The packets of the conversations ``rows`` (sorted), grouped by conversation in that
+    order, each conversation's in file order."""
+    t = result.conversations
+    rows = np.asarray(rows, dtype=np.int64)
+    if t.packet_index is not None and t.packet_start is not None:
+        if not rows.size:
+            return np.zeros(0, dtype=np.int64)
+        starts, ends = t.packet_start[rows], t.packet_start[rows + 1]
+        lengths = ends - starts
+        shift = np.repeat(starts - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
+        return t.packet_index[np.arange(int(lengths.sum())) + shift]
+    chosen = np.flatnonzero(np.isin(result.packets.conv, rows))
+    return chosen[np.argsort(result.packets.conv[chosen], kind="stable")]
+
+
+def openings(result: FlowResult, depth: int = DEPTH, rows: np.ndarray | None = None
+             ) -> Openings:
+    """The first ``depth`` payload packets of each direction of every TCP/UDP conversation
+    (or of the conversations ``rows``: a second, deeper look at a few)."""
     p = result.packets
     table = result.conversations
-    has_payload = (p.payload_len > 0) & (p.payload_off >= 0) & (p.conv >= 0)
-    has_payload &= (p.kind == Kind.TCP) | (p.kind == Kind.UDP)
-    if table.packet_index is not None:
-        order = table.packet_index[has_payload[table.packet_index]]
+    if rows is None:
+        has_payload = (p.payload_len > 0) & (p.payload_off >= 0) & (p.conv >= 0)
+        has_payload &= (p.kind == Kind.TCP) | (p.kind == Kind.UDP)
+        if table.packet_index is not None:
+            order = table.packet_index[has_payload[table.packet_index]]
+        else:
+            chosen = np.flatnonzero(has_payload)
+            order = chosen[np.argsort(p.conv[chosen], kind="stable")]
     else:
-        chosen = np.flatnonzero(has_payload)
-        order = chosen[np.argsort(p.conv[chosen], kind="stable")]
+        order = conversation_packets(result, np.unique(rows))
+        order = order[(p.payload_len[order] > 0) & (p.payload_off[order] >= 0)]
     conv = p.conv[order].astype(np.int64)
     rows = np.unique(conv)
     n = rows.size
@@ -128,6 +150,8 @@ class PayloadReader:
         self.result = result
         self.p = result.packets
         self.array = source_array(result.source)
+        #: the same bytes for slicing (a numpy slice of a memory map costs far more)
+        self.view = memoryview(self.array) if self.array is not None else None
 
     def payload(self, packet: int, skip: int = 0) -> bytes:
         """The captured payload of ``packet`` (after its first ``skip`` bytes)."""
@@ -139,8 +163,8 @@ class PayloadReader:
         if size <= 0:
             return b""
         start = int(p.offset[packet]) + off + skip
-        if self.array is not None:
-            return self.array[start : start + size].tobytes()
+        if self.view is not None:
+            return bytes(self.view[start : start + size])
         return self.result.source.read(start, size)
 
     def captured(self, packets: np.ndarray) -> np.ndarray:
@@ -182,13 +206,21 @@ class PayloadReader:
         return out, full
 
 
+class NeedMore(Exception):
+    """The remembered packets end inside a message: look again with more packets (raised
+    only by a shallow reader; the analysis gives the conversation a deeper look)."""
+
+
 class DirectionReader:
     """What each side of a conversation sent first, for the parsers: its payload packets
-    joined in stream order, read from the capture only when a parser asks."""
+    joined in stream order, read from the capture only when a parser asks. A shallow reader
+    (the first pass over every conversation) raises :class:`NeedMore` when a parser wants
+    bytes beyond its packets; a deep one falls back to Follow's reassembly."""
 
-    def __init__(self, reader: PayloadReader, openings: Openings) -> None:
+    def __init__(self, reader: PayloadReader, openings: Openings, deep: bool = False) -> None:
         self.reader = reader
         self.o = openings
+        self.deep = deep
         self._follow: dict[int, tuple[bytes, bytes]] = {}
 
     def packets(self, i: int, d: int) -> list[int]:
@@ -203,11 +235,15 @@ class DirectionReader:
         """The first payloads of a direction, each on its own (UDP)."""
         return [self.reader.payload(k) for k in self.packets(i, d)]
 
-    def stream(self, i: int, d: int, want: int = 0, packets: int = 64) -> bytes:
-        """Direction ``d``'s first bytes in stream order. The remembered packets serve when
-        they join without a hole and hold at least ``want`` bytes (or are all there is);
-        otherwise the start of the conversation is reassembled as Follow does it, over its
-        first ``packets`` packets."""
+    def more_datagrams(self, i: int) -> None:
+        """A parser needs datagrams beyond the remembered ones (a shallow reader asks for a
+        deeper look; a deep one has given all it has)."""
+        if not self.deep and self.o.more[i].any():
+            raise NeedMore
+
+    def stream(self, i: int, d: int, want: int = 0) -> bytes:
+        """Direction ``d``'s first bytes in stream order: the remembered packets when they
+        join without a hole and hold at least ``want`` bytes (or are all there is)."""
         o = self.o
         if o.contiguous[i, d]:
             parts = [self.reader.payload(int(k), int(s))
@@ -215,19 +251,13 @@ class DirectionReader:
             data = b"".join(parts)
             if len(data) >= want or not o.more[i, d]:
                 return data
-        return self.followed(i, packets)[d]
+        if not self.deep:
+            raise NeedMore
+        return self.followed(i)[d]
 
-    def all_datagrams(self, i: int, packets: int = 64) -> tuple[list[bytes], list[bytes]]:
-        """Each direction's datagrams among the conversation's first ``packets`` packets."""
-        out: tuple[list[bytes], list[bytes]] = ([], [])
-        try:
-            with conversation_stream(self.reader.result, int(self.o.rows[i]),
-                                     first_packets=packets) as s:
-                for k in range(len(s.chunks)):
-                    out[int(s.chunks.direction[k])].append(s.chunk_bytes(k))
-        except FlowError:
-            pass
-        return out
+    def everything(self, i: int, d: int) -> bytes:
+        """All the bytes the reader may give of direction ``d``."""
+        return self.stream(i, d, 1 << 30)
 
     def followed(self, i: int, packets: int = 64) -> tuple[bytes, bytes]:
         """Both directions of the conversation's first ``packets`` packets, reassembled."""

@@ -209,8 +209,11 @@ def crypto_frames(payload: bytes, version: int = V1) -> list[tuple[int, bytes]]:
     c = Cursor(payload)
     try:
         while c.left:
+            if payload[c.pos] == 0:  # PADDING: skip the whole run at once
+                c.pos = len(payload) - len(payload[c.pos:].lstrip(b"\x00"))
+                continue
             kind = c.varint()
-            if kind == 0x00 or kind == 0x01:  # PADDING, PING
+            if kind == 0x01:  # PING
                 continue
             if kind in (0x02, 0x03):  # ACK
                 c.varint()

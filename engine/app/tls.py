@@ -9,6 +9,8 @@ QUIC CRYPTO frames (see :mod:`engine.app.quic`); this module takes the joined by
 
 from __future__ import annotations
 
+import functools
+import struct
 from dataclasses import dataclass, field
 
 from .wire import Cursor, Short, text, u16_list
@@ -195,25 +197,50 @@ class ServerHello:
 def parse_client_hello(body: bytes, dtls: bool = False) -> ClientHello | None:
     """The ClientHello message body, or None when it is cut short or malformed."""
     try:
-        c = Cursor(body)
-        version = c.u16()
-        c.skip(32)
-        c.skip(c.u8())  # session id
+        size = len(body)
+        pos = 34  # version, random
+        pos += 1 + body[pos]  # session id
         if dtls:
-            c.skip(c.u8())  # cookie
-        ciphers = u16_list(c.take(c.u16()))
-        c.skip(c.u8())  # compression methods
-        hello = ClientHello(version, ciphers, [])
-        if c.left >= 2:
-            ext = c.sub(c.u16())
-            while ext.left:
-                kind = ext.u16()
-                data = ext.sub(ext.u16())
+            pos += 1 + body[pos]  # cookie
+        count = body[pos] << 8 | body[pos + 1]
+        pos += 2
+        if pos + count > size:
+            return None
+        ciphers = list(_u16s(count // 2).unpack_from(body, pos)) if count >= 2 else []
+        pos += count
+        pos += 1 + body[pos]  # compression methods
+        hello = ClientHello(body[0] << 8 | body[1], ciphers, [])
+        if pos + 2 <= size:
+            end = pos + 2 + (body[pos] << 8 | body[pos + 1])
+            if end > size:
+                return None
+            pos += 2
+            while pos < end:
+                if pos + 4 > end:
+                    return None
+                kind = body[pos] << 8 | body[pos + 1]
+                length = body[pos + 2] << 8 | body[pos + 3]
+                pos += 4
+                if pos + length > end:
+                    return None
                 hello.extensions.append(kind)
-                _client_extension(hello, kind, data)
+                if kind in _READ_EXTENSIONS:
+                    _client_extension(hello, kind, Cursor(body, pos, pos + length))
+                pos += length
+        elif pos > size:
+            return None
         return hello
-    except Short:
+    except (Short, IndexError):
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def _u16s(count: int) -> struct.Struct:
+    """The format of ``count`` big-endian 16-bit values."""
+    return struct.Struct(f">{count}H")
+
+
+_READ_EXTENSIONS = frozenset({0, 10, 11, 13, 16, 43})
 
 
 def _client_extension(hello: ClientHello, kind: int, c: Cursor) -> None:

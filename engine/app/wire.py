@@ -83,9 +83,12 @@ def u16_list(raw: bytes) -> list[int]:
     return [raw[k] << 8 | raw[k + 1] for k in range(0, len(raw) - 1, 2)]
 
 
+GREASE = frozenset(0x0A0A + 0x1010 * k for k in range(16))
+
+
 def is_grease(value: int) -> bool:
     """RFC 8701 GREASE values (0x0a0a, 0x1a1a, …, 0xfafa), which fingerprints leave out."""
-    return (value & 0x0F0F) == 0x0A0A and (value >> 8) == (value & 0xFF)
+    return value in GREASE
 
 
 def text(raw: bytes) -> str:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .wire import Cursor, Short
-
 SHORT_NAMES = {
     "2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.9": "street",
     "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.5": "serialNumber", "2.5.4.12": "title",
@@ -26,6 +24,10 @@ _SEQUENCE, _SET, _OID, _UTC_TIME, _GENERALIZED_TIME = 0x30, 0x31, 0x06, 0x17, 0x
 _BMP_STRING, _UNIVERSAL_STRING = 0x1E, 0x1C
 
 
+class _Bad(Exception):
+    """The DER does not hold together (caught in :func:`certificate_names`)."""
+
+
 @dataclass(frozen=True)
 class CertificateNames:
     subject: str
@@ -34,18 +36,21 @@ class CertificateNames:
     not_after: str | None
 
 
-def _element(c: Cursor) -> tuple[int, Cursor]:
-    """One DER element: its tag and a cursor over its contents."""
-    tag = c.u8()
-    if tag & 0x1F == 0x1F:
-        raise Short  # multi-byte tags do not occur in the fields read here
-    length = c.u8()
+def _element(der: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, start of contents, end of contents) of the DER element at ``pos``."""
+    if pos + 2 > end:
+        raise _Bad
+    tag, length = der[pos], der[pos + 1]
+    pos += 2
     if length & 0x80:
         count = length & 0x7F
-        if not 1 <= count <= 4:
-            raise Short
-        length = int.from_bytes(c.take(count), "big")
-    return tag, c.sub(length)
+        if not 1 <= count <= 4 or pos + count > end:
+            raise _Bad
+        length = int.from_bytes(der[pos : pos + count], "big")
+        pos += count
+    if tag & 0x1F == 0x1F or pos + length > end:
+        raise _Bad  # multi-byte tags do not occur in the fields read here
+    return tag, pos, pos + length
 
 
 def _oid(raw: bytes) -> str:
@@ -57,9 +62,21 @@ def _oid(raw: bytes) -> str:
         if not byte & 0x80:
             parts.append(value)
             value = 0
-    first = raw[0]
-    head = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
-    return ".".join(str(v) for v in head + parts)
+    top = min(raw[0] // 40, 2)
+    return ".".join(str(v) for v in (top, raw[0] - 40 * top, *parts))
+
+
+_OID_NAMES: dict[bytes, str] = {}
+
+
+def _oid_name(raw: bytes) -> str:
+    name = _OID_NAMES.get(raw)
+    if name is None:
+        text = _oid(raw)
+        name = SHORT_NAMES.get(text, text)
+        if len(_OID_NAMES) < 1024:  # a hostile certificate cannot grow the cache without end
+            _OID_NAMES[raw] = name
+    return name
 
 
 def _string(tag: int, raw: bytes) -> str:
@@ -70,63 +87,71 @@ def _string(tag: int, raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def distinguished_name(c: Cursor) -> str:
+def distinguished_name(der: bytes, pos: int, end: int) -> str:
     """A Name (SEQUENCE OF SET OF AttributeTypeAndValue) as ``C=US, O=…, CN=…``."""
     parts = []
-    while c.left:
-        tag, rdn = _element(c)
+    while pos < end:
+        tag, set_start, set_end = _element(der, pos, end)
+        pos = set_end
         if tag != _SET:
             continue
-        while rdn.left:
-            _, atv = _element(rdn)
-            oid_tag, oid = _element(atv)
+        while set_start < set_end:
+            _, atv, atv_end = _element(der, set_start, set_end)
+            set_start = atv_end
+            oid_tag, oid_start, oid_end = _element(der, atv, atv_end)
             if oid_tag != _OID:
                 continue
-            oid_text = _oid(oid.rest())
             value = ""
-            if atv.left:
-                value_tag, raw = _element(atv)
-                value = _string(value_tag, raw.rest())
-            parts.append(f"{SHORT_NAMES.get(oid_text, oid_text)}={value}")
+            if oid_end < atv_end:
+                value_tag, v_start, v_end = _element(der, oid_end, atv_end)
+                value = _string(value_tag, der[v_start:v_end])
+            parts.append(f"{_oid_name(der[oid_start:oid_end])}={value}")
     return ", ".join(parts)
 
 
 def _time(tag: int, raw: bytes) -> str | None:
+    """UTCTime (YYMMDDhhmmssZ, years 50–99 are 19xx) or GeneralizedTime as ISO 8601."""
+    if tag == _UTC_TIME and len(raw) == 13 and raw[12:] == b"Z" and raw[:12].isdigit():
+        year = int(raw[:2])
+        digits = raw[2:12]
+        year += 1900 if year >= 50 else 2000
+    elif tag == _GENERALIZED_TIME and len(raw) == 15 and raw[14:] == b"Z" and raw[:14].isdigit():
+        year = int(raw[:4])
+        digits = raw[4:14]
+    else:
+        return None
+    month, day, hour, minute, second = (int(digits[k : k + 2]) for k in range(0, 10, 2))
     try:
-        value = raw.decode("ascii")
-        if tag == _UTC_TIME:
-            moment = datetime.strptime(value, "%y%m%d%H%M%SZ")
-        elif tag == _GENERALIZED_TIME:
-            moment = datetime.strptime(value, "%Y%m%d%H%M%SZ")
-        else:
-            return None
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         return None
-    return moment.replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def certificate_names(der: bytes) -> CertificateNames | None:
     """Subject, issuer and validity of a DER certificate; None when it is not one."""
     try:
-        tag, cert = _element(Cursor(der))
+        tag, cert, cert_end = _element(der, 0, len(der))
         if tag != _SEQUENCE:
             return None
-        tag, tbs = _element(cert)
+        tag, pos, tbs_end = _element(der, cert, cert_end)
         if tag != _SEQUENCE:
             return None
-        tag, _ = _element(tbs)
+        tag, _, pos_next = _element(der, pos, tbs_end)
+        pos = pos_next
         if tag == 0xA0:  # [0] version; the serial number follows
-            _element(tbs)
-        _element(tbs)  # signature algorithm
-        tag, issuer = _element(tbs)
-        tag_v, validity = _element(tbs)
-        tag, subject = _element(tbs)
+            pos = _element(der, pos, tbs_end)[2]
+        pos = _element(der, pos, tbs_end)[2]  # signature algorithm
+        _, issuer, issuer_end = _element(der, pos, tbs_end)
+        tag_v, validity, validity_end = _element(der, issuer_end, tbs_end)
+        _, subject, subject_end = _element(der, validity_end, tbs_end)
         not_before = not_after = None
         if tag_v == _SEQUENCE:
-            t1, raw1 = _element(validity)
-            t2, raw2 = _element(validity)
-            not_before, not_after = _time(t1, raw1.rest()), _time(t2, raw2.rest())
-        return CertificateNames(distinguished_name(subject), distinguished_name(issuer),
+            t1, s1, e1 = _element(der, validity, validity_end)
+            t2, s2, e2 = _element(der, e1, validity_end)
+            not_before, not_after = _time(t1, der[s1:e1]), _time(t2, der[s2:e2])
+        return CertificateNames(distinguished_name(der, subject, subject_end),
+                                distinguished_name(der, issuer, issuer_end),
                                 not_before, not_after)
-    except Short:
+    except _Bad:
         return None
