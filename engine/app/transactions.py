@@ -57,6 +57,7 @@ class AppDetail:
     """One conversation's application record."""
 
     conversation: int
+    name: str  # "TCP stream 3"
     service: str
     summary: dict[str, Any]  # the conversation's JSON record (its application fields)
     sections: list[Section] = field(default_factory=list)
@@ -64,7 +65,7 @@ class AppDetail:
 
     def text(self) -> str:
         """All of it as plain text (what Copy puts on the clipboard)."""
-        out = [f"Conversation {self.conversation}: {self.service or 'service unknown'}"]
+        out = [f"{self.name}: {self.service or 'service unknown'}"]
         if self.note:
             out.append(self.note)
         for section in self.sections:
@@ -74,7 +75,8 @@ class AppDetail:
         return "\n".join(out) + "\n"
 
     def to_json(self) -> dict[str, Any]:
-        return {"conversation": self.conversation, "service": self.service or None,
+        return {"conversation": self.conversation, "name": self.name,
+                "service": self.service or None,
                 "summary": self.summary, "note": self.note or None,
                 "sections": [{"title": s.title, "lines": [
                     {"text": ln.text, "packet": ln.packet, "conversation": ln.conversation}
@@ -96,7 +98,7 @@ def transactions(result: FlowResult, conversation: int, cancel: CancelFn | None 
     for side in ("a", "b"):
         if record[side].get("name"):
             summary[f"{side}_name"] = record[side]["name"]
-    detail = AppDetail(conversation, service, summary)
+    detail = AppDetail(conversation, _stream_name(result, conversation), service, summary)
     total = int(result.conversations.packets[conversation])
     with conversation_stream(result, conversation, cancel=cancel,
                              first_packets=MAX_PACKETS if total > MAX_PACKETS else None) as s:
@@ -105,20 +107,20 @@ def transactions(result: FlowResult, conversation: int, cancel: CancelFn | None 
             build(result, view, detail)
     if total > MAX_PACKETS:
         detail.note = f"Read the first {MAX_PACKETS:,} of {total:,} packets."
-    children = np.flatnonzero(result.conversations.extra.get(
-        "parent", np.zeros(0, dtype=np.int64)) == conversation)
+    t = result.conversations
+    children = np.flatnonzero(t.extra.get("parent", np.zeros(0, dtype=np.int64)) == conversation)
     if children.size:
         links = Section("Connections it opened")
-        t = result.conversations
         for child in children.tolist():
             view = t[child]
-            links.add(f"conversation {child}: {view.a[0]}:{view.a[1]} ↔ {view.b[0]}:{view.b[1]}"
-                      f" ({int(t.packets[child])} packets)", conversation=child)
+            links.add(f"{_stream_name(result, child)}: {view.a[0]}:{view.a[1]} ↔ "
+                      f"{view.b[0]}:{view.b[1]} ({int(t.packets[child]):,} packets, "
+                      f"{int(t.bytes[child]):,} bytes)", conversation=child)
         detail.sections.append(links)
     parent = record.get("parent")
     if parent is not None:
         detail.sections.append(Section("Opened by", [Line(
-            f"conversation {parent} ({result.conversations.extra['service'][parent]})",
+            f"{_stream_name(result, parent)} ({t.extra['service'][parent]})",
             conversation=parent)]))
     return detail
 
@@ -151,6 +153,13 @@ class _View:
     def check(self) -> None:
         if self.cancel is not None and self.cancel():
             raise LoadCancelled("Cancelled.")
+
+
+def _stream_name(result: FlowResult, conversation: int) -> str:
+    """``TCP stream 3``: the number the user sees in the table, not the row id."""
+    t = result.conversations
+    proto = "UDP" if int(t.kind[conversation]) == 2 else "TCP"
+    return f"{proto} stream {int(t.stream[conversation])}"
 
 
 def _client(detail: AppDetail, result: FlowResult) -> int:

@@ -62,6 +62,8 @@ class DetailsPanel(QTabWidget):
         window.captureLoaded.connect(self.set_capture)
         window.conversationSelected.connect(self.show_conversation)
         window.conversationActivated.connect(self.show_stream)
+        for pane in self.panes.values():
+            pane.conversationRequested.connect(window.select_conversation)
         window.installEventFilter(self)
 
     def below(self, table: QWidget) -> QSplitter:

@@ -42,6 +42,8 @@ class ConversationData:
         self.duration_ns = t.duration_ns
         self.bps_ab = t.bits_per_second("ab")
         self.bps_ba = t.bits_per_second("ba")
+        #: endpoint names from the capture's own DNS, by side ("a", "b"); "" where none
+        self.endpoint_names = result.endpoint_names
         codes = t.kind.astype(np.uint16) << 8 | t.ip_proto
         unique_codes, inverse = np.unique(codes, return_inverse=True)
         names = np.array([protocol_name(int(c) >> 8, int(c) & 0xFF) for c in unique_codes],

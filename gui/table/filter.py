@@ -6,7 +6,10 @@ Terms (case-insensitive where it makes sense)::
     C4A815CD/6                          a Z-Wave endpoint (home id/node, as the table shows it)
     port 443   stream 7                 either port; Wireshark's stream number
     tcp  udp  icmp  icmpv6  zwave  gre  a protocol;  ipv4 / ipv6: the address family
-    SF  RSTO  ESTABLISHED               a value of a text column an analysis added (state, …)
+    SF  RSTO  ESTABLISHED  tls  quic    a value of a text column an analysis added (state,
+                                        service, …)
+    service tls   ja4 t13d1516h2_…      a text column by its name or alias: that value
+    name github                         part of the server name or of either endpoint's name
     0xc4a815cd                          a Z-Wave home id or a value of a hex column
     packets>100  bytes<=1500  retransmissions>0  conn_state=SF   compare a column
     !tcp   not 10.0.0.1                 negate the next term
@@ -36,8 +39,8 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "<=": operator.le, ">=": operator.ge}
 
 HELP = ("Use an address (10.0.0.1, 10.0.0.0/8), port N, stream N, a protocol (tcp, udp, icmp, "
-        "zwave, …), a state (SF, RSTO, …) or a comparison (packets>100); "
-        "start a term with ! to exclude it.")
+        "zwave, …), a state or service (SF, RSTO, tls, …), service NAME, name TEXT, ja4 VALUE "
+        "or a comparison (packets>100); start a term with ! to exclude it.")
 
 
 class FilterError(ValueError):
@@ -155,7 +158,7 @@ class _Parser:
                 return _OPS[op](col, int(raw, 16))
             except ValueError:
                 raise FilterError(f"“{token}”: “{raw}” is not a hexadecimal number.") from None
-        if col.dtype.kind == "U":
+        if col.dtype.kind in "UT":
             if op not in ("=", "==", "!="):
                 raise FilterError(f"“{token}”: text columns compare with = or != only.")
             return _OPS[op](col, raw)
@@ -175,6 +178,26 @@ class _Parser:
         if word == "port":
             return (self.t.a_port == n) | (self.t.b_port == n)
         return self.t.stream == n
+
+    def text_columns(self, word: str) -> list[np.ndarray]:
+        """The text columns ``word`` names (by name or alias: ``ja4`` is both JA4 columns)."""
+        return [self.t.extra[s.name] for s in self.data.extra_columns
+                if s.format == "text" and (s.name == word or word in s.aliases)]
+
+    def text_value(self, word: str, argument: str | None) -> Mask:
+        """``service tls``: the named text columns equal the value (any case); ``name x``:
+        the server name or either endpoint's name contains it."""
+        if argument is None:
+            raise FilterError(f"“{word}” needs a value after it, as in “{word} "
+                              f"{'github' if word == 'name' else 'tls'}”.")
+        value = argument.lower()
+        if word == "name":
+            columns = self.text_columns("server_name") + list(
+                self.data.endpoint_names.values())
+            masks = [np.strings.find(np.strings.lower(col), value) >= 0 for col in columns]
+        else:
+            masks = [np.strings.lower(col) == value for col in self.text_columns(word)]
+        return np.logical_or.reduce(masks) if masks else np.zeros(len(self.data), dtype=bool)
 
     def term(self, token: str) -> Mask:
         for parse in (self.comparison, self.address, self.endpoint, self.hex_value,
@@ -206,9 +229,13 @@ def filter_mask(text: str, data: ConversationData) -> Mask | None:
             token = tokens[k]
         elif token.startswith("!") and len(token) > 1 and not token.startswith("!="):
             negate, token = True, token[1:]
-        if token.lower() in ("port", "stream"):
-            argument = tokens[k + 1] if k + 1 < len(tokens) else None
-            term = parser.keyword(token.lower(), argument)
+        word = token.lower()
+        argument = tokens[k + 1] if k + 1 < len(tokens) else None
+        if word in ("port", "stream"):
+            term = parser.keyword(word, argument)
+            k += 2
+        elif word == "name" or parser.text_columns(word):
+            term = parser.text_value(word, argument)
             k += 2
         else:
             term = parser.term(token)
