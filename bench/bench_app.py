@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, synthetic_capture
 
 sys.path.insert(0, str(ROOT))
-from engine import WIRESHARK, hooks  # noqa: E402
-from engine.app import add_app_columns  # noqa: E402
-from engine.pipeline import analyse_file  # noqa: E402
+from engine import WIRESHARK, hooks
+from engine.app import add_app_columns
+from engine.pipeline import analyse_file
 
 REAL = ROOT.parent / "shared" / "captures-app"
 #: Ethernet captures heavy in TLS, QUIC and DNS
