@@ -503,6 +503,7 @@ class MainWindow(QMainWindow):
     def _set_show_names(self, on: bool) -> None:
         settings().setValue("view/showNames", on)
         self.model.set_display_options(self._display_options())
+        self.view.fit_columns()  # names are wider than addresses
 
     def _set_split_idle(self, on: bool) -> None:
         settings().setValue("engine/splitIdle", on)

@@ -104,7 +104,7 @@ def _hellos(data: tuple[bytes, bytes], dtls: bool = False
 
 def _finished_flight(hs: tls.Handshake) -> bool:
     """The server's first flight is over (ServerHelloDone, or the record stream moved on)."""
-    return any(kind == 14 for kind, _ in hs.messages)
+    return hs.ended or any(kind == 14 for kind, _ in hs.messages)
 
 
 def _record_want(data: bytes) -> int:

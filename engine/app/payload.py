@@ -241,14 +241,17 @@ class DirectionReader:
         if not self.deep and self.o.more[i].any():
             raise NeedMore
 
+    def _joined(self, i: int, d: int) -> bytes:
+        o = self.o
+        return b"".join([self.reader.payload(int(k), int(s))
+                         for k, s in zip(o.packets[i, d], o.skip[i, d], strict=True) if k >= 0])
+
     def stream(self, i: int, d: int, want: int = 0) -> bytes:
         """Direction ``d``'s first bytes in stream order: the remembered packets when they
         join without a hole and hold at least ``want`` bytes (or are all there is)."""
         o = self.o
         if o.contiguous[i, d]:
-            parts = [self.reader.payload(int(k), int(s))
-                     for k, s in zip(o.packets[i, d], o.skip[i, d], strict=True) if k >= 0]
-            data = b"".join(parts)
+            data = self._joined(i, d)
             if len(data) >= want or not o.more[i, d]:
                 return data
         if not self.deep:
@@ -256,8 +259,15 @@ class DirectionReader:
         return self.followed(i)[d]
 
     def everything(self, i: int, d: int) -> bytes:
-        """All the bytes the reader may give of direction ``d``."""
-        return self.stream(i, d, 1 << 30)
+        """All the bytes of direction ``d`` this reader holds: a shallow reader asks for the
+        deeper look when the direction goes on; a deep one gives its packets (reassembled by
+        Follow only when they leave a hole)."""
+        o = self.o
+        if not self.deep and o.more[i, d]:
+            raise NeedMore
+        if o.contiguous[i, d]:
+            return self._joined(i, d)
+        return self.followed(i)[d]
 
     def followed(self, i: int, packets: int = 64) -> tuple[bytes, bytes]:
         """Both directions of the conversation's first ``packets`` packets, reassembled."""

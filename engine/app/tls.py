@@ -44,6 +44,8 @@ class Handshake:
     wants_more: bool = False
     #: version fields of the records read (TLS: ``tls.record.version``)
     record_versions: list[int] = field(default_factory=list)
+    #: a record other than a handshake followed (ChangeCipherSpec, data): the flight is over
+    ended: bool = False
 
     def first(self, kind: int) -> bytes | None:
         for t, body in self.messages:
@@ -72,6 +74,7 @@ def tls_handshake(data: bytes) -> Handshake:
             break
         out.record_versions.append(major << 8 | data[pos + 2])
         if ctype != HANDSHAKE:
+            out.ended = True
             break
         end = pos + 5 + length
         joined += data[pos + 5 : min(end, size)]

@@ -193,7 +193,7 @@ def _first_record(data: bytes) -> int:
 
 def _handshake_section(detail: AppDetail, hs: tls.Handshake, transport: str,
                        packet: int | None, d: int) -> None:
-    side = "A→B" if d == 0 else "B→A"
+    side = "from A" if d == 0 else "from B"
     body = hs.first(tls.CLIENT_HELLO)
     hello = tls.parse_client_hello(body, transport == "d") if body is not None else None
     if hello is not None:

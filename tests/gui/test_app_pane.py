@@ -65,10 +65,10 @@ def test_a_tls_conversation_shows_its_handshake_and_certificate_chain(  # type: 
     result = app_result("ndpi-443-firefox.pcap")
     show(qtbot, pane, result, 0)
     sections = lines(pane)
-    hello = [i.text(0) for i in sections["ClientHello (A→B)"]]
+    hello = [i.text(0) for i in sections["ClientHello (from A)"]]
     assert "server name (SNI): www.ntop.org" in hello
     assert "JA4 t13d1814h2_29a2cd9e9f10_d267a5f792d4" in hello
-    chain = [i.text(0) for i in sections["Certificate chain (B→A)"]]
+    chain = [i.text(0) for i in sections["Certificate chain (from B)"]]
     assert chain[0] == "0: subject CN=www.ntop.org"
     assert "service <b>tls</b>" in pane.header.text()
     assert "server name <b>www.ntop.org</b>" in pane.header.text()
