@@ -107,15 +107,3 @@ def ftp_user(client: bytes) -> str | None:
         if line[:5].upper() == b"USER ":
             return _text(line[5:]).strip()
     return None
-
-
-def command_lines(data: bytes, limit: int = 2000) -> list[str]:
-    """A text protocol's lines (commands or replies), at most ``limit``."""
-    out = []
-    for raw in data.split(b"\n"):
-        if len(out) >= limit:
-            break
-        line = raw.rstrip(b"\r")
-        if line:
-            out.append(_text(line))
-    return out

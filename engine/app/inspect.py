@@ -334,9 +334,9 @@ def _dialogue(ctx: Context, i: int, firsts: tuple[bytes, bytes]) -> Found | None
     if service is None:
         return None
     meta: Meta = {}
-    line = banners.first_line(greeting)
-    if line is not None:
-        meta["banner"] = line
+    banner = banners.first_line(greeting)
+    if banner is not None:
+        meta["banner"] = banner
     upgrade = _TLS_UPGRADES.get(service)
     if service == "ftp" or upgrade is not None:
         both = (ctx.r.everything(i, 0), ctx.r.everything(i, 1))
@@ -576,7 +576,8 @@ def inspect_openvpn(ctx: Context, i: int) -> Found | None:
 
 def _framed(stream: bytes) -> list[bytes]:
     """OpenVPN-over-TCP packets (each behind a two-byte length)."""
-    out, pos = [], 0
+    out: list[bytes] = []
+    pos = 0
     while pos + 2 <= len(stream) and len(out) < 4:
         size = int.from_bytes(stream[pos : pos + 2], "big")
         out.append(stream[pos + 2 : pos + 2 + size])

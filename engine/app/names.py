@@ -78,7 +78,8 @@ def endpoint_names(names: NameTable, table: ConversationTable) -> dict[str, np.n
     """For sides "a" and "b": each conversation's endpoint name ("" when the capture's DNS
     never named that address)."""
     n = len(table)
-    out = {side: np.full(n, "", dtype=np.dtypes.StringDType()) for side in ("a", "b")}
+    out: dict[str, np.ndarray] = {side: np.full(n, "", dtype=np.dtypes.StringDType())
+                                  for side in ("a", "b")}
     by_address: dict[str, list[tuple[int, int, str]]] = {}
     for (address, name), (first, last) in names.entries.items():
         by_address.setdefault(address, []).append((first, last, name))

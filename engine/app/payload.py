@@ -151,7 +151,7 @@ class PayloadReader:
         self.p = result.packets
         self.array = source_array(result.source)
         #: the same bytes for slicing (a numpy slice of a memory map costs far more)
-        self.view = memoryview(self.array) if self.array is not None else None
+        self.view = memoryview(self.array.data) if self.array is not None else None
 
     def payload(self, packet: int, skip: int = 0) -> bytes:
         """The captured payload of ``packet`` (after its first ``skip`` bytes)."""

@@ -42,8 +42,6 @@ class Handshake:
     messages: list[tuple[int, bytes]] = field(default_factory=list)
     #: the bytes ended inside a message: more of the stream would give more
     wants_more: bool = False
-    #: version fields of the records read (TLS: ``tls.record.version``)
-    record_versions: list[int] = field(default_factory=list)
     #: a record other than a handshake followed (ChangeCipherSpec, data): the flight is over
     ended: bool = False
 
@@ -72,7 +70,6 @@ def tls_handshake(data: bytes) -> Handshake:
         ctype, major, length = data[pos], data[pos + 1], data[pos + 3] << 8 | data[pos + 4]
         if ctype not in RECORD_TYPES or major != 3 or length > (1 << 14) + 2048:
             break
-        out.record_versions.append(major << 8 | data[pos + 2])
         if ctype != HANDSHAKE:
             out.ended = True
             break
@@ -132,7 +129,6 @@ def dtls_handshake(datagrams: list[bytes]) -> Handshake:
             epoch = datagram[pos + 3] << 8 | datagram[pos + 4]
             if ctype not in RECORD_TYPES or epoch != 0:
                 break
-            out.record_versions.append(datagram[pos + 1] << 8 | datagram[pos + 2])
             body = datagram[pos + 13 : pos + 13 + length]
             pos += 13 + length
             if ctype == HANDSHAKE:

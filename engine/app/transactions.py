@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 
 from ..capture import CancelFn
+from ..columns import COLUMNS
 from ..errors import ConversationNotFound, LoadCancelled
-from ..export.conversations import conversation_records
 from ..follow import conversation_stream, has_stream, no_stream_reason
 from ..result import FlowResult
 from . import banners, dns, http, quic, tls
 from .ciphers import cipher_name
+from .fields import ORDER
 from .fingerprints import ja3, ja3_string, ja3s, ja4
 from .wire import is_grease
 from .x509 import certificate_names
@@ -83,8 +84,28 @@ class AppDetail:
                     for ln in s.lines]} for s in self.sections]}
 
 
-_SUMMARY_KEYS = ("service", "service_by", "server_name", "parent", "tls", "quic", "http", "dns",
-                 "ssh", "banner", "ftp")
+def app_summary(result: FlowResult, conversation: int) -> dict[str, Any]:
+    """The conversation's application fields as in its JSON record (``tls`` → {...}), those
+    with a value only, plus ``a_name`` / ``b_name``."""
+    extra = result.conversations.extra
+    out: dict[str, Any] = {}
+    for name in ORDER:
+        spec = COLUMNS[name]
+        if name not in extra:
+            continue
+        value = spec.convert(extra[name][conversation])
+        if value is None:
+            continue
+        group, _, key = spec.key.rpartition(".")
+        if group:
+            out.setdefault(group, {})[key] = value
+        else:
+            out[key] = value
+    for side in ("a", "b"):
+        names = result.endpoint_names.get(side)
+        if names is not None and names[conversation]:
+            out[f"{side}_name"] = str(names[conversation])
+    return out
 
 
 def transactions(result: FlowResult, conversation: int, cancel: CancelFn | None = None
@@ -92,12 +113,8 @@ def transactions(result: FlowResult, conversation: int, cancel: CancelFn | None 
     """The application record of ``conversation`` (a table row)."""
     if not has_stream(result, conversation):
         raise ConversationNotFound(no_stream_reason(result, conversation))
-    record = conversation_records(result, np.array([conversation]))[0]
-    service = record.get("service") or ""
-    summary = {k: record[k] for k in _SUMMARY_KEYS if record.get(k) is not None}
-    for side in ("a", "b"):
-        if record[side].get("name"):
-            summary[f"{side}_name"] = record[side]["name"]
+    summary = app_summary(result, conversation)
+    service = summary.get("service") or ""
     detail = AppDetail(conversation, _stream_name(result, conversation), service, summary)
     total = int(result.conversations.packets[conversation])
     with conversation_stream(result, conversation, cancel=cancel,
@@ -112,12 +129,12 @@ def transactions(result: FlowResult, conversation: int, cancel: CancelFn | None 
     if children.size:
         links = Section("Connections it opened")
         for child in children.tolist():
-            view = t[child]
-            links.add(f"{_stream_name(result, child)}: {view.a[0]}:{view.a[1]} ↔ "
-                      f"{view.b[0]}:{view.b[1]} ({int(t.packets[child]):,} packets, "
+            conv = t[child]
+            links.add(f"{_stream_name(result, child)}: {conv.a[0]}:{conv.a[1]} ↔ "
+                      f"{conv.b[0]}:{conv.b[1]} ({int(t.packets[child]):,} packets, "
                       f"{int(t.bytes[child]):,} bytes)", conversation=child)
         detail.sections.append(links)
-    parent = record.get("parent")
+    parent = summary.get("parent")
     if parent is not None:
         detail.sections.append(Section("Opened by", [Line(
             f"{_stream_name(result, parent)} ({t.extra['service'][parent]})",
@@ -143,7 +160,7 @@ class _View:
         mine = np.flatnonzero(self.direction == d)
         if not mine.size:
             return None
-        k = np.searchsorted(self.offset[mine], offset, side="right") - 1
+        k = int(np.searchsorted(self.offset[mine], offset, side="right")) - 1
         return int(self.packet[mine[max(k, 0)]])
 
     def datagrams(self, d: int) -> list[tuple[int, bytes]]:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..export.conversations import write_csv, write_json, write_table
+from ..export.conversations import LIST_FORMATS
 from ..pipeline import analyse_file
 from .options import add_capture_argument, add_config_options, config_from
 
@@ -16,7 +16,7 @@ def add_parser(sub: Any) -> None:
                        description="List every conversation (TCP, UDP, ICMP, other IP, Z-Wave) "
                                    "of a capture file.")
     add_capture_argument(p)
-    p.add_argument("--format", choices=("table", "json", "csv"), default="table",
+    p.add_argument("--format", choices=tuple(LIST_FORMATS), default="table",
                    help="output format (default: table)")
     add_config_options(p)
     p.set_defaults(run=run)
@@ -27,6 +27,5 @@ def run(args: argparse.Namespace) -> int:
 
     with analyse_file(args.file, config_from(args)) as result:
         warn(result.capture.warnings)
-        writer = {"table": write_table, "json": write_json, "csv": write_csv}[args.format]
-        writer(result, sys.stdout)
+        LIST_FORMATS[args.format].write(result, sys.stdout, None)
     return 0
