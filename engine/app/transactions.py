@@ -116,14 +116,6 @@ def transactions(result: FlowResult, conversation: int, cancel: CancelFn | None 
     summary = app_summary(result, conversation)
     service = summary.get("service") or ""
     detail = AppDetail(conversation, _stream_name(result, conversation), service, summary)
-    total = int(result.conversations.packets[conversation])
-    with conversation_stream(result, conversation, cancel=cancel,
-                             first_packets=MAX_PACKETS if total > MAX_PACKETS else None) as s:
-        view = _View(s, cancel)
-        for build in _BUILDERS.get(service, ()):
-            build(result, view, detail)
-    if total > MAX_PACKETS:
-        detail.note = f"Read the first {MAX_PACKETS:,} of {total:,} packets."
     t = result.conversations
     children = np.flatnonzero(t.extra.get("parent", np.zeros(0, dtype=np.int64)) == conversation)
     if children.size:
@@ -139,6 +131,14 @@ def transactions(result: FlowResult, conversation: int, cancel: CancelFn | None 
         detail.sections.append(Section("Opened by", [Line(
             f"{_stream_name(result, parent)} ({t.extra['service'][parent]})",
             conversation=parent)]))
+    total = int(result.conversations.packets[conversation])
+    with conversation_stream(result, conversation, cancel=cancel,
+                             first_packets=MAX_PACKETS if total > MAX_PACKETS else None) as s:
+        view = _View(s, cancel)
+        for build in _BUILDERS.get(service, ()):
+            build(result, view, detail)
+    if total > MAX_PACKETS:
+        detail.note = f"Read the first {MAX_PACKETS:,} of {total:,} packets."
     return detail
 
 
@@ -288,13 +288,13 @@ def _http_sections(result: FlowResult, view: _View, detail: AppDetail) -> None:
             offset, head = requests[k]
             host = head.header("host") or ""
             ua = head.header("user-agent")
-            s.add(f"→ {head.method} {host}{head.uri}" + (f"   [{ua}]" if ua else ""),
+            s.add(f"C: {head.method} {host}{head.uri}" + (f"   [{ua}]" if ua else ""),
                   view.packet_at(client, offset))
         if k < len(responses):
             offset, head = responses[k]
             kind = head.header("content-type")
             size = head.header("content-length")
-            s.add(f"← {head.status} {head.reason}" + (f"   {kind}" if kind else "")
+            s.add(f"S: {head.status} {head.reason}" + (f"   {kind}" if kind else "")
                   + (f"   {size} bytes" if size else ""), view.packet_at(1 - client, offset))
     detail.sections.append(s)
 
@@ -357,8 +357,8 @@ def _dialogue_sections(result: FlowResult, view: _View, detail: AppDetail) -> No
     for packet, d, _, text in sorted(events):
         if tls.looks_like_tls_record(text.encode("latin-1", "replace")):
             break
-        arrow = "→" if d == client else "←"
-        s.add(f"{arrow} {_printable(text)}", packet if packet >= 0 else None)
+        who = "C:" if d == client else "S:"
+        s.add(f"{who} {_printable(text)}", packet if packet >= 0 else None)
     detail.sections.append(s)
     if detail.summary.get("tls"):
         _tls_sections(result, view, detail)

@@ -175,8 +175,8 @@ def test_every_http_request_equals_tsharks(capture: str) -> None:
     for flow in flows:
         if flow.record.get("service") != "http" or flow.tshark is None:
             continue
-        lines = _every(details[flow.record["id"]], "→ ")
-        methods = list(dict.fromkeys(line[2:].split(" ", 1)[0] for line in lines))
+        lines = _every(details[flow.record["id"]], "C: ")
+        methods = list(dict.fromkeys(line[3:].split(" ", 1)[0] for line in lines))
         assert methods[:50] == flow.field("http.request.method"), flow.key
 
 

@@ -100,7 +100,7 @@ def test_ftp_data_connections_are_links_to_their_conversations(  # type: ignore[
         pane.tree.itemClicked.emit(opened[1], 0)
     assert requested.args == [row_of(result, "tcp", 2)]
     dialogue = [i.text(0) for i in lines(pane)["Dialogue"]]
-    assert dialogue[:2] == ["← 220 (vsFTPd 3.0.3)", "→ USER anonymous"]
+    assert dialogue[:2] == ["S: 220 (vsFTPd 3.0.3)", "C: USER anonymous"]
 
 
 def test_other_protocols_get_a_sentence(qtbot, pane, app_result) -> None:  # type: ignore[no-untyped-def]
