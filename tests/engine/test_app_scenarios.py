@@ -130,3 +130,61 @@ def test_quic_initial_secrets_are_rfc_9001s_and_rfc_9369s_test_vectors() -> None
         "8b1a0bc121284290a29e0971b5cd045d", "91f73e2351d8fa91660e909f",
         "45b95e15235d6f45a6b19cbcb0294ba9"]  # RFC 9369 appendix A.1, client
     assert quic.initial_secrets(0x12345678, dcid, False) is None
+
+
+def test_dns_over_tcp_reads_the_length_prefixed_messages() -> None:
+    query = dns_query("tcp.example")
+    answer = dns_answer("tcp.example", [], "192.0.2.80")
+    d = Dialogue(dport=53).send(0, len(query).to_bytes(2, "big") + query)
+    d.send(1, len(answer).to_bytes(2, "big") + answer)
+    result = analyse(d.packets)
+    rec = _record(result, 53)
+    assert rec["service"] == "dns" and rec["dns"]["name"] == "tcp.example"
+    assert rec["dns"]["answers"] == ["192.0.2.80"]
+    assert result.plugin_data["app"].names.names_of() == {"192.0.2.80": ["tcp.example"]}
+
+
+#: (service, transport, port, first bytes from A, first bytes from B): what the signatures and
+#: parsers recognise in protocols the truth set has no capture of (or an odd port)
+BUILT = [
+    ("telnet", "tcp", 23, b"\xff\xfd\x18\xff\xfd\x20", b"\xff\xfb\x18"),
+    ("redis", "tcp", 6379, b"*1\r\n$4\r\nPING\r\n", b"+PONG\r\n"),
+    ("http2", "tcp", 8080, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", b"\x00\x00\x00\x04\x00"),
+    ("ssh", "tcp", 2222, b"SSH-2.0-OpenSSH_9.6\r\n", b"SSH-2.0-dropbear_2022.83\r\n"),
+    ("http", "tcp", 8000, b"GET /x HTTP/1.1\r\nHost: h.example\r\n\r\n",
+     b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+    ("rtsp", "tcp", 8554, b"OPTIONS rtsp://cam/ RTSP/1.0\r\nCSeq: 1\r\n\r\n",
+     b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n"),
+    ("syslog", "udp", 514, b"<34>Oct 11 22:14:15 host su: failed", b""),
+    ("bittorrent", "tcp", 51413, b"\x13BitTorrent protocol" + bytes(48),
+     b"\x13BitTorrent protocol" + bytes(48)),
+    ("wireguard", "udp", 51820, b"\x01\x00\x00\x00" + bytes(144), b"\x02\x00\x00\x00" + bytes(88)),
+    ("pop3", "tcp", 110, b"CAPA\r\n", b"+OK POP3 ready\r\n"),
+    ("imap", "tcp", 143, b"a1 CAPABILITY\r\n", b"* OK IMAP4rev1 ready\r\n"),
+]
+
+
+def test_each_service_is_recognised_by_its_bytes() -> None:
+    packets = []
+    for k, (_, transport, port, ask, answer) in enumerate(BUILT):
+        if transport == "tcp":
+            d = Dialogue(sport=43000 + k, dport=port)
+            greets = port in (110, 143)  # the server speaks first
+            if greets:
+                d.send(1, answer)
+            d.send(0, ask)
+            if answer and not greets:
+                d.send(1, answer)
+            packets += d.packets
+        else:
+            packets.append(udp("10.0.0.1", 43000 + k, "10.0.0.2", port, ask, t=k))
+            if answer:
+                packets.append(udp("10.0.0.2", port, "10.0.0.1", 43000 + k, answer, t=k + 0.1))
+    result = analyse(packets)
+    for service, _, port, _, _ in BUILT:
+        rec = _record(result, port)
+        assert (rec["service"], rec["service_by"]) == (service, "content"), port
+    assert _record(result, 2222)["ssh"] == {"client": "SSH-2.0-OpenSSH_9.6",
+                                            "server": "SSH-2.0-dropbear_2022.83"}
+    assert _record(result, 8000)["http"]["status"] == 404
+    assert _record(result, 110)["banner"] == "+OK POP3 ready"
