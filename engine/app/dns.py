@@ -182,6 +182,10 @@ def tcp_messages(stream: bytes) -> list[bytes]:
     return out
 
 
+#: question types whose answers can hold A/AAAA records: A, AAAA, ANY
+_ADDRESS_QUESTIONS = frozenset({1, 28, 255})
+
+
 def answered_addresses(data: bytes, multicast: bool = False) -> list[tuple[str, str]]:
     """:func:`addresses_to_names` straight from a message's bytes, for the capture-wide names
     pass: names stay bytes until one is needed, and a message without A/AAAA records costs
@@ -195,9 +199,13 @@ def answered_addresses(data: bytes, multicast: bool = False) -> list[tuple[str, 
     cnames: list[tuple[bytes, bytes]] = []
     addresses: list[tuple[bytes, str]] = []
     try:
+        asks_address = not counts[0] or multicast
         for _ in range(counts[0]):
             questions.append(_raw_name(data, c))
-            c.skip(4)
+            asks_address |= c.u16() in _ADDRESS_QUESTIONS
+            c.skip(2)
+        if not asks_address:
+            return []  # the answer section holds only the type asked for (and CNAMEs)
         sections = counts[1] + (counts[2] + counts[3] if multicast else 0)
         for k in range(sections):
             owner = _raw_name(data, c)

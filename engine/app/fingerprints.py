@@ -7,6 +7,7 @@ JA3 and JA3S are MD5 hashes of decimal field lists with GREASE values left out, 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from .tls import ClientHello, ServerHello
@@ -18,7 +19,7 @@ _JA4_VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300:
 _SNI, _ALPN = 0x0000, 0x0010
 
 
-def _dash(values: list[int]) -> str:
+def _dash(values: list[int] | tuple[int, ...]) -> str:
     return "-".join([str(v) for v in values if not is_grease(v)])
 
 
@@ -28,11 +29,29 @@ def ja3_string(hello: ClientHello) -> str:
 
 
 def ja3(hello: ClientHello) -> str:
-    return hashlib.md5(ja3_string(hello).encode(), usedforsecurity=False).hexdigest()
+    return _ja3(hello.version, tuple(hello.ciphers), tuple(hello.extensions),
+                tuple(hello.groups), tuple(hello.point_formats))
+
+
+#: fingerprints are computed once per distinct input: a client's many connections share them
+_CACHE = 4096
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _ja3(version: int, ciphers: tuple[int, ...], extensions: tuple[int, ...],
+         groups: tuple[int, ...], point_formats: tuple[int, ...]) -> str:
+    raw = ",".join((str(version), _dash(ciphers), _dash(extensions), _dash(groups),
+                    "-".join(str(v) for v in point_formats)))
+    return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
 
 
 def ja3s(hello: ServerHello) -> str:
-    raw = f"{hello.version},{hello.cipher},{_dash(hello.extensions)}"
+    return _ja3s(hello.version, hello.cipher, tuple(hello.extensions))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _ja3s(version: int, cipher: int, extensions: tuple[int, ...]) -> str:
+    raw = f"{version},{cipher},{_dash(extensions)}"
     return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -60,21 +79,30 @@ def _hex_list(values: list[int]) -> str:
 
 def ja4(hello: ClientHello, transport: str) -> str:
     """JA4 of a ClientHello; ``transport`` is "t" (TCP), "q" (QUIC) or "d" (DTLS)."""
-    versions = [v for v in hello.supported_versions if not is_grease(v)]
+    return _ja4(transport, hello.version, tuple(hello.supported_versions), bool(hello.sni),
+                tuple(hello.ciphers), tuple(hello.extensions), _alpn_chars(hello.alpn),
+                tuple(hello.signature_algorithms))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _ja4(transport: str, legacy: int, supported: tuple[int, ...], sni: bool,
+         all_ciphers: tuple[int, ...], all_extensions: tuple[int, ...], alpn: str,
+         signature_algorithms: tuple[int, ...]) -> str:
+    versions = [v for v in supported if not is_grease(v)]
     if versions and transport != "d":
         version = max(versions)
     elif versions:  # DTLS numbers count down: 1.3 = 0xfefc < 1.2 = 0xfefd
         version = min(versions)
     else:
-        version = hello.version
-    ciphers = [c for c in hello.ciphers if not is_grease(c)]
-    extensions = [e for e in hello.extensions if not is_grease(e)]
+        version = legacy
+    ciphers = [c for c in all_ciphers if not is_grease(c)]
+    extensions = [e for e in all_extensions if not is_grease(e)]
     head = (f"{transport}{_JA4_VERSIONS.get(version, '00')}"
-            f"{'d' if hello.sni else 'i'}{min(len(ciphers), 99):02d}"
-            f"{min(len(extensions), 99):02d}{_alpn_chars(hello.alpn)}")
+            f"{'d' if sni else 'i'}{min(len(ciphers), 99):02d}"
+            f"{min(len(extensions), 99):02d}{alpn}")
     cipher_hash = _hash12(_hex_list(sorted(ciphers))) if ciphers else "0" * 12
     raw = _hex_list(sorted(e for e in extensions if e not in (_SNI, _ALPN)))
-    sigs = [s for s in hello.signature_algorithms if not is_grease(s)]
+    sigs = [s for s in signature_algorithms if not is_grease(s)]
     if sigs:
         raw += "_" + _hex_list(sigs)
     ext_hash = _hash12(raw) if extensions else "0" * 12

@@ -492,7 +492,8 @@ def inspect_dns(ctx: Context, i: int) -> Found | None:
             data = ctx.r.stream(i, d, 2 + int.from_bytes(ctx.r.first(i, d)[:2], "big"))
             parts = dns.tcp_messages(data)
             data = parts[0] if parts else b""
-        messages.append(dns.parse_message(data) if data else None)
+        messages.append(dns.parse_message(data, records=bool(data[2:3]) and data[2] & 0x80 > 0)
+                        if data else None)
     if not any(m is not None and (m.questions or m.answers) for m in messages):
         return None
     if ctx.port(i, 5353):

@@ -25,7 +25,9 @@ class NameTable:
     entries: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
     def add(self, address: str, name: str, ts_ns: int) -> None:
-        key = (_canonical(address), name)
+        """Record an answer; ``address`` is in canonical text form (as the DNS parser
+        writes it: dotted quad, RFC 5952 IPv6)."""
+        key = (address, name)
         seen = self.entries.get(key)
         if seen is None:
             self.entries[key] = [ts_ns, ts_ns]
@@ -47,13 +49,6 @@ class NameTable:
 
     def __len__(self) -> int:
         return len(self.entries)
-
-
-def _canonical(address: str) -> str:
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return address
 
 
 def _sort_key(address: str) -> tuple[int, int]:

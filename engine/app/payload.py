@@ -222,18 +222,44 @@ class DirectionReader:
         self.o = openings
         self.deep = deep
         self._follow: dict[int, tuple[bytes, bytes]] = {}
+        # where each remembered packet's new bytes are in the capture, for all rows at once
+        p = reader.p
+        safe = np.maximum(openings.packets, 0)
+        off = p.payload_off[safe].astype(np.int64)
+        size = np.minimum(p.payload_len[safe].astype(np.int64),
+                          p.caplen[safe].astype(np.int64) - off) - openings.skip
+        self._start = p.offset[safe] + off + openings.skip
+        self._size = np.where((openings.packets >= 0) & (off >= 0), np.maximum(size, 0), 0)
+        self._row = -1
+        self._pieces: dict[int, list[bytes]] = {}
+
+    def _read(self, i: int, d: int) -> list[bytes]:
+        """The remembered packets' bytes of row ``i``, direction ``d`` (b"" for an absent
+        packet), read once while parsers look at that row."""
+        if i != self._row:
+            self._row, self._pieces = i, {}
+        pieces = self._pieces.get(d)
+        if pieces is None:
+            view, source = self.reader.view, self.reader.result.source
+            pairs = zip(self._start[i, d].tolist(), self._size[i, d].tolist(), strict=True)
+            if view is not None:
+                pieces = [bytes(view[s : s + n]) if n else b"" for s, n in pairs]
+            else:
+                pieces = [source.read(s, n) if n else b"" for s, n in pairs]
+            self._pieces[d] = pieces
+        return pieces
 
     def packets(self, i: int, d: int) -> list[int]:
         return [int(k) for k in self.o.packets[i, d] if k >= 0]
 
     def first(self, i: int, d: int) -> bytes:
         """The first payload packet of direction ``d`` of row ``i``."""
-        k = int(self.o.packets[i, d, 0])
-        return self.reader.payload(k) if k >= 0 else b""
+        return self._read(i, d)[0]
 
     def datagrams(self, i: int, d: int) -> list[bytes]:
         """The first payloads of a direction, each on its own (UDP)."""
-        return [self.reader.payload(k) for k in self.packets(i, d)]
+        return [piece for piece, k in zip(self._read(i, d), self.o.packets[i, d].tolist(),
+                                          strict=True) if k >= 0]
 
     def more_datagrams(self, i: int) -> None:
         """A parser needs datagrams beyond the remembered ones (a shallow reader asks for a
@@ -242,9 +268,7 @@ class DirectionReader:
             raise NeedMore
 
     def _joined(self, i: int, d: int) -> bytes:
-        o = self.o
-        return b"".join([self.reader.payload(int(k), int(s))
-                         for k, s in zip(o.packets[i, d], o.skip[i, d], strict=True) if k >= 0])
+        return b"".join(self._read(i, d))
 
     def stream(self, i: int, d: int, want: int = 0) -> bytes:
         """Direction ``d``'s first bytes in stream order: the remembered packets when they

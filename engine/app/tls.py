@@ -13,7 +13,7 @@ import functools
 import struct
 from dataclasses import dataclass, field
 
-from .wire import Cursor, Short, text, u16_list
+from .wire import Cursor, Short, text
 
 CLIENT_HELLO, SERVER_HELLO, HELLO_VERIFY_REQUEST, CERTIFICATE = 1, 2, 3, 11
 HANDSHAKE = 22
@@ -223,8 +223,8 @@ def parse_client_hello(body: bytes, dtls: bool = False) -> ClientHello | None:
                 if pos + length > end:
                     return None
                 hello.extensions.append(kind)
-                if kind in _READ_EXTENSIONS:
-                    _client_extension(hello, kind, Cursor(body, pos, pos + length))
+                if kind in _READ_EXTENSIONS and length:
+                    _client_extension(hello, kind, body, pos, pos + length)
                 pos += length
         elif pos > size:
             return None
@@ -242,26 +242,45 @@ def _u16s(count: int) -> struct.Struct:
 _READ_EXTENSIONS = frozenset({0, 10, 11, 13, 16, 43})
 
 
-def _client_extension(hello: ClientHello, kind: int, c: Cursor) -> None:
-    if kind == 0:  # server_name
-        names = c.sub(c.u16())
-        while names.left:
-            name_type = names.u8()
-            name = names.take(names.u16())
-            if name_type == 0 and hello.sni is None:
-                hello.sni = text(name)
-    elif kind == 16:  # application_layer_protocol_negotiation
-        protos = c.sub(c.u16())
-        while protos.left:
-            hello.alpn.append(text(protos.take(protos.u8())))
+def _u16_vector(body: bytes, pos: int, end: int, size_bytes: int) -> list[int]:
+    """A vector of 16-bit values with a 1- or 2-byte length at ``pos``."""
+    length = body[pos] if size_bytes == 1 else body[pos] << 8 | body[pos + 1]
+    pos += size_bytes
+    if pos + length > end:
+        raise Short
+    return list(_u16s(length // 2).unpack_from(body, pos)) if length >= 2 else []
+
+
+def _client_extension(hello: ClientHello, kind: int, body: bytes, pos: int, end: int) -> None:
+    if kind == 0:  # server_name: a list of (type, name)
+        stop = min(end, pos + 2 + (body[pos] << 8 | body[pos + 1]))
+        pos += 2
+        while pos + 3 <= stop:
+            size = body[pos + 1] << 8 | body[pos + 2]
+            if body[pos] == 0 and hello.sni is None:
+                if pos + 3 + size > stop:
+                    raise Short
+                hello.sni = text(body[pos + 3 : pos + 3 + size])
+            pos += 3 + size
+    elif kind == 16:  # application_layer_protocol_negotiation: a list of names
+        stop = min(end, pos + 2 + (body[pos] << 8 | body[pos + 1]))
+        pos += 2
+        while pos < stop:
+            size = body[pos]
+            if pos + 1 + size > stop:
+                raise Short
+            hello.alpn.append(text(body[pos + 1 : pos + 1 + size]))
+            pos += 1 + size
     elif kind == 10:
-        hello.groups = u16_list(c.take(c.u16()))
+        hello.groups = _u16_vector(body, pos, end, 2)
     elif kind == 11:
-        hello.point_formats = list(c.take(c.u8()))
+        if pos + 1 + body[pos] > end:
+            raise Short
+        hello.point_formats = list(body[pos + 1 : pos + 1 + body[pos]])
     elif kind == 13:
-        hello.signature_algorithms = u16_list(c.take(c.u16()))
+        hello.signature_algorithms = _u16_vector(body, pos, end, 2)
     elif kind == 43:
-        hello.supported_versions = u16_list(c.take(c.u8()))
+        hello.supported_versions = _u16_vector(body, pos, end, 1)
 
 
 def parse_server_hello(body: bytes) -> ServerHello | None:

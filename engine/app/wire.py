@@ -78,11 +78,6 @@ class Cursor:
         return self.data[p : self.end]
 
 
-def u16_list(raw: bytes) -> list[int]:
-    """Big-endian 16-bit values (a trailing odd byte is ignored)."""
-    return [raw[k] << 8 | raw[k + 1] for k in range(0, len(raw) - 1, 2)]
-
-
 GREASE = frozenset(0x0A0A + 0x1010 * k for k in range(16))
 
 

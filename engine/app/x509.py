@@ -8,6 +8,7 @@ Encrypt, CN=R3``), unknown attribute types as their dotted OID.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -128,6 +129,7 @@ def _time(tag: int, raw: bytes) -> str | None:
     return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
 
 
+@functools.lru_cache(maxsize=1024)  # a server presents the same certificate to every client
 def certificate_names(der: bytes) -> CertificateNames | None:
     """Subject, issuer and validity of a DER certificate; None when it is not one."""
     try:
