@@ -69,32 +69,59 @@ def _address_key(address: str) -> tuple[int, int, int] | None:
     return ip.version, value >> 64, value & ((1 << 64) - 1)
 
 
+def _mix(family: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """One 64-bit key per address (for finding candidates; matches are then checked)."""
+    with np.errstate(over="ignore"):
+        return ((hi.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+                ^ (lo.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F))
+                ^ family.astype(np.uint64))
+
+
 def endpoint_names(names: NameTable, table: ConversationTable) -> dict[str, np.ndarray]:
     """For sides "a" and "b": each conversation's endpoint name ("" when the capture's DNS
-    never named that address)."""
+    never named that address). Whole columns at once: the named addresses are found by key,
+    then each address's rows pick their name by start time."""
     n = len(table)
     out: dict[str, np.ndarray] = {side: np.full(n, "", dtype=np.dtypes.StringDType())
                                   for side in ("a", "b")}
-    by_address: dict[str, list[tuple[int, int, str]]] = {}
-    for (address, name), (first, last) in names.entries.items():
-        by_address.setdefault(address, []).append((first, last, name))
-    for address, seen in by_address.items():
+    by_address: dict[tuple[int, int, int], list[tuple[int, str]]] = {}
+    for (address, name), (first, _) in names.entries.items():
         key = _address_key(address)
-        if key is None:
+        if key is not None:
+            by_address.setdefault(key, []).append((first, name))
+    if not by_address:
+        return out
+    addresses = list(by_address)
+    fam = np.array([a[0] for a in addresses], dtype=np.uint64)
+    hi = np.array([a[1] for a in addresses], dtype=np.uint64)
+    lo = np.array([a[2] for a in addresses], dtype=np.uint64)
+    keys = _mix(fam, hi, lo)
+    order = np.argsort(keys, kind="stable")
+    keys, fam, hi, lo = keys[order], fam[order], hi[order], lo[order]
+    seen = [sorted(by_address[addresses[k]]) for k in order.tolist()]
+    for side in ("a", "b"):
+        t_fam, t_hi, t_lo = table.family, getattr(table, f"{side}_hi"), getattr(table, f"{side}_lo")
+        mixed = _mix(t_fam, t_hi, t_lo)
+        at = np.minimum(np.searchsorted(keys, mixed), keys.size - 1)
+        rows = np.flatnonzero((keys[at] == mixed) & (fam[at] == t_fam) & (hi[at] == t_hi)
+                              & (lo[at] == t_lo))
+        if not rows.size:
             continue
-        family, hi, lo = key
-        seen.sort()
-        firsts = np.array([s[0] for s in seen], dtype=np.int64)
-        labels = np.array([s[2] for s in seen], dtype=np.dtypes.StringDType())
-        for side in ("a", "b"):
-            rows = np.flatnonzero((table.family == family)
-                                  & (getattr(table, f"{side}_hi") == np.uint64(hi))
-                                  & (getattr(table, f"{side}_lo") == np.uint64(lo)))
-            if not rows.size:
+        which = at[rows]
+        group = np.argsort(which, kind="stable")
+        rows, which = rows[group], which[group]
+        cuts = np.flatnonzero(np.r_[True, which[1:] != which[:-1], True])
+        for start, stop in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+            entries = seen[int(which[start])]
+            mine = rows[start:stop]
+            if len(entries) == 1:
+                out[side][mine] = entries[0][1]
                 continue
+            firsts = np.array([e[0] for e in entries], dtype=np.int64)
+            labels = np.array([e[1] for e in entries], dtype=np.dtypes.StringDType())
             # the latest answer at or before the start, else the first one
-            pick = np.searchsorted(firsts, table.start_ns[rows], side="right") - 1
-            out[side][rows] = labels[np.maximum(pick, 0)]
+            pick = np.searchsorted(firsts, table.start_ns[mine], side="right") - 1
+            out[side][mine] = labels[np.maximum(pick, 0)]
     return out
 
 

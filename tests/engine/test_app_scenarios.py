@@ -188,3 +188,21 @@ def test_each_service_is_recognised_by_its_bytes() -> None:
                                             "server": "SSH-2.0-dropbear_2022.83"}
     assert _record(result, 8000)["http"]["status"] == 404
     assert _record(result, 110)["banner"] == "+OK POP3 ready"
+
+
+def test_an_address_answered_under_two_names_takes_the_latest_before_each_conversation() -> None:
+    packets = [udp("10.0.0.53", 53, "10.0.0.1", 5000,
+                   dns_answer("old.example", [], "93.184.216.34", ident=1), t=1.0),
+               udp("10.0.0.53", 53, "10.0.0.1", 5001,
+                   dns_answer("new.example", [], "93.184.216.34", ident=2), t=10.0)]
+    for k, start in enumerate((5.0, 12.0)):
+        d = Dialogue(sport=44000 + k, b="93.184.216.34")
+        d.t = start
+        d.send(0, records(client_hello("x.example")))
+        packets += d.packets
+    result = analyse(packets)
+    named = {int(result.conversations.a_port[i]): str(result.endpoint_names["b"][i])
+             for i in np.flatnonzero(result.conversations.b_port == 443)}
+    assert named == {44000: "old.example", 44001: "new.example"}
+    assert result.plugin_data["app"].names.names_of() == {
+        "93.184.216.34": ["new.example", "old.example"]}
