@@ -53,10 +53,10 @@ class Dialogue:
     """A TCP connection A:sport → B:dport built segment by segment (sequence numbers kept)."""
 
     def __init__(self, sport: int = 40000, dport: int = 443, a: str = "10.0.0.1",
-                 b: str = "10.0.0.2") -> None:
+                 b: str = "10.0.0.2", t: float = 0.0) -> None:
         self.a, self.b, self.sport, self.dport = a, b, sport, dport
         self.seq = [1000, 5000]
-        self.t = 0.0
+        self.t = t
         self.packets: list[Packet] = [self._pkt(0, "S", b""), self._pkt(1, "SA", b"")]
         self.seq = [1001, 5001]
         self.packets.append(self._pkt(0, "A", b""))

@@ -82,8 +82,7 @@ def test_names_from_the_captures_dns_follow_cname_chains_to_the_question() -> No
     packets = [udp("10.0.0.1", 5000, "10.0.0.53", 53, dns_query("www.example.org"), t=0.1),
                udp("10.0.0.53", 53, "10.0.0.1", 5000,
                    dns_answer("www.example.org", ["edge.cdn.example"], "93.184.216.34"), t=0.2)]
-    d = Dialogue(b="93.184.216.34")
-    d.t = 1.0
+    d = Dialogue(b="93.184.216.34", t=1.0)
     d.send(0, records(client_hello("www.example.org")))
     result = analyse(packets + d.packets)
     names = result.plugin_data["app"].names
@@ -196,8 +195,7 @@ def test_an_address_answered_under_two_names_takes_the_latest_before_each_conver
                udp("10.0.0.53", 53, "10.0.0.1", 5001,
                    dns_answer("new.example", [], "93.184.216.34", ident=2), t=10.0)]
     for k, start in enumerate((5.0, 12.0)):
-        d = Dialogue(sport=44000 + k, b="93.184.216.34")
-        d.t = start
+        d = Dialogue(sport=44000 + k, b="93.184.216.34", t=start)
         d.send(0, records(client_hello("x.example")))
         packets += d.packets
     result = analyse(packets)
