@@ -86,8 +86,7 @@ def text_value(node: TextValue, columns: FilterColumns, text: str) -> np.ndarray
     if any(m.any() for m in exact):
         found = np.logical_or.reduce(exact)
     else:
-        lower = word.lower()
-        loose = [columns.text_matches(spec, lambda u: u.lower() == lower) for spec, _ in texts]
+        loose = [columns.equals_any_case(spec, word) for spec, _ in texts]
         if not any(m.any() for m in loose):
             raise FilterError(f"Unknown filter term “{word}”: no column, protocol, address or "
                               f"text value is called so; {TERMS_HINT}",
@@ -143,7 +142,7 @@ def _test(spec: ColumnSpec, op: str, value: Any, columns: FilterColumns) -> np.n
         return columns.all()
     if op in ("contains", "matches") or (op == "word" and isinstance(value, re.Pattern)):
         if op == "contains":
-            return columns.text_matches(spec, lambda u: value in u)
+            return columns.contains(spec, value)
         return columns.text_matches(spec, lambda u: value.search(u) is not None)
     if spec.core and spec.name in ENDPOINT_SIDES:
         side = ENDPOINT_SIDES[spec.name]

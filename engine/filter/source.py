@@ -36,6 +36,7 @@ class FilterColumns:
         self._values: dict[str, np.ndarray | None] = {}
         self._present: dict[str, np.ndarray | None] = {}
         self._factors: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._lengths: dict[str, np.ndarray] = {}
         self._protocols: dict[frozenset[str], np.ndarray] = {}
         self.text_values: dict[str, np.ndarray] = {}  # bare words already looked up
 
@@ -57,13 +58,15 @@ class FilterColumns:
         """Rows where the column has a value: of its protocols, and not the column's "not
         applicable" (-1, NaN, ""); None when the table lacks the column."""
         if spec.name not in self._present:
+            if spec.core and spec.format in ("address", "protocol", "time"):
+                # every row has endpoints, a protocol and a start (and their text is costly)
+                self._present[spec.name] = self.all()
+                return self._present[spec.name]
             values = self.values(spec)
             if values is None:
                 mask = None
             else:
-                if spec.format in ("address", "protocol", "time") and spec.core:
-                    mask = self.all()
-                elif values.dtype.kind == "i":
+                if values.dtype.kind == "i":
                     mask = values != -1
                 elif values.dtype.kind == "f":
                     mask = ~np.isnan(values)
@@ -84,9 +87,8 @@ class FilterColumns:
             assert values is not None
             if values.dtype.kind not in "UO":
                 values = values.astype(str)
-            unique, inverse = np.unique(values, return_inverse=True)
-            self._factors[spec.name] = ([str(u) for u in unique.tolist()],
-                                        inverse.reshape(-1))
+            unique, inverse = _factorize(values)
+            self._factors[spec.name] = ([str(u) for u in unique.tolist()], inverse)
         return self._factors[spec.name]
 
     def text_matches(self, spec: ColumnSpec, test: object) -> np.ndarray:
@@ -95,6 +97,29 @@ class FilterColumns:
         hits = np.fromiter((bool(test(u)) for u in unique), dtype=bool,  # type: ignore[operator]
                            count=len(unique))
         return hits[inverse] if len(unique) else self.none()
+
+    def contains(self, spec: ColumnSpec, part: str) -> np.ndarray:
+        """Rows whose text contains ``part`` (exact case)."""
+        values = self.values(spec)
+        assert values is not None
+        if values.dtype.kind == "U":  # numpy's string functions: no Python call per row
+            return np.char.find(values, part) >= 0
+        return self.text_matches(spec, lambda u: part in u)
+
+    def equals_any_case(self, spec: ColumnSpec, word: str) -> np.ndarray:
+        """Rows whose text is ``word`` in any case. Only rows of the same length are lowered
+        (lowering a million strings is what costs)."""
+        values = self.values(spec)
+        assert values is not None
+        if values.dtype.kind != "U":
+            lower = word.lower()
+            return self.text_matches(spec, lambda u: u.lower() == lower)
+        if spec.name not in self._lengths:
+            self._lengths[spec.name] = np.char.str_len(values)
+        rows = np.flatnonzero(self._lengths[spec.name] == len(word))
+        mask = self.none()
+        mask[rows] = np.char.lower(values[rows]) == word.lower()
+        return mask
 
     def declared(self, fmt: str) -> list[tuple[ColumnSpec, np.ndarray]]:
         """The analyses' and plug-ins' columns of one format that this table has."""
@@ -152,3 +177,20 @@ class FilterColumns:
         not_ip = ~np.isin(t.family, _IP_FAMILIES)
         want = np.uint64(value)
         return not_ip & ((t.a_hi == want) | (t.b_hi == want))
+
+
+#: up to this many distinct values, a row's index is found by binary search (no full sort)
+_FEW = 4096
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values (sorted) and each row's index into them. Text columns mostly hold a
+    few distinct values (states, services): numpy's hash-based ``unique_values`` finds them
+    without sorting a million strings, and a binary search places each row."""
+    unique_values = getattr(np, "unique_values", None)  # numpy >= 2.0
+    if unique_values is not None and values.dtype.kind == "U":
+        unique = np.sort(unique_values(values))
+        if unique.size <= _FEW:
+            return unique, np.searchsorted(unique, values)
+    unique, inverse = np.unique(values, return_inverse=True)
+    return unique, inverse.reshape(-1)
