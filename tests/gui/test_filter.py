@@ -10,7 +10,7 @@ import pytest
 
 from engine.filter import FilterError
 from engine.filter import filter_mask as engine_filter_mask
-from gui.conversation_data import ConversationData
+from gui.table.data import ConversationData
 
 
 def filter_mask(text: str, data: ConversationData) -> np.ndarray | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gui.filter_help import FilterHelpDialog
+from gui.table.filter_help import FilterHelpDialog
 from tests.gui.conftest import WIKIPEDIA, load_window
 
 
