@@ -66,13 +66,18 @@ def resolve(word: str) -> Field | None:
 
 
 def suggestion(word: str) -> str:
-    """``; did you mean “…”?`` for a mistyped column word, or a few examples."""
+    """``; did you mean “…”?`` for a mistyped column word (``tcp.prot`` → ``tcp.port``), or a
+    few examples."""
     words = set(COLUMNS)
     for spec in COLUMNS.values():
         words.update(spec.aliases)
+    qualifier, dot, rest = word.lower().partition(".")
+    prefix = ""
+    if dot and (family_code(qualifier) is not None or protocol_names(qualifier)):
+        prefix, word = qualifier + ".", rest
     close = difflib.get_close_matches(word.lower(), sorted(words), n=3, cutoff=0.75)
     if close:
-        return "; did you mean " + " or ".join(f"“{w}”" for w in close) + "?"
+        return "; did you mean " + " or ".join(f"“{prefix}{w}”" for w in close) + "?"
     return "; expected a column such as packets, bytes, port, stream or duration"
 
 

@@ -187,6 +187,7 @@ def test_shorthands_and_bare_terms(text: str, tree: str) -> None:
 @pytest.mark.parametrize(("text", "message", "start", "end"), [
     ("frobnicate>3", "no column called “frobnicate”", 0, 10),
     ("packts > 3", "did you mean “packets”", 0, 6),
+    ("tcp.prot == 80", "did you mean “tcp.proto” or “tcp.port”?", 0, 8),
     ("tcp and", "“and” needs a term after it", 7, 8),
     ("tcp or or udp", "“or” needs a term after it, as in “port 80 or port 443”; found “or”", 7, 9),
     ("not", "“not” needs a term after it", 3, 4),
