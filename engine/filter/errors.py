@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from ..errors import FlowError
 
+#: longer user text is shortened in messages (a pasted megabyte is not worth repeating)
+_SHOWN = 40
+
+
+def quote(text: str) -> str:
+    """``text`` in quotation marks for a message, shortened when long."""
+    if len(text) > _SHOWN:
+        text = text[:_SHOWN - 1] + "…"
+    return f"“{text}”"
+
 
 class FilterError(FlowError, ValueError):
     """The filter text cannot be read or applied.

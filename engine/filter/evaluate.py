@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..columns import ColumnSpec
-from .errors import FilterError
-from .literals import AddressValue, TimeValue
+from .errors import FilterError, quote
+from .literals import AddressValue, TimeValue, as_float
 from .nodes import (
     And,
     Compare,
@@ -88,7 +88,7 @@ def text_value(node: TextValue, columns: FilterColumns, text: str) -> np.ndarray
     else:
         loose = [columns.equals_any_case(spec, word) for spec, _ in texts]
         if not any(m.any() for m in loose):
-            raise FilterError(f"Unknown filter term “{word}”: no column, protocol, address or "
+            raise FilterError(f"Unknown filter term {quote(word)}: no column, protocol, address or "
                               f"text value is called so; {TERMS_HINT}",
                               text, node.start, node.end)
         found = np.logical_or.reduce(loose)
@@ -96,7 +96,7 @@ def text_value(node: TextValue, columns: FilterColumns, text: str) -> np.ndarray
     return found
 
 
-def _hex_value(value: int, columns: FilterColumns) -> np.ndarray:
+def _hex_value(value: int | float, columns: FilterColumns) -> np.ndarray:
     mask = columns.network_id(value)
     if _INT64[0] <= value <= _INT64[1]:
         for _, values in columns.declared("hex"):
@@ -163,7 +163,7 @@ def _test(spec: ColumnSpec, op: str, value: Any, columns: FilterColumns) -> np.n
         return values == value
     if values.dtype.kind in "iu" and isinstance(value, int) and not (
             _INT64[0] <= value <= _INT64[1]):
-        value = float(value)  # beyond int64: compare as a float, never overflow
+        value = as_float(value)  # beyond int64: compare as a float, never overflow
     return np.asarray(_NUMERIC_OPS[op](values, value), dtype=bool)
 
 

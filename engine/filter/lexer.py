@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .errors import FilterError
+from .errors import FilterError, quote
 
 
 class T(Enum):
@@ -41,7 +41,7 @@ class Token:
 
     def shown(self) -> str:
         """How an error message names this token."""
-        return "the end of the filter" if self.kind is T.END else f"“{self.source}”"
+        return "the end of the filter" if self.kind is T.END else quote(self.source)
 
     @property
     def source(self) -> str:

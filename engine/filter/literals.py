@@ -27,15 +27,18 @@ nanosecond timestamps compare without float rounding.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, Overflow, localcontext
 
 from .. import protocols
 from ..protocols import FAMILIES
+from .errors import quote
 
 _U64 = (1 << 64) - 1
+_INT64_LIMIT = 1 << 63
 #: how rows of IP protocols without a name are named (``protocols.protocol_name``)
 _IP_PROTO = re.compile(r"^ip-proto-([0-9]{1,3})$")
 _NUMBER = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)([a-zA-Zµμ/]*)$")
@@ -72,8 +75,25 @@ class TimeValue:
     relative: bool
 
 
-def _exact(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
+def as_float(value: int) -> float:
+    """An integer beyond int64 as a float for comparisons (±inf when even a float cannot
+    hold it)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _scaled(digits: str, scale: int) -> int | float:
+    """``digits × scale`` exactly where that is an int64, else as a float (±inf when huge: a
+    hostile ``1e99999999`` never becomes a billion-digit integer)."""
+    with localcontext() as context:
+        context.traps[Overflow] = False
+        context.traps[InvalidOperation] = False
+        value = Decimal(digits) * scale
+    if value.is_finite() and abs(value) < _INT64_LIMIT and value == value.to_integral_value():
+        return int(value)
+    return float(value)
 
 
 def number(text: str, fmt: str = "count") -> int | float:
@@ -81,9 +101,10 @@ def number(text: str, fmt: str = "count") -> int | float:
     word = text.strip()
     if word.lower().startswith(("0x", "-0x", "+0x")):
         try:
-            return int(word, 16)
+            value = int(word, 16)
+            return value if abs(value) < _INT64_LIMIT else as_float(value)
         except ValueError:
-            raise LiteralError(f"“{text}” is not a hexadecimal number") from None
+            raise LiteralError(f"{quote(text)} is not a hexadecimal number") from None
     m = _NUMBER.match(word)
     if m:
         suffix = m.group(2).lower()
@@ -92,9 +113,9 @@ def number(text: str, fmt: str = "count") -> int | float:
                 suffix = suffix[:-len(unit)]
                 break
         if suffix in _SI:
-            return _exact(Decimal(m.group(1)) * _SI[suffix])
+            return _scaled(m.group(1), _SI[suffix])
     example = {"bytes": "1500, 30k or 2MiB", "rate": "1M or 2Mbps"}.get(fmt, "100 or 30k")
-    raise LiteralError(f"“{text}” is not a number (expected a number such as {example})")
+    raise LiteralError(f"{quote(text)} is not a number (expected a number such as {example})")
 
 
 def duration_ns(text: str) -> int | float:
@@ -102,11 +123,8 @@ def duration_ns(text: str) -> int | float:
     m = _NUMBER.match(text.strip())
     unit = m.group(2).lower() if m else ""
     if m and (unit == "" or unit in _DURATION):
-        try:
-            return _exact(Decimal(m.group(1)) * _DURATION[unit or "s"])
-        except InvalidOperation:
-            pass
-    raise LiteralError(f"“{text}” is not a duration (expected a time such as 2s, 200ms, 1.5us "
+        return _scaled(m.group(1), _DURATION[unit or "s"])
+    raise LiteralError(f"{quote(text)} is not a duration (expected a time such as 2s, 200ms, 1.5us "
                        "or 1m)")
 
 
@@ -118,30 +136,31 @@ def time_value(text: str) -> TimeValue:
         pass
     try:
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise LiteralError(f"“{text}” is not a time (expected a time since the first packet "
+        # microseconds since the epoch fit a double exactly; a date-time has no finer digits
+        return TimeValue(round(moment.timestamp() * 10**6) * 1000, relative=False)
+    except (ValueError, OverflowError, OSError):  # not a date, or one no clock can place
+        raise LiteralError(f"{quote(text)} is not a time (expected a time since the first packet "
                            "such as 10s, or a date-time such as 2013-03-07T21:42:06)") from None
-    # microseconds since the epoch fit a double exactly; a date-time has no finer digits
-    return TimeValue(round(moment.timestamp() * 10**6) * 1000, relative=False)
 
 
 def whole(text: str, what: str, maximum: int | None = None) -> int:
     """A non-negative whole number (a port, a stream number)."""
     word = text.strip()
-    if word.isdigit() and word.isascii():
+    if word.isdigit() and word.isascii() and len(word) <= 18:
         value = int(word)
         if maximum is None or value <= maximum:
             return value
-        raise LiteralError(f"“{text}” is not a {what} (at most {maximum})")
-    raise LiteralError(f"“{text}” is not a {what} (expected a whole number)")
+        raise LiteralError(f"{quote(text)} is not a {what} (at most {maximum})")
+    raise LiteralError(f"{quote(text)} is not a {what} (expected a whole number)")
 
 
-def hex_int(text: str) -> int:
+def hex_int(text: str) -> int | float:
     word = text.strip()
     digits = word[2:] if word.lower().startswith("0x") else word
     if digits and all(c in "0123456789abcdefABCDEF" for c in digits):
-        return int(digits, 16)
-    raise LiteralError(f"“{text}” is not a hexadecimal number (expected hex digits such as "
+        value = int(digits, 16)
+        return value if value < 1 << 64 else as_float(value)  # beyond any column or network id
+    raise LiteralError(f"{quote(text)} is not a hexadecimal number (expected hex digits such as "
                        "c4a815cd)")
 
 
@@ -173,7 +192,7 @@ def addresses(text: str) -> tuple[AddressValue, ...]:
 def address(text: str) -> tuple[AddressValue, ...]:
     found = addresses(text)
     if not found:
-        raise LiteralError(f"“{text}” is not an address (expected an address or network such "
+        raise LiteralError(f"{quote(text)} is not an address (expected an address or network such "
                            "as 10.0.0.1, 10.0.0.0/8 or fe80::/10)")
     return found
 
@@ -193,7 +212,7 @@ def protocol(text: str) -> frozenset[str]:
     names = protocol_names(text.strip())
     if not names:
         known = ", ".join(sorted(protocols.PROTOCOLS))
-        raise LiteralError(f"“{text}” is not a protocol (expected one of {known}, or an IP "
+        raise LiteralError(f"{quote(text)} is not a protocol (expected one of {known}, or an IP "
                            "protocol such as gre)")
     return names
 

@@ -79,9 +79,9 @@ class EitherEndpoint(Node):
 @dataclass(frozen=True)
 class HexValue(Node):
     """A bare ``0x…`` number: a value of a hex column, or the network part (a Z-Wave home id)
-    of an endpoint of a non-IP family."""
+    of an endpoint of a non-IP family (a float beyond int64: it matches nothing)."""
 
-    value: int
+    value: int | float
 
 
 @dataclass(frozen=True)

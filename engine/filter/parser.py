@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable
 
 from . import literals
-from .errors import FilterError
+from .errors import FilterError, quote
 from .fields import Field, family_code, is_special_word, resolve, suggestion
 from .lexer import T, Token, tokenize
 from .nodes import (
@@ -189,7 +189,7 @@ class Parser:
             if token.kind is T.STRING:
                 raise self.error("a comparison needs a column name on its left", token.start,
                                  token.end)
-            raise self.error(f"no column called “{token.text}”{suggestion(token.text)}",
+            raise self.error(f"no column called {quote(token.text)}{suggestion(token.text)}",
                              token.start, token.end)
 
     def value_term(self, token: Token) -> Node:
@@ -209,8 +209,9 @@ class Parser:
             except literals.LiteralError as exc:
                 raise self.error(str(exc), start, end) from None
         if word.isdigit():
-            raise self.error(f"“{word}”: a bare number is ambiguous; write “port {word}” or "
-                             f"“stream {word}”", start, end)
+            n = word if len(word) <= 12 else "N"
+            raise self.error(f"{quote(word)}: a bare number is ambiguous; write “port {n}” or "
+                             f"“stream {n}”", start, end)
         return self.text_value(token)
 
     def text_value(self, token: Token) -> TextValue:
@@ -281,7 +282,7 @@ class Parser:
         value = self.peek()
         if needs is not None:
             what, example = needs
-            hint = f"“{name.text}” needs {what} after it, as in “{name.text} {example}”"
+            hint = f"{quote(name.text)} needs {what} after it, as in “{name.text} {example}”"
             if value.kind not in _VALUE:
                 raise self.error(hint, name.start, name.end)
             self.take()
@@ -329,7 +330,7 @@ class Parser:
             try:
                 pattern = re.compile(token.text, re.IGNORECASE)
             except re.error as exc:
-                raise self.error(f"“{token.text}” is not a regular expression ({exc.msg})",
+                raise self.error(f"{quote(token.text)} is not a regular expression ({exc.msg})",
                                  token.start, token.end) from None
             return tuple(None if c is None else pattern for c in columns)
         values: list[object] = []

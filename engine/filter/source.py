@@ -168,11 +168,11 @@ class FilterColumns:
             mask &= part == np.uint64(want)
         return mask
 
-    def network_id(self, value: int) -> np.ndarray:
+    def network_id(self, value: int | float) -> np.ndarray:
         """Rows with an endpoint of a non-IP family whose network part (``hi``: a Z-Wave home
         id) is ``value``."""
         t = self.table
-        if not 0 <= value < 1 << 64:
+        if not isinstance(value, int) or not 0 <= value < 1 << 64:
             return self.none()
         not_ip = ~np.isin(t.family, _IP_FAMILIES)
         want = np.uint64(value)

@@ -261,3 +261,26 @@ def test_tokens_and_strings() -> None:
         (T.STRING, 'a "b" \\d\\'), (T.RPAREN, ")"), (T.OR, "||"), (T.WORD, "y"),
         (T.END, "")]
     assert tokens[2].start == 9 and tokens[2].end == 19
+
+
+@pytest.mark.parametrize("text", [
+    "packets > 1e99999999", "packets > -1e99999999", "duration > 1e400s",
+    "packets < 0x" + "f" * 3000, "home_id == " + "f" * 3000, "0x" + "f" * 3000,
+    "packets > 1e-99999999", "duration > 1e-999999999ns",
+])
+def test_hostile_numbers_read_without_huge_integers(text: str) -> None:
+    node = parse(text)
+    value = node.values[0] if isinstance(node, Compare) else node.value  # type: ignore[union-attr]
+    assert isinstance(value, float) or abs(value) < 1 << 64
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("port == " + "9" * 5000, "“" + "9" * 39 + "…” is not a port number"),
+    ("stream == " + "9" * 19, "is not a stream number"),
+    ("start > 0001-01-01", "“0001-01-01” is not a time"),
+    ("9" * 100, "“" + "9" * 39 + "…”: a bare number is ambiguous; write “port N”"),
+])
+def test_hostile_values_give_short_messages(text: str, message: str) -> None:
+    with pytest.raises(FilterError) as caught:
+        parse(text)
+    assert message in caught.value.message and len(caught.value.message) < 200

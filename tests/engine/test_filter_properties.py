@@ -55,7 +55,9 @@ _SOUP = [*ATOMS, "and", "or", "not", "!", "(", ")", "{", "}", ",", "==", "!=", "
                  "&&", "||", "&", "|", '"', "'", "contains", "matches", "in", "eq", "port",
                  "stream", "tcp.port", "ip.addr", "bytes", "30k", "1.5M", "2G", "200ms", "1m",
                  "0x", "0xzz", "10.0.0", "::", "/", "-", "1e999", "nan", "inf", "-1",
-                 "99999999999999999999999", "\\", "\x00", "é", "(?P<", "*", "[", "status!="]
+                 "99999999999999999999999", "\\", "\x00", "é", "(?P<", "*", "[", "status!=",
+                 "1e99999999", "9" * 5000, "0001-01-01", "1e400s", "0x" + "f" * 300,
+                 "packets", "home_id", "start", "duration", "test_score", "test_home_id"]
 SOUP = st.lists(st.sampled_from(_SOUP), max_size=10).flatmap(
     lambda words: st.sampled_from([" ", ""]).map(lambda sep: sep.join(words)))
 
