@@ -114,6 +114,11 @@ def declare_columns(*specs: ColumnSpec) -> None:
         declare_column(spec)
 
 
+def withdraw_column(name: str) -> None:
+    """Remove a plug-in's column (when the plug-in is unloaded)."""
+    COLUMNS.pop(name, None)
+
+
 def extra_columns() -> list[ColumnSpec]:
     """The columns analyses and plug-ins declared (everything but the core)."""
     return [c for c in COLUMNS.values() if not c.core]

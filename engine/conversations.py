@@ -7,6 +7,7 @@ contiguous runs of that order, so every later step is a reduction over runs, not
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,7 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
 
 
 def _sums(p: PacketTable, prow: np.ndarray, seg_pos: np.ndarray, direction: np.ndarray,
-          n: int) -> dict[str, np.ndarray]:
+          n: int) -> dict[str, Any]:
     """Per-direction packet, byte and payload sums, times and flags, reduced over runs."""
     nconv = seg_pos.size
     if nconv == 0:

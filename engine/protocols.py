@@ -53,6 +53,13 @@ def register_protocol(protocol: Protocol) -> Protocol:
     return protocol
 
 
+def unregister_protocol(name: str) -> None:
+    """Remove a plug-in's protocol (when the plug-in is unloaded)."""
+    protocol = PROTOCOLS.pop(name, None)
+    if protocol is not None:
+        _BY_KIND.pop(protocol.kind, None)
+
+
 def new_kind() -> int:
     """A kind code no registered protocol uses yet (for plug-ins; fits PacketTable's uint8)."""
     code = max([_FIRST_PLUGIN_KIND - 1, *_BY_KIND]) + 1
@@ -126,6 +133,10 @@ def register_family(family: AddressFamily) -> AddressFamily:
         raise ValueError(f"address family {family.code} is registered")
     FAMILIES[family.code] = family
     return family
+
+
+def unregister_family(code: int) -> None:
+    FAMILIES.pop(code, None)
 
 
 def format_address(family: int, hi: int, lo: int) -> str:

@@ -123,7 +123,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.filter_bar)
         self.details = DetailsPanel(self.runner, self)  # detail panes below the table
         layout.addWidget(self.details.below(self.view), 1)
-        self.details.follow(self)
+        self.captureLoaded.connect(self.details.set_capture)
+        self.conversationSelected.connect(self.details.show_conversation)
+        self.conversationActivated.connect(self.details.show_stream)
+        self.details.watch_close(self)
         self.setCentralWidget(central)
 
         self.progress = LoadProgressWidget(self)

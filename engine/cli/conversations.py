@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..export.conversations import write_csv, write_json, write_table
+from ..export.conversations import LIST_FORMATS
 from ..filter import FilterColumns, FilterError, compile_filter
 from ..pipeline import analyse_file
 from .options import add_capture_argument, add_config_options, config_from
@@ -19,7 +19,7 @@ def add_parser(sub: Any) -> None:
                        description="List every conversation (TCP, UDP, ICMP, other IP, Z-Wave) "
                                    "of a capture file.")
     add_capture_argument(p)
-    p.add_argument("--format", choices=("table", "json", "csv"), default="table",
+    p.add_argument("--format", choices=tuple(LIST_FORMATS), default="table",
                    help="output format (default: table)")
     p.add_argument("--filter", metavar="EXPR", default="",
                    help="only the conversations this filter keeps, in the GUI filter box's "
@@ -46,8 +46,7 @@ def run(args: argparse.Namespace) -> int:
             except FilterError as exc:
                 return _bad_filter(exc)
             rows = np.flatnonzero(mask)
-        writer = {"table": write_table, "json": write_json, "csv": write_csv}[args.format]
-        writer(result, sys.stdout, rows)
+        LIST_FORMATS[args.format].write(result, sys.stdout, rows)
     return 0
 
 

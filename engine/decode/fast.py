@@ -67,7 +67,6 @@ class SideInfo:
 
     fragments: list[tuple[int, Fragment]] = field(default_factory=list)  # (packet index, …)
     quoted: list[tuple[int, Quoted]] = field(default_factory=list)
-    slow_packets: int = 0
 
 
 def _u16(rows: np.ndarray, col: int) -> np.ndarray:
@@ -120,7 +119,6 @@ def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
 
     for row in np.flatnonzero(slow):
         _decode_slow(int(row), buf, pos, cap, t, side, first_index)
-    side.slow_packets = int(slow.sum())
     return t, side
 
 

@@ -13,6 +13,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import numpy as np
@@ -268,9 +269,13 @@ def _section_columns(proto: str) -> list[tuple[str, Callable[[dict[str, Any]], A
     """The columns a protocol's section of the text table adds to :data:`TABLE_COLUMNS`."""
     if proto in ("icmp", "icmpv6"):
         return ICMP_COLUMNS
-    return [(spec.text_title, lambda r, key=spec.key: r.get(key), spec.format == "text")
+    return [(spec.text_title, _field_of(spec.key), spec.format == "text")
             for spec in COLUMNS.values()
             if spec.text_title and not spec.core and proto in spec.protocols]
+
+
+def _field_of(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda record: record.get(key)
 
 
 def write_table(result: FlowResult, out: TextIO, rows: np.ndarray | None = None) -> None:
@@ -300,3 +305,33 @@ def write_table(result: FlowResult, out: TextIO, rows: np.ndarray | None = None)
             text = [cell.ljust(w) if columns[k][2] else cell.rjust(w)
                     for cell, w, k in zip(line, widths, keep, strict=True)]
             out.write("  ".join(text).rstrip() + "\n")
+
+
+# -- the formats, by name (the CLI's --format, the GUI's Export Conversations) -----------------
+@dataclass(frozen=True)
+class ListFormat:
+    """A way to write the conversation list: ``write(result, text file, rows or None)``."""
+
+    name: str
+    title: str  # as a file dialog shows it
+    description: str  # a line for a choice of formats
+    suffix: str
+    write: Callable[[FlowResult, TextIO, np.ndarray | None], None]
+
+
+#: every conversation-list format by name, in the order offered
+LIST_FORMATS: dict[str, ListFormat] = {}
+
+
+def register_list_format(fmt: ListFormat) -> None:
+    LIST_FORMATS[fmt.name] = fmt
+
+
+for _fmt in (
+    ListFormat("table", "Text table", "a readable table per protocol, like tshark -z conv",
+               ".txt", write_table),
+    ListFormat("json", "JSON", "the CLI's document: capture, conversations", ".json",
+               write_json),
+    ListFormat("csv", "CSV", "one row per conversation", ".csv", write_csv),
+):
+    register_list_format(_fmt)
