@@ -39,12 +39,11 @@ def run(args: argparse.Namespace) -> int:
     with analyse_file(args.file, config_from(args)) as result:
         warn(result.capture.warnings)
         rows = None
-        if expression.root is not None:
-            try:
-                mask = expression.mask(FilterColumns(result.conversations,
-                                                     result.capture.first_ns))
-            except FilterError as exc:
-                return _bad_filter(exc)
+        try:
+            mask = expression.mask(FilterColumns(result.conversations, result.capture.first_ns))
+        except FilterError as exc:
+            return _bad_filter(exc)
+        if mask is not None:  # None: no filter, every row
             rows = np.flatnonzero(mask)
         LIST_FORMATS[args.format].write(result, sys.stdout, rows)
     return 0

@@ -293,10 +293,10 @@ class Parser:
                                  value.end) from None
             return Compare(name.start, value.end, field, "word", values)
         if value.kind is T.STRING or (value.kind is T.WORD and not is_special_word(value.text)):
-            values = self.try_read(field.columns, "word", value.text)
-            if values is not None:
+            shorthand = self.try_read(field.columns, "word", value.text)
+            if shorthand is not None:
                 self.take()
-                return Compare(name.start, value.end, field, "word", values)
+                return Compare(name.start, value.end, field, "word", shorthand)
         return Compare(name.start, name.end, field, "present", tuple(
             "positive" if c.format in _POSITIVE else "present" for c in field.columns))
 

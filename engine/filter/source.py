@@ -8,6 +8,7 @@ a value, a text column's distinct values — are computed on first use and reuse
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -91,11 +92,10 @@ class FilterColumns:
             self._factors[spec.name] = ([str(u) for u in unique.tolist()], inverse)
         return self._factors[spec.name]
 
-    def text_matches(self, spec: ColumnSpec, test: object) -> np.ndarray:
-        """Rows whose text ``test(text)`` accepts (a callable), via the distinct values."""
+    def text_matches(self, spec: ColumnSpec, test: Callable[[str], object]) -> np.ndarray:
+        """Rows whose text ``test`` accepts, trying each distinct value once."""
         unique, inverse = self.factorized(spec)
-        hits = np.fromiter((bool(test(u)) for u in unique), dtype=bool,  # type: ignore[operator]
-                           count=len(unique))
+        hits = np.array([bool(test(u)) for u in unique], dtype=bool)
         return hits[inverse] if len(unique) else self.none()
 
     def contains(self, spec: ColumnSpec, part: str) -> np.ndarray:
