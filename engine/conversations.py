@@ -15,11 +15,11 @@ from .config import FlowConfig
 from .decode.exact import Quoted
 from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints, Tuples, group_tuples, tuple_hash
 from .packets import Kind, PacketTable
+from .protocols import ip_kinds, kinds_with_ports
 from .stream_numbers import conversation_starts
 from .table import ConversationTable
 
 _MASK64 = (1 << 64) - 1
-IP_KINDS = (Kind.TCP, Kind.UDP, Kind.ICMP, Kind.ICMPV6, Kind.IP)
 
 
 @dataclass
@@ -31,10 +31,9 @@ class QuotedLinks:
 
 
 def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config: FlowConfig,
-                        kinds: tuple[Kind, ...] = IP_KINDS
                         ) -> tuple[ConversationTable, QuotedLinks]:
     """Group the IP packets of ``p`` into conversations; writes ``p.conv`` and ``p.direction``."""
-    rows = np.flatnonzero(np.isin(p.kind, kinds))
+    rows = np.flatnonzero(np.isin(p.kind, ip_kinds()))
     ends = Endpoints.of(p, rows)
     tuples = group_tuples(ends)
     new = conversation_starts(p, rows, tuples, config.udp_timeout_ns, config.icmp_timeout_ns)
@@ -55,7 +54,7 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     # the endpoints of each conversation, A first
     a_rows = order[seg_pos]
     kind = p.kind[first]
-    has_ports = (kind == Kind.TCP) | (kind == Kind.UDP)
+    has_ports = np.isin(kind, kinds_with_ports())
     itype = p.icmp_type[first]
     is_icmp = (kind == Kind.ICMP) | (kind == Kind.ICMPV6)
     echo = is_icmp & np.where(kind == Kind.ICMP, np.isin(itype, ICMP4_ECHO_TYPES),

@@ -37,7 +37,7 @@ def conversation_starts(p: PacketTable, rows: np.ndarray, t: Tuples, udp_gap_ns:
         if udp_gap_ns is not None:
             limit[kind == Kind.UDP] = udp_gap_ns
         if icmp_gap_ns is not None:
-            others = (kind == Kind.ICMP) | (kind == Kind.ICMPV6) | (kind == Kind.IP)
+            others = (kind != Kind.UDP) & (kind != Kind.TCP)  # ICMP, other IP, SCTP, …
             limit[others] = icmp_gap_ns
         new |= gap > limit
     tcp = kind == Kind.TCP
