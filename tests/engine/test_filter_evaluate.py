@@ -239,3 +239,28 @@ def test_real_captures_agree_with_python_over_the_rows(name: str) -> None:
             mask = compile_filter(text, columns).mask(columns)
             assert mask is not None
             assert np.flatnonzero(mask).tolist() == [c.id for c in convs if keep(c)], text
+
+
+def test_a_plug_in_written_by_the_tests_is_filterable_with_no_filter_code(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """tests/plugin's Toy protocol, its address family and its column (alias ``toy.max``)."""
+    from tests.plugin import toy
+    from tests.plugin.test_toy_plugin import write_capture
+
+    path = write_capture(tmp_path / "toy.pcapng")
+    with toy.installed(), extract_flows_from_file(path, WIRESHARK) as result:
+        convs = list(result.conversations)
+        columns = FilterColumns(result.conversations, result.capture.first_ns)
+
+        def ids(text: str) -> list[int]:
+            mask = compile_filter(text, columns).mask(columns)
+            assert mask is not None
+            return np.flatnonzero(mask).tolist()
+
+        toys = [c.id for c in convs if c.protocol == "toy"]
+        assert len(toys) == 2 and ids("toybus") == toys and ids("toy") == toys
+        assert ids("toy.max > 5") == [c.id for c in convs if c.protocol == "toy"
+                                       and c.toy_max > 5]
+        assert ids("toy_max") == toys  # a count: > 0
+        assert ids("toy-3") == [c.id for c in convs if "toy-3" in (c.a[0], c.b[0])]
+        assert ids("src == toy-1") == [c.id for c in convs if c.a[0] == "toy-1"]
+        assert ids("not toy") == [c.id for c in convs if c.protocol == "tcp"]
