@@ -80,9 +80,6 @@ class FlowResult:
         self.unassigned = _unassigned(packets)
         #: what each link plug-in kept of this analysis (its per-frame columns), by plug-in name
         self.plugin_data: dict[str, Any] = {}
-        #: each conversation's endpoint names by side ("a", "b": one text per row, "" = none),
-        #: from the capture's own DNS answers (engine.app.names); empty when nothing names them
-        self.endpoint_names: dict[str, np.ndarray] = {}
 
     # the seed's list-of-conversations face
     def __len__(self) -> int:

@@ -66,9 +66,10 @@ def add_app_columns(result: FlowResult) -> None:
     _count_requests(result, reader, columns)
     names = _dns_names(result, reader, columns)
     _server_names(columns)
+    named = endpoint_names(names, table)
+    columns["a_name"], columns["b_name"] = named["a"], named["b"]
     table.extra.update(columns)
     result.plugin_data["app"] = AppData(names)
-    result.endpoint_names = endpoint_names(names, table)
 
 
 def _tcp_client(result: FlowResult, rows: np.ndarray) -> np.ndarray:

@@ -84,6 +84,10 @@ TEXT_FIELDS: dict[str, tuple[str, str, str, bool, bool]] = {
     "banner": ("Banner", "Server greeting (SMTP, POP3, IMAP, FTP; MySQL version)", "banner",
                False, False),
     "ftp_user": ("FTP user", "User name of the first USER command", "ftp.user", False, False),
+    "a_name": ("Name A", "Endpoint A's name from the capture's own DNS answers", "a.name", False,
+               False),
+    "b_name": ("Name B", "Endpoint B's name from the capture's own DNS answers", "b.name", False,
+               False),
 }
 #: column name → (title, doc, JSON key)
 COUNT_FIELDS: dict[str, tuple[str, str, str]] = {
@@ -101,10 +105,14 @@ ORDER = ["service", "service_by", "server_name", "parent", "tls_version", "tls_c
          "quic_version", "quic_sni", "quic_alpn", "quic_ja4", "quic_user_agent",
          "http_requests", "http_method", "http_host", "http_uri", "http_user_agent",
          "http_status", "http_content_type", "dns_queries", "dns_name", "dns_type",
-         "dns_rcode", "dns_answers", "ssh_client", "ssh_server", "banner", "ftp_user"]
+         "dns_rcode", "dns_answers", "ssh_client", "ssh_server", "banner", "ftp_user",
+         "a_name", "b_name"]
 #: aliases the filter accepts (``ja4 t13d…`` matches either JA4 column)
 ALIASES = {"tls_ja4": ("ja4",), "quic_ja4": ("ja4",), "tls_ja3": ("ja3",),
-           "tls_ja3s": ("ja3s",), "tls_sni": ("sni",), "service": ("app",)}
+           "tls_ja3s": ("ja3s",), "tls_sni": ("sni",), "service": ("app",),
+           "server_name": ("name",), "a_name": ("name",), "b_name": ("name",)}
+#: columns that describe every conversation (an ICMP or GRE endpoint has a name too)
+_EVERY_PROTOCOL = frozenset({"a_name", "b_name"})
 
 
 def _spec(name: str) -> ColumnSpec:
@@ -113,7 +121,8 @@ def _spec(name: str) -> ColumnSpec:
         return ColumnSpec(name, title, "count", doc, _IP, hidden=True, json_key=key,
                           to_json=_count)
     title, doc, key, shown, listed = TEXT_FIELDS[name]
-    return ColumnSpec(name, title, "text", doc, _IP, hidden=not shown, json_key=key,
+    protocols = () if name in _EVERY_PROTOCOL else _IP
+    return ColumnSpec(name, title, "text", doc, protocols, hidden=not shown, json_key=key,
                       to_json=_list if listed else _text, aliases=ALIASES.get(name, ()),
                       text_title=title if name in ("service", "server_name") else None)
 

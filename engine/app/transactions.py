@@ -97,14 +97,12 @@ def app_summary(result: FlowResult, conversation: int) -> dict[str, Any]:
         if value is None:
             continue
         group, _, key = spec.key.rpartition(".")
-        if group:
+        if group in ("a", "b"):
+            out[name] = value  # an endpoint's field: a_name, b_name
+        elif group:
             out.setdefault(group, {})[key] = value
         else:
             out[key] = value
-    for side in ("a", "b"):
-        names = result.endpoint_names.get(side)
-        if names is not None and names[conversation]:
-            out[f"{side}_name"] = str(names[conversation])
     return out
 
 

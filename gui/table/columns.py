@@ -168,7 +168,7 @@ class AddressColumn(Column):
         return _address_text(int(fam[i]), int(hi[i]), int(lo[i]))
 
     def _name(self, data: ConversationData, i: int) -> str:
-        names = data.endpoint_names.get(self.side)
+        names = data.table.extra.get(f"{self.side}_name")  # from the capture's own DNS
         return str(names[i]) if names is not None else ""
 
     def text(self, data: ConversationData, i: int, options: DisplayOptions) -> str:

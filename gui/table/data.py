@@ -12,6 +12,7 @@ import numpy as np
 
 from engine import FlowResult
 from engine.columns import ColumnSpec, extra_columns
+from engine.filter import FilterColumns
 from engine.protocols import protocol_name, protocol_title
 from engine.table import ConversationTable
 
@@ -42,8 +43,6 @@ class ConversationData:
         self.duration_ns = t.duration_ns
         self.bps_ab = t.bits_per_second("ab")
         self.bps_ba = t.bits_per_second("ba")
-        #: endpoint names from the capture's own DNS, by side ("a", "b"); "" where none
-        self.endpoint_names = result.endpoint_names
         codes = t.kind.astype(np.uint16) << 8 | t.ip_proto
         unique_codes, inverse = np.unique(codes, return_inverse=True)
         names = np.array([protocol_name(int(c) >> 8, int(c) & 0xFF) for c in unique_codes],
@@ -57,6 +56,8 @@ class ConversationData:
         self.extra_columns: list[ColumnSpec] = [
             c for c in extra_columns()
             if c.name in t.extra and (not c.protocols or present.intersection(c.protocols))]
+        #: the columns as the filter language reads them (it keeps what it computes)
+        self.filter_columns = FilterColumns(t, self.first_ns)
 
     def __len__(self) -> int:
         return len(self.table)

@@ -103,7 +103,8 @@ def test_an_endpoint_named_after_the_conversation_started_still_gets_the_name() 
     late = udp("10.0.0.53", 53, "10.0.0.1", 5000,
                dns_answer("late.example", [], "93.184.216.34"), t=5.0)
     result = analyse([*d.packets, late])
-    assert result.endpoint_names["b"][np.flatnonzero(result.conversations.b_port == 443)[0]] \
+    assert result.conversations.extra["b_name"][
+        np.flatnonzero(result.conversations.b_port == 443)[0]] \
         == "late.example"
 
 
@@ -199,7 +200,7 @@ def test_an_address_answered_under_two_names_takes_the_latest_before_each_conver
         d.send(0, records(client_hello("x.example")))
         packets += d.packets
     result = analyse(packets)
-    named = {int(result.conversations.a_port[i]): str(result.endpoint_names["b"][i])
+    named = {int(result.conversations.a_port[i]): str(result.conversations.extra["b_name"][i])
              for i in np.flatnonzero(result.conversations.b_port == 443)}
     assert named == {44000: "old.example", 44001: "new.example"}
     assert result.plugin_data["app"].names.names_of() == {

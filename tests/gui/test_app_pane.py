@@ -3,6 +3,7 @@ and Server name columns, View ▸ Show Names, and the filter terms."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,9 +14,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QTreeWidgetItem
 
 from engine import WIRESHARK, FlowResult, extract_flows_from_file
+from engine.filter import filter_mask
 from gui.panes.application.pane import ApplicationPane
 from gui.table.data import ConversationData
-from gui.table.filter import filter_mask
 from gui.window import MainWindow
 from tests.gui.conftest import load_window
 
@@ -159,8 +160,9 @@ def test_show_names_puts_the_captures_dns_names_in_the_address_columns(  # type:
     ("tls", lambda t, e: e["service"] == "tls"),
     ("service=dns", lambda t, e: e["service"] == "dns"),
     ("!service dns udp", lambda t, e: (e["service"] != "dns") & (t.kind == 2)),
-    ("name google", lambda t, e: [any("google" in str(col[k]).lower()
-                                      for col in (e["server_name"], e["_a"], e["_b"]))
+    # a whole word of the server name or of either endpoint's name, any case
+    ("name google", lambda t, e: [any("google" in re.split(r"[^a-z0-9_-]+", str(col[k]).lower())
+                                      for col in (e["server_name"], e["a_name"], e["b_name"]))
                                   for k in range(len(t))]),
     ("ja4 t12d1409h1_c866b44c5a26_b39be8c56a14",
      lambda t, e: e["tls_ja4"] == "t12d1409h1_c866b44c5a26_b39be8c56a14"),
@@ -170,9 +172,8 @@ def test_filter_terms_for_the_application_columns(text: str, expected) -> None: 
     try:
         data = ConversationData(result)
         extra = dict(result.conversations.extra)
-        extra["_a"], extra["_b"] = result.endpoint_names["a"], result.endpoint_names["b"]
         want = np.asarray(expected(result.conversations, extra), dtype=bool)
-        mask = filter_mask(text, data)
+        mask = filter_mask(text, data.filter_columns)
         assert mask is not None and want.any()
         assert np.array_equal(mask, want), text
     finally:
