@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from ..index import require
     from ..index.runner import executor_for, plan
     from ..index.runner import run as run_plan
+    from . import warn
     from .progress import ProgressBar
 
     require("pyarrow")
@@ -62,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     for outcome in outcomes:
+        if outcome.status == "indexed":
+            warn(outcome.warnings)
         if outcome.failed:
             named = Path(outcome.capture).name in outcome.error
             print(f"failed: {'' if named else outcome.capture + ': '}{outcome.error}",

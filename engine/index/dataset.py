@@ -109,11 +109,11 @@ def locked(dataset: Path) -> Iterator[None]:
 def open_dataset_folder(dataset: str | Path) -> Path:
     """The dataset folder, created if needed."""
     folder = Path(dataset)
+    if folder.exists() and not folder.is_dir():
+        raise DatasetError(f"{folder} is not a folder.")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DatasetError(f"Cannot create the dataset folder {folder}: "
                            f"{exc.strerror or exc}.") from None
-    if not folder.is_dir():
-        raise DatasetError(f"{folder} is not a folder.")
     return folder

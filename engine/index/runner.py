@@ -174,7 +174,7 @@ def dask_cluster(address: Any) -> Executor:
                                  key=[f"flowscope-index-{run_id}-{k}" for k in range(len(tasks))])
             by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
             try:
-                for future in distributed.as_completed(futures):
+                for future in distributed.as_completed(futures, loop=client.loop):
                     try:
                         yield future.result()
                     except Exception as exc:  # a worker died, the task was lost, …

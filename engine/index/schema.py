@@ -47,7 +47,7 @@ class IndexColumn:
 
         return {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
                 "text": pa.string(), "json": pa.json_(),
-                "time": pa.timestamp("ns", tz="UTC")}[self.kind]
+                "time": pa.timestamp("us", tz="UTC")}[self.kind]
 
 
 def _fixed(name: str, kind: str, doc: str = "") -> IndexColumn:
@@ -75,7 +75,9 @@ CONTRACT_COLUMNS: tuple[IndexColumn, ...] = (
     _fixed("quotes", "int", "id of the conversation an ICMP error quotes"),
 )
 
-#: start/end as timestamps, for time filters in SQL (the exact values are start_ns/end_ns)
+#: start/end as timestamps, for time filters in SQL (the exact values are start_ns/end_ns).
+#: Timestamps are in microseconds: Spark refuses Parquet's nanosecond timestamps and
+#: pyarrow's ``to_pylist`` needs pandas for them.
 TIME_COLUMNS: tuple[IndexColumn, ...] = (
     IndexColumn("start_time", (), "time", "start_ns as a UTC timestamp"),
     IndexColumn("end_time", (), "time", "end_ns as a UTC timestamp"),
@@ -180,7 +182,7 @@ def _values(records: Sequence[dict[str, Any]], column: IndexColumn) -> list[Any]
 def to_arrow(records: Sequence[dict[str, Any]], columns: Sequence[IndexColumn],
              capture: dict[str, Any]) -> Any:
     """The Arrow table of ``records`` (conversation records of one capture); ``capture``
-    gives the capture columns' values (``capture_path`` … ``capture_sha256``)."""
+    gives the capture columns' values (``capture_path`` … ``capture_sha256``; times in ns)."""
     import pyarrow as pa
 
     n = len(records)
@@ -192,6 +194,8 @@ def to_arrow(records: Sequence[dict[str, Any]], columns: Sequence[IndexColumn],
             values = [rec[column.name.replace("_time", "_ns")] for rec in records]
         else:
             values = [capture[column.name]] * n
+        if column.kind == "time":
+            values = [None if v is None else v // 1000 for v in values]  # ns → µs
         arrays.append(_array(values, column))
     return pa.Table.from_arrays(arrays, schema=arrow_schema(columns))
 

@@ -43,6 +43,8 @@ class IndexOutcome:
     seconds: float = 0.0
     #: one line saying why, for "failed"
     error: str = ""
+    #: what the engine warned about (a file cut short, a damaged record)
+    warnings: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -53,7 +55,7 @@ def index_capture(task: IndexTask) -> IndexOutcome:
     """Index one capture; failures come back as an outcome with a one-line error."""
     start = time.perf_counter()
     try:
-        status, conversations, packets, size = _index(task)
+        status, conversations, packets, size, warnings = _index(task)
     except FlowError as exc:
         return _failed(task, str(exc), start)
     except OSError as exc:
@@ -65,7 +67,7 @@ def index_capture(task: IndexTask) -> IndexOutcome:
         return _failed(task, f"{task.capture}: internal error, {type(exc).__name__}: {exc}",
                        start)
     return IndexOutcome(task.capture, status, conversations, packets, size,
-                        time.perf_counter() - start)
+                        time.perf_counter() - start, warnings=warnings)
 
 
 def _failed(task: IndexTask, message: str, start: float) -> IndexOutcome:
@@ -76,7 +78,7 @@ def _failed(task: IndexTask, message: str, start: float) -> IndexOutcome:
                         error=line)
 
 
-def _index(task: IndexTask) -> tuple[str, int, int, int]:
+def _index(task: IndexTask) -> tuple[str, int, int, int, tuple[str, ...]]:
     from ..config import FlowConfig
     from ..export.conversations import capture_record, conversation_records
     from ..pipeline import analyse_file
@@ -107,7 +109,8 @@ def _index(task: IndexTask) -> tuple[str, int, int, int]:
     write_table(table, Path(task.output), footer(fingerprint, task.options, columns,
                                                  {**summary, "unassigned_packets": unassigned,
                                                   "conversations": len(records)}))
-    return "indexed", len(records), int(summary["packets"]), fingerprint.size
+    return ("indexed", len(records), int(summary["packets"]), fingerprint.size,
+            tuple(summary["warnings"]))
 
 
 def footer(fingerprint: Fingerprint, options: dict[str, Any], columns: Any,
@@ -122,7 +125,8 @@ def footer(fingerprint: Fingerprint, options: dict[str, Any], columns: Any,
             "summary": summary}
 
 
-def _refresh(task: IndexTask, fingerprint: Fingerprint) -> tuple[str, int, int, int]:
+def _refresh(task: IndexTask, fingerprint: Fingerprint
+             ) -> tuple[str, int, int, int, tuple[str, ...]]:
     """The capture's bytes are those indexed: rewrite its file with the new mtime only."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -132,10 +136,11 @@ def _refresh(task: IndexTask, fingerprint: Fingerprint) -> tuple[str, int, int, 
     assert task.previous is not None
     table = pq.read_table(task.output)
     at = table.schema.get_field_index("capture_mtime")
-    mtimes = pa.array([fingerprint.mtime_ns] * len(table), table.schema.field(at).type)
+    mtimes = pa.array([fingerprint.mtime_ns // 1000] * len(table), table.schema.field(at).type)
     table = table.set_column(at, table.schema.field(at), mtimes)
     new_footer = {**task.previous, "capture": {**task.previous["capture"],
                                                "mtime_ns": fingerprint.mtime_ns}}
     write_table(table, Path(task.output), new_footer)
     summary = task.previous.get("summary", {})
-    return "refreshed", len(table), int(summary.get("packets", 0)), fingerprint.size
+    return ("refreshed", len(table), int(summary.get("packets", 0)), fingerprint.size,
+            tuple(summary.get("warnings", ())))
