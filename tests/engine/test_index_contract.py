@@ -13,7 +13,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -31,7 +30,6 @@ from tests.engine.index_helpers import (
     record_paths,
     stored_value,
 )
-
 
 #: the bundled samples: a browsing session and Z-Wave radio traffic (its columns and groups)
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "resources").glob("*.pcap*"))
