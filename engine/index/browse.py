@@ -1,0 +1,147 @@
+"""Windows of a sorted, filtered dataset for a table view: only the rows on screen are read.
+
+An *arrangement* is one DuckDB table holding the rows that pass a filter, in the chosen order,
+numbered ``_row`` 0, 1, 2, …, with the columns the view shows plus the keys that open a row
+(capture path, id, protocol, stream). It is built once per sort or filter change (DuckDB sorts
+millions of rows in seconds, off the GUI thread) and stored in ``_row`` order, so DuckDB's
+per-row-group min/max statistics take a page fetch (``_row BETWEEN a AND b``) straight to its
+rows: a page costs milliseconds however deep in 10 million rows it lies. The previous
+arrangement stays readable until the new one replaces it.
+
+Each thread uses its own cursor (DuckDB connections are not shared between threads); the
+arrangements are ordinary tables of the in-memory database, which all cursors see.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import DatasetError, require
+from .dataset import index_files, read_footer
+from .query import connect
+
+#: the columns a row is opened with (kept in every arrangement)
+KEYS = ("capture_path", "id", "protocol", "stream", "start_ns")
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """A built arrangement: its table, its columns (keys first), its row count."""
+
+    table: str
+    columns: tuple[str, ...]
+    #: the columns asked for, in their order
+    shown: tuple[str, ...]
+    rows: int
+    sort: str | None
+    descending: bool
+    where: str
+
+
+def quote(name: str) -> str:
+    """A column name as a SQL identifier (``cast`` is a keyword, for one)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class IndexBrowser:
+    """A dataset opened for browsing: its columns and types, arrangements, pages of rows."""
+
+    def __init__(self, dataset: str | Path) -> None:
+        require("duckdb")
+        self.dataset = Path(dataset)
+        self._con = connect(self.dataset)
+        spill = Path(tempfile.gettempdir()) / "flowscope-duckdb"
+        self._con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), 2 * chr(39))}'")
+        from .filter_sql import register_functions
+
+        register_functions(self._con)  # the catalog is shared: every cursor sees it
+        described = self._con.execute("DESCRIBE conversations").fetchall()
+        #: column name → DuckDB type, in the dataset's order
+        self.types: dict[str, str] = {row[0]: str(row[1]) for row in described}
+        self._counter = itertools.count()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._closed = False
+        first = index_files(self.dataset)[0]
+        footer = read_footer(first) or {}
+        #: the engine options the captures were indexed with (to open them the same way)
+        self.options: dict[str, Any] = footer.get("options", {})
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.types)
+
+    def _cursor(self) -> Any:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            if self._closed:
+                raise DatasetError("The index was closed.")
+            cursor = self._local.cursor = self._con.cursor()
+        return cursor
+
+    def arrange(self, columns: Sequence[str], sort: str | None = None, descending: bool = False,
+                where: str = "") -> Arrangement:
+        """Build the arrangement of ``columns`` (plus :data:`KEYS`) for rows passing ``where``
+        (SQL, "" for all) ordered by ``sort`` (None: by capture, then conversation id)."""
+        duckdb: Any = require("duckdb")
+        wanted = list(dict.fromkeys([*KEYS, *columns]))
+        unknown = [c for c in [*wanted, *([sort] if sort else [])] if c not in self.types]
+        if unknown:
+            raise DatasetError(f"The index has no column {unknown[0]!r}.")
+        order = "capture_path, id"
+        if sort:
+            order = f"{quote(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, {order}"
+        table = f"arrangement_{next(self._counter)}"
+        select = ", ".join(quote(c) for c in wanted)
+        sql = (f"CREATE TABLE {table} AS SELECT row_number() OVER (ORDER BY {order}) - 1 "
+               f"AS _row, {select} FROM conversations "
+               f"{'WHERE ' + where if where else ''} ORDER BY _row")
+        cursor = self._cursor()
+        try:
+            cursor.execute(sql)
+            (rows,) = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()
+        except duckdb.Error as exc:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            raise DatasetError(f"The index could not be arranged: {exc}") from None
+        return Arrangement(table, tuple(wanted), tuple(columns), int(rows), sort, descending,
+                           where)
+
+    def fetch(self, arrangement: Arrangement, start: int, count: int) -> list[tuple[Any, ...]]:
+        """Rows ``start`` … ``start + count - 1`` of an arrangement, in its column order."""
+        select = ", ".join(quote(c) for c in arrangement.columns)
+        return self._cursor().execute(
+            f"SELECT {select} FROM {arrangement.table} WHERE _row >= ? AND _row < ? "
+            "ORDER BY _row", [start, start + count]).fetchall()
+
+    def drop(self, arrangement: Arrangement) -> None:
+        """Free an arrangement nobody shows any more."""
+        if not self._closed:
+            self._cursor().execute(f"DROP TABLE IF EXISTS {arrangement.table}")
+
+    def capture_summary(self, capture_path: str) -> dict[str, Any]:
+        """What the index knows about one capture (its footer's summary)."""
+        from .dataset import parquet_name
+
+        footer = read_footer(self.dataset / parquet_name(capture_path)) or {}
+        return footer.get("summary", {})
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._con.close()
+
+
+def json_cell(value: Any) -> str:
+    """A JSON column's text for display: compact."""
+    try:
+        return json.dumps(json.loads(value), separators=(", ", ": "))
+    except (TypeError, ValueError):
+        return str(value)
