@@ -14,7 +14,7 @@ from .config import FlowConfig
 from .decode.exact import Quoted
 from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints, Tuples, group_tuples, tuple_hash
 from .packets import Kind, PacketTable
-from .streams import conversation_starts
+from .stream_numbers import conversation_starts
 from .table import ConversationTable
 
 _MASK64 = (1 << 64) - 1

@@ -34,28 +34,28 @@ from PySide6.QtWidgets import (
 
 from engine import WIRESHARK, FlowConfig
 from engine.export.conversations import csv_text
-
-from . import units
-from .banner import WarningBanner
-from .columns import DisplayOptions
-from .conversation_data import ConversationData
-from .conversation_model import ConversationModel
-from .details import DetailsPanel
-from .export_dialog import (
+from gui import units
+from gui.banner import WarningBanner
+from gui.index.mode import IndexMode
+from gui.jobs import FunctionJob, Job, JobRunner
+from gui.loading import LoadJob, LoadProgress
+from gui.panes.details import DetailsPanel
+from gui.recent import add_recent, clear_recent, recent_files
+from gui.resource_files import ICON, resource
+from gui.settings import read_bool, read_list, settings
+from gui.status import CountsLabel, LoadProgressWidget
+from gui.table.columns import DisplayOptions
+from gui.table.data import ConversationData
+from gui.table.export import (
     ExportConversationsDialog,
     ExportRequest,
     ask_export_path,
     write_conversations,
 )
-from .filter import HELP
-from .filter_bar import FilterBar
-from .index.mode import IndexMode
-from .loader import FunctionJob, Job, JobRunner, LoadJob, LoadProgress
-from .recent import add_recent, clear_recent, recent_files
-from .resource_files import ICON, resource
-from .settings import read_bool, read_list, settings
-from .status import CountsLabel, LoadProgressWidget
-from .table_view import ConversationView
+from gui.table.filter import HELP
+from gui.table.filter_bar import FilterBar
+from gui.table.model import ConversationModel
+from gui.table.view import ConversationView
 
 OPEN_FILTERS = ("Packet captures (*.pcap *.pcapng *.cap *.ntar *.dmp *.gz);;"
                 "pcap (*.pcap *.cap *.dmp);;pcapng (*.pcapng *.ntar);;"
@@ -440,7 +440,7 @@ class MainWindow(QMainWindow):
 
     def export_stream(self) -> None:
         """File ▸ Export Stream (Ctrl+E): the selected conversation's stream or packets."""
-        from .stream_export import open_stream_export
+        from gui.panes.stream.export import open_stream_export
 
         data = self._data
         open_stream_export(self, data.result if data is not None else None,

@@ -49,7 +49,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..tcp.stream import find_tcp_stream, reassemble  # loaded only when following
+    from ..follow.tcp import find_tcp_stream, reassemble  # loaded only when following
     from . import warn
 
     config = config_from(args).replace(memory_budget=args.memory_budget,

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..capture import CancelFn
 from ..errors import LoadCancelled
-from .atomic import atomic_write
 
 if TYPE_CHECKING:  # annotations only: the formats need no reassembly code to be imported
-    from ..tcp.stream import Gap, TcpStream
+    from ..follow.model import FollowStream, Gap
 
 FORMATS = ("raw", "hex", "ascii", "c-array", "yaml")
 DIRECTION_CHOICES = ("both", "a-to-b", "b-to-a")
@@ -50,8 +50,8 @@ class _Turn(NamedTuple):
     length: int
 
 
-def _turns(stream: TcpStream, wanted: tuple[int, ...]) -> list[_Turn]:
-    """The stream's turns (see :meth:`TcpStream.turns`) in the wanted directions."""
+def _turns(stream: FollowStream, wanted: tuple[int, ...]) -> list[_Turn]:
+    """The stream's turns (see :meth:`FollowStream.turns`) in the wanted directions."""
     t = stream.turns()
     keep = np.isin(t.direction, wanted)
     return list(map(_Turn._make, zip(t.direction[keep].tolist(), t.first_chunk[keep].tolist(),
@@ -62,7 +62,7 @@ def _turns(stream: TcpStream, wanted: tuple[int, ...]) -> list[_Turn]:
 class _Cursor:
     """Reads one direction's bytes front to back, without joining them."""
 
-    def __init__(self, stream: TcpStream, direction: int) -> None:
+    def __init__(self, stream: FollowStream, direction: int) -> None:
         self._blocks = stream.stores[direction].blocks()
         self.block: memoryview = memoryview(b"")
         self.pos = 0
@@ -81,7 +81,7 @@ class _Cursor:
             yield piece
 
 
-def _gaps_before(stream: TcpStream, wanted: tuple[int, ...]) -> dict[int, list[Gap]]:
+def _gaps_before(stream: FollowStream, wanted: tuple[int, ...]) -> dict[int, list[Gap]]:
     out: dict[int, list[Gap]] = {}
     for g in stream.gaps:
         if g.direction in wanted:
@@ -89,7 +89,7 @@ def _gaps_before(stream: TcpStream, wanted: tuple[int, ...]) -> dict[int, list[G
     return out
 
 
-def write_follow(stream: TcpStream, out: BinaryIO, fmt: str = "raw", direction: str = "both",
+def write_follow(stream: FollowStream, out: BinaryIO, fmt: str = "raw", direction: str = "both",
                  cancel: CancelFn | None = None) -> None:
     """Write ``stream`` to the binary file ``out`` in format ``fmt``."""
     wanted = directions(direction)
@@ -103,7 +103,7 @@ def write_follow(stream: TcpStream, out: BinaryIO, fmt: str = "raw", direction: 
             raise LoadCancelled("The export was cancelled.")
 
 
-def export_follow(stream: TcpStream, path: str | Path, fmt: str = "raw",
+def export_follow(stream: FollowStream, path: str | Path, fmt: str = "raw",
                   direction: str = "both", cancel: CancelFn | None = None) -> None:
     """Write ``stream`` to ``path`` atomically (a failed or cancelled export leaves nothing)."""
     with atomic_write(path) as out:
@@ -115,7 +115,7 @@ def _marker(gap: Gap) -> bytes:
 
 
 # -- raw and ascii --------------------------------------------------------------------------
-def _raw(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes | memoryview]:
+def _raw(stream: FollowStream, wanted: tuple[int, ...]) -> Iterator[bytes | memoryview]:
     if len(wanted) == 1:
         yield from stream.stores[wanted[0]].blocks()
         return
@@ -130,7 +130,7 @@ def _raw(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes | memoryv
             yield from cursor.take(length)
 
 
-def _ascii(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes | memoryview]:
+def _ascii(stream: FollowStream, wanted: tuple[int, ...]) -> Iterator[bytes | memoryview]:
     gaps = _gaps_before(stream, wanted)
     cursors = [_Cursor(stream, 0), _Cursor(stream, 1)]
     for turn in _turns(stream, wanted):
@@ -147,7 +147,7 @@ def _markers(gaps: list[Gap], indent: bytes) -> Iterator[bytes]:
 
 
 # -- hex dump --------------------------------------------------------------------------------
-def _hex(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
+def _hex(stream: FollowStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
     both = len(wanted) == 2
     gaps = _gaps_before(stream, wanted)
     cursors = [_Cursor(stream, 0), _Cursor(stream, 1)]
@@ -223,7 +223,7 @@ def c_array(name: str, packet: int, data: bytes) -> bytes:
     return head + text[: keep - 2] + b" };\n"
 
 
-def _c_arrays(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
+def _c_arrays(stream: FollowStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
     c = stream.chunks
     gaps = _gaps_before(stream, wanted)
     count = [0, 0]
@@ -241,7 +241,7 @@ def _c_arrays(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
 
 
 # -- YAML ---------------------------------------------------------------------------------------
-def _yaml(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
+def _yaml(stream: FollowStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
     c = stream.chunks
     yield b"peers:\n"
     for peer, (host, port) in enumerate((stream.a, stream.b)):

@@ -61,7 +61,7 @@ def write_table(table: Any, path: Path, footer: dict[str, Any]) -> None:
     """Write ``table`` with ``footer`` in its metadata, atomically (see module docstring)."""
     import pyarrow.parquet as pq
 
-    from ..export.atomic import atomic_write
+    from ..atomic import atomic_write
 
     metadata = dict(table.schema.metadata or {})
     metadata[FOOTER_KEY] = json.dumps(footer, separators=(",", ":")).encode()

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..capture.input import GZIP_MAGIC
 from ..capture.pcap import is_pcap
 from ..capture.pcapng import is_pcapng
-from ..capture.stream import GZIP_MAGIC
 from ..config import FlowConfig
 from .dataset import (
     index_files,

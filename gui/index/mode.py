@@ -18,15 +18,15 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QSplitter, QStackedWidget
 
 from engine import FlowError
+from gui.settings import settings
+from gui.table.data import ConversationData
 
-from ..conversation_data import ConversationData
-from ..settings import settings
 from .model import IndexRow
 from .opening import ConversationOpener, index_row_chooser
 from .panel import IndexPanel
 
 if TYPE_CHECKING:
-    from ..window import MainWindow
+    from gui.window import MainWindow
 
 
 class IndexMode(QObject):

@@ -21,9 +21,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from engine.columns import COLUMNS
 from engine.index.browse import KEYS, Arrangement, IndexBrowser, json_cell
-
-from .. import units
-from ..loader import FunctionJob, Job, JobRunner
+from gui import units
+from gui.jobs import FunctionJob, Job, JobRunner
 
 _Index = QModelIndex | QPersistentModelIndex
 #: rows read from DuckDB at a time, and pages kept

@@ -17,12 +17,12 @@ from PySide6.QtCore import QObject, Signal
 
 from engine import FlowConfig, FlowResult
 from engine.protocols import lookup
+from gui.table.data import ConversationData
 
-from ..conversation_data import ConversationData
 from .model import IndexRow
 
 if TYPE_CHECKING:
-    from ..window import MainWindow
+    from gui.window import MainWindow
 
 #: finds the conversation to select in a loaded capture (None: it is not there)
 Chooser = Callable[[FlowResult], int | None]

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 
 from engine.index.browse import IndexBrowser
 from engine.index.filter_sql import HELP, FilterSyntaxError, FilterTranslator
+from gui import units
+from gui.jobs import JobRunner
 
-from .. import units
-from ..loader import JobRunner
 from .model import IndexModel, IndexRow, column_title
 
 #: typing pauses this long (ms) before the filter runs

@@ -52,7 +52,7 @@ from scapy.layers.l2 import (
 from scapy.packet import Packet, Raw
 
 from engine import Kind, RawPacket, Reason, extract_flows
-from engine.capture.memory import MemoryChunker
+from engine.capture.in_memory import MemoryChunker
 from engine.decode.exact import Fields, decode_packet
 from engine.decode.fast import decode_chunk
 from engine.packets import PacketTable

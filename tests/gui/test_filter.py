@@ -7,8 +7,8 @@ import ipaddress
 import numpy as np
 import pytest
 
-from gui.conversation_data import ConversationData
-from gui.filter import FilterError, filter_mask
+from gui.table.data import ConversationData
+from gui.table.filter import FilterError, filter_mask
 
 
 def _expected(data: ConversationData, keep) -> list[int]:  # type: ignore[no-untyped-def]

@@ -15,11 +15,11 @@ from engine.index.filter_sql import FilterSyntaxError, FilterTranslator
 from engine.index.query import connect
 from engine.index.runner import build_index
 from gui import app as app_module
-from gui.conversation_data import ConversationData
-from gui.filter import FilterError, filter_mask
 from gui.index import model as model_module
 from gui.index.panel import IndexPanel
-from gui.loader import JobRunner
+from gui.jobs import JobRunner
+from gui.table.data import ConversationData
+from gui.table.filter import FilterError, filter_mask
 from gui.window import MainWindow
 from tests.conftest import CAPTURES
 
