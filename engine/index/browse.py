@@ -1,12 +1,12 @@
 """Windows of a sorted, filtered dataset for a table view: only the rows on screen are read.
 
 An *arrangement* is one DuckDB table holding the rows that pass a filter, in the chosen order,
-numbered ``_row`` 0, 1, 2, …, with the columns the view shows plus the keys that open a row
-(capture path, id, protocol, stream). It is built once per sort or filter change (DuckDB sorts
-millions of rows in seconds, off the GUI thread) and stored in ``_row`` order, so DuckDB's
-per-row-group min/max statistics take a page fetch (``_row BETWEEN a AND b``) straight to its
-rows: a page costs milliseconds however deep in 10 million rows it lies. The previous
-arrangement stays readable until the new one replaces it.
+with the columns the view shows plus the keys that open a row (capture path, id, protocol,
+stream, start). It is built once per sort or filter change (DuckDB sorts millions of rows in
+seconds, off the GUI thread) and stored in display order — DuckDB keeps a table's insertion
+order — so a row's ``rowid`` is its row number and a page fetch (``rowid`` in a range) goes
+straight to its rows: a page costs milliseconds however deep in 10 million rows it lies. The
+previous arrangement stays readable until the new one replaces it.
 
 Each thread uses its own cursor (DuckDB connections are not shared between threads); the
 arrangements are ordinary tables of the in-memory database, which all cursors see.
@@ -95,14 +95,16 @@ class IndexBrowser:
         unknown = [c for c in [*wanted, *([sort] if sort else [])] if c not in self.types]
         if unknown:
             raise DatasetError(f"The index has no column {unknown[0]!r}.")
-        order = "capture_path, id"
+        # unsorted: the files' order (by name) and each file's rows in id order, as scanned
+        order = ""
         if sort:
-            order = f"{quote(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, {order}"
+            direction = "DESC" if descending else "ASC"
+            order = f"ORDER BY {quote(sort)} {direction} NULLS LAST, capture_path, id"
         table = f"arrangement_{next(self._counter)}"
         select = ", ".join(quote(c) for c in wanted)
-        sql = (f"CREATE TABLE {table} AS SELECT row_number() OVER (ORDER BY {order}) - 1 "
-               f"AS _row, {select} FROM conversations "
-               f"{'WHERE ' + where if where else ''} ORDER BY _row")
+        # stored in display order (DuckDB keeps insertion order), so rowid is the row number
+        sql = (f"CREATE TABLE {table} AS SELECT {select} FROM conversations "
+               f"{'WHERE ' + where if where else ''} {order}")
         cursor = self._cursor()
         try:
             cursor.execute(sql)
@@ -117,8 +119,8 @@ class IndexBrowser:
         """Rows ``start`` … ``start + count - 1`` of an arrangement, in its column order."""
         select = ", ".join(quote(c) for c in arrangement.columns)
         return self._cursor().execute(
-            f"SELECT {select} FROM {arrangement.table} WHERE _row >= ? AND _row < ? "
-            "ORDER BY _row", [start, start + count]).fetchall()
+            f"SELECT {select} FROM {arrangement.table} WHERE rowid >= ? AND rowid < ? "
+            "ORDER BY rowid", [start, start + count]).fetchall()
 
     def drop(self, arrangement: Arrangement) -> None:
         """Free an arrangement nobody shows any more."""
