@@ -86,7 +86,7 @@ def main() -> int:
                 timed(f"page of {PAGE:,} rows, {label} ({name})",
                       lambda a=arrangement, s=start: browser.fetch(a, s, PAGE))
         # the stored order is the sorted order (rowid = row number), also across row groups
-        k = columns.index("bytes") + 5  # the arrangement's columns start with its 5 keys
+        k = by_bytes.columns.index("bytes")
         middle = browser.fetch(by_bytes, by_bytes.rows // 2 - PAGE // 2, PAGE)
         values = [row[k] for row in middle]
         assert values == sorted(values, reverse=True), "pages are not in sort order"
