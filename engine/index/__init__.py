@@ -11,7 +11,9 @@ table; ``flowscope-cli query`` runs DuckDB over it.
 - :mod:`.dataset` — the folder: file names, footers, atomic writes, stale temporary files;
 - :mod:`.task` — indexing one capture (the unit of work a pool or a Dask worker runs);
 - :mod:`.runner` — planning a run and executing it in process, on a pool or on Dask;
-- :mod:`.query` — DuckDB over a dataset.
+- :mod:`.query` — DuckDB over a dataset;
+- :mod:`.browse` — sorted, filtered pages of a dataset for a table view (the GUI's index view);
+- :mod:`.filter_sql` — the filter box's terms as SQL.
 
 pyarrow, duckdb and dask are an optional extra (``pip install 'flowscope[index]'``): nothing
 here imports them at module level, so the rest of the engine never pays for them.

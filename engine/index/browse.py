@@ -15,7 +15,6 @@ arrangements are ordinary tables of the in-memory database, which all cursors se
 from __future__ import annotations
 
 import itertools
-import json
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -68,6 +67,7 @@ class IndexBrowser:
         self._counter = itertools.count()
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._cursors: list[Any] = []
         self._closed = False
         first = index_files(self.dataset)[0]
         footer = read_footer(first) or {}
@@ -79,11 +79,14 @@ class IndexBrowser:
         return list(self.types)
 
     def _cursor(self) -> Any:
+        """This thread's cursor for page reads (a thread that reads pages keeps one)."""
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
-            if self._closed:
-                raise DatasetError("The index was closed.")
-            cursor = self._local.cursor = self._con.cursor()
+            with self._lock:
+                if self._closed:
+                    raise DatasetError("The index was closed.")
+                cursor = self._local.cursor = self._con.cursor()
+                self._cursors.append(cursor)
         return cursor
 
     def arrange(self, columns: Sequence[str], sort: str | None = None, descending: bool = False,
@@ -105,13 +108,18 @@ class IndexBrowser:
         # stored in display order (DuckDB keeps insertion order), so rowid is the row number
         sql = (f"CREATE TABLE {table} AS SELECT {select} FROM conversations "
                f"{'WHERE ' + where if where else ''} {order}")
-        cursor = self._cursor()
+        with self._lock:
+            if self._closed:
+                raise DatasetError("The index was closed.")
+            cursor = self._con.cursor()  # a worker's own, closed when done
         try:
             cursor.execute(sql)
             (rows,) = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()
         except duckdb.Error as exc:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
             raise DatasetError(f"The index could not be arranged: {exc}") from None
+        finally:
+            cursor.close()
         return Arrangement(table, tuple(wanted), tuple(columns), int(rows), sort, descending,
                            where)
 
@@ -127,23 +135,13 @@ class IndexBrowser:
         if not self._closed:
             self._cursor().execute(f"DROP TABLE IF EXISTS {arrangement.table}")
 
-    def capture_summary(self, capture_path: str) -> dict[str, Any]:
-        """What the index knows about one capture (its footer's summary)."""
-        from .dataset import parquet_name
-
-        footer = read_footer(self.dataset / parquet_name(capture_path)) or {}
-        return footer.get("summary", {})
-
     def close(self) -> None:
+        """Release the database (its arrangements go with it)."""
         with self._lock:
             if not self._closed:
                 self._closed = True
+                for cursor in self._cursors:
+                    cursor.close()
+                self._cursors.clear()
                 self._con.close()
 
-
-def json_cell(value: Any) -> str:
-    """A JSON column's text for display: compact."""
-    try:
-        return json.dumps(json.loads(value), separators=(", ", ": "))
-    except (TypeError, ValueError):
-        return str(value)

@@ -11,6 +11,7 @@ showing another column arranges again.
 from __future__ import annotations
 
 import datetime
+import json
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from engine.columns import COLUMNS
-from engine.index.browse import KEYS, Arrangement, IndexBrowser, json_cell
+from engine.index.browse import KEYS, Arrangement, IndexBrowser
 from gui import units
 from gui.jobs import FunctionJob, Job, JobRunner
 
@@ -289,8 +290,11 @@ def cell_text(name: str, kind: str, value: Any) -> str:
         return ""
     if name == "capture_path":
         return Path(value).name
-    if kind == "JSON":
-        return json_cell(value)
+    if kind == "JSON":  # compact, with a space after separators for legibility
+        try:
+            return json.dumps(json.loads(value), separators=(", ", ": "))
+        except (TypeError, ValueError):
+            return str(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime.datetime):
