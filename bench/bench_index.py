@@ -62,7 +62,7 @@ def time_index(label: str, cli: str, captures: Path, dataset: Path, extra: list[
     run = measure([cli, "index", str(captures), "-o", str(dataset), *extra])
     if run.returncode != 0:
         raise SystemExit(f"{label}: flowscope-cli index failed")
-    print(f"{label:<28} {run.seconds:7.2f} s  {count / run.seconds:6.2f} captures/s  "
+    print(f"{label:<40} {run.seconds:7.2f} s  {count / run.seconds:6.2f} captures/s  "
           f"{count * packets / run.seconds / 1e6:5.2f} M packets/s  "
           f"peak RSS {run.peak_rss_mb:6.0f} MB")
     return run.seconds
@@ -89,17 +89,21 @@ def main() -> int:
         time_index("index, --workers 2", cli, work / "captures", work / "ds", ["--workers", "2"],
                    n, packets)
 
+        import dask
         from distributed import LocalCluster
 
-        t = time.perf_counter()
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster:
-            started = time.perf_counter() - t
-            time_index("index, Dask LocalCluster x2", cli, work / "captures", work / "ds",
-                       ["--dask", cluster.scheduler_address], n, packets)
-        print(f"{'':<28} (the cluster took {started:.1f} s to start, not counted)")
+        for profiler in (True, False):  # Dask samples its workers' stacks every 10 ms
+            label = "Dask LocalCluster x2" + ("" if profiler else ", no profiler")
+            t = time.perf_counter()
+            with dask.config.set({"distributed.worker.profile.enabled": profiler}), \
+                    LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                 dashboard_address=None) as cluster:
+                started = time.perf_counter() - t
+                time_index(f"index, {label}", cli, work / "captures", work / "ds",
+                           ["--dask", cluster.scheduler_address], n, packets)
+            print(f"{'':<40} (the cluster took {started:.1f} s to start, not counted)")
         rerun = measure([cli, "index", str(work / "captures"), "-o", str(work / "ds")])
-        print(f"{'re-run, nothing changed':<28} {rerun.seconds:7.2f} s")
+        print(f"{'re-run, nothing changed':<40} {rerun.seconds:7.2f} s")
 
         if args.tshark_sample:
             tshark = need("tshark")
@@ -110,7 +114,7 @@ def main() -> int:
                                 "conv,udp"], check=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
             per = (time.perf_counter() - t) / len(sample)
-            print(f"{'tshark conv, 1 process':<28} {per * n:7.2f} s  (extrapolated from "
+            print(f"{'tshark conv, 1 process':<40} {per * n:7.2f} s  (extrapolated from "
                   f"{len(sample)} captures: {per:.2f} s each); index with 1 worker is "
                   f"{per * n / one:.1f}x faster")
 

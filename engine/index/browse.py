@@ -8,12 +8,17 @@ order — so a row's ``rowid`` is its row number and a page fetch (``rowid`` in 
 straight to its rows: a page costs milliseconds however deep in 10 million rows it lies. The
 previous arrangement stays readable until the new one replaces it.
 
+Unsorted and unfiltered, nothing is built: the rows are the files' own (files by name, rows as
+stored), and a page is read straight from the one or two files that hold it, whose row counts
+the Parquet footers give — so even a 10-million-row index shows its first page at once.
+
 Each thread uses its own cursor (DuckDB connections are not shared between threads); the
 arrangements are ordinary tables of the in-memory database, which all cursors see.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import tempfile
 import threading
@@ -23,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from . import DatasetError, require
-from .dataset import index_files, read_footer
-from .query import connect
+from .dataset import read_footer
+from .query import connect, dataset_files
 
 #: the columns a row is opened with (kept in every arrangement)
 KEYS = ("capture_path", "id", "protocol", "stream", "start_ns")
@@ -55,7 +60,9 @@ class IndexBrowser:
     def __init__(self, dataset: str | Path) -> None:
         require("duckdb")
         self.dataset = Path(dataset)
-        self._con = connect(self.dataset)
+        #: the index files as they were when the browser opened (later runs do not change it)
+        self.files = dataset_files(self.dataset)
+        self._con = connect(self.dataset, self.files)
         spill = Path(tempfile.gettempdir()) / "flowscope-duckdb"
         self._con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), 2 * chr(39))}'")
         from .filter_sql import register_functions
@@ -69,10 +76,17 @@ class IndexBrowser:
         self._lock = threading.Lock()
         self._cursors: list[Any] = []
         self._closed = False
-        first = index_files(self.dataset)[0]
-        footer = read_footer(first) or {}
+        footer = read_footer(self.files[0]) or {}
         #: the engine options the captures were indexed with (to open them the same way)
         self.options: dict[str, Any] = footer.get("options", {})
+        listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in self.files)
+        counts = dict(self._con.execute(
+            f"SELECT file_name, sum(num_rows) FROM parquet_file_metadata([{listed}]) "
+            "GROUP BY file_name").fetchall())
+        #: where each file's rows start in the unsorted order (files by name, rows as stored)
+        self._starts = list(itertools.accumulate((int(counts[str(p)]) for p in self.files),
+                                                 initial=0))
+        self._file_columns: dict[int, set[str]] = {}
 
     @property
     def columns(self) -> list[str]:
@@ -80,6 +94,8 @@ class IndexBrowser:
 
     def _cursor(self) -> Any:
         """This thread's cursor for page reads (a thread that reads pages keeps one)."""
+        if self._closed:
+            raise DatasetError("The index was closed.")
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             with self._lock:
@@ -98,7 +114,9 @@ class IndexBrowser:
         unknown = [c for c in [*wanted, *([sort] if sort else [])] if c not in self.types]
         if unknown:
             raise DatasetError(f"The index has no column {unknown[0]!r}.")
-        # unsorted: the files' order (by name) and each file's rows in id order, as scanned
+        if not sort and not where:  # the files' own order: nothing to build
+            return Arrangement("", tuple(wanted), tuple(columns), self._starts[-1], None, False,
+                               "")
         order = ""
         if sort:
             direction = "DESC" if descending else "ASC"
@@ -125,13 +143,46 @@ class IndexBrowser:
 
     def fetch(self, arrangement: Arrangement, start: int, count: int) -> list[tuple[Any, ...]]:
         """Rows ``start`` … ``start + count - 1`` of an arrangement, in its column order."""
+        if not arrangement.table:
+            return self._fetch_files(arrangement.columns, start, start + count)
         select = ", ".join(quote(c) for c in arrangement.columns)
         return self._cursor().execute(
             f"SELECT {select} FROM {arrangement.table} WHERE rowid >= ? AND rowid < ? "
             "ORDER BY rowid", [start, start + count]).fetchall()
 
+    def _fetch_files(self, columns: Sequence[str], start: int, end: int
+                     ) -> list[tuple[Any, ...]]:
+        """Rows of the unsorted order straight from the files that hold them (each file is
+        one capture's few thousand rows: a read of milliseconds)."""
+        rows: list[tuple[Any, ...]] = []
+        k = bisect.bisect_right(self._starts, start) - 1
+        while 0 <= k < len(self.files) and self._starts[k] < end:
+            first, last = max(start - self._starts[k], 0), min(end, self._starts[k + 1])
+            last -= self._starts[k]
+            have = self._columns_of(k)
+            select = ", ".join(quote(c) if c in have else f"NULL AS {quote(c)}"
+                               for c in columns)
+            path = str(self.files[k]).replace("'", "''")
+            rows += self._cursor().execute(
+                f"SELECT {select} FROM read_parquet('{path}', file_row_number = true) "
+                "WHERE file_row_number >= ? AND file_row_number < ? ORDER BY file_row_number",
+                [first, last]).fetchall()
+            k += 1
+        return rows
+
+    def _columns_of(self, k: int) -> set[str]:
+        """The columns file ``k`` has (a file from an older Flowscope may lack some)."""
+        have = self._file_columns.get(k)
+        if have is None:
+            path = str(self.files[k]).replace("'", "''")
+            have = self._file_columns[k] = {row[0] for row in self._cursor().execute(
+                f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()}
+        return have
+
     def drop(self, arrangement: Arrangement) -> None:
         """Free an arrangement nobody shows any more."""
+        if not arrangement.table:
+            return
         if not self._closed:
             self._cursor().execute(f"DROP TABLE IF EXISTS {arrangement.table}")
 

@@ -26,8 +26,8 @@ VIEW = "conversations"
 FORMATS = ("table", "json", "csv")
 
 
-def source_sql(dataset: str | Path) -> str:
-    """``read_parquet(...)`` over a dataset's index files (an error when it has none)."""
+def dataset_files(dataset: str | Path) -> list[Path]:
+    """A dataset's index files (an error when the folder is not a dataset or holds none)."""
     folder = Path(dataset)
     if not folder.is_dir():
         raise DatasetError(f"{folder} is not a dataset folder (flowscope-cli index makes one).")
@@ -35,9 +35,19 @@ def source_sql(dataset: str | Path) -> str:
     if not files:
         raise DatasetError(f"{folder} holds no index files; flowscope-cli index CAPTURES -o "
                            f"{folder} builds them.")
-    if any(ch in str(folder) for ch in "*?[]{}"):
-        listed = ", ".join(_literal(str(p)) for p in files)  # glob characters in the path
-        target = f"[{listed}]"
+    return files
+
+
+def source_sql(dataset: str | Path, files: list[Path] | None = None) -> str:
+    """``read_parquet(...)`` over a dataset's index files: every ``*.parquet`` of the folder
+    at query time, or exactly ``files`` when given (also when the path has glob characters)."""
+    folder = Path(dataset)
+    if files is None:
+        found = dataset_files(folder)
+        if any(ch in str(folder) for ch in "*?[]{}"):
+            files = found
+    if files is not None:
+        target = "[" + ", ".join(_literal(str(p)) for p in files) + "]"
     else:
         target = _literal(str(folder / "*.parquet"))
     return f"read_parquet({target}, union_by_name = true)"
@@ -47,12 +57,14 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(dataset: str | Path) -> Any:
-    """An in-memory DuckDB connection with the view ``conversations`` over ``dataset``."""
+def connect(dataset: str | Path, files: list[Path] | None = None) -> Any:
+    """An in-memory DuckDB connection with the view ``conversations`` over ``dataset`` (over
+    exactly ``files`` when given: a snapshot that later runs do not change)."""
     duckdb: Any = require("duckdb")
+    source = source_sql(dataset, files)
     con = duckdb.connect()
     try:
-        con.execute(f"CREATE VIEW {VIEW} AS SELECT * FROM {source_sql(dataset)}")
+        con.execute(f"CREATE VIEW {VIEW} AS SELECT * FROM {source}")
     except duckdb.Error as exc:
         con.close()
         raise DatasetError(f"Cannot read the dataset {dataset}: {exc}") from None
