@@ -92,6 +92,10 @@ def main() -> int:
         values = [row[k] for row in middle]
         assert values == sorted(values, reverse=True), "pages are not in sort order"
         browser.close()
+        import resource
+
+        print(f"  peak RSS of this process: "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
