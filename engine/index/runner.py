@@ -110,11 +110,8 @@ def plan(inputs: Iterable[str | Path], dataset: str | Path,
             continue
         output = folder / parquet_name(fp.path)
         old = read_footer(output) if output.exists() else None
-        if old is not None and not (old.get("format_version") == FORMAT_VERSION
-                                    and old.get("schema") == current
-                                    and old.get("options") == options
-                                    and old["capture"].get("path") == fp.path):
-            old = None  # built by another version or with other options: index again
+        if old is not None and not _same_build(old, fp.path, options, current):
+            old = None  # built by another version, with other options, or not ours: redo
         if old is not None and (old["capture"]["size"], old["capture"]["mtime_ns"]) == (
                 fp.size, fp.mtime_ns):
             result.done.append(IndexOutcome(capture, "unchanged",
@@ -123,6 +120,21 @@ def plan(inputs: Iterable[str | Path], dataset: str | Path,
             continue
         result.tasks.append(IndexTask(capture, str(output), options, old))
     return result
+
+
+def _same_build(footer: dict[str, Any], path: str, options: dict[str, Any],
+                schema: str) -> bool:
+    """Whether an index file was built for ``path`` the way this run would build it."""
+    try:
+        return (footer["format_version"] == FORMAT_VERSION and footer["schema"] == schema
+                and footer["options"] == options and footer["capture"]["path"] == path
+                and isinstance(footer["capture"]["size"], int)
+                and isinstance(footer["capture"]["mtime_ns"], int)
+                and isinstance(footer["capture"]["sha256"], str)
+                and isinstance(footer["summary"]["conversations"], int)
+                and isinstance(footer["summary"]["packets"], int))
+    except (KeyError, TypeError):
+        return False
 
 
 #: runs tasks and yields their outcomes as they finish

@@ -218,3 +218,19 @@ def test_a_newly_declared_column_is_indexed_and_old_files_are_redone(
         COLUMNS[extra_column] = ColumnSpec(extra_column, "Words", "text")
     assert outcome.status == "indexed"
     assert extra_column not in pq.read_table(_file(dataset, capture)).column_names
+
+
+def test_a_file_with_a_foreign_footer_is_indexed_again(tmp_path: Path) -> None:
+    (capture,) = copy_captures(["zeek-http-get.pcap"], tmp_path / "caps")
+    dataset = tmp_path / "ds"
+    dataset.mkdir()
+    import pyarrow as pa
+
+    table = pa.table({"x": [1]}).replace_schema_metadata({b"flowscope": b'{"capture": 3}'})
+    pq.write_table(table, _file(dataset, capture))
+    (task,) = plan([capture], dataset).tasks
+    assert task.previous is None
+    (outcome,) = build_index([capture], dataset)
+    assert outcome.status == "indexed"
+    assert pq.read_table(_file(dataset, capture)).num_rows == 1
+    assert "protocol" in pq.read_table(_file(dataset, capture)).column_names
