@@ -89,6 +89,8 @@ CAPTURE_COLUMNS: tuple[IndexColumn, ...] = (
     IndexColumn("capture_size", (), "int", "its size in bytes"),
     IndexColumn("capture_mtime", (), "time", "its modification time"),
     IndexColumn("capture_sha256", (), "text", "SHA-256 of its bytes, as sha256sum prints it"),
+    IndexColumn("capture_first_ns", (), "int",
+                "its first packet's time, what relative_start counts from"),
 )
 
 #: values that probe a declared column's JSON conversion: a typical one, then "not applicable"

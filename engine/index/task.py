@@ -104,7 +104,8 @@ def _index(task: IndexTask) -> tuple[str, int, int, int, tuple[str, ...]]:
                               sha256_file(task.capture))
     capture_values = {"capture_path": fingerprint.path, "capture_size": fingerprint.size,
                       "capture_mtime": fingerprint.mtime_ns,
-                      "capture_sha256": fingerprint.sha256}
+                      "capture_sha256": fingerprint.sha256,
+                      "capture_first_ns": summary["first_ns"]}
     table = to_arrow(records, columns, capture_values)
     write_table(table, Path(task.output), footer(fingerprint, task.options, columns,
                                                  {**summary, "unassigned_packets": unassigned,

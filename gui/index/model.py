@@ -46,7 +46,7 @@ TITLES = {
     "tcp_flags_b_to_a": "Flags B→A", "icmp_type": "ICMP type", "icmp_code": "ICMP code",
     "icmp_id": "ICMP id", "quotes": "Quotes", "start_time": "Start", "end_time": "End",
     "capture_size": "Capture size", "capture_mtime": "Capture modified",
-    "capture_sha256": "Capture SHA-256",
+    "capture_sha256": "Capture SHA-256", "capture_first_ns": "Capture first packet (ns)",
 }
 
 #: shown when an index opens (the capture table's Wireshark columns, plus the capture)
