@@ -40,8 +40,8 @@ class Endpoints:
     @classmethod
     def of(cls, p: PacketTable, rows: np.ndarray) -> Endpoints:
         """The key columns of packets ``rows`` (views, not copies, when that is all of them)."""
-        if rows.size == len(p):
-            rows = slice(None)  # type: ignore[assignment]  (every packet: no gathered copies)
+        # every packet: views, no gathered copies
+        rows = slice(None) if rows.size == len(p) else rows  # type: ignore[assignment]
         kind = p.kind[rows]
         sport = p.sport[rows].astype(np.uint64)
         dport = p.dport[rows].astype(np.uint64)

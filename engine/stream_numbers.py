@@ -37,7 +37,7 @@ def conversation_starts(p: PacketTable, rows: np.ndarray, t: Tuples, udp_gap_ns:
         if udp_gap_ns is not None:
             limit[kind == Kind.UDP] = udp_gap_ns
         if icmp_gap_ns is not None:
-            others = (kind == Kind.ICMP) | (kind == Kind.ICMPV6) | (kind == Kind.IP)
+            others = (kind != Kind.UDP) & (kind != Kind.TCP)  # ICMP, other IP, SCTP, …
             limit[others] = icmp_gap_ns
         new |= gap > limit
     tcp = kind == Kind.TCP
@@ -58,12 +58,12 @@ def _tcp_splits(p: PacketTable, prow: np.ndarray, side: np.ndarray, new: np.ndar
     seq = p.seq[prow].astype(np.int64)
     # the next packet of each side at or after every position (for base sequence numbers)
     nxt = []
-    for s in (False, True):
-        idx = np.where(side == s, np.arange(n), n)
+    for lane in (False, True):
+        idx = np.where(side == lane, np.arange(n), n)
         nxt.append(np.minimum.accumulate(idx[::-1])[::-1])
     # running counts of closing packets, to ask "was there a FIN each way or a RST since k"
-    fin = [np.concatenate(([0], np.cumsum(((flags & FIN) != 0) & (side == s)))) for s in
-           (False, True)]
+    fin = [np.concatenate(([0], np.cumsum(((flags & FIN) != 0) & (side == lane))))
+           for lane in (False, True)]
     rst = np.concatenate(([0], np.cumsum((flags & RST) != 0)))
     tuple_start = np.flatnonzero(new)
     cut: list[int] = []

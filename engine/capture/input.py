@@ -6,6 +6,7 @@ spill files, so packet bytes can later be read back by offset like any other cap
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import zlib
@@ -22,7 +23,7 @@ class CaptureInput:
 
     def __init__(self, path: Path, spill_dir: Path | None = None) -> None:
         self.path = path
-        self._raw: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._raw: io.BufferedReader = open(path, "rb")  # noqa: SIM115 - closed in close()
         self.total_bytes = os.fstat(self._raw.fileno()).st_size
         self.compressed = self._raw.read(2) == GZIP_MAGIC
         self._raw.seek(0)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ..capture import linktypes as lt
 from ..packets import Kind, Reason
+from ..protocols import ported_ip_protocols
 from .layers import (
     ETH_IPV4,
     ETH_IPV6,
@@ -365,6 +366,15 @@ def _transport(data: bytes, off: int, plen: int, wire: int, out: Fields, depth: 
         _icmp(data, off, plen, out)
     elif proto in TUNNEL_PROTOCOLS and depth < MAX_NESTING and _tunnel(data, off, wire, out, depth):
         return
+    elif proto in (ported := ported_ip_protocols()):
+        if n < off + 4:
+            out.fail(Reason.TRUNCATED)
+            return
+        protocol = ported[proto]
+        out.kind = protocol.kind
+        out.sport, out.dport = struct.unpack_from(">HH", data, off)
+        out.payload_off = off + protocol.transport_header
+        out.payload_len = max(plen - protocol.transport_header, 0)
     else:
         out.kind = Kind.IP
         out.payload_off = off

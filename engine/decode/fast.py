@@ -15,6 +15,7 @@ import numpy as np
 from ..capture import linktypes as lt
 from ..capture.chunk import RecordChunk, gather
 from ..packets import Kind, PacketTable, Reason
+from ..protocols import ported_ip_protocols
 from .exact import Fields, Fragment, Quoted, decode_packet
 from .layers import (
     ETH_IPV4,
@@ -67,7 +68,6 @@ class SideInfo:
 
     fragments: list[tuple[int, Fragment]] = field(default_factory=list)  # (packet index, …)
     quoted: list[tuple[int, Quoted]] = field(default_factory=list)
-    slow_packets: int = 0
 
 
 def _u16(rows: np.ndarray, col: int) -> np.ndarray:
@@ -120,7 +120,6 @@ def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
 
     for row in np.flatnonzero(slow):
         _decode_slow(int(row), buf, pos, cap, t, side, first_index)
-    side.slow_packets = int(slow.sum())
     return t, side
 
 
@@ -325,6 +324,21 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
         t.kind[r] = Kind.IP
         t.payload_off[r] = l4[r]
         t.payload_len[r] = np.maximum(plen[other], 0)
+        for number, protocol in ported_ip_protocols().items():
+            ported = other & (proto == number)
+            if not ported.any():
+                continue
+            trunc = ported & (c < 4)
+            _fail(t, rows[trunc], Reason.TRUNCATED)
+            t.payload_off[rows[trunc]] = -1
+            t.payload_len[rows[trunc]] = 0
+            ok = ported & ~trunc
+            r, x, size = rows[ok], h[ok], protocol.transport_header
+            t.kind[r] = protocol.kind
+            t.sport[r] = _u16(x, 0)
+            t.dport[r] = _u16(x, 2)
+            t.payload_off[r] = l4[r] + size
+            t.payload_len[r] = np.maximum(plen[ok] - size, 0)
 
 
 # -- the exact path -------------------------------------------------------------------------

@@ -48,7 +48,7 @@ PROTO_IPIP, PROTO_IPV6, PROTO_GRE = 4, 41, 47
 #: IP protocols that carry IP: followed to the packet inside
 TUNNEL_PROTOCOLS = frozenset((PROTO_IPIP, PROTO_IPV6, PROTO_GRE))
 IPV6_EXT_8 = frozenset((0, 43, 60, 135, 139, 140))  # length in 8-byte units, not counting 8
-IPV6_FRAG, IPV6_AH, IPV6_NONE = 44, 51, 59
+IPV6_FRAG, IPV6_AH = 44, 51
 #: every IPv6 next-header value the fast path leaves to the exact decoder's header walk
 IPV6_EXTENSIONS = IPV6_EXT_8 | {IPV6_FRAG, IPV6_AH}
 

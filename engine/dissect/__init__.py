@@ -24,6 +24,11 @@ def register_dissector(linktypes: Iterable[int], dissector: Dissector) -> None:
         _DISSECTORS[int(linktype)] = dissector
 
 
+def unregister_dissector(linktypes: Iterable[int]) -> None:
+    for linktype in linktypes:
+        _DISSECTORS.pop(int(linktype), None)
+
+
 def packet_tree(result: FlowResult, packet: int) -> tuple[bytes, list[Node]]:
     """The captured bytes of ``packet`` and its tree (what the packets pane shows)."""
     data = result.packet_bytes(packet)
@@ -43,4 +48,5 @@ def warm_up() -> None:
     load()
 
 
-__all__ = ["Dissector", "Node", "packet_tree", "register_dissector", "warm_up"]
+__all__ = ["Dissector", "Node", "packet_tree", "register_dissector", "unregister_dissector",
+           "warm_up"]

@@ -15,7 +15,8 @@ Packet numbers are 1-based, like Wireshark's frame numbers.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
@@ -28,7 +29,6 @@ from ..errors import LoadCancelled
 if TYPE_CHECKING:  # annotations only: the formats need no reassembly code to be imported
     from ..follow.model import FollowStream, Gap
 
-FORMATS = ("raw", "hex", "ascii", "c-array", "yaml")
 DIRECTION_CHOICES = ("both", "a-to-b", "b-to-a")
 
 _PRINTABLE = bytes(c if (32 <= c < 127 or c in (9, 10, 13)) else 46 for c in range(256))
@@ -93,11 +93,10 @@ def write_follow(stream: FollowStream, out: BinaryIO, fmt: str = "raw", directio
                  cancel: CancelFn | None = None) -> None:
     """Write ``stream`` to the binary file ``out`` in format ``fmt``."""
     wanted = directions(direction)
-    writer = {"raw": _raw, "hex": _hex, "ascii": _ascii, "c-array": _c_arrays,
-              "yaml": _yaml}.get(fmt)
-    if writer is None:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    for k, piece in enumerate(writer(stream, wanted)):
+    spec = FOLLOW_FORMATS.get(fmt)
+    if spec is None:
+        raise ValueError(f"format must be one of {', '.join(FOLLOW_FORMATS)}")
+    for k, piece in enumerate(spec.write(stream, wanted)):
         out.write(piece)
         if cancel is not None and not k & 0xFF and cancel():
             raise LoadCancelled("The export was cancelled.")
@@ -265,3 +264,32 @@ def _yaml(stream: FollowStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
         for g in gaps:
             yield (f"  - peer: {g.direction}\n    offset: {g.offset}\n    missing: {g.length}\n"
                    f"    kind: {g.kind}\n    packet: {g.packet + 1}\n").encode()
+
+
+# -- the formats, by name (the CLI's --format, the GUI's Export Stream) ------------------------
+@dataclass(frozen=True)
+class FollowFormat:
+    """A way to write a stream: ``write(stream, directions)`` yields the file's pieces."""
+
+    name: str
+    title: str  # as a dialog shows it
+    suffix: str
+    write: Callable[[FollowStream, tuple[int, ...]], Iterator[bytes | memoryview]]
+
+
+#: every Follow format by name, in the order offered
+FOLLOW_FORMATS: dict[str, FollowFormat] = {}
+
+
+def register_follow_format(fmt: FollowFormat) -> None:
+    FOLLOW_FORMATS[fmt.name] = fmt
+
+
+for _fmt in (
+    FollowFormat("raw", "Raw bytes", ".bin", _raw),
+    FollowFormat("hex", "Hex dump", ".txt", _hex),
+    FollowFormat("ascii", "ASCII", ".txt", _ascii),
+    FollowFormat("c-array", "C arrays", ".c", _c_arrays),
+    FollowFormat("yaml", "YAML", ".yaml", _yaml),
+):
+    register_follow_format(_fmt)

@@ -89,8 +89,8 @@ class FollowStream:
 
     conversation: int
     stream: int  # Wireshark's tcp.stream / udp.stream
-    a: tuple[str, int]
-    b: tuple[str, int]
+    a: tuple[str, int | None]
+    b: tuple[str, int | None]
     chunks: Chunks
     gaps: list[Gap]
     stores: tuple[StreamStore, StreamStore]

@@ -13,7 +13,7 @@ import itertools
 import os
 import tempfile
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ..errors import ExportError
@@ -28,7 +28,6 @@ class SpillBudget:
         self.limit = limit
         self.directory = directory
         self.in_memory = 0
-        self.spilled_files = 0
 
     def allows(self, more: int) -> bool:
         return self.limit is None or self.in_memory + more <= self.limit
@@ -95,7 +94,6 @@ class StreamStore:
         self._fd[0] = fd
         self.path = path
         self._finalizer = weakref.finalize(self, _remove, self._fd, path)
-        self._budget.spilled_files += 1
         parts, self._parts = self._parts, []
         self._budget.in_memory -= sum(len(p) for p in parts)
         self._joined = None
@@ -103,7 +101,7 @@ class StreamStore:
         if parts:
             self._write(parts)
 
-    def _write(self, pieces: list[bytes | bytearray | memoryview]) -> None:
+    def _write(self, pieces: Sequence[bytes | bytearray | memoryview]) -> None:
         fd = self._fd[0]
         assert fd is not None
         views = [memoryview(p).cast("B") for p in pieces if len(p)]

@@ -23,6 +23,7 @@ numpy; from the first held or cut segment on it is the sequential emulation.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -313,11 +314,10 @@ class _FastPath:
         fast.bad = np.sort(np.concatenate(bad)) if bad else np.zeros(0, dtype=np.int64)
         fast.chunks = _merge(parts, 5)
         fast.drops = _merge(drops, 5)
-        row, lane, length = fast.chunks[0], fast.chunks[1], fast.chunks[3]
+        lanes, lengths = fast.chunks[1], fast.chunks[3]
         for ln in (0, 1):
-            fast.lane_len.append(np.concatenate(([0], np.cumsum(np.where(lane == ln, length,
+            fast.lane_len.append(np.concatenate(([0], np.cumsum(np.where(lanes == ln, lengths,
                                                                          0)))))
-        del row
         return fast
 
     def next_bad(self, pos: int) -> int:
@@ -355,7 +355,7 @@ class _FastPath:
 _FLOOR = -(1 << 62)
 
 
-def _merge(parts: list[tuple[np.ndarray, ...]], width: int) -> tuple[np.ndarray, ...]:
+def _merge(parts: Sequence[tuple[np.ndarray, ...]], width: int) -> tuple[np.ndarray, ...]:
     """Concatenate per-lane column tuples and order them by row."""
     if not parts:
         return tuple(np.zeros(0, dtype=np.int64) for _ in range(width))

@@ -13,8 +13,6 @@ Panes are reached by name as attributes (``details.timeline``, ``details.stream`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
 
@@ -26,12 +24,11 @@ from gui.panes.base import Pane
 from gui.panes.titles import conversation_protocol
 from gui.table.data import ConversationData
 
-if TYPE_CHECKING:
-    from gui.window import MainWindow
-
 
 class DetailsPanel(QTabWidget):
-    """The tabs; :meth:`follow` connects them to a main window."""
+    """The tabs. The main window feeds it captures (:meth:`set_capture`), selections
+    (:meth:`show_conversation`) and double clicks (:meth:`show_stream`), and has it watch
+    itself (:meth:`watch_close`) so the panes stop their work when it closes."""
 
     def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,11 +54,8 @@ class DetailsPanel(QTabWidget):
         raise AttributeError(name)
 
     # -- wiring ------------------------------------------------------------------------------
-    def follow(self, window: MainWindow) -> None:
-        """Follow ``window``'s captures and selection; stop the panes' work when it closes."""
-        window.captureLoaded.connect(self.set_capture)
-        window.conversationSelected.connect(self.show_conversation)
-        window.conversationActivated.connect(self.show_stream)
+    def watch_close(self, window: QWidget) -> None:
+        """Stop the panes' work when ``window`` closes."""
         window.installEventFilter(self)
 
     def below(self, table: QWidget) -> QSplitter:

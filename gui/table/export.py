@@ -1,6 +1,7 @@
-"""File ▸ Export Conversations: CSV or JSON written by the engine's writers, atomically.
+"""File ▸ Export Conversations: the engine's conversation-list formats (CSV, JSON, a text
+table, …: ``engine.export.conversations.LIST_FORMATS``), written atomically.
 
-The fields are exactly those of ``flowscope-cli conversations --format json/csv`` because the same
+The fields are exactly those of ``flowscope-cli conversations --format …`` because the same
 functions write them; the GUI only chooses the rows (all, shown, or selected, in table order).
 """
 
@@ -23,26 +24,27 @@ from PySide6.QtWidgets import (
 )
 
 from engine.atomic import atomic_write
-from engine.export.conversations import write_csv, write_json
+from engine.export.conversations import LIST_FORMATS
 from gui import units
 from gui.table.data import ConversationData
 
-FORMATS = {"csv": "CSV (*.csv)", "json": "JSON (*.json)"}
+#: the formats offered, CSV first (what a spreadsheet opens)
+OFFERED = ("csv", "json", "table")
 
 
 @dataclass(frozen=True)
 class ExportRequest:
     path: Path
-    format: str  # "csv" or "json"
+    format: str  # a name of LIST_FORMATS
     rows: np.ndarray  # conversation ids, in the order to write
 
 
 def write_conversations(data: ConversationData, request: ExportRequest) -> Path:
     """Write the rows with the engine's writer; the file appears whole or not at all."""
-    writer = write_csv if request.format == "csv" else write_json
+    fmt = LIST_FORMATS[request.format]
     with atomic_write(request.path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer(data.result, text, request.rows)
+        fmt.write(data.result, text, request.rows)
         text.flush()
         text.detach()  # the binary file is closed by atomic_write, not by the wrapper
     return request.path
@@ -72,9 +74,11 @@ class ExportConversationsDialog(QDialog):
         format_box = QGroupBox("Format", self)
         format_layout = QVBoxLayout(format_box)
         self.format_group = QButtonGroup(self)
-        for key, label in (("csv", "CSV (one row per conversation)"),
-                           ("json", "JSON (the CLI's document: capture, conversations)")):
-            button = QRadioButton(label, format_box)
+        names = [n for n in OFFERED if n in LIST_FORMATS]
+        names += [n for n in LIST_FORMATS if n not in names]  # a plug-in's, last
+        for key in names:
+            fmt = LIST_FORMATS[key]
+            button = QRadioButton(f"{fmt.title} ({fmt.description})", format_box)
             button.setObjectName(key)
             self.format_group.addButton(button)
             format_layout.addWidget(button)
@@ -95,16 +99,18 @@ class ExportConversationsDialog(QDialog):
 
     @property
     def format(self) -> str:
-        """"csv" or "json"."""
+        """The chosen format's name ("csv", "json", …)."""
         button = self.format_group.checkedButton()
         return button.objectName() if button is not None else "csv"
 
 
 def ask_export_path(parent: QWidget, fmt: str, suggested: Path) -> Path | None:
     """The save dialog for ``fmt``; None if the user cancels."""
+    spec = LIST_FORMATS[fmt]
     path, _ = QFileDialog.getSaveFileName(parent, "Export Conversations",
-                                          str(suggested.with_suffix(f".{fmt}")), FORMATS[fmt])
+                                          str(suggested.with_suffix(spec.suffix)),
+                                          f"{spec.title} (*{spec.suffix})")
     if not path:
         return None
     result = Path(path)
-    return result if result.suffix else result.with_suffix(f".{fmt}")
+    return result if result.suffix else result.with_suffix(spec.suffix)

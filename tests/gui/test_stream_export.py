@@ -11,7 +11,7 @@ import pytest
 
 from engine import WIRESHARK, extract_flows_from_file
 from engine.cli import main
-from engine.export.follow import DIRECTION_CHOICES, FORMATS
+from engine.export.follow import DIRECTION_CHOICES, FOLLOW_FORMATS
 from engine.follow import find_tcp_stream
 from gui.panes.stream import export as stream_export
 from gui.panes.stream.export import StreamExportDialog, suggested_name, write_stream
@@ -19,6 +19,7 @@ from tests.conftest import CAPTURES
 from tests.gui.conftest import load_window
 from tests.gui.stream_helpers import udp_result
 
+FORMATS = tuple(FOLLOW_FORMATS)
 HTTP = CAPTURES / "zeek-http-get.pcap"
 GAPS = CAPTURES / "zeek-tcp-reassembly.pcap"
 

@@ -34,18 +34,14 @@ from PySide6.QtWidgets import (
 )
 
 from engine import FlowResult
-from engine.export.follow import export_follow
+from engine.export.follow import FOLLOW_FORMATS, export_follow
 from engine.export.packets import export_conversation
 from engine.follow.conversation import conversation_stream, has_stream, no_stream_reason
 from engine.packets import Kind
 from gui.jobs import PROGRESS_INTERVAL, Job, JobRunner
 from gui.settings import settings
 
-#: Follow formats: engine name, label, file suffix
-STREAM_FORMATS = (("raw", "Raw bytes", ".bin"), ("hex", "Hex dump", ".txt"),
-                  ("ascii", "ASCII", ".txt"), ("c-array", "C arrays", ".c"),
-                  ("yaml", "YAML", ".yaml"))
-SUFFIXES = {key: suffix for key, _, suffix in STREAM_FORMATS}
+SUFFIXES = {f.name: f.suffix for f in FOLLOW_FORMATS.values()}
 DIRECTIONS = (("both", "Both directions"), ("a-to-b", "A→B only"), ("b-to-a", "B→A only"))
 #: progress callback: (what is happening, fraction done or None when unknown)
 PhaseFn = Callable[[str, float | None], None]
@@ -134,8 +130,8 @@ class StreamExportDialog(QDialog):
         self.what.addButton(self.pcap_choice)
         self.stream_choice.setChecked(True)
         self.format = QComboBox(self)
-        for key, label, suffix in STREAM_FORMATS:
-            self.format.addItem(f"{label} ({suffix})", key)
+        for fmt in FOLLOW_FORMATS.values():
+            self.format.addItem(f"{fmt.title} ({fmt.suffix})", fmt.name)
         saved = str(settings().value("export/streamFormat", "raw"))
         self.format.setCurrentIndex(max(0, self.format.findData(saved)))
         self.direction = QComboBox(self)
