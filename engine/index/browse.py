@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -30,6 +31,9 @@ from typing import Any
 from . import DatasetError, require
 from .dataset import read_footer
 from .query import connect, dataset_files
+
+#: what DuckDB may hold in memory for a browser (sorts and arrangements beyond it use disk)
+MEMORY_LIMIT = "1GB"
 
 #: the columns a row is opened with (kept in every arrangement)
 KEYS = ("capture_path", "id", "protocol", "stream", "start_ns")
@@ -62,9 +66,18 @@ class IndexBrowser:
         self.dataset = Path(dataset)
         #: the index files as they were when the browser opened (later runs do not change it)
         self.files = dataset_files(self.dataset)
-        self._con = connect(self.dataset, self.files)
-        spill = Path(tempfile.gettempdir()) / "flowscope-duckdb"
-        self._con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), 2 * chr(39))}'")
+        # arrangements live in a scratch database file, so a sort of 10 million rows is held
+        # to MEMORY_LIMIT and the rest waits on disk (an in-memory one took 4 GB)
+        self._scratch = Path(tempfile.mkdtemp(prefix="flowscope-index-"))
+        try:
+            self._con = connect(self.dataset, self.files,
+                                str(self._scratch / "arrangements.duckdb"))
+        except BaseException:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            raise
+        spill = str(self._scratch).replace("'", "''")
+        self._con.execute(f"SET temp_directory = '{spill}'")
+        self._con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         from .filter_sql import register_functions
 
         register_functions(self._con)  # the catalog is shared: every cursor sees it
@@ -195,4 +208,5 @@ class IndexBrowser:
                     cursor.close()
                 self._cursors.clear()
                 self._con.close()
+                shutil.rmtree(self._scratch, ignore_errors=True)
 

@@ -57,12 +57,14 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(dataset: str | Path, files: list[Path] | None = None) -> Any:
-    """An in-memory DuckDB connection with the view ``conversations`` over ``dataset`` (over
-    exactly ``files`` when given: a snapshot that later runs do not change)."""
+def connect(dataset: str | Path, files: list[Path] | None = None,
+            database: str = ":memory:") -> Any:
+    """A DuckDB connection with the view ``conversations`` over ``dataset`` (over exactly
+    ``files`` when given: a snapshot that later runs do not change); ``database`` is where
+    tables it creates live (default: in memory)."""
     duckdb: Any = require("duckdb")
     source = source_sql(dataset, files)
-    con = duckdb.connect()
+    con = duckdb.connect(database)
     try:
         con.execute(f"CREATE VIEW {VIEW} AS SELECT * FROM {source}")
     except duckdb.Error as exc:

@@ -11,7 +11,7 @@ capture table again.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
@@ -25,14 +25,12 @@ from .model import IndexRow
 from .opening import ConversationOpener, index_row_chooser
 from .panel import IndexPanel
 
-if TYPE_CHECKING:
-    from gui.window import MainWindow
-
 
 class IndexMode(QObject):
     """Adds the index view to a main window (see the module docstring)."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: Any) -> None:
+        """``window``: the MainWindow (gui.index sits below gui.window, so it is not named)."""
         super().__init__(window)
         self.window = window
         self.panel = IndexPanel(window.runner)

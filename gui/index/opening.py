@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -20,9 +20,6 @@ from engine.protocols import lookup
 from gui.table.data import ConversationData
 
 from .model import IndexRow
-
-if TYPE_CHECKING:
-    from gui.window import MainWindow
 
 #: finds the conversation to select in a loaded capture (None: it is not there)
 Chooser = Callable[[FlowResult], int | None]
@@ -68,7 +65,7 @@ class ConversationOpener(QObject):
     #: it could not be: a sentence for the user
     failed = Signal(str)
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
         self._pending: tuple[Path, Chooser, bool, str] | None = None

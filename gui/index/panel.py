@@ -1,7 +1,8 @@
 """The index view: a filter box, the table of every capture's conversations, the counts.
 
-The filter box takes the capture table's terms (:mod:`engine.index.filter_sql` turns them into
-SQL); typing pauses for a moment before DuckDB filters, Enter filters at once. Right-clicking
+The filter box takes the capture table's filter language (:mod:`engine.index.filter_sql` turns
+it into SQL), the box beside it a part of the capture's path; typing pauses for a moment before
+DuckDB filters, Enter filters at once. Right-clicking
 a header chooses columns (every column of the index is offered). Selecting a row publishes
 where its conversation is (:class:`gui.index.model.IndexRow`).
 """
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.index.browse import IndexBrowser
-from engine.index.filter_sql import HELP, FilterSyntaxError, FilterTranslator
+from engine.index.filter_sql import HELP, FilterSyntaxError, FilterTranslator, text
 from gui import units
 from gui.jobs import JobRunner
 
@@ -49,8 +50,12 @@ class IndexPanel(QWidget):
         self.filter = QLineEdit(self)
         self.filter.setClearButtonEnabled(True)
         self.filter.setPlaceholderText("Filter the index: 10.0.0.0/8  port 443  tcp  RSTO  "
-                                       "packets>100  capture~ring")
+                                       "packets>100  duration>2s  not udp")
         self.filter.setToolTip(HELP)
+        self.capture_filter = QLineEdit(self)
+        self.capture_filter.setClearButtonEnabled(True)
+        self.capture_filter.setPlaceholderText("Capture path contains…")
+        self.capture_filter.setToolTip("Only the captures whose path contains this text")
         self.error = QLabel(self)
         self.error.setStyleSheet("color: #b00020;")
         self.error.hide()
@@ -73,7 +78,8 @@ class IndexPanel(QWidget):
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.title)
-        top.addWidget(self.filter, 1)
+        top.addWidget(self.filter, 3)
+        top.addWidget(self.capture_filter, 1)
         top.addWidget(self.counts)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -85,8 +91,9 @@ class IndexPanel(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(FILTER_DELAY_MS)
         self._timer.timeout.connect(self.apply_filter)
-        self.filter.textEdited.connect(lambda _text: self._timer.start())
-        self.filter.returnPressed.connect(self.apply_filter)
+        for edit in (self.filter, self.capture_filter):
+            edit.textEdited.connect(lambda _text: self._timer.start())
+            edit.returnPressed.connect(self.apply_filter)
         self.model.arranged.connect(self._arranged)
         self.model.arrangeFailed.connect(self._show_error)
         self.model.busyChanged.connect(self._busy)
@@ -99,6 +106,7 @@ class IndexPanel(QWidget):
         browser = IndexBrowser(dataset)
         self._translator = FilterTranslator(browser.types)
         self.filter.clear()
+        self.capture_filter.clear()
         self.error.hide()
         self.title.setText(f"Index {Path(dataset).name}:")
         self.title.setToolTip(str(dataset))
@@ -119,6 +127,10 @@ class IndexPanel(QWidget):
         except FilterSyntaxError as exc:
             self._show_error(str(exc))
             return
+        part = self.capture_filter.text().strip()
+        if part:
+            capture = f"contains(capture_path, {text(part)})"
+            where = f"({where}) AND {capture}" if where else capture
         self.error.hide()
         if where != self.model.where:
             self.model.set_where(where)
