@@ -311,3 +311,18 @@ def test_app_stream_needs_a_file(capsys) -> None:  # type: ignore[no-untyped-def
     with pytest.raises(SystemExit):
         app_module.start(["--stream", "3"])
     assert "--stream needs the capture FILE" in capsys.readouterr().err
+
+
+@pytest.mark.qt_log_ignore("does not support propagateSizeHints")
+def test_app_opens_an_index_from_the_command_line(qtbot, dataset: Path) -> None:  # type: ignore[no-untyped-def]
+    window, relay = app_module.start(["--index", str(dataset)])
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: window.index_mode.panel.model.rowCount() > 0, timeout=30_000)
+        assert window.index_mode.showing_index and not window.loading  # no sample capture
+        assert window.index_mode.dataset == dataset
+    finally:
+        from PySide6.QtCore import QCoreApplication
+
+        QCoreApplication.instance().removeEventFilter(relay)
+        relay.deleteLater()
