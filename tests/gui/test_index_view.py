@@ -326,3 +326,14 @@ def test_app_opens_an_index_from_the_command_line(qtbot, dataset: Path) -> None:
 
         QCoreApplication.instance().removeEventFilter(relay)
         relay.deleteLater()
+
+
+def test_the_window_does_not_load_the_index_packages_until_an_index_opens() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; import gui.window; print(sorted(m for m in ('pyarrow', 'duckdb', "
+            "'dask', 'distributed') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2]).stdout
+    assert out.splitlines()[-1] == "[]"
