@@ -155,13 +155,19 @@ class IndexBrowser:
                            where)
 
     def fetch(self, arrangement: Arrangement, start: int, count: int) -> list[tuple[Any, ...]]:
-        """Rows ``start`` … ``start + count - 1`` of an arrangement, in its column order."""
-        if not arrangement.table:
-            return self._fetch_files(arrangement.columns, start, start + count)
-        select = ", ".join(quote(c) for c in arrangement.columns)
-        return self._cursor().execute(
-            f"SELECT {select} FROM {arrangement.table} WHERE rowid >= ? AND rowid < ? "
-            "ORDER BY rowid", [start, start + count]).fetchall()
+        """Rows ``start`` … ``start + count - 1`` of an arrangement, in its column order
+        (DatasetError when the files changed under it: an index run replaced or removed one)."""
+        duckdb: Any = require("duckdb")
+        try:
+            if not arrangement.table:
+                return self._fetch_files(arrangement.columns, start, start + count)
+            select = ", ".join(quote(c) for c in arrangement.columns)
+            return self._cursor().execute(
+                f"SELECT {select} FROM {arrangement.table} WHERE rowid >= ? AND rowid < ? "
+                "ORDER BY rowid", [start, start + count]).fetchall()
+        except duckdb.Error as exc:
+            raise DatasetError(f"The index {self.dataset} changed while it was open; open it "
+                               f"again ({exc}).") from None
 
     def _fetch_files(self, columns: Sequence[str], start: int, end: int
                      ) -> list[tuple[Any, ...]]:

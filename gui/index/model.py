@@ -20,6 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
+from engine import FlowError
 from engine.columns import COLUMNS
 from engine.index.browse import KEYS, Arrangement, IndexBrowser
 from gui import units
@@ -225,18 +226,26 @@ class IndexModel(QAbstractTableModel):
         rows = self._pages.get(page)
         if rows is None:
             assert self.browser is not None and self._arrangement is not None
-            rows = self.browser.fetch(self._arrangement, page * PAGE, PAGE)
+            try:
+                rows = self.browser.fetch(self._arrangement, page * PAGE, PAGE)
+            except FlowError as exc:  # the files changed under the view: say so, show blanks
+                rows = []
+                self.arrangeFailed.emit(str(exc))
             self._pages[page] = rows
             while len(self._pages) > KEEP_PAGES:
                 self._pages.popitem(last=False)
         else:
             self._pages.move_to_end(page)
-        return rows[row - page * PAGE]
+        k = row - page * PAGE
+        # a capture re-indexed with fewer rows while the view was open: blank cells
+        return rows[k] if k < len(rows) else (None,) * len(self._arrangement.columns)
 
-    def row_of_index(self, row: int) -> IndexRow:
-        """Where row ``row``'s conversation is."""
+    def row_of_index(self, row: int) -> IndexRow | None:
+        """Where row ``row``'s conversation is (None when the files changed under it)."""
         values = self._row(row)
         capture, conv_id, protocol, stream, start_ns = values[:len(KEYS)]
+        if capture is None:
+            return None
         return IndexRow(capture, int(conv_id), protocol,
                         None if stream is None else int(stream), int(start_ns))
 

@@ -179,9 +179,11 @@ class IndexPanel(QWidget):
         return self.model.row_of_index(index.row()) if index.isValid() else None
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if current.isValid():
-            self.conversationChosen.emit(self.model.row_of_index(current.row()))
+        row = self.model.row_of_index(current.row()) if current.isValid() else None
+        if row is not None:
+            self.conversationChosen.emit(row)
 
     def _activated(self, index: QModelIndex) -> None:
-        if index.isValid():
-            self.conversationActivated.emit(self.model.row_of_index(index.row()))
+        row = self.model.row_of_index(index.row()) if index.isValid() else None
+        if row is not None:
+            self.conversationActivated.emit(row)

@@ -337,3 +337,25 @@ def test_the_window_does_not_load_the_index_packages_until_an_index_opens() -> N
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[2]).stdout
     assert out.splitlines()[-1] == "[]"
+
+
+def test_files_changed_under_the_view_show_blanks_and_say_so(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    build_index([CAPTURES / "zeek-http-get.pcap", CAPTURES / "zeek-dns53.pcap"], tmp_path)
+    runner = JobRunner()
+    panel = IndexPanel(runner)
+    qtbot.addWidget(panel)
+    try:
+        with qtbot.waitSignal(panel.model.arranged, timeout=30_000):
+            panel.open_index(tmp_path)
+        rows = panel.model.rowCount()
+        for path in tmp_path.glob("*.parquet"):
+            path.unlink()  # an index run removed the files (their captures now fail)
+        with qtbot.waitSignal(panel.model.arrangeFailed, timeout=5_000) as failed:
+            assert panel.model.index(0, 0).data() == ""
+        assert "changed while it was open" in failed.args[0]
+        assert panel.model.rowCount() == rows
+        assert panel.model.row_of_index(0) is None
+        panel.view.selectRow(0)  # nothing to open, nothing raised
+    finally:
+        runner.shutdown()
+        panel.close_index()
