@@ -43,16 +43,17 @@ def test_a_dask_cluster_gives_the_same_dataset(tmp_path: Path, in_process: dict)
     distributed = pytest.importorskip("distributed")
     before = set(threading.enumerate())
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
-        outcomes = build_index([CAPTURES], tmp_path, dask=cluster.scheduler_address)
+                                  dashboard_address=None,
+                                  local_directory=str(tmp_path / "dask")) as cluster:
+        outcomes = build_index([CAPTURES], tmp_path / "ds", dask=cluster.scheduler_address)
         # a Client given instead of an address is used as is (and left open)
         with distributed.Client(cluster, set_as_default=False) as client:
-            again = build_index([CAPTURES], tmp_path, dask=client)
+            again = build_index([CAPTURES], tmp_path / "ds", dask=client)
             assert client.status == "running"
     failed = [o for o in outcomes if o.failed]
     assert len(failed) == 1 and "version" in failed[0].error
     assert {o.status for o in again} == {"unchanged", "failed"}
-    _same(in_process, _dataset(tmp_path))
+    _same(in_process, _dataset(tmp_path / "ds"))
     # distributed keeps one process-wide offload thread for its own use; nothing else is left
     left = [t for t in set(threading.enumerate()) - before if t.is_alive()
             and not t.name.startswith("Dask-Offload")]
