@@ -20,7 +20,6 @@ from ..capture.pcap import is_pcap
 from ..capture.pcapng import is_pcapng
 from ..config import FlowConfig
 from .dataset import (
-    index_files,
     locked,
     open_dataset_folder,
     parquet_name,
@@ -240,5 +239,4 @@ def executor_for(workers: int = 1, dask: Any = None) -> Executor:
     return process_pool(workers) if workers > 1 else in_process
 
 
-__all__ = ["IndexOutcome", "IndexPlan", "build_index", "find_captures", "index_files", "plan",
-           "run"]
+__all__ = ["IndexOutcome", "IndexPlan", "build_index", "find_captures", "plan", "run"]
