@@ -36,6 +36,7 @@ from engine import WIRESHARK, FlowConfig
 from engine.export.conversations import csv_text
 from gui import units
 from gui.banner import WarningBanner
+from gui.index.mode import IndexMode
 from gui.jobs import FunctionJob, Job, JobRunner
 from gui.loading import LoadJob, LoadProgress
 from gui.panes.details import DetailsPanel
@@ -51,8 +52,8 @@ from gui.table.export import (
     ask_export_path,
     write_conversations,
 )
-from gui.table.filter import HELP
 from gui.table.filter_bar import FilterBar
+from gui.table.filter_help import FilterHelpDialog
 from gui.table.model import ConversationModel
 from gui.table.view import ConversationView
 
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self.view.columnChoicesChanged.connect(self._save_column_choices)
         self.view.conversationSelected.connect(self._selected)
         self.view.conversationActivated.connect(self.conversationActivated)
+        self.filter_help: FilterHelpDialog | None = None
         self.filter_bar = FilterBar(self)
         self.filter_bar.maskChanged.connect(self.model.set_mask)
         self.filter_bar.errorChanged.connect(self._filter_error)
@@ -128,7 +130,10 @@ class MainWindow(QMainWindow):
         self.conversationSelected.connect(self.details.show_conversation)
         self.conversationActivated.connect(self.details.show_stream)
         self.details.watch_close(self)
+        for pane in self.details.panes.values():  # a conversation a pane points at
+            pane.conversationRequested.connect(self.select_conversation)
         self.setCentralWidget(central)
+        self.index_mode = IndexMode(self)  # File ▸ Open Index…: shares the table's place
 
         self.progress = LoadProgressWidget(self)
         self.progress.cancelRequested.connect(self.cancel_load)
@@ -141,7 +146,7 @@ class MainWindow(QMainWindow):
         self._cancel_shortcut.setEnabled(False)
 
         self._build_menus()
-        self.model.set_display_options(DisplayOptions(self.absolute_time_action.isChecked()))
+        self.model.set_display_options(self._display_options())
         self._update_title()
         self._update_empty_text()
         geometry = settings().value("window/geometry")
@@ -198,6 +203,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = QMenu("Open &Recent", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addMenu(self.recent_menu)
+        file_menu.addAction(self.index_mode.open_action)
         file_menu.addSeparator()
         self.export_action = self._action("&Export Conversations…", self.export_conversations,
                                           "Ctrl+Shift+E", "Save the conversations as CSV or JSON")
@@ -219,7 +225,7 @@ class MainWindow(QMainWindow):
                                     QKeySequence.StandardKey.SelectAll))
         edit.addSeparator()
         edit.addAction(self._action("&Filter…", self._focus_filter, QKeySequence.StandardKey.Find,
-                                    "Type a filter: addresses, port N, protocols, states"))
+                                    "Type a filter: port 80 or port 443, bytes>30k, …"))
 
         view = bar.addMenu("&View")
         self.columns_menu = QMenu("&Columns", self)
@@ -227,6 +233,7 @@ class MainWindow(QMainWindow):
             lambda: self.view.fill_column_menu(self.columns_menu))
         view.addMenu(self.columns_menu)
         view.addAction(self._action("&Resize Columns", self.view.fit_columns))
+        view.addAction(self.index_mode.show_action)
         view.addSeparator()
         self.absolute_time_action = QAction("&Absolute Start Time", self)
         self.absolute_time_action.setCheckable(True)
@@ -235,6 +242,14 @@ class MainWindow(QMainWindow):
                                                "seconds since the first packet")
         self.absolute_time_action.toggled.connect(self._set_absolute_time)
         view.addAction(self.absolute_time_action)
+        self.show_names_action = QAction("Show &Names", self)
+        self.show_names_action.setCheckable(True)
+        self.show_names_action.setChecked(read_bool("view/showNames", False))
+        self.show_names_action.setStatusTip(
+            "Show each endpoint by the name the capture's own DNS answers gave its address (no "
+            "lookups outside the capture); the tooltip keeps the address")
+        self.show_names_action.toggled.connect(self._set_show_names)
+        view.addAction(self.show_names_action)
         self.split_idle_action = QAction("&Split Idle UDP/ICMP Conversations (120 s)", self)
         self.split_idle_action.setCheckable(True)
         self.split_idle_action.setChecked(read_bool("engine/splitIdle", False))
@@ -250,6 +265,13 @@ class MainWindow(QMainWindow):
 
         for action in (self.copy_action, self.export_action, self.export_stream_action):
             action.setEnabled(False)
+
+    def select_conversation(self, conversation: int) -> None:
+        """Select a conversation a pane pointed at (an FTP data connection's control
+        connection); say so when the filter hides it."""
+        if not self.view.select_conversation(conversation):
+            self.statusBar().showMessage(
+                "That conversation is hidden by the filter; clear the filter to see it.", 6000)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -276,11 +298,13 @@ class MainWindow(QMainWindow):
         if path:
             self.open_file(path)
 
-    def open_file(self, path: str | Path, sample: bool = False) -> LoadJob:
-        """Start loading ``path`` (replacing any load in progress); returns the job."""
+    def open_file(self, path: str | Path, sample: bool = False,
+                  config: FlowConfig | None = None) -> LoadJob:
+        """Start loading ``path`` (replacing any load in progress) with ``config`` (default:
+        the View menu's choice); returns the job."""
         if self._job is not None:
             self._job.cancel()
-        job = LoadJob(path, self.flow_config(), self)
+        job = LoadJob(path, config or self.flow_config(), self)
         job.progress.connect(self._load_progress)
         job.partial.connect(self._load_partial)
         job.finished.connect(self._load_finished)
@@ -432,6 +456,7 @@ class MainWindow(QMainWindow):
         if self._job is not None:
             self._job.cancel()
         self.runner.shutdown()
+        self.index_mode.close()
         if self._data is not None:
             self.model.set_conversations(None)
             self._data.result.close()
@@ -521,9 +546,18 @@ class MainWindow(QMainWindow):
         settings().setValue("table/hiddenColumns", hidden)
         settings().setValue("table/shownColumns", shown)
 
+    def _display_options(self) -> DisplayOptions:
+        return DisplayOptions(absolute_time=self.absolute_time_action.isChecked(),
+                              show_names=self.show_names_action.isChecked())
+
     def _set_absolute_time(self, on: bool) -> None:
         settings().setValue("view/absoluteTime", on)
-        self.model.set_display_options(DisplayOptions(absolute_time=on))
+        self.model.set_display_options(self._display_options())
+
+    def _set_show_names(self, on: bool) -> None:
+        settings().setValue("view/showNames", on)
+        self.model.set_display_options(self._display_options())
+        self.view.fit_columns()  # names are wider than addresses
 
     def _set_split_idle(self, on: bool) -> None:
         settings().setValue("engine/splitIdle", on)
@@ -535,9 +569,8 @@ class MainWindow(QMainWindow):
         self.filter_bar.edit.selectAll()
 
     def _filter_error(self, message: str) -> None:
-        if message:  # the first sentence; the filter box's tooltip has the whole hint
-            first = message.split(". ")[0].rstrip(".")
-            self.statusBar().showMessage(f"Filter not applied: {first}.")
+        if message:  # the filter box's tooltip shows where, with a caret
+            self.statusBar().showMessage(f"Filter not applied: {message}")
         else:
             self.statusBar().clearMessage()
 
@@ -576,9 +609,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(" — ".join(parts))
 
     def _show_filter_help(self) -> None:
-        QMessageBox.information(self, "Filter Syntax", HELP + "\n\nTerms separated by spaces "
-                                "must all match (AND). Examples:\n  10.0.0.0/8 port 443\n"
-                                "  udp !port 53\n  tcp RSTO\n  packets>100 bytes>1000000")
+        if self.filter_help is None:
+            self.filter_help = FilterHelpDialog(self)
+        self.filter_help.show()
+        self.filter_help.raise_()
 
     def _show_about(self) -> None:
         QMessageBox.about(self, "About Flowscope",

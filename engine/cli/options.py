@@ -47,7 +47,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
 def open_capture_for(args: argparse.Namespace, config: FlowConfig) -> FlowResult:
     """Analyse ``args.file``, with a progress line on stderr when a person is watching."""
     from ..pipeline import analyse_file
-    from .progress import progress_line
+    from .load_progress import progress_line
 
     line = progress_line(Path(args.file).name, args.quiet)
     try:

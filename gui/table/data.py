@@ -12,6 +12,7 @@ import numpy as np
 
 from engine import FlowResult
 from engine.columns import ColumnSpec, extra_columns
+from engine.filter import FilterColumns
 from engine.load import Partial
 from engine.protocols import protocol_name, protocol_title
 from engine.table import ConversationTable
@@ -71,6 +72,8 @@ class ConversationData:
             if c.name not in t.extra:
                 fill = _NOT_YET.get(c.format, -1)
                 t.extra[c.name] = np.full(len(t), fill, dtype=np.asarray(fill).dtype)
+        #: the columns as the filter language reads them (it keeps what it computes)
+        self.filter_columns = FilterColumns(t, self.first_ns)
 
     @classmethod
     def partial(cls, p: Partial) -> ConversationData:

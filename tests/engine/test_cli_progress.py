@@ -6,7 +6,7 @@ import io
 import subprocess
 import sys
 
-from engine.cli.progress import progress_line
+from engine.cli.load_progress import progress_line
 from tests.conftest import CAPTURES
 
 
