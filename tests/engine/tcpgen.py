@@ -1,0 +1,55 @@
+"""One TCP stream of many segments in a chosen order, written straight to pcap bytes.
+
+scapy needs about 100 µs a packet; the hostile-order tests and benchmarks need up to a million
+segments, so the frames are packed with ``struct`` (checksums left zero: nothing here reads them).
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+
+_ETH = bytes.fromhex("020000000002" "020000000001" "0800")
+A, B = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
+FIN, SYN, ACK, PSH = 0x01, 0x02, 0x10, 0x08
+_REC = struct.Struct("<IIII")
+_IP = struct.Struct("!BBHHHBBH4s4s")
+_TCP = struct.Struct("!HHIIBBHHH")
+ISN_A, ISN_B = 1_000, 5_000
+
+
+def tcp_frame(src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
+           payload: bytes) -> bytes:
+    """An Ethernet/IPv4/TCP frame (checksums zero)."""
+    ip = _IP.pack(0x45, 0, 40 + len(payload), 0, 0, 64, 6, 0, src, dst)
+    tcp = _TCP.pack(sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, 65535, 0, 0)
+    return _ETH + ip + tcp + payload
+
+
+def shuffled_stream(segments: int, seed: int = 1, size: int = 10,
+                    order: str = "shuffle") -> bytes:
+    """A pcap of a handshake and then ``segments`` data segments A→B of ``size`` bytes each.
+
+    ``order``: ``shuffle`` (random permutation), ``reverse`` or ``sorted``. One packet a
+    microsecond, so capture order is the order given.
+    """
+    idx = list(range(segments))
+    if order == "shuffle":
+        random.Random(seed).shuffle(idx)
+    elif order == "reverse":
+        idx.reverse()
+    payload = bytes(range(97, 97 + size))
+    frames = [
+        tcp_frame(A, B, 40000, 80, ISN_A, 0, SYN, b""),
+        tcp_frame(B, A, 80, 40000, ISN_B, ISN_A + 1, SYN | ACK, b""),
+        tcp_frame(A, B, 40000, 80, ISN_A + 1, ISN_B + 1, ACK, b""),
+    ]
+    base = ISN_A + 1
+    frames += [tcp_frame(A, B, 40000, 80, base + k * size, ISN_B + 1, ACK | PSH, payload)
+               for k in idx]
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)]
+    for n, data in enumerate(frames):
+        out.append(_REC.pack(1_600_000_000 + n // 1_000_000, n % 1_000_000, len(data),
+                             len(data)))
+        out.append(data)
+    return b"".join(out)
