@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .cancel import checkpoint
 from .config import FlowConfig
 from .decode.exact import Quoted
 from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints, Tuples, group_tuples, tuple_hash
@@ -36,7 +37,9 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     rows = np.flatnonzero(np.isin(p.kind, kinds))
     ends = Endpoints.of(p, rows)
     tuples = group_tuples(ends)
+    checkpoint()
     new = conversation_starts(p, rows, tuples, config.udp_timeout_ns, config.icmp_timeout_ns)
+    checkpoint()
     order = tuples.order
     n = order.size
     seg = np.cumsum(new) - 1  # conversation (in tuple order) of each sorted position
@@ -50,6 +53,7 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     direction = (fwd != fwd[seg_pos][seg]).astype(np.uint8)
     prow = rows[order]
     cols = _sums(p, prow, seg_pos, direction, n)
+    checkpoint()
 
     # the endpoints of each conversation, A first
     a_rows = order[seg_pos]
@@ -80,6 +84,7 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     p.conv[prow] = conv_sorted
     p.direction[prow] = direction
 
+    checkpoint()
     links = _quote_links(quoted, q_rows, q_conv, p, new_id)
     table = _reorder(table, by_start)
     _icmp_targets(table, links, p)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .cancel import checkpoint
 from .packets import Kind, PacketTable
 
 ICMP4_ECHO_TYPES = np.array([0, 8], dtype=np.uint8)
@@ -129,7 +130,9 @@ def group_tuples(e: Endpoints) -> Tuples:
         empty = np.zeros(0, dtype=bool)
         return Tuples(np.zeros(0, dtype=np.int64), empty, empty)
     h = tuple_hash(e)
+    checkpoint()
     order = radix_argsort(h)
+    checkpoint()
     hs = h[order]
     starts = np.ones(n, dtype=bool)
     starts[1:] = hs[1:] != hs[:-1]

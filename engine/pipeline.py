@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .cancel import cancel_scope, checkpoint
 from .capture import ByteSource, CancelFn, Interface, ProgressFn, RecordChunk, open_capture
 from .capture.memory import MemoryChunker
 from .capture.source import MemorySource
@@ -20,7 +21,7 @@ from .conversations import QuotedLinks, build_conversations, packet_lists
 from .decode.exact import Fragment, Quoted
 from .decode.fast import decode_chunk
 from .decode.fragments import resolve_fragments
-from .errors import FlowError, LoadCancelled
+from .errors import FlowError
 from .memory import release_freed_memory
 from .packets import PacketTable, PacketTableBuilder
 from .result import CaptureInfo, FlowResult
@@ -53,7 +54,7 @@ ANALYSES: list[Callable[[FlowResult], None]] = []
 
 
 def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
-                cancel: CancelFn | None, plugins: list[LinkPlugin], size_hint: int = 0
+                plugins: list[LinkPlugin], size_hint: int = 0
                 ) -> tuple[PacketTable, list[tuple[int, Fragment]], list[tuple[int, Quoted]]]:
     """Decode every chunk into one packet table; ``size_hint`` = bytes expected in all.
 
@@ -80,13 +81,13 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
         for plugin in plugins:
             rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
             if rows.size:
+                checkpoint()
                 plugin.decode(chunk, rows, part, index)
         chunk.done()
         fragments += side.fragments
         quoted += side.quoted
         index += len(chunk)
-        if cancel is not None and cancel():
-            raise LoadCancelled("Loading was cancelled.")
+        checkpoint()  # the caller's cancel_scope says whether to stop
     return table.finish(), fragments, quoted
 
 
@@ -94,9 +95,11 @@ def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
             quoted: list[tuple[int, Quoted]], capture: CaptureInfo, source: ByteSource,
             config: FlowConfig, plugins: list[LinkPlugin]) -> FlowResult:
     resolve_fragments(fragments, packets)
+    checkpoint()
     table, links = build_conversations(packets, quoted, config)
     extra_parts = []
     for plugin in plugins:
+        checkpoint()
         before = packets.conv.copy()
         part = plugin.conversations(packets, config)
         if part is not None and len(part):
@@ -109,6 +112,7 @@ def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
         capture.last_ns = int(packets.ts_ns.max())
     result = FlowResult(capture, packets, table, links, source, config)
     for analysis in ANALYSES:
+        checkpoint()
         analysis(result)
     release_freed_memory()  # what the phases freed goes back to the system, not just the heap
     return result
@@ -140,25 +144,26 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
     """Read and analyse a capture file (see :func:`engine.extract_flows_from_file`)."""
     config = config or FlowConfig()
     path = Path(path)
-    reader = open_capture(path, config)
-    plugins = [make() for make in LINK_PLUGINS]
-    try:
-        packets, fragments, quoted = _decode_all(reader.chunks(progress, cancel),
-                                                 reader.interfaces, cancel, plugins,
-                                                 reader.stream.total_bytes)
-    except BaseException:
-        reader.stream.discard()
-        raise
-    reader.stream.close()
-    source = reader.stream.source()
-    capture = CaptureInfo(path=path, format=reader.format_name, packets=len(packets),
-                          interfaces=reader.interfaces, first_ns=None, last_ns=None,
-                          warnings=reader.warnings, file_bytes=reader.stream.total_bytes)
-    try:
-        return _finish(packets, fragments, quoted, capture, source, config, plugins)
-    except BaseException:
-        source.close()
-        raise
+    with cancel_scope(cancel, f"Loading {path.name} was cancelled."):
+        reader = open_capture(path, config)
+        plugins = [make() for make in LINK_PLUGINS]
+        try:
+            packets, fragments, quoted = _decode_all(reader.chunks(progress, cancel),
+                                                     reader.interfaces, plugins,
+                                                     reader.stream.total_bytes)
+        except BaseException:
+            reader.stream.discard()
+            raise
+        reader.stream.close()
+        source = reader.stream.source()
+        capture = CaptureInfo(path=path, format=reader.format_name, packets=len(packets),
+                              interfaces=reader.interfaces, first_ns=None, last_ns=None,
+                              warnings=reader.warnings, file_bytes=reader.stream.total_bytes)
+        try:
+            return _finish(packets, fragments, quoted, capture, source, config, plugins)
+        except BaseException:
+            source.close()
+            raise
 
 
 def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,
@@ -167,12 +172,13 @@ def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,
     config = config or FlowConfig()
     chunker = MemoryChunker(packets, config.chunk_bytes)
     plugins = [make() for make in LINK_PLUGINS]
-    table, fragments, quoted = _decode_all(chunker.chunks(), chunker.interfaces, cancel, plugins)
-    capture = CaptureInfo(path=None, format="memory", packets=len(table),
-                          interfaces=chunker.interfaces, first_ns=None, last_ns=None,
-                          warnings=chunker.warnings, file_bytes=len(chunker.arena))
-    return _finish(table, fragments, quoted, capture, MemorySource(chunker.arena), config,
-                   plugins)
+    with cancel_scope(cancel, "Analysing the packets was cancelled."):
+        table, fragments, quoted = _decode_all(chunker.chunks(), chunker.interfaces, plugins)
+        capture = CaptureInfo(path=None, format="memory", packets=len(table),
+                              interfaces=chunker.interfaces, first_ns=None, last_ns=None,
+                              warnings=chunker.warnings, file_bytes=len(chunker.arena))
+        return _finish(table, fragments, quoted, capture, MemorySource(chunker.arena), config,
+                       plugins)
 
 
 __all__ = ["FlowError", "analyse_file", "analyse_packets"]

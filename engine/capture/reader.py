@@ -27,6 +27,8 @@ CancelFn = Callable[[], bool]
 
 #: no record, whatever a header claims, makes the reader allocate more than this
 HARD_RECORD_LIMIT = 64 << 20
+#: bytes read (or inflated) per call while filling a chunk
+FILL_PIECE = 1 << 20
 
 
 @dataclass
@@ -117,11 +119,10 @@ class ChunkedReader:
         the file is read for free. Errors of the reading thread surface here; closing the
         iterator (or an exception in the caller) stops the thread.
         """
-        source = self._prefetched() if prefetch else self._produce()
+        source = self._prefetched(cancel) if prefetch else self._produce()
         try:
             for chunk, position in source:
-                if cancel is not None and cancel():
-                    raise LoadCancelled(f"Loading {self.path.name} was cancelled.")
+                self._check(cancel)
                 yield chunk
                 if progress is not None:
                     progress(position, self.stream.total_bytes, self._yielded(chunk))
@@ -138,10 +139,15 @@ class ChunkedReader:
         self._count += len(chunk)
         return self._count
 
-    def _prefetched(self) -> Iterator[tuple[RecordChunk, int]]:
-        """Run :meth:`_produce` in a thread, two chunks ahead."""
+    def _check(self, cancel: CancelFn | None) -> None:
+        if cancel is not None and cancel():
+            raise LoadCancelled(f"Loading {self.path.name} was cancelled.")
+
+    def _prefetched(self, cancel: CancelFn | None = None) -> Iterator[tuple[RecordChunk, int]]:
+        """Run :meth:`_produce` in a thread, two chunks ahead; ``cancel`` is polled while
+        waiting for a chunk (inflating a gzip chunk can take longer than Cancel may wait)."""
         items: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=2)
-        stop = threading.Event()
+        stop = self._halt = threading.Event()
 
         def work() -> None:
             try:
@@ -162,7 +168,11 @@ class ChunkedReader:
         thread.start()
         try:
             while True:
-                kind, value = items.get()
+                try:
+                    kind, value = items.get(timeout=0.05)
+                except queue.Empty:
+                    self._check(cancel)
+                    continue
                 if kind == "chunk":
                     yield value  # type: ignore[misc]
                 elif kind == "error":
@@ -239,11 +249,17 @@ class ChunkedReader:
             if len(buf) >= size:
                 return buf
 
+    _halt: threading.Event | None = None
+
     def _fill(self, buf: bytearray, start: int) -> int:
+        """Read into ``buf[start:]`` in pieces, so an abandoned prefetch (a cancelled load)
+        stops within one piece rather than after inflating a whole chunk."""
         view = memoryview(buf)[start : len(buf) - PAD]
         done = 0
         while done < len(view):
-            n = self.stream.readinto(view[done:])
+            if self._halt is not None and self._halt.is_set():
+                raise LoadCancelled(f"Reading {self.path.name} was abandoned.")
+            n = self.stream.readinto(view[done : done + FILL_PIECE])
             if not n:
                 break
             done += n

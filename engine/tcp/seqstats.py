@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..cancel import checkpoint
 from ..packets import ACK, FIN, RST, SYN
 from .segments import TcpPackets, group_starts, segmented_running_max
 
@@ -62,8 +63,10 @@ def sequence_stats(t: TcpPackets) -> SeqStats:
     nc = t.nconv
     missing_side = np.zeros((nc, 2), dtype=np.int64)
     for lane in (0, 1):
+        checkpoint()
         rows = np.flatnonzero(is_seg & t.of_lane(lane))
         side = _classify(t, rows, seglen[rows], syn[rows], fin[rows], win_zero[rows], retx, ooo)
+        checkpoint()
         missing_side[:, lane] = _missing(t, lane, side)
     return SeqStats(
         retransmissions=np.bincount(t.local[retx], minlength=nc).astype(np.int64),
@@ -103,6 +106,7 @@ def _classify(t: TcpPackets, rows: np.ndarray, seglen: np.ndarray, syn: np.ndarr
     hole_at = np.full(nc, _MAX, dtype=np.int64)
     np.minimum.at(hole_at, g[hole], np.flatnonzero(hole))
     todo = (below | hole) & (np.arange(rows.size) >= hole_at[g])
+    checkpoint()
     retx[rows[below & ~todo]] = True
     if todo.any():
         k = np.flatnonzero(todo)
@@ -135,7 +139,13 @@ def _fill_holes(k: np.ndarray, g: np.ndarray, s: np.ndarray, e: np.ndarray,
     # the distinct (side, sequence number) points in order; leaf i runs from point i to i + 1
     pg = np.concatenate([g[pick], g[pick]])
     pv = np.concatenate([a, b])
-    order = np.lexsort((pv, pg))
+    checkpoint()
+    lo, span = int(pv.min()), int(pv.max()) - int(pv.min()) + 1
+    if span * (int(pg.max()) + 1) < (1 << 62):  # one integer key sorts faster than lexsort
+        order = np.argsort(pg * span + (pv - lo))
+    else:
+        order = np.lexsort((pv, pg))
+    checkpoint()
     pg, pv = pg[order], pv[order]
     distinct = np.ones(pv.size, dtype=bool)
     distinct[1:] = (pv[1:] != pv[:-1]) | (pg[1:] != pg[:-1])
@@ -144,7 +154,9 @@ def _fill_holes(k: np.ndarray, g: np.ndarray, s: np.ndarray, e: np.ndarray,
     pg, pv = pg[distinct], pv[distinct]
     width = np.zeros(pv.size, dtype=np.int64)
     width[:-1] = np.where(pg[1:] == pg[:-1], pv[1:] - pv[:-1], 0)
+    checkpoint()
     owner = _first_cover(rank[: pick.size], rank[pick.size :], pv.size)
+    checkpoint()
     leaf = np.flatnonzero((owner < pick.size) & (width > 0))
     who = owner[leaf]
     seg = pick[who]
@@ -168,6 +180,7 @@ def _first_cover(lo: np.ndarray, hi: np.ndarray, leaves: int) -> np.ndarray:
     idx = np.arange(lo.size, dtype=np.int64)
     left, right = lo + size, hi + size
     while idx.size:
+        checkpoint()
         live = left < right
         idx, left, right = idx[live], left[live], right[live]
         odd = (left & 1) == 1
