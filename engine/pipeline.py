@@ -108,8 +108,9 @@ def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
     if extra_parts:
         table, links = _merge(packets, table, links, extra_parts, config)
     if len(packets):
-        capture.first_ns = int(packets.ts_ns.min())
-        capture.last_ns = int(packets.ts_ns.max())
+        first, last = int(packets.ts_ns.min()), int(packets.ts_ns.max())
+        capture.first_ns = first if capture.first_ns is None else min(first, capture.first_ns)
+        capture.last_ns = last if capture.last_ns is None else max(last, capture.last_ns)
     result = FlowResult(capture, packets, table, links, source, config)
     for analysis in ANALYSES:
         checkpoint()
@@ -156,9 +157,12 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
             raise
         reader.stream.close()
         source = reader.stream.source()
-        capture = CaptureInfo(path=path, format=reader.format_name, packets=len(packets),
-                              interfaces=reader.interfaces, first_ns=None, last_ns=None,
-                              warnings=reader.warnings, file_bytes=reader.stream.total_bytes)
+        span = reader.unlisted_span or (None, None)
+        capture = CaptureInfo(path=path, format=reader.format_name,
+                              packets=len(packets) + reader.unlisted_empty,
+                              interfaces=reader.interfaces, first_ns=span[0], last_ns=span[1],
+                              warnings=reader.warnings, file_bytes=reader.stream.total_bytes,
+                              unlisted_empty=reader.unlisted_empty)
         try:
             return _finish(packets, fragments, quoted, capture, source, config, plugins)
         except BaseException:

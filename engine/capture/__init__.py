@@ -33,7 +33,7 @@ def open_capture(path: str | Path, config: FlowConfig) -> ChunkedReader:
     """
     path = Path(path)
     try:
-        stream = CaptureStream(path, config.spill_dir)
+        stream = CaptureStream(path, config.spill_dir, config.spill_free_margin)
     except IsADirectoryError:
         raise InvalidCaptureError(f"{path} is a folder, not a capture file.") from None
     except FileNotFoundError:
@@ -58,7 +58,13 @@ def open_capture(path: str | Path, config: FlowConfig) -> ChunkedReader:
             raise InvalidCaptureError(
                 f"{path.name} is not a pcap or pcapng capture (it starts with bytes "
                 f"{head.hex(' ')}), so Flowscope cannot read it.")
-        reader = reader_class(stream, path, config.chunk_bytes, config.max_packet_bytes)
+        try:
+            reader = reader_class(stream, path, config.chunk_bytes, config.max_packet_bytes)
+        except TruncatedCaptureError:
+            if stream.problem:  # the gzip damage is the reason, not the short header it left
+                raise InvalidCaptureError(
+                    f"{path.name}: {stream.problem}, so nothing could be read.") from None
+            raise
         if stream.compressed:
             reader.format_name += ".gz"
         return reader
