@@ -1,23 +1,41 @@
 """``flowscope-cli``: the engine from a shell, no display needed.
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``run(args)``.
-Errors print one line on stderr and exit with status 2; warnings go to stderr too.
+Errors print one line on stderr and exit with status 2 (bad arguments too); warnings go to stderr,
+one line each.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..errors import FlowError
 from . import conversations, export_pcap, follow
 
 COMMANDS = [conversations, follow, export_pcap]
 
+#: characters that would break a one-line message (a file name may contain any of them)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters written as escapes."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit status 2), like every error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="flowscope-cli",
         description="Conversations of a packet capture, with Wireshark's numbers.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -32,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except FlowError as exc:
-        print(f"flowscope-cli: {exc}", file=sys.stderr)
+        print(f"flowscope-cli: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("flowscope-cli: interrupted", file=sys.stderr)
@@ -43,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def warn(messages: Sequence[str]) -> None:
     for message in messages:
-        print(f"warning: {message}", file=sys.stderr)
+        print(f"warning: {one_line(message)}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,7 +38,7 @@ def shuffled_stream(segments: int, seed: int = 1, size: int = 10,
         random.Random(seed).shuffle(idx)
     elif order == "reverse":
         idx.reverse()
-    payload = bytes(range(97, 97 + size))
+    payload = bytes(97 + k % 26 for k in range(size))
     frames = [
         tcp_frame(A, B, 40000, 80, ISN_A, 0, SYN, b""),
         tcp_frame(B, A, 80, 40000, ISN_B, ISN_A + 1, SYN | ACK, b""),
