@@ -2,18 +2,21 @@
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``run(args)``.
 Errors print one line on stderr and exit with status 2 (bad arguments too); warnings go to stderr,
-one line each.
+one line each. SIGTERM, SIGHUP and Ctrl+C stop a run cleanly: half-written exports and temporary
+files are removed on the way out.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from ..errors import FlowError
+from ..export.atomic import Interrupted, signals_unwind
 from . import conversations, export_pcap, follow
 
 COMMANDS = [conversations, follow, export_pcap]
@@ -48,13 +51,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args))
+        with signals_unwind():
+            return int(args.run(args))
     except FlowError as exc:
         print(f"flowscope-cli: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("flowscope-cli: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
+    except Interrupted as exc:
+        print(f"flowscope-cli: stopped by {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except BrokenPipeError:
         return 0
 
