@@ -16,6 +16,8 @@ _REC = struct.Struct("<IIII")
 _IP = struct.Struct("!BBHHHBBH4s4s")
 _TCP = struct.Struct("!HHIIBBHHH")
 ISN_A, ISN_B = 1_000, 5_000
+#: payload bytes: stream offset k holds letter k % 26, so overlapping segments agree
+_LETTERS = bytes(97 + k % 26 for k in range(26 + 1460))
 
 
 def tcp_frame(src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
@@ -47,6 +49,35 @@ def shuffled_stream(segments: int, seed: int = 1, size: int = 10,
     base = ISN_A + 1
     frames += [tcp_frame(A, B, 40000, 80, base + k * size, ISN_B + 1, ACK | PSH, payload)
                for k in idx]
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)]
+    for n, data in enumerate(frames):
+        out.append(_REC.pack(1_600_000_000 + n // 1_000_000, n % 1_000_000, len(data),
+                             len(data)))
+        out.append(data)
+    return b"".join(out)
+
+
+def segment_storm(rng: random.Random, segments: int) -> bytes:
+    """A pcap of one connection whose data arrives in a hostile order: segments of random sizes
+    at random places (overlaps, retransmissions, holes, keep-alives and zero-length probes),
+    acknowledgements going back now and then, sometimes a FIN or RST in between."""
+    span = max(segments * 200, 1)
+    frames = [
+        tcp_frame(A, B, 40000, 80, ISN_A, 0, SYN, b""),
+        tcp_frame(B, A, 80, 40000, ISN_B, ISN_A + 1, SYN | ACK, b""),
+    ]
+    for _ in range(segments):
+        kind = rng.random()
+        if kind < 0.1:
+            ack = ISN_A + 1 + rng.randrange(span)
+            frames.append(tcp_frame(B, A, 80, 40000, ISN_B + 1, ack, ACK, b""))
+            continue
+        offset = rng.randrange(span)
+        size = rng.choice((0, 1, rng.randrange(1, 1461)))
+        flags = ACK | (FIN if kind > 0.995 else 0) | (PSH if kind > 0.5 else 0)
+        start = offset % 26
+        frames.append(tcp_frame(A, B, 40000, 80, ISN_A + 1 + offset, ISN_B + 1, flags,
+                                _LETTERS[start : start + size]))
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)]
     for n, data in enumerate(frames):
         out.append(_REC.pack(1_600_000_000 + n // 1_000_000, n % 1_000_000, len(data),

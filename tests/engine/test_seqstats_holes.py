@@ -16,7 +16,7 @@ from engine import WIRESHARK, extract_flows, extract_flows_from_file
 from engine.tcp import seqstats
 from engine.tcp.segments import gather_tcp, group_starts, segmented_running_max, tcp_conversations
 
-from .tcpgen import ACK, FIN, PSH, SYN, A, B, shuffled_stream, tcp_frame
+from .tcpgen import ACK, FIN, PSH, SYN, A, B, segment_storm, shuffled_stream, tcp_frame
 
 
 def _walk_holes(k: np.ndarray, g: np.ndarray, s: np.ndarray, e: np.ndarray, high: np.ndarray,
@@ -152,3 +152,22 @@ def test_two_hundred_thousand_shuffled_segments_open(tmp_path: Path) -> None:
         assert result.conversations.extra["retransmissions"].tolist() == [0]
         assert result.conversations.extra["missing_bytes"].tolist() == [0]
     assert time.perf_counter() - started < 60
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_segment_storm_equals_the_walk(seed: int, tmp_path: Path) -> None:
+    """Overlaps, retransmissions, holes, keep-alives and FINs at random, 1,500 segments."""
+    path = tmp_path / "storm.pcap"
+    path.write_bytes(segment_storm(random.Random(seed), 1500))
+    with extract_flows_from_file(path, WIRESHARK) as result:
+        t = gather_tcp(result.packets, result.conversations,
+                       tcp_conversations(result.conversations))
+    fast = seqstats.sequence_stats(t)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(seqstats, "_fill_holes", _walk_holes)
+        walked = seqstats.sequence_stats(t)
+    assert fast.out_of_order.tolist() == walked.out_of_order.tolist()
+    assert fast.out_of_order.sum() > 50 and fast.retransmissions.sum() > 50
+    assert fast.reordered.tolist() == walked.reordered.tolist()
+    assert fast.retransmitted.tolist() == walked.retransmitted.tolist()
+    assert fast.missing.tolist() == walked.missing.tolist()
