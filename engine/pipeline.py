@@ -143,46 +143,55 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
                  progress: ProgressFn | None = None, cancel: CancelFn | None = None
                  ) -> FlowResult:
     """Read and analyse a capture file (see :func:`engine.extract_flows_from_file`)."""
+    with cancel_scope(cancel, f"Loading {Path(path).name} was cancelled."):
+        return _analyse_file(path, config, progress, cancel)
+
+
+def _analyse_file(path: str | Path, config: FlowConfig | None, progress: ProgressFn | None,
+                  cancel: CancelFn | None) -> FlowResult:
     config = config or FlowConfig()
     path = Path(path)
-    with cancel_scope(cancel, f"Loading {path.name} was cancelled."):
-        reader = open_capture(path, config)
-        plugins = [make() for make in LINK_PLUGINS]
-        try:
-            packets, fragments, quoted = _decode_all(reader.chunks(progress, cancel),
-                                                     reader.interfaces, plugins,
-                                                     reader.stream.total_bytes)
-        except BaseException:
-            reader.stream.discard()
-            raise
-        reader.stream.close()
-        source = reader.stream.source()
-        span = reader.unlisted_span or (None, None)
-        capture = CaptureInfo(path=path, format=reader.format_name,
-                              packets=len(packets) + reader.unlisted_empty,
-                              interfaces=reader.interfaces, first_ns=span[0], last_ns=span[1],
-                              warnings=reader.warnings, file_bytes=reader.stream.total_bytes,
-                              unlisted_empty=reader.unlisted_empty)
-        try:
-            return _finish(packets, fragments, quoted, capture, source, config, plugins)
-        except BaseException:
-            source.close()
-            raise
+    reader = open_capture(path, config)
+    plugins = [make() for make in LINK_PLUGINS]
+    try:
+        packets, fragments, quoted = _decode_all(reader.chunks(progress, cancel),
+                                                 reader.interfaces, plugins,
+                                                 reader.stream.total_bytes)
+    except BaseException:
+        reader.stream.discard()
+        raise
+    reader.stream.close()
+    source = reader.stream.source()
+    span = reader.unlisted_span or (None, None)
+    capture = CaptureInfo(path=path, format=reader.format_name,
+                          packets=len(packets) + reader.unlisted_empty,
+                          interfaces=reader.interfaces, first_ns=span[0], last_ns=span[1],
+                          warnings=reader.warnings, file_bytes=reader.stream.total_bytes,
+                          unlisted_empty=reader.unlisted_empty)
+    try:
+        return _finish(packets, fragments, quoted, capture, source, config, plugins)
+    except BaseException:
+        source.close()
+        raise
 
 
 def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,
                     cancel: CancelFn | None = None) -> FlowResult:
     """Analyse packets given in memory (see :func:`engine.extract_flows`)."""
+    with cancel_scope(cancel, "Analysing the packets was cancelled."):
+        return _analyse_packets(packets, config)
+
+
+def _analyse_packets(packets: Iterable[object], config: FlowConfig | None) -> FlowResult:
     config = config or FlowConfig()
     chunker = MemoryChunker(packets, config.chunk_bytes)
     plugins = [make() for make in LINK_PLUGINS]
-    with cancel_scope(cancel, "Analysing the packets was cancelled."):
-        table, fragments, quoted = _decode_all(chunker.chunks(), chunker.interfaces, plugins)
-        capture = CaptureInfo(path=None, format="memory", packets=len(table),
-                              interfaces=chunker.interfaces, first_ns=None, last_ns=None,
-                              warnings=chunker.warnings, file_bytes=len(chunker.arena))
-        return _finish(table, fragments, quoted, capture, MemorySource(chunker.arena), config,
-                       plugins)
+    table, fragments, quoted = _decode_all(chunker.chunks(), chunker.interfaces, plugins)
+    capture = CaptureInfo(path=None, format="memory", packets=len(table),
+                          interfaces=chunker.interfaces, first_ns=None, last_ns=None,
+                          warnings=chunker.warnings, file_bytes=len(chunker.arena))
+    return _finish(table, fragments, quoted, capture, MemorySource(chunker.arena), config,
+                   plugins)
 
 
 __all__ = ["FlowError", "analyse_file", "analyse_packets"]
