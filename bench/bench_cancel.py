@@ -3,8 +3,9 @@
     python bench/bench_cancel.py [--packets 1000000] [--trials 12]
 
 Builds captures that stress one phase each (a million shuffled segments of one TCP stream, a
-SYN flood on one 4-tuple, IP fragments, tunnelled packets for the exact decoder, Z-Wave frames,
-the synthetic mix of ../shared/tools/gen_capture.py, and that mix gzip-compressed), then
+SYN flood on one 4-tuple, IP fragments, tunnelled packets for the exact decoder, ICMP errors
+quoting TCP headers, Z-Wave frames, the synthetic mix of ../shared/tools/gen_capture.py, and that
+mix gzip-compressed), then
 
 - loads each once, recording every poll of the cancel callback: the longest time between two
   polls (and where they came from) bounds how long Cancel can take anywhere in the load;
@@ -70,6 +71,19 @@ def tunnelled(n: int) -> bytes:
         outer = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(gre), 0, 0, 64, 47, 0,
                             bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2]))
         frames.append(_ETH + outer + gre)
+    return _pcap(frames)
+
+
+def icmp_errors(n: int) -> bytes:
+    """ICMP port-unreachable errors, each quoting the header of a different TCP connection."""
+    frames = []
+    for k in range(n):
+        quoted = tcp_frame(bytes([10, 3, (k >> 8) & 0xFF, k & 0xFF]), B, 1024 + k % 60000, 80,
+                           k, 0, SYN, b"")[14:14 + 28]
+        icmp = struct.pack("!BBHI", 3, 3, 0, 0) + quoted
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, 1, 0, B,
+                         bytes([10, 3, (k >> 8) & 0xFF, k & 0xFF]))
+        frames.append(_ETH + ip + icmp)
     return _pcap(frames)
 
 
@@ -145,6 +159,7 @@ def main() -> int:
             "SYN flood, one 4-tuple": lambda p: p.write_bytes(syn_flood(n // 2)),
             "IP fragments": lambda p: p.write_bytes(fragments(n // 2)),
             "GRE-tunnelled TCP": lambda p: p.write_bytes(tunnelled(n // 2)),
+            "ICMP errors quoting TCP": lambda p: p.write_bytes(icmp_errors(n // 2)),
             "Z-Wave R3 frames": lambda p: zwave(n, p),
         }
         paths = {}

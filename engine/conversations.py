@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .cancel import checkpoint
+from .cancel import checkpoint, every
 from .config import FlowConfig
 from .decode.exact import Quoted
 from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints, Tuples, group_tuples, tuple_hash
@@ -65,7 +65,9 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
                               np.isin(itype, ICMP6_ECHO_TYPES))
 
     q_rows, q_tuple, q_where, q_kind = _match_quoted(quoted, ends, tuples)
+    checkpoint()
     stream, q_conv = _streams(first, tuple_of, kind, q_tuple, q_where, q_kind)
+    checkpoint()
     table = ConversationTable(
         kind=kind, ip_proto=p.ip_proto[first], family=p.family[first], stream=stream,
         a_hi=ends.src_hi[a_rows], a_lo=ends.src_lo[a_rows],
@@ -153,7 +155,8 @@ def packet_lists(p: PacketTable, nconv: int) -> tuple[np.ndarray, np.ndarray]:
 def _quoted_endpoints(refs: list[tuple[int, Quoted]]) -> Endpoints:
     m = len(refs)
     t = PacketTable.empty(m)
-    for row, (_, q) in enumerate(refs):
+    for row in every(m):
+        q = refs[row][1]
         t.kind[row], t.family[row] = q.kind, q.family
         t.src_hi[row], t.src_lo[row] = q.src >> 64, q.src & _MASK64
         t.dst_hi[row], t.dst_lo[row] = q.dst >> 64, q.dst & _MASK64
@@ -178,7 +181,9 @@ def _match_quoted(quoted: list[tuple[int, Quoted]], ends: Endpoints, tuples: Tup
     sorted_hash = head_hash[by_hash]
     q_hash = tuple_hash(q)
     q_tuple = np.full(len(refs), -1, dtype=np.int64)
-    for k, pos in enumerate(np.searchsorted(sorted_hash, q_hash).tolist()):
+    found = np.searchsorted(sorted_hash, q_hash).tolist()
+    for k in every(len(found)):
+        pos = found[k]
         while pos < sorted_hash.size and sorted_hash[pos] == q_hash[k]:
             cand = int(by_hash[pos])
             pos += 1
@@ -264,8 +269,10 @@ def _icmp_targets(table: ConversationTable, links: QuotedLinks, p: PacketTable) 
     """An ICMP error conversation shows the conversation its first error quotes."""
     if not links.packets.size:
         return
-    conv = p.conv[links.packets]
-    for c, target in zip(conv[::-1].tolist(), links.conversations[::-1].tolist(), strict=True):
+    conv = p.conv[links.packets][::-1].tolist()
+    targets = links.conversations[::-1].tolist()
+    for k in every(len(conv), 1 << 16):
+        c, target = conv[k], targets[k]
         if c >= 0:
             table.quotes[c] = target  # reversed, so the first error of a conversation wins
 
