@@ -5,6 +5,7 @@ bench/bench_cancel.py)."""
 from __future__ import annotations
 
 import gzip
+import time
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,12 @@ class Counter:
     def __call__(self) -> bool:
         self.calls += 1
         self.after_reading += self.read_all
-        return self.stop_at is not None and self.calls >= self.stop_at
+        stop = self.stop_at is not None and self.calls >= self.stop_at
+        if stop and not self.stopped_at:
+            self.stopped_at = time.perf_counter()
+        return stop
+
+    stopped_at = 0.0
 
     def progress(self, done: int, total: int, packets: int) -> None:
         self.read_all = done >= total
@@ -69,6 +75,7 @@ def test_cancel_acts_at_every_poll(capture: Path) -> None:
         with pytest.raises(LoadCancelled, match=r"shuffled\.pcap was cancelled"):
             extract_flows_from_file(capture, SMALL_CHUNKS, counter.progress, counter)
         assert counter.calls == stop_at
+        assert time.perf_counter() - counter.stopped_at < 5  # a hang guard; bench_cancel times it
 
 
 def test_cancel_from_the_progress_callback(capture: Path) -> None:
