@@ -233,6 +233,7 @@ def _streams(first: np.ndarray, tuple_of: np.ndarray, kind: np.ndarray, q_tuple:
     alloc[early] = q_first[tuple_of[early]]
 
     for k in (Kind.TCP, Kind.UDP):
+        checkpoint()
         mine = np.flatnonzero((kind == k) & (is_head if k == Kind.UDP else True))
         orphan = np.unique(q_tuple[(q_kind == k) & (head[q_tuple] < 0)])
         points = np.concatenate((alloc[mine], q_first[orphan]))
@@ -245,6 +246,7 @@ def _streams(first: np.ndarray, tuple_of: np.ndarray, kind: np.ndarray, q_tuple:
     # a quote refers to the latest conversation of its tuple that started before it, or to the
     # tuple's first conversation when the quote came first
     q_conv = np.full(q_tuple.size, -1, dtype=np.int64)
+    checkpoint()
     if q_tuple.size and nconv:
         span = big // (ntuples + 1)  # tuple-major keys with room for any packet index
         conv_key = tuple_of * span + first

@@ -45,7 +45,7 @@ def resolve_fragments(fragments: list[tuple[int, Fragment]], packets: PacketTabl
     """Give each completing frame its datagram's transport fields; returns datagrams completed."""
     pending: dict[tuple[int, int, int, int, int], _Datagram] = {}
     done = 0
-    for k in every(len(fragments)):
+    for k in every(len(fragments), 1 << 10):
         index, frag = fragments[k]
         key = (frag.family, frag.src, frag.dst, frag.ident, frag.proto)
         datagram = pending.setdefault(key, _Datagram())

@@ -229,6 +229,7 @@ def decode_frames(buf: np.ndarray, pos: np.ndarray, caplen: np.ndarray, origlen:
     ok = damage == Damage.NONE
     payload_at = np.where(ext_known, payload_at, -1)
 
+    checkpoint()
     flags = _flags(r3, fc0, fc1, routed, multicast, dst, length, mwire)
     route_ack = np.zeros(n, dtype=bool)
     special = np.flatnonzero(ok & (routed | (htype == EXPLORE)))
