@@ -69,18 +69,20 @@ def test_signal_mid_export_leaves_no_part_file(command: str, signum: int, captur
                                                tmp_path: Path) -> None:
     out = tmp_path / "out" / "stream.out"
     out.parent.mkdir()
-    child = subprocess.Popen([sys.executable, "-c", _DRIVER, command, str(capture), "--stream",
-                              "0", "-o", str(out)], cwd=ROOT, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout is not None and child.stdout.readline() == "writing\n"
-        (part,) = out.parent.iterdir()
-        assert part.name.startswith(".stream.out.flowscope-") and part.stat().st_size > 0
-        child.send_signal(signum)
-        _, err = child.communicate(timeout=60)
-    finally:
-        child.kill()
-        child.wait()
+    with subprocess.Popen([sys.executable, "-c", _DRIVER, command, str(capture), "--stream",
+                           "0", "-o", str(out)], cwd=ROOT, stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout is not None and child.stdout.readline() == "writing\n"
+            (part,) = out.parent.iterdir()
+            assert part.name.startswith(".stream.out.flowscope-") and part.stat().st_size > 0
+            child.send_signal(signum)
+            child.wait(timeout=60)  # stdin stays open: only the signal can end the pause
+            assert child.stderr is not None
+            err = child.stderr.read()
+        finally:
+            if child.poll() is None:
+                child.kill()
     assert child.returncode == 128 + signum
     assert list(out.parent.iterdir()) == []
     assert err.count("\n") == 1 and err.startswith("flowscope-cli: ")
