@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..cancel import every
 from ..packets import PacketTable, Reason
 from .exact import Fragment, transport_fields
 from .fast import store_fields
@@ -44,7 +45,8 @@ def resolve_fragments(fragments: list[tuple[int, Fragment]], packets: PacketTabl
     """Give each completing frame its datagram's transport fields; returns datagrams completed."""
     pending: dict[tuple[int, int, int, int, int], _Datagram] = {}
     done = 0
-    for index, frag in fragments:
+    for k in every(len(fragments), 1 << 10):
+        index, frag = fragments[k]
         key = (frag.family, frag.src, frag.dst, frag.ident, frag.proto)
         datagram = pending.setdefault(key, _Datagram())
         datagram.add(frag)
