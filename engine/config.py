@@ -40,6 +40,9 @@ class FlowConfig:
     #: bytes of per-packet columns (about 110 a packet) kept in memory; beyond it they go to
     #: memory-mapped files in ``spill_dir`` (removed on close); None = always in memory
     packet_budget: int | None = 256 << 20
+    #: free bytes a decompressed gzip capture leaves on its disk: decompressing stops with an
+    #: error before the free space would fall below this
+    spill_free_margin: int = 1 << 30
     #: bytes read per chunk from a capture file (memory use per chunk is about twice this)
     chunk_bytes: int = 16 << 20
     #: processes decoding chunks beside the one that aggregates them (0 = decode in-process;

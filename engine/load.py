@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .aggregate import RunningTable
+from .cancel import checkpoint
 from .capture import ByteSource, Interface, RecordChunk
 from .config import FlowConfig
 from .conversations import QuotedLinks, packet_lists
@@ -106,6 +107,7 @@ class Load:
         for k, plugin in enumerate(self.plugins):
             rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
             if rows.size:
+                checkpoint()
                 self._used.add(k)
                 plugin.decode(chunk, rows, part, self.index)
         chunk.done()
@@ -121,9 +123,7 @@ class Load:
             resolve_fragments(fragments, part, self._fragments, self.index)
         rank = np.zeros(n, dtype=np.uint32) if self.config.store_packet_indices else None
         self.running.add(part, self.index, quoted, rank)
-        lo, hi = int(part.ts_ns.min()), int(part.ts_ns.max())
-        self.first_ns = lo if self.first_ns is None else min(self.first_ns, lo)
-        self.last_ns = hi if self.last_ns is None else max(self.last_ns, hi)
+        self.saw_times(int(part.ts_ns.min()), int(part.ts_ns.max()))
         if rank is None:
             self.store.commit(part)
         else:
@@ -139,6 +139,11 @@ class Load:
             self._last_snapshot = now
             self._on_snapshot(self.partial())
 
+    def saw_times(self, first: int, last: int) -> None:
+        """Widen the capture's time span (packets counted but not added, e.g. empty records)."""
+        self.first_ns = first if self.first_ns is None else min(self.first_ns, first)
+        self.last_ns = last if self.last_ns is None else max(self.last_ns, last)
+
     def partial(self) -> Partial:
         return Partial(self.running.snapshot(), self.index, self.first_ns)
 
@@ -149,12 +154,15 @@ class Load:
 
     def finish(self, capture: CaptureInfo, source: ByteSource) -> FlowResult:
         """Renumber by start time, build the packet lists, run the plug-ins and analyses."""
+        checkpoint()
         packets, extra = self.store.finish()
         table, links, new_id = self.running.finish()
+        checkpoint()
         _renumber(packets.conv, new_id)
         plugins = [p for k, p in enumerate(self.plugins) if k in self._used]
         parts = []
         for plugin in plugins:
+            checkpoint()
             before = packets.conv.copy()
             part = plugin.conversations(packets, self.config)
             if part is not None and len(part):
@@ -172,6 +180,7 @@ class Load:
         result.packet_store = self.store
         result.plugin_data = {p.name: p.finish() for p in self.plugins}
         for analysis in ANALYSES:
+            checkpoint()
             analysis(result)
             release_pages(packets, table.packet_index)
         release_freed_memory()  # what the phases freed goes back to the system, not just the heap
@@ -185,6 +194,7 @@ def _renumber(conv: np.ndarray, new_id: np.ndarray) -> None:
         mine = c >= 0
         c[mine] = new_id[c[mine]]
         release_pages(conv)
+        checkpoint()
 
 
 def _lists_by_rank(conv: np.ndarray, rank: np.ndarray, table: ConversationTable,
@@ -198,6 +208,7 @@ def _lists_by_rank(conv: np.ndarray, rank: np.ndarray, table: ConversationTable,
         rows = np.flatnonzero(c >= 0)
         out[start[c[rows]] + rank[a + rows]] = a + rows
         release_pages(conv, rank, out)
+        checkpoint()
     return start
 
 

@@ -1,7 +1,8 @@
 """The analysis pipeline: record chunks → decoded packet columns → conversations.
 
 Every entry point (file, in-memory list, stream) feeds the same chunk loop (:class:`engine.load.
-Load`), so they give the same answer for the same packets.
+Load`), so they give the same answer for the same packets. Each runs inside a cancel scope
+(:mod:`engine.cancel`): every phase polls the caller's cancel callback.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from .cancel import cancel_scope, checkpoint
 from .capture import CancelFn, ProgressFn, open_capture
 from .capture.in_memory import MemoryChunker
 from .capture.source import MemorySource
 from .config import FlowConfig
-from .errors import FlowError, LoadCancelled
+from .errors import FlowError
 from .hooks import LINK_PLUGINS
 from .load import Load, SnapshotFn
 from .parallel import DecodePool, feed_chunks
@@ -25,6 +27,12 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
                  on_snapshot: SnapshotFn | None = None) -> FlowResult:
     """Read and analyse a capture file (see :func:`engine.extract_flows_from_file`);
     ``on_snapshot`` receives the conversations found so far about twice a second."""
+    with cancel_scope(cancel, f"Loading {Path(path).name} was cancelled."):
+        return _analyse_file(path, config, progress, cancel, on_snapshot)
+
+
+def _analyse_file(path: str | Path, config: FlowConfig | None, progress: ProgressFn | None,
+                  cancel: CancelFn | None, on_snapshot: SnapshotFn | None) -> FlowResult:
     config = config or FlowConfig()
     path = Path(path)
     reader = open_capture(path, config)
@@ -34,8 +42,7 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
     try:
         if pool is not None:
             reader.allocate = pool.allocate
-        feed_chunks(load, reader.chunks(progress, cancel), pool, cancel,
-                    f"Loading {path.name} was cancelled.")
+        feed_chunks(load, reader.chunks(progress, cancel), pool)
     except BaseException:
         reader.input.discard()
         load.discard()
@@ -45,9 +52,13 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
             pool.close()
     reader.input.close()
     source = reader.input.source()
-    capture = CaptureInfo(path=path, format=reader.format_name, packets=load.index,
+    capture = CaptureInfo(path=path, format=reader.format_name,
+                          packets=load.index + reader.unlisted_empty,
                           interfaces=reader.interfaces, first_ns=None, last_ns=None,
-                          warnings=reader.warnings, file_bytes=reader.input.total_bytes)
+                          warnings=reader.warnings, file_bytes=reader.input.total_bytes,
+                          unlisted_empty=reader.unlisted_empty)
+    if reader.unlisted_span is not None:
+        load.saw_times(*reader.unlisted_span)
     try:
         return load.finish(capture, source)
     except BaseException:
@@ -68,6 +79,11 @@ def _pool(config: FlowConfig, size: int) -> DecodePool | None:
 def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,
                     cancel: CancelFn | None = None) -> FlowResult:
     """Analyse packets given in memory (see :func:`engine.extract_flows`)."""
+    with cancel_scope(cancel, "Analysing the packets was cancelled."):
+        return _analyse_packets(packets, config)
+
+
+def _analyse_packets(packets: Iterable[object], config: FlowConfig | None) -> FlowResult:
     config = config or FlowConfig()
     chunker = MemoryChunker(packets, config.chunk_bytes)
     plugins = [make() for make in LINK_PLUGINS]
@@ -75,8 +91,7 @@ def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,
     try:
         for chunk in chunker.chunks():
             load.decode(chunk)
-            if cancel is not None and cancel():
-                raise LoadCancelled("Loading was cancelled.")
+            checkpoint()
         capture = CaptureInfo(path=None, format="memory", packets=load.index,
                               interfaces=chunker.interfaces, first_ns=None, last_ns=None,
                               warnings=chunker.warnings, file_bytes=len(chunker.arena))

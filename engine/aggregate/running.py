@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..cancel import every
 from ..conversations import QuotedLinks
 from ..decode.exact import Quoted
 from ..key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints
@@ -97,7 +98,8 @@ class RunningTable:
             return z, z, z
         m = len(picked)
         qt = PacketTable.empty(m)
-        for row, (_, q) in enumerate(picked):
+        for row in every(m, 1 << 14):
+            q = picked[row][1]
             qt.kind[row], qt.family[row] = q.kind, q.family
             qt.src_hi[row], qt.src_lo[row] = q.src >> 64, q.src & _MASK64
             qt.dst_hi[row], qt.dst_lo[row] = q.dst >> 64, q.dst & _MASK64
@@ -291,8 +293,9 @@ class RunningTable:
         target_of: dict[int, int] = {}
         if q_tids.size:
             run_of_tid = {int(tid): r for r, tid in enumerate(s.tid.tolist())}
-            for k, (tid, where) in enumerate(zip(q_tids.tolist(), q_where.tolist(),
-                                                 strict=True)):
+            tids, wheres = q_tids.tolist(), q_where.tolist()
+            for k in every(len(tids), 1 << 10):
+                tid, where = tids[k], wheres[k]
                 r = run_of_tid.get(tid)
                 target = -2 - tid  # no conversation yet: the tuple's first, once it has one
                 before = int(old_conv[r]) if r is not None else int(self.state.cols["conv"][tid])
@@ -308,7 +311,8 @@ class RunningTable:
         picked = [k for k, (_, q) in enumerate(quoted) if q.kind in (Kind.TCP, Kind.UDP)]
         slot = {k: j for j, k in enumerate(picked)}
         c = self.convs.cols
-        for k, (where, _) in enumerate(quoted):
+        for k in every(len(quoted), 1 << 14):
+            where = quoted[k][0]
             target = target_of.get(slot.get(k, -1), -1)
             self._quote_packets.append(where)
             self._quote_targets.append(target)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..cancel import every
 from ..packets import ACK, FIN, RST, SYN, Kind
 from .growing import Growing
 
@@ -113,7 +114,9 @@ class ChunkStarts:
         bases = (st["base0"], st["base1"])
         fins = (st["fin0"], st["fin1"])
         current: dict[int, int] = {}  # run -> start of its current stream in this chunk
-        for i in syn_only.tolist():
+        syns = syn_only.tolist()
+        for k in every(len(syns), 1 << 12):
+            i = syns[k]
             r = int(s.run[i])
             rs = int(s.run_start[r])
             t = int(s.tid[r])

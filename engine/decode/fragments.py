@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..cancel import every
 from ..packets import PacketTable, Reason
 from .exact import Fragment, transport_fields
 from .fast import store_fields
@@ -54,7 +55,8 @@ def resolve_fragments(fragments: list[tuple[int, Fragment]], packets: PacketTabl
     if pending is None:
         pending = {}
     done = 0
-    for index, frag in fragments:
+    for k in every(len(fragments), 1 << 10):
+        index, frag = fragments[k]
         key = (frag.family, frag.src, frag.dst, frag.ident, frag.proto)
         datagram = pending.setdefault(key, _Datagram())
         datagram.add(frag)

@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from ..capture import CancelFn, RecordChunk
+from ..cancel import checkpoint
+from ..capture import RecordChunk
 from ..capture.chunk import PAD
 from ..decode.fast import SideInfo, decode_chunk
-from ..errors import FlowError, LoadCancelled
+from ..errors import FlowError
 from ..packets import PacketTable
 from .slots import ROW_BYTES, SharedSlots, clear, rows_per_slot, table_in
 
@@ -114,16 +115,15 @@ class DecodePool:
             return None
         return Ticket(in_slot, out_slot, len(chunk))
 
-    def result(self, ticket: Ticket, cancel: CancelFn | None = None
-               ) -> tuple[PacketTable, SideInfo] | None:
+    def result(self, ticket: Ticket) -> tuple[PacketTable, SideInfo] | None:
         """The decoded rows of the oldest request; None if the worker died or stopped
-        answering meanwhile (its chunks are then decoded here)."""
+        answering meanwhile (its chunks are then decoded here). Polls the load's cancel
+        scope while waiting."""
         waited = 0.0
         try:
             while not self._conn.poll(POLL):
                 waited += POLL
-                if cancel is not None and cancel():
-                    raise LoadCancelled("Loading was cancelled.")
+                checkpoint()
                 if not self._proc.is_alive() or waited > PATIENCE:
                     raise EOFError
             reply = self._conn.recv()
@@ -192,17 +192,17 @@ def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:
             return
 
 
-def feed_chunks(load: Any, chunks: Iterable[RecordChunk], pool: DecodePool | None,
-                cancel: CancelFn | None = None, message: str = "Loading was cancelled.") -> None:
+def feed_chunks(load: Any, chunks: Iterable[RecordChunk], pool: DecodePool | None) -> None:
     """Every chunk into ``load`` in file order, decoded by ``pool`` where it can, here
-    otherwise; the worker decodes chunk k+1 and k+2 while this process aggregates chunk k."""
+    otherwise; the worker decodes chunk k+1 and k+2 while this process aggregates chunk k.
+    The cancel scope (:mod:`engine.cancel`) is polled after every chunk."""
     pending: collections.deque[tuple[RecordChunk, Ticket | None]] = collections.deque()
     index = load.index
 
     def settle() -> None:
         chunk, ticket = pending.popleft()
         if ticket is not None and pool is not None:
-            got = pool.result(ticket, cancel)
+            got = pool.result(ticket)
             if got is not None:
                 part, side = got
                 load.add(chunk, part, side)
@@ -218,9 +218,7 @@ def feed_chunks(load: Any, chunks: Iterable[RecordChunk], pool: DecodePool | Non
         index += len(chunk)
         while pending and (len(pending) > AHEAD or pending[0][1] is None):
             settle()
-        if cancel is not None and cancel():
-            raise LoadCancelled(message)
+        checkpoint()
     while pending:
         settle()
-        if cancel is not None and cancel():
-            raise LoadCancelled(message)
+        checkpoint()

@@ -38,10 +38,9 @@ def test_worker_decodes_like_this_process(tmp_path: Path, monkeypatch: pytest.Mo
     served = []
     result = pool_module.DecodePool.result
 
-    def counting(self: pool_module.DecodePool, ticket: pool_module.Ticket,
-                 cancel: object = None) -> object:
+    def counting(self: pool_module.DecodePool, ticket: pool_module.Ticket) -> object:
         served.append(ticket.rows)
-        return result(self, ticket, cancel)
+        return result(self, ticket)
 
     monkeypatch.setattr(pool_module.DecodePool, "result", counting)
     config = WIRESHARK.replace(chunk_bytes=1 << 16, packet_budget=budget,
