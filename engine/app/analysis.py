@@ -65,6 +65,7 @@ def add_app_columns(result: FlowResult) -> None:
     _guess_by_port(result, columns)
     _count_requests(result, reader, columns)
     names = _dns_names(result, reader, columns)
+    reader.release()
     _server_names(columns)
     named = endpoint_names(names, table)
     columns["a_name"], columns["b_name"] = named["a"], named["b"]

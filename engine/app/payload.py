@@ -18,6 +18,7 @@ import numpy as np
 from ..capture.source import source_array
 from ..errors import FlowError
 from ..follow import conversation_stream
+from ..packet_store import release_pages
 from ..packets import Kind
 from ..result import FlowResult
 
@@ -25,6 +26,10 @@ from ..result import FlowResult
 DEPTH = 4
 #: bytes of each direction's first payload kept for the signatures
 WIDTH = 64
+#: reads through the capture's memory map between releases of its pages: each read maps the
+#: 64 KiB or more around it (the kernel's fault-around), and reads scattered over a big capture
+#: would otherwise keep most of the file resident (counted in the process's RSS)
+RELEASE_EVERY = 512
 
 
 @dataclass
@@ -152,6 +157,18 @@ class PayloadReader:
         self.array = source_array(result.source)
         #: the same bytes for slicing (a numpy slice of a memory map costs far more)
         self.view = memoryview(self.array.data) if self.array is not None else None
+        self._reads = 0
+
+    def touched(self, reads: int) -> None:
+        """Count reads through the map; every :data:`RELEASE_EVERY` its pages are let go."""
+        self._reads += reads
+        if self._reads >= RELEASE_EVERY:
+            self.release()
+
+    def release(self) -> None:
+        """Let go of the capture's mapped pages (they stay in the page cache)."""
+        self._reads = 0
+        release_pages(self.array)
 
     def payload(self, packet: int, skip: int = 0) -> bytes:
         """The captured payload of ``packet`` (after its first ``skip`` bytes)."""
@@ -164,6 +181,7 @@ class PayloadReader:
             return b""
         start = int(p.offset[packet]) + off + skip
         if self.view is not None:
+            self.touched(1)
             return bytes(self.view[start : start + size])
         return self.result.source.read(start, size)
 
@@ -193,7 +211,11 @@ class PayloadReader:
         if array is not None and array.size >= width:
             windows = np.lib.stride_tricks.sliding_window_view(array, width)
             inside = start <= array.size - width
-            out[rows[inside]] = windows[start[inside]]
+            fits = np.flatnonzero(inside)
+            for a in range(0, fits.size, RELEASE_EVERY):  # a piece at a time: see touched()
+                piece = fits[a : a + RELEASE_EVERY]
+                out[rows[piece]] = windows[start[piece]]
+                self.touched(piece.size)
             for r, s in zip(rows[~inside].tolist(), start[~inside].tolist(), strict=True):
                 tail = array[s : s + width]
                 out[r, : tail.size] = tail
@@ -244,6 +266,7 @@ class DirectionReader:
             pairs = zip(self._start[i, d].tolist(), self._size[i, d].tolist(), strict=True)
             if view is not None:
                 pieces = [bytes(view[s : s + n]) if n else b"" for s, n in pairs]
+                self.reader.touched(len(pieces))
             else:
                 pieces = [source.read(s, n) if n else b"" for s, n in pairs]
             self._pieces[d] = pieces
