@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass, field
 
 from ..capture import linktypes as lt
-from ..packets import Kind, Reason
+from ..packets import PAYLOAD_REASSEMBLED, Kind, Reason
 from ..protocols import ported_ip_protocols
 from .layers import (
     ETH_IPV4,
@@ -23,6 +23,7 @@ from .layers import (
     GRE_PPP,
     ICMP4_ERRORS,
     ICMP6_ERRORS,
+    ICMP_HEADER,
     IPV6_AH,
     IPV6_EXT_8,
     IPV6_FRAG,
@@ -39,7 +40,11 @@ from .layers import (
     PROTO_TCP,
     PROTO_UDP,
     RAW_IP_LINKS,
+    SHORT_HEADER,
+    TCP_HEADER,
+    TCP_STREAM_FIELDS,
     TUNNEL_PROTOCOLS,
+    UDP_HEADER,
     VLAN_TYPES,
 )
 
@@ -51,7 +56,11 @@ FRAGMENT_HEAD = 96
 
 @dataclass
 class Fragment:
-    """One IP fragment, kept until its datagram is complete (or the file ends)."""
+    """One IP fragment, kept until its datagram is complete (or the file ends).
+
+    Its payload stays in the capture (``at`` says where in the frame); only the part of the
+    datagram's first FRAGMENT_HEAD bytes it carries is copied, for the transport header.
+    """
 
     family: int
     src: int
@@ -61,7 +70,10 @@ class Fragment:
     offset: int  # byte offset of this piece in the datagram payload
     more: bool
     length: int  # bytes of datagram payload this fragment carries (from the IP length)
-    data: bytes  # the first FRAGMENT_HEAD bytes of the datagram payload (first fragment only)
+    head: bytes  # its bytes among the datagram payload's first FRAGMENT_HEAD (often none)
+    at: int = 0  # where its payload starts in the frame
+    #: all ``length`` bytes are in the capture: Wireshark reassembles only such fragments
+    captured: bool = True
 
 
 @dataclass
@@ -269,9 +281,24 @@ def _parse_ipv4(data: bytes, off: int, wire: int) -> IpHeader | Reason:
     head = IpHeader(4, src, dst, proto, start, plen)
     more, frag_off = bool(frag & 0x2000), (frag & 0x1FFF) * 8
     if more or frag_off:
-        first = b"" if frag_off else bytes(data[start : start + FRAGMENT_HEAD])
-        head.fragment = Fragment(4, src, dst, ident, proto, frag_off, more, plen, first)
+        captured = plen > 0 and n >= start + plen
+        if not captured and not frag_off:
+            # Wireshark reassembles only fragments it has whole; a first fragment it cannot
+            # add (cut by the snap length, or claiming more than the frame) is dissected on its
+            # own, its transport header read from the frame (checked with tshark 4.0.17)
+            return head
+        head.fragment = _fragment(data, 4, src, dst, ident, proto, frag_off, more, plen, start,
+                                  captured)
     return head
+
+
+def _fragment(data: bytes, family: int, src: int, dst: int, ident: int, proto: int,
+              frag_off: int, more: bool, plen: int, start: int, captured: bool) -> Fragment:
+    """A fragment, with its bytes among the datagram's first FRAGMENT_HEAD (never past the IP
+    length: what follows it in the frame is padding or a trailer)."""
+    keep = min(plen, FRAGMENT_HEAD - frag_off) if captured else 0
+    head = bytes(data[start : start + keep]) if keep > 0 else b""
+    return Fragment(family, src, dst, ident, proto, frag_off, more, plen, head, start, captured)
 
 
 def _parse_ipv6(data: bytes, off: int, wire: int) -> IpHeader | Reason:
@@ -300,10 +327,11 @@ def _parse_ipv6(data: bytes, off: int, wire: int) -> IpHeader | Reason:
             pos, left, nh = pos + 8, left - 8, nxt
             frag_off, more = (offm >> 3) * 8, bool(offm & 1)
             if frag_off or more:
-                head.fragment = Fragment(6, head.src, head.dst, ident, nh, frag_off, more,
-                                         max(left, 0),
-                                         bytes(data[pos : pos + FRAGMENT_HEAD]) if not frag_off
-                                         else b"")
+                # a fragment Wireshark cannot reassemble (not all captured) is never dissected
+                # further, not even the first one (unlike IPv4; checked with tshark 4.0.17)
+                plen = max(left, 0)
+                head.fragment = _fragment(data, 6, head.src, head.dst, ident, nh, frag_off,
+                                          more, plen, pos, plen > 0 and n >= pos + plen)
                 break
         else:
             break
@@ -339,36 +367,36 @@ def _transport(data: bytes, off: int, plen: int, wire: int, out: Fields, depth: 
     n = len(data)
     proto = out.ip_proto
     if proto == PROTO_TCP:
-        if n < off + 20:
-            out.fail(Reason.TRUNCATED)
+        if _short(out, n - off, plen, TCP_STREAM_FIELDS):
             return
         sport, dport, seq, ack, offres, flags, win = struct.unpack_from(">HHIIBBH", data, off)
         hlen = (offres >> 4) * 4
-        if hlen < 20:
-            out.fail(Reason.MALFORMED)
-            return
-        out.kind = Kind.TCP
         out.sport, out.dport, out.seq, out.ack, out.win = sport, dport, seq, ack, win
         out.tcp_flags = ((offres & 1) << 8) | flags
         out.tcp_hlen = hlen
+        if hlen < TCP_HEADER or hlen > min(n - off, plen):
+            out.fail(Reason.TCP_HEADER)  # a tcp.stream, but no conversation packet
+            return
+        out.kind = Kind.TCP
         out.payload_off = off + hlen
-        out.payload_len = max(plen - hlen, 0)
+        out.payload_len = plen - hlen
     elif proto == PROTO_UDP:
-        if n < off + 8:
-            out.fail(Reason.TRUNCATED)
+        if _short(out, n - off, plen, UDP_HEADER):
             return
         sport, dport, ulen = struct.unpack_from(">HHH", data, off)
+        if ulen < UDP_HEADER and not (ulen == 0 and out.family == 6):
+            out.fail(Reason.MALFORMED)  # Wireshark: "bad length value", no udp.stream
+            return
         out.kind = Kind.UDP
         out.sport, out.dport = sport, dport
         out.payload_off = off + 8
-        out.payload_len = ulen - 8 if 8 <= ulen <= plen else max(plen - 8, 0)
+        out.payload_len = ulen - 8 if 8 <= ulen <= plen else plen - 8
     elif (proto, out.family) in ((PROTO_ICMP, 4), (PROTO_ICMPV6, 6)):
         _icmp(data, off, plen, out)
     elif proto in TUNNEL_PROTOCOLS and depth < MAX_NESTING and _tunnel(data, off, wire, out, depth):
         return
     elif proto in (ported := ported_ip_protocols()):
-        if n < off + 4:
-            out.fail(Reason.TRUNCATED)
+        if _short(out, n - off, plen, SHORT_HEADER):
             return
         protocol = ported[proto]
         out.kind = protocol.kind
@@ -398,14 +426,22 @@ def _tunnel(data: bytes, off: int, wire: int, out: Fields, depth: int) -> bool:
     return True
 
 
+def _short(out: Fields, captured: int, plen: int, need: int) -> bool:
+    """Fewer than ``need`` transport header bytes: ``out`` fails as malformed when the IP length
+    leaves no room for them, as truncated when the capture cut them (True then)."""
+    if min(captured, plen) >= need:
+        return False
+    out.fail(Reason.MALFORMED if plen < need else Reason.TRUNCATED)
+    return True
+
+
 def _icmp(data: bytes, off: int, plen: int, out: Fields) -> None:
-    if len(data) < off + 4:
-        out.fail(Reason.TRUNCATED)
+    if _short(out, len(data) - off, plen, SHORT_HEADER):
         return
     v4 = out.family == 4
     out.kind = Kind.ICMP if v4 else Kind.ICMPV6
     out.icmp_type, out.icmp_code = data[off], data[off + 1]
-    if len(data) >= off + 8:
+    if min(len(data) - off, plen) >= ICMP_HEADER:
         out.icmp_id, out.icmp_seq = struct.unpack_from(">HH", data, off + 4)
     out.payload_off = off + 8
     out.payload_len = max(plen - 8, 0)
@@ -414,13 +450,16 @@ def _icmp(data: bytes, off: int, plen: int, out: Fields) -> None:
 
 
 def transport_fields(header: bytes, family: int, src: int, dst: int, proto: int,
-                     length: int) -> Fields:
+                     length: int) -> tuple[Fields, int]:
     """Decode the transport header of a reassembled IP datagram (``length`` payload bytes, of
-    which ``header`` holds the first few)."""
+    which ``header`` holds the first few). Returns the fields (``payload_off`` is
+    PAYLOAD_REASSEMBLED: the payload spans several frames) and where the transport payload
+    starts in the datagram's payload (-1: none)."""
     out = Fields(family=family, src=src, dst=dst, ip_proto=proto)
     _transport(header, 0, length, length, out, 0)
-    out.payload_off = -1  # the payload spans several frames
-    return out
+    start = out.payload_off
+    out.payload_off = PAYLOAD_REASSEMBLED if start >= 0 else -1
+    return out, start
 
 
 def quoted_header(data: bytes, v4: bool) -> Quoted | None:

@@ -37,8 +37,10 @@ from .layers import (
     PROTO_TCP,
     PROTO_UDP,
     RAW_IP_LINKS,
+    SHORT_HEADER,
     SLOW_ETHERTYPES,
     TCP_HEADER,
+    TCP_STREAM_FIELDS,
     TUNNEL_PROTOCOLS,
     UDP_HEADER,
     VLAN_TYPES,
@@ -188,9 +190,15 @@ def _ethertypes(rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, cap: np.ndar
     _fail(t, rows[~(v4 | v6 | odd | short)], Reason.NON_IP)
 
 
-def _fail(t: PacketTable, rows: np.ndarray, reason: Reason) -> None:
+def _fail(t: PacketTable, rows: np.ndarray, reason: Reason | np.ndarray) -> None:
     t.kind[rows] = Kind.UNASSIGNED
     t.reason[rows] = reason
+
+
+def _fail_short(t: PacketTable, rows: np.ndarray, plen: np.ndarray, need: int) -> None:
+    """Transport headers shorter than ``need``: malformed where the IP length leaves no room
+    for them, truncated where the capture cut them (as the exact decoder says)."""
+    _fail(t, rows, np.where(plen < need, Reason.MALFORMED, Reason.TRUNCATED).astype(np.uint8))
 
 
 # -- IP -------------------------------------------------------------------------------------
@@ -268,48 +276,53 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
     c = cap[rows] - l4[rows]
     plen = l4len[rows]
 
+    avail = np.minimum(c, plen)  # header bytes there: captured, and within the IP length
+
     tcp = proto == PROTO_TCP
-    trunc = tcp & (c < TCP_HEADER)
+    short = tcp & (avail < TCP_STREAM_FIELDS)
+    _fail_short(t, rows[short], plen[short], TCP_STREAM_FIELDS)
     hlen = (h[:, 12] >> 4).astype(np.int64) * 4
-    bad = tcp & ~trunc & (hlen < TCP_HEADER)
-    ok = tcp & ~trunc & ~bad
-    _fail(t, rows[trunc], Reason.TRUNCATED)
-    _fail(t, rows[bad], Reason.MALFORMED)
-    r, x = rows[ok], h[ok]  # one subset, then plain column slices
-    hl = hlen[ok]
-    t.kind[r] = Kind.TCP
+    has = tcp & ~short
+    r, x = rows[has], h[has]  # one subset, then plain column slices
     t.sport[r] = _u16(x, 0)
     t.dport[r] = _u16(x, 2)
     t.seq[r] = _u32(x, 4)
     t.ack[r] = _u32(x, 8)
-    t.tcp_hlen[r] = hl
+    t.tcp_hlen[r] = hlen[has]
     t.tcp_flags[r] = ((x[:, 12].astype(np.uint16) & 1) << 8) | x[:, 13]
     t.win[r] = _u16(x, 14)
-    t.payload_off[r] = l4[r] + hl
-    t.payload_len[r] = np.maximum(plen[ok] - hl, 0)
+    bad = has & ((hlen < TCP_HEADER) | (hlen > avail))
+    _fail(t, rows[bad], Reason.TCP_HEADER)  # a tcp.stream, but no conversation packet
+    ok = has & ~bad
+    r = rows[ok]
+    t.kind[r] = Kind.TCP
+    t.payload_off[r] = l4[r] + hlen[ok]
+    t.payload_len[r] = plen[ok] - hlen[ok]
 
     udp = proto == PROTO_UDP
-    trunc = udp & (c < UDP_HEADER)
-    ok = udp & ~trunc
-    _fail(t, rows[trunc], Reason.TRUNCATED)
-    r, x, pl = rows[ok], h[ok], plen[ok]
-    ulen = _u16(x, 4).astype(np.int64)
+    short = udp & (avail < UDP_HEADER)
+    _fail_short(t, rows[short], plen[short], UDP_HEADER)
+    ulen = _u16(h, 4).astype(np.int64)
+    bad = udp & ~short & (ulen < UDP_HEADER) & ~((ulen == 0) & (fam == 6))
+    _fail(t, rows[bad], Reason.MALFORMED)  # Wireshark: "bad length value", no udp.stream
+    ok = udp & ~short & ~bad
+    r, x, pl, ulen = rows[ok], h[ok], plen[ok], ulen[ok]
     t.kind[r] = Kind.UDP
     t.sport[r] = _u16(x, 0)
     t.dport[r] = _u16(x, 2)
     t.payload_off[r] = l4[r] + UDP_HEADER
     sane = (ulen >= UDP_HEADER) & (ulen <= pl)
-    t.payload_len[r] = np.where(sane, ulen - UDP_HEADER, np.maximum(pl - UDP_HEADER, 0))
+    t.payload_len[r] = np.where(sane, ulen - UDP_HEADER, pl - UDP_HEADER)
 
     icmp = ((proto == PROTO_ICMP) & (fam == 4)) | ((proto == PROTO_ICMPV6) & (fam == 6))
     if icmp.any():
-        trunc = icmp & (c < 4)
+        trunc = icmp & (avail < SHORT_HEADER)
         errors = icmp & ~trunc & np.where(fam == 4, ICMP4_ERR[h[:, 0]], ICMP6_ERR[h[:, 0]])
         ok = icmp & ~trunc & ~errors
-        _fail(t, rows[trunc], Reason.TRUNCATED)
+        _fail_short(t, rows[trunc], plen[trunc], SHORT_HEADER)
         slow[rows[errors]] = True
         r, x = rows[ok], h[ok]
-        full = c[ok] >= ICMP_HEADER
+        full = avail[ok] >= ICMP_HEADER
         t.kind[r] = np.where(fam[ok] == 4, Kind.ICMP, Kind.ICMPV6)
         t.icmp_type[r] = x[:, 0]
         t.icmp_code[r] = x[:, 1]
@@ -328,8 +341,8 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
             ported = other & (proto == number)
             if not ported.any():
                 continue
-            trunc = ported & (c < 4)
-            _fail(t, rows[trunc], Reason.TRUNCATED)
+            trunc = ported & (avail < SHORT_HEADER)
+            _fail_short(t, rows[trunc], plen[trunc], SHORT_HEADER)
             t.payload_off[rows[trunc]] = -1
             t.payload_len[rows[trunc]] = 0
             ok = ported & ~trunc

@@ -54,7 +54,13 @@ IPV6_EXTENSIONS = IPV6_EXT_8 | {IPV6_FRAG, IPV6_AH}
 
 # -- transport ----------------------------------------------------------------------------------
 TCP_HEADER = 20
+#: bytes of a TCP header Wireshark reads before it looks up (or creates) the conversation: ports,
+#: sequence and acknowledgement numbers, data offset, flags and window. A header with these but
+#: rejected later (data offset below 20, header longer than the packet) still uses a tcp.stream.
+TCP_STREAM_FIELDS = 16
 UDP_HEADER = 8
+#: the first bytes of ICMP and of IP protocols with ports that a conversation needs
+SHORT_HEADER = 4
 ICMP_HEADER = 8
 ICMP4_ERRORS = frozenset((3, 4, 5, 11, 12))
 ICMP6_ERRORS = frozenset((1, 2, 3, 4))

@@ -412,6 +412,11 @@ def scapy_expected(frame: Frame) -> dict[str, int]:
             layer = layer.payload
         want["ip_proto"] = nh
         ip_payload = ip.plen - (l4 - l3 - 40)
+    if fragment and isinstance(ip, IP) and ip.frag == 0 and (
+            ip_payload <= 0 or frame.caplen < l4 + ip_payload):
+        # Wireshark reassembles only whole fragments; an IPv4 first fragment it cannot add is
+        # dissected on its own (tshark 4.0.17), so it decodes like an unfragmented packet
+        fragment = False
     if fragment:
         if frame.caplen < l4:
             return {"kind": Kind.UNASSIGNED, "reason": Reason.TRUNCATED}
@@ -421,12 +426,15 @@ def scapy_expected(frame: Frame) -> dict[str, int]:
     if proto == 6:
         assert isinstance(layer, TCP)
         hlen = layer.dataofs * 4
-        need = l4 + 20
+        need = l4 + 16  # ports to window: what Wireshark reads before it finds the stream
         want.update(kind=Kind.TCP, sport=layer.sport, dport=layer.dport, seq=layer.seq,
                     ack=layer.ack, win=layer.window, tcp_flags=int(layer.flags), tcp_hlen=hlen,
                     payload_off=l4 + hlen, payload_len=ip_payload - hlen)
-        if hlen < 20:
-            want = {"kind": Kind.UNASSIGNED, "reason": Reason.MALFORMED}
+        if frame.caplen >= need and (hlen < 20 or hlen > min(frame.caplen - l4, ip_payload)):
+            # a data offset below 20, or a header longer than what is there: it still takes a
+            # tcp.stream number, but counts in no conversation (tshark 4.0.17)
+            want.update(kind=Kind.UNASSIGNED, reason=Reason.TCP_HEADER, payload_off=-1,
+                        payload_len=0)
     elif proto == 17:
         assert isinstance(layer, UDP)
         need = l4 + 8
