@@ -68,7 +68,7 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
 def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
             quoted: list[tuple[int, Quoted]], capture: CaptureInfo, source: ByteSource,
             config: FlowConfig, plugins: list[LinkPlugin]) -> FlowResult:
-    resolve_fragments(fragments, packets)
+    reassembled = resolve_fragments(fragments, packets)
     table, links = build_conversations(packets, quoted, config)
     extra_parts = []
     for plugin in plugins:
@@ -82,7 +82,7 @@ def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
     if len(packets):
         capture.first_ns = int(packets.ts_ns.min())
         capture.last_ns = int(packets.ts_ns.max())
-    result = FlowResult(capture, packets, table, links, source, config)
+    result = FlowResult(capture, packets, table, links, source, config, reassembled)
     result.plugin_data = {plugin.name: plugin.finish() for plugin in plugins}
     for analysis in ANALYSES:
         analysis(result)

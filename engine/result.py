@@ -10,9 +10,11 @@ import numpy as np
 
 from .capture import ByteSource, Interface
 from .capture import linktypes as lt
+from .capture.ranges import read_pieces
 from .config import FlowConfig
 from .conversations import QuotedLinks
-from .packets import REASON_TEXT, Kind, PacketTable, Reason
+from .decode.fragments import Reassembled
+from .packets import PAYLOAD_REASSEMBLED, REASON_TEXT, Kind, PacketTable, Reason
 from .table import Conversation, ConversationTable
 
 #: EtherTypes named in the unassigned breakdown
@@ -70,13 +72,15 @@ class FlowResult:
 
     def __init__(self, capture: CaptureInfo, packets: PacketTable,
                  conversations: ConversationTable, quoted: QuotedLinks, source: ByteSource,
-                 config: FlowConfig) -> None:
+                 config: FlowConfig, reassembled: Reassembled | None = None) -> None:
         self.capture = capture
         self.packets = packets
         self.conversations = conversations
         self.quoted = quoted
         self.source = source
         self.config = config
+        #: where the payloads of datagrams reassembled from IP fragments are in the capture
+        self.reassembled = reassembled if reassembled is not None else Reassembled()
         self.unassigned = _unassigned(packets)
         #: what each link plug-in kept of this analysis (its per-frame columns), by plug-in name
         self.plugin_data: dict[str, Any] = {}
@@ -104,13 +108,41 @@ class FlowResult:
         return self.source.read(int(self.packets.offset[i]), int(self.packets.caplen[i]))
 
     def payload_bytes(self, i: int) -> bytes:
-        """The captured part of packet ``i``'s transport payload (empty if none was captured)."""
+        """The captured part of packet ``i``'s transport payload (empty if none was captured;
+        read from its fragments when it completes a reassembled IP datagram)."""
         off = int(self.packets.payload_off[i])
-        if off < 0:
+        size = int(self.packets.payload_len[i])
+        if off >= 0:
+            size = min(size, max(int(self.packets.caplen[i]) - off, 0))
+        elif off != PAYLOAD_REASSEMBLED:
             return b""
-        avail = int(self.packets.caplen[i]) - off
-        size = min(int(self.packets.payload_len[i]), max(avail, 0))
-        return self.source.read(int(self.packets.offset[i]) + off, size)
+        one = np.array([i], dtype=np.int64)
+        offsets, lengths, _ = self.payload_ranges(one, np.zeros(1, np.int64),
+                                                  np.array([size], np.int64))
+        return b"".join(bytes(piece) for piece in read_pieces(self.source, offsets, lengths))
+
+    def payload_ranges(self, packets: np.ndarray, skip: np.ndarray, size: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where bytes [skip, skip+size) of each of ``packets``' transport payloads are in the
+        capture, ``size`` already limited to what was captured: (offsets, lengths, owner) with
+        ``owner`` the position in ``packets`` of each range, in payload order. A packet with its
+        payload in one frame is one range; one completing a reassembled datagram is a range per
+        fragment piece."""
+        p = self.packets
+        packets = np.asarray(packets, dtype=np.int64)
+        off = p.payload_off[packets].astype(np.int64)
+        owner = np.arange(packets.size, dtype=np.int64)
+        split = off == PAYLOAD_REASSEMBLED
+        if not split.any():
+            return p.offset[packets] + off + skip, size, owner
+        whole = ~split
+        parts = np.flatnonzero(split)
+        f_off, f_len, f_owner = self.reassembled.ranges(packets[parts], skip[parts], size[parts])
+        offsets = np.concatenate((p.offset[packets[whole]] + off[whole] + skip[whole], f_off))
+        lengths = np.concatenate((size[whole], f_len))
+        owners = np.concatenate((owner[whole], parts[f_owner]))
+        order = np.argsort(owners, kind="stable")
+        return offsets[order], lengths[order], owners[order]
 
     def conversation_of_stream(self, kind: Kind, stream: int) -> list[int]:
         """Conversation ids with Wireshark stream number ``stream`` (several if split by an idle

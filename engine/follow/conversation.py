@@ -92,6 +92,7 @@ class _OneConversation(FlowResult):
         self.source = base.source
         self.config = base.config
         self.unassigned = base.unassigned
+        self.reassembled = base.reassembled
 
     def close(self) -> None:
         """The source belongs to the base result."""

@@ -80,17 +80,20 @@ def _read(result: FlowResult, t: TcpPackets, plan: Plan, stores: tuple[StreamSto
           cancel: CancelFn | None, progress: StreamProgressFn | None
           ) -> tuple[Chunks, tuple[DirectionCounters, DirectionCounters], list[str], np.ndarray]:
     """Read the planned bytes into the stores, a few MB at a time."""
-    p = result.packets
     cols = plan.chunks.arrays()
     rows, length = cols["row"], cols["length"].copy()
     lane = cols["lane"].astype(np.uint8)
     packet = t.index[rows]
-    source_off = (p.offset[packet] + p.payload_off[packet].astype(np.int64) + cols["data_off"])
     counters = (DirectionCounters(), DirectionCounters())
     limits = _apply_limit(lane, length, result.config.max_reassembly_buffer, counters)
     keep = length > 0
-    length = fill_stores(result.source, source_off, length, lane, stores, cancel, progress,
-                         "Reassembly")
+    offsets, sizes, owner = result.payload_ranges(packet, cols["data_off"], length)
+    got = fill_stores(result.source, offsets, sizes, lane[owner], stores, cancel, progress,
+                      "Reassembly")
+    if owner.size != length.size or got.size != length.size:  # a payload in several pieces
+        length = np.bincount(owner, weights=got, minlength=length.size).astype(np.int64)
+    else:
+        length = got
     keep &= length > 0
     lane, length, rows = lane[keep], length[keep], rows[keep]
     offset = np.zeros(lane.size, dtype=np.int64)
@@ -176,12 +179,10 @@ def _conflicts(result: FlowResult, t: TcpPackets, chunks: Chunks, store: StreamS
     ok &= hi > lo
     if not ok.any():
         return 0
-    p = result.packets
     packet = t.index[rows[ok]]
-    src = (p.offset[packet] + p.payload_off[packet].astype(np.int64) + data_off[ok]
-           + (lo - seq)[ok])
     size = (hi - lo)[ok]
-    theirs = np.frombuffer(b"".join(read_pieces(result.source, src, size)), np.uint8)
+    src, pieces, _ = result.payload_ranges(packet, data_off[ok] + (lo - seq)[ok], size)
+    theirs = np.frombuffer(b"".join(read_pieces(result.source, src, pieces)), np.uint8)
     kept_off = run_off[k[ok]] + (lo - run_seq[k])[ok]
     kept = np.frombuffer(b"".join(store.read(int(a), int(n)) for a, n in
                                   zip(kept_off.tolist(), size.tolist(), strict=True)), np.uint8)

@@ -16,6 +16,7 @@ import numpy as np
 
 from engine import FlowConfig, FlowError, FlowResult, Kind, extract_flows_from_file
 from engine.export.conversations import write_json, write_table
+from engine.packets import PAYLOAD_REASSEMBLED
 
 #: the smallest read chunk: small captures still cross chunk boundaries once grown
 FUZZ_CONFIG = FlowConfig(chunk_bytes=1 << 16)
@@ -66,7 +67,10 @@ def check_invariants(result: FlowResult) -> None:
     if table.packet_start is not None and int(table.packet_start[-1]) != int(assigned.sum()):
         raise InvariantBroken("the conversations' packet lists do not hold every assigned packet")
     for i in range(min(read, 2000)):  # payload reads stay inside the captured bytes
-        if len(result.payload_bytes(i)) > int(packets.caplen[i]):
+        # (a payload reassembled from IP fragments is read from them: at most its IP length)
+        limit = packets.payload_len[i] if packets.payload_off[i] == PAYLOAD_REASSEMBLED else \
+            packets.caplen[i]
+        if len(result.payload_bytes(i)) > int(limit):
             raise InvariantBroken(f"packet {i}: payload longer than the captured bytes")
     check_exports(result)
 

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from scapy.layers.inet import IP, TCP, UDP
-from scapy.layers.inet6 import IPv6
+from scapy.layers.inet import IP, TCP, UDP, fragment
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, fragment6
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
@@ -93,6 +93,33 @@ def syn_retry_same_isn() -> list[Record]:
     return whole(out)
 
 
+# -- issue 10 item 2: several SYN-ACKs with different ISNs in one connection ----------------
+def several_synacks() -> list[Record]:
+    """A server answers one SYN with two SYN-ACKs carrying different ISNs.
+
+    Port 1101: the client acknowledges the second (the last) and the server's data follows it.
+    Port 1102: the client acknowledges the first, and the server's data follows that one:
+    tshark's Follow, which bases the server's bytes on the last SYN-ACK, loses them.
+    Port 1103: the second ISN is lower than the first, the client acknowledges the first.
+    Port 1104: no ACK from the client at all; the server's data follows the last SYN-ACK.
+    """
+    out = []
+    cases = ((1101, 900, 5000, 5000), (1102, 900, 5000, 900), (1103, 9000, 5000, 9000),
+             (1104, 900, 5000, None))
+    for port, first, second, taken in cases:
+        out.append(tcp(A, port, B, 80, "S", 100))
+        out.append(tcp(B, 80, A, port, "SA", first, 101))
+        out.append(tcp(B, 80, A, port, "SA", second, 101))
+        request = f"request on {port}\n".encode()
+        server = second if taken is None else taken
+        if taken is not None:
+            out.append(tcp(A, port, B, 80, "A", 101, taken + 1))
+            out.append(tcp(A, port, B, 80, "PA", 101, taken + 1, request))
+        reply = f"reply on {port}, after the SYN-ACK with ISN {server}\n".encode()
+        out.append(tcp(B, 80, A, port, "PA", server + 1, 101 + len(request), reply))
+    return whole(out)
+
+
 # -- issue 10 item 5: TCP and UDP headers Wireshark rejects ---------------------------------
 def bad_transport_headers() -> list[Record]:
     """TCP headers tshark numbers but leaves out of its table, and UDP headers it rejects.
@@ -148,10 +175,118 @@ def bad_transport_headers() -> list[Record]:
     return out
 
 
+# -- issue 10 items 3 and 4: TCP and UDP payload carried in IP fragments ---------------------
+REQUEST = b"GET /fragmented HTTP/1.1\r\nHost: example.test\r\n\r\n"
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 120\r\n\r\n" + bytes(range(33, 153))
+DATAGRAM = bytes(range(256)) * 2 + b"the end"
+DATAGRAM6 = b"IPv6 datagram in three fragments. " * 10
+
+
+def ip_fragments(datagram: Packet, size: int) -> list[Packet]:
+    """``datagram`` cut into fragments carrying ``size`` payload bytes each (the last: less)."""
+    return list(fragment(datagram, fragsize=size))
+
+
+def fragmented_streams() -> list[Record]:
+    """TCP and UDP whose datagrams come in IP fragments (IPv4 and IPv6), to be reassembled.
+
+    Port 4001 (IPv4 TCP): a handshake; the request in fragments of 8 bytes, so the first one
+    holds only part of the TCP header (the frame is padded to 60 bytes with zeros, which are not
+    datagram bytes); the response in three fragments sent last first; then one more segment
+    whose fragments overlap (the overlapping bytes differ: in offset order, the earlier
+    fragment's bytes count, as Wireshark's reassembly keeps them).
+    Port 4002 (IPv6 TCP): a request in three fragments. Port 5001 (IPv4 UDP): a 519-byte
+    datagram in three fragments, the middle one last; port 5002 (IPv6 UDP) in three fragments.
+    """
+    out = []
+    out.append(tcp(A, 4001, B, 80, "S", 100))
+    out.append(tcp(B, 80, A, 4001, "SA", 700, 101))
+    out.append(tcp(A, 4001, B, 80, "A", 101, 701))
+    request = IP(src=A, dst=B, id=0x4001) / TCP(sport=4001, dport=80, flags="PA", seq=101,
+                                                 ack=701) / REQUEST
+    out += [eth(f) for f in ip_fragments(request, 8)]
+    response = IP(src=B, dst=A, id=0x4002) / TCP(sport=80, dport=4001, flags="PA", seq=701,
+                                                  ack=101 + len(REQUEST)) / RESPONSE
+    pieces = ip_fragments(response, 64)
+    out += [eth(f) for f in reversed(pieces)]
+    tail = b"overlap: the first fragment's bytes win"
+    last = IP(src=A, dst=B, id=0x4003) / TCP(sport=4001, dport=80, flags="PA",
+                                             seq=101 + len(REQUEST), ack=701 + len(RESPONSE)) / tail
+    first, second = ip_fragments(last, 32)
+    clash = second.copy()  # starts 8 bytes earlier, inside the first fragment, other bytes
+    clash.frag -= 1
+    clash.remove_payload()
+    clash.add_payload(b"XXXXXXXX" + bytes(second.payload))
+    out += [eth(first), eth(clash), eth(second)]
+    out.append(tcp(B, 80, A, 4001, "A", 701 + len(RESPONSE), 101 + len(REQUEST) + len(tail)))
+
+    request6 = IPv6(src=A6, dst=B6) / IPv6ExtHdrFragment(id=0x6001) / TCP(
+        sport=4002, dport=80, flags="PA", seq=1, ack=1) / (REQUEST * 3)
+    out += [eth(f) for f in fragment6(request6, 96)]
+
+    udp4 = ip_fragments(IP(src=A, dst=C, id=0x5001) / UDP(sport=5001, dport=9) / DATAGRAM, 200)
+    out += [eth(udp4[0]), eth(udp4[2]), eth(udp4[1])]
+    udp6 = IPv6(src=A6, dst=B6) / IPv6ExtHdrFragment(id=0x6002) / UDP(sport=5002, dport=9) \
+        / DATAGRAM6
+    out += [eth(f) for f in fragment6(udp6, 200)]
+    return whole(out)
+
+
+# -- issue 10 item 5: fragments Wireshark does not reassemble -------------------------------
+def fragments_not_whole() -> list[Record]:
+    """Fragments not all in the capture: Wireshark leaves them out of reassembly.
+
+    An IPv4 first fragment it cannot add is dissected on its own (its UDP/TCP header read from
+    the frame) and counted; the datagram never completes. IPv6 does not do that.
+    Port 5101 (UDP): the first fragment claims 40 bytes more than the frame has. Port 5102
+    (UDP): the first fragment cut by the snap length. Port 5103 (TCP, a data segment): first
+    fragment claims more. Port 5104 (UDP): the middle fragment claims more, so the datagram
+    never completes though every fragment is there. Port 5105 (UDP over IPv6): the first
+    fragment cut by the snap length; port 5106 the same claiming more: neither is counted.
+    Port 5107: a plain UDP datagram, numbered after the streams above.
+    """
+    out: list[Record] = []
+
+    def claim_more(frame: bytes, extra: int) -> bytes:
+        packet = Ether(frame)
+        if IP in packet:
+            packet[IP].len += extra
+            del packet[IP].chksum
+        else:
+            packet[IPv6].plen += extra
+        return bytes(packet)
+
+    def udp4(port: int, ident: int) -> list[bytes]:
+        datagram = IP(src=A, dst=B, id=ident) / UDP(sport=port, dport=9) / DATAGRAM
+        return [eth(f) for f in ip_fragments(datagram, 200)]
+
+    frames = udp4(5101, 0x5101)
+    out += [(claim_more(frames[0], 40), None), *whole(frames[1:])]
+    frames = udp4(5102, 0x5102)
+    out += [(frames[0][:100], len(frames[0])), *whole(frames[1:])]
+    segment = IP(src=A, dst=B, id=0x5103) / TCP(sport=5103, dport=80, flags="PA", seq=1,
+                                                 ack=1) / DATAGRAM
+    frames = [eth(f) for f in ip_fragments(segment, 200)]
+    out += [(claim_more(frames[0], 8), None), *whole(frames[1:])]
+    frames = udp4(5104, 0x5104)
+    out += [(frames[0], None), (claim_more(frames[1], 16), None), (frames[2], None)]
+    for port, cut in ((5105, True), (5106, False)):
+        datagram = IPv6(src=A6, dst=B6) / IPv6ExtHdrFragment(id=port) / UDP(sport=port,
+                                                                           dport=9) / DATAGRAM
+        frames = [eth(f) for f in fragment6(datagram, 300)]
+        first = (frames[0][:100], len(frames[0])) if cut else (claim_more(frames[0], 40), None)
+        out += [first, *whole(frames[1:])]
+    out.append((eth(IP(src=A, dst=B) / UDP(sport=5107, dport=9) / b"plain"), None))
+    return out
+
+
 #: every capture of this folder: file name → builder
 CAPTURES: dict[str, Callable[[], list[Record]]] = {
     "syn-retry-same-isn.pcap": syn_retry_same_isn,
+    "several-synacks.pcap": several_synacks,
     "bad-transport-headers.pcap": bad_transport_headers,
+    "ip-fragments.pcap": fragmented_streams,
+    "ip-fragments-not-whole.pcap": fragments_not_whole,
 }
 
 
