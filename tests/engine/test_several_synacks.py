@@ -20,9 +20,10 @@ NAME = "several-synacks.pcap"
 
 
 def _follow(stream: int) -> tuple[bytes, bytes]:
-    with extract_flows_from_file(path(NAME), WIRESHARK) as result:
-        with reassemble(result, find_tcp_stream(result, stream)) as follow:
-            return tuple(s.read(0, len(s)) for s in follow.stores)  # type: ignore[return-value]
+    with extract_flows_from_file(path(NAME), WIRESHARK) as result, \
+            reassemble(result, find_tcp_stream(result, stream)) as follow:
+        client, server = (s.read(0, len(s)) for s in follow.stores)
+        return client, server
 
 
 def test_conversations_equal_tshark() -> None:
