@@ -51,8 +51,8 @@ from gui.table.export import (
     ask_export_path,
     write_conversations,
 )
-from gui.table.filter import HELP
 from gui.table.filter_bar import FilterBar
+from gui.table.filter_help import FilterHelpDialog
 from gui.table.model import ConversationModel
 from gui.table.view import ConversationView
 
@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self.view.columnChoicesChanged.connect(self._save_column_choices)
         self.view.conversationSelected.connect(self.conversationSelected)
         self.view.conversationActivated.connect(self.conversationActivated)
+        self.filter_help: FilterHelpDialog | None = None
         self.filter_bar = FilterBar(self)
         self.filter_bar.maskChanged.connect(self.model.set_mask)
         self.filter_bar.errorChanged.connect(self._filter_error)
@@ -217,7 +218,7 @@ class MainWindow(QMainWindow):
                                     QKeySequence.StandardKey.SelectAll))
         edit.addSeparator()
         edit.addAction(self._action("&Filter…", self._focus_filter, QKeySequence.StandardKey.Find,
-                                    "Type a filter: addresses, port N, protocols, states"))
+                                    "Type a filter: port 80 or port 443, bytes>30k, …"))
 
         view = bar.addMenu("&View")
         self.columns_menu = QMenu("&Columns", self)
@@ -494,9 +495,8 @@ class MainWindow(QMainWindow):
         self.filter_bar.edit.selectAll()
 
     def _filter_error(self, message: str) -> None:
-        if message:  # the first sentence; the filter box's tooltip has the whole hint
-            first = message.split(". ")[0].rstrip(".")
-            self.statusBar().showMessage(f"Filter not applied: {first}.")
+        if message:  # the filter box's tooltip shows where, with a caret
+            self.statusBar().showMessage(f"Filter not applied: {message}")
         else:
             self.statusBar().clearMessage()
 
@@ -535,9 +535,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(" — ".join(parts))
 
     def _show_filter_help(self) -> None:
-        QMessageBox.information(self, "Filter Syntax", HELP + "\n\nTerms separated by spaces "
-                                "must all match (AND). Examples:\n  10.0.0.0/8 port 443\n"
-                                "  udp !port 53\n  tcp RSTO\n  packets>100 bytes>1000000")
+        if self.filter_help is None:
+            self.filter_help = FilterHelpDialog(self)
+        self.filter_help.show()
+        self.filter_help.raise_()
 
     def _show_about(self) -> None:
         QMessageBox.about(self, "About Flowscope",

@@ -280,14 +280,17 @@ def _field_of(key: str) -> Callable[[dict[str, Any]], Any]:
 
 def write_table(result: FlowResult, out: TextIO, rows: np.ndarray | None = None) -> None:
     """A readable text table, one section per protocol, like ``tshark -z conv,tcp``; columns
-    that are empty for a whole section (ports of ICMP, streams of Z-Wave) are left out."""
+    that are empty for a whole section (ports of ICMP, streams of Z-Wave) are left out. With
+    ``rows`` (a filter's), only those conversations, and the header says how many matched."""
     records = conversation_records(result, rows)
     by_proto: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
         by_proto.setdefault(rec["protocol"], []).append(rec)
     c = result.capture
+    matched = "" if rows is None else f" ({len(records)} match the filter)"
     out.write(f"{c.path or 'packets'}: {c.format}, {c.packets} packets, "
-              f"{len(records)} conversations, {result.unassigned.total} packets in none\n")
+              f"{len(result.conversations)} conversations{matched}, "
+              f"{result.unassigned.total} packets in none\n")
     order = ["tcp", "udp", "icmp", "icmpv6"]
     for proto in sorted(by_proto, key=lambda p: (order.index(p) if p in order else 9, p)):
         recs = sorted(by_proto[proto], key=lambda r: (r["stream"] is None, r["stream"] or 0,

@@ -53,6 +53,9 @@ class Pane(QWidget):
         self.runner = runner if runner is not None else JobRunner(self)
         self._own_runner = runner is None
         self.jobs = LatestJob(self.runner, self)
+        #: what the pane shows: a capture's result and a conversation of it (-1: none)
+        self.result: FlowResult | None = None
+        self.conversation = -1
 
     # -- what it applies to ------------------------------------------------------------------
     @classmethod

@@ -12,6 +12,7 @@ import numpy as np
 
 from engine import FlowResult
 from engine.columns import ColumnSpec, extra_columns
+from engine.filter import FilterColumns
 from engine.protocols import protocol_name, protocol_title
 from engine.table import ConversationTable
 
@@ -55,6 +56,8 @@ class ConversationData:
         self.extra_columns: list[ColumnSpec] = [
             c for c in extra_columns()
             if c.name in t.extra and (not c.protocols or present.intersection(c.protocols))]
+        #: the columns as the filter language reads them (it keeps what it computes)
+        self.filter_columns = FilterColumns(t, self.first_ns)
 
     def __len__(self) -> int:
         return len(self.table)

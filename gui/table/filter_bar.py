@@ -1,24 +1,26 @@
 """The bar above the table: the filter box and one toggle button per protocol, with counts.
 
-It turns what the user typed and toggled into one boolean mask over the conversations (via
-:func:`gui.filter.filter_mask`); a term it cannot read turns the box red, explains itself in the
-tooltip and leaves the table as it was.
+It turns what the user typed and toggled into one boolean mask over the conversations (the
+engine's filter language, :mod:`engine.filter`); text it cannot read turns the box red, shows
+the message with a caret under the offending characters in the tooltip, and leaves the table
+as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
 
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
 
+from engine.filter import HELP, FilterError, compile_filter
 from gui import units
 from gui.resource_files import resource
 from gui.style import INVALID_INPUT_STYLE, PROTOCOL_CHIP_STYLE
 from gui.table.data import ConversationData, protocol_title
-from gui.table.filter import HELP, FilterError, filter_mask
 
 #: typing pauses this long before the filter is applied (Enter applies at once)
 DEBOUNCE_MS = 180
@@ -45,8 +47,8 @@ class FilterBar(QWidget):
         layout.setSpacing(4)
         self.edit = QLineEdit(self)
         self.edit.setClearButtonEnabled(True)
-        self.edit.setPlaceholderText("Filter conversations:  10.0.0.1   port 443   tcp   RSTO   "
-                                     "packets>100   !udp")
+        self.edit.setPlaceholderText("Filter conversations:  10.0.0.1   port 80 or port 443   "
+                                     "bytes>30k   RSTO   !udp")
         self.edit.setToolTip(HELP)
         self.edit.setMinimumWidth(280)
         self.edit.setAcceptDrops(False)  # a file dropped here opens it (the window takes it)
@@ -104,24 +106,32 @@ class FilterBar(QWidget):
         self._timer.stop()
         data = self._data
         if data is None:
-            self._set_error("")
+            self._set_error(None)
             return
         try:
-            mask = filter_mask(self.edit.text(), data)
+            mask = compile_filter(self.edit.text(), data.filter_columns).mask(
+                data.filter_columns)
         except FilterError as exc:
-            self._set_error(str(exc))
+            self._set_error(exc)
             return
-        self._set_error("")
+        self._set_error(None)
         hidden = [name for name, b in self._buttons.items() if not b.isChecked()]
         if hidden:
             shown = ~np.isin(data.protocol, hidden)
             mask = shown if mask is None else mask & shown
         self.maskChanged.emit(mask)
 
-    def _set_error(self, message: str) -> None:
+    def _set_error(self, exc: FilterError | None) -> None:
+        message = "" if exc is None else str(exc)
         if message == self.error:
             return
         self.error = message
         self.edit.setStyleSheet(_INVALID_STYLE if message else "")
-        self.edit.setToolTip(message or HELP)
+        self.edit.setToolTip(HELP if exc is None else _error_tip(exc))
         self.errorChanged.emit(message)
+
+
+def _error_tip(exc: FilterError) -> str:
+    """The filter with a caret under the offending characters, then what was expected."""
+    return (f"<pre>{html.escape(exc.caret())}</pre><p>{html.escape(exc.message)}"
+            f" (at character {exc.column}).</p>")

@@ -58,8 +58,6 @@ class PacketsPane(Pane):
 
     def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None) -> None:
         super().__init__(runner, parent)
-        self.result: FlowResult | None = None
-        self.conversation = -1
         self.packet = -1
         self._warm = False
         self._warm_timer = QTimer(self)

@@ -183,8 +183,6 @@ class StreamPane(Pane):
 
     def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None) -> None:
         super().__init__(runner, parent)
-        self._result: FlowResult | None = None
-        self._conversation = -1
         self._job: StreamJob | None = None
         self._document: StreamDocument | None = None
 
@@ -262,14 +260,6 @@ class StreamPane(Pane):
 
     # -- state -------------------------------------------------------------------------------
     @property
-    def conversation(self) -> int:
-        return self._conversation
-
-    @property
-    def result(self) -> FlowResult | None:
-        return self._result
-
-    @property
     def document(self) -> StreamDocument | None:
         """What the view shows (a preview while a long stream loads)."""
         return self._document
@@ -281,8 +271,8 @@ class StreamPane(Pane):
     def show_conversation(self, result: FlowResult | None, conversation: int) -> None:
         """Show conversation ``conversation`` (a row of ``result.conversations``; -1: none)."""
         self._stop_job()
-        self._result = result
-        self._conversation = conversation
+        self.result = result
+        self.conversation = conversation
         self._set_legend(None)
         if result is None or conversation < 0:
             self._show_empty(EMPTY_NOTHING_SELECTED)
@@ -320,7 +310,7 @@ class StreamPane(Pane):
         self._set_document(None)
         self.view.set_empty_text(text)
         self.summary.setText("")
-        if self._result is None or self._conversation < 0:
+        if self.result is None or self.conversation < 0:
             self.export_button.setEnabled(False)
         self.streamShown.emit(None)
 
@@ -426,10 +416,10 @@ class StreamPane(Pane):
 
     def export(self) -> None:
         """The Export Stream dialog for the conversation shown."""
-        if self._result is None or not has_stream(self._result, self._conversation):
+        if self.result is None or not has_stream(self.result, self.conversation):
             return
         from gui.panes.stream.export import StreamExportDialog
 
-        dialog = StreamExportDialog(self._result, self._conversation, self,
+        dialog = StreamExportDialog(self.result, self.conversation, self,
                                     direction=self.view.direction)
         dialog.open()

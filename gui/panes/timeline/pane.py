@@ -86,8 +86,6 @@ class TimelinePane(Pane):
 
     def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None) -> None:
         super().__init__(runner, parent)
-        self.result: FlowResult | None = None
-        self.conversation = -1
         self.packets: ConversationPackets | None = None
         self.timeline: Timeline | None = None
         self.bars: StateBars | None = None

@@ -67,8 +67,6 @@ class ZWavePane(Pane):
 
     def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None) -> None:
         super().__init__(runner, parent)
-        self.result: FlowResult | None = None
-        self.conversation = -1
         self.pairs: PairBars | None = None
         self.rssi: RssiSeries | None = None
         self.histogram: FrameHistogram | None = None
