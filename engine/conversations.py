@@ -14,7 +14,7 @@ import numpy as np
 from .config import FlowConfig
 from .decode.exact import Quoted
 from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints, Tuples, group_tuples, tuple_hash
-from .packets import Kind, PacketTable, Reason
+from .packets import InnerPackets, Kind, PacketTable, Reason
 from .protocols import ip_kinds, kinds_with_ports
 from .stream_numbers import conversation_starts
 from .table import ConversationTable
@@ -158,11 +158,16 @@ def _packet_lists(prow: np.ndarray, seg_pos: np.ndarray, new_id: np.ndarray, n: 
     return prow[np.repeat(seg_pos[by_id], lens) + within], start
 
 
-def packet_lists(p: PacketTable, nconv: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR packet lists from ``p.conv`` (after tables were merged): indices grouped by
-    conversation, file order inside."""
+def packet_lists(p: PacketTable, nconv: int, inner: InnerPackets | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """CSR packet lists from ``p.conv`` and the inner packets' (after tables were merged):
+    indices grouped by conversation, file order inside."""
     rows = np.flatnonzero(p.conv >= 0)
     conv = p.conv[rows]
+    if inner is not None and len(inner):  # a conversation's packets are all of one level
+        tunnelled = inner.packets.conv >= 0
+        rows = np.concatenate((rows, inner.frame[tunnelled]))
+        conv = np.concatenate((conv, inner.packets.conv[tunnelled]))
     index = rows[np.argsort(conv, kind="stable")]
     start = np.zeros(nconv + 1, dtype=np.int64)
     np.cumsum(np.bincount(conv, minlength=nconv), out=start[1:])

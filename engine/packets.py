@@ -181,3 +181,41 @@ DTYPES: dict[str, type] = {
     "tcp_hlen": np.uint8, "icmp_type": np.uint8, "icmp_code": np.uint8, "icmp_id": np.uint16,
     "icmp_seq": np.uint16, "conv": np.int32, "direction": np.uint8,
 }
+
+
+@dataclass
+class InnerPackets:
+    """The packets inside UDP tunnels (VXLAN, Geneve, GTP-U): one row per tunnelled frame whose
+    inner packet belongs to a conversation, in frame order.
+
+    Wireshark counts such a frame twice: in the outer UDP conversation (the frame's own row of
+    the packet table) and in the inner one (its row here). ``packets`` has the inner packet's
+    columns — frame-level ones (time, lengths, offset) copied from its frame, ``payload_off``
+    counted from the frame's start, ``conv``/``direction`` its inner conversation — so it reads
+    like a packet table wherever a conversation's packets are read.
+    """
+
+    frame: np.ndarray  # int64, the frame (packet index) each row is inside
+    tunnel: np.ndarray  # uint8, which tunnel (engine.decode.layers.TUNNEL_NAMES)
+    packets: PacketTable
+
+    def __len__(self) -> int:
+        return int(self.frame.size)
+
+    @classmethod
+    def empty(cls) -> InnerPackets:
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8),
+                   PacketTable.empty(0))
+
+    @classmethod
+    def concat(cls, parts: list[InnerPackets]) -> InnerPackets:
+        """One table from pieces, rows ordered by frame."""
+        parts = [part for part in parts if len(part)]
+        if not parts:
+            return cls.empty()
+        frame = np.concatenate([part.frame for part in parts])
+        order = np.argsort(frame, kind="stable")
+        cols = {f.name: np.concatenate([getattr(part.packets, f.name) for part in parts])[order]
+                for f in fields(PacketTable)}
+        return cls(frame[order], np.concatenate([part.tunnel for part in parts])[order],
+                   PacketTable(**cols))

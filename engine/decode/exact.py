@@ -14,12 +14,19 @@ from ..capture import linktypes as lt
 from ..packets import PAYLOAD_REASSEMBLED, Kind, Reason
 from ..protocols import ported_ip_protocols
 from .layers import (
+    CHDLC_ADDRESSES,
+    ERSPAN_2_HEADER,
+    ERSPAN_3_HEADER,
+    ERSPAN_3_PLATFORM,
     ETH_IPV4,
     ETH_IPV6,
     ETH_MPLS,
     ETH_PPPOE_SESSION,
     ETH_TEB,
     ETHERTYPE_LINKS,
+    GRE_ARUBA,
+    GRE_ERSPAN,
+    GRE_ERSPAN_3,
     GRE_PPP,
     ICMP4_ERRORS,
     ICMP6_ERRORS,
@@ -27,12 +34,16 @@ from .layers import (
     IPV6_AH,
     IPV6_EXT_8,
     IPV6_FRAG,
+    LLC_SNAP,
+    LLC_SNAP_OUIS,
     NULL_HEADER,
     NULL_IPV4,
     NULL_IPV6,
     NULL_LINKS,
+    PPI_HEADER,
     PPP_IPV4,
     PPP_IPV6,
+    PPPOE_HEADER,
     PROTO_ICMP,
     PROTO_ICMPV6,
     PROTO_IPIP,
@@ -46,7 +57,15 @@ from .layers import (
     TUNNEL_PROTOCOLS,
     UDP_HEADER,
     VLAN_TYPES,
+    WLAN_DATA,
+    WLAN_HEADER,
+    WLAN_NO_DATA,
+    WLAN_ORDER,
+    WLAN_PROTECTED,
+    WLAN_QOS,
+    WLAN_TO_FROM_DS,
 )
+from .tunnels import INNER_ETHERNET, inner_start, tunnel_of
 
 MAX_NESTING = 4  # tunnels inside tunnels before we stop looking
 #: bytes kept from a datagram's first fragment: enough for any transport header Flowscope reads,
@@ -114,6 +133,12 @@ class Fields:
     icmp_seq: int = 0
     fragment: Fragment | None = field(default=None, repr=False)
     quoted: Quoted | None = None
+    #: the packet inside a UDP tunnel (VXLAN, Geneve, GTP-U) this packet carries, and which
+    #: tunnel (``layers.TUNNEL_NAMES``; 0: none)
+    inner: Fields | None = field(default=None, repr=False)
+    tunnel: int = 0
+    #: decoding the inside of a UDP tunnel: a tunnel in there is not opened (one inner level)
+    in_tunnel: bool = field(default=False, repr=False)
 
     def fail(self, reason: Reason) -> Fields:
         self.kind = Kind.UNASSIGNED
@@ -130,44 +155,97 @@ def decode_packet(data: bytes, linktype: int, origlen: int | None = None) -> Fie
 
 
 # -- link layers ---------------------------------------------------------------------------
-def _link(data: bytes, linktype: int, wire: int, out: Fields, depth: int) -> None:
+def _link(data: bytes, linktype: int, wire: int, out: Fields, depth: int, off: int = 0) -> None:
+    """The frame of ``linktype`` starting at ``off`` (0, or inside a PPI header)."""
     n = len(data)
     if linktype in ETHERTYPE_LINKS:
         type_at, header = ETHERTYPE_LINKS[linktype]
-        if n < header:
+        if n < off + header:
             out.fail(Reason.TRUNCATED)
             return
-        _ethertype(data, struct.unpack_from(">H", data, type_at)[0], header, wire, out, depth)
+        _ethertype(data, struct.unpack_from(">H", data, off + type_at)[0], off + header, wire,
+                   out, depth)
     elif linktype in RAW_IP_LINKS:
         version = RAW_IP_LINKS[linktype]
         if version is None:
-            if n < 1:
+            if n < off + 1:
                 out.fail(Reason.TRUNCATED)
                 return
-            version = data[0] >> 4
+            version = data[off] >> 4
         if version == 4:
-            _ipv4(data, 0, wire, out, depth)
+            _ipv4(data, off, wire, out, depth)
         elif version == 6:
-            _ipv6(data, 0, wire, out, depth)
+            _ipv6(data, off, wire, out, depth)
         else:
             out.fail(Reason.MALFORMED)
     elif linktype in NULL_LINKS:
-        if n < NULL_HEADER:
+        if n < off + NULL_HEADER:
             out.fail(Reason.TRUNCATED)
             return
-        le, be = struct.unpack_from("<I", data)[0], struct.unpack_from(">I", data)[0]
+        le, be = struct.unpack_from("<I", data, off)[0], struct.unpack_from(">I", data, off)[0]
         family = be if linktype == lt.LOOP and be < 0x10000 else (le if le < 0x10000 else be)
         if family in NULL_IPV4:
-            _ipv4(data, NULL_HEADER, wire, out, depth)
+            _ipv4(data, off + NULL_HEADER, wire, out, depth)
         elif family in NULL_IPV6:
-            _ipv6(data, NULL_HEADER, wire, out, depth)
+            _ipv6(data, off + NULL_HEADER, wire, out, depth)
         else:
             out.ethertype = 0
             out.fail(Reason.NON_IP)
     elif linktype == lt.PPP:
-        _ppp(data, 0, wire, out, depth)
+        if n > off and data[off] in CHDLC_ADDRESSES:  # Cisco HDLC framing, not PPP's
+            _link(data, lt.C_HDLC, wire, out, depth, off)
+        else:
+            _ppp(data, off, wire, out, depth)
+    elif linktype == lt.PPI:
+        if n < off + PPI_HEADER:
+            out.fail(Reason.TRUNCATED)
+            return
+        size, inner = struct.unpack_from("<HI", data, off + 2)
+        if size < PPI_HEADER or inner == lt.PPI:
+            out.fail(Reason.MALFORMED)
+            return
+        _link(data, inner, wire, out, depth, off + size)
+    elif linktype == lt.IEEE802_11:
+        _wlan(data, off, wire, out, depth)
+    elif linktype == lt.IEEE802_11_RADIOTAP:
+        if n < off + 4:
+            out.fail(Reason.TRUNCATED)
+            return
+        size = struct.unpack_from("<H", data, off + 2)[0]
+        if size < 4:
+            out.fail(Reason.MALFORMED)
+            return
+        _wlan(data, off + size, wire, out, depth)
     else:
         out.fail(Reason.LINKTYPE)
+
+
+def _wlan(data: bytes, off: int, wire: int, out: Fields, depth: int) -> None:
+    """An 802.11 frame at ``off``: data frames that are not encrypted carry LLC/SNAP and an
+    EtherType; everything else (management, control, protected frames) is not IP."""
+    n = len(data)
+    if n < off + WLAN_HEADER:
+        out.fail(Reason.TRUNCATED)
+        return
+    fc0, fc1 = data[off], data[off + 1]
+    subtype = fc0 >> 4
+    if (fc0 >> 2) & 3 != WLAN_DATA or subtype & WLAN_NO_DATA or fc1 & WLAN_PROTECTED:
+        out.ethertype = 0
+        out.fail(Reason.NON_IP)
+        return
+    size = WLAN_HEADER + (6 if fc1 & WLAN_TO_FROM_DS == WLAN_TO_FROM_DS else 0)
+    if subtype & WLAN_QOS:
+        size += 2 + (4 if fc1 & WLAN_ORDER else 0)
+    start = off + size
+    if n < start + LLC_SNAP:
+        out.fail(Reason.TRUNCATED)
+        return
+    if bytes(data[start : start + 6]) not in LLC_SNAP_OUIS:
+        out.ethertype = 0
+        out.fail(Reason.NON_IP)
+        return
+    _ethertype(data, struct.unpack_from(">H", data, start + 6)[0], start + LLC_SNAP, wire, out,
+               depth)
 
 
 def _ethernet(data: bytes, off: int, wire: int, out: Fields, depth: int) -> None:
@@ -195,11 +273,7 @@ def _ethertype(data: bytes, etype: int, off: int, wire: int, out: Fields, depth:
     elif etype == ETH_IPV6:
         _ipv6(data, off, wire, out, depth)
     elif etype == ETH_PPPOE_SESSION:
-        if n < off + 8:
-            out.fail(Reason.TRUNCATED)
-            return
-        proto = struct.unpack_from(">H", data, off + 6)[0]
-        _ppp_protocol(data, proto, off + 8, wire, out, depth)
+        _ppp_field(data, off + PPPOE_HEADER, wire, out, depth)
     elif etype in ETH_MPLS:
         while True:
             if n < off + 4:
@@ -223,6 +297,12 @@ def _ethertype(data: bytes, etype: int, off: int, wire: int, out: Fields, depth:
 def _ppp(data: bytes, off: int, wire: int, out: Fields, depth: int) -> None:
     if len(data) >= off + 2 and data[off] == 0xFF and data[off + 1] == 0x03:
         off += 2
+    _ppp_field(data, off, wire, out, depth)
+
+
+def _ppp_field(data: bytes, off: int, wire: int, out: Fields, depth: int) -> None:
+    """The PPP protocol field at ``off`` (one byte when compressed: its low bit is set) and
+    what follows it (in PPP frames and PPPoE sessions alike)."""
     if len(data) < off + 1:
         out.fail(Reason.TRUNCATED)
         return
@@ -391,6 +471,9 @@ def _transport(data: bytes, off: int, plen: int, wire: int, out: Fields, depth: 
         out.sport, out.dport = sport, dport
         out.payload_off = off + 8
         out.payload_len = ulen - 8 if 8 <= ulen <= plen else plen - 8
+        tunnel = tunnel_of(sport, dport)
+        if tunnel and not out.in_tunnel:
+            _udp_tunnel(data[: off + 8 + out.payload_len], off + 8, wire, out, tunnel)
     elif (proto, out.family) in ((PROTO_ICMP, 4), (PROTO_ICMPV6, 6)):
         _icmp(data, off, plen, out)
     elif proto in TUNNEL_PROTOCOLS and depth < MAX_NESTING and _tunnel(data, off, wire, out, depth):
@@ -412,7 +495,7 @@ def _transport(data: bytes, off: int, plen: int, wire: int, out: Fields, depth: 
 def _tunnel(data: bytes, off: int, wire: int, out: Fields, depth: int) -> bool:
     """Decode what an IP-in-IP or GRE packet carries into ``out`` if it is IP (Wireshark's
     TCP/UDP conversations are the inner ones); False leaves ``out`` as the outer packet."""
-    inner = Fields(ethertype=out.ethertype)
+    inner = Fields(ethertype=out.ethertype, in_tunnel=out.in_tunnel)
     proto = out.ip_proto
     if proto == PROTO_IPIP:
         _ipv4(data, off, wire, inner, depth + 1)
@@ -433,6 +516,24 @@ def _short(out: Fields, captured: int, plen: int, need: int) -> bool:
         return False
     out.fail(Reason.MALFORMED if plen < need else Reason.TRUNCATED)
     return True
+
+
+def _udp_tunnel(data: bytes, start: int, wire: int, out: Fields, tunnel: int) -> None:
+    """The packet inside the tunnel whose payload is ``data[start:]`` (``data`` ends where the
+    UDP payload ends) into ``out.inner``, if it is one a conversation can hold."""
+    where = inner_start(data, start, len(data), tunnel)
+    if where is None:
+        return
+    kind, at = where
+    inner = Fields(in_tunnel=True)
+    if kind == INNER_ETHERNET:
+        _ethernet(data, at, wire, inner, 0)
+    elif len(data) > at and data[at] >> 4 in (4, 6):
+        _ip(data, at, wire, inner, 0, data[at] >> 4)
+    else:
+        return
+    if inner.kind != Kind.UNASSIGNED or inner.reason == Reason.TCP_HEADER:
+        out.inner, out.tunnel = inner, tunnel
 
 
 def _icmp(data: bytes, off: int, plen: int, out: Fields) -> None:
@@ -498,6 +599,19 @@ def _gre(data: bytes, off: int, wire: int, out: Fields, depth: int) -> bool:
         _ipv6(data, inner, wire, out, depth + 1)
     elif version == 0 and proto == ETH_TEB:
         _ethernet(data, inner, wire, out, depth + 1)
+    elif version == 0 and proto == GRE_ERSPAN:  # type II has a header, type I none
+        _ethernet(data, inner + (ERSPAN_2_HEADER if flags & 0x1000 else 0), wire, out,
+                  depth + 1)
+    elif version == 0 and proto == GRE_ERSPAN_3:
+        if n < inner + ERSPAN_3_HEADER:
+            return False
+        bits = struct.unpack_from(">H", data, inner + 10)[0]  # P, frame type, hw id, D, Gra, O
+        if (bits >> 10) & 0x1F:  # frame type 0 is Ethernet
+            return False
+        _ethernet(data, inner + ERSPAN_3_HEADER + (ERSPAN_3_PLATFORM if bits & 1 else 0), wire,
+                  out, depth + 1)
+    elif version == 0 and proto in GRE_ARUBA:
+        _wlan(data, inner, wire, out, depth + 1)
     elif version == 1 and proto == GRE_PPP and n > inner:
         _ppp(data, inner, wire, out, depth + 1)
     else:

@@ -8,19 +8,20 @@ Bytes beyond a packet's captured length are never trusted: every stage checks ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from ..capture import linktypes as lt
 from ..capture.chunk import RecordChunk, gather
-from ..packets import Kind, PacketTable, Reason
+from ..packets import InnerPackets, Kind, PacketTable, Reason
 from ..protocols import ported_ip_protocols
 from .exact import Fields, Fragment, Quoted, decode_packet
 from .layers import (
     ETH_IPV4,
     ETH_IPV6,
     ETHERTYPE_LINKS,
+    EXACT_LINKS,
     ICMP4_ERRORS,
     ICMP6_ERRORS,
     ICMP_HEADER,
@@ -45,6 +46,8 @@ from .layers import (
     UDP_HEADER,
     VLAN_TYPES,
 )
+from .tunnels import HEAD as TUNNEL_HEAD
+from .tunnels import INNER_ETHERNET, INNER_IP, inner_starts, tunnels_of
 
 
 def _lut(size: int, values: object) -> np.ndarray:
@@ -66,10 +69,21 @@ NULL_V6 = sorted(NULL_IPV6)
 
 @dataclass
 class SideInfo:
-    """What the chunk decode found that needs the whole capture to resolve."""
+    """What the chunk decode found that needs the whole capture to resolve, and the packets
+    inside UDP tunnels."""
 
     fragments: list[tuple[int, Fragment]] = field(default_factory=list)  # (packet index, …)
     quoted: list[tuple[int, Quoted]] = field(default_factory=list)
+    inner: list[InnerPackets] = field(default_factory=list)
+    #: ICMP errors inside UDP tunnels: (packet index of the frame, what they quote)
+    inner_quoted: list[tuple[int, Quoted]] = field(default_factory=list)
+
+    def extend(self, other: SideInfo) -> None:
+        """Add what a later chunk found."""
+        self.fragments += other.fragments
+        self.quoted += other.quoted
+        self.inner += other.inner
+        self.inner_quoted += other.inner_quoted
 
 
 def _u16(rows: np.ndarray, col: int) -> np.ndarray:
@@ -119,9 +133,13 @@ def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
 
     l4, l4len = _ip_layer(buf, pos, cap, t, l3, version, slow)
     _transport(buf, pos, cap, t, l4, l4len, slow)
+    inner = _udp_tunnels(buf, pos, cap, t, slow)
 
     for row in np.flatnonzero(slow):
         _decode_slow(int(row), buf, pos, cap, t, side, first_index)
+    if len(inner):
+        inner.frame += first_index
+        side.inner.append(inner)
     return t, side
 
 
@@ -154,7 +172,7 @@ def _link_layer(link: int, rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, c
         l3[rows] = NULL_HEADER
         _fail(t, rows[~(v4 | v6)], Reason.NON_IP)
         _fail(t, rows[cap[rows] < NULL_HEADER], Reason.TRUNCATED)
-    elif link == lt.PPP:
+    elif link in EXACT_LINKS:
         slow[rows] = True
     else:
         _fail(t, rows, Reason.LINKTYPE)
@@ -354,6 +372,60 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
             t.payload_len[r] = np.maximum(plen[ok] - size, 0)
 
 
+# -- UDP tunnels ----------------------------------------------------------------------------
+def _udp_tunnels(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable,
+                 slow: np.ndarray) -> InnerPackets:
+    """The packets inside the chunk's UDP tunnels, decoded by the same stages as the frames
+    (chunk-local frame numbers); shapes those stages hand over send the whole frame to the
+    exact decoder."""
+    udp = np.flatnonzero((t.kind == Kind.UDP) & ~slow)
+    tunnel = tunnels_of(t.sport[udp], t.dport[udp])
+    rows = udp[tunnel > 0]
+    if not rows.size:
+        return InnerPackets.empty()
+    tunnel = tunnel[tunnel > 0]
+    start = t.payload_off[rows].astype(np.int64)
+    end = start + np.minimum(t.payload_len[rows], np.maximum(cap[rows] - start, 0))
+    head = gather(buf, pos[rows] + start, TUNNEL_HEAD)
+    kind, at, exact = inner_starts(head, end - start, tunnel)
+    slow[rows[exact]] = True
+    go = kind > 0
+    rows, tunnel, kind, at, end = rows[go], tunnel[go], kind[go], start[go] + at[go], end[go]
+    m = rows.size
+    sub = PacketTable.empty(m)
+    sub_pos = pos[rows] + at
+    sub_cap = np.maximum(end - at, 0)  # the UDP payload ends the packet inside
+    l3 = np.zeros(m, dtype=np.int64)
+    version = np.zeros(m, dtype=np.uint8)
+    sub_slow = np.zeros(m, dtype=bool)
+    eth = np.flatnonzero(kind == INNER_ETHERNET)
+    if eth.size:
+        _link_layer(lt.ETHERNET, eth, buf, sub_pos, sub_cap, sub, l3, version, sub_slow)
+    ip = np.flatnonzero(kind == INNER_IP)
+    if ip.size:
+        _link_layer(lt.RAW, ip, buf, sub_pos, sub_cap, sub, l3, version, sub_slow)
+    l4, l4len = _ip_layer(buf, sub_pos, sub_cap, sub, l3, version, sub_slow)
+    _transport(buf, sub_pos, sub_cap, sub, l4, l4len, sub_slow)
+    slow[rows[sub_slow]] = True  # the exact decoder does those frames, inside and out
+    keep = ~sub_slow & ((sub.kind != Kind.UNASSIGNED) | (sub.reason == Reason.TCP_HEADER))
+    rows, tunnel, at = rows[keep], tunnel[keep], at[keep]
+    inner = sub.rows(0, m) if keep.all() else PacketTable(
+        **{f.name: getattr(sub, f.name)[keep] for f in fields(PacketTable)})
+    inner.payload_off[:] = np.where(inner.payload_off >= 0, inner.payload_off + at, -1)
+    _copy_frame_columns(inner, t, rows)
+    return InnerPackets(rows.astype(np.int64), tunnel.astype(np.uint8), inner)
+
+
+def _copy_frame_columns(inner: PacketTable, t: PacketTable, rows: np.ndarray) -> None:
+    """What an inner packet shares with its frame: time, lengths, place in the capture."""
+    for name in FRAME_COLUMNS:
+        getattr(inner, name)[:] = getattr(t, name)[rows]
+
+
+#: the packet-table columns that describe the frame, not the packet inside a tunnel
+FRAME_COLUMNS = ("ts_ns", "caplen", "origlen", "offset", "iface", "linktype")
+
+
 # -- the exact path -------------------------------------------------------------------------
 def _decode_slow(row: int, buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable,
                  side: SideInfo, first_index: int) -> None:
@@ -365,6 +437,14 @@ def _decode_slow(row: int, buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t:
         side.fragments.append((first_index + row, f.fragment))
     if f.quoted is not None:
         side.quoted.append((first_index + row, f.quoted))
+    if f.inner is not None:
+        one = PacketTable.empty(1)
+        store_fields(one, 0, f.inner)
+        _copy_frame_columns(one, t, np.array([row]))
+        side.inner.append(InnerPackets(np.array([first_index + row], dtype=np.int64),
+                                       np.array([f.tunnel], dtype=np.uint8), one))
+        if f.inner.quoted is not None:
+            side.inner_quoted.append((first_index + row, f.inner.quoted))
 
 
 _MASK64 = (1 << 64) - 1

@@ -41,7 +41,7 @@ def datagram_stream(result: FlowResult, conversation: int, cancel: CancelFn | No
         raise ConversationNotFound(f"Conversation {conversation} is not a UDP conversation.")
     if packets is None:
         packets = result.packets_of(conversation)
-    p = result.packets
+    p = result.packet_view(conversation)
     packets = np.asarray(packets, dtype=np.int64)
     payload = np.maximum(p.payload_len[packets], 0).astype(np.int64)
     off = p.payload_off[packets].astype(np.int64)
@@ -53,7 +53,8 @@ def datagram_stream(result: FlowResult, conversation: int, cancel: CancelFn | No
     budget = SpillBudget(result.config.memory_budget, result.config.spill_dir)
     stores = (StreamStore(budget), StreamStore(budget))
     try:
-        offsets, sizes, owner = result.payload_ranges(packets, np.zeros_like(captured), captured)
+        offsets, sizes, owner = result.payload_ranges(packets, np.zeros_like(captured), captured,
+                                                      p)
         got = fill_stores(result.source, offsets, sizes, lane[owner], stores, cancel, progress,
                           "Reading the UDP payloads")
         captured = np.bincount(owner, weights=got, minlength=packets.size).astype(np.int64)
