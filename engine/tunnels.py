@@ -65,23 +65,25 @@ def build_levels(p: PacketTable, inner: InnerPackets, quoted: list[tuple[int, Qu
 
 
 def add_tunnel_columns(result: FlowResult) -> None:
-    """The analysis hook: ``tunnel`` and ``tunnel_conversation`` of every conversation."""
+    """The analysis hook: ``tunnel`` and ``tunnel_conversation`` of every conversation, in
+    captures with conversations inside UDP tunnels (others get no such columns)."""
+    inner = result.inner
+    conv = inner.packets.conv
+    mine = conv >= 0
+    if not mine.any():
+        return
     table = result.conversations
     n = len(table)
     names = np.full(n, "", dtype="<U8")
     outer = np.full(n, -1, dtype=np.int64)
-    inner = result.inner
-    if len(inner):
-        conv = inner.packets.conv
-        mine = conv >= 0
-        # an inner conversation's tunnel: where its first packet is (rows are in frame order,
-        # so the first row of each conversation is its first packet)
-        ids, first = np.unique(conv[mine], return_index=True)
-        rows = np.flatnonzero(mine)[first]
-        outer[ids] = result.packets.conv[inner.frame[rows]]
-        codes = inner.tunnel[rows]
-        for code, name in TUNNEL_NAMES.items():
-            names[ids[codes == code]] = name
+    # an inner conversation's tunnel: where its first packet is (rows are in frame order, so
+    # the first row of each conversation is its first packet)
+    ids, first = np.unique(conv[mine], return_index=True)
+    rows = np.flatnonzero(mine)[first]
+    outer[ids] = result.packets.conv[inner.frame[rows]]
+    codes = inner.tunnel[rows]
+    for code, name in TUNNEL_NAMES.items():
+        names[ids[codes == code]] = name
     table.extra["tunnel"] = names
     table.extra["tunnel_conversation"] = outer
 

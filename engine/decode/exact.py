@@ -50,6 +50,10 @@ from .layers import (
     PROTO_IPV6,
     PROTO_TCP,
     PROTO_UDP,
+    RADIOTAP_EXT,
+    RADIOTAP_FLAG_FCS,
+    RADIOTAP_FLAGS,
+    RADIOTAP_TSFT,
     RAW_IP_LINKS,
     SHORT_HEADER,
     TCP_HEADER,
@@ -58,6 +62,7 @@ from .layers import (
     UDP_HEADER,
     VLAN_TYPES,
     WLAN_DATA,
+    WLAN_FCS,
     WLAN_HEADER,
     WLAN_NO_DATA,
     WLAN_ORDER,
@@ -208,16 +213,36 @@ def _link(data: bytes, linktype: int, wire: int, out: Fields, depth: int, off: i
     elif linktype == lt.IEEE802_11:
         _wlan(data, off, wire, out, depth)
     elif linktype == lt.IEEE802_11_RADIOTAP:
-        if n < off + 4:
+        if n < off + 8:
             out.fail(Reason.TRUNCATED)
             return
         size = struct.unpack_from("<H", data, off + 2)[0]
-        if size < 4:
+        if size < 8:
             out.fail(Reason.MALFORMED)
             return
+        if _radiotap_fcs(data, off, size):  # the frame's last 4 bytes are its FCS, not data
+            cut = max(min(n, wire - WLAN_FCS), 0)
+            data, wire = data[:cut], wire - WLAN_FCS
         _wlan(data, off + size, wire, out, depth)
     else:
         out.fail(Reason.LINKTYPE)
+
+
+def _radiotap_fcs(data: bytes, off: int, size: int) -> bool:
+    """Whether a radiotap header of ``size`` bytes at ``off`` says the frame ends in an FCS:
+    its Flags field (present bit 1, after the present words and an 8-aligned TSFT) has 0x10."""
+    at = off + 4
+    present = struct.unpack_from("<I", data, at)[0]
+    words = present
+    while words & RADIOTAP_EXT and at + 8 <= off + size:  # more present words follow
+        at += 4
+        words = struct.unpack_from("<I", data, at)[0]
+    at += 4
+    if not present & RADIOTAP_FLAGS:
+        return False
+    if present & RADIOTAP_TSFT:
+        at = off + ((at - off + 7) & ~7) + 8
+    return at < off + size and at < len(data) and bool(data[at] & RADIOTAP_FLAG_FCS)
 
 
 def _wlan(data: bytes, off: int, wire: int, out: Fields, depth: int) -> None:

@@ -45,6 +45,10 @@ WLAN_TO_FROM_DS, WLAN_PROTECTED, WLAN_ORDER = 0x03, 0x40, 0x80  # second frame c
 #: LLC/SNAP before the EtherType: DSAP, SSAP, control, then an RFC 1042 or 802.1H OUI
 LLC_SNAP_OUIS = (b"\xaa\xaa\x03\x00\x00\x00", b"\xaa\xaa\x03\x00\x00\xf8")
 LLC_SNAP = 8
+WLAN_FCS = 4  # frame check sequence at the end of the frame, when radiotap says it is there
+#: radiotap's present bits: TSFT (8 bytes, 8-aligned), Flags (1 byte), another word follows
+RADIOTAP_TSFT, RADIOTAP_FLAGS, RADIOTAP_EXT = 1 << 0, 1 << 1, 1 << 31
+RADIOTAP_FLAG_FCS = 0x10
 
 # -- EtherTypes ---------------------------------------------------------------------------------
 ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD

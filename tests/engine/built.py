@@ -125,3 +125,62 @@ def oracle_frames(name: str, key: tuple[str, int]) -> list[int]:
         if conv["stream"] == stream:
             return list(conv["frame_numbers"])
     return []
+
+
+def levels(name: str) -> dict[str, Any]:
+    """tshark's answers for every TCP/UDP layer of each frame (make_level_oracle.py)."""
+    return json.loads((BUILT / "oracle" / f"{name}.levels.json").read_text())
+
+
+def tshark_streams(name: str) -> dict[tuple[str, int], list[int]]:
+    """(protocol, stream) → the frames tshark gives that stream number, all layers."""
+    out: dict[tuple[str, int], list[int]] = {}
+    for frame in levels(name)["frames"]:
+        for layer in frame["layers"]:
+            out.setdefault((layer["protocol"], layer["stream"]), []).append(frame["frame"])
+    return out
+
+
+def assert_levels_equal(name: str) -> None:
+    """Both levels (conversations in the open and inside tunnels) as tshark has them: the same
+    stream numbers for the same frames, and tshark's own table row for row (endpoints, frames
+    and bytes each way, A being the sender of the first frame)."""
+    theirs = tshark_streams(name)
+    with extract_flows_from_file(BUILT / name, WIRESHARK) as result:
+        mine: dict[tuple[str, int], list[int]] = {}
+        rows = []
+        for conv in result:
+            if conv.protocol not in ("tcp", "udp"):
+                continue
+            mine[(conv.protocol, conv.stream)] = (conv.packet_indices + 1).tolist()
+            rows.append({"protocol": conv.protocol, "a": list(conv.a), "b": list(conv.b),
+                         "frames_a_to_b": conv.packets_ab, "bytes_a_to_b": conv.bytes_ab,
+                         "frames_b_to_a": conv.packets_ba, "bytes_b_to_a": conv.bytes_ba})
+    assert mine == theirs
+    table = levels(name)["table"]
+    assert len(rows) == len(table)
+    for row in table:
+        match = [r for r in rows if r["protocol"] == row["protocol"] and r["a"] == row["a"]
+                 and r["b"] == row["b"]]
+        assert len(match) == 1, row
+        for field in ("frames_a_to_b", "frames_b_to_a", "bytes_a_to_b", "bytes_b_to_a"):
+            if row[field] is not None:
+                assert match[0][field] == row[field], (row, field)
+
+
+def assert_follow_equal(name: str) -> int:
+    """Every TCP stream follows as tshark follows it (all levels); returns how many."""
+    from engine.follow import find_tcp_stream, reassemble
+
+    follow = levels(name)["follow"]
+    with extract_flows_from_file(BUILT / name, WIRESHARK) as result:
+        for stream, theirs in follow.items():
+            with reassemble(result, find_tcp_stream(result, int(stream))) as ours:
+                node0 = tuple(theirs["nodes"][0])
+                a_first = node0 == ours.a
+                assert a_first or node0 == ours.b, (stream, node0)
+                sent = [ours.data(0).hex(), ours.data(1).hex()]
+                if not a_first:
+                    sent.reverse()
+                assert sent == [theirs["node0_hex"], theirs["node1_hex"]], stream
+    return len(follow)

@@ -9,14 +9,17 @@ byte for byte; a test checks that they were.
 
 from __future__ import annotations
 
+import struct
 import sys
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from scapy.layers.inet import IP, TCP, UDP, fragment
+from scapy.contrib.erspan import ERSPAN_II, ERSPAN_III, ERSPAN_PlatformSpecific
+from scapy.layers.inet import GRE, IP, TCP, UDP, fragment
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, fragment6
 from scapy.layers.l2 import Ether
-from scapy.packet import Packet
+from scapy.packet import Packet, Raw
 
 from engine.capture import writer
 
@@ -280,14 +283,200 @@ def fragments_not_whole() -> list[Record]:
     return out
 
 
-#: every capture of this folder: file name → builder
+# -- issue 10 item 6: link layers and encapsulations -----------------------------------------
+def exchange(ip_a: str, ip_b: str, sport: int, text: str, v6: bool = False) -> list[bytes]:
+    """A short TCP connection (handshake, a request, a reply, FIN both ways) as IP packets."""
+    net = IPv6 if v6 else IP
+    request, reply = f"{text} request\n".encode(), f"{text} reply\n".encode()
+    rq, rp = 100 + 1 + len(request), 900 + 1 + len(reply)
+
+    def seg(fwd: bool, flags: str, seq: int, ack: int, load: bytes = b"") -> bytes:
+        src, dst = (ip_a, ip_b) if fwd else (ip_b, ip_a)
+        ports = (sport, 80) if fwd else (80, sport)
+        return bytes(net(src=src, dst=dst) / TCP(sport=ports[0], dport=ports[1], flags=flags,
+                                                seq=seq, ack=ack) / load)
+
+    return [seg(True, "S", 100, 0), seg(False, "SA", 900, 101), seg(True, "A", 101, 901),
+            seg(True, "PA", 101, 901, request), seg(False, "PA", 901, rq, reply),
+            seg(True, "FA", rq, rp), seg(False, "FA", rp, rq + 1), seg(True, "A", rq + 1, rp + 1)]
+
+
+def _ip_version(packet: bytes) -> int:
+    return packet[0] >> 4
+
+
+def cisco_hdlc(framing_in_ppp: bool = False) -> list[Record]:
+    """Cisco HDLC frames (link type 104; or inside the PPP link type, first byte 0x0F/0x8F)
+    carrying a TCP connection over IPv4, one over IPv6 and a broadcast UDP datagram."""
+    out = []
+    packets = exchange(A, B, 1201, "HDLC") + exchange(A6, B6, 1202, "HDLC v6", v6=True)
+    for packet in packets:
+        etype = 0x0800 if _ip_version(packet) == 4 else 0x86DD
+        out.append(struct.pack(">BBH", 0x0F, 0, etype) + packet)
+    out.append(struct.pack(">BBH", 0x8F, 0, 0x0800)
+               + bytes(IP(src=A, dst="10.0.0.255") / UDP(sport=1203, dport=9) / b"hello all"))
+    if framing_in_ppp:  # and a frame in PPP's own framing, to show both are read
+        out.append(b"\xff\x03\x00\x21" + bytes(IP(src=A, dst=B) / UDP(sport=1204, dport=9)
+                                                  / b"ppp"))
+    return whole(out)
+
+
+def ppi() -> list[Record]:
+    """PPI headers (link type 192) over Ethernet and over 802.11 (an unencrypted QoS data frame
+    with LLC/SNAP), each carrying a TCP connection."""
+    out = []
+    ether = Ether(src=MAC_A, dst=MAC_B)
+    for packet in exchange(A, B, 1301, "PPI Ethernet"):
+        out.append(struct.pack("<BBHI", 0, 0, 8, 1) + bytes(ether / IP(packet)))
+    for packet in exchange(A, C, 1302, "PPI 802.11"):
+        out.append(struct.pack("<BBHI", 0, 0, 8, 105) + wlan(packet))
+    return whole(out)
+
+
+def wlan(packet: bytes, qos: bool = True) -> bytes:
+    """An unencrypted 802.11 data frame to the distribution system carrying ``packet``."""
+    fc0 = 0x88 if qos else 0x08
+    header = bytes([fc0, 0x01]) + b"\0\0" + bytes.fromhex("020000000001" "02000000000a"
+                                                          "02000000000b") + b"\x10\x00"
+    header += b"\0\0" if qos else b""
+    etype = 0x0800 if _ip_version(packet) == 4 else 0x86DD
+    return header + b"\xaa\xaa\x03\x00\x00\x00" + struct.pack(">H", etype) + packet
+
+
+def radiotap() -> list[Record]:
+    """802.11 with radiotap headers (link type 127, a monitor-mode capture).
+
+    Port 1601: a TCP connection in unencrypted data frames whose radiotap Flags say "FCS at
+    the end" and that end in one. Port 1602: the same without FCS. Port 1603: the Flags say FCS
+    but the frames end with the TCP header: its last 4 bytes are taken for the FCS, so tshark
+    numbers those TCP headers but does not count them (only the two with payload count). Then a
+    beacon and an encrypted data frame: neither is IP.
+    """
+    def head(fcs: bool) -> bytes:  # TSFT and Flags present: Flags after the 8-byte TSFT
+        return struct.pack("<BBHIQBxxx", 0, 0, 20, 0x3, 0, 0x10 if fcs else 0)
+
+    out = []
+    for k, packet in enumerate(exchange(A, B, 1601, "Wi-Fi with FCS")):
+        frame = wlan(packet, qos=k % 2 == 1)
+        out.append(head(True) + frame + struct.pack("<I", zlib.crc32(frame)))
+    out += [head(False) + wlan(packet) for packet in exchange(A, B, 1602, "Wi-Fi")]
+    out += [head(True) + wlan(packet) for packet in exchange(A, B, 1603, "Wi-Fi cut")]
+    beacon = bytes([0x80, 0]) + b"\0" * 22 + b"\0" * 12
+    protected = bytearray(wlan(bytes(IP(src=A, dst=B) / UDP(sport=1, dport=2))))
+    protected[1] |= 0x40
+    out += [head(False) + beacon, head(False) + bytes(protected)]
+    return whole(out)
+
+
+def encapsulations() -> list[Record]:
+    """Over Ethernet: PPPoE with a one-byte (compressed) PPP protocol field; GRE carrying
+    ERSPAN type I, II and III (III with its platform-specific subheader) and Aruba's 802.11
+    frames (GRE protocol 0x8200, QoS and plain data frames). Each carries one TCP connection."""
+    out = []
+    ether = bytes(Ether(src=MAC_A, dst=MAC_B, type=0x8864))
+    for packet in exchange(A, B, 1401, "PPPoE"):
+        out.append(ether + struct.pack(">BBHH", 0x11, 0, 7, len(packet) + 1) + b"\x21" + packet)
+
+    def inner_eth(packet: bytes) -> bytes:
+        return bytes(Ether(src=MAC_A, dst=MAC_B) / IP(packet))
+
+    for port in (1402, 1403, 1404, 1405):
+        for k, packet in enumerate(exchange(A, B, port, f"GRE {port}")):
+            if port == 1402:  # ERSPAN type I: no GRE sequence number, no ERSPAN header
+                body = bytes(GRE(proto=0x88BE)) + inner_eth(packet)
+            elif port == 1403:
+                body = bytes(GRE(proto=0x88BE, seqnum_present=1, sequence_number=k)
+                             / ERSPAN_II(session_id=7)) + inner_eth(packet)
+            elif port == 1404:
+                body = bytes(GRE(proto=0x22EB, seqnum_present=1, sequence_number=k)
+                             / ERSPAN_III(session_id=8, o=1) / ERSPAN_PlatformSpecific()) \
+                    + inner_eth(packet)
+            else:  # Aruba
+                body = bytes(GRE(proto=0x8200)) + wlan(packet, qos=k % 2 == 0)
+            out.append(eth(IP(src="192.0.2.1", dst="192.0.2.2", proto=47) / Raw(body)))
+    return whole(out)
+
+
+# -- issue 10 item 7: UDP tunnels ------------------------------------------------------------
+VTEP_A, VTEP_B, GTP_A, GTP_B = "172.16.0.1", "172.16.0.2", "172.16.5.1", "172.16.5.2"
+
+
+def vxlan(src: str, dst: str, sport: int, inner: bytes, vni: int = 42) -> bytes:
+    return eth(IP(src=src, dst=dst) / UDP(sport=sport, dport=4789)
+               / struct.pack(">BBHI", 0x08, 0, 0, vni << 8) / inner)
+
+
+def geneve(inner: bytes, proto: int, options: bytes = b"") -> bytes:
+    head = struct.pack(">BBHI", len(options) // 4, 0, proto, 77 << 8) + options
+    return eth(IP(src=VTEP_A, dst="172.16.0.3") / UDP(sport=40000, dport=6081) / head / inner)
+
+
+def gtp_u(src: str, dst: str, inner: bytes, teid: int, extension: bool = False) -> bytes:
+    """A G-PDU; with ``extension``, the optional fields and one PDU session container."""
+    if extension:
+        ext = bytes([1, 0x00, 0x09, 0x00])  # one 4-byte extension: PDU session container
+        head = struct.pack(">BBHIHBB", 0x34, 0xFF, 4 + len(ext) + len(inner), teid, 0, 0, 0x85)
+        head += ext
+    else:
+        head = struct.pack(">BBHI", 0x30, 0xFF, len(inner), teid)
+    return eth(IP(src=src, dst=dst) / UDP(sport=2152, dport=2152) / head / inner)
+
+
+def udp_tunnels() -> list[Record]:
+    """VXLAN, Geneve and GTP-U as a data centre or a mobile core carries them.
+
+    A plain DNS query first (udp.stream 0). A TCP connection inside VXLAN: VTEP A sends from
+    port 49152, VTEP B answers from 49153, so the two directions are two outer UDP
+    conversations and the inner TCP conversation is in both. A plain TCP connection starts in
+    between (its tcp.stream comes after the inner one's). A DNS query inside VXLAN (an inner
+    UDP conversation, numbered after the outer one its frame opens). Geneve with an option
+    carrying Ethernet, and Geneve carrying IPv4 directly. GTP-U carrying a TCP connection (one
+    outer conversation: port 2152 both ways), some packets with a PDU session container
+    extension header, and an IPv6 DNS query.
+    """
+    out = []
+    out.append(eth(IP(src=A, dst=B) / UDP(sport=5300, dport=53) / b"plain query"))
+    ether = Ether(src=MAC_A, dst=MAC_B)
+    inner = [bytes(ether / IP(packet)) for packet in exchange("192.168.1.1", "192.168.1.2",
+                                                              4444, "inside VXLAN")]
+    for k, frame in enumerate(inner):
+        client = IP(frame[14:]).src == "192.168.1.1"
+        out.append(vxlan(VTEP_A, VTEP_B, 49152, frame) if client else
+                   vxlan(VTEP_B, VTEP_A, 49153, frame))
+        if k == 1:
+            out.append(tcp(A, 1501, B, 80, "S", 10))
+    out.append(vxlan(VTEP_A, VTEP_B, 49200, bytes(
+        ether / IP(src="192.168.1.1", dst="192.168.1.53") / UDP(sport=5353, dport=53)
+        / b"query inside VXLAN")))
+    for packet in exchange("192.168.2.1", "192.168.2.2", 5555, "inside Geneve"):
+        out.append(geneve(bytes(ether / IP(packet)), 0x6558, options=b"\x01\x02\x03\x04"))
+    out.append(geneve(bytes(IP(src="192.168.3.1", dst="192.168.3.2") / UDP(sport=7, dport=7)
+                            / b"IPv4 in Geneve"), 0x0800))
+    for k, packet in enumerate(exchange("10.45.0.2", "198.51.100.7", 7000, "inside GTP-U")):
+        uplink = IP(packet).src == "10.45.0.2"
+        src, dst = (GTP_A, GTP_B) if uplink else (GTP_B, GTP_A)
+        out.append(gtp_u(src, dst, packet, 0x1000 if uplink else 0x2000, extension=k % 3 == 0))
+    out.append(gtp_u(GTP_A, GTP_B, bytes(IPv6(src="2001:db8:45::2", dst="2001:db8::53")
+                                         / UDP(sport=6000, dport=53) / b"v6 query"), 0x1000))
+    return whole(out)
+
+
+#: every capture of this folder: file name → builder (and its link type when not Ethernet)
 CAPTURES: dict[str, Callable[[], list[Record]]] = {
     "syn-retry-same-isn.pcap": syn_retry_same_isn,
     "several-synacks.pcap": several_synacks,
     "bad-transport-headers.pcap": bad_transport_headers,
     "ip-fragments.pcap": fragmented_streams,
     "ip-fragments-not-whole.pcap": fragments_not_whole,
+    "cisco-hdlc.pcap": cisco_hdlc,
+    "ppp-cisco-hdlc.pcap": lambda: cisco_hdlc(framing_in_ppp=True),
+    "ppi.pcap": ppi,
+    "encapsulations.pcap": encapsulations,
+    "wlan-radiotap.pcap": radiotap,
+    "udp-tunnels.pcap": udp_tunnels,
 }
+LINKTYPES = {"cisco-hdlc.pcap": 104, "ppp-cisco-hdlc.pcap": 9, "ppi.pcap": 192,
+             "wlan-radiotap.pcap": 127}
 
 
 def capture_bytes(records: list[Record], linktype: int = 1) -> bytes:
@@ -301,7 +490,7 @@ def capture_bytes(records: list[Record], linktype: int = 1) -> bytes:
 def main(names: list[str]) -> None:
     for name, build in CAPTURES.items():
         if not names or name in names:
-            (HERE / name).write_bytes(capture_bytes(build()))
+            (HERE / name).write_bytes(capture_bytes(build(), LINKTYPES.get(name, 1)))
             print(name)
 
 
