@@ -88,6 +88,13 @@ def add_tunnel_columns(result: FlowResult) -> None:
     table.extra["tunnel_conversation"] = outer
 
 
+def outer_level(table: ConversationTable) -> np.ndarray:
+    """Which conversations are not inside a UDP tunnel: their packets add up, with the
+    unassigned ones, to the capture's packets (an inner conversation's are counted again)."""
+    outer = table.extra.get("tunnel_conversation")
+    return np.ones(len(table), dtype=bool) if outer is None else outer < 0
+
+
 register_analysis(add_tunnel_columns)
 
 declare_columns(

@@ -44,6 +44,9 @@ class DetailsPanel(QTabWidget):
             pane.packetSelected.connect(lambda packet, source=pane: self.select_packet(packet,
                                                                                        source))
         self._shown: dict[str, tuple[int, int]] = {}  # pane → (id(result), conversation)
+        self._split: QSplitter | None = None
+        self._open: bool | None = None  # the panel opened for a selection (None: not yet set)
+        self._user_sized = False
         self._show_tabs(set())
         self.currentChanged.connect(lambda _index: self._refresh_current())
 
@@ -59,15 +62,47 @@ class DetailsPanel(QTabWidget):
         window.installEventFilter(self)
 
     def below(self, table: QWidget) -> QSplitter:
-        """A vertical splitter with ``table`` above this panel."""
+        """A vertical splitter with ``table`` above this panel.
+
+        While no conversation is selected the panes have nothing to show, so the table gets
+        the room and the panel only its tabs and a line of its empty state; selecting a
+        conversation opens the panel to three fifths. Once the user drags the handle, the
+        split is theirs and stays as they left it.
+        """
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(table)
         split.addWidget(self)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setSizes([320, 480])  # the panes' size hints alone would squeeze the table
         split.setChildrenCollapsible(False)
+        split.splitterMoved.connect(self._sized_by_user)
+        # the panes' own minimum heights (plots, lists) would keep the panel from folding
+        self.setMinimumHeight(self.folded_height())
+        self._split = split
+        self._fit(selected=False)
         return split
+
+    def _sized_by_user(self) -> None:
+        self._user_sized = True
+
+    def _fit(self, selected: bool) -> None:
+        """Open the panel for a selection, or fold it to its tabs while there is none."""
+        split = self._split
+        if split is None or self._user_sized or selected == self._open:
+            return
+        self._open = selected
+        total = sum(split.sizes()) or 800  # before the first layout: proportions only
+        if selected:
+            split.setStretchFactor(0, 2)
+            split.setStretchFactor(1, 3)
+            split.setSizes([total * 2 // 5, total - total * 2 // 5])
+        else:  # the panel keeps its height when the window grows; the table takes the rest
+            split.setStretchFactor(0, 1)
+            split.setStretchFactor(1, 0)
+            folded = self.folded_height()
+            split.setSizes([max(total - folded, folded), folded])
+
+    def folded_height(self) -> int:
+        """The panel's height while nothing is selected: its tabs and one line below them."""
+        return self.tabBar().sizeHint().height() + 2 * self.fontMetrics().height() + 12
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Close:
@@ -83,6 +118,7 @@ class DetailsPanel(QTabWidget):
     def set_capture(self, data: ConversationData | None) -> None:
         self.result = data.result if data is not None else None
         self.conversation = -1
+        self._fit(selected=False)
         self._shown.clear()
         present = {p.name for p in data.protocols} if data is not None else set()
         self._show_tabs(present)
@@ -102,6 +138,7 @@ class DetailsPanel(QTabWidget):
 
     def show_conversation(self, conversation: int) -> None:
         self.conversation = conversation
+        self._fit(selected=conversation >= 0 and self.result is not None)
         if self.result is not None and conversation >= 0:
             current = self.currentWidget()
             if not (isinstance(current, Pane) and current.applies(self.result, conversation)):

@@ -36,6 +36,8 @@ def test_the_table_shows_both_levels_and_the_tunnel(qtbot, shown) -> None:  # ty
     outer = find_tcp_stream(data.result, 1)  # a TCP connection in the open
     text = {c: model.data(model.index(model.row_of(c), column)) for c in (inner, outer)}
     assert text == {inner: "vxlan", outer: ""}
+    # the status bar's packet count holds each frame once, tunnelled or not
+    assert model.shown_packets() == data.total_packets == 29
     shown.filter_bar.set_text("tunnel == vxlan")
     qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=5000)
 
