@@ -19,6 +19,7 @@ from engine.tcp import TcpState
 TEXT_COLOR = QColor("#1f2937")
 MUTED_TEXT = QColor("#5f6b7a")  # empty-state sentences, secondary labels
 NOTE_COLOR = QColor("#b45309")  # packet notes (retransmission, gap, …)
+LINK_COLOR = QColor("#1a56c4")  # a line that selects another conversation when clicked
 EMPTY_STATE_STYLE = f"color: {MUTED_TEXT.name()}; font-size: 11pt; padding: 24px;"
 MUTED_STYLE = f"color: {MUTED_TEXT.name()};"
 

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 
 class ByteSource(Protocol):
     """Random access to the (decompressed) capture bytes."""
@@ -18,6 +20,14 @@ class ByteSource(Protocol):
     def read(self, offset: int, length: int) -> bytes: ...
 
     def close(self) -> None: ...
+
+
+def source_array(source: ByteSource) -> np.ndarray | None:
+    """The source's bytes as a read-only uint8 array without copying them (a memory map of a
+    file), so many packets' bytes can be gathered with one numpy index; None when the source
+    cannot offer that (its bytes are then read one ``read`` at a time)."""
+    array = getattr(source, "array", None)
+    return array() if callable(array) else None
 
 
 class FileSource:
@@ -28,6 +38,7 @@ class FileSource:
         self._fd: int | None = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         self._delete = delete_on_close
         self._lock = threading.Lock()
+        self._map: np.ndarray | None = None
 
     def read(self, offset: int, length: int) -> bytes:
         fd = self._fd
@@ -41,7 +52,16 @@ class FileSource:
             os.lseek(fd, offset, os.SEEK_SET)
             return os.read(fd, length)
 
+    def array(self) -> np.ndarray | None:
+        """The file memory-mapped read-only (None when empty or closed)."""
+        if self._map is None and self._fd is not None:
+            size = os.fstat(self._fd).st_size
+            if size:
+                self._map = np.memmap(self.path, dtype=np.uint8, mode="r", shape=(size,))
+        return self._map
+
     def close(self) -> None:
+        self._map = None  # views handed out keep the mapping alive until they go
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -60,6 +80,9 @@ class MemorySource:
 
     def read(self, offset: int, length: int) -> bytes:
         return bytes(self._data[offset : offset + max(length, 0)])
+
+    def array(self) -> np.ndarray:
+        return np.frombuffer(self._data, dtype=np.uint8)
 
     def close(self) -> None:
         pass
