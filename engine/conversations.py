@@ -32,8 +32,13 @@ class QuotedLinks:
 
 def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config: FlowConfig,
                         ) -> tuple[ConversationTable, QuotedLinks]:
-    """Group the IP packets of ``p`` into conversations; writes ``p.conv`` and ``p.direction``."""
-    numbered = p.reason == Reason.TCP_HEADER  # TCP headers Wireshark only numbers
+    """Group the IP packets of ``p`` into conversations; writes ``p.conv`` and ``p.direction``.
+
+    TCP headers Wireshark numbers but does not count (``Reason.TCP_HEADER``) are grouped and
+    numbered with the rest, then left out: they may start a stream and use up its number, as in
+    tshark, but no conversation counts them and one made of them only is not listed.
+    """
+    numbered = p.reason == Reason.TCP_HEADER
     rows = np.flatnonzero(np.isin(p.kind, ip_kinds()) | numbered)
     kinds = np.where(numbered[rows], np.uint8(Kind.TCP), p.kind[rows])
     ends = Endpoints.of(p, rows, kinds)

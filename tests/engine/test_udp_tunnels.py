@@ -120,3 +120,34 @@ def test_cli_follows_and_exports_an_inner_stream(tmp_path: Path,
     assert main(["export-pcap", str(path(NAME)), "--stream", "0", "-o",
                  str(tmp_path / "vxlan.pcap")]) == 0
     assert len(rdpcap(str(tmp_path / "vxlan.pcap"))) == 8
+
+
+def test_application_layer_reads_the_packets_inside() -> None:
+    """Services are found in the conversations inside a tunnel (their payload is the inner
+    packet's); the tunnel's own UDP conversation carries the tunnel, no service."""
+    from scapy.layers.dns import DNS, DNSQR
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.layers.vxlan import VXLAN
+
+    from engine import analyse_packets
+    from engine.capture.in_memory import RawPacket
+
+    def vxlan(inner: object, t: float) -> RawPacket:
+        frame = Ether() / IP(src="172.16.0.1", dst="172.16.0.2") / UDP(sport=49152, dport=4789) \
+            / VXLAN(vni=5) / Ether() / inner
+        return RawPacket(bytes(frame), round(t * 1e9))
+
+    http = IP(src="192.168.1.1", dst="192.168.1.2") / TCP(sport=4000, dport=8080, flags="PA",
+                                                          seq=1, ack=1)
+    packets = [vxlan(http / b"GET /inner HTTP/1.1\r\nHost: inside.test\r\n\r\n", 1.0),
+               vxlan(IP(src="192.168.1.1", dst="192.168.1.53") / UDP(sport=40000, dport=53)
+                     / DNS(rd=1, qd=DNSQR(qname="inside.test")), 2.0)]
+    with analyse_packets(packets, WIRESHARK) as result:
+        t = result.conversations
+        by_protocol = {(t.protocol_names()[k], t.extra["tunnel"][k]): t.extra["service"][k]
+                       for k in range(len(t))}
+        assert by_protocol == {("udp", ""): "", ("tcp", "vxlan"): "http",
+                               ("udp", "vxlan"): "dns"}
+        host = t.extra["http_host"][np.flatnonzero(t.extra["service"] == "http")[0]]
+        assert str(host) == "inside.test"
