@@ -234,7 +234,7 @@ def _radiotap_fcs(data: bytes, off: int, size: int) -> bool:
     at = off + 4
     present = struct.unpack_from("<I", data, at)[0]
     words = present
-    while words & RADIOTAP_EXT and at + 8 <= off + size:  # more present words follow
+    while words & RADIOTAP_EXT and at + 8 <= min(off + size, len(data)):  # more words follow
         at += 4
         words = struct.unpack_from("<I", data, at)[0]
     at += 4

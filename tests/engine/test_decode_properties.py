@@ -535,7 +535,8 @@ def test_decoders_agree_on_damaged_frames(batch: list[Frame], data: st.DataObjec
     assert_fast_equals_exact(records)
 
 
-LINKTYPES = st.sampled_from([NULL, ETHERNET, 9, 12, 14, RAW, LOOP, SLL, RAW4, RAW6, SLL2, 147])
+LINKTYPES = st.sampled_from([NULL, ETHERNET, 9, 12, 14, RAW, LOOP, SLL, RAW4, RAW6, SLL2, 147,
+                             104, 105, 127, 192])
 
 
 @DIFFERENTIAL
