@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .cancel import checkpoint, every
 from .config import FlowConfig
 from .decode.exact import Quoted
 from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints, Tuples, group_tuples, tuple_hash
@@ -43,14 +44,18 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     kinds = np.where(numbered[rows], np.uint8(Kind.TCP), p.kind[rows])
     ends = Endpoints.of(p, rows, kinds)
     tuples = group_tuples(ends)
+    checkpoint()
     new = conversation_starts(p, rows, tuples, config.udp_timeout_ns, config.icmp_timeout_ns,
                               kinds)
+    checkpoint()
     order, fwd = tuples.order, tuples.forward
     seg_pos = np.flatnonzero(new)  # where each conversation starts in `order`
     tuple_of = (np.cumsum(tuples.starts) - 1)[seg_pos]
     q_rows, q_tuple, q_where, q_kind = _match_quoted(quoted, ends, tuples)
+    checkpoint()
     stream, q_conv = _streams(rows[order[seg_pos]], tuple_of, kinds[order[seg_pos]], q_tuple,
                               q_where, q_kind)
+    checkpoint()
     counted = ~numbered[rows[order]]
     if not counted.all():
         order, fwd, new, stream, q_conv = _leave_out(counted, order, fwd, new, stream, q_conv)
@@ -65,6 +70,7 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     direction = (fwd != fwd[seg_pos][seg]).astype(np.uint8)
     prow = rows[order]
     cols = _sums(p, prow, seg_pos, direction, n)
+    checkpoint()
 
     # the endpoints of each conversation, A first
     a_rows = order[seg_pos]
@@ -93,6 +99,7 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     p.conv[prow] = conv_sorted
     p.direction[prow] = direction
 
+    checkpoint()
     links = _quote_links(quoted, q_rows, q_conv, p, new_id)
     table = _reorder(table, by_start)
     _icmp_targets(table, links, p)
@@ -183,7 +190,8 @@ def packet_lists(p: PacketTable, nconv: int, inner: InnerPackets | None = None
 def _quoted_endpoints(refs: list[tuple[int, Quoted]]) -> Endpoints:
     m = len(refs)
     t = PacketTable.empty(m)
-    for row, (_, q) in enumerate(refs):
+    for row in every(m):
+        q = refs[row][1]
         t.kind[row], t.family[row] = q.kind, q.family
         t.src_hi[row], t.src_lo[row] = q.src >> 64, q.src & _MASK64
         t.dst_hi[row], t.dst_lo[row] = q.dst >> 64, q.dst & _MASK64
@@ -208,7 +216,9 @@ def _match_quoted(quoted: list[tuple[int, Quoted]], ends: Endpoints, tuples: Tup
     sorted_hash = head_hash[by_hash]
     q_hash = tuple_hash(q)
     q_tuple = np.full(len(refs), -1, dtype=np.int64)
-    for k, pos in enumerate(np.searchsorted(sorted_hash, q_hash).tolist()):
+    found = np.searchsorted(sorted_hash, q_hash).tolist()
+    for k in every(len(found)):
+        pos = found[k]
         while pos < sorted_hash.size and sorted_hash[pos] == q_hash[k]:
             cand = int(by_hash[pos])
             pos += 1
@@ -258,6 +268,7 @@ def _streams(first: np.ndarray, tuple_of: np.ndarray, kind: np.ndarray, q_tuple:
     alloc[early] = q_first[tuple_of[early]]
 
     for k in (Kind.TCP, Kind.UDP):
+        checkpoint()
         mine = np.flatnonzero((kind == k) & (is_head if k == Kind.UDP else True))
         orphan = np.unique(q_tuple[(q_kind == k) & (head[q_tuple] < 0)])
         points = np.concatenate((alloc[mine], q_first[orphan]))
@@ -270,6 +281,7 @@ def _streams(first: np.ndarray, tuple_of: np.ndarray, kind: np.ndarray, q_tuple:
     # a quote refers to the latest conversation of its tuple that started before it, or to the
     # tuple's first conversation when the quote came first
     q_conv = np.full(q_tuple.size, -1, dtype=np.int64)
+    checkpoint()
     if q_tuple.size and nconv:
         span = big // (ntuples + 1)  # tuple-major keys with room for any packet index
         conv_key = tuple_of * span + first
@@ -294,8 +306,10 @@ def _icmp_targets(table: ConversationTable, links: QuotedLinks, p: PacketTable) 
     """An ICMP error conversation shows the conversation its first error quotes."""
     if not links.packets.size:
         return
-    conv = p.conv[links.packets]
-    for c, target in zip(conv[::-1].tolist(), links.conversations[::-1].tolist(), strict=True):
+    conv = p.conv[links.packets][::-1].tolist()
+    targets = links.conversations[::-1].tolist()
+    for k in every(len(conv), 1 << 16):
+        c, target = conv[k], targets[k]
         if c >= 0:
             table.quotes[c] = target  # reversed, so the first error of a conversation wins
 

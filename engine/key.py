@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .cancel import checkpoint
 from .decode.layers import ICMP4_ECHO, ICMP6_ECHO
 from .packets import Kind, PacketTable
 
@@ -132,7 +133,9 @@ def group_tuples(e: Endpoints) -> Tuples:
         empty = np.zeros(0, dtype=bool)
         return Tuples(np.zeros(0, dtype=np.int64), empty, empty)
     h = tuple_hash(e)
+    checkpoint()
     order = radix_argsort(h)
+    checkpoint()
     hs = h[order]
     starts = np.ones(n, dtype=bool)
     starts[1:] = hs[1:] != hs[:-1]

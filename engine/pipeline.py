@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cancel import cancel_scope, checkpoint
 from .capture import ByteSource, CancelFn, Interface, ProgressFn, RecordChunk, open_capture
 from .capture.in_memory import MemoryChunker
 from .capture.source import MemorySource
@@ -18,7 +19,7 @@ from .config import FlowConfig
 from .conversations import QuotedLinks, build_conversations, packet_lists
 from .decode.fast import SideInfo, decode_chunk
 from .decode.fragments import resolve_fragments
-from .errors import FlowError, LoadCancelled
+from .errors import FlowError
 from .heap import release_freed_memory
 from .hooks import ANALYSES, LINK_PLUGINS, LinkPlugin
 from .packets import InnerPackets, PacketTable, PacketTableBuilder
@@ -28,8 +29,7 @@ from .tunnels import build_levels
 
 
 def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
-                cancel: CancelFn | None, plugins: list[LinkPlugin], size_hint: int = 0
-                ) -> tuple[PacketTable, SideInfo]:
+                plugins: list[LinkPlugin], size_hint: int = 0) -> tuple[PacketTable, SideInfo]:
     """Decode every chunk into one packet table, and what needs the whole capture (fragments,
     ICMP quotes, packets inside tunnels); ``size_hint`` = bytes expected in all.
 
@@ -55,18 +55,19 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
         for plugin in plugins:
             rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
             if rows.size:
+                checkpoint()
                 plugin.decode(chunk, rows, part, index)
         chunk.done()
         found.extend(side)
         index += len(chunk)
-        if cancel is not None and cancel():
-            raise LoadCancelled("Loading was cancelled.")
+        checkpoint()  # the caller's cancel_scope says whether to stop
     return table.finish(), found
 
 
 def _finish(packets: PacketTable, side: SideInfo, capture: CaptureInfo, source: ByteSource,
             config: FlowConfig, plugins: list[LinkPlugin]) -> FlowResult:
     reassembled = resolve_fragments(side.fragments, packets)
+    checkpoint()
     inner = InnerPackets.concat(side.inner)
     if len(inner):
         table, links = build_levels(packets, inner, side.quoted, side.inner_quoted, config)
@@ -74,6 +75,7 @@ def _finish(packets: PacketTable, side: SideInfo, capture: CaptureInfo, source: 
         table, links = build_conversations(packets, side.quoted, config)
     extra_parts = []
     for plugin in plugins:
+        checkpoint()
         before = packets.conv.copy()
         part = plugin.conversations(packets, config)
         if part is not None and len(part):
@@ -82,11 +84,13 @@ def _finish(packets: PacketTable, side: SideInfo, capture: CaptureInfo, source: 
     if extra_parts:
         table, links = _merge(packets, inner, table, links, extra_parts, config)
     if len(packets):
-        capture.first_ns = int(packets.ts_ns.min())
-        capture.last_ns = int(packets.ts_ns.max())
+        first, last = int(packets.ts_ns.min()), int(packets.ts_ns.max())
+        capture.first_ns = first if capture.first_ns is None else min(first, capture.first_ns)
+        capture.last_ns = last if capture.last_ns is None else max(last, capture.last_ns)
     result = FlowResult(capture, packets, table, links, source, config, reassembled, inner)
     result.plugin_data = {plugin.name: plugin.finish() for plugin in plugins}
     for analysis in ANALYSES:
+        checkpoint()
         analysis(result)
     release_freed_memory()  # what the phases freed goes back to the system, not just the heap
     return result
@@ -118,21 +122,30 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
                  progress: ProgressFn | None = None, cancel: CancelFn | None = None
                  ) -> FlowResult:
     """Read and analyse a capture file (see :func:`engine.extract_flows_from_file`)."""
+    with cancel_scope(cancel, f"Loading {Path(path).name} was cancelled."):
+        return _analyse_file(path, config, progress, cancel)
+
+
+def _analyse_file(path: str | Path, config: FlowConfig | None, progress: ProgressFn | None,
+                  cancel: CancelFn | None) -> FlowResult:
     config = config or FlowConfig()
     path = Path(path)
     reader = open_capture(path, config)
     plugins = [make() for make in LINK_PLUGINS]
     try:
-        packets, side = _decode_all(reader.chunks(progress, cancel), reader.interfaces, cancel,
-                                    plugins, reader.input.total_bytes)
+        packets, side = _decode_all(reader.chunks(progress, cancel), reader.interfaces, plugins,
+                                    reader.input.total_bytes)
     except BaseException:
         reader.input.discard()
         raise
     reader.input.close()
     source = reader.input.source()
-    capture = CaptureInfo(path=path, format=reader.format_name, packets=len(packets),
-                          interfaces=reader.interfaces, first_ns=None, last_ns=None,
-                          warnings=reader.warnings, file_bytes=reader.input.total_bytes)
+    span = reader.unlisted_span or (None, None)
+    capture = CaptureInfo(path=path, format=reader.format_name,
+                          packets=len(packets) + reader.unlisted_empty,
+                          interfaces=reader.interfaces, first_ns=span[0], last_ns=span[1],
+                          warnings=reader.warnings, file_bytes=reader.input.total_bytes,
+                          unlisted_empty=reader.unlisted_empty)
     try:
         return _finish(packets, side, capture, source, config, plugins)
     except BaseException:
@@ -143,10 +156,15 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
 def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,
                     cancel: CancelFn | None = None) -> FlowResult:
     """Analyse packets given in memory (see :func:`engine.extract_flows`)."""
+    with cancel_scope(cancel, "Analysing the packets was cancelled."):
+        return _analyse_packets(packets, config)
+
+
+def _analyse_packets(packets: Iterable[object], config: FlowConfig | None) -> FlowResult:
     config = config or FlowConfig()
     chunker = MemoryChunker(packets, config.chunk_bytes)
     plugins = [make() for make in LINK_PLUGINS]
-    table, side = _decode_all(chunker.chunks(), chunker.interfaces, cancel, plugins)
+    table, side = _decode_all(chunker.chunks(), chunker.interfaces, plugins)
     capture = CaptureInfo(path=None, format="memory", packets=len(table),
                           interfaces=chunker.interfaces, first_ns=None, last_ns=None,
                           warnings=chunker.warnings, file_bytes=len(chunker.arena))

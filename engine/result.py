@@ -46,6 +46,9 @@ class CaptureInfo:
     last_ns: int | None
     warnings: list[str] = field(default_factory=list)
     file_bytes: int = 0
+    #: records with no captured bytes that are counted in ``packets`` (and as unassigned) but
+    #: have no row in the packet table (see engine.capture.reader.MAX_LISTED_EMPTY)
+    unlisted_empty: int = 0
 
     @property
     def link_types(self) -> list[int]:
@@ -85,7 +88,7 @@ class FlowResult:
         #: the packets inside UDP tunnels, with their (inner) conversations
         self.inner = inner if inner is not None else InnerPackets.empty()
         self._inner_view: PacketTable | None = None
-        self.unassigned = _unassigned(packets)
+        self.unassigned = _unassigned(packets, capture.unlisted_empty)
         #: what each link plug-in kept of this analysis (its per-frame columns), by plug-in name
         self.plugin_data: dict[str, Any] = {}
 
@@ -201,9 +204,10 @@ class FlowResult:
         self.close()
 
 
-def _unassigned(p: PacketTable) -> Unassigned:
+def _unassigned(p: PacketTable, unlisted_empty: int = 0) -> Unassigned:
     rows = p.kind == Kind.UNASSIGNED
     reasons = np.bincount(p.reason[rows], minlength=max(REASON_TEXT) + 1)
+    reasons[Reason.TRUNCATED] += unlisted_empty  # no bytes at all: cut short like the listed
     by_reason = {REASON_TEXT.get(r, f"reason {r}"): int(c) for r, c in enumerate(reasons)
                  if c and r}
     non_ip = rows & (p.reason == Reason.NON_IP)
@@ -219,4 +223,4 @@ def _unassigned(p: PacketTable) -> Unassigned:
         values, counts = np.unique(p.linktype[links], return_counts=True)
         by_linktype = {lt.name(v): c for v, c in zip(values.tolist(), counts.tolist(),
                                                         strict=True)}
-    return Unassigned(int(rows.sum()), by_reason, by_ethertype, by_linktype)
+    return Unassigned(int(rows.sum()) + unlisted_empty, by_reason, by_ethertype, by_linktype)

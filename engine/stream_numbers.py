@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cancel import every
 from .key import Tuples
 from .packets import ACK, SYN, Kind, PacketTable
 
@@ -71,7 +72,9 @@ def _tcp_splits(p: PacketTable, prow: np.ndarray, side: np.ndarray, new: np.ndar
     tuple_start = np.flatnonzero(new)
     cut: list[int] = []
     current: dict[int, int] = {}  # tuple start -> start of its current stream
-    for i in syn_only.tolist():
+    syns = syn_only.tolist()
+    for k in every(len(syns)):
+        i = syns[k]
         run = int(tuple_start[np.searchsorted(tuple_start, i, side="right") - 1])
         s = current.get(run, run)
         sender = int(side[i])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from ..cancel import checkpoint, every
 from ..capture import linktypes as lt
 from ..capture.chunk import RecordChunk, gather
 from ..packets import InnerPackets, Kind, PacketTable, Reason
@@ -131,12 +132,16 @@ def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
         if int(link) not in foreign:
             _link_layer(int(link), rows, buf, pos, cap, t, l3, version, slow)
 
+    checkpoint()
     l4, l4len = _ip_layer(buf, pos, cap, t, l3, version, slow)
+    checkpoint()
     _transport(buf, pos, cap, t, l4, l4len, slow)
     inner = _udp_tunnels(buf, pos, cap, t, slow)
 
-    for row in np.flatnonzero(slow):
-        _decode_slow(int(row), buf, pos, cap, t, side, first_index)
+    checkpoint()
+    slow_rows = np.flatnonzero(slow)
+    for k in every(slow_rows.size, 1 << 10):
+        _decode_slow(int(slow_rows[k]), buf, pos, cap, t, side, first_index)
     if len(inner):
         inner.frame += first_index
         side.inner.append(inner)

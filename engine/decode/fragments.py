@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..cancel import every
 from ..packets import PacketTable, Reason
 from .exact import FRAGMENT_HEAD, Fragment, transport_fields
 from .fast import store_fields
@@ -114,7 +115,8 @@ def resolve_fragments(fragments: list[tuple[int, Fragment]], packets: PacketTabl
     offsets: list[int] = []
     lengths: list[int] = []
     counts: list[int] = []
-    for index, frag in fragments:
+    for k in every(len(fragments), 1 << 10):
+        index, frag = fragments[k]
         if not frag.captured:
             continue  # Wireshark leaves it out of reassembly: its datagram never completes
         key = (frag.family, frag.src, frag.dst, frag.ident, frag.proto)

@@ -13,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ..cancel import checkpoint
 from ..packets import ACK, PAYLOAD_REASSEMBLED, SYN, Kind, PacketTable
 from ..table import ConversationTable
 
@@ -158,6 +159,7 @@ def gather_tcp(p: PacketTable, table: ConversationTable, convs: np.ndarray) -> T
     """Columns of the packets of the TCP conversations ``convs`` (table rows)."""
     convs = np.asarray(convs, dtype=np.int64)
     index, counts = conversation_packets(p, table, convs)
+    checkpoint()
     local = np.repeat(np.arange(convs.size, dtype=np.int64), counts)
     bounds = np.zeros(convs.size + 1, dtype=np.int64)
     np.cumsum(counts, out=bounds[1:])
@@ -172,6 +174,7 @@ def gather_tcp(p: PacketTable, table: ConversationTable, convs: np.ndarray) -> T
                     np.where(poff == PAYLOAD_REASSEMBLED, plen, 0))
     cap = np.minimum(np.maximum(room, 0), plen)
     wire = np.where(poff >= 0, np.minimum(np.maximum(p.origlen[index] - poff, 0), plen), plen)
+    checkpoint()
 
     base = np.full((convs.size, 2), -1, dtype=np.int64)
     rel = np.zeros(index.size, dtype=np.int64)
@@ -179,6 +182,7 @@ def gather_tcp(p: PacketTable, table: ConversationTable, convs: np.ndarray) -> T
     lanes = [np.flatnonzero(lane == d) for d in (0, 1)]
     per_lane = [np.bincount(local[rows], minlength=convs.size) for rows in lanes]
     for d, rows in enumerate(lanes):
+        checkpoint()
         g = local[rows]
         first = group_starts(g)
         s = seq[rows[first]]
@@ -193,6 +197,7 @@ def gather_tcp(p: PacketTable, table: ConversationTable, convs: np.ndarray) -> T
     # on their own, for the modular comparisons Follow makes with them)
     acked = (flags & ACK) != 0
     for d, rows in enumerate(lanes):
+        checkpoint()
         other = np.maximum(np.repeat(base[:, 1 - d], per_lane[d]), 0)
         diff = ack[rows].astype(np.int64) - other
         ack_rel[rows] = signed32(diff)

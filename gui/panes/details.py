@@ -83,22 +83,27 @@ class DetailsPanel(QTabWidget):
     def _sized_by_user(self) -> None:
         self._user_sized = True
 
-    def _fit(self, selected: bool) -> None:
-        """Open the panel for a selection, or fold it to its tabs while there is none."""
+    def _fit(self, selected: bool, again: bool = False) -> None:
+        """Open the panel for a selection, or fold it to its tabs while there is none
+        (``again``: even if it already is, as after the table's place was rebuilt)."""
         split = self._split
-        if split is None or self._user_sized or selected == self._open:
+        if split is None or self._user_sized or (selected == self._open and not again):
             return
         self._open = selected
+        panel = split.indexOf(self)
+        table = 1 - panel  # the table (or whatever holds its place) is the other widget
         total = sum(split.sizes()) or 800  # before the first layout: proportions only
+        sizes = [0, 0]
         if selected:
-            split.setStretchFactor(0, 2)
-            split.setStretchFactor(1, 3)
-            split.setSizes([total * 2 // 5, total - total * 2 // 5])
+            split.setStretchFactor(table, 2)
+            split.setStretchFactor(panel, 3)
+            sizes[table] = total * 2 // 5
         else:  # the panel keeps its height when the window grows; the table takes the rest
-            split.setStretchFactor(0, 1)
-            split.setStretchFactor(1, 0)
-            folded = self.folded_height()
-            split.setSizes([max(total - folded, folded), folded])
+            split.setStretchFactor(table, 1)
+            split.setStretchFactor(panel, 0)
+            sizes[table] = max(total - self.folded_height(), self.folded_height())
+        sizes[panel] = total - sizes[table]
+        split.setSizes(sizes)
 
     def folded_height(self) -> int:
         """The panel's height while nothing is selected: its tabs and one line below them."""
@@ -118,7 +123,7 @@ class DetailsPanel(QTabWidget):
     def set_capture(self, data: ConversationData | None) -> None:
         self.result = data.result if data is not None else None
         self.conversation = -1
-        self._fit(selected=False)
+        self._fit(selected=False, again=True)
         self._shown.clear()
         present = {p.name for p in data.protocols} if data is not None else set()
         self._show_tabs(present)

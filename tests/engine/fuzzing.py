@@ -59,8 +59,10 @@ def check_invariants(result: FlowResult) -> None:
     counted = int(table.packets[outer_level(table)].sum()) + result.unassigned.total
     if counted != read:
         raise InvariantBroken(f"Σ conversation packets + unassigned = {counted}, read {read}")
-    if len(packets) != read:
-        raise InvariantBroken(f"{len(packets)} packet rows for {read} packets read")
+    if len(packets) + result.capture.unlisted_empty != read:
+        raise InvariantBroken(f"{len(packets)} packet rows (and "
+                              f"{result.capture.unlisted_empty} empty records counted) for "
+                              f"{read} packets read")
     assigned = packets.conv >= 0
     if not np.array_equal(assigned, packets.kind != Kind.UNASSIGNED):
         raise InvariantBroken("a packet is in a conversation exactly when it has a kind")

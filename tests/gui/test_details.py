@@ -48,7 +48,10 @@ def select(qtbot, window: MainWindow, conv: int) -> None:  # type: ignore[no-unt
 def test_panel_sits_below_the_table(shown: MainWindow) -> None:
     split = shown.details.parentWidget()
     assert isinstance(split, QSplitter)
-    assert split.widget(0) is shown.view and split.widget(1) is shown.details
+    # the table's place is a stack: the capture table, or the index table (File ▸ Open Index…)
+    table_place = shown.index_mode.stack
+    assert split.widget(0) is table_place and split.widget(1) is shown.details
+    assert table_place.currentWidget() is shown.view
     assert [shown.details.tabText(k) for k in range(shown.details.count())] == \
         [TIMELINE, STREAM, ApplicationPane.title, PACKETS, ZWAVE]
 
