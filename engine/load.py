@@ -13,22 +13,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from .aggregate import RunningTable
+from .aggregate import Levels
 from .cancel import checkpoint
 from .capture import ByteSource, Interface, RecordChunk
 from .config import FlowConfig
 from .conversations import QuotedLinks, packet_lists
-from .decode.exact import Quoted
 from .decode.fast import SideInfo, decode_chunk
-from .decode.fragments import Pending, resolve_fragments
+from .decode.fragments import Fragments
 from .heap import release_freed_memory
 from .hooks import ANALYSES, LinkPlugin
 from .packet_store import PacketStore, release_pages
-from .packets import PacketTable
+from .packets import InnerPackets, PacketTable
 from .result import CaptureInfo, FlowResult
 from .table import ConversationTable, merge_tables
 
@@ -46,6 +44,7 @@ class Partial:
     conversations: ConversationTable
     packets: int  # packets read so far
     first_ns: int | None  # earliest packet time so far
+    inner: np.ndarray  # bool per conversation: inside a UDP tunnel
 
 
 SnapshotFn = Callable[[Partial], None]
@@ -62,11 +61,11 @@ class Load:
         self.plugins = plugins
         self.size_hint = size_hint
         self.store = PacketStore(config.packet_budget, config.spill_dir)
-        self.running = RunningTable(config.udp_timeout_ns, config.icmp_timeout_ns)
-        self.index = 0
+        self.levels = Levels(config.udp_timeout_ns, config.icmp_timeout_ns)
+        self.index = 0  # packets added so far
         self._foreign = frozenset().union(*(p.linktypes for p in plugins))
         self._linktypes = np.zeros(0, dtype=np.uint16)
-        self._fragments: Pending = {}
+        self._fragments = Fragments()
         self._used: set[int] = set()  # plug-ins that decoded packets
         self.first_ns: int | None = None
         self.last_ns: int | None = None
@@ -111,18 +110,17 @@ class Load:
                 self._used.add(k)
                 plugin.decode(chunk, rows, part, self.index)
         chunk.done()
-        self.add_rows(part, side.fragments, side.quoted)
+        self.add_rows(part, side)
 
-    def add_rows(self, part: PacketTable, fragments: list[tuple[int, Any]],
-                 quoted: list[tuple[int, Quoted]]) -> None:
+    def add_rows(self, part: PacketTable, side: SideInfo) -> None:
         """Add decoded rows (packets ``self.index`` on) to the running table and the store."""
         n = len(part)
         if not n:
             return
-        if fragments:
-            resolve_fragments(fragments, part, self._fragments, self.index)
+        if side.fragments:
+            self._fragments.add(side.fragments, part, self.index)
         rank = np.zeros(n, dtype=np.uint32) if self.config.store_packet_indices else None
-        self.running.add(part, self.index, quoted, rank)
+        self.levels.add(part, self.index, side.quoted, rank, side.inner, side.inner_quoted)
         self.saw_times(int(part.ts_ns.min()), int(part.ts_ns.max()))
         if rank is None:
             self.store.commit(part)
@@ -145,7 +143,8 @@ class Load:
         self.last_ns = last if self.last_ns is None else max(self.last_ns, last)
 
     def partial(self) -> Partial:
-        return Partial(self.running.snapshot(), self.index, self.first_ns)
+        table, inner = self.levels.snapshot()
+        return Partial(table, self.index, self.first_ns, inner)
 
     # -- the end -------------------------------------------------------------------------------
     def discard(self) -> None:
@@ -156,9 +155,10 @@ class Load:
         """Renumber by start time, build the packet lists, run the plug-ins and analyses."""
         checkpoint()
         packets, extra = self.store.finish()
-        table, links, new_id = self.running.finish()
+        grouped = self.levels.finish()
+        table, links, inner = grouped.table, grouped.links, grouped.inner
         checkpoint()
-        _renumber(packets.conv, new_id)
+        _renumber(packets.conv, grouped.new_id)
         plugins = [p for k, p in enumerate(self.plugins) if k in self._used]
         parts = []
         for plugin in plugins:
@@ -168,15 +168,22 @@ class Load:
             if part is not None and len(part):
                 parts.append((part, (packets.conv >= 0) & (before < 0)))
         if parts:
-            table, links = _merge(packets, table, links, parts, self.config)
+            table, links = _merge(packets, inner, table, links, parts, self.config)
         elif self.config.store_packet_indices:
-            table.packet_index = self.store.column("packet_index", np.int64)
+            table.packet_index = self.store.column("packet_index", np.int64,
+                                                   size=int(table.packets.sum()))
             table.packet_start = _lists_by_rank(packets.conv, extra.get("rank", _NO_RANK), table,
                                                 table.packet_index)
+            if len(inner):
+                rows = np.flatnonzero(inner.packets.conv >= 0)
+                conv = inner.packets.conv[rows]
+                table.packet_index[table.packet_start[conv] + grouped.inner_rank[rows]] = \
+                    inner.frame[rows]
         capture.first_ns, capture.last_ns = self.first_ns, self.last_ns
         release_pages(packets, *extra.values())
         del extra
-        result = FlowResult(capture, packets, table, links, source, self.config)
+        result = FlowResult(capture, packets, table, links, source, self.config,
+                            self._fragments.reassembled(), inner)
         result.packet_store = self.store
         result.plugin_data = {p.name: p.finish() for p in self.plugins}
         for analysis in ANALYSES:
@@ -212,9 +219,9 @@ def _lists_by_rank(conv: np.ndarray, rank: np.ndarray, table: ConversationTable,
     return start
 
 
-def _merge(packets: PacketTable, table: ConversationTable, links: QuotedLinks,
-           extra_parts: list[tuple[ConversationTable, np.ndarray]], config: FlowConfig
-           ) -> tuple[ConversationTable, QuotedLinks]:
+def _merge(packets: PacketTable, inner: InnerPackets, table: ConversationTable,
+           links: QuotedLinks, extra_parts: list[tuple[ConversationTable, np.ndarray]],
+           config: FlowConfig) -> tuple[ConversationTable, QuotedLinks]:
     """Merge plug-in conversations into the IP table; renumber packets and quoted links."""
     ip_mine = packets.conv >= 0
     for _, mine in extra_parts:
@@ -224,8 +231,10 @@ def _merge(packets: PacketTable, table: ConversationTable, links: QuotedLinks,
     conv[ip_mine] = new_ids[0][conv[ip_mine]]
     for (_, mine), ids in zip(extra_parts, new_ids[1:], strict=True):
         conv[mine] = ids[conv[mine]]
+    tunnelled = inner.packets.conv >= 0
+    inner.packets.conv[tunnelled] = new_ids[0][inner.packets.conv[tunnelled]]
     if config.store_packet_indices:
-        merged.packet_index, merged.packet_start = packet_lists(packets, len(merged))
+        merged.packet_index, merged.packet_start = packet_lists(packets, len(merged), inner)
     links = QuotedLinks(links.packets, np.where(links.conversations >= 0,
                                                 new_ids[0][np.maximum(links.conversations, 0)],
                                                 -1))

@@ -143,14 +143,17 @@ class PacketStore:
         self._files = {}
         return PacketTable(**cols), extra
 
-    def column(self, name: str, dtype: Any, fill: Any = 0) -> np.ndarray:
-        """A new per-packet column (one value per packet), in memory or in the spill folder."""
+    def column(self, name: str, dtype: Any, fill: Any = 0, size: int | None = None
+               ) -> np.ndarray:
+        """A new column of ``size`` values (default: one per packet), in memory or in the
+        spill folder."""
+        size = self.size if size is None else size
         if self.directory is None:
-            return np.full(self.size, fill, dtype=dtype)
+            return np.full(size, fill, dtype=dtype)
         path = self.directory / f"{name}.bin"
-        if self.size == 0:
+        if size == 0:
             return np.zeros(0, dtype=dtype)
-        arr = np.memmap(path, dtype=dtype, mode="w+", shape=(self.size,))
+        arr = np.memmap(path, dtype=dtype, mode="w+", shape=(size,))
         if fill:
             arr.fill(fill)
         self._maps.append(arr)

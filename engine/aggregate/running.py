@@ -11,6 +11,7 @@ one-shot :func:`engine.conversations.build_conversations` does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..cancel import every
 from ..conversations import QuotedLinks
 from ..decode.exact import Quoted
 from ..key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints
-from ..packets import Kind, PacketTable
+from ..packets import Kind, PacketTable, Reason
 from ..protocols import ip_kinds, kinds_with_ports
 from ..table import ConversationTable
 from .growing import Growing
@@ -41,6 +42,8 @@ CONVERSATION_COLUMNS = {
     "payload_ab": (np.int64, 0), "payload_ba": (np.int64, 0),
     "start_ns": (np.int64, _BIG), "end_ns": (np.int64, -_BIG - 1),
     "first_packet": (np.int64, -1), "last_packet": (np.int64, -1),
+    "first_pos": (np.int64, -1),  # position of the first counted packet (the tie-break)
+    "inner": (np.bool_, False),  # its packets are inside a tunnel
     "flags_ab": (np.uint16, 0), "flags_ba": (np.uint16, 0),
     "icmp_type": (np.uint8, 0), "icmp_code": (np.uint8, 0), "icmp_id": (np.int32, -1),
     #: the conversation the first ICMP error of this one quotes: a running id, -1 = none, or
@@ -49,11 +52,16 @@ CONVERSATION_COLUMNS = {
     "quoted": (np.bool_, False),  # its first ICMP error was seen (whatever that quotes)
 }
 TABLE_COLUMNS = [name for name in CONVERSATION_COLUMNS
-                 if name not in ("tuple", "a_forward", "quoted")]
+                 if name not in ("tuple", "a_forward", "quoted", "first_pos", "inner")]
 
 
 class RunningTable:
-    """Conversations of the chunks added so far (see the module docstring)."""
+    """Conversations of the chunks added so far (see the module docstring).
+
+    Chunks come as rows in *positions*: every packet of the capture, and after a tunnelled
+    frame the packet inside it, numbered in that order (without tunnels a position is a packet
+    index). Each row also names its frame (``frames``), the packet index the table reports.
+    """
 
     def __init__(self, udp_gap_ns: int | None, icmp_gap_ns: int | None) -> None:
         self.udp_gap_ns = udp_gap_ns
@@ -64,29 +72,38 @@ class RunningTable:
         self._next_stream = {int(Kind.TCP): 0, int(Kind.UDP): 0}
         self._kinds = np.array(sorted(ip_kinds()), dtype=np.uint8)
         self._ported = np.array(sorted(kinds_with_ports()), dtype=np.uint8)
-        # every ICMP error seen: its packet index and what it quotes (running id or -2 - tuple)
+        # every ICMP error seen: its frame and what it quotes (running id or -2 - tuple)
         self._quote_packets: list[int] = []
         self._quote_targets: list[int] = []
-        self.packets = 0
 
     def __len__(self) -> int:
         return len(self.convs)
 
     # -- one chunk ---------------------------------------------------------------------------
-    def add(self, t: PacketTable, first_index: int, quoted: list[tuple[int, Quoted]],
-            rank: np.ndarray | None = None) -> None:
-        """Group chunk ``t`` (packets ``first_index`` on); writes ``t.conv`` (running ids) and
-        ``t.direction`` of its IP packets. ``quoted`` lists the chunk's ICMP errors. ``rank``,
-        if given, receives each packet's position within its conversation (for the packet
-        lists: no sort of all packets at the end)."""
-        self.packets = first_index + len(t)
-        rows = np.flatnonzero(np.isin(t.kind, self._kinds))
+    def add(self, t: PacketTable, first_pos: int, quoted: list[tuple[int, Quoted]],
+            rank: np.ndarray | None = None, frames: np.ndarray | int | None = None,
+            inner: np.ndarray | None = None) -> None:
+        """Group chunk ``t`` (positions ``first_pos`` on); writes ``t.conv`` (running ids) and
+        ``t.direction`` of its counted packets. ``quoted`` lists the chunk's ICMP errors (by
+        position). ``rank``, if given, receives each packet's place within its conversation
+        (for the packet lists: no sort of all packets at the end). ``frames`` is the packet
+        index of each row (or of the first row, the others following; default ``first_pos``),
+        ``inner`` marks rows that are packets inside a tunnel.
+
+        TCP headers Wireshark numbers but does not count (``Reason.TCP_HEADER``) are grouped
+        with the rest: they may start a stream and use up its number, but count nowhere, and a
+        conversation of such packets only is not listed (see
+        :func:`engine.conversations.build_conversations`).
+        """
+        numbered = t.reason == Reason.TCP_HEADER
+        rows = np.flatnonzero(np.isin(t.kind, self._kinds) | numbered)
+        where = _Where(first_pos, frames if frames is not None else first_pos, inner)
         q_tids, q_where, q_kinds = self._quoted_tuples(quoted)
-        s = self._sorted(t, rows)
+        s = self._sorted(t, rows, numbered)
         starts = ChunkStarts(s, self.state, self.udp_gap_ns, self.icmp_gap_ns)
-        conv, old_conv = self._assign(t, s, starts, first_index, rank)
-        self._streams(s, starts, conv, first_index, q_tids, q_where, q_kinds)
-        self._quote_links(t, s, starts, conv, old_conv, first_index, quoted, q_tids, q_where)
+        conv, old_conv = self._assign(t, s, starts, where, rank)
+        self._streams(s, starts, conv, first_pos, q_tids, q_where, q_kinds)
+        self._quote_links(t, s, starts, conv, old_conv, where, quoted, q_tids, q_where)
         starts.carry(self.state)
 
     def _quoted_tuples(self, quoted: list[tuple[int, Quoted]]
@@ -111,8 +128,11 @@ class RunningTable:
         kinds = np.array([int(q.kind) for _, q in picked], dtype=np.int64)
         return found.tid, where, kinds
 
-    def _sorted(self, t: PacketTable, rows: np.ndarray) -> Sorted:
-        found = self.tuples.lookup(Endpoints.of(t, rows))
+    def _sorted(self, t: PacketTable, rows: np.ndarray, numbered: np.ndarray) -> Sorted:
+        uncounted = numbered[rows]
+        some = bool(uncounted.any())
+        kinds = np.where(uncounted, np.uint8(Kind.TCP), t.kind[rows]) if some else None
+        found = self.tuples.lookup(Endpoints.of(t, rows, kinds))
         if found.created:
             self.state.extend(found.created)
         g = found.group
@@ -129,10 +149,13 @@ class RunningTable:
         prow = rows[order]
         return Sorted(prow=prow, run=np.cumsum(first) - 1, run_start=run_start,
                       run_end=run_end, tid=found.tid[order][run_start],
-                      forward=found.forward[order], kind=t.kind[prow], ts=t.ts_ns[prow],
-                      flags=t.tcp_flags[prow], seq=t.seq[prow].astype(np.int64))
+                      forward=found.forward[order],
+                      kind=kinds[order] if kinds is not None else t.kind[prow],
+                      ts=t.ts_ns[prow], flags=t.tcp_flags[prow],
+                      seq=t.seq[prow].astype(np.int64),
+                      counted=~uncounted[order] if some else None)
 
-    def _assign(self, t: PacketTable, s: Sorted, starts: ChunkStarts, first_index: int,
+    def _assign(self, t: PacketTable, s: Sorted, starts: ChunkStarts, where: _Where,
                 rank: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Running ids for the new conversations; conversation and direction of every position.
         Returns (conversation per position, each run's conversation before the chunk)."""
@@ -152,34 +175,54 @@ class RunningTable:
         inside = latest >= run_start_of
         conv = np.where(inside, id_at[np.maximum(latest, 0)], old_conv[s.run])
         c = self.convs.cols
-        self._describe(t, s, new_pos, ids, first_index)
-        direction = s.forward != c["a_forward"][conv]
-        t.conv[s.prow] = conv
-        t.direction[s.prow] = direction
+        c["tuple"][ids] = s.tid[s.run[new_pos]]
         boundary = new.copy()
         boundary[s.run_start] = True
-        self._sum(t, s, boundary, conv, direction, first_index, rank)
+        seg = np.flatnonzero(boundary)  # one segment per conversation (its packets here)
+        self._describe(t, s, seg, conv, where)
+        direction = s.forward != c["a_forward"][conv]
+        if s.counted is None:
+            t.conv[s.prow] = conv
+            t.direction[s.prow] = direction
+        else:
+            t.conv[s.prow] = np.where(s.counted, conv, -1)
+            t.direction[s.prow] = direction & s.counted
+        self._sum(t, s, seg, conv, direction, where, rank)
         # the tuples' current and first conversations
         st["conv"][s.tid] = conv[s.run_end - 1]
         heads = (st["head"][s.tid] < 0)
         st["head"][s.tid[heads]] = conv[s.run_start[heads]]
         return conv, old_conv
 
-    def _describe(self, t: PacketTable, s: Sorted, new_pos: np.ndarray, ids: np.ndarray,
-                  first_index: int) -> None:
-        """Endpoints and ICMP details of new conversations, from their first packet."""
+    def _describe(self, t: PacketTable, s: Sorted, seg: np.ndarray, conv: np.ndarray,
+                  where: _Where) -> None:
+        """Endpoints and ICMP details of conversations counting their first packet here, from
+        that packet (A is its sender)."""
+        c = self.convs.cols
+        if s.counted is None:
+            firsts = seg
+        else:  # each segment's first counted position
+            counted = np.flatnonzero(s.counted)
+            if not counted.size:
+                return
+            seg_of = np.searchsorted(seg, counted, side="right") - 1
+            lead = np.ones(counted.size, dtype=bool)
+            lead[1:] = seg_of[1:] != seg_of[:-1]
+            firsts = counted[lead]
+        ids = conv[firsts]
+        fresh = c["packets_ab"][ids] + c["packets_ba"][ids] == 0
+        firsts, ids = firsts[fresh], ids[fresh]
         if not ids.size:
             return
-        c = self.convs.cols
-        r = s.prow[new_pos]
-        fwd = s.forward[new_pos]
+        r = s.prow[firsts]
         kind = t.kind[r]
-        c["tuple"][ids] = s.tid[s.run[new_pos]]
-        c["a_forward"][ids] = fwd
+        c["a_forward"][ids] = s.forward[firsts]
         c["kind"][ids] = kind
         c["ip_proto"][ids] = t.ip_proto[r]
         c["family"][ids] = t.family[r]
-        c["first_packet"][ids] = first_index + r
+        c["first_pos"][ids] = where.first_pos + r
+        c["first_packet"][ids] = where.frame(r)
+        c["inner"][ids] = where.is_inner(r)
         has_ports = np.isin(kind, self._ported)
         c["a_hi"][ids], c["a_lo"][ids] = t.src_hi[r], t.src_lo[r]
         c["b_hi"][ids], c["b_lo"][ids] = t.dst_hi[r], t.dst_lo[r]
@@ -193,46 +236,66 @@ class RunningTable:
                                   np.isin(itype, ICMP6_ECHO_TYPES))
         c["icmp_id"][ids] = np.where(echo, t.icmp_id[r].astype(np.int32), -1)
 
-    def _sum(self, t: PacketTable, s: Sorted, boundary: np.ndarray, conv: np.ndarray,
-             direction: np.ndarray, first_index: int, rank: np.ndarray | None) -> None:
-        """Add the chunk's packets to their conversations' sums (one segment per conversation:
-        a conversation's packets are consecutive in the grouped order)."""
+    def _sum(self, t: PacketTable, s: Sorted, seg: np.ndarray, conv: np.ndarray,
+             direction: np.ndarray, where: _Where, rank: np.ndarray | None) -> None:
+        """Add the chunk's counted packets to their conversations' sums (one segment per
+        conversation: a conversation's packets are consecutive in the grouped order)."""
         if not s.size:
             return
         c = self.convs.cols
-        seg = np.flatnonzero(boundary)
         ids = conv[seg]
         prow = s.prow
-        b = direction
+        w = s.counted
+        b = direction if w is None else direction & w
         frame = t.origlen[prow].astype(np.int64)
         payload = np.maximum(t.payload_len[prow], 0).astype(np.int64)
         ts = s.ts
         flags = s.flags
+        at = np.arange(s.size)
+        if w is not None:
+            frame = np.where(w, frame, 0)
+            payload = np.where(w, payload, 0)
+            flags = np.where(w, flags, 0)
         add = np.add.reduceat
         lengths = np.diff(np.append(seg, s.size))
+        counts = lengths if w is None else add(w.astype(np.int64), seg)
         if rank is not None:
             before = c["packets_ab"][ids] + c["packets_ba"][ids]
             seg_of = np.repeat(np.arange(seg.size), lengths)
-            rank[prow] = before[seg_of] + np.arange(s.size) - seg[seg_of]
+            if w is None:
+                rank[prow] = before[seg_of] + at - seg[seg_of]
+            else:
+                within = np.cumsum(w) - w  # counted positions before each, over the chunk
+                rank[prow] = np.where(w, before[seg_of] + within - within[seg[seg_of]], 0)
         packets_ba = add(b.astype(np.int64), seg)
         bytes_ba = add(np.where(b, frame, 0), seg)
         payload_ba = add(np.where(b, payload, 0), seg)
         c["packets_ba"][ids] += packets_ba
-        c["packets_ab"][ids] += lengths - packets_ba
+        c["packets_ab"][ids] += counts - packets_ba
         c["bytes_ba"][ids] += bytes_ba
         c["bytes_ab"][ids] += add(frame, seg) - bytes_ba
         c["payload_ba"][ids] += payload_ba
         c["payload_ab"][ids] += add(payload, seg) - payload_ba
-        c["start_ns"][ids] = np.minimum(c["start_ns"][ids], np.minimum.reduceat(ts, seg))
-        c["end_ns"][ids] = np.maximum(c["end_ns"][ids], np.maximum.reduceat(ts, seg))
-        c["last_packet"][ids] = first_index + prow[np.append(seg[1:], s.size) - 1]
+        if w is None:
+            first_ts, last_ts = np.minimum.reduceat(ts, seg), np.maximum.reduceat(ts, seg)
+            last = prow[np.append(seg[1:], s.size) - 1]
+            has = slice(None)
+        else:
+            first_ts = np.minimum.reduceat(np.where(w, ts, _BIG), seg)
+            last_ts = np.maximum.reduceat(np.where(w, ts, -_BIG - 1), seg)
+            last_at = np.maximum.reduceat(np.where(w, at, -1), seg)
+            has = last_at >= 0  # type: ignore[assignment]
+            last = prow[last_at[has]]
+        c["start_ns"][ids] = np.minimum(c["start_ns"][ids], first_ts)
+        c["end_ns"][ids] = np.maximum(c["end_ns"][ids], last_ts)
+        c["last_packet"][ids[has]] = where.frame(last)
         c["flags_ab"][ids] |= np.bitwise_or.reduceat(np.where(b, 0, flags), seg).astype(
             np.uint16)
         c["flags_ba"][ids] |= np.bitwise_or.reduceat(np.where(b, flags, 0), seg).astype(
             np.uint16)
 
     # -- stream numbers ------------------------------------------------------------------------
-    def _streams(self, s: Sorted, starts: ChunkStarts, conv: np.ndarray, first_index: int,
+    def _streams(self, s: Sorted, starts: ChunkStarts, conv: np.ndarray, first_pos: int,
                  q_tids: np.ndarray, q_where: np.ndarray, q_kinds: np.ndarray) -> None:
         """Hand out tcp.stream / udp.stream numbers in order of first appearance.
 
@@ -250,7 +313,7 @@ class RunningTable:
         # tuples whose number is still to be handed out: at their first packet or quote here
         is_head = st["head"][new_tid] == new_conv
         cand_tid = [new_tid[ported & is_head], q_tids]
-        cand_pos = [first_index + s.prow[new_pos[ported & is_head]], q_where]
+        cand_pos = [first_pos + s.prow[new_pos[ported & is_head]], q_where]
         cand_kind = [new_kind[ported & is_head].astype(np.int64), q_kinds]
         tids = np.concatenate(cand_tid)
         pos = np.concatenate(cand_pos)
@@ -265,7 +328,7 @@ class RunningTable:
             tids, pos, kinds = tids[order], pos[order], kinds[order]
         # TCP conversations after their tuple's first get numbers of their own
         later = (new_kind == Kind.TCP) & ~is_head
-        ev_pos = np.concatenate((pos, first_index + s.prow[new_pos[later]]))
+        ev_pos = np.concatenate((pos, first_pos + s.prow[new_pos[later]]))
         ev_kind = np.concatenate((kinds, np.full(int(later.sum()), int(Kind.TCP))))
         ev_target = np.concatenate((tids, -2 - new_conv[later]))  # >= 0 tuple, <= -2 conv
         order = np.argsort(ev_pos, kind="stable")
@@ -284,7 +347,7 @@ class RunningTable:
 
     # -- ICMP errors -----------------------------------------------------------------------
     def _quote_links(self, t: PacketTable, s: Sorted, starts: ChunkStarts, conv: np.ndarray,
-                     old_conv: np.ndarray, first_index: int, quoted: list[tuple[int, Quoted]],
+                     old_conv: np.ndarray, at: _Where, quoted: list[tuple[int, Quoted]],
                      q_tids: np.ndarray, q_where: np.ndarray) -> None:
         """What each ICMP error quotes: the latest conversation of the quoted tuple that began
         before the error, or the tuple's first conversation when the error came first."""
@@ -304,7 +367,7 @@ class RunningTable:
                 if r is not None:
                     a, b = int(s.run_start[r]), int(s.run_end[r])
                     began = np.flatnonzero(starts.new[a:b]) + a
-                    began = began[first_index + s.prow[began] < where]
+                    began = began[at.first_pos + s.prow[began] < where]
                     if began.size:
                         target = int(conv[began[-1]])
                 target_of[k] = target
@@ -314,9 +377,10 @@ class RunningTable:
         for k in every(len(quoted), 1 << 14):
             where = quoted[k][0]
             target = target_of.get(slot.get(k, -1), -1)
-            self._quote_packets.append(where)
+            row = where - at.first_pos
+            self._quote_packets.append(int(at.frame(np.array([row]))[0]))
             self._quote_targets.append(target)
-            mine = int(t.conv[where - first_index])
+            mine = int(t.conv[row])
             if mine >= 0 and not c["quoted"][mine]:  # the first error of a conversation wins
                 c["quoted"][mine] = True
                 c["quotes"][mine] = target
@@ -329,21 +393,33 @@ class RunningTable:
         out[pending] = self.state.cols["head"][-2 - targets[pending]]
         return out
 
-    def snapshot(self) -> ConversationTable:
-        """The conversations so far, in running-id order (copies: the table keeps growing)."""
+    def _listed(self) -> np.ndarray:
+        """Running ids of the conversations with a counted packet (the others are made of TCP
+        headers Wireshark numbers but does not count), in running-id order."""
         c = self.convs.cols
-        cols: dict[str, Any] = {name: c[name].copy() for name in TABLE_COLUMNS}
-        cols["quotes"] = self._resolve(cols["quotes"])
-        return ConversationTable(**cols)
+        return np.flatnonzero(c["packets_ab"] + c["packets_ba"] > 0)
+
+    def snapshot(self) -> tuple[ConversationTable, np.ndarray]:
+        """The conversations so far, in running-id order (copies: the table keeps growing), and
+        which of them are inside a tunnel."""
+        c = self.convs.cols
+        ids = self._listed()
+        cols: dict[str, Any] = {name: c[name][ids] for name in TABLE_COLUMNS}
+        quotes = self._resolve(cols["quotes"])
+        alive = np.full(len(self.convs) + 1, -1, dtype=np.int64)
+        alive[ids] = np.arange(ids.size)
+        cols["quotes"] = np.where(quotes >= 0, alive[quotes], -1)
+        return ConversationTable(**cols), c["inner"][ids]
 
     def finish(self) -> tuple[ConversationTable, QuotedLinks, np.ndarray]:
-        """The final table (ids by start time, then first packet), the ICMP links, and the final
-        id of every running id (to renumber the packets' ``conv``)."""
+        """The final table (ids by start time, then first position), the ICMP links, and the
+        final id of every running id (-1 for one not listed), to renumber the packets."""
         c = self.convs.cols
         n = len(self.convs)
-        by_start = np.lexsort((c["first_packet"], c["start_ns"]))
-        new_id = np.empty(n, dtype=np.int64)
-        new_id[by_start] = np.arange(n)
+        ids = self._listed()
+        by_start = ids[np.lexsort((c["first_pos"][ids], c["start_ns"][ids]))]
+        new_id = np.full(n, -1, dtype=np.int64)
+        new_id[by_start] = np.arange(by_start.size)
         cols: dict[str, Any] = {name: c[name][by_start] for name in TABLE_COLUMNS}
         quotes = self._resolve(cols["quotes"])
         cols["quotes"] = np.where(quotes >= 0, new_id[np.maximum(quotes, 0)], -1)
@@ -352,3 +428,22 @@ class RunningTable:
         links = QuotedLinks(np.array(self._quote_packets, dtype=np.int64),
                             np.where(targets >= 0, new_id[np.maximum(targets, 0)], -1))
         return table, links, new_id
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a chunk's rows are: its first position, and each row's frame and level."""
+
+    first_pos: int
+    frames: np.ndarray | int  # the packet index of each row, or of the first row
+    inner: np.ndarray | None  # rows that are packets inside a tunnel
+
+    def frame(self, rows: np.ndarray) -> np.ndarray:
+        if isinstance(self.frames, np.ndarray):
+            return self.frames[rows]
+        return self.frames + rows
+
+    def is_inner(self, rows: np.ndarray) -> np.ndarray:
+        if self.inner is None:
+            return np.zeros(rows.size, dtype=bool)
+        return self.inner[rows]

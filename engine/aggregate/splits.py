@@ -3,9 +3,9 @@
 The rules are :mod:`engine.stream_numbers`' (Wireshark's): a tuple's first packet starts one; a
 UDP (or ICMP, other IP) packet after an idle gap longer than the configured timeout starts one;
 a TCP SYN without ACK starts one when its sender already has a base sequence number in the
-current stream and the SYN's differs, or when the stream was closed (FIN both ways, or RST).
-What a rule needs from before the chunk (the last packet's time, each side's base sequence
-number, FINs and RSTs seen) is kept per tuple in :class:`TcpCarry` and ``last_ts``.
+current stream and the SYN's differs (a sender's base: the sequence number of its latest SYN or
+SYN-ACK there, else one less than that of its first packet there). What a rule needs from before
+the chunk (the last packet's time, each side's base) is kept per tuple in ``TUPLE_STATE``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cancel import every
-from ..packets import ACK, FIN, RST, SYN, Kind
+from ..packets import ACK, SYN, Kind
 from .growing import Growing
 
 NEVER = np.iinfo(np.int64).max
@@ -28,9 +28,6 @@ TUPLE_STATE = {
     "last_ts": (np.int64, 0),  # time of its latest packet
     "base0": (np.int64, -1),  # TCP: base sequence number of each side in the current stream
     "base1": (np.int64, -1),
-    "fin0": (np.bool_, False),  # TCP: a FIN from each side since the current stream began
-    "fin1": (np.bool_, False),
-    "rst": (np.bool_, False),  # TCP: a RST since the current stream began
 }
 
 
@@ -52,15 +49,18 @@ class Sorted:
     ts: np.ndarray
     flags: np.ndarray
     seq: np.ndarray  # int64
+    #: per position: a packet the conversation counts (None = all of them); the others are TCP
+    #: headers Wireshark numbers but leaves out (Reason.TCP_HEADER)
+    counted: np.ndarray | None = None
 
     @property
     def size(self) -> int:
         return int(self.prow.size)
 
 
-def _seq_base(seq: np.ndarray, flags: np.ndarray) -> np.ndarray:
-    """A side's base sequence number from its first packet: a SYN's own, else one less."""
-    return np.where((flags & SYN) != 0, seq, (seq - 1) & 0xFFFFFFFF)
+def _first_base(seq: np.ndarray) -> np.ndarray:
+    """A side's base sequence number from its first packet (when it sent no SYN): one less."""
+    return (seq - 1) & 0xFFFFFFFF
 
 
 class ChunkStarts:
@@ -77,14 +77,18 @@ class ChunkStarts:
         new = np.zeros(m, dtype=bool)
         new[s.run_start[~self.known]] = True
         self._gaps(new, st, udp_gap_ns, icmp_gap_ns)
-        # the next position of each side at or after every position; running FIN/RST counts
+        # per side: the next packet at or after every position, the latest SYN (or SYN-ACK)
+        # at or before it
+        at = np.arange(m)
+        syn = (s.flags & SYN) != 0
         self.nxt = []
+        self.last_syn = []
         for lane in (False, True):
-            idx = np.where(s.forward == lane, np.arange(m), m)
-            self.nxt.append(np.minimum.accumulate(idx[::-1])[::-1] if m else idx)
-        self.fin = [np.concatenate(([0], np.cumsum(((s.flags & FIN) != 0) & (s.forward == lane))))
-                    for lane in (False, True)]
-        self.rst = np.concatenate(([0], np.cumsum((s.flags & RST) != 0)))
+            mine = s.forward == lane
+            self.nxt.append(np.minimum.accumulate(np.where(mine, at, m)[::-1])[::-1]
+                            if m else at)
+            self.last_syn.append(np.maximum.accumulate(np.where(mine & syn, at, -1))
+                                 if m else at)
         self._syn_cuts(new, st)
         self.new = new
 
@@ -112,34 +116,31 @@ class ChunkStarts:
         if not syn_only.size:
             return
         bases = (st["base0"], st["base1"])
-        fins = (st["fin0"], st["fin1"])
         current: dict[int, int] = {}  # run -> start of its current stream in this chunk
         syns = syn_only.tolist()
         for k in every(len(syns), 1 << 12):
             i = syns[k]
             r = int(s.run[i])
             rs = int(s.run_start[r])
-            t = int(s.tid[r])
             began = current.get(r, rs if not self.known[r] else -1)  # -1: before this chunk
             sender = int(s.forward[i])
             lo = rs if began < 0 else began
-            if began < 0 and bases[sender][t] >= 0:
-                base = int(bases[sender][t])
+            last = int(self.last_syn[sender][i - 1]) if i > 0 else -1
+            if last >= lo:
+                base = int(s.seq[last])
+            elif began < 0 and bases[sender][int(s.tid[r])] >= 0:
+                base = int(bases[sender][int(s.tid[r])])
             else:
                 first = int(self.nxt[sender][lo])
                 if first >= i:
                     continue  # the SYN's sender has no base sequence number yet in this stream
-                base = int(_seq_base(s.seq[first : first + 1], s.flags[first : first + 1])[0])
-            carried = began < 0
-            rst = self.rst[i] - self.rst[lo] > 0 or (carried and bool(st["rst"][t]))
-            fin_both = all(self.fin[lane][i] - self.fin[lane][lo] > 0
-                           or (carried and bool(fins[lane][t])) for lane in (0, 1))
-            if int(s.seq[i]) != base or rst or fin_both:
+                base = (int(s.seq[first]) - 1) & 0xFFFFFFFF
+            if int(s.seq[i]) != base:
                 new[i] = True
                 current[r] = i
 
     def carry(self, state: Growing) -> None:
-        """Update each touched tuple's TCP state and last time for the next chunk."""
+        """Update each touched tuple's TCP bases and last time for the next chunk."""
         s, st = self.s, state.cols
         if not s.size:
             return
@@ -150,14 +151,11 @@ class ChunkStarts:
         fresh = latest >= s.run_start
         lo = np.where(fresh, latest, s.run_start)
         end = s.run_end
-        for lane, base_name, fin_name in ((0, "base0", "fin0"), (1, "base1", "fin1")):
+        for lane, name in ((0, "base0"), (1, "base1")):
+            syn = self.last_syn[lane][last]
             first = self.nxt[lane][lo]
             seen = first < end
-            safe = np.minimum(first, s.size - 1)
-            base = np.where(seen, _seq_base(s.seq[safe], s.flags[safe]), -1)
-            old = st[base_name][s.tid]
-            st[base_name][s.tid] = np.where(fresh | (old < 0), base, old)
-            fin = self.fin[lane][end] - self.fin[lane][lo] > 0
-            st[fin_name][s.tid] = fin | (~fresh & st[fin_name][s.tid])
-        rst = self.rst[end] - self.rst[lo] > 0
-        st["rst"][s.tid] = rst | (~fresh & st["rst"][s.tid])
+            from_first = np.where(seen, _first_base(s.seq[np.minimum(first, s.size - 1)]), -1)
+            old = st[name][s.tid]
+            base = np.where(fresh | (old < 0), from_first, old)
+            st[name][s.tid] = np.where(syn >= lo, s.seq[np.maximum(syn, 0)], base)

@@ -3,10 +3,10 @@
 The worker is forked at the start of a load (cheap: it shares this process's pages until it
 writes) and serves ``decode`` requests over a pipe: a chunk's record columns go there (about
 30 bytes a packet), its bytes are already in a shared slot, the decoded columns come back in an
-output slot and the rare side findings (IP fragments, ICMP quotes) as a small pickle. Results are
-taken in submission order, so the aggregation sees chunks in file order. A chunk that cannot go
-(its buffer is not shared, no output slot is free, the worker died) is decoded here instead,
-with the same result.
+output slot and the rarer side findings (IP fragments, ICMP quotes, packets inside tunnels) as
+a pickle. Results are taken in submission order, so the aggregation sees chunks in file order.
+A chunk that cannot go (its buffer is not shared, no output slot is free, the worker died) is
+decoded here instead, with the same result.
 """
 
 from __future__ import annotations
@@ -134,8 +134,7 @@ class DecodePool:
         if isinstance(reply, str):
             self.outputs.give(ticket.out_slot)
             raise FlowError(f"Decoding failed in the worker process: {reply}")
-        fragments, quoted = reply
-        return table_in(self.outputs, ticket.out_slot, ticket.rows), SideInfo(fragments, quoted)
+        return table_in(self.outputs, ticket.out_slot, ticket.rows), SideInfo(*reply)
 
     def _give_up(self) -> None:
         self.alive = False
@@ -183,7 +182,7 @@ def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:
                                 iface=out.iface.copy())
             clear(out)
             _, side = decode_chunk(chunk, linktypes, first_index, foreign, out)
-            reply: Any = (side.fragments, side.quoted)
+            reply: Any = (side.fragments, side.quoted, side.inner, side.inner_quoted)
         except Exception as exc:  # reported to the parent, which raises it there
             reply = f"{type(exc).__name__}: {exc}"
         try:
