@@ -5,7 +5,10 @@
 
 Runs ``flowscope-cli conversations --format json --quiet`` (and, with ``--tshark``,
 ``tshark -q -z conv,tcp -z conv,udp``) ``--repeat`` times each, in the same run, and prints the
-best and the spread of the wall times, packets/s, peak RSS and the ratio to tshark. Then one
+best and the spread of the wall times, packets/s, the CPU time of the best run (all processes,
+and of that the decoding worker's), the largest peak RSS of one process and of the process tree
+(proportional set sizes summed, so pages the worker shares are counted once), and the ratios to
+tshark (wall and CPU: on a machine others load, CPU time is the steadier figure). Then one
 load in this process reports the per-packet bytes of the packet store (on disk when spilled) and
 what stays resident. Other engineers load the machine: compare figures of one run only.
 Make the 20M-packet capture with ../shared/tools/gen_capture.py into a temporary folder (check
@@ -46,16 +49,22 @@ def main() -> int:
     results = {name: [measure(cmd) for _ in range(args.repeat)] for name, cmd in runs.items()}
     size = args.capture.stat().st_size
     print(f"\n{args.capture.name}: {packets or '?'} packets, {size / 1e9:.2f} GB")
-    print(f"{'tool':10} {'best s':>8} {'spread s':>16} {'packets/s':>12} {'peak RSS MB':>14}")
+    print(f"{'tool':10} {'best s':>7} {'spread s':>13} {'packets/s':>11} {'CPU s':>6} "
+          f"{'(helper)':>8} {'peak RSS MB':>12} {'peak PSS MB':>12}")
     for name, rs in results.items():
         secs = sorted(r.seconds for r in rs)
-        rate = f"{packets / secs[0]:12,.0f}" if packets else f"{'?':>12}"
-        print(f"{name:10} {secs[0]:8.2f} {secs[0]:7.2f}–{secs[-1]:<7.2f} {rate} "
-              f"{min(r.peak_rss_mb for r in rs):7.0f}–{max(r.peak_rss_mb for r in rs):<6.0f}")
+        best = min(rs, key=lambda r: r.seconds)
+        rate = f"{packets / secs[0]:11,.0f}" if packets else f"{'?':>11}"
+        print(f"{name:10} {secs[0]:7.2f} {secs[0]:6.2f}–{secs[-1]:<6.2f} {rate} "
+              f"{best.cpu_seconds:6.2f} {best.helper_cpu_seconds:8.2f} "
+              f"{max(r.peak_rss_mb for r in rs):12.0f} {max(r.peak_pss_mb for r in rs):12.0f}")
     if "tshark" in results:
         fs = min(r.seconds for r in results["flowscope"])
         ts = min(r.seconds for r in results["tshark"])
-        print(f"ratio: flowscope is {ts / fs:.1f}x tshark (best of each, same run)")
+        fc = min(r.cpu_seconds for r in results["flowscope"])
+        tc = min(r.cpu_seconds for r in results["tshark"])
+        print(f"ratio: flowscope is {ts / fs:.1f}x tshark in wall time, {tc / fc:.1f}x in CPU "
+              "time (best of each, same run)")
     if not args.no_probe:
         probe(args.capture)
     return 0

@@ -8,7 +8,7 @@ column in a temporary folder (in ``FlowConfig.spill_dir``), handed out at the en
 removed by :meth:`close` (the result's close, or a failed or cancelled load).
 
 :func:`release_pages` lets go of the mapped pages a pass has touched, so a pass over all packets
-in batches keeps only a batch resident.
+in batches keeps only a batch resident; :func:`take` gathers and lets go at once.
 """
 
 from __future__ import annotations
@@ -43,6 +43,14 @@ def release_pages(*arrays: Any) -> None:
                 mm.madvise(mmap.MADV_DONTNEED)
 
 
+def take(column: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``column[index]``, letting go of the pages a memory-mapped column had mapped for it: a
+    gather scattered over a spilled column would otherwise leave most of it resident."""
+    out = column[index]
+    release_pages(column)
+    return out
+
+
 class PacketStore:
     """The packet columns of one load (see the module docstring)."""
 
@@ -66,10 +74,15 @@ class PacketStore:
         return self.directory is not None
 
     def reserve(self, rows: int) -> None:
-        """Room for about ``rows`` packets in memory (a hint from the file size)."""
-        if self._builder is not None and (self.budget is None
-                                          or rows * ROW_BYTES <= self.budget):
+        """Room for about ``rows`` packets (a hint from the file size): in memory when they fit
+        the budget, else straight to the spill folder (filling memory first would cost a copy
+        and, while the columns grow, up to twice the budget)."""
+        if self._builder is None:
+            return
+        if self.budget is None or rows * ROW_BYTES <= self.budget:
             self._builder.reserve(rows)
+        else:
+            self._spill()
 
     # -- filling -------------------------------------------------------------------------------
     def rows(self, n: int) -> PacketTable:
