@@ -42,6 +42,7 @@ def _analyse_file(path: str | Path, config: FlowConfig | None, progress: Progres
     try:
         if pool is not None:
             reader.allocate = pool.allocate
+            reader.reusable = pool.owns
         feed_chunks(load, reader.chunks(progress, cancel), pool)
     except BaseException:
         reader.input.discard()

@@ -86,6 +86,9 @@ class ChunkedReader:
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()  # recycled buffers
         #: makes the buffers of later chunks (shared memory, when a decoding process reads them)
         self.allocate: Callable[[int], Any] = bytearray
+        #: whether a buffer handed back is kept for a later chunk (with a decoding process: only
+        #: its shared slots, so a stop-gap buffer made when they were all taken is not reused)
+        self.reusable: Callable[[Any], bool] = lambda buf: True
         self._stopped = False
         #: the first chunk is read at once so subclasses can parse the file header from it
         self._end = self._fill(self._buf, 0)
@@ -230,7 +233,7 @@ class ChunkedReader:
             nxt = self._buffer(max(self.chunk_bytes, grow, tail) + PAD)
             nxt[:tail] = buf[pos:end]
             if not handed:
-                self._free.put(buf)
+                self._recycle(buf)
             base += pos
             buf = nxt
             end = tail + self._fill(buf, tail)
@@ -273,7 +276,7 @@ class ChunkedReader:
                            ts_ns=chunk.ts_ns[keep], iface=chunk.iface[keep])
 
     def _recycle(self, buf: bytearray) -> None:
-        if self._reading:
+        if self._reading and self.reusable(buf):
             self._free.put(buf)
 
     def _buffer(self, size: int) -> bytearray:

@@ -34,7 +34,7 @@ from .slots import ROW_BYTES, SharedSlots, clear, rows_per_slot, table_in
 #: chunks queued in the worker ahead of the one being aggregated
 AHEAD = 2
 #: shared chunk buffers: being read, queued by the reader, in the worker, being aggregated
-INPUT_SLOTS = 8
+INPUT_SLOTS = 10
 OUTPUT_SLOTS = AHEAD + 2
 #: smallest record: a pcap record header with no data
 MIN_RECORD = 16
@@ -86,6 +86,10 @@ class DecodePool:
             if slot is not None:
                 return self.inputs.buffer(slot, size)
         return bytearray(size)
+
+    def owns(self, buf: Any) -> bool:
+        """Whether ``buf`` (a buffer the reader hands back) is one of the shared slots."""
+        return self.inputs.slot_of(np.frombuffer(buf, dtype=np.uint8)) is not None
 
     # -- requests ----------------------------------------------------------------------------
     def submit(self, chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
