@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cancel import checkpoint
+from ..cancel import cancel_scope, checkpoint
 from ..capture import RecordChunk
 from ..capture.chunk import PAD
 from ..decode.fast import SideInfo, decode_chunk
@@ -165,7 +165,13 @@ class DecodePool:
 
 def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:
     """The worker's loop (in the forked process); it ends with its parent, even when another
-    process keeps the pipe open."""
+    process keeps the pipe open. It polls no cancel callback: the one it inherited is a copy
+    that nobody sets (this process's parent stops it instead)."""
+    with cancel_scope(None, ""):
+        _serve_requests(conn, inputs, outputs)
+
+
+def _serve_requests(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:
     parent = os.getppid()
     while True:
         try:
