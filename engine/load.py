@@ -35,6 +35,8 @@ STEP = 1 << 20
 _NO_RANK = np.zeros(0, dtype=np.uint32)
 #: seconds between snapshots of the conversations found so far (for a viewer)
 SNAPSHOT_SECONDS = 0.5
+#: ... or this many times the last snapshot's cost, when that is longer
+SNAPSHOT_COST = 4.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,9 @@ class Load:
         if now - self._last_snapshot >= self._snapshot_every:
             self._last_snapshot = now
             self._on_snapshot(self.partial())
+            cost = time.monotonic() - now
+            if self._snapshot_every:  # snapshots never take more than a fifth of the load
+                self._snapshot_every = max(SNAPSHOT_SECONDS, SNAPSHOT_COST * cost)
 
     def saw_times(self, first: int, last: int) -> None:
         """Widen the capture's time span (packets counted but not added, e.g. empty records)."""
@@ -143,7 +148,19 @@ class Load:
         self.last_ns = last if self.last_ns is None else max(self.last_ns, last)
 
     def partial(self) -> Partial:
+        """The conversations so far: the IP ones, and those of plug-ins that can tell."""
         table, inner = self.levels.snapshot()
+        parts = [table]
+        for k, plugin in enumerate(self.plugins):
+            snapshot = getattr(plugin, "snapshot", None)
+            found = snapshot() if k in self._used and snapshot is not None else None
+            if found is not None and len(found):
+                parts.append(found)
+        if len(parts) > 1:
+            merged, new_ids = merge_tables(parts)
+            flags = np.zeros(len(merged), dtype=bool)
+            flags[new_ids[0]] = inner
+            table, inner = merged, flags
         return Partial(table, self.index, self.first_ns, inner)
 
     # -- the end -------------------------------------------------------------------------------
