@@ -80,18 +80,21 @@ class MemoryWatch:
     """Samples, on its own thread every 50 ms, the proportional set size of this process and
     its children (the decoding worker), summed: shared pages are counted once."""
 
-    def __init__(self) -> None:
+    def __init__(self, active: bool = True) -> None:
         self.peak_kb = 0
+        self.active = active
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> MemoryWatch:
-        self._thread.start()
+        if self.active:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._done.set()
-        self._thread.join()
+        if self.active:
+            self._thread.join()
 
     def _run(self) -> None:
         while not self._done.is_set():
@@ -168,7 +171,7 @@ def selections(app: QApplication, window: MainWindow, count: int = 4) -> list[st
 
 
 def gui_load(app: QApplication, path: Path, detail: bool = False,
-             select: bool = False) -> dict[str, float]:
+             select: bool = False, memory: bool = True) -> dict[str, float]:
     window = MainWindow()
     window.resize(1400, 900)
     window.show()
@@ -176,13 +179,18 @@ def gui_load(app: QApplication, path: Path, detail: bool = False,
     beat = Heartbeat()
     done: dict[str, float] = {}
 
+    selected: list[str] = []
+
     def loaded(_data: object) -> None:
         done["loaded"] = time.perf_counter()
         window.view.viewport().repaint()  # the populated table, painted
         done["painted"] = time.perf_counter()
         done["rows"] = window.model.rowCount()
         beat.stop()
-        app.quit()
+        if select:  # once the load's signal handlers are done
+            QTimer.singleShot(0, lambda: (selected.extend(selections(app, window)), app.quit()))
+        else:
+            app.quit()
 
     def rows_shown() -> None:
         if "first_rows" not in done and window.model.rowCount():
@@ -191,7 +199,7 @@ def gui_load(app: QApplication, path: Path, detail: bool = False,
     window.captureLoaded.connect(loaded)
     window.model.rowsShownChanged.connect(rows_shown)
     window.loadFailed.connect(lambda message: (print(message), app.quit()))
-    with MemoryWatch() as memory:
+    with MemoryWatch(memory) as watch:
         beat.start()
         start = time.perf_counter()
         window.open_file(path)
@@ -203,16 +211,14 @@ def gui_load(app: QApplication, path: Path, detail: bool = False,
         print("  worst gaps (ms, ended at s; the table was ready at "
               f"{loaded_at:.2f} s): " + ", ".join(f"{gaps[k]:.0f} @ {beat.at[k]:.2f}"
                                                   for k in worst))
-    if select:
-        window.show()
-        for line in selections(app, window):
-            print(line)
+    for line in selected:
+        print(line)
     window.close()
     return {"to_table": done["painted"] - start, "to_signal": done["loaded"] - start,
             "first_rows": done.get("first_rows", done["loaded"]) - start,
             "max_gap_ms": max(gaps), "p99_gap_ms": float(np.percentile(gaps, 99)),
             "median_gap_ms": statistics.median(gaps), "rows": done["rows"],
-            "peak_pss_mb": memory.peak_kb / 1024}
+            "peak_pss_mb": watch.peak_kb / 1024}
 
 
 def table_speed(app: QApplication, rows: int) -> None:
@@ -295,6 +301,8 @@ def main() -> None:
                         help="skip the engine-alone load (a big capture: it doubles the time)")
     parser.add_argument("--no-select", action="store_true",
                         help="skip timing selections after the load")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="no memory sampling thread (to see the stalls without it)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/flowscope-bench"))
     args = parser.parse_args()
     if args.switch_interval:
@@ -310,7 +318,8 @@ def main() -> None:
         engine_alone(path)  # warm the page cache and imports
     for run in range(1, args.runs + 1):
         engine = None if args.no_engine else engine_alone(path)
-        gui = gui_load(app, path, args.detail, select=not args.no_select and run == 1)
+        gui = gui_load(app, path, args.detail, select=not args.no_select and run == 1,
+                       memory=not args.no_memory)
         ratio = f" ({gui['to_table'] / engine:.2f}× the engine alone, {engine:.2f} s)" \
             if engine else ""
         print(f"run {run}: GUI to populated table {gui['to_table']:.2f} s{ratio}, "

@@ -37,7 +37,7 @@ from engine.export.conversations import csv_text
 from gui import units
 from gui.banner import WarningBanner
 from gui.index.mode import IndexMode
-from gui.jobs import FunctionJob, Job, JobRunner
+from gui.jobs import GUI_TURN, FunctionJob, Job, JobRunner
 from gui.loading import LoadJob, LoadProgress
 from gui.panes.details import DetailsPanel
 from gui.recent import add_recent, clear_recent, recent_files
@@ -348,6 +348,10 @@ class MainWindow(QMainWindow):
         selection; the panes and exports wait for the end."""
         if job is not self._job or job.is_cancelled:
             return
+        with GUI_TURN.turn():  # many Python calls: the load waits meanwhile
+            self._show_partial(data)
+
+    def _show_partial(self, data: ConversationData) -> None:
         if self._partial is None:
             for action in (self.copy_action, self.export_action, self.export_stream_action):
                 action.setEnabled(False)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cancel import every
+from ..cancel import checkpoint, every
 from ..conversations import QuotedLinks
 from ..decode.exact import Quoted
 from ..key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints
@@ -100,8 +100,11 @@ class RunningTable:
         where = _Where(first_pos, frames if frames is not None else first_pos, inner)
         q_tids, q_where, q_kinds = self._quoted_tuples(quoted)
         s = self._sorted(t, rows, numbered)
+        checkpoint()  # (a viewer's thread may take its turn at each: engine.cancel)
         starts = ChunkStarts(s, self.state, self.udp_gap_ns, self.icmp_gap_ns)
+        checkpoint()
         conv, old_conv = self._assign(t, s, starts, where, rank)
+        checkpoint()
         self._streams(s, starts, conv, first_pos, q_tids, q_where, q_kinds)
         self._quote_links(t, s, starts, conv, old_conv, where, quoted, q_tids, q_where)
         starts.carry(self.state)

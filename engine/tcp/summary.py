@@ -15,6 +15,7 @@ from ..cancel import checkpoint
 from ..config import FlowConfig
 from ..packet_store import release_pages
 from ..packets import PacketTable
+from ..parallel.halves import map_halves
 from ..table import ConversationTable
 from . import state as st
 from . import zeek as zk
@@ -74,17 +75,29 @@ def final_states(t: TcpPackets) -> tuple[Roles, np.ndarray, np.ndarray]:
 BATCH_PACKETS = 1 << 18
 
 
+#: TCP packets from which the batches are shared with a forked process (engine.parallel.halves)
+PARALLEL_PACKETS = 1 << 18
+
+
 def summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig,
               capture_last_ns: int | None) -> TcpSummary:
-    """The summary of every TCP conversation, in batches of about ``BATCH_PACKETS`` packets."""
+    """The summary of every TCP conversation, in batches of about ``BATCH_PACKETS`` packets
+    (at least two from ``PARALLEL_PACKETS`` on: the later half goes to a forked process)."""
     rows = tcp_conversations(table)
     sizes = table.packets[rows]
-    batch = np.cumsum(sizes) // BATCH_PACKETS  # a conversation larger than a batch: alone
+    total = int(sizes.sum())
+    size = BATCH_PACKETS if total < PARALLEL_PACKETS else min(BATCH_PACKETS, -(-total // 2))
+    batch = np.cumsum(sizes) // size  # a conversation larger than a batch: alone
     cuts = np.flatnonzero(np.diff(batch)) + 1
-    parts = []
-    for part in np.split(rows, cuts) if rows.size else []:
-        parts.append(_summarize(packets, table, config, capture_last_ns, part))
+    batches = np.split(rows, cuts) if rows.size else []
+
+    def one(part: np.ndarray) -> TcpSummary:
+        summary = _summarize(packets, table, config, capture_last_ns, part)
         release_pages(packets, table.packet_index)  # spilled columns: keep one batch resident
+        return summary
+
+    weights = [int(table.packets[part].sum()) for part in batches]
+    parts = map_halves(one, batches, weights, config.workers if total >= PARALLEL_PACKETS else 0)
     if len(parts) == 1:
         return parts[0]
     if not parts:

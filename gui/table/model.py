@@ -255,8 +255,29 @@ class ConversationModel(QAbstractTableModel):
         # the view asks for ~7 roles per painted cell: answer the unused ones first and fast
         if role not in _HANDLED_ROLES or self._data is None or not index.isValid():
             return None
+        return self._value(self._columns[index.column()], int(self._ids[index.row()]), role)
+
+    def multiData(self, index: _Index, roleDataSpan: Any) -> None:
+        """Every role a painted cell asks for in one call (Qt 6's delegates ask this way):
+        one Python call per cell instead of seven, which matters most while a load competes
+        for the interpreter (see :class:`gui.jobs.GuiTurn`)."""
+        if self._data is None or not index.isValid():
+            return  # (the items come empty: roles not answered stay so)
         column = self._columns[index.column()]
         i = int(self._ids[index.row()])
+        for item in roleDataSpan:
+            role = item.role()
+            if role == _DISPLAY:
+                item.setData(column.text(self._data, i, self._options))
+            elif role == _ALIGNMENT:
+                item.setData(_RIGHT if column.numeric else _LEFT)
+            elif role in _HANDLED_ROLES:
+                value = self._value(column, i, role)
+                if value is not None:
+                    item.setData(value)
+
+    def _value(self, column: Column, i: int, role: int) -> Any:
+        """Conversation ``i``'s value of ``column`` for one of the handled roles."""
         if role == _DISPLAY:
             return column.text(self._data, i, self._options)
         if role == _ALIGNMENT:
