@@ -11,6 +11,9 @@ import ipaddress
 import struct
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from . import accel
 from .wire import Cursor, Short, text
 
 TYPE_NAMES = {
@@ -130,6 +133,36 @@ def parse_header(data: bytes) -> tuple[int, bool, int, int, tuple[int, int, int,
 def parse_message(data: bytes, records: bool = True) -> Message | None:
     """One DNS message (UDP payload, or a TCP message without its length prefix); None when
     the bytes are not one. ``records=False`` stops after the questions."""
+    fast = accel.FAST
+    if fast is None:
+        return py_parse_message(data, records)
+    fields = fast.dns_message(data, records)
+    if fields is None:
+        return None
+    ident, response, opcode, rcode, counts, questions, answers, authority, additional = fields
+    return Message(ident, response, opcode, rcode,
+                   [(_name_text(name), qtype) for name, qtype in questions],
+                   [_record_of(r) for r in answers], [_record_of(r) for r in authority],
+                   [_record_of(r) for r in additional], counts)
+
+
+def _name_text(raw: bytes) -> str:
+    return text(raw) if raw else "<Root>"
+
+
+def _record_of(fields: tuple[bytes, int, str | bytes | None]) -> Record:
+    """A record from the compiled walk: the value is an address's text, a target name's bytes
+    (NS, CNAME, PTR) or None."""
+    name, rtype, value = fields
+    if value is None:
+        value = ""
+    elif isinstance(value, bytes):
+        value = _name_text(value)
+    return Record(_name_text(name), rtype, value)
+
+
+def py_parse_message(data: bytes, records: bool = True) -> Message | None:
+    """:func:`parse_message` in Python (the reference for the compiled walk)."""
     header = parse_header(data)
     if header is None:
         return None
@@ -246,6 +279,40 @@ def answered_addresses(data: bytes, multicast: bool = False) -> list[tuple[str, 
             todo.extend(back.get(key, []))
         for name in found or [owner]:
             out.append((address, text(name) if name else "<Root>"))
+    return out
+
+
+def answered_names(buffer: bytes | memoryview, starts: np.ndarray, sizes: np.ndarray,
+                   multicast: np.ndarray) -> list[tuple[int, str, str]]:
+    """(k, address, name) for every answer :func:`answered_addresses` finds in the messages
+    ``buffer[starts[k] : starts[k] + sizes[k]]``, in order of k: the capture-wide names pass in
+    one call (compiled when it can be; the compiled walk leaves messages with more than a few
+    dozen questions or records to the Python one)."""
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    sizes = np.ascontiguousarray(sizes, dtype=np.int64)
+    multicast = np.ascontiguousarray(multicast, dtype=bool)
+    fast = accel.FAST
+    if fast is None:
+        return py_answered_names(buffer, starts, sizes, multicast)
+    found, left = fast.answered_names(buffer, starts, sizes, multicast)
+    out = [(k, address, _name_text(name)) for k, address, name in found]
+    if left:
+        out += py_answered_names(buffer, starts[left], sizes[left], multicast[left],
+                                 np.array(left, dtype=np.int64))
+        out.sort(key=lambda item: item[0])  # stable: each message's answers keep their order
+    return out
+
+
+def py_answered_names(buffer: bytes | memoryview, starts: np.ndarray, sizes: np.ndarray,
+                      multicast: np.ndarray, index: np.ndarray | None = None
+                      ) -> list[tuple[int, str, str]]:
+    """:func:`answered_names` in Python (the reference for the compiled walk)."""
+    out = []
+    ks = index.tolist() if index is not None else range(starts.size)
+    for k, start, size, many in zip(ks, starts.tolist(), sizes.tolist(), multicast.tolist(),
+                                    strict=True):
+        for address, name in answered_addresses(bytes(buffer[start : start + size]), many):
+            out.append((k, address, name))
     return out
 
 

@@ -1,0 +1,210 @@
+"""The compiled parsers (engine/app/_parsers.c) and their Python references agree on everything:
+the truth set's real handshakes and DNS messages, those messages damaged at random, random bytes,
+and every application column of every truth-set capture loaded both ways."""
+
+from __future__ import annotations
+
+import functools
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine import WIRESHARK, analyse_file
+from engine.app import accel, dns, tls
+from engine.app.fields import ORDER
+from engine.app.payload import PayloadReader
+
+from .app_truth import APP, CAPTURES
+
+pytestmark = pytest.mark.skipif(accel.FAST is None, reason="the compiled parsers are not built")
+
+_DNS_PORTS = (53, 5353, 5355, 137)
+
+
+@functools.cache
+def _corpus() -> tuple[list[bytes], list[bytes], list[bytes]]:
+    """Every TLS record stream start, handshake message body and DNS message of the truth
+    set's packets (first payloads as they are on the wire)."""
+    streams: list[bytes] = []
+    bodies: list[bytes] = []
+    messages: list[bytes] = []
+    for name in CAPTURES:
+        with analyse_file(APP / name, WIRESHARK) as result:
+            p = result.packets
+            reader = PayloadReader(result)
+            for k in np.flatnonzero(p.payload_len > 0).tolist():
+                data = reader.payload(k)
+                if data[:1] == b"\x16" and data[1:2] == b"\x03":
+                    streams.append(data)
+                    bodies += [body for _, body in tls.py_tls_handshake(data).messages]
+                elif int(p.sport[k]) in _DNS_PORTS or int(p.dport[k]) in _DNS_PORTS:
+                    messages.append(data)
+    return streams, bodies, messages
+
+
+def test_the_corpus_holds_what_the_comparisons_need() -> None:
+    streams, bodies, messages = _corpus()
+    kinds = {kind for s in streams for kind, _ in tls.py_tls_handshake(s).messages}
+    assert {1, 2, 11} <= kinds  # ClientHello, ServerHello, Certificate
+    assert len(bodies) > 100 and len(messages) > 300
+
+
+def _same_tls(data: bytes) -> None:
+    assert tls.tls_handshake(data) == tls.py_tls_handshake(data)
+    assert tls.crypto_handshake(data) == tls.py_crypto_handshake(data)
+    for dtls in (False, True):
+        assert tls.parse_client_hello(data, dtls) == tls.py_parse_client_hello(data, dtls)
+    assert tls.parse_server_hello(data) == tls.py_parse_server_hello(data)
+    assert tls.certificate_list(data) == tls.py_certificate_list(data)
+
+
+def _same_dns(data: bytes) -> None:
+    for records in (True, False):
+        assert dns.parse_message(data, records) == dns.py_parse_message(data, records)
+    starts, sizes = np.array([0, 0]), np.array([len(data), len(data)])
+    multicast = np.array([False, True])
+    assert (dns.answered_names(data, starts, sizes, multicast)
+            == dns.py_answered_names(data, starts, sizes, multicast))
+
+
+def test_real_handshakes_and_messages_agree() -> None:
+    streams, bodies, messages = _corpus()
+    for data in streams + bodies:
+        _same_tls(data)
+    for data in messages:
+        _same_dns(data)
+
+
+def test_the_names_pass_over_many_messages_agrees() -> None:
+    _, _, messages = _corpus()
+    buffer = b"".join(messages)
+    sizes = np.array([len(m) for m in messages], dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    for multicast in (np.zeros(sizes.size, dtype=bool), np.arange(sizes.size) % 2 == 0):
+        found = dns.answered_names(buffer, starts, sizes, multicast)
+        assert found == dns.py_answered_names(buffer, starts, sizes, multicast)
+        assert len(found) > 50
+
+
+def _damage(data: bytes, edits: list[tuple[int, int, int]]) -> bytes:
+    """``data`` with (where, how, value) edits: 0 set a byte, 1 cut there, 2 insert a byte."""
+    out = bytearray(data)
+    for where, how, value in edits:
+        if not out:
+            break
+        at = where % len(out)
+        if how == 0:
+            out[at] = value
+        elif how == 1:
+            del out[at:]
+        else:
+            out.insert(at, value)
+    return bytes(out)
+
+
+EDITS = st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 2), st.integers(0, 255)),
+                 min_size=1, max_size=6)
+
+
+@given(st.data(), EDITS)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_damaged_handshakes_agree(data: st.DataObject, edits: list) -> None:
+    streams, bodies, _ = _corpus()
+    _same_tls(_damage(data.draw(st.sampled_from(streams + bodies)), edits))
+
+
+@given(st.data(), EDITS)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_damaged_dns_messages_agree(data: st.DataObject, edits: list) -> None:
+    _same_dns(_damage(data.draw(st.sampled_from(_corpus()[2])), edits))
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=400, deadline=None)
+def test_random_bytes_agree(data: bytes) -> None:
+    _same_tls(data)
+    _same_dns(data)
+    _same_dns(b"\x12\x34\x81\x80" + data)  # a response header before the noise
+
+
+def _label(name: bytes) -> bytes:
+    return b"".join(bytes([len(part)]) + part for part in name.split(b".") if part) + b"\x00"
+
+
+NAMES = st.sampled_from([b"a.example", b"A.Example", b"b.example", b"cdn.example.net", b"x",
+                         b"caf\xc3\xa9.example", b"bad\xff.example", b""])
+
+
+@st.composite
+def dns_answers(draw: st.DrawFn) -> bytes:
+    """Responses with CNAME chains, repeated and differently-cased names, compression
+    pointers (also looping ones), A/AAAA records in every section."""
+    questions = draw(st.lists(st.tuples(NAMES, st.sampled_from([1, 28, 255, 5, 16])),
+                              min_size=0, max_size=3))
+    sections = [draw(st.lists(st.tuples(NAMES, st.sampled_from([1, 28, 5, 2, 12, 16]), NAMES,
+                                        st.binary(min_size=16, max_size=16)), max_size=5))
+                for _ in range(3)]
+    body = b"".join(_label(n) + struct.pack(">HH", t, 1) for n, t in questions)
+    for section in sections:
+        for owner, rtype, target, raw in section:
+            owner_bytes = _label(owner) if draw(st.booleans()) else b"\xc0\x0c"
+            if rtype == 1:
+                rdata = raw[:4]
+            elif rtype == 28:
+                rdata = raw if draw(st.booleans()) else bytes(12) + raw[12:]
+            else:
+                rdata = _label(target) if draw(st.booleans()) else struct.pack(
+                    ">H", 0xC000 | draw(st.integers(0, 80)))
+            body += owner_bytes + struct.pack(">HHIH", rtype, 1, 60, len(rdata)) + rdata
+    counts = [len(questions)] + [len(s) for s in sections]
+    header = struct.pack(">HHHHHH", 7, 0x8180, *counts)
+    return header + body
+
+
+@given(dns_answers())
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_built_dns_answers_agree(message: bytes) -> None:
+    _same_dns(message)
+
+
+def test_many_records_are_left_to_the_python_walk_with_the_same_answers() -> None:
+    records = b"".join(b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([10, 0, 0, k])
+                       for k in range(100))
+    message = struct.pack(">HHHHHH", 1, 0x8180, 1, 100, 0, 0) + _label(b"many.example") \
+        + struct.pack(">HH", 1, 1) + records
+    _same_dns(message)
+    assert len(dns.answered_addresses(message)) == 100
+
+
+def test_ipv6_text_is_pythons() -> None:
+    import ipaddress
+
+    rng = np.random.default_rng(5)
+    for _ in range(2000):
+        groups = (rng.integers(0, 3, 8) > 0) * rng.integers(0, 65536, 8)  # many zero groups
+        raw = struct.pack(">8H", *groups.tolist())
+        rr = b"\xc0\x0c" + struct.pack(">HHIH", 28, 1, 60, 16) + raw
+        message = struct.pack(">HHHHHH", 1, 0x8180, 1, 1, 0, 0) + _label(b"v6.example") \
+            + struct.pack(">HH", 28, 1) + rr
+        found = dns.answered_names(message, np.array([0]), np.array([len(message)]),
+                                   np.array([False]))
+        assert found == [(0, str(ipaddress.IPv6Address(raw)), "v6.example")]
+
+
+def _columns(path: Path) -> tuple[dict[str, list[str]], list[tuple[str, str, int, int]]]:
+    with analyse_file(path, WIRESHARK) as result:
+        extra = result.conversations.extra
+        return ({name: [str(v) for v in extra[name].tolist()] for name in ORDER},
+                result.plugin_data["app"].names.rows())
+
+
+@pytest.mark.parametrize("capture", CAPTURES)
+def test_every_column_is_the_same_without_the_compiled_parsers(
+        capture: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = _columns(APP / capture)
+    monkeypatch.setattr(accel, "FAST", None)
+    assert _columns(APP / capture) == compiled
