@@ -139,20 +139,25 @@ def _inspect_deeper(result: FlowResult, o: Openings, reader: PayloadReader,
 
 
 def _store(columns: dict[str, np.ndarray], o: Openings, found: list[Found | None]) -> None:
-    values: dict[str, tuple[list[int], list[object]]] = {}
-    for i, f in enumerate(found):
-        if f is None:
-            continue
-        row = int(o.rows[i])
-        for name, value in (("service", f.service), ("service_by", "content"), *f.meta.items()):
+    rows = o.rows.tolist()
+    hits = [(rows[i], f) for i, f in enumerate(found) if f is not None]
+    values: dict[str, tuple[list[int], list[object]]] = {
+        "service": ([row for row, f in hits if f.service], [f.service for _, f in hits
+                                                             if f.service]),
+        "service_by": ([row for row, _ in hits], ["content"] * len(hits)),
+    }
+    for row, f in hits:
+        for name, value in f.meta.items():
             if value == "" or value is None:
                 continue
-            rows, vals = values.setdefault(name, ([], []))
-            rows.append(row)
-            vals.append(value)
-    for name, (rows, vals) in values.items():
-        if name in columns:
-            columns[name][np.array(rows, dtype=np.int64)] = vals
+            pair = values.get(name)
+            if pair is None:
+                pair = values[name] = ([], [])
+            pair[0].append(row)
+            pair[1].append(value)
+    for name, (where, vals) in values.items():
+        if name in columns and where:
+            columns[name][np.array(where, dtype=np.int64)] = vals
 
 
 def _guess_by_port(result: FlowResult, columns: dict[str, np.ndarray]) -> None:
@@ -163,14 +168,21 @@ def _guess_by_port(result: FlowResult, columns: dict[str, np.ndarray]) -> None:
     empty = ip & (columns["service"] == "") & (t.payload_ab + t.payload_ba < 4 * np.maximum(
         t.packets_ab + t.packets_ba, 1))
     for kind, ports in ((Kind.TCP, TCP_PORTS), (Kind.UDP, UDP_PORTS)):
-        mine = empty & (t.kind == kind)
-        for port, service in ports.items():
-            # the better-known port wins: B (usually the server) first, then A
-            hit = mine & ((t.b_port == port) | (t.a_port == port))
-            hit &= columns["service"] == ""
-            if hit.any():
-                columns["service"][hit] = service
-                columns["service_by"][hit] = "port"
+        rows = np.flatnonzero(empty & (t.kind == kind))
+        if not rows.size:
+            continue
+        # the port listed first wins (either side): each port's rank in the list, per side
+        rank = np.full((1 << 16) + 1, len(ports), dtype=np.int64)  # the last: no port
+        rank[list(ports)] = np.arange(len(ports))
+        a, b = t.a_port[rows].astype(np.int64), t.b_port[rows].astype(np.int64)
+        outside = 1 << 16
+        best = np.minimum(rank[np.where((a >= 0) & (a < outside), a, outside)],
+                          rank[np.where((b >= 0) & (b < outside), b, outside)])
+        names = np.array([*ports.values(), ""], dtype=np.dtypes.StringDType())
+        hit = best < len(ports)
+        if hit.any():
+            columns["service"][rows[hit]] = names[best[hit]]
+            columns["service_by"][rows[hit]] = "port"
 
 
 def _link_ftp_data(result: FlowResult, columns: dict[str, np.ndarray]) -> None:
@@ -262,11 +274,12 @@ def _dns_names(result: FlowResult, reader: PayloadReader,
     head, size = reader.head_matrix(packets, 12)
     answered = (size >= 12) & (head[:, 2] & 0x80 > 0) & (
         (head[:, 6] > 0) | (head[:, 7] > 0) | (head[:, 10] > 0) | (head[:, 11] > 0))
-    service = columns["service"]
-    for packet in packets[answered].tolist():
-        multicast = service[int(p.conv[packet])] == "mdns"
-        for address, name in dns.answered_addresses(reader.payload(packet), multicast):
-            names.add(address, name, int(p.ts_ns[packet]))
+    chosen = packets[answered]
+    multicast = np.asarray(columns["service"][p.conv[chosen]] == "mdns", dtype=bool)
+    buffer, starts, sizes = reader.spans(chosen)
+    when = p.ts_ns[chosen].tolist()
+    for k, address, name in dns.answered_names(buffer, starts, sizes, multicast):
+        names.add(address, name, when[k])
     for row in rows[kinds[rows] == Kind.TCP].tolist():
         try:
             with conversation_stream(result, row) as s:
@@ -288,7 +301,8 @@ def _server_names(columns: dict[str, np.ndarray]) -> None:
     server = columns["server_name"]
     for source in ("dns_name", "http_host", "quic_sni", "tls_sni"):
         values = columns[source]
-        server[:] = np.where(values != "", values, server)
+        rows = np.flatnonzero(values != "")
+        server[rows] = values[rows]
 
 
 register_analysis(add_app_columns)

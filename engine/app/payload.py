@@ -176,6 +176,20 @@ class PayloadReader:
                           p.caplen[safe].astype(np.int64) - off)
         return np.where((packets >= 0) & (off >= 0), np.maximum(size, 0), 0)
 
+    def spans(self, packets: np.ndarray) -> tuple[bytes | memoryview, np.ndarray, np.ndarray]:
+        """(buffer, starts, sizes): the captured payload of ``packets[k]`` is
+        ``buffer[starts[k] : starts[k] + sizes[k]]`` — the capture's own bytes when they are
+        memory-mapped, else the payloads read and joined."""
+        sizes = self.captured(packets)
+        if self.view is not None:
+            p = self.p
+            starts = (p.offset[packets] + p.payload_off[packets]).astype(np.int64)
+            return self.view, np.where(sizes > 0, starts, 0), sizes
+        pieces = [self.payload(k) for k in packets.tolist()]
+        sizes = np.array([len(piece) for piece in pieces], dtype=np.int64)
+        starts = np.cumsum(sizes) - sizes
+        return b"".join(pieces), starts, sizes
+
     def head_matrix(self, packets: np.ndarray, width: int = WIDTH
                     ) -> tuple[np.ndarray, np.ndarray]:
         """The first ``width`` payload bytes of each packet (zero-padded) and each packet's
@@ -230,6 +244,9 @@ class DirectionReader:
                           p.caplen[safe].astype(np.int64) - off) - openings.skip
         self._start = p.offset[safe] + off + openings.skip
         self._size = np.where((openings.packets >= 0) & (off >= 0), np.maximum(size, 0), 0)
+        # the first packet of each direction, which nearly every parser reads, as plain lists
+        self._first_start = self._start[:, :, 0].tolist()
+        self._first_size = self._size[:, :, 0].tolist()
         self._row = -1
         self._pieces: dict[int, list[bytes]] = {}
 
@@ -254,7 +271,14 @@ class DirectionReader:
 
     def first(self, i: int, d: int) -> bytes:
         """The first payload packet of direction ``d`` of row ``i``."""
-        return self._read(i, d)[0]
+        size = self._first_size[i][d]
+        if not size:
+            return b""
+        start = self._first_start[i][d]
+        view = self.reader.view
+        if view is not None:
+            return bytes(view[start : start + size])
+        return self.reader.result.source.read(start, size)
 
     def datagrams(self, i: int, d: int) -> list[bytes]:
         """The first payloads of a direction, each on its own (UDP)."""
