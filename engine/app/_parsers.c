@@ -6,8 +6,8 @@
  * Each function here has a pure-Python reference in engine/app (tls.py, dns.py) that gives the
  * same answer for every input, including cut-short and hostile bytes; tests run both over the
  * truth set and over random and damaged messages (tests/engine/test_app_compiled.py). Strings
- * that need Wireshark's lenient UTF-8 (names, SNI, ALPN) are returned as bytes: the Python side
- * decodes them. Nothing is read outside the given buffers and nothing is allocated from a
+ * that are not valid UTF-8 (names, SNI, ALPN) are returned as bytes, for the Python side's
+ * lenient decoding (Wireshark's way with damaged text). Nothing is read outside the given buffers and nothing is allocated from a
  * length a message claims: every output is bounded by the input's size.
  */
 #define PY_SSIZE_T_CLEAN
@@ -51,6 +51,17 @@ static PyObject *u16_list(const unsigned char *p, Py_ssize_t n)
         PyList_SET_ITEM(list, k, v);
     }
     return list;
+}
+
+/* Wire bytes as text when they are valid UTF-8 (what wire.text gives them), else the bytes, for
+ * Python's lenient decoding (wire.text: each damaged sequence one U+FFFD, as Wireshark). */
+static PyObject *utf8_or_bytes(const char *raw, Py_ssize_t len)
+{
+    PyObject *text = PyUnicode_DecodeUTF8(raw, len, NULL);
+    if (text != NULL || !PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+        return text;
+    PyErr_Clear();
+    return PyBytes_FromStringAndSize(raw, len);
 }
 
 /* -- TLS ---------------------------------------------------------------------------------- */
@@ -205,7 +216,7 @@ static int client_extension(Hello *h, unsigned kind, const unsigned char *b, Py_
                 Py_ssize_t n = b[pos];
                 if (pos + 1 + n > stop)
                     return SHORT;
-                PyObject *name = PyBytes_FromStringAndSize((const char *)b + pos + 1, n);
+                PyObject *name = utf8_or_bytes((const char *)b + pos + 1, n);
                 if (name == NULL)
                     return FAIL;
                 int rc = PyList_Append(h->alpn, name);
@@ -315,8 +326,7 @@ static PyObject *client_hello(PyObject *self, PyObject *args)
         out = Py_NewRef(Py_None);
     } else if (rc == OK) {
         PyObject *sni = h.sni_at < 0 ? Py_NewRef(Py_None)
-                                     : PyBytes_FromStringAndSize((const char *)b + h.sni_at,
-                                                                 h.sni_len);
+                                     : utf8_or_bytes((const char *)b + h.sni_at, h.sni_len);
         if (sni != NULL)
             out = Py_BuildValue("(lOONOOOOO)", (long)u16at(b), ciphers, h.extensions, sni,
                                 h.alpn, h.groups, h.points, h.sigs, h.versions);
@@ -404,7 +414,7 @@ static PyObject *server_hello(PyObject *self, PyObject *args)
     rc = OK;
     PyObject *sel = selected < 0 ? Py_NewRef(Py_None) : PyLong_FromLong(selected);
     PyObject *alpn = alpn_at < 0 ? Py_NewRef(Py_None)
-                                 : PyBytes_FromStringAndSize((const char *)b + alpn_at, alpn_len);
+                                 : utf8_or_bytes((const char *)b + alpn_at, alpn_len);
     if (sel != NULL && alpn != NULL)
         out = Py_BuildValue("(IIONN)", version, cipher, extensions, sel, alpn);
     else {
@@ -550,26 +560,36 @@ static PyObject *address_text(const unsigned char *p, Py_ssize_t size)
     return PyUnicode_FromStringAndSize(text, n);
 }
 
-static PyObject *name_bytes(const unsigned char *d, Py_ssize_t size, Py_ssize_t *at,
+/* A name as dns._name shows it: "<Root>" for the root, else its text, or its bytes when they
+ * are not valid UTF-8 (decoded leniently by the Python side). */
+static PyObject *name_object(const char *raw, Py_ssize_t len)
+{
+    if (len == 0)
+        return PyUnicode_FromString("<Root>");
+    return utf8_or_bytes(raw, len);
+}
+
+static PyObject *name_value(const unsigned char *d, Py_ssize_t size, Py_ssize_t *at,
                             Py_ssize_t end, char *room, int *rc)
 {
     Py_ssize_t len;
     *rc = raw_name(d, size, at, end, room, &len);
     if (*rc != OK)
         return NULL;
-    PyObject *name = PyBytes_FromStringAndSize(room, len);
+    PyObject *name = name_object(room, len);
     if (name == NULL)
         *rc = FAIL;
     return name;
 }
 
-/* One resource record (dns._record) appended to ``section`` as (name bytes, type, value):
- * value is the address text for A/AAAA, the target name's bytes for NS/CNAME/PTR, else None. */
+/* One resource record (dns._record) appended to ``section`` as (name, type, value): value is
+ * the address text for A/AAAA, the target name for NS/CNAME/PTR, else None; names as
+ * name_object gives them. */
 static int dns_record(const unsigned char *d, Py_ssize_t size, Py_ssize_t *pos, char *room,
                       PyObject *section)
 {
     int rc;
-    PyObject *name = name_bytes(d, size, pos, size, room, &rc), *value = NULL;
+    PyObject *name = name_value(d, size, pos, size, room, &rc), *value = NULL;
     if (name == NULL)
         return rc;
     rc = SHORT;
@@ -585,7 +605,7 @@ static int dns_record(const unsigned char *d, Py_ssize_t size, Py_ssize_t *pos, 
         value = address_text(d + start, rsize);
     } else if (rtype == 2 || rtype == 5 || rtype == 12) {
         Py_ssize_t at = start;
-        value = name_bytes(d, size, &at, start + rsize, room, &rc);
+        value = name_value(d, size, &at, start + rsize, room, &rc);
         if (value == NULL)
             goto fail;
     } else {
@@ -606,7 +626,7 @@ fail:
 }
 
 /* dns_message(data, records) -> None or (id, response, opcode, rcode, counts, questions,
- * answers, authority, additional): dns.parse_message with names as bytes. */
+ * answers, authority, additional): dns.parse_message, names as name_object gives them. */
 static PyObject *dns_message(PyObject *self, PyObject *args)
 {
     Py_buffer buf;
@@ -641,7 +661,7 @@ static PyObject *dns_message(PyObject *self, PyObject *args)
     }
     int rc = OK;
     for (unsigned q = 0; q < counts[0] && rc == OK; q++) {
-        PyObject *name = name_bytes(d, size, &pos, size, room, &rc);
+        PyObject *name = name_value(d, size, &pos, size, room, &rc);
         if (name == NULL)
             break;
         if (pos + 4 > size) {
@@ -794,7 +814,7 @@ static int walk_answers(const unsigned char *d, Py_ssize_t size, int multicast, 
     return a->n_addresses ? ANSWERS_SOME : ANSWERS_NONE;
 }
 
-/* Append (index, address, name bytes) for each name the address answers (the question that
+/* Append (index, address, name) for each name the address answers (the question that
  * led to it through CNAMEs, else the record's owner): the chase of dns.answered_addresses, with
  * its order (a stack of names still to look at, the last question of a spelling winning). */
 static int chase(Answers *a, Py_ssize_t index, PyObject *out)
@@ -826,9 +846,9 @@ static int chase(Answers *a, Py_ssize_t index, PyObject *out)
                         todo[n_todo++] = a->cname_owner[c];
                 continue;
             }
-            PyObject *item = Py_BuildValue("(ns#y#)", index, a->addresses[n],
-                                           (Py_ssize_t)a->address_len[n], a->arena + emit.at,
-                                           emit.len);
+            PyObject *item = Py_BuildValue("(ns#N)", index, a->addresses[n],
+                                           (Py_ssize_t)a->address_len[n],
+                                           name_object(a->arena + emit.at, emit.len));
             if (item == NULL || PyList_Append(out, item) < 0) {
                 Py_XDECREF(item);
                 return 0;
@@ -837,9 +857,9 @@ static int chase(Answers *a, Py_ssize_t index, PyObject *out)
         }
         if (!found) {
             Name owner = a->owners[n];
-            PyObject *item = Py_BuildValue("(ns#y#)", index, a->addresses[n],
-                                           (Py_ssize_t)a->address_len[n], a->arena + owner.at,
-                                           owner.len);
+            PyObject *item = Py_BuildValue("(ns#N)", index, a->addresses[n],
+                                           (Py_ssize_t)a->address_len[n],
+                                           name_object(a->arena + owner.at, owner.len));
             if (item == NULL || PyList_Append(out, item) < 0) {
                 Py_XDECREF(item);
                 return 0;
@@ -852,7 +872,7 @@ static int chase(Answers *a, Py_ssize_t index, PyObject *out)
 
 /* answered_names(buffer, starts, sizes, multicast) -> (answers, left): for each message
  * buffer[starts[k] : starts[k] + sizes[k]] (int64 arrays; multicast: a bool array), the
- * (k, address, name bytes) pairs of dns.answered_addresses, and the indices k of messages too
+ * (k, address, name) pairs of dns.answered_addresses (names as name_object gives them), and the indices k of messages too
  * large for this walk (their answers are left to the Python reference). */
 static PyObject *answered_names(PyObject *self, PyObject *args)
 {
@@ -912,7 +932,7 @@ static PyMethodDef methods[] = {
     {"client_hello", client_hello, METH_VARARGS, "The fields of a ClientHello body, or None"},
     {"server_hello", server_hello, METH_VARARGS, "The fields of a ServerHello body, or None"},
     {"certificate_list", certificate_list, METH_VARARGS, "The DER certificates of a Certificate"},
-    {"dns_message", dns_message, METH_VARARGS, "A DNS message's fields with names as bytes"},
+    {"dns_message", dns_message, METH_VARARGS, "A DNS message's fields, or None"},
     {"answered_names", answered_names, METH_VARARGS, "(address, name) answers of many messages"},
     {NULL, NULL, 0, NULL},
 };

@@ -141,24 +141,16 @@ def parse_message(data: bytes, records: bool = True) -> Message | None:
         return None
     ident, response, opcode, rcode, counts, questions, answers, authority, additional = fields
     return Message(ident, response, opcode, rcode,
-                   [(_name_text(name), qtype) for name, qtype in questions],
-                   [_record_of(r) for r in answers], [_record_of(r) for r in authority],
-                   [_record_of(r) for r in additional], counts)
+                   [(text(n) if isinstance(n, bytes) else n, t) for n, t in questions],
+                   _records(answers), _records(authority), _records(additional), counts)
 
 
-def _name_text(raw: bytes) -> str:
-    return text(raw) if raw else "<Root>"
-
-
-def _record_of(fields: tuple[bytes, int, str | bytes | None]) -> Record:
-    """A record from the compiled walk: the value is an address's text, a target name's bytes
-    (NS, CNAME, PTR) or None."""
-    name, rtype, value = fields
-    if value is None:
-        value = ""
-    elif isinstance(value, bytes):
-        value = _name_text(value)
-    return Record(_name_text(name), rtype, value)
+def _records(fields: list[tuple[str | bytes, int, str | bytes | None]]) -> list[Record]:
+    """Records from the compiled walk: names (and NS/CNAME/PTR values) come as text, or as
+    bytes when they are not valid UTF-8; an address as its text; any other value as None."""
+    return [Record(text(n) if isinstance(n, bytes) else n, t,
+                   text(v) if isinstance(v, bytes) else "" if v is None else v)
+            for n, t, v in fields]
 
 
 def py_parse_message(data: bytes, records: bool = True) -> Message | None:
@@ -295,7 +287,8 @@ def answered_names(buffer: bytes | memoryview, starts: np.ndarray, sizes: np.nda
     if fast is None:
         return py_answered_names(buffer, starts, sizes, multicast)
     found, left = fast.answered_names(buffer, starts, sizes, multicast)
-    out = [(k, address, _name_text(name)) for k, address, name in found]
+    out = [(k, address, text(name) if isinstance(name, bytes) else name)
+           for k, address, name in found]
     if left:
         out += py_answered_names(buffer, starts[left], sizes[left], multicast[left],
                                  np.array(left, dtype=np.int64))

@@ -41,6 +41,7 @@ class Context:
         self.a_port = a_port.tolist()
         self.b_port = b_port.tolist()
         self.tcp_client = tcp_client.tolist()  # 0/1 for TCP rows whose opener is known, else -1
+        self.tcp: list[bool] = openings.tcp.tolist()
 
     def ports(self, i: int) -> tuple[int, int]:
         return self.a_port[i], self.b_port[i]
@@ -481,31 +482,36 @@ def inspect_kerberos(ctx: Context, i: int) -> Found | None:
     return None
 
 
+#: the DNS-format protocols by port, in the order a conversation's ports are judged
+_DNS_PORTS = ((5353, "mdns"), (5355, "llmnr"), (137, "nbns"), (53, "dns"), (853, "dns"))
+
+
+def _dns_service(a_port: int, b_port: int) -> str | None:
+    for port, service in _DNS_PORTS:
+        if port == a_port or port == b_port:
+            return service
+    return None
+
+
 def inspect_dns(ctx: Context, i: int) -> Found | None:
     """DNS and the protocols in its format; the port says which (or, on another port, a
     query and its answer agreeing on id and question)."""
-    tcp = bool(ctx.o.tcp[i])
-    messages = []
+    tcp = ctx.tcp[i]
+    messages: list[dns.Message | None] = []
     for d in (0, 1):
         data = ctx.r.first(i, d)
         if tcp:
-            data = ctx.r.stream(i, d, 2 + int.from_bytes(ctx.r.first(i, d)[:2], "big"))
+            data = ctx.r.stream(i, d, 2 + int.from_bytes(data[:2], "big"))
             parts = dns.tcp_messages(data)
             data = parts[0] if parts else b""
-        messages.append(dns.parse_message(data, records=bool(data[2:3]) and data[2] & 0x80 > 0)
+        messages.append(dns.parse_message(data, records=len(data) > 2 and data[2] & 0x80 > 0)
                         if data else None)
-    if not any(m is not None and (m.questions or m.answers) for m in messages):
+    q, a = messages
+    if not ((q is not None and (q.questions or q.answers))
+            or (a is not None and (a.questions or a.answers))):
         return None
-    if ctx.port(i, 5353):
-        service = "mdns"
-    elif ctx.port(i, 5355):
-        service = "llmnr"
-    elif ctx.port(i, 137):
-        service = "nbns"
-    elif ctx.port(i, 53, 853):
-        service = "dns"
-    else:
-        q, a = messages
+    service = _dns_service(ctx.a_port[i], ctx.b_port[i])
+    if service is None:
         if not (q is not None and a is not None and q.id == a.id and q.response != a.response
                 and q.questions and q.questions == a.questions):
             return None
@@ -516,13 +522,12 @@ def inspect_dns(ctx: Context, i: int) -> Found | None:
     meta: Meta = {}
     asked = query or answer
     if asked is not None and asked.questions:
-        meta["dns_name"], qtype = asked.questions[0]
-        if service == "nbns":
-            meta["dns_name"] = dns.netbios_name(meta["dns_name"])
+        name, qtype = asked.questions[0]
+        meta["dns_name"] = dns.netbios_name(name) if service == "nbns" else name
         meta["dns_type"] = dns.type_name(qtype)
     if answer is not None:
         meta["dns_rcode"] = dns.rcode_name(answer.rcode)
-        meta["dns_answers"] = ",".join(r.data for r in answer.answers if r.data)
+        meta["dns_answers"] = ",".join([r.data for r in answer.answers if r.data])
     return Found(service, meta, client)
 
 

@@ -292,6 +292,13 @@ class DirectionReader:
             raise NeedMore
 
     def _joined(self, i: int, d: int) -> bytes:
+        if i != self._row:
+            self._row, self._pieces = i, {}
+        pieces = self._pieces.get(d)
+        if pieces is None and self.reader.view is not None:
+            view = self.reader.view  # joined straight from the capture's memory map
+            return b"".join([view[s : s + n] for s, n in zip(
+                self._start[i, d].tolist(), self._size[i, d].tolist(), strict=True) if n])
         return b"".join(self._read(i, d))
 
     def stream(self, i: int, d: int, want: int = 0) -> bytes:

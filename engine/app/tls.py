@@ -219,8 +219,11 @@ def parse_client_hello(body: bytes, dtls: bool = False) -> ClientHello | None:
     if fields is None:
         return None
     version, ciphers, extensions, sni, alpn, groups, points, sigs, versions = fields
-    return ClientHello(version, ciphers, extensions, None if sni is None else text(sni),
-                       [text(name) for name in alpn], groups, points, sigs, versions)
+    if isinstance(sni, bytes):  # not valid UTF-8 (the compiled walk decodes what is)
+        sni = text(sni)
+    return ClientHello(version, ciphers, extensions, sni,
+                       [text(a) if isinstance(a, bytes) else a for a in alpn], groups, points,
+                       sigs, versions)
 
 
 def py_parse_client_hello(body: bytes, dtls: bool = False) -> ClientHello | None:
@@ -322,8 +325,9 @@ def parse_server_hello(body: bytes) -> ServerHello | None:
     if fields is None:
         return None
     version, cipher, extensions, selected, alpn = fields
-    return ServerHello(version, cipher, extensions, selected,
-                       None if alpn is None else text(alpn))
+    if isinstance(alpn, bytes):  # not valid UTF-8 (the compiled walk decodes what is)
+        alpn = text(alpn)
+    return ServerHello(version, cipher, extensions, selected, alpn)
 
 
 def py_parse_server_hello(body: bytes) -> ServerHello | None:
