@@ -98,8 +98,9 @@ def _inspect(result: FlowResult, o: Openings, reader: PayloadReader) -> list[Fou
         stop = min(start + BLOCK, len(o))
         h0, s0 = reader.head_matrix(o.packets[start:stop, 0, 0])
         h1, s1 = reader.head_matrix(o.packets[start:stop, 1, 0])
-        heads = Heads((h0, h1), (s0, s1), o.tcp[start:stop], a_port[start:stop],
-                      b_port[start:stop])
+        # signatures read byte columns: column-major matrices make each one contiguous (3×)
+        heads = Heads((np.asfortranarray(h0), np.asfortranarray(h1)), (s0, s1),
+                      o.tcp[start:stop], a_port[start:stop], b_port[start:stop])
         masks = nominate(heads)
         done = np.zeros(stop - start, dtype=bool)
         for family, inspector in INSPECTORS:

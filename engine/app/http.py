@@ -54,24 +54,29 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+#: what ``bytes.strip()`` strips (ASCII whitespace), for the same result on decoded text
+_SPACE = " \t\n\r\x0b\x0c"
+
+
 def parse_head(data: bytes, start: int = 0) -> Head | None:
     """The head starting at ``data[start]``, or None when no start line of HTTP, RTSP or SIP
     is there. A head cut short by the end of the data has ``complete`` False."""
     end = data.find(b"\r\n\r\n", start, start + MAX_HEAD)
     complete = end >= 0
     stop = end + 4 if complete else min(len(data), start + MAX_HEAD)
-    text = data[start:stop]
-    lines = text.split(b"\r\n")
-    head = _start_line(_decode(lines[0]))
+    line_end = data.find(b"\r\n", start, stop)
+    head = _start_line(_decode(data[start : line_end if line_end >= 0 else stop]))
     if head is None:
         return None
-    for raw in lines[1:]:
-        if not raw:
-            break
-        name, sep, value = raw.partition(b":")
-        if not sep:
-            continue
-        head.headers.append((_decode(name.strip()), _decode(value.strip())))
+    if line_end >= 0:
+        # decoded at once: UTF-8 errors never cross the ASCII "\r\n" and ":" boundaries, so
+        # this is the same as decoding each name and value on its own
+        for line in _decode(data[line_end + 2 : stop]).split("\r\n"):
+            if not line:
+                break
+            name, sep, value = line.partition(":")
+            if sep:
+                head.headers.append((name.strip(_SPACE), value.strip(_SPACE)))
     head.size = stop - start
     head.complete = complete
     return head

@@ -239,11 +239,15 @@ def _ietf_quic(ctx: Context, i: int, client: int) -> Found:
 
 
 # -- HTTP, RTSP, SIP, SSDP and the mail/FTP dialogues -------------------------------------------
-def _head_stream(ctx: Context, i: int, d: int) -> bytes:
+def _stream_head(ctx: Context, i: int, d: int, first: Any) -> Any:
+    """The message head at the start of direction ``d``'s stream: the head already read from
+    its first packet when that one is complete and the stream begins with that packet."""
+    if first is not None and first.complete and ctx.o.contiguous[i, d]:
+        return first
     data = ctx.r.stream(i, d)
     if b"\r\n\r\n" not in data[:65536]:
         data = ctx.r.stream(i, d, len(data) + 1)
-    return data
+    return parse_head(data)
 
 
 def http_meta(request: Any, response: Any) -> Meta:
@@ -283,8 +287,8 @@ def _message_protocol(ctx: Context, i: int, heads: list[Any]) -> Found | None:
     client = request_side if request_side is not None else ctx.client(i)
     request = response = None
     if client is not None:
-        request = parse_head(_head_stream(ctx, i, client))
-        response = parse_head(_head_stream(ctx, i, 1 - client))
+        request = _stream_head(ctx, i, client, heads[client])
+        response = _stream_head(ctx, i, 1 - client, heads[1 - client])
         request = request if request is not None and request.request else None
         response = response if response is not None and not response.request else None
     else:
@@ -488,7 +492,7 @@ _DNS_PORTS = ((5353, "mdns"), (5355, "llmnr"), (137, "nbns"), (53, "dns"), (853,
 
 def _dns_service(a_port: int, b_port: int) -> str | None:
     for port, service in _DNS_PORTS:
-        if port == a_port or port == b_port:
+        if port in (a_port, b_port):
             return service
     return None
 

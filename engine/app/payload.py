@@ -76,7 +76,10 @@ def openings(result: FlowResult, depth: int = DEPTH, rows: np.ndarray | None = N
         order = conversation_packets(result, np.unique(rows))
         order = order[(p.payload_len[order] > 0) & (p.payload_off[order] >= 0)]
     conv = p.conv[order].astype(np.int64)
-    rows = np.unique(conv)
+    runs = np.r_[True, conv[1:] != conv[:-1]] if conv.size else np.zeros(0, dtype=bool)
+    rows = conv[runs]  # grouped by conversation in id order, so the runs are the unique ids
+    if rows.size > 1 and np.any(rows[1:] <= rows[:-1]):
+        rows = np.unique(conv)
     n = rows.size
     packets = np.full((n, 2, depth), -1, dtype=np.int32)
     more = np.zeros((n, 2), dtype=bool)

@@ -103,3 +103,35 @@ def test_truncated_handshakes_on_the_wire_give_the_service_without_metadata() ->
     rec = next(r for r in conversation_records(analyse(d.packets)) if r["protocol"] == "tcp")
     assert rec["service"] == "tls"  # the record header says so; the hello never completes
     assert rec["server_name"] is None and rec["tls"] is None
+
+
+def _head_line_by_line(data: bytes) -> http.Head | None:
+    """parse_head as first written: each name and value stripped and decoded on its own."""
+    end = data.find(b"\r\n\r\n", 0, http.MAX_HEAD)
+    stop = end + 4 if end >= 0 else min(len(data), http.MAX_HEAD)
+    lines = data[:stop].split(b"\r\n")
+    head = http._start_line(lines[0].decode("utf-8", "replace"))
+    if head is None:
+        return None
+    for raw in lines[1:]:
+        if not raw:
+            break
+        name, sep, value = raw.partition(b":")
+        if sep:
+            head.headers.append((name.strip().decode("utf-8", "replace"),
+                                 value.strip().decode("utf-8", "replace")))
+    head.size, head.complete = stop, end >= 0
+    return head
+
+
+HEAD_PIECES = st.sampled_from([b"GET / HTTP/1.1", b"HTTP/1.1 200 OK", b"\r\n", b":", b" ",
+                               b"\t", b"\x0b", b"Host", b"\xc3\xa9", b"\xc3", b"\xe2\x80",
+                               b"\xff", b"\xa0", b"\xc2\xa0", b"\x85", b"\x1c", b"x"])
+
+
+@given(st.lists(HEAD_PIECES, max_size=40))
+@settings(max_examples=500)
+def test_a_head_decoded_at_once_reads_as_line_by_line(pieces: list[bytes]) -> None:
+    data = b"GET /x HTTP/1.1\r\n" + b"".join(pieces)
+    assert http.parse_head(data) == _head_line_by_line(data)
+    assert http.parse_head(b"".join(pieces)) == _head_line_by_line(b"".join(pieces))
