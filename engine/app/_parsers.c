@@ -1,14 +1,16 @@
 /*
  * Compiled twins of the application layer's hottest byte walks: the TLS record layer and
- * hellos, the certificate list, and DNS messages. At load every identified conversation passes
- * through one of them, and in Python each costs tens of microseconds of index arithmetic.
+ * hellos, the certificate list, DNS messages, and the number lists JA3 and JA4 hash. At load
+ * every identified conversation passes through some of them, and in Python each costs tens of
+ * microseconds of index arithmetic and number formatting.
  *
- * Each function here has a pure-Python reference in engine/app (tls.py, dns.py) that gives the
- * same answer for every input, including cut-short and hostile bytes; tests run both over the
- * truth set and over random and damaged messages (tests/engine/test_app_compiled.py). Strings
- * that are not valid UTF-8 (names, SNI, ALPN) are returned as bytes, for the Python side's
- * lenient decoding (Wireshark's way with damaged text). Nothing is read outside the given buffers and nothing is allocated from a
- * length a message claims: every output is bounded by the input's size.
+ * Each function here has a pure-Python reference in engine/app (tls.py, dns.py,
+ * fingerprints.py) that gives the same answer for every input, including cut-short and hostile
+ * bytes; tests run both over the truth set and over random and damaged messages
+ * (tests/engine/test_app_compiled.py). Text that is not valid UTF-8 (names, SNI, ALPN) is
+ * returned as bytes, for the Python side's lenient decoding (Wireshark's way with damaged
+ * text). Nothing is read outside the given buffers and nothing is allocated from a length a
+ * message claims: every output is bounded by the input's size.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -926,6 +928,112 @@ done:
     return out;
 }
 
+/* -- fingerprints (JA3, JA4) ---------------------------------------------------------------- */
+
+/* RFC 8701 GREASE values: 0x0a0a, 0x1a1a, ... 0xfafa. */
+static inline int is_grease(long v) { return (v & 0x0F0F) == 0x0A0A && (v >> 8) == (v & 0xFF); }
+
+/* The values of a list or tuple of ints in 0..0xffff into a new array (*n of them); NULL with
+ * no exception set when a value is anything else (the Python side then does the work). */
+static long *small_values(PyObject *seq, Py_ssize_t *n)
+{
+    PyObject *fast = PySequence_Fast(seq, "a list of values");
+    if (fast == NULL)
+        return NULL;
+    *n = PySequence_Fast_GET_SIZE(fast);
+    long *out = PyMem_Malloc(sizeof(long) * (size_t)(*n > 0 ? *n : 1));
+    if (out == NULL) {
+        Py_DECREF(fast);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    for (Py_ssize_t k = 0; k < *n; k++) {
+        long v = PyLong_Check(items[k]) ? PyLong_AsLong(items[k]) : -1;
+        if (v < 0 || v > 0xFFFF) {
+            PyErr_Clear();
+            PyMem_Free(out);
+            Py_DECREF(fast);
+            return NULL;
+        }
+        out[k] = v;
+    }
+    Py_DECREF(fast);
+    return out;
+}
+
+/* decimal_list(values, skip_grease) -> "771-4865-..." or None for values outside 0..0xffff:
+ * JA3's lists (fingerprints._dash). */
+static PyObject *decimal_list(PyObject *self, PyObject *args)
+{
+    PyObject *seq;
+    int skip = 1;
+    if (!PyArg_ParseTuple(args, "O|p", &seq, &skip))
+        return NULL;
+    Py_ssize_t n;
+    long *v = small_values(seq, &n);
+    if (v == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    char *text = PyMem_Malloc((size_t)n * 6 + 1);
+    PyObject *out = NULL;
+    if (text == NULL) {
+        PyErr_NoMemory();
+    } else {
+        Py_ssize_t used = 0;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            if (skip && is_grease(v[k]))
+                continue;
+            used += sprintf(text + used, used ? "-%ld" : "%ld", v[k]);
+        }
+        out = PyUnicode_FromStringAndSize(text, used);
+    }
+    PyMem_Free(text);
+    PyMem_Free(v);
+    return out;
+}
+
+static int compare_longs(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* hex_list(values, sort, drop_sni_alpn) -> ("002f,0035", count) or None for values outside
+ * 0..0xffff: JA4's lists, GREASE left out, sorted or not, without 0x0000 and 0x0010 if asked;
+ * count is the number of values without GREASE (before SNI and ALPN are dropped). */
+static PyObject *hex_list(PyObject *self, PyObject *args)
+{
+    PyObject *seq;
+    int sort = 0, drop = 0;
+    if (!PyArg_ParseTuple(args, "Opp", &seq, &sort, &drop))
+        return NULL;
+    Py_ssize_t n, kept = 0;
+    long *v = small_values(seq, &n);
+    if (v == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (!is_grease(v[k]))
+            v[kept++] = v[k];
+    if (sort)
+        qsort(v, (size_t)kept, sizeof(long), compare_longs);
+    char *text = PyMem_Malloc((size_t)kept * 5 + 1);
+    PyObject *out = NULL;
+    if (text == NULL) {
+        PyErr_NoMemory();
+    } else {
+        Py_ssize_t used = 0;
+        for (Py_ssize_t k = 0; k < kept; k++) {
+            if (drop && (v[k] == 0x0000 || v[k] == 0x0010))
+                continue;
+            used += sprintf(text + used, used ? ",%04lx" : "%04lx", v[k]);
+        }
+        out = Py_BuildValue("(Nn)", PyUnicode_FromStringAndSize(text, used), kept);
+    }
+    PyMem_Free(text);
+    PyMem_Free(v);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"tls_handshake", tls_handshake, METH_VARARGS, "(messages, wants_more, ended) of a record stream"},
     {"split_handshake", split_handshake, METH_VARARGS, "(messages, wants_more) of handshake bytes"},
@@ -934,6 +1042,8 @@ static PyMethodDef methods[] = {
     {"certificate_list", certificate_list, METH_VARARGS, "The DER certificates of a Certificate"},
     {"dns_message", dns_message, METH_VARARGS, "A DNS message's fields, or None"},
     {"answered_names", answered_names, METH_VARARGS, "(address, name) answers of many messages"},
+    {"decimal_list", decimal_list, METH_VARARGS, "JA3's dash-joined decimal lists"},
+    {"hex_list", hex_list, METH_VARARGS, "JA4's comma-joined hex lists and their size"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import WIRESHARK, analyse_file
-from engine.app import accel, dns, tls
+from engine.app import accel, dns, fingerprints, tls
 from engine.app.fields import ORDER
 from engine.app.payload import PayloadReader
 
@@ -193,6 +193,36 @@ def test_ipv6_text_is_pythons() -> None:
         found = dns.answered_names(message, np.array([0]), np.array([len(message)]),
                                    np.array([False]))
         assert found == [(0, str(ipaddress.IPv6Address(raw)), "v6.example")]
+
+
+VALUES = st.lists(st.one_of(st.sampled_from([0x0A0A, 0x1A1A, 0xFAFA, 0x0A1A, 0, 16, 0xFFFF]),
+                            st.integers(0, 0xFFFF), st.integers(-3, 1 << 40)), max_size=40)
+
+
+@given(VALUES, st.booleans(), st.booleans())
+@settings(max_examples=500, deadline=None)
+def test_fingerprint_lists_agree(values: list[int], sort: bool, drop: bool) -> None:
+    assert fingerprints._dash(values) == fingerprints.py_dash(values)
+    assert (fingerprints._hex_list(tuple(values), sort, drop)
+            == fingerprints.py_hex_list(tuple(values), sort, drop))
+
+
+def _fingerprints(hello: tls.ClientHello) -> tuple[str, str]:
+    """JA3 and JA4 computed afresh (not from the caches)."""
+    h = hello
+    return (fingerprints._ja3.__wrapped__(h.version, tuple(h.ciphers), tuple(h.extensions),
+                                          tuple(h.groups), tuple(h.point_formats)),
+            fingerprints._ja4.__wrapped__("t", h.version, tuple(h.supported_versions),
+                                          bool(h.sni), tuple(h.ciphers), tuple(h.extensions),
+                                          "h2", tuple(h.signature_algorithms)))
+
+
+def test_fingerprints_of_real_hellos_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    hellos = [h for h in (tls.py_parse_client_hello(body) for body in _corpus()[1]) if h]
+    assert len(hellos) > 50
+    compiled = [_fingerprints(h) for h in hellos]
+    monkeypatch.setattr(accel, "FAST", None)
+    assert compiled == [_fingerprints(h) for h in hellos]
 
 
 def _columns(path: Path) -> tuple[dict[str, list[str]], list[tuple[str, str, int, int]]]:
