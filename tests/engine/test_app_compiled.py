@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import WIRESHARK, analyse_file
-from engine.app import accel, dns, fingerprints, tls
+from engine.app import accel, dns, fingerprints, inspect, tls, x509
 from engine.app.fields import ORDER
 from engine.app.payload import PayloadReader
 
@@ -223,6 +223,85 @@ def test_fingerprints_of_real_hellos_agree(monkeypatch: pytest.MonkeyPatch) -> N
     compiled = [_fingerprints(h) for h in hellos]
     monkeypatch.setattr(accel, "FAST", None)
     assert compiled == [_fingerprints(h) for h in hellos]
+
+
+@functools.cache
+def _certificates() -> list[bytes]:
+    """Every server certificate the truth set's TLS connections show (read while loading)."""
+    seen: list[bytes] = []
+    real = inspect.certificate_names
+
+    def keep(der: bytes) -> x509.CertificateNames | None:
+        seen.append(der)
+        return real(der)
+
+    inspect.certificate_names = keep
+    try:
+        for name in CAPTURES:
+            with analyse_file(APP / name, WIRESHARK):
+                pass
+    finally:
+        inspect.certificate_names = real
+    return seen
+
+
+def _same_names(der: bytes) -> None:
+    assert x509.certificate_names.__wrapped__(der) == x509.py_certificate_names(der)
+
+
+def test_certificate_names_agree() -> None:
+    certificates = _certificates()
+    assert len(set(certificates)) >= 10
+    for der in certificates:
+        _same_names(der)
+        assert x509.py_certificate_names(der) is not None
+
+
+@given(st.data(), EDITS)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_damaged_certificates_agree(data: st.DataObject, edits: list) -> None:
+    _same_names(_damage(data.draw(st.sampled_from(_certificates())), edits))
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    size = len(body)
+    if size < 0x80:
+        return bytes([tag, size]) + body
+    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(raw)]) + raw + body
+
+
+OIDS = st.one_of(st.sampled_from([b"\x55\x04\x03", b"\x55\x04\x0a", b"\x2a\x86\x48\x86\xf7\x0d"
+                                  b"\x01\x09\x01", b"", b"\x55\x04\x03\x81"]),
+                 st.binary(max_size=30))
+STRINGS = st.tuples(st.sampled_from([0x0C, 0x13, 0x16, 0x1E, 0x1C, 0x14, 0x04]),
+                    st.binary(max_size=12))
+TIMES = st.one_of(st.tuples(st.just(0x17), st.from_regex(rb"\A[0-9]{12}Z\Z")),
+                  st.tuples(st.just(0x18), st.from_regex(rb"\A[0-9]{14}Z\Z")),
+                  st.tuples(st.sampled_from([0x17, 0x18, 0x04]), st.binary(max_size=16)))
+
+
+@st.composite
+def certificates(draw: st.DrawFn) -> bytes:
+    """tbsCertificates with any attribute types (long OID arcs too), string kinds and times."""
+    def name() -> bytes:
+        rdns = draw(st.lists(st.lists(st.tuples(OIDS, STRINGS), min_size=1, max_size=2),
+                             max_size=4))
+        return _der(0x30, b"".join(_der(0x31, b"".join(
+            _der(0x30, _der(0x06, oid) + _der(tag, value)) for oid, (tag, value) in rdn))
+            for rdn in rdns))
+
+    (t1, v1), (t2, v2) = draw(TIMES), draw(TIMES)
+    tbs = (_der(0xA0, _der(0x02, b"\x02")) + _der(0x02, b"\x01\x02") + _der(0x30, b"")
+           + name() + _der(0x30, _der(t1, v1) + _der(t2, v2)) + name())
+    return _der(0x30, _der(0x30, tbs) + _der(0x30, b"") + _der(0x03, b"\x00"))
+
+
+@given(certificates())
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_built_certificates_agree(der: bytes) -> None:
+    _same_names(der)
+    assert x509.py_certificate_names(der) is not None
 
 
 def _columns(path: Path) -> tuple[dict[str, list[str]], list[tuple[str, str, int, int]]]:

@@ -135,3 +135,36 @@ def test_a_head_decoded_at_once_reads_as_line_by_line(pieces: list[bytes]) -> No
     data = b"GET /x HTTP/1.1\r\n" + b"".join(pieces)
     assert http.parse_head(data) == _head_line_by_line(data)
     assert http.parse_head(b"".join(pieces)) == _head_line_by_line(b"".join(pieces))
+
+
+def _time_by_datetime(tag: int, raw: bytes) -> str | None:
+    """x509._time as first written: validated and written by datetime."""
+    from datetime import UTC, datetime
+
+    if tag == 0x17 and len(raw) == 13 and raw[12:] == b"Z" and raw[:12].isdigit():
+        year, digits = int(raw[:2]), raw[2:12]
+        year += 1900 if year >= 50 else 2000
+    elif tag == 0x18 and len(raw) == 15 and raw[14:] == b"Z" and raw[:14].isdigit():
+        year, digits = int(raw[:4]), raw[4:14]
+    else:
+        return None
+    month, day, hour, minute, second = (int(digits[k : k + 2]) for k in range(0, 10, 2))
+    try:
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+    return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
+
+
+@given(st.sampled_from([0x17, 0x18]),
+       st.sampled_from([0, 5, 999, 1000, 1900, 1999, 2000, 2023, 2024, 2100, 9999])
+       | st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25),
+       st.integers(0, 61), st.integers(0, 61))
+@settings(max_examples=1000)
+def test_certificate_times_read_as_datetime_would(tag: int, year: int, month: int, day: int,
+                                                  hour: int, minute: int, second: int) -> None:
+    from engine.app import x509
+
+    rest = f"{month:02d}{day:02d}{hour:02d}{minute:02d}{second:02d}Z".encode()
+    raw = f"{year % 100:02d}".encode() + rest if tag == 0x17 else f"{year:04d}".encode() + rest
+    assert x509._time(tag, raw) == _time_by_datetime(tag, raw)
