@@ -1,4 +1,4 @@
-"""The optional compiled parsers (``engine/app/_parsers.c``), and the switch that turns them off.
+"""The optional compiled parsers (``engine/app/csrc/``), and the switch that turns them off.
 
 ``FAST`` is the compiled module, or None when it is not built or ``FLOWSCOPE_PURE_PYTHON=1`` was
 set when Flowscope started; the parsers in :mod:`engine.app.tls` and :mod:`engine.app.dns` use it

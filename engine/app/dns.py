@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -151,6 +152,40 @@ def _records(fields: list[tuple[str | bytes, int, str | bytes | None]]) -> list[
     return [Record(text(n) if isinstance(n, bytes) else n, t,
                    text(v) if isinstance(v, bytes) else "" if v is None else v)
             for n, t, v in fields]
+
+
+class Summary(NamedTuple):
+    """What the DNS inspector reads of a message (:func:`message_summary`)."""
+
+    id: int
+    response: bool
+    rcode: int
+    questions: list[tuple[str, int]]
+    answers: int  # answer records read
+    values: list[str]  # their addresses and names, where they have one
+
+
+def message_summary(data: bytes, records: bool = True) -> Summary | None:
+    """:func:`parse_message` reduced to what identifies a conversation (no record objects)."""
+    fast = accel.FAST
+    if fast is None:
+        return py_message_summary(data, records)
+    fields = fast.dns_summary(data, records)
+    if fields is None:
+        return None
+    ident, response, rcode, questions, answers, values = fields
+    return Summary(ident, response, rcode,
+                   [(text(n) if isinstance(n, bytes) else n, t) for n, t in questions], answers,
+                   [text(v) if isinstance(v, bytes) else v for v in values])
+
+
+def py_message_summary(data: bytes, records: bool = True) -> Summary | None:
+    """:func:`message_summary` in Python (the reference for the compiled walk)."""
+    msg = py_parse_message(data, records)
+    if msg is None:
+        return None
+    return Summary(msg.id, msg.response, msg.rcode, msg.questions, len(msg.answers),
+                   [r.data for r in msg.answers if r.data])
 
 
 def py_parse_message(data: bytes, records: bool = True) -> Message | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import banners, dns, quic, tls
+from . import accel, banners, dns, quic, tls
 from .ciphers import cipher_name
 from .fingerprints import ja3, ja3s, ja4
 from .http import parse_head
@@ -84,6 +84,17 @@ def _hellos(data: tuple[bytes, bytes], dtls: bool = False
                        bool]:
     """(client side, ClientHello, ServerHello, certificates, wants more bytes) of two
     handshakes."""
+    fast = accel.FAST
+    if fast is not None:
+        side, client, server, certs, wants = fast.tls_hellos(data[0], data[1], dtls)
+        return side, tls.client_hello_of(client), tls.server_hello_of(server), certs, wants
+    return py_hellos(data, dtls)
+
+
+def py_hellos(data: tuple[bytes, bytes], dtls: bool = False
+              ) -> tuple[int | None, tls.ClientHello | None, tls.ServerHello | None, list[bytes],
+                         bool]:
+    """:func:`_hellos` in Python (the reference for the compiled walk)."""
     client_side, ch, sh, certs, wants = None, None, None, [], False
     for d in (0, 1):
         hs = tls.tls_handshake(data[d])
@@ -501,14 +512,14 @@ def inspect_dns(ctx: Context, i: int) -> Found | None:
     """DNS and the protocols in its format; the port says which (or, on another port, a
     query and its answer agreeing on id and question)."""
     tcp = ctx.tcp[i]
-    messages: list[dns.Message | None] = []
+    messages: list[dns.Summary | None] = []
     for d in (0, 1):
         data = ctx.r.first(i, d)
         if tcp:
             data = ctx.r.stream(i, d, 2 + int.from_bytes(data[:2], "big"))
             parts = dns.tcp_messages(data)
             data = parts[0] if parts else b""
-        messages.append(dns.parse_message(data, records=len(data) > 2 and data[2] & 0x80 > 0)
+        messages.append(dns.message_summary(data, len(data) > 2 and data[2] & 0x80 > 0)
                         if data else None)
     q, a = messages
     if not ((q is not None and (q.questions or q.answers))
@@ -520,18 +531,18 @@ def inspect_dns(ctx: Context, i: int) -> Found | None:
                 and q.questions and q.questions == a.questions):
             return None
         service = "dns"
-    query = next((m for m in messages if m is not None and not m.response and m.questions), None)
+    client = next((d for d, m in enumerate(messages)
+                   if m is not None and not m.response and m.questions), None)
     answer = next((m for m in messages if m is not None and m.response), None)
-    client = messages.index(query) if query is not None else None
     meta: Meta = {}
-    asked = query or answer
+    asked = messages[client] if client is not None else answer
     if asked is not None and asked.questions:
         name, qtype = asked.questions[0]
         meta["dns_name"] = dns.netbios_name(name) if service == "nbns" else name
         meta["dns_type"] = dns.type_name(qtype)
     if answer is not None:
         meta["dns_rcode"] = dns.rcode_name(answer.rcode)
-        meta["dns_answers"] = ",".join([r.data for r in answer.answers if r.data])
+        meta["dns_answers"] = ",".join(answer.values)
     return Found(service, meta, client)
 
 

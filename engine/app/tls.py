@@ -215,11 +215,16 @@ def parse_client_hello(body: bytes, dtls: bool = False) -> ClientHello | None:
     fast = accel.FAST
     if fast is None:
         return py_parse_client_hello(body, dtls)
-    fields = fast.client_hello(body, dtls)
+    return client_hello_of(fast.client_hello(body, dtls))
+
+
+def client_hello_of(fields: tuple | None) -> ClientHello | None:
+    """A ClientHello from the compiled walk's fields (text that is not valid UTF-8 comes as
+    bytes, decoded here the lenient way)."""
     if fields is None:
         return None
     version, ciphers, extensions, sni, alpn, groups, points, sigs, versions = fields
-    if isinstance(sni, bytes):  # not valid UTF-8 (the compiled walk decodes what is)
+    if isinstance(sni, bytes):
         sni = text(sni)
     return ClientHello(version, ciphers, extensions, sni,
                        [text(a) if isinstance(a, bytes) else a for a in alpn], groups, points,
@@ -321,7 +326,11 @@ def parse_server_hello(body: bytes) -> ServerHello | None:
     fast = accel.FAST
     if fast is None:
         return py_parse_server_hello(body)
-    fields = fast.server_hello(body)
+    return server_hello_of(fast.server_hello(body))
+
+
+def server_hello_of(fields: tuple | None) -> ServerHello | None:
+    """A ServerHello from the compiled walk's fields."""
     if fields is None:
         return None
     version, cipher, extensions, selected, alpn = fields

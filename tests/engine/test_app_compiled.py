@@ -53,6 +53,16 @@ def test_the_corpus_holds_what_the_comparisons_need() -> None:
     assert len(bodies) > 100 and len(messages) > 300
 
 
+def _same_hellos(first: bytes, second: bytes) -> None:
+    for dtls in (False, True):
+        compiled = inspect._hellos((first, second), dtls)
+        try:
+            accel.FAST, fast = None, accel.FAST
+            assert compiled == inspect.py_hellos((first, second), dtls)
+        finally:
+            accel.FAST = fast
+
+
 def _same_tls(data: bytes) -> None:
     assert tls.tls_handshake(data) == tls.py_tls_handshake(data)
     assert tls.crypto_handshake(data) == tls.py_crypto_handshake(data)
@@ -65,6 +75,7 @@ def _same_tls(data: bytes) -> None:
 def _same_dns(data: bytes) -> None:
     for records in (True, False):
         assert dns.parse_message(data, records) == dns.py_parse_message(data, records)
+        assert dns.message_summary(data, records) == dns.py_message_summary(data, records)
     starts, sizes = np.array([0, 0]), np.array([len(data), len(data)])
     multicast = np.array([False, True])
     assert (dns.answered_names(data, starts, sizes, multicast)
@@ -75,6 +86,9 @@ def test_real_handshakes_and_messages_agree() -> None:
     streams, bodies, messages = _corpus()
     for data in streams + bodies:
         _same_tls(data)
+    for first, second in zip(streams, [*streams[1:], b""], strict=True):
+        _same_hellos(first, second)
+        _same_hellos(second, first)
     for data in messages:
         _same_dns(data)
 
@@ -115,6 +129,14 @@ EDITS = st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 2), st.intege
 def test_damaged_handshakes_agree(data: st.DataObject, edits: list) -> None:
     streams, bodies, _ = _corpus()
     _same_tls(_damage(data.draw(st.sampled_from(streams + bodies)), edits))
+
+
+@given(st.data(), EDITS, EDITS)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_damaged_hello_pairs_agree(data: st.DataObject, first: list, second: list) -> None:
+    streams = _corpus()[0]
+    _same_hellos(_damage(data.draw(st.sampled_from(streams)), first),
+                 _damage(data.draw(st.sampled_from(streams)), second))
 
 
 @given(st.data(), EDITS)
