@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .wire import Short
@@ -132,7 +132,7 @@ def _is_initial(first: int, version: int) -> bool:
     return kind == (1 if version == V2 else 0)
 
 
-@dataclass
+@dataclass(slots=True)
 class LongPacket:
     version: int
     dcid: bytes
@@ -143,17 +143,25 @@ class LongPacket:
     end: int  # end of this packet in the datagram
 
 
+@functools.lru_cache(maxsize=256)
+def _encrypted_version(version: int) -> bool:
+    """A known version whose Initial packets are encrypted (not Google's clear-text hellos)."""
+    return known_version(version) and not _clear_hello(version)
+
+
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
     """(value, position after it) of a QUIC variable-length integer (RFC 9000 section 16) at
     ``pos``; :class:`Short` when the bytes end first."""
     if pos >= len(data):
         raise Short
     first = data[pos]
+    if first < 0x40:
+        return first, pos + 1
     size = 1 << (first >> 6)
     if pos + size > len(data):
         raise Short
-    if size == 1:
-        return first & 0x3F, pos + 1
+    if size == 2:
+        return (first & 0x3F) << 8 | data[pos + 1], pos + 2
     return int.from_bytes(data[pos : pos + size], "big") & ~(0xC0 << 8 * (size - 1)), pos + size
 
 
@@ -173,8 +181,7 @@ def long_packets(datagram: bytes) -> list[LongPacket]:
             dcid = datagram[pos + 6 : at]
             scid = datagram[at + 1 : at + 1 + datagram[at]]
             at += 1 + datagram[at]
-            if at > size or len(dcid) > 20 or len(scid) > 20 or not known_version(version) \
-                    or _clear_hello(version):
+            if at > size or len(dcid) > 20 or len(scid) > 20 or not _encrypted_version(version):
                 break
             initial = _is_initial(first, version)
             kind = (first >> 4) & 3
@@ -197,8 +204,11 @@ def long_packets(datagram: bytes) -> list[LongPacket]:
     return out
 
 
-def decrypt(datagram: bytes, packet: LongPacket, keys_dcid: bytes, server: bool) -> bytes | None:
-    """The payload of one Initial packet, or None (unknown version, wrong keys, damage)."""
+def decrypt(datagram: bytes, packet: LongPacket, keys_dcid: bytes, server: bool,
+            masks: dict[tuple[int, bytes, bool], CipherContext] | None = None) -> bytes | None:
+    """The payload of one Initial packet, or None (unknown version, wrong keys, damage).
+    ``masks`` keeps the header-protection encryptors of one reader's packets (AES-ECB holds no
+    state between blocks, so one serves all the packets under its key)."""
     keys = initial_keys(packet.version, keys_dcid, server)
     if keys is None:
         return None
@@ -207,14 +217,21 @@ def decrypt(datagram: bytes, packet: LongPacket, keys_dcid: bytes, server: bool)
     sample = datagram[pn + 4 : pn + 20]
     if len(sample) < 16 or packet.end - pn < 20:
         return None
-    mask = protection.encryptor().update(sample)
+    if masks is None:
+        mask = protection.encryptor().update(sample)
+    else:
+        key = (packet.version, keys_dcid, server)
+        encryptor = masks.get(key)
+        if encryptor is None:
+            encryptor = masks[key] = protection.encryptor()
+        mask = encryptor.update(sample)
     start = packet.start
     first = datagram[start] ^ (mask[0] & 0x0F)
     pn_len = (first & 3) + 1
-    number = bytes(b ^ m for b, m in zip(datagram[pn : pn + pn_len], mask[1:], strict=False))
-    header = bytes([first]) + datagram[start + 1 : pn] + number
-    nonce = bytes(a ^ b for a, b in zip(iv, int.from_bytes(number, "big").to_bytes(12, "big"),
-                                        strict=True))
+    number = int.from_bytes(datagram[pn : pn + pn_len], "big") ^ int.from_bytes(
+        mask[1 : 1 + pn_len], "big")
+    header = bytes([first]) + datagram[start + 1 : pn] + number.to_bytes(pn_len, "big")
+    nonce = (int.from_bytes(iv, "big") ^ number).to_bytes(12, "big")
     try:
         return aead.decrypt(nonce, datagram[pn + pn_len : packet.end], header)
     except (InvalidTag, ValueError):
@@ -303,6 +320,7 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
     out = QuicInitials()
     seeds: list[bytes] = []
     stream = CryptoStream()
+    masks: dict[tuple[int, bytes, bool], CipherContext] = {}
     for datagram in client:
         for packet in long_packets(datagram):
             if out.version is None:
@@ -311,7 +329,7 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
                 continue
             if packet.dcid not in seeds:
                 seeds.append(packet.dcid)
-            payload = decrypt(datagram, packet, packet.dcid, False)
+            payload = decrypt(datagram, packet, packet.dcid, False, masks)
             if payload is not None:
                 for offset, data in crypto_frames(payload, packet.version):
                     stream.add(offset, data)
@@ -323,7 +341,7 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
             if not packet.initial:
                 continue
             for seed in seeds:
-                payload = decrypt(datagram, packet, seed, True)
+                payload = decrypt(datagram, packet, seed, True, masks)
                 if payload is not None:
                     for offset, data in crypto_frames(payload, packet.version):
                         answer.add(offset, data)
