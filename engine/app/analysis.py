@@ -27,7 +27,7 @@ from . import dns
 from .banners import ftp_channels
 from .detect import Heads, nominate
 from .fields import COUNT_FIELDS, empty_columns
-from .inspect import INSPECTORS, Context, Found
+from .inspect import DATAGRAM_INSPECTORS, INSPECTORS, Context, Found
 from .names import NameTable, endpoint_names
 from .payload import (
     DirectionReader,
@@ -104,7 +104,17 @@ def _inspect(result: FlowResult, o: Openings, reader: PayloadReader) -> list[Fou
         masks = nominate(heads)
         done = np.zeros(stop - start, dtype=bool)
         for family, inspector in INSPECTORS:
-            for k in np.flatnonzero(masks[family] & ~done).tolist():
+            rows = np.flatnonzero(masks[family] & ~done)
+            several = DATAGRAM_INSPECTORS.get(family)
+            if several is not None:  # the UDP rows in one call, the TCP ones below
+                udp = rows[~o.tcp[start + rows]]
+                rows = rows[o.tcp[start + rows]]
+                for k, hit in zip(udp.tolist(), several(ctx, (start + udp).tolist()),
+                                  strict=True):
+                    if hit is not None:
+                        found[start + k] = hit
+                        done[k] = True
+            for k in rows.tolist():
                 try:
                     hit = inspector(ctx, start + k)
                 except NeedMore:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import struct
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
@@ -154,15 +153,10 @@ def _records(fields: list[tuple[str | bytes, int, str | bytes | None]]) -> list[
             for n, t, v in fields]
 
 
-class Summary(NamedTuple):
-    """What the DNS inspector reads of a message (:func:`message_summary`)."""
-
-    id: int
-    response: bool
-    rcode: int
-    questions: list[tuple[str, int]]
-    answers: int  # answer records read
-    values: list[str]  # their addresses and names, where they have one
+#: what the DNS inspector reads of a message (:func:`message_summary`): id, response flag,
+#: rcode, questions (name, type), how many answer records were read, and those records'
+#: addresses and names (where they have one)
+Summary = tuple[int, bool, int, list[tuple[str, int]], int, list[str]]
 
 
 def message_summary(data: bytes, records: bool = True) -> Summary | None:
@@ -170,13 +164,27 @@ def message_summary(data: bytes, records: bool = True) -> Summary | None:
     fast = accel.FAST
     if fast is None:
         return py_message_summary(data, records)
-    fields = fast.dns_summary(data, records)
-    if fields is None:
-        return None
-    ident, response, rcode, questions, answers, values = fields
-    return Summary(ident, response, rcode,
-                   [(text(n) if isinstance(n, bytes) else n, t) for n, t in questions], answers,
-                   [text(v) if isinstance(v, bytes) else v for v in values])
+    summary: Summary | None = fast.dns_summary(data, records, text)
+    return summary
+
+
+def message_summaries(buffer: bytes | memoryview, starts: np.ndarray, sizes: np.ndarray
+                      ) -> list[Summary | None]:
+    """:func:`message_summary` of each message ``buffer[starts[k] : starts[k] + sizes[k]]``
+    (None for an empty one), records read where the message is a response: the first
+    messages of many conversations in one call."""
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    sizes = np.ascontiguousarray(sizes, dtype=np.int64)
+    fast = accel.FAST
+    if fast is not None:
+        summaries: list[Summary | None] = fast.dns_summaries(buffer, starts, sizes, text)
+        return summaries
+    out = []
+    for start, size in zip(starts.tolist(), sizes.tolist(), strict=True):
+        data = bytes(buffer[start : start + size])
+        out.append(py_message_summary(data, len(data) > 2 and data[2] & 0x80 > 0)
+                   if data else None)
+    return out
 
 
 def py_message_summary(data: bytes, records: bool = True) -> Summary | None:
@@ -184,8 +192,8 @@ def py_message_summary(data: bytes, records: bool = True) -> Summary | None:
     msg = py_parse_message(data, records)
     if msg is None:
         return None
-    return Summary(msg.id, msg.response, msg.rcode, msg.questions, len(msg.answers),
-                   [r.data for r in msg.answers if r.data])
+    return (msg.id, msg.response, msg.rcode, msg.questions, len(msg.answers),
+            [r.data for r in msg.answers if r.data])
 
 
 def py_parse_message(data: bytes, records: bool = True) -> Message | None:

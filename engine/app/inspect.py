@@ -521,28 +521,42 @@ def inspect_dns(ctx: Context, i: int) -> Found | None:
             data = parts[0] if parts else b""
         messages.append(dns.message_summary(data, len(data) > 2 and data[2] & 0x80 > 0)
                         if data else None)
-    q, a = messages
-    if not ((q is not None and (q.questions or q.answers))
-            or (a is not None and (a.questions or a.answers))):
+    return _dns_found(ctx, i, messages[0], messages[1])
+
+
+def inspect_dns_datagrams(ctx: Context, rows: list[int]) -> list[Found | None]:
+    """:func:`inspect_dns` for UDP rows, their first messages read in one pass."""
+    starts, sizes = ctx.r.first_spans(rows)
+    buffer, starts, sizes = ctx.r.reader.spans_at(starts.ravel(), sizes.ravel())
+    summaries = dns.message_summaries(buffer, starts, sizes)
+    return [_dns_found(ctx, i, q, a)
+            for i, q, a in zip(rows, summaries[0::2], summaries[1::2], strict=True)]
+
+
+def _dns_found(ctx: Context, i: int, q: dns.Summary | None, a: dns.Summary | None
+               ) -> Found | None:
+    """The DNS verdict on row ``i`` from the first message of each direction."""
+    if not ((q is not None and (q[3] or q[4])) or (a is not None and (a[3] or a[4]))):
         return None
     service = _dns_service(ctx.a_port[i], ctx.b_port[i])
-    if service is None:
-        if not (q is not None and a is not None and q.id == a.id and q.response != a.response
-                and q.questions and q.questions == a.questions):
+    if service is None:  # another port: a query and its answer must agree
+        if not (q is not None and a is not None and q[0] == a[0] and q[1] != a[1] and q[3]
+                and q[3] == a[3]):
             return None
         service = "dns"
-    client = next((d for d, m in enumerate(messages)
-                   if m is not None and not m.response and m.questions), None)
-    answer = next((m for m in messages if m is not None and m.response), None)
+    # the client sent the first query; the first response answers
+    client = 0 if q is not None and not q[1] and q[3] else (
+        1 if a is not None and not a[1] and a[3] else None)
+    answer = q if q is not None and q[1] else a if a is not None and a[1] else None
     meta: Meta = {}
-    asked = messages[client] if client is not None else answer
-    if asked is not None and asked.questions:
-        name, qtype = asked.questions[0]
+    asked = (q, a)[client] if client is not None else answer
+    if asked is not None and asked[3]:
+        name, qtype = asked[3][0]
         meta["dns_name"] = dns.netbios_name(name) if service == "nbns" else name
         meta["dns_type"] = dns.type_name(qtype)
     if answer is not None:
-        meta["dns_rcode"] = dns.rcode_name(answer.rcode)
-        meta["dns_answers"] = ",".join(answer.values)
+        meta["dns_rcode"] = dns.rcode_name(answer[2])
+        meta["dns_answers"] = ",".join(answer[5])
     return Found(service, meta, client)
 
 
@@ -626,6 +640,11 @@ def _confirmed(service: str) -> Callable[[Context, int], Found | None]:
     """Signatures strict enough on their own (magic strings, exact length fields)."""
     return lambda ctx, i: Found(service)
 
+
+#: families whose inspector also reads many UDP rows in one call (the same verdicts)
+DATAGRAM_INSPECTORS: dict[str, Callable[[Context, list[int]], list[Found | None]]] = {
+    "dns": inspect_dns_datagrams,
+}
 
 #: families in the order they are tried; a row takes the first that confirms
 INSPECTORS: list[tuple[str, Callable[[Context, int], Found | None]]] = [

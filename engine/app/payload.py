@@ -184,14 +184,21 @@ class PayloadReader:
         ``buffer[starts[k] : starts[k] + sizes[k]]`` — the capture's own bytes when they are
         memory-mapped, else the payloads read and joined."""
         sizes = self.captured(packets)
+        p = self.p
+        starts = (p.offset[packets] + p.payload_off[packets]).astype(np.int64)
+        return self.spans_at(np.where(sizes > 0, starts, 0), sizes)
+
+    def spans_at(self, starts: np.ndarray, sizes: np.ndarray
+                 ) -> tuple[bytes | memoryview, np.ndarray, np.ndarray]:
+        """The capture's bytes ``[starts[k], starts[k] + sizes[k])`` as (buffer, starts,
+        sizes): the memory map itself, or those bytes read and joined."""
         if self.view is not None:
-            p = self.p
-            starts = (p.offset[packets] + p.payload_off[packets]).astype(np.int64)
-            return self.view, np.where(sizes > 0, starts, 0), sizes
-        pieces = [self.payload(k) for k in packets.tolist()]
+            return self.view, starts, sizes
+        source = self.result.source
+        pieces = [source.read(s, n) if n else b"" for s, n in zip(
+            starts.tolist(), sizes.tolist(), strict=True)]
         sizes = np.array([len(piece) for piece in pieces], dtype=np.int64)
-        starts = np.cumsum(sizes) - sizes
-        return b"".join(pieces), starts, sizes
+        return b"".join(pieces), np.cumsum(sizes) - sizes, sizes
 
     def head_matrix(self, packets: np.ndarray, width: int = WIDTH
                     ) -> tuple[np.ndarray, np.ndarray]:
@@ -268,6 +275,11 @@ class DirectionReader:
                 pieces = [source.read(s, n) if n else b"" for s, n in pairs]
             self._pieces[d] = pieces
         return pieces
+
+    def first_spans(self, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, sizes) [len(rows), 2] of the first packet of each direction of ``rows``
+        in the capture (size 0: none)."""
+        return self._start[rows, :, 0], self._size[rows, :, 0]
 
     def packets(self, i: int, d: int) -> list[int]:
         return [int(k) for k in self.o.packets[i, d] if k >= 0]

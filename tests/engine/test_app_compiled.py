@@ -80,6 +80,9 @@ def _same_dns(data: bytes) -> None:
     multicast = np.array([False, True])
     assert (dns.answered_names(data, starts, sizes, multicast)
             == dns.py_answered_names(data, starts, sizes, multicast))
+    records = len(data) > 2 and data[2] & 0x80 > 0
+    assert dns.message_summaries(data, starts[:1], sizes[:1]) == [
+        dns.py_message_summary(data, records) if data else None]
 
 
 def test_real_handshakes_and_messages_agree() -> None:
@@ -91,6 +94,18 @@ def test_real_handshakes_and_messages_agree() -> None:
         _same_hellos(second, first)
     for data in messages:
         _same_dns(data)
+
+
+def test_the_first_messages_of_many_conversations_agree(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    _, _, messages = _corpus()
+    buffer = b"".join(messages)
+    sizes = np.array([len(m) for m in messages] + [0], dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    compiled = dns.message_summaries(buffer, starts, sizes)
+    assert compiled[-1] is None and sum(s is not None for s in compiled) > 300
+    monkeypatch.setattr(accel, "FAST", None)
+    assert dns.message_summaries(buffer, starts, sizes) == compiled
 
 
 def test_the_names_pass_over_many_messages_agrees() -> None:

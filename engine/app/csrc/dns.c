@@ -112,14 +112,23 @@ static PyObject *name_object(const char *raw, Py_ssize_t len)
     return utf8_or_bytes(raw, len);
 }
 
+/* Where names are spelled while a message is read, and how: ``text`` (wire.text), when given,
+ * decodes a name that is not valid UTF-8, so every name comes back as text. */
+typedef struct {
+    char *room; /* NAME_ROOM bytes */
+    PyObject *text;
+} Spelling;
+
 static PyObject *name_value(const unsigned char *d, Py_ssize_t size, Py_ssize_t *at,
-                            Py_ssize_t end, char *room, int *rc)
+                            Py_ssize_t end, const Spelling *how, int *rc)
 {
     Py_ssize_t len;
-    *rc = raw_name(d, size, at, end, room, &len);
+    *rc = raw_name(d, size, at, end, how->room, &len);
     if (*rc != OK)
         return NULL;
-    PyObject *name = name_object(room, len);
+    PyObject *name = name_object(how->room, len);
+    if (name != NULL && how->text != NULL && PyBytes_Check(name))
+        Py_SETREF(name, PyObject_CallOneArg(how->text, name));
     if (name == NULL)
         *rc = FAIL;
     return name;
@@ -128,11 +137,11 @@ static PyObject *name_value(const unsigned char *d, Py_ssize_t size, Py_ssize_t 
 /* One resource record (dns._record) appended to ``section`` as (name, type, value): value is
  * the address text for A/AAAA, the target name for NS/CNAME/PTR, else None; names as
  * name_object gives them. ``values_only``: just the value, and only when there is one. */
-static int dns_record(const unsigned char *d, Py_ssize_t size, Py_ssize_t *pos, char *room,
-                      PyObject *section, int values_only)
+static int dns_record(const unsigned char *d, Py_ssize_t size, Py_ssize_t *pos,
+                      const Spelling *how, PyObject *section, int values_only)
 {
     int rc;
-    PyObject *name = name_value(d, size, pos, size, room, &rc), *value = NULL;
+    PyObject *name = name_value(d, size, pos, size, how, &rc), *value = NULL;
     if (name == NULL)
         return rc;
     rc = SHORT;
@@ -148,7 +157,7 @@ static int dns_record(const unsigned char *d, Py_ssize_t size, Py_ssize_t *pos, 
         value = address_text(d + start, rsize);
     } else if (rtype == 2 || rtype == 5 || rtype == 12) {
         Py_ssize_t at = start;
-        value = name_value(d, size, &at, start + rsize, room, &rc);
+        value = name_value(d, size, &at, start + rsize, how, &rc);
         if (value == NULL)
             goto fail;
     } else {
@@ -177,7 +186,8 @@ fail:
 /* The walk of dns.py_parse_message. ``summary``: only what inspect_dns reads — (id, response,
  * rcode, questions, number of answer records, the answers' non-empty values), the authority
  * and additional sections left unread (they cannot change those). */
-static PyObject *walk_message(const unsigned char *d, Py_ssize_t size, int records, int summary)
+static PyObject *walk_message(const unsigned char *d, Py_ssize_t size, int records, int summary,
+                              PyObject *text)
 {
     Py_ssize_t pos = 12, answers = 0;
     PyObject *out = NULL, *sections[4] = {NULL, NULL, NULL, NULL};
@@ -199,9 +209,10 @@ static PyObject *walk_message(const unsigned char *d, Py_ssize_t size, int recor
         PyErr_NoMemory();
         goto done;
     }
+    Spelling how = {room, text};
     int rc = OK;
     for (unsigned q = 0; q < counts[0] && rc == OK; q++) {
-        PyObject *name = name_value(d, size, &pos, size, room, &rc);
+        PyObject *name = name_value(d, size, &pos, size, &how, &rc);
         if (name == NULL)
             break;
         if (pos + 4 > size) {
@@ -218,7 +229,7 @@ static PyObject *walk_message(const unsigned char *d, Py_ssize_t size, int recor
     if (rc == OK && records) {
         for (int s = 1; s < (summary ? 2 : 4) && rc == OK; s++)
             for (unsigned k = 0; k < counts[s] && rc == OK; k++) {
-                rc = dns_record(d, size, &pos, room, sections[s], summary);
+                rc = dns_record(d, size, &pos, &how, sections[s], summary);
                 answers += s == 1 && rc == OK;
             }
     }
@@ -251,21 +262,60 @@ PyObject *dns_message(PyObject *self, PyObject *args)
     int records = 1;
     if (!PyArg_ParseTuple(args, "y*|p", &buf, &records))
         return NULL;
-    PyObject *out = walk_message(buf.buf, buf.len, records, 0);
+    PyObject *out = walk_message(buf.buf, buf.len, records, 0, NULL);
     PyBuffer_Release(&buf);
     return out;
 }
 
-/* dns_summary(data, records) -> None or (id, response, rcode, questions, answer records,
- * answer values): dns.message_summary. */
+/* dns_summary(data, records, text) -> None or (id, response, rcode, questions, answer records,
+ * answer values): dns.message_summary, every name spelled by ``text`` when not UTF-8. */
 PyObject *dns_summary(PyObject *self, PyObject *args)
 {
     Py_buffer buf;
     int records = 1;
-    if (!PyArg_ParseTuple(args, "y*|p", &buf, &records))
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "y*pO", &buf, &records, &text))
         return NULL;
-    PyObject *out = walk_message(buf.buf, buf.len, records, 1);
+    PyObject *out = walk_message(buf.buf, buf.len, records, 1, text);
     PyBuffer_Release(&buf);
+    return out;
+}
+
+/* dns_summaries(buffer, starts, sizes, text) -> a dns_summary for each message
+ * buffer[starts[k] : starts[k] + sizes[k]] (int64 arrays), with records read when the message
+ * is a response, and None for an empty one: the first messages of many conversations. */
+PyObject *dns_summaries(PyObject *self, PyObject *args)
+{
+    Py_buffer buf, starts, sizes;
+    PyObject *text, *out = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*O", &buf, &starts, &sizes, &text))
+        return NULL;
+    Py_ssize_t count = starts.len / (Py_ssize_t)sizeof(int64_t);
+    const int64_t *s = starts.buf, *z = sizes.buf;
+    if (sizes.len != starts.len) {
+        PyErr_SetString(PyExc_ValueError, "starts and sizes differ in length");
+        goto done;
+    }
+    out = PyList_New(count);
+    for (Py_ssize_t k = 0; k < count && out != NULL; k++) {
+        if (s[k] < 0 || z[k] < 0 || s[k] > buf.len || z[k] > buf.len - s[k]) {
+            PyErr_SetString(PyExc_ValueError, "message outside the buffer");
+            Py_CLEAR(out);
+            break;
+        }
+        const unsigned char *d = (const unsigned char *)buf.buf + s[k];
+        PyObject *item = z[k] == 0 ? Py_NewRef(Py_None)
+                                   : walk_message(d, (Py_ssize_t)z[k], z[k] > 2 && d[2] & 0x80,
+                                                  1, text);
+        if (item == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, k, item);
+    }
+done:
+    PyBuffer_Release(&buf);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&sizes);
     return out;
 }
 

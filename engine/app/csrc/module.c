@@ -61,6 +61,7 @@ static PyMethodDef methods[] = {
     {"tls_hellos", tls_hellos, METH_VARARGS, "Both sides' hellos and the server certificates"},
     {"dns_message", dns_message, METH_VARARGS, "A DNS message's fields, or None"},
     {"dns_summary", dns_summary, METH_VARARGS, "What the DNS inspector reads of a message"},
+    {"dns_summaries", dns_summaries, METH_VARARGS, "dns_summary of many first messages"},
     {"answered_names", answered_names, METH_VARARGS, "(address, name) answers of many messages"},
     {"certificate_fields", certificate_fields, METH_VARARGS, "A certificate's names and times"},
     {"decimal_list", decimal_list, METH_VARARGS, "JA3's dash-joined decimal lists"},

@@ -38,6 +38,7 @@ PyObject *tls_hellos(PyObject *self, PyObject *args);
 /* dns.c */
 PyObject *dns_message(PyObject *self, PyObject *args);
 PyObject *dns_summary(PyObject *self, PyObject *args);
+PyObject *dns_summaries(PyObject *self, PyObject *args);
 PyObject *answered_names(PyObject *self, PyObject *args);
 
 /* x509.c */
