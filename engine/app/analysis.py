@@ -27,7 +27,7 @@ from . import dns
 from .banners import ftp_channels
 from .detect import Heads, nominate
 from .fields import COUNT_FIELDS, empty_columns
-from .inspect import DATAGRAM_INSPECTORS, INSPECTORS, Context, Found
+from .inspect import INSPECTORS, ONE_BY_ONE, ROWS_INSPECTORS, Context, Found, OneByOne, Verdict
 from .names import NameTable, endpoint_names
 from .payload import (
     DirectionReader,
@@ -104,23 +104,21 @@ def _inspect(result: FlowResult, o: Openings, reader: PayloadReader) -> list[Fou
         masks = nominate(heads)
         done = np.zeros(stop - start, dtype=bool)
         for family, inspector in INSPECTORS:
-            rows = np.flatnonzero(masks[family] & ~done)
-            several = DATAGRAM_INSPECTORS.get(family)
-            if several is not None:  # the UDP rows in one call, the TCP ones below
-                udp = rows[~o.tcp[start + rows]]
-                rows = rows[o.tcp[start + rows]]
-                for k, hit in zip(udp.tolist(), several(ctx, (start + udp).tolist()),
-                                  strict=True):
-                    if hit is not None:
-                        found[start + k] = hit
+            nominated = np.flatnonzero(masks[family] & ~done).tolist()
+            many = ROWS_INSPECTORS.get(family)
+            verdicts: list[Verdict] = [ONE_BY_ONE] * len(nominated)
+            if many is not None and nominated:
+                verdicts = many(ctx, [start + k for k in nominated])
+            for k, verdict in zip(nominated, verdicts, strict=True):
+                if not isinstance(verdict, OneByOne):
+                    hit = verdict
+                else:
+                    try:
+                        hit = inspector(ctx, start + k)
+                    except NeedMore:
+                        deeper[start + k] = [f for f, _ in INSPECTORS if masks[f][k]]
                         done[k] = True
-            for k in rows.tolist():
-                try:
-                    hit = inspector(ctx, start + k)
-                except NeedMore:
-                    deeper[start + k] = [f for f, _ in INSPECTORS if masks[f][k]]
-                    done[k] = True
-                    continue
+                        continue
                 if hit is not None:
                     found[start + k] = hit
                     done[k] = True

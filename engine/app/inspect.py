@@ -31,6 +31,14 @@ class Found:
     client: int | None = None  # 0: A is the client, 1: B
 
 
+class OneByOne:
+    """A many-rows inspector's answer for a row it leaves to the one-by-one inspector."""
+
+
+ONE_BY_ONE = OneByOne()
+Verdict = Found | None | OneByOne
+
+
 class Context:
     """What inspectors may read about row ``i`` of the openings."""
 
@@ -122,6 +130,27 @@ def _finished_flight(hs: tls.Handshake) -> bool:
 def _record_want(data: bytes) -> int:
     """Bytes needed for the first TLS record of ``data`` (its header says)."""
     return 5 + (data[3] << 8 | data[4]) if len(data) >= 5 else 0
+
+
+def inspect_tls_rows(ctx: Context, rows: list[int]) -> list[Verdict]:
+    """:func:`inspect_tls` for many rows in one compiled pass over their first packets (from
+    the capture's memory map); a row whose hellos go on past those packets, or whose packets
+    leave a hole, is left to the one-by-one inspector."""
+    fast = accel.FAST
+    spans = ctx.r.stream_spans(rows)
+    if fast is None or spans is None:
+        return [ONE_BY_ONE] * len(rows)
+    out: list[Verdict] = []
+    for verdict in fast.tls_streams(*spans):
+        if verdict is None or verdict is True:
+            out.append(verdict and Found("tls"))
+        elif verdict is False:
+            out.append(ONE_BY_ONE)
+        else:
+            side, ch, sh, certs = verdict
+            out.append(Found("tls", tls_meta(tls.client_hello_of(ch), tls.server_hello_of(sh),
+                                             certs, "t"), side))
+    return out
 
 
 def inspect_tls(ctx: Context, i: int) -> Found | None:
@@ -524,13 +553,15 @@ def inspect_dns(ctx: Context, i: int) -> Found | None:
     return _dns_found(ctx, i, messages[0], messages[1])
 
 
-def inspect_dns_datagrams(ctx: Context, rows: list[int]) -> list[Found | None]:
-    """:func:`inspect_dns` for UDP rows, their first messages read in one pass."""
-    starts, sizes = ctx.r.first_spans(rows)
+def inspect_dns_rows(ctx: Context, rows: list[int]) -> list[Verdict]:
+    """:func:`inspect_dns` for many rows: the UDP ones' first messages read in one pass, the
+    TCP ones left to the one-by-one inspector."""
+    udp = [i for i in rows if not ctx.tcp[i]]
+    starts, sizes = ctx.r.first_spans(udp)
     buffer, starts, sizes = ctx.r.reader.spans_at(starts.ravel(), sizes.ravel())
-    summaries = dns.message_summaries(buffer, starts, sizes)
-    return [_dns_found(ctx, i, q, a)
-            for i, q, a in zip(rows, summaries[0::2], summaries[1::2], strict=True)]
+    summaries = iter(dns.message_summaries(buffer, starts, sizes))
+    return [ONE_BY_ONE if ctx.tcp[i] else _dns_found(ctx, i, next(summaries), next(summaries))
+            for i in rows]
 
 
 def _dns_found(ctx: Context, i: int, q: dns.Summary | None, a: dns.Summary | None
@@ -641,9 +672,10 @@ def _confirmed(service: str) -> Callable[[Context, int], Found | None]:
     return lambda ctx, i: Found(service)
 
 
-#: families whose inspector also reads many UDP rows in one call (the same verdicts)
-DATAGRAM_INSPECTORS: dict[str, Callable[[Context, list[int]], list[Found | None]]] = {
-    "dns": inspect_dns_datagrams,
+#: families whose inspector also reads many rows in one call, with the same verdicts (or
+#: ONE_BY_ONE for a row it leaves to the inspector of :data:`INSPECTORS`)
+ROWS_INSPECTORS: dict[str, Callable[[Context, list[int]], list[Verdict]]] = {
+    "tls": inspect_tls_rows, "dns": inspect_dns_rows,
 }
 
 #: families in the order they are tried; a row takes the first that confirms

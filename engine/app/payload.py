@@ -276,6 +276,19 @@ class DirectionReader:
             self._pieces[d] = pieces
         return pieces
 
+    def stream_spans(self, rows: list[int]) -> tuple[memoryview, np.ndarray, np.ndarray,
+                                                     np.ndarray, np.ndarray] | None:
+        """(the capture's memory map, starts and sizes [len(rows), 2, depth] of the remembered
+        packets' new bytes, contiguous and more [len(rows), 2]) for a compiled reader of many
+        rows; None when the capture is not memory-mapped."""
+        view = self.reader.view
+        if view is None:
+            return None
+        o = self.o
+        return (view, np.ascontiguousarray(self._start[rows], dtype=np.int64),
+                np.ascontiguousarray(self._size[rows], dtype=np.int64),
+                np.ascontiguousarray(o.contiguous[rows]), np.ascontiguousarray(o.more[rows]))
+
     def first_spans(self, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """(starts, sizes) [len(rows), 2] of the first packet of each direction of ``rows``
         in the capture (size 0: none)."""

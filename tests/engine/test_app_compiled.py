@@ -13,11 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import WIRESHARK, analyse_file
+from engine import WIRESHARK, FlowResult, analyse_file
 from engine.app import accel, dns, fingerprints, inspect, tls, x509
+from engine.app.analysis import _tcp_client
 from engine.app.fields import ORDER
-from engine.app.payload import PayloadReader
+from engine.app.payload import DirectionReader, PayloadReader, openings
 
+from .app_build import Dialogue, analyse
 from .app_truth import APP, CAPTURES
 
 pytestmark = pytest.mark.skipif(accel.FAST is None, reason="the compiled parsers are not built")
@@ -339,6 +341,71 @@ def certificates(draw: st.DrawFn) -> bytes:
 def test_built_certificates_agree(der: bytes) -> None:
     _same_names(der)
     assert x509.py_certificate_names(der) is not None
+
+
+def _record_columns(result: FlowResult) -> dict[str, list[str]]:
+    extra = result.conversations.extra
+    return {name: [str(v) for v in extra[name].tolist()] for name in ORDER}
+
+
+@given(st.data(), EDITS, st.integers(1, 6), st.integers(1, 6), st.booleans())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_tls_conversations_read_many_at_once_as_one_by_one(
+        data: st.DataObject, edits: list, client_cuts: int, server_cuts: int,
+        shuffle: bool) -> None:
+    """The compiled pass over many TLS conversations (inspect_tls_rows) against the one-by-one
+    inspector, on hellos cut into segments (reordered, damaged, cut short)."""
+    streams = _corpus()[0]
+    hello = data.draw(st.sampled_from(streams))
+    answer = data.draw(st.sampled_from(streams))
+    if data.draw(st.booleans()):
+        hello = _damage(hello, edits)
+    opener = data.draw(st.sampled_from([0, 1]))  # which side sends the first stream
+    packets = []
+    for port in range(4):  # several conversations, so the pass reads many rows
+        d = Dialogue(sport=41000 + port)
+        if port != 3:  # the last conversation is seen from its server's answer on
+            pieces = d.segments(opener, hello, max(1, len(hello) // client_cuts + 1))
+            if shuffle:
+                pieces = pieces[::-1]
+            if port == 1:
+                pieces = pieces[: max(1, len(pieces) - 1)]  # the last segment never arrives
+            d.packets += pieces
+        d.packets += d.segments(1 - opener, answer, max(1, len(answer) // server_cuts + 1))
+        packets += d.packets
+    result = analyse(packets)
+    _tls_verdicts_agree(result)
+    compiled = _record_columns(result)
+    try:
+        accel.FAST, fast = None, accel.FAST
+        assert _record_columns(analyse(packets)) == compiled
+    finally:
+        accel.FAST = fast
+
+
+def _tls_verdicts_agree(result: FlowResult) -> int:
+    """inspect_tls_rows over every TCP conversation equals inspect_tls on each row it answers
+    (client side included); how many it answered."""
+    o = openings(result)
+    t = result.conversations
+    ctx = inspect.Context(o, DirectionReader(PayloadReader(result), o),
+                          t.a_port[o.rows].astype(np.int64), t.b_port[o.rows].astype(np.int64),
+                          _tcp_client(result, o.rows))
+    rows = [i for i in range(len(o)) if o.tcp[i]]
+    answered = 0
+    for i, verdict in zip(rows, inspect.inspect_tls_rows(ctx, rows), strict=True):
+        if verdict is not inspect.ONE_BY_ONE:
+            assert verdict == inspect.inspect_tls(ctx, i), i
+            answered += 1
+    return answered
+
+
+def test_tls_rows_of_the_truth_set_read_many_at_once_as_one_by_one() -> None:
+    answered = 0
+    for name in CAPTURES:
+        with analyse_file(APP / name, WIRESHARK) as result:
+            answered += _tls_verdicts_agree(result)
+    assert answered > 100
 
 
 def _columns(path: Path) -> tuple[dict[str, list[str]], list[tuple[str, str, int, int]]]:

@@ -59,6 +59,7 @@ static PyMethodDef methods[] = {
     {"server_hello", server_hello, METH_VARARGS, "The fields of a ServerHello body, or None"},
     {"certificate_list", certificate_list, METH_VARARGS, "The DER certificates of a Certificate"},
     {"tls_hellos", tls_hellos, METH_VARARGS, "Both sides' hellos and the server certificates"},
+    {"tls_streams", tls_streams, METH_VARARGS, "inspect_tls over many TCP conversations"},
     {"dns_message", dns_message, METH_VARARGS, "A DNS message's fields, or None"},
     {"dns_summary", dns_summary, METH_VARARGS, "What the DNS inspector reads of a message"},
     {"dns_summaries", dns_summaries, METH_VARARGS, "dns_summary of many first messages"},

@@ -34,6 +34,7 @@ PyObject *client_hello(PyObject *self, PyObject *args);
 PyObject *server_hello(PyObject *self, PyObject *args);
 PyObject *certificate_list(PyObject *self, PyObject *args);
 PyObject *tls_hellos(PyObject *self, PyObject *args);
+PyObject *tls_streams(PyObject *self, PyObject *args);
 
 /* dns.c */
 PyObject *dns_message(PyObject *self, PyObject *args);

@@ -466,53 +466,200 @@ static long negotiated(PyObject *fields)
     return PyLong_AsLong(selected != Py_None ? selected : PyTuple_GET_ITEM(fields, 0));
 }
 
-/* tls_hellos(data0, data1, dtls) -> (client side or None, ClientHello fields or None,
- * ServerHello fields or None, certificates, wants more): inspect._hellos over two directions'
- * record streams, with its rules (the first side with a ClientHello is the client while no
- * hello parsed; a TLS 1.2 server flight without its Certificate wants more bytes). */
-PyObject *tls_hellos(PyObject *self, PyObject *args)
+/* What inspect._hellos finds in two directions' record streams. */
+typedef struct {
+    long side;          /* the client's direction, -1: no ClientHello */
+    int server;         /* the first direction with a ServerHello message, -1: none */
+    PyObject *ch, *sh;  /* fields or None */
+    PyObject *certs;    /* list */
+    int wants;
+} Hellos;
+
+static void hellos_free(Hellos *h)
 {
-    Py_buffer data[2];
-    int dtls = 0;
-    if (!PyArg_ParseTuple(args, "y*y*|p", &data[0], &data[1], &dtls))
-        return NULL;
-    PyObject *ch = Py_NewRef(Py_None), *sh = Py_NewRef(Py_None), *certs = PyList_New(0);
-    PyObject *out = NULL;
-    long side = -1;
-    int wants = 0, ok = certs != NULL;
+    Py_XDECREF(h->ch);
+    Py_XDECREF(h->sh);
+    Py_XDECREF(h->certs);
+}
+
+/* inspect._hellos, with its rules (the first side with a ClientHello is the client while no
+ * hello parsed; a TLS 1.2 server flight without its Certificate wants more bytes). 0 on
+ * MemoryError (*h still to be freed). */
+static int hellos(const unsigned char *data[2], const Py_ssize_t size[2], int dtls, Hellos *h)
+{
+    *h = (Hellos){-1, -1, Py_NewRef(Py_None), Py_NewRef(Py_None), PyList_New(0), 0};
+    int ok = h->certs != NULL;
     for (int d = 0; d < 2 && ok; d++) {
         Handshake hs;
-        ok = read_records(data[d].buf, data[d].len, &hs);
+        ok = read_records(data[d], size[d], &hs);
         const Message *m = ok ? first_of(&hs, 1) : NULL;
-        if (m != NULL && ch == Py_None) {
-            Py_SETREF(ch, client_hello_fields(hs.base + m->at, m->len, dtls));
-            side = d;
-            ok = ch != NULL;
+        if (m != NULL && h->ch == Py_None) {
+            Py_SETREF(h->ch, client_hello_fields(hs.base + m->at, m->len, dtls));
+            h->side = d;
+            ok = h->ch != NULL;
         }
         m = ok ? first_of(&hs, 2) : NULL;
-        if (m != NULL && sh == Py_None) {
-            Py_SETREF(sh, server_hello_fields(hs.base + m->at, m->len));
-            ok = sh != NULL;
+        if (m != NULL && h->server < 0)
+            h->server = d;
+        if (m != NULL && h->sh == Py_None) {
+            Py_SETREF(h->sh, server_hello_fields(hs.base + m->at, m->len));
+            ok = h->sh != NULL;
             const Message *cert = first_of(&hs, 11);
             if (ok && cert != NULL) {
-                Py_SETREF(certs, certificates(hs.base + cert->at, cert->len));
-                ok = certs != NULL;
-            } else if (ok && sh != Py_None && negotiated(sh) < 0x0304
+                Py_SETREF(h->certs, certificates(hs.base + cert->at, cert->len));
+                ok = h->certs != NULL;
+            } else if (ok && h->sh != Py_None && negotiated(h->sh) < 0x0304
                        && !(hs.ended || first_of(&hs, 14) != NULL)) {
-                wants = 1;
+                h->wants = 1;
             }
         }
         if (ok && hs.wants)
-            wants = 1;
+            h->wants = 1;
         handshake_free(&hs);
     }
-    if (ok)
-        out = Py_BuildValue("(NOOON)", side < 0 ? Py_NewRef(Py_None) : PyLong_FromLong(side), ch,
-                            sh, certs, PyBool_FromLong(wants));
-    Py_XDECREF(ch);
-    Py_XDECREF(sh);
-    Py_XDECREF(certs);
-    PyBuffer_Release(&data[0]);
-    PyBuffer_Release(&data[1]);
+    return ok;
+}
+
+/* tls_hellos(data0, data1, dtls) -> (client side or None, ClientHello fields or None,
+ * ServerHello fields or None, certificates, wants more): inspect._hellos. */
+PyObject *tls_hellos(PyObject *self, PyObject *args)
+{
+    Py_buffer buf[2];
+    int dtls = 0;
+    if (!PyArg_ParseTuple(args, "y*y*|p", &buf[0], &buf[1], &dtls))
+        return NULL;
+    const unsigned char *data[2] = {buf[0].buf, buf[1].buf};
+    const Py_ssize_t size[2] = {buf[0].len, buf[1].len};
+    Hellos h;
+    PyObject *out = NULL;
+    if (hellos(data, size, dtls, &h))
+        out = Py_BuildValue("(NOOON)", h.side < 0 ? Py_NewRef(Py_None) : PyLong_FromLong(h.side),
+                            h.ch, h.sh, h.certs, PyBool_FromLong(h.wants));
+    hellos_free(&h);
+    PyBuffer_Release(&buf[0]);
+    PyBuffer_Release(&buf[1]);
+    return out;
+}
+
+/* inspect.looks_like_tls_record and the "seen after its handshake" test of inspect_tls */
+static int hello_record(const unsigned char *p, Py_ssize_t n)
+{
+    return n >= 6 && p[0] == HANDSHAKE && p[1] == 3 && p[2] <= 4;
+}
+
+static int any_record(const unsigned char *p, Py_ssize_t n)
+{
+    return n >= 5 && p[0] >= 20 && p[0] <= 23 && p[1] == 3 && p[2] <= 4;
+}
+
+/* tls_streams(buffer, starts, sizes, contiguous, more) -> one verdict per conversation:
+ * inspect_tls over the first packets of many TCP conversations, read from ``buffer`` (starts
+ * and sizes: int64 [n, 2, depth], the packets' new bytes in stream order; contiguous and
+ * more: bool [n, 2], as DirectionReader holds them). A verdict is None (not TLS), True (TLS,
+ * nothing more known), (client side, ClientHello fields, ServerHello fields, certificates)
+ * with the side already completed as inspect_tls does, or False: the conversation needs what
+ * only the per-conversation inspector does (more packets than these, a hole to reassemble). */
+PyObject *tls_streams(PyObject *self, PyObject *args)
+{
+    Py_buffer buf, starts, sizes, contiguous, more;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*", &buf, &starts, &sizes, &contiguous, &more))
+        return NULL;
+    Py_ssize_t n = contiguous.len / 2, depth = n ? starts.len / (Py_ssize_t)sizeof(int64_t) / n / 2
+                                                 : 0;
+    const int64_t *s = starts.buf, *z = sizes.buf;
+    const unsigned char *joinable = contiguous.buf, *goes_on = more.buf, *base = buf.buf;
+    PyObject *out = NULL;
+    unsigned char *room[2] = {NULL, NULL};
+    Py_ssize_t capacity[2] = {0, 0};
+    if (more.len != contiguous.len || sizes.len != starts.len
+        || starts.len != n * 2 * depth * (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "arrays of different shapes");
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n * 2 * depth; k++)
+        if (s[k] < 0 || z[k] < 0 || s[k] > buf.len || z[k] > buf.len - s[k]) {
+            PyErr_SetString(PyExc_ValueError, "packet outside the buffer");
+            goto done;
+        }
+    out = PyList_New(n);
+    for (Py_ssize_t i = 0; i < n && out != NULL; i++) {
+        const int64_t *ps = s + i * 2 * depth, *pz = z + i * 2 * depth;
+        PyObject *verdict = NULL;
+        const unsigned char *first[2] = {base + ps[0], base + ps[depth]};
+        const Py_ssize_t first_size[2] = {(Py_ssize_t)pz[0], (Py_ssize_t)pz[depth]};
+        if (!hello_record(first[0], first_size[0]) && !hello_record(first[1], first_size[1])) {
+            int bare = any_record(first[0], first_size[0]) || any_record(first[1], first_size[1]);
+            verdict = Py_NewRef(bare ? Py_True : Py_None);
+            PyList_SET_ITEM(out, i, verdict);
+            continue;
+        }
+        const unsigned char *data[2];
+        Py_ssize_t size[2];
+        int per_row = 0;
+        for (int d = 0; d < 2 && !per_row; d++) {
+            /* DirectionReader.stream(i, d, want) of a shallow reader */
+            Py_ssize_t want = first_size[d] >= 5 ? 5 + (Py_ssize_t)u16at(first[d] + 3) : 0;
+            Py_ssize_t total = 0;
+            for (Py_ssize_t k = 0; k < depth; k++)
+                total += (Py_ssize_t)pz[d * depth + k];
+            if (!joinable[i * 2 + d] || (total < want && goes_on[i * 2 + d])) {
+                per_row = 1;
+                break;
+            }
+            if (total > capacity[d]) {
+                unsigned char *grown = PyMem_Realloc(room[d], (size_t)total);
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    Py_CLEAR(out);
+                    break;
+                }
+                room[d] = grown;
+                capacity[d] = total;
+            }
+            size[d] = 0;
+            for (Py_ssize_t k = 0; k < depth; k++) {
+                Py_ssize_t piece = (Py_ssize_t)pz[d * depth + k];
+                memcpy(room[d] + size[d], base + ps[d * depth + k], (size_t)piece);
+                size[d] += piece;
+            }
+            data[d] = room[d];
+        }
+        if (out == NULL)
+            break;
+        if (per_row) {
+            PyList_SET_ITEM(out, i, Py_NewRef(Py_False));
+            continue;
+        }
+        Hellos h;
+        if (!hellos(data, size, 0, &h)) {
+            hellos_free(&h);
+            Py_CLEAR(out);
+            break;
+        }
+        if (h.wants) {
+            verdict = Py_NewRef(Py_False); /* the hellos go on past these packets */
+        } else if (h.ch == Py_None && h.sh == Py_None) {
+            verdict = Py_NewRef(Py_True);
+        } else {
+            long side = h.side;
+            if (side < 0 && h.sh != Py_None)
+                side = 1 - (h.server >= 0 ? h.server : 1);
+            verdict = Py_BuildValue("(NOOO)", side < 0 ? Py_NewRef(Py_None) : PyLong_FromLong(side),
+                                    h.ch, h.sh, h.certs);
+        }
+        hellos_free(&h);
+        if (verdict == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, i, verdict);
+    }
+done:
+    PyMem_Free(room[0]);
+    PyMem_Free(room[1]);
+    PyBuffer_Release(&buf);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&sizes);
+    PyBuffer_Release(&contiguous);
+    PyBuffer_Release(&more);
     return out;
 }
