@@ -12,7 +12,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import ipaddress
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,8 +56,28 @@ class AppData:
     names: NameTable = field(default_factory=NameTable)
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while the block runs. The analysis allocates some
+    hundred thousand small containers (hello fields, records, one metadata dict per
+    conversation) and keeps tens of thousands; the collector's passes over them cost about a
+    seventh of the analysis and find nothing, since nothing here makes reference cycles."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def add_app_columns(result: FlowResult) -> None:
     """The analysis hook."""
+    with _collector_paused():
+        _add_app_columns(result)
+
+
+def _add_app_columns(result: FlowResult) -> None:
     table = result.conversations
     columns = empty_columns(len(table))
     o = openings(result)
