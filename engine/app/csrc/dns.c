@@ -83,11 +83,14 @@ static int ipv6_text(const unsigned char *p, char *out)
         best = -1;
     for (int k = 0; k < 8; k++) {
         if (k == best) {
-            n += sprintf(out + n, "::");
+            out[n++] = ':';
+            out[n++] = ':';
             k += best_len - 1;
             continue;
         }
-        n += sprintf(out + n, (k == 0 || k == best + best_len) ? "%x" : ":%x", groups[k]);
+        if (k != 0 && k != best + best_len)
+            out[n++] = ':';
+        n += put_hex(out + n, groups[k], 1);
     }
     return n;
 }
@@ -97,7 +100,7 @@ static PyObject *address_text(const unsigned char *p, Py_ssize_t size)
     char text[48];
     int n;
     if (size == 4)
-        n = sprintf(text, "%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
+        n = put_ipv4(text, p);
     else
         n = ipv6_text(p, text);
     return PyUnicode_FromStringAndSize(text, n);
@@ -427,8 +430,7 @@ static int walk_answers(const unsigned char *d, Py_ssize_t size, int multicast, 
             int n = a->n_addresses++;
             a->owners[n] = owner;
             a->address_len[n] = rsize == 4
-                ? sprintf(a->addresses[n], "%u.%u.%u.%u", d[start], d[start + 1], d[start + 2],
-                          d[start + 3])
+                ? put_ipv4(a->addresses[n], d + start)
                 : ipv6_text(d + start, a->addresses[n]);
         }
     }

@@ -57,7 +57,9 @@ PyObject *decimal_list(PyObject *self, PyObject *args)
         for (Py_ssize_t k = 0; k < n; k++) {
             if (skip && is_grease(v[k]))
                 continue;
-            used += sprintf(text + used, used ? "-%ld" : "%ld", v[k]);
+            if (used)
+                text[used++] = '-';
+            used += put_decimal(text + used, (uint64_t)v[k]);
         }
         out = PyUnicode_FromStringAndSize(text, used);
     }
@@ -99,7 +101,9 @@ PyObject *hex_list(PyObject *self, PyObject *args)
         for (Py_ssize_t k = 0; k < kept; k++) {
             if (drop && (v[k] == 0x0000 || v[k] == 0x0010))
                 continue;
-            used += sprintf(text + used, used ? ",%04lx" : "%04lx", v[k]);
+            if (used)
+                text[used++] = ',';
+            used += put_hex(text + used, (unsigned)v[k], 4);
         }
         out = Py_BuildValue("(Nn)", PyUnicode_FromStringAndSize(text, used), kept);
     }

@@ -8,7 +8,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 /* outcomes of a walk: it held, the bytes ended first (the Python walk's Short), or Python
@@ -20,6 +19,66 @@ static inline unsigned u16at(const unsigned char *p) { return (unsigned)p[0] << 
 static inline unsigned u24at(const unsigned char *p)
 {
     return (unsigned)p[0] << 16 | (unsigned)p[1] << 8 | p[2];
+}
+
+/* Number formatting without printf (whose locale and format parsing cost more than the walks
+ * around them): each writes at out and returns the characters written. */
+static inline int put_decimal(char *out, uint64_t v)
+{
+    char digits[20];
+    int n = 0, k = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        out[k++] = digits[--n];
+    return k;
+}
+
+/* at least ``width`` digits (zero-padded) */
+static inline int put_decimal_width(char *out, unsigned v, int width)
+{
+    char digits[12];
+    int n = 0, k = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n < width)
+        digits[n++] = '0';
+    while (n)
+        out[k++] = digits[--n];
+    return k;
+}
+
+/* lower-case hex, at least ``width`` digits (zero-padded) */
+static inline int put_hex(char *out, unsigned v, int width)
+{
+    static const char hex[] = "0123456789abcdef";
+    char digits[8];
+    int n = 0, k = 0;
+    do {
+        digits[n++] = hex[v & 15];
+        v >>= 4;
+    } while (v);
+    while (n < width)
+        digits[n++] = '0';
+    while (n)
+        out[k++] = digits[--n];
+    return k;
+}
+
+/* "a.b.c.d" */
+static inline int put_ipv4(char *out, const unsigned char *p)
+{
+    int n = 0;
+    for (int k = 0; k < 4; k++) {
+        if (k)
+            out[n++] = '.';
+        n += put_decimal(out + n, p[k]);
+    }
+    return n;
 }
 
 /* module.c */

@@ -46,14 +46,17 @@ static int oid_name(const unsigned char *raw, Py_ssize_t n, PyObject *names, PyO
         if (n > 200)
             return DER_PYTHON; /* never a real attribute type; Python formats it */
         unsigned top = raw[0] / 40 < 2 ? raw[0] / 40 : 2;
-        used = sprintf(text, "%u.%u", top, raw[0] - 40 * top);
+        used = put_decimal(text, top);
+        text[used++] = '.';
+        used += put_decimal(text + used, raw[0] - 40 * top);
         uint64_t value = 0;
         for (Py_ssize_t k = 1; k < n; k++) {
             if (value >> 57)
                 return DER_PYTHON;
             value = value << 7 | (raw[k] & 0x7F);
             if (!(raw[k] & 0x80)) {
-                used += sprintf(text + used, ".%llu", (unsigned long long)value);
+                text[used++] = '.';
+                used += put_decimal(text + used, value);
                 value = 0;
             }
         }
@@ -183,8 +186,12 @@ static PyObject *der_time(unsigned tag, const unsigned char *raw, Py_ssize_t n)
         || day > (month == 2 && leap ? 29 : days[month - 1]))
         return Py_NewRef(Py_None);
     char text[32];
-    int len = sprintf(text, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, month, day, hour, minute,
-                      second);
+    int len = 0, parts[6] = {year, month, day, hour, minute, second};
+    const char after[6] = {'-', '-', 'T', ':', ':', 'Z'};
+    for (int k = 0; k < 6; k++) {
+        len += put_decimal_width(text + len, (unsigned)parts[k], k == 0 ? 4 : 2);
+        text[len++] = after[k];
+    }
     return PyUnicode_FromStringAndSize(text, len);
 }
 
