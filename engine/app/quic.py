@@ -204,27 +204,33 @@ def long_packets(datagram: bytes) -> list[LongPacket]:
     return out
 
 
+#: what decrypting one side's Initial packets needs: the AEAD, its IV, and an AES-ECB
+#: encryptor for header protection (it holds no state between blocks, so one serves all)
+Keys = tuple[AESGCM, bytes, CipherContext]
+
+
 def decrypt(datagram: bytes, packet: LongPacket, keys_dcid: bytes, server: bool,
-            masks: dict[tuple[int, bytes, bool], CipherContext] | None = None) -> bytes | None:
+            keys: dict[tuple[int, bytes, bool], Keys | None] | None = None) -> bytes | None:
     """The payload of one Initial packet, or None (unknown version, wrong keys, damage).
-    ``masks`` keeps the header-protection encryptors of one reader's packets (AES-ECB holds no
-    state between blocks, so one serves all the packets under its key)."""
-    keys = initial_keys(packet.version, keys_dcid, server)
-    if keys is None:
+    ``keys`` keeps the keys of one reader's packets (a connection's Initial packets share
+    them), so each is derived once."""
+    key = (packet.version, keys_dcid, server)
+    found: Keys | None
+    if keys is not None and key in keys:
+        found = keys[key]
+    else:
+        made = initial_keys(*key)
+        found = None if made is None else (made[0], made[1], made[2].encryptor())
+        if keys is not None:
+            keys[key] = found
+    if found is None:
         return None
-    aead, iv, protection = keys
+    aead, iv, protection = found
     pn = packet.pn_offset
     sample = datagram[pn + 4 : pn + 20]
     if len(sample) < 16 or packet.end - pn < 20:
         return None
-    if masks is None:
-        mask = protection.encryptor().update(sample)
-    else:
-        key = (packet.version, keys_dcid, server)
-        encryptor = masks.get(key)
-        if encryptor is None:
-            encryptor = masks[key] = protection.encryptor()
-        mask = encryptor.update(sample)
+    mask = protection.update(sample)
     start = packet.start
     first = datagram[start] ^ (mask[0] & 0x0F)
     pn_len = (first & 3) + 1
@@ -320,7 +326,7 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
     out = QuicInitials()
     seeds: list[bytes] = []
     stream = CryptoStream()
-    masks: dict[tuple[int, bytes, bool], CipherContext] = {}
+    keys: dict[tuple[int, bytes, bool], Keys | None] = {}
     for datagram in client:
         for packet in long_packets(datagram):
             if out.version is None:
@@ -329,7 +335,7 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
                 continue
             if packet.dcid not in seeds:
                 seeds.append(packet.dcid)
-            payload = decrypt(datagram, packet, packet.dcid, False, masks)
+            payload = decrypt(datagram, packet, packet.dcid, False, keys)
             if payload is not None:
                 for offset, data in crypto_frames(payload, packet.version):
                     stream.add(offset, data)
@@ -341,7 +347,7 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
             if not packet.initial:
                 continue
             for seed in seeds:
-                payload = decrypt(datagram, packet, seed, True, masks)
+                payload = decrypt(datagram, packet, seed, True, keys)
                 if payload is not None:
                     for offset, data in crypto_frames(payload, packet.version):
                         answer.add(offset, data)
