@@ -303,15 +303,11 @@ def _dns_names(result: FlowResult, reader: PayloadReader,
     kinds = result.conversations.kind
     udp_rows = rows[kinds[rows] == Kind.UDP]
     packets = conversation_packets(result, udp_rows)
-    head, size = reader.head_matrix(packets, 12)
-    answered = (size >= 12) & (head[:, 2] & 0x80 > 0) & (
-        (head[:, 6] > 0) | (head[:, 7] > 0) | (head[:, 10] > 0) | (head[:, 11] > 0))
-    chosen = packets[answered]
-    multicast = np.asarray(columns["service"][p.conv[chosen]] == "mdns", dtype=bool)
-    buffer, starts, sizes = reader.spans(chosen)
-    when = p.ts_ns[chosen].tolist()
-    for k, address, name in dns.answered_names(buffer, starts, sizes, multicast):
-        names.add(address, name, when[k])
+    multicast = np.asarray(columns["service"][p.conv[packets]] == "mdns", dtype=bool)
+    buffer, starts, sizes = reader.spans(packets)
+    when = p.ts_ns[packets].tolist()
+    names.add_many((address, name, when[k]) for k, address, name in dns.answered_names(
+        buffer, starts, sizes, multicast, responses_only=True))
     for row in rows[kinds[rows] == Kind.TCP].tolist():
         try:
             with conversation_stream(result, row) as s:

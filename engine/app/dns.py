@@ -318,18 +318,21 @@ def answered_addresses(data: bytes, multicast: bool = False) -> list[tuple[str, 
 
 
 def answered_names(buffer: bytes | memoryview, starts: np.ndarray, sizes: np.ndarray,
-                   multicast: np.ndarray) -> list[tuple[int, str, str]]:
+                   multicast: np.ndarray, responses_only: bool = False
+                   ) -> list[tuple[int, str, str]]:
     """(k, address, name) for every answer :func:`answered_addresses` finds in the messages
     ``buffer[starts[k] : starts[k] + sizes[k]]``, in order of k: the capture-wide names pass in
     one call (compiled when it can be; the compiled walk leaves messages with more than a few
-    dozen questions or records to the Python one)."""
+    dozen questions or records to the Python one). ``responses_only``: only responses with
+    answer or additional records are read."""
     starts = np.ascontiguousarray(starts, dtype=np.int64)
     sizes = np.ascontiguousarray(sizes, dtype=np.int64)
     multicast = np.ascontiguousarray(multicast, dtype=bool)
     fast = accel.FAST
     if fast is None:
-        return py_answered_names(buffer, starts, sizes, multicast)
-    found, left = fast.answered_names(buffer, starts, sizes, multicast)
+        return py_answered_names(buffer, starts, sizes, multicast,
+                                 responses_only=responses_only)
+    found, left = fast.answered_names(buffer, starts, sizes, multicast, responses_only)
     out = [(k, address, text(name) if isinstance(name, bytes) else name)
            for k, address, name in found]
     if left:
@@ -340,14 +343,18 @@ def answered_names(buffer: bytes | memoryview, starts: np.ndarray, sizes: np.nda
 
 
 def py_answered_names(buffer: bytes | memoryview, starts: np.ndarray, sizes: np.ndarray,
-                      multicast: np.ndarray, index: np.ndarray | None = None
-                      ) -> list[tuple[int, str, str]]:
+                      multicast: np.ndarray, index: np.ndarray | None = None,
+                      responses_only: bool = False) -> list[tuple[int, str, str]]:
     """:func:`answered_names` in Python (the reference for the compiled walk)."""
     out = []
     ks = index.tolist() if index is not None else range(starts.size)
     for k, start, size, many in zip(ks, starts.tolist(), sizes.tolist(), multicast.tolist(),
                                     strict=True):
-        for address, name in answered_addresses(bytes(buffer[start : start + size]), many):
+        data = bytes(buffer[start : start + size])
+        if responses_only and not (len(data) >= 12 and data[2] & 0x80 and (
+                data[6] or data[7] or data[10] or data[11])):
+            continue
+        for address, name in answered_addresses(data, many):
             out.append((k, address, name))
     return out
 

@@ -80,8 +80,10 @@ def _same_dns(data: bytes) -> None:
         assert dns.message_summary(data, records) == dns.py_message_summary(data, records)
     starts, sizes = np.array([0, 0]), np.array([len(data), len(data)])
     multicast = np.array([False, True])
-    assert (dns.answered_names(data, starts, sizes, multicast)
-            == dns.py_answered_names(data, starts, sizes, multicast))
+    for responses_only in (False, True):
+        assert (dns.answered_names(data, starts, sizes, multicast, responses_only)
+                == dns.py_answered_names(data, starts, sizes, multicast,
+                                         responses_only=responses_only))
     records = len(data) > 2 and data[2] & 0x80 > 0
     assert dns.message_summaries(data, starts[:1], sizes[:1]) == [
         dns.py_message_summary(data, records) if data else None]
@@ -119,6 +121,10 @@ def test_the_names_pass_over_many_messages_agrees() -> None:
         found = dns.answered_names(buffer, starts, sizes, multicast)
         assert found == dns.py_answered_names(buffer, starts, sizes, multicast)
         assert len(found) > 50
+        responses = dns.answered_names(buffer, starts, sizes, multicast, responses_only=True)
+        assert responses == dns.py_answered_names(buffer, starts, sizes, multicast,
+                                                  responses_only=True)
+        assert 0 < len(responses) <= len(found)
 
 
 def _damage(data: bytes, edits: list[tuple[int, int, int]]) -> bytes:

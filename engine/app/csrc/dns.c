@@ -493,14 +493,23 @@ static int chase(Answers *a, Py_ssize_t index, PyObject *out)
     return 1;
 }
 
-/* answered_names(buffer, starts, sizes, multicast) -> (answers, left): for each message
- * buffer[starts[k] : starts[k] + sizes[k]] (int64 arrays; multicast: a bool array), the
- * (k, address, name) pairs of dns.answered_addresses (names as name_object gives them), and the indices k of messages too
- * large for this walk (their answers are left to the Python reference). */
+/* A response with answer or additional records: a message the names pass reads. */
+static int answers_something(const unsigned char *d, Py_ssize_t size)
+{
+    return size >= 12 && d[2] & 0x80 && (u16at(d + 6) || u16at(d + 10));
+}
+
+/* answered_names(buffer, starts, sizes, multicast, responses_only) -> (answers, left): for each
+ * message buffer[starts[k] : starts[k] + sizes[k]] (int64 arrays; multicast: a bool array),
+ * the (k, address, name) pairs of dns.answered_addresses (names as name_object gives them),
+ * and the indices k of messages too large for this walk (their answers are left to the Python
+ * reference). ``responses_only``: messages that are not answers_something are skipped. */
 PyObject *answered_names(PyObject *self, PyObject *args)
 {
     Py_buffer buf, starts, sizes, multicast;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*", &buf, &starts, &sizes, &multicast))
+    int responses_only = 0;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*|p", &buf, &starts, &sizes, &multicast,
+                          &responses_only))
         return NULL;
     PyObject *out = NULL, *answers = PyList_New(0), *left = PyList_New(0);
     Py_ssize_t count = starts.len / (Py_ssize_t)sizeof(int64_t);
@@ -523,12 +532,14 @@ PyObject *answered_names(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_ValueError, "message outside the buffer");
             goto done;
         }
+        const unsigned char *d = (const unsigned char *)buf.buf + s[k];
+        if (responses_only && !answers_something(d, (Py_ssize_t)z[k]))
+            continue;
         a->arena = arena;
         a->room = room;
         a->used = 0;
         a->n_questions = a->n_cnames = a->n_addresses = 0;
-        int found = walk_answers((const unsigned char *)buf.buf + s[k], (Py_ssize_t)z[k],
-                                 m[k] != 0, a);
+        int found = walk_answers(d, (Py_ssize_t)z[k], m[k] != 0, a);
         if (found == ANSWERS_PYTHON) {
             if (!append_int(left, (long)k))
                 goto done;
