@@ -10,6 +10,7 @@ import numpy as np
 
 from .capture import ByteSource, Interface
 from .capture import linktypes as lt
+from .capture.files import describe_files
 from .config import FlowConfig
 from .conversations import QuotedLinks
 from .packets import REASON_TEXT, Kind, PacketTable, Reason
@@ -47,10 +48,22 @@ class CaptureInfo:
     #: records with no captured bytes that are counted in ``packets`` (and as unassigned) but
     #: have no row in the packet table (see engine.capture.reader.MAX_LISTED_EMPTY)
     unlisted_empty: int = 0
+    #: the files read, in the order given (several: one capture merged by time, like mergecap)
+    files: list[Path] = field(default_factory=list)
 
     @property
     def link_types(self) -> list[int]:
         return sorted({i.linktype for i in self.interfaces})
+
+    @property
+    def title(self) -> str:
+        """The capture as a person reads it: the file as given, "3 files: a, b, c", or
+        "packets" for packets handed over in memory."""
+        if len(self.files) > 1:
+            return describe_files(self.files)
+        if self.path is not None:
+            return str(self.path)
+        return "packets"
 
 
 @dataclass
@@ -105,6 +118,15 @@ class FlowResult:
     def packet_bytes(self, i: int) -> bytes:
         """The captured bytes of packet ``i`` (read back from the capture)."""
         return self.source.read(int(self.packets.offset[i]), int(self.packets.caplen[i]))
+
+    def packet_files(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Which of ``capture.files`` each packet (or each of ``rows``) was read from."""
+        offsets = self.packets.offset if rows is None else self.packets.offset[rows]
+        locate = getattr(self.source, "locate", None)
+        if locate is None:
+            return np.zeros(offsets.size, dtype=np.int64)
+        files, _ = locate(offsets)
+        return np.asarray(files, dtype=np.int64)
 
     def payload_bytes(self, i: int) -> bytes:
         """The captured part of packet ``i``'s transport payload (empty if none was captured)."""

@@ -88,6 +88,11 @@ class ChunkedReader:
         self._end = self._fill(self._buf, 0)
         self._pos = 0
 
+    @property
+    def files(self) -> list[Path]:
+        """The files read: this one (a merged reader reads several)."""
+        return [self.path]
+
     def close(self) -> None:
         """Release the file (and remove a decompressed copy nobody asked for)."""
         self.input.discard()
