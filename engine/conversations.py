@@ -15,7 +15,7 @@ from .cancel import checkpoint, every
 from .config import FlowConfig
 from .decode.exact import Quoted
 from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints, Tuples, group_tuples, tuple_hash
-from .packets import Kind, PacketTable
+from .packets import InnerPackets, Kind, PacketTable, Reason
 from .protocols import ip_kinds, kinds_with_ports
 from .stream_numbers import conversation_starts
 from .table import ConversationTable
@@ -33,23 +33,40 @@ class QuotedLinks:
 
 def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config: FlowConfig,
                         ) -> tuple[ConversationTable, QuotedLinks]:
-    """Group the IP packets of ``p`` into conversations; writes ``p.conv`` and ``p.direction``."""
-    rows = np.flatnonzero(np.isin(p.kind, ip_kinds()))
-    ends = Endpoints.of(p, rows)
+    """Group the IP packets of ``p`` into conversations; writes ``p.conv`` and ``p.direction``.
+
+    TCP headers Wireshark numbers but does not count (``Reason.TCP_HEADER``) are grouped and
+    numbered with the rest, then left out: they may start a stream and use up its number, as in
+    tshark, but no conversation counts them and one made of them only is not listed.
+    """
+    numbered = p.reason == Reason.TCP_HEADER
+    rows = np.flatnonzero(np.isin(p.kind, ip_kinds()) | numbered)
+    kinds = np.where(numbered[rows], np.uint8(Kind.TCP), p.kind[rows])
+    ends = Endpoints.of(p, rows, kinds)
     tuples = group_tuples(ends)
     checkpoint()
-    new = conversation_starts(p, rows, tuples, config.udp_timeout_ns, config.icmp_timeout_ns)
+    new = conversation_starts(p, rows, tuples, config.udp_timeout_ns, config.icmp_timeout_ns,
+                              kinds)
     checkpoint()
-    order = tuples.order
+    order, fwd = tuples.order, tuples.forward
+    seg_pos = np.flatnonzero(new)  # where each conversation starts in `order`
+    tuple_of = (np.cumsum(tuples.starts) - 1)[seg_pos]
+    q_rows, q_tuple, q_where, q_kind = _match_quoted(quoted, ends, tuples)
+    checkpoint()
+    stream, q_conv = _streams(rows[order[seg_pos]], tuple_of, kinds[order[seg_pos]], q_tuple,
+                              q_where, q_kind)
+    checkpoint()
+    counted = ~numbered[rows[order]]
+    if not counted.all():
+        order, fwd, new, stream, q_conv = _leave_out(counted, order, fwd, new, stream, q_conv)
+
     n = order.size
     seg = np.cumsum(new) - 1  # conversation (in tuple order) of each sorted position
-    seg_pos = np.flatnonzero(new)  # where each conversation starts in `order`
+    seg_pos = np.flatnonzero(new)
     nconv = seg_pos.size
     first = rows[order[seg_pos]]  # packet index of each conversation's first packet
-    tuple_of = (np.cumsum(tuples.starts) - 1)[seg_pos]
 
     # A = the sender of the conversation's first packet; direction 1 = sent by B
-    fwd = tuples.forward
     direction = (fwd != fwd[seg_pos][seg]).astype(np.uint8)
     prow = rows[order]
     cols = _sums(p, prow, seg_pos, direction, n)
@@ -64,10 +81,6 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     echo = is_icmp & np.where(kind == Kind.ICMP, np.isin(itype, ICMP4_ECHO_TYPES),
                               np.isin(itype, ICMP6_ECHO_TYPES))
 
-    q_rows, q_tuple, q_where, q_kind = _match_quoted(quoted, ends, tuples)
-    checkpoint()
-    stream, q_conv = _streams(first, tuple_of, kind, q_tuple, q_where, q_kind)
-    checkpoint()
     table = ConversationTable(
         kind=kind, ip_proto=p.ip_proto[first], family=p.family[first], stream=stream,
         a_hi=ends.src_hi[a_rows], a_lo=ends.src_lo[a_rows],
@@ -93,6 +106,23 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     if config.store_packet_indices:
         table.packet_index, table.packet_start = _packet_lists(prow, seg_pos, new_id, n)
     return table, links
+
+
+def _leave_out(counted: np.ndarray, order: np.ndarray, fwd: np.ndarray, new: np.ndarray,
+               stream: np.ndarray, q_conv: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Drop the sorted positions that are not ``counted`` (TCP headers Wireshark numbers but
+    leaves out of its table), and the conversations left with none: their stream numbers stay
+    used. Returns order, forward, conversation starts, stream numbers and quote targets for the
+    counted packets."""
+    seg = (np.cumsum(new) - 1)[counted]
+    alive = np.bincount(seg, minlength=stream.size) > 0
+    renumber = np.cumsum(alive) - 1
+    new = np.ones(seg.size, dtype=bool)
+    new[1:] = seg[1:] != seg[:-1]
+    q_conv = np.where((q_conv >= 0) & alive[np.maximum(q_conv, 0)],
+                      renumber[np.maximum(q_conv, 0)], -1)
+    return order[counted], fwd[counted], new, stream[alive], q_conv
 
 
 def _sums(p: PacketTable, prow: np.ndarray, seg_pos: np.ndarray, direction: np.ndarray,
@@ -140,11 +170,16 @@ def _packet_lists(prow: np.ndarray, seg_pos: np.ndarray, new_id: np.ndarray, n: 
     return prow[np.repeat(seg_pos[by_id], lens) + within], start
 
 
-def packet_lists(p: PacketTable, nconv: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR packet lists from ``p.conv`` (after tables were merged): indices grouped by
-    conversation, file order inside."""
+def packet_lists(p: PacketTable, nconv: int, inner: InnerPackets | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """CSR packet lists from ``p.conv`` and the inner packets' (after tables were merged):
+    indices grouped by conversation, file order inside."""
     rows = np.flatnonzero(p.conv >= 0)
     conv = p.conv[rows]
+    if inner is not None and len(inner):  # a conversation's packets are all of one level
+        tunnelled = inner.packets.conv >= 0
+        rows = np.concatenate((rows, inner.frame[tunnelled]))
+        conv = np.concatenate((conv, inner.packets.conv[tunnelled]))
     index = rows[np.argsort(conv, kind="stable")]
     start = np.zeros(nconv + 1, dtype=np.int64)
     np.cumsum(np.bincount(conv, minlength=nconv), out=start[1:])

@@ -39,11 +39,13 @@ class Endpoints:
         return int(self.what.size)
 
     @classmethod
-    def of(cls, p: PacketTable, rows: np.ndarray) -> Endpoints:
-        """The key columns of packets ``rows`` (views, not copies, when that is all of them)."""
+    def of(cls, p: PacketTable, rows: np.ndarray, kinds: np.ndarray | None = None
+           ) -> Endpoints:
+        """The key columns of packets ``rows`` (views, not copies, when that is all of them);
+        ``kinds`` (one per row) overrides the family they are grouped as."""
         # every packet: views, no gathered copies
         rows = slice(None) if rows.size == len(p) else rows  # type: ignore[assignment]
-        kind = p.kind[rows]
+        kind = p.kind[rows] if kinds is None else kinds
         sport = p.sport[rows].astype(np.uint64)
         dport = p.dport[rows].astype(np.uint64)
         icmp = (kind == Kind.ICMP) | (kind == Kind.ICMPV6)

@@ -107,7 +107,7 @@ def build_conversation_packets(result: FlowResult, conversation: int) -> Convers
     kind = int(table.kind[conversation])
     if kind == Kind.TCP:
         return _tcp_packets(result, conversation)
-    p = result.packets
+    p = result.packet_view(conversation)
     index, _ = packet_rows(p, table, np.array([conversation]))  # with or without stored lists
     n = index.size
     zeros = np.zeros(n, dtype=np.int64)
@@ -121,7 +121,8 @@ def build_conversation_packets(result: FlowResult, conversation: int) -> Convers
 
 
 def _tcp_packets(result: FlowResult, conversation: int) -> ConversationPackets:
-    t = gather_tcp(result.packets, result.conversations, np.array([conversation]))
+    t = gather_tcp(result.packet_view(conversation), result.conversations,
+                   np.array([conversation]))
     stats = sequence_stats(t)
     syn, fin, rst, ack = t.has(SYN), t.has(FIN), t.has(RST), t.has(ACK)
     seg_len = t.plen + syn + fin

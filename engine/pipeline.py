@@ -17,28 +17,27 @@ from .capture.in_memory import MemoryChunker
 from .capture.source import MemorySource
 from .config import FlowConfig
 from .conversations import QuotedLinks, build_conversations, packet_lists
-from .decode.exact import Fragment, Quoted
-from .decode.fast import decode_chunk
+from .decode.fast import SideInfo, decode_chunk
 from .decode.fragments import resolve_fragments
 from .errors import FlowError
 from .heap import release_freed_memory
 from .hooks import ANALYSES, LINK_PLUGINS, LinkPlugin
-from .packets import PacketTable, PacketTableBuilder
+from .packets import InnerPackets, PacketTable, PacketTableBuilder
 from .result import CaptureInfo, FlowResult
 from .table import ConversationTable, merge_tables
+from .tunnels import build_levels
 
 
 def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
-                plugins: list[LinkPlugin], size_hint: int = 0
-                ) -> tuple[PacketTable, list[tuple[int, Fragment]], list[tuple[int, Quoted]]]:
-    """Decode every chunk into one packet table; ``size_hint`` = bytes expected in all.
+                plugins: list[LinkPlugin], size_hint: int = 0) -> tuple[PacketTable, SideInfo]:
+    """Decode every chunk into one packet table, and what needs the whole capture (fragments,
+    ICMP quotes, packets inside tunnels); ``size_hint`` = bytes expected in all.
 
     (Decoding chunks on a thread pool was measured too: no faster on two cores — the numpy
     calls are short enough that the GIL serialises them — and 20 MB more memory.)
     """
     table = PacketTableBuilder()
-    fragments: list[tuple[int, Fragment]] = []
-    quoted: list[tuple[int, Quoted]] = []
+    found = SideInfo()
     foreign = frozenset().union(*(p.linktypes for p in plugins))
     index = 0
     linktypes = np.zeros(0, dtype=np.uint16)
@@ -60,19 +59,21 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
                 checkpoint()
                 plugin.decode(chunk, rows, part, index)
         chunk.done()
-        fragments += side.fragments
-        quoted += side.quoted
+        found.extend(side)
         index += len(chunk)
         checkpoint()  # the caller's cancel_scope says whether to stop
-    return table.finish(), fragments, quoted
+    return table.finish(), found
 
 
-def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
-            quoted: list[tuple[int, Quoted]], capture: CaptureInfo, source: ByteSource,
+def _finish(packets: PacketTable, side: SideInfo, capture: CaptureInfo, source: ByteSource,
             config: FlowConfig, plugins: list[LinkPlugin]) -> FlowResult:
-    resolve_fragments(fragments, packets)
+    reassembled = resolve_fragments(side.fragments, packets)
     checkpoint()
-    table, links = build_conversations(packets, quoted, config)
+    inner = InnerPackets.concat(side.inner)
+    if len(inner):
+        table, links = build_levels(packets, inner, side.quoted, side.inner_quoted, config)
+    else:
+        table, links = build_conversations(packets, side.quoted, config)
     extra_parts = []
     for plugin in plugins:
         checkpoint()
@@ -82,12 +83,12 @@ def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
             mine = (packets.conv >= 0) & (before < 0)
             extra_parts.append((part, mine))
     if extra_parts:
-        table, links = _merge(packets, table, links, extra_parts, config)
+        table, links = _merge(packets, inner, table, links, extra_parts, config)
     if len(packets):
         first, last = int(packets.ts_ns.min()), int(packets.ts_ns.max())
         capture.first_ns = first if capture.first_ns is None else min(first, capture.first_ns)
         capture.last_ns = last if capture.last_ns is None else max(last, capture.last_ns)
-    result = FlowResult(capture, packets, table, links, source, config)
+    result = FlowResult(capture, packets, table, links, source, config, reassembled, inner)
     result.plugin_data = {plugin.name: plugin.finish() for plugin in plugins}
     for analysis in ANALYSES:
         checkpoint()
@@ -96,9 +97,9 @@ def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
     return result
 
 
-def _merge(packets: PacketTable, table: ConversationTable, links: QuotedLinks,
-           extra_parts: list[tuple[ConversationTable, np.ndarray]], config: FlowConfig
-           ) -> tuple[ConversationTable, QuotedLinks]:
+def _merge(packets: PacketTable, inner: InnerPackets, table: ConversationTable,
+           links: QuotedLinks, extra_parts: list[tuple[ConversationTable, np.ndarray]],
+           config: FlowConfig) -> tuple[ConversationTable, QuotedLinks]:
     """Merge plug-in conversations into the IP table; renumber packets and quoted links."""
     ip_mine = packets.conv >= 0
     for _, mine in extra_parts:
@@ -108,8 +109,10 @@ def _merge(packets: PacketTable, table: ConversationTable, links: QuotedLinks,
     conv[ip_mine] = new_ids[0][conv[ip_mine]]
     for (_, mine), ids in zip(extra_parts, new_ids[1:], strict=True):
         conv[mine] = ids[conv[mine]]
+    tunnelled = inner.packets.conv >= 0
+    inner.packets.conv[tunnelled] = new_ids[0][inner.packets.conv[tunnelled]]
     if config.store_packet_indices:
-        merged.packet_index, merged.packet_start = packet_lists(packets, len(merged))
+        merged.packet_index, merged.packet_start = packet_lists(packets, len(merged), inner)
     links = QuotedLinks(links.packets, np.where(links.conversations >= 0,
                                                 new_ids[0][np.maximum(links.conversations, 0)],
                                                 -1))
@@ -131,9 +134,8 @@ def _analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None
     reader = open_captures(path, config)
     plugins = [make() for make in LINK_PLUGINS]
     try:
-        packets, fragments, quoted = _decode_all(reader.chunks(progress, cancel),
-                                                 reader.interfaces, plugins,
-                                                 reader.input.total_bytes)
+        packets, side = _decode_all(reader.chunks(progress, cancel), reader.interfaces, plugins,
+                                    reader.input.total_bytes)
     except BaseException:
         reader.input.discard()
         raise
@@ -148,7 +150,7 @@ def _analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None
                           warnings=reader.warnings, file_bytes=reader.input.total_bytes,
                           unlisted_empty=reader.unlisted_empty)
     try:
-        return _finish(packets, fragments, quoted, capture, source, config, plugins)
+        return _finish(packets, side, capture, source, config, plugins)
     except BaseException:
         source.close()
         raise
@@ -165,12 +167,11 @@ def _analyse_packets(packets: Iterable[object], config: FlowConfig | None) -> Fl
     config = config or FlowConfig()
     chunker = MemoryChunker(packets, config.chunk_bytes)
     plugins = [make() for make in LINK_PLUGINS]
-    table, fragments, quoted = _decode_all(chunker.chunks(), chunker.interfaces, plugins)
+    table, side = _decode_all(chunker.chunks(), chunker.interfaces, plugins)
     capture = CaptureInfo(path=None, format="memory", packets=len(table),
                           interfaces=chunker.interfaces, first_ns=None, last_ns=None,
                           warnings=chunker.warnings, file_bytes=len(chunker.arena))
-    return _finish(table, fragments, quoted, capture, MemorySource(chunker.arena), config,
-                   plugins)
+    return _finish(table, side, capture, MemorySource(chunker.arena), config, plugins)
 
 
 __all__ = ["FlowError", "analyse_file", "analyse_packets"]
