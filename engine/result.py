@@ -53,6 +53,10 @@ class CaptureInfo:
     #: the files read, in the order given (several: one capture merged by time, like mergecap)
     files: list[Path] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if not self.files and self.path is not None:
+            self.files = [self.path]
+
     @property
     def link_types(self) -> list[int]:
         return sorted({i.linktype for i in self.interfaces})
@@ -172,6 +176,24 @@ class FlowResult:
             return np.zeros(offsets.size, dtype=np.int64)
         files, _ = locate(offsets)
         return np.asarray(files, dtype=np.int64)
+
+    _file_numbers: np.ndarray | None = None
+
+    def packet_origins(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each of ``rows``: the file it was read from (index into ``capture.files``) and
+        its packet number in that file, as Wireshark numbers it when it opens the file alone
+        (the numbers are worked out once, for all packets, on the first call)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(self.capture.files) <= 1:
+            return np.zeros(rows.size, dtype=np.int64), rows + 1
+        files = self.packet_files()
+        if self._file_numbers is None:
+            numbers = np.empty(files.size, dtype=np.int64)
+            for f in np.unique(files).tolist():
+                mine = files == f
+                numbers[mine] = np.arange(1, int(mine.sum()) + 1)
+            self._file_numbers = numbers
+        return files[rows], self._file_numbers[rows]
 
     def payload_bytes(self, i: int) -> bytes:
         """The captured part of packet ``i``'s transport payload (empty if none was captured;

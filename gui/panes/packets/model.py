@@ -41,14 +41,18 @@ class PacketModel(QAbstractTableModel):
         self.packets: ConversationPackets | None = None
         self._start = 0
         self._describe: Callable[[int], str] | None = None
+        self._origin: Callable[[int], str] | None = None
 
     def set_packets(self, packets: ConversationPackets | None,
-                    describe: Callable[[int], str] | None = None) -> None:
+                    describe: Callable[[int], str] | None = None,
+                    origin: Callable[[int], str] | None = None) -> None:
         """Show ``packets``; ``describe(packet index)`` fills the Notes of non-TCP packets
-        (a Z-Wave frame's one-line summary)."""
+        (a Z-Wave frame's one-line summary); ``origin(row)`` is the No. column's tooltip (which
+        file of a merged capture the packet came from)."""
         self.beginResetModel()
         self.packets = packets
         self._describe = describe
+        self._origin = origin
         self._start = int(packets.ts_ns.min()) if packets is not None and len(packets) else 0
         self.endResetModel()
 
@@ -90,6 +94,8 @@ class PacketModel(QAbstractTableModel):
             return self._text(p, row, col)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _alignment(col)
+        if role == Qt.ItemDataRole.ToolTipRole and col == NUMBER and self._origin is not None:
+            return self._origin(row)
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == DIRECTION and p.is_tcp:
                 return CLIENT_COLOR if int(p.direction[row]) == p.client_lane else SERVER_COLOR
