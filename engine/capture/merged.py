@@ -51,6 +51,9 @@ PREFETCH_OPEN = 2
 RECORD_OVERHEAD = 32
 #: interface numbers are 16-bit in the packet table
 MAX_INTERFACES = 1 << 16
+#: buffers kept for reuse: given back by the files read so far, lent to the next ones and to
+#: merged chunks (they may be shared memory the load handed out: those are worth keeping)
+SPARE_BUFFERS = 16
 
 OpenFn = Callable[[Path, FlowConfig], ChunkedReader]
 
@@ -340,7 +343,7 @@ class MergedReader:
             hi = int(c.data_off[rows[-1]]) + int(c.caplen[rows[-1]])
             spans.append((k, member, c, lo, hi, total))
             total += hi - lo
-        out = self._buffer(total + PAD)
+        out = self._buffer(max(total, self.chunk_bytes) + PAD)  # a standard size: reusable
         arr = np.frombuffer(out, dtype=np.uint8)
         data_off = np.empty(n, dtype=np.int64)
         caplen = np.empty(n, dtype=np.uint32)
@@ -365,15 +368,18 @@ class MergedReader:
                            recycle=functools.partial(self._recycle, out))
 
     def _buffer(self, size: int) -> Any:
-        """A buffer for a merged chunk: a returned one when it is big enough."""
-        while self._spare:
-            buf = self._spare.pop()
-            if len(buf) >= size:
-                return buf
-        return self.allocate(max(size, self.chunk_bytes + PAD))
+        """A buffer for a merged chunk or a file's reader: a spare one when one is big
+        enough (the largest spare is tried), else a new one."""
+        spare = self._spare
+        if spare:
+            k = max(range(len(spare)), key=lambda i: len(spare[i]))
+            if len(spare[k]) >= size:
+                return spare.pop(k)
+        return self.allocate(size)
 
     def _recycle(self, buf: Any) -> None:
-        if len(self._spare) < 2:
+        """Keep a buffer nobody uses any more for the next file or merged chunk."""
+        if len(self._spare) < SPARE_BUFFERS:
             self._spare.append(buf)
 
     # -- the files ------------------------------------------------------------------------------
@@ -390,7 +396,9 @@ class MergedReader:
             member.warnings.append(f"{exc} It was left out; the other files were read.")
             self._finish(member, None)
             return False
-        setattr(reader, "allocate", self.allocate)  # noqa: B010 (a load's shared buffers)
+        # the file's reader takes its buffers from the spares, and gives them back when done
+        setattr(reader, "allocate", self._buffer)  # noqa: B010 (a load's shared buffers)
+        reader.release = self._recycle
         member.reader = reader
         member.stream = reader.chunks(functools.partial(self._member_progress, member),
                                       self._cancel, self._prefetch and crowd < PREFETCH_OPEN)
