@@ -163,14 +163,11 @@ class MergedReader:
         self._prefetch = True
         self._spare: list[Any] = []
         self.input = SetInput(self)
-        self.total_bytes = 0
-        for index, path in enumerate(self.files):
-            self._probe(index, path)
-        if not self._members:
-            raise InvalidCaptureError(
-                f"None of the {len(self.files)} files could be read: "
-                + " ".join(self._set_warnings))
-        self.format_name = "+".join(dict.fromkeys(m.format_name for m in self._members))
+        self._sizes = [_file_size(path) for path in self.files]
+        self.total_bytes = sum(self._sizes)
+        #: the files' formats joined by "+" (known once reading has begun)
+        self.format_name = ""
+        self._probed = False
 
     # -- what the load loop reads ---------------------------------------------------------
     @property
@@ -186,6 +183,8 @@ class MergedReader:
         """The records of all files in merged order, chunk by chunk."""
         self._progress, self._cancel, self._prefetch = progress, cancel, prefetch
         try:
+            if not self._probed:
+                self._probe_all()
             yield from self._merge()
         except LoadCancelled:
             raise LoadCancelled(f"Loading {self.name} was cancelled.") from None
@@ -204,6 +203,21 @@ class MergedReader:
         self.close()
 
     # -- before the merge: each file's first packet ---------------------------------------
+    def _probe_all(self) -> None:
+        """Probe every file (cancel is polled between files: a big set on a slow disk takes a
+        while); none readable is an error."""
+        self._probed = True
+        for index, path in enumerate(self.files):
+            self._check()
+            self._probe(index, path)
+            if self._progress is not None:
+                self._progress(0, self.total_bytes, 0)
+        if not self._members:
+            raise InvalidCaptureError(
+                f"None of the {len(self.files)} files could be read: "
+                + " ".join(self._set_warnings))
+        self.format_name = "+".join(dict.fromkeys(m.format_name for m in self._members))
+
     def _probe(self, index: int, path: Path) -> None:
         """Learn the file's format and first packet time from its first few kilobytes; a file
         that cannot be read at all is left out with a warning."""
@@ -213,6 +227,7 @@ class MergedReader:
             raise
         except FlowError as exc:
             self._set_warnings.append(f"{exc} It was left out; the other files were read.")
+            self._done_bytes += self._sizes[index]
             return
         try:
             stream = reader.chunks(prefetch=False)
@@ -227,9 +242,8 @@ class MergedReader:
             reader.warnings.append(f"{path.name} cannot be read: {_reason(exc)}.")
         finally:
             reader.input.discard()
-        member = _Member(index, path, reader.input.total_bytes, reader.format_name,
+        member = _Member(index, path, self._sizes[index], reader.format_name,
                          None if first is None else int(first.ts_ns[0]))
-        self.total_bytes += member.size
         self._members.append(member)
         if first is None:  # no packet: what the probe saw is all there is
             member.warnings = list(reader.warnings)
@@ -259,8 +273,7 @@ class MergedReader:
             member = by_index[-bound[1]]
             if waiting and bound == waiting[0]:
                 heapq.heappop(waiting)
-                if self._activate(member):
-                    active.append(member)
+                self._activate(member)
             elif member.buffered is not None:  # the chunk that set the bound always empties
                 raise RuntimeError(f"merging {self.name} made no progress")
 
@@ -383,8 +396,9 @@ class MergedReader:
             self._spare.append(buf)
 
     # -- the files ------------------------------------------------------------------------------
-    def _activate(self, member: _Member) -> bool:
-        """Open a file for the merge (smaller chunks while other files are open too)."""
+    def _activate(self, member: _Member) -> None:
+        """Open a file for the merge (smaller chunks while other files are open too); it joins
+        the open files before its first chunk is read, so a failure there still closes it."""
         crowd = len(self._active)
         chunk_bytes = max(self.chunk_bytes // (crowd + 1),
                           min(self.chunk_bytes, MIN_MEMBER_CHUNK))
@@ -395,14 +409,16 @@ class MergedReader:
         except FlowError as exc:
             member.warnings.append(f"{exc} It was left out; the other files were read.")
             self._finish(member, None)
-            return False
+            return
         # the file's reader takes its buffers from the spares, and gives them back when done
         setattr(reader, "allocate", self._buffer)  # noqa: B010 (a load's shared buffers)
         reader.release = self._recycle
         member.reader = reader
         member.stream = reader.chunks(functools.partial(self._member_progress, member),
                                       self._cancel, self._prefetch and crowd < PREFETCH_OPEN)
-        return self._refill(member)
+        self._active.append(member)
+        if not self._refill(member):
+            self._active.remove(member)
 
     def _refill(self, member: _Member) -> bool:
         """The member's next chunk (False when the file is done)."""
@@ -497,6 +513,14 @@ class MergedReader:
     def _check(self) -> None:
         if self._cancel is not None and self._cancel():
             raise LoadCancelled(f"Loading {self.name} was cancelled.")
+
+
+def _file_size(path: Path) -> int:
+    """Bytes on disk (for progress; 0 when the file cannot be looked at: its probe says why)."""
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except OSError:
+        return 0
 
 
 def _close(stream: Iterator[RecordChunk]) -> None:
