@@ -11,11 +11,18 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 
 class ByteSource(Protocol):
     """Random access to the (decompressed) capture bytes."""
 
     def read(self, offset: int, length: int) -> bytes: ...
+
+    def array(self) -> np.ndarray | None:
+        """All the bytes as a read-only uint8 array (mapped, not read), for gathering small
+        fields of many packets at once; None when the source cannot offer one."""
+        ...
 
     def close(self) -> None: ...
 
@@ -41,6 +48,11 @@ class FileSource:
             os.lseek(fd, offset, os.SEEK_SET)
             return os.read(fd, length)
 
+    def array(self) -> np.ndarray | None:
+        if self._fd is None or self.path.stat().st_size == 0:
+            return None
+        return np.memmap(self.path, dtype=np.uint8, mode="r")
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
@@ -60,6 +72,9 @@ class MemorySource:
 
     def read(self, offset: int, length: int) -> bytes:
         return bytes(self._data[offset : offset + max(length, 0)])
+
+    def array(self) -> np.ndarray | None:
+        return np.frombuffer(self._data, dtype=np.uint8)
 
     def close(self) -> None:
         pass
