@@ -1,6 +1,12 @@
 """Wireshark's TCP analysis (``tcp.analysis.*``) for every TCP packet, computed at load.
 
-(Work in progress: the packet-by-packet path.)
+The analysis runs over batches of whole conversations (conversations are independent): the
+sequence rules (:mod:`.expert_seq`) and the unacknowledged-segment list (:mod:`.expert_acks`)
+are whole-column numpy; the few conversations they mark (numbers that do not compare like TCP's
+over the span, more than 10,000 unacknowledged segments, a SYN Wireshark would treat as a new
+conversation, …) go through the packet-by-packet statement of the rules
+(:mod:`.expert_exact`). The result is stored compactly (:mod:`.expert_store`) on
+``result.plugin_data["tcp_expert"]``.
 """
 
 from __future__ import annotations
@@ -9,9 +15,34 @@ import numpy as np
 
 from ..packets import Kind
 from ..result import FlowResult
+from .expert_acks import analyse_acks
 from .expert_exact import analyse_conversation
-from .expert_input import gather_input
-from .expert_store import TcpExpert
+from .expert_flags import HAS_RECORD, REUSED_PORTS
+from .expert_input import ExpertInput, gather_input
+from .expert_rows import Lanes
+from .expert_seq import analyse_sequence
+from .expert_store import NO_IRTT, TcpExpert
+
+#: packets analysed at once (temporaries are a few hundred bytes a packet)
+BATCH_PACKETS = 1 << 18
+
+
+def analyse(result: FlowResult) -> TcpExpert:
+    """The analysis of every TCP conversation of ``result``."""
+    table = result.conversations
+    store = TcpExpert.empty(len(result.packets), len(table))
+    convs = np.flatnonzero(table.kind == Kind.TCP)
+    if not convs.size:
+        return store
+    batch = np.cumsum(table.packets[convs]) // BATCH_PACKETS
+    dup: list[np.ndarray] = []
+    for part in np.split(convs, np.flatnonzero(np.diff(batch)) + 1):
+        inp = gather_input(result, part)
+        exact = _vectorised(inp, store, dup)
+        for k in np.flatnonzero(exact).tolist():
+            _exact_one(inp, k, store, dup)
+    _store_duplicates(store, dup)
+    return store
 
 
 def analyse_exact(result: FlowResult) -> TcpExpert:
@@ -19,24 +50,70 @@ def analyse_exact(result: FlowResult) -> TcpExpert:
     table = result.conversations
     store = TcpExpert.empty(len(result.packets), len(table))
     convs = np.flatnonzero(table.kind == Kind.TCP)
-    if not convs.size:
-        return store
-    inp = gather_input(result, convs)
-    dup: list[tuple[int, int, int]] = []
-    for k in range(convs.size):
-        res = analyse_conversation(inp.conversation(k))
-        rows = inp.t.index[inp.t.bounds[k] : inp.t.bounds[k + 1]]
-        store.flags[rows] = res.flags
-        store.bytes_in_flight[rows] = res.bytes_in_flight
-        has = res.acked >= 0
-        store.acked_back[rows[has]] = rows[has] - rows[res.acked[has]]
-        for r in np.flatnonzero(res.dupack_num).tolist():
-            of = int(res.dupack_of[r])
-            dup.append((int(rows[r]), int(res.dupack_num[r]), int(rows[of]) if of >= 0 else -1))
-        if res.irtt_ns is not None:
-            store.irtt_ns[convs[k]] = res.irtt_ns
-            store.irtt_at[convs[k]] = rows[res.irtt_row]
-    if dup:
-        d = np.array(sorted(dup), dtype=np.int64)
-        store.dup_index, store.dup_num, store.dup_of = d[:, 0], d[:, 1], d[:, 2]
+    dup: list[np.ndarray] = []
+    if convs.size:
+        inp = gather_input(result, convs)
+        for k in range(convs.size):
+            _exact_one(inp, k, store, dup)
+    _store_duplicates(store, dup)
     return store
+
+
+def _vectorised(inp: ExpertInput, store: TcpExpert, dup: list[np.ndarray]) -> np.ndarray:
+    """Fill ``store`` for the batch; returns the conversations left to the exact pass."""
+    t = inp.t
+    lanes = Lanes(t)
+    seq = analyse_sequence(t, lanes, inp.seglen, inp.wscale)
+    exact = seq.exact
+    acks = analyse_acks(t, lanes, inp.seglen, seq.end, seq.base, seq.lost_row, inp.sack_count,
+                        inp.sack_bytes, exact)
+    flags = seq.flags.copy()
+    first = t.bounds[:-1][inp.reused & (t.bounds[:-1] < t.bounds[1:])]
+    flags[first] |= REUSED_PORTS | HAS_RECORD
+    flags[acks.record] |= HAS_RECORD
+    keep = ~exact[t.local]
+    rows = t.index[keep]
+    store.flags[rows] = flags[keep]
+    store.bytes_in_flight[rows] = acks.bytes_in_flight[keep]
+    has = keep & (acks.acked >= 0)
+    store.acked_back[t.index[has]] = t.index[has] - t.index[acks.acked[has]]
+    d = keep & (seq.dup_num > 0)
+    if d.any():
+        of = seq.dup_of[d]
+        dup.append(np.stack([t.index[d], seq.dup_num[d],
+                             np.where(of >= 0, t.index[np.maximum(of, 0)], -1)], axis=1))
+    known = (seq.irtt_row >= 0) & ~exact
+    convs = t.convs[known]
+    store.irtt_ns[convs] = seq.irtt_ns[known]
+    store.irtt_at[convs] = t.index[seq.irtt_row[known]]
+    return exact
+
+
+def _exact_one(inp: ExpertInput, k: int, store: TcpExpert, dup: list[np.ndarray]) -> None:
+    t = inp.t
+    res = analyse_conversation(inp.conversation(k))
+    rows = t.index[t.bounds[k] : t.bounds[k + 1]]
+    store.flags[rows] = res.flags
+    store.bytes_in_flight[rows] = res.bytes_in_flight
+    has = res.acked >= 0
+    store.acked_back[rows[has]] = rows[has] - rows[res.acked[has]]
+    d = np.flatnonzero(res.dupack_num)
+    if d.size:
+        of = res.dupack_of[d]
+        dup.append(np.stack([rows[d], res.dupack_num[d],
+                             np.where(of >= 0, rows[np.maximum(of, 0)], -1)], axis=1))
+    conv = int(t.convs[k])
+    if res.irtt_ns is not None:
+        store.irtt_ns[conv] = res.irtt_ns
+        store.irtt_at[conv] = rows[res.irtt_row]
+    else:
+        store.irtt_ns[conv] = NO_IRTT
+        store.irtt_at[conv] = -1
+
+
+def _store_duplicates(store: TcpExpert, dup: list[np.ndarray]) -> None:
+    if not dup:
+        return
+    d = np.concatenate(dup)
+    d = d[np.argsort(d[:, 0], kind="stable")]
+    store.dup_index, store.dup_num, store.dup_of = d[:, 0].copy(), d[:, 1].copy(), d[:, 2].copy()
