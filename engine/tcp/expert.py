@@ -5,8 +5,7 @@ sequence rules (:mod:`.expert_seq`) and the unacknowledged-segment list (:mod:`.
 are whole-column numpy; the few conversations they mark (numbers that do not compare like TCP's
 over the span, more than 10,000 unacknowledged segments, a SYN Wireshark would treat as a new
 conversation, …) go through the packet-by-packet statement of the rules
-(:mod:`.expert_exact`). The result is stored compactly (:mod:`.expert_store`) on
-``result.plugin_data["tcp_expert"]``.
+(:mod:`.expert_exact`). The result is stored compactly (:mod:`.expert_store`).
 """
 
 from __future__ import annotations
@@ -22,41 +21,62 @@ from .expert_input import ExpertInput, gather_input
 from .expert_rows import Lanes
 from .expert_seq import analyse_sequence
 from .expert_store import NO_IRTT, TcpExpert
+from .segments import TcpPackets
 
-#: packets analysed at once (temporaries are a few hundred bytes a packet)
+#: packets analysed at once when the analysis gathers them itself
 BATCH_PACKETS = 1 << 18
 
 
-def analyse(result: FlowResult) -> TcpExpert:
-    """The analysis of every TCP conversation of ``result``."""
+class ExpertBuilder:
+    """Collects the analysis batch by batch into one :class:`TcpExpert`."""
+
+    def __init__(self, result: FlowResult) -> None:
+        self.result = result
+        self.store = TcpExpert.empty(len(result.packets), len(result.conversations))
+        self.dup: list[np.ndarray] = []
+        self.batches = 0
+
+    def add_batch(self, convs: np.ndarray, t: TcpPackets | None = None, exact: bool = False
+                  ) -> None:
+        """Analyse the TCP conversations ``convs`` (``t``: their packets, if gathered)."""
+        self.batches += 1
+        inp = gather_input(self.result, convs, t)
+        todo = np.ones(convs.size, dtype=bool) if exact else _vectorised(inp, self.store,
+                                                                          self.dup)
+        for k in np.flatnonzero(todo).tolist():
+            _exact_one(inp, k, self.store, self.dup)
+
+    def finish(self) -> TcpExpert:
+        store = self.store
+        if self.dup:
+            d = np.concatenate(self.dup)
+            d = d[np.argsort(d[:, 0], kind="stable")]
+            store.dup_index, store.dup_num, store.dup_of = (d[:, 0].copy(), d[:, 1].copy(),
+                                                            d[:, 2].copy())
+        return store
+
+
+def tcp_batches(result: FlowResult) -> list[np.ndarray]:
+    """The TCP conversations of ``result`` in batches of about ``BATCH_PACKETS`` packets."""
     table = result.conversations
-    store = TcpExpert.empty(len(result.packets), len(table))
     convs = np.flatnonzero(table.kind == Kind.TCP)
     if not convs.size:
-        return store
+        return []
     batch = np.cumsum(table.packets[convs]) // BATCH_PACKETS
-    dup: list[np.ndarray] = []
-    for part in np.split(convs, np.flatnonzero(np.diff(batch)) + 1):
-        inp = gather_input(result, part)
-        exact = _vectorised(inp, store, dup)
-        for k in np.flatnonzero(exact).tolist():
-            _exact_one(inp, k, store, dup)
-    _store_duplicates(store, dup)
-    return store
+    return np.split(convs, np.flatnonzero(np.diff(batch)) + 1)
+
+
+def analyse(result: FlowResult, exact: bool = False) -> TcpExpert:
+    """The analysis of every TCP conversation of ``result`` (``exact``: packet by packet, the
+    reference the vectorised path equals)."""
+    builder = ExpertBuilder(result)
+    for part in tcp_batches(result):
+        builder.add_batch(part, exact=exact)
+    return builder.finish()
 
 
 def analyse_exact(result: FlowResult) -> TcpExpert:
-    """Every TCP conversation packet by packet (the reference the vectorised path equals)."""
-    table = result.conversations
-    store = TcpExpert.empty(len(result.packets), len(table))
-    convs = np.flatnonzero(table.kind == Kind.TCP)
-    dup: list[np.ndarray] = []
-    if convs.size:
-        inp = gather_input(result, convs)
-        for k in range(convs.size):
-            _exact_one(inp, k, store, dup)
-    _store_duplicates(store, dup)
-    return store
+    return analyse(result, exact=True)
 
 
 def _vectorised(inp: ExpertInput, store: TcpExpert, dup: list[np.ndarray]) -> np.ndarray:
@@ -67,7 +87,7 @@ def _vectorised(inp: ExpertInput, store: TcpExpert, dup: list[np.ndarray]) -> np
     exact = seq.exact
     acks = analyse_acks(t, lanes, inp.seglen, seq.end, seq.base, seq.lost_row, inp.sack_count,
                         inp.sack_bytes, exact)
-    flags = seq.flags.copy()
+    flags = seq.flags
     first = t.bounds[:-1][inp.reused & (t.bounds[:-1] < t.bounds[1:])]
     flags[first] |= REUSED_PORTS | HAS_RECORD
     flags[acks.record] |= HAS_RECORD
@@ -96,6 +116,7 @@ def _exact_one(inp: ExpertInput, k: int, store: TcpExpert, dup: list[np.ndarray]
     store.flags[rows] = res.flags
     store.bytes_in_flight[rows] = res.bytes_in_flight
     has = res.acked >= 0
+    store.acked_back[rows] = 0
     store.acked_back[rows[has]] = rows[has] - rows[res.acked[has]]
     d = np.flatnonzero(res.dupack_num)
     if d.size:
@@ -109,11 +130,3 @@ def _exact_one(inp: ExpertInput, k: int, store: TcpExpert, dup: list[np.ndarray]
     else:
         store.irtt_ns[conv] = NO_IRTT
         store.irtt_at[conv] = -1
-
-
-def _store_duplicates(store: TcpExpert, dup: list[np.ndarray]) -> None:
-    if not dup:
-        return
-    d = np.concatenate(dup)
-    d = d[np.argsort(d[:, 0], kind="stable")]
-    store.dup_index, store.dup_num, store.dup_of = d[:, 0].copy(), d[:, 1].copy(), d[:, 2].copy()

@@ -41,10 +41,13 @@ class ExpertInput:
             sack_count=self.sack_count[s], reused=bool(self.reused[k]))
 
 
-def gather_input(result: FlowResult, convs: np.ndarray) -> ExpertInput:
-    """Everything the analysis reads for the TCP conversations ``convs`` (table rows)."""
+def gather_input(result: FlowResult, convs: np.ndarray, t: TcpPackets | None = None
+                 ) -> ExpertInput:
+    """Everything the analysis reads for the TCP conversations ``convs`` (table rows); ``t``:
+    their packets when already gathered."""
     p = result.packets
-    t = gather_tcp(p, result.conversations, convs)
+    if t is None:
+        t = gather_tcp(p, result.conversations, convs)
     n = len(t)
     wscale = np.full(n, -1, dtype=np.int8)
     sack_count = np.zeros(n, dtype=np.uint8)

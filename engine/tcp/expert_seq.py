@@ -8,10 +8,10 @@ is what does not move ``nextseq``). ``M`` equals ``nextseq`` except during *epis
 when a segment raises ``nextseq`` without starting at it (a hole) and end when a segment starts
 exactly at the old value or the peer acknowledges beyond it; the few episodes are chained in
 Python, everything else is whole-column numpy. The duplicate-ACK counter is rebuilt from its
-events (resets when a side's ACK moves, increments on duplicate ACKs, Wireshark's -1 when the peer
-acknowledges unseen data). Conversations whose numbers cannot be compared this way (sequence
-spans over 2^31, a ``nextseq`` of exactly 0, a SYN that Wireshark would treat as a new
-conversation, …) are marked for the exact pass.
+events (resets when a side's ACK number moves, increments on duplicate ACKs, Wireshark's -1 when
+the peer acknowledges unseen data) and read only where a rule needs it. Conversations whose
+numbers cannot be compared this way (sequence spans over 2^31, a ``nextseq`` of exactly 0, a
+SYN that Wireshark would treat as a new conversation, …) are marked for the exact pass.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 from ..packets import ACK, FIN, RST, SYN
 from . import expert_flags as F
-from .expert_rows import NONE, Lanes, gt32, le32, lt32
+from .expert_rows import NONE, KeyedMax, Lanes, exclusive_max, gt32, le32, lt32
 from .expert_window import NO_SCALING, UNKNOWN, window_state
 from .segments import TcpPackets
 
@@ -32,6 +32,40 @@ OOO_DEFAULT_NS = 3_000_000
 ZWP_ROUNDS = 8
 SEARCH_STEPS = 16
 _HALF = 1 << 31
+
+
+@dataclass
+class Rows:
+    """The per-row inputs every rule reads (int64 where arithmetic needs it)."""
+
+    n: int
+    lane: np.ndarray
+    seq: np.ndarray  # raw
+    ack: np.ndarray  # raw
+    win: np.ndarray
+    L: np.ndarray  # segment length
+    syn: np.ndarray
+    fin: np.ndarray
+    rst: np.ndarray
+    ackf: np.ndarray
+    sf: np.ndarray  # SYN or FIN
+    sfr: np.ndarray  # SYN, FIN or RST
+    ts: np.ndarray
+    gbase: np.ndarray  # the raw base ``rel`` is counted from (gather_tcp's)
+    end: np.ndarray  # unwrapped sequence end (SYN/FIN count one)
+
+    @classmethod
+    def of(cls, t: TcpPackets, seglen: np.ndarray) -> Rows:
+        fl = t.flags
+        syn, fin = (fl & SYN) != 0, (fl & FIN) != 0
+        rst, ackf = (fl & RST) != 0, (fl & ACK) != 0
+        sf = syn | fin
+        L = seglen.astype(np.int64)
+        lane = t.lane.astype(np.int64)
+        return cls(n=len(t), lane=lane, seq=t.seq.astype(np.int64),
+                   ack=t.ack.astype(np.int64), win=t.win.astype(np.int64), L=L, syn=syn,
+                   fin=fin, rst=rst, ackf=ackf, sf=sf, sfr=sf | rst, ts=t.ts,
+                   gbase=t.base[t.local, lane], end=t.rel + L + sf)
 
 
 @dataclass
@@ -49,38 +83,27 @@ class SeqAnalysis:
 
 def analyse_sequence(t: TcpPackets, lanes: Lanes, seglen: np.ndarray, wscale: np.ndarray
                      ) -> SeqAnalysis:
-    n = len(t)
+    r = Rows.of(t, seglen)
+    n = r.n
     exact = np.zeros(t.nconv, dtype=bool)
-    fl = t.flags.astype(np.int64)
-    syn, fin, rst, ackf = (fl & SYN) != 0, (fl & FIN) != 0, (fl & RST) != 0, (fl & ACK) != 0
-    sf = syn | fin
-    sfr = sf | rst
-    lane = t.lane.astype(np.int64)
-    seq = t.seq.astype(np.int64)
-    ack = t.ack.astype(np.int64)
-    win = t.win.astype(np.int64)
-    ts = t.ts
-    L = seglen.astype(np.int64)
-    s = t.rel
-    end = s + L + sf
-    gbase = t.base[t.local, lane]  # the base gather_tcp unwrapped against (raw)
     ps, po = lanes.prev_same, lanes.prev_other
     has_po = po >= 0
-    po0 = np.maximum(po, 0)
-    ps0 = np.maximum(ps, 0)
-    rev_win = np.where(has_po, win[po0], M32)
-    rev_lastack = np.where(has_po, ack[po0], 0)
-    fwd_win = np.where(ps >= 0, win[ps0], M32)
-    fwd_lastack = np.where(ps >= 0, ack[ps0], 0)
+    po0, ps0 = np.maximum(po, 0), np.maximum(ps, 0)
+    rev_win = np.where(has_po, r.win[po0], M32)
+    rev_lastack = np.where(has_po, r.ack[po0], 0)
+    fwd_win = np.where(ps >= 0, r.win[ps0], M32)
+    fwd_lastack = np.where(ps >= 0, r.ack[ps0], 0)
 
     # -- nextseq, with zero-window probes found by iterating to a fixed point ------------
-    cand = (L == 1) & (rev_win == 0)
+    cand = (r.L == 1) & (rev_win == 0)
     zwp = cand.copy()  # first guess: every candidate is a probe (right for runs of probes)
     for _ in range(ZWP_ROUNDS):
-        N, setter = lanes.lane_running_max(end, ~zwp)
+        N = _nextseq_before(t, lanes, r.end, zwp)
         N_set = N != NONE
-        N_raw = np.where(N_set, (gbase + N) & M32, 0)
-        new = cand & (seq == N_raw)
+        N_raw = np.where(N_set, (r.gbase + N) & M32, 0)
+        if not cand.any():
+            break
+        new = cand & (r.seq == N_raw)
         unsettled = new != zwp
         if not unsettled.any():
             break
@@ -89,237 +112,275 @@ def analyse_sequence(t: TcpPackets, lanes: Lanes, seglen: np.ndarray, wscale: np
         exact[np.unique(t.local[unsettled])] = True
     nz = ~zwp
     # Wireshark reads nextseq == 0 as "not set yet"; numbers too far apart compare wrongly
-    far = N_set & ((np.abs(end - N) >= _HALF) | (np.abs(s - N) >= _HALF))
-    exact[np.unique(t.local[(N_set & (N_raw == 0)) | far])] = True
-    zero_end = nz & (((gbase + end) & M32) == 0)  # would leave nextseq "unset" behind it
-    exact[np.unique(t.local[zero_end])] = True
+    bad = N_set & ((N_raw == 0) | (np.abs(r.end - N) >= _HALF) | (np.abs(t.rel - N) >= _HALF))
+    bad |= nz & (((r.gbase + r.end) & M32) == 0)
+    exact[np.unique(t.local[bad])] = True
 
-    # -- flags of the fwd-side rules ------------------------------------------------------
-    f = np.zeros(n, dtype=np.int64)
+    # -- flags of the sender's own rules --------------------------------------------------
+    f = np.zeros(n, dtype=np.uint16)
     f[zwp] |= F.ZERO_WINDOW_PROBE
-    f[nz & (win == 0) & ~sfr] |= F.ZERO_WINDOW
-    lost = nz & N_set & gt32(seq, N_raw) & ~rst
+    f[nz & (r.win == 0) & ~r.sfr] |= F.ZERO_WINDOW
+    lost = nz & N_set & gt32(r.seq, N_raw) & ~r.rst
     f[lost] |= F.LOST_SEGMENT
-    keepalive = nz & (L <= 1) & (seq == ((N_raw - 1) & M32)) & ~sfr
+    keepalive = nz & (r.L <= 1) & (r.seq == ((N_raw - 1) & M32)) & ~r.sfr
     f[keepalive] |= F.KEEP_ALIVE
-    same = nz & (L == 0) & (seq == N_raw) & (ack == fwd_lastack) & ~sfr
-    f[same & (win != 0) & (win != fwd_win)] |= F.WINDOW_UPDATE
-    rev_scale, rev_first_ack, too_many = window_state(t, lanes, wscale)
+    same = nz & (r.L == 0) & (r.seq == N_raw) & (r.ack == fwd_lastack) & ~r.sfr
+    f[same & (r.win != 0) & (r.win != fwd_win)] |= F.WINDOW_UPDATE
+    full, too_many = _window_full(t, lanes, r, nz, rev_win, rev_lastack, wscale)
     exact |= too_many
-    shift = np.where(rev_first_ack | (rev_scale == NO_SCALING), 0, np.maximum(rev_scale, 0))
-    edge = (rev_lastack + ((rev_win << shift) & M32)) & M32
-    full = nz & (L > 0) & (rev_scale != UNKNOWN) & ~sfr & (((seq + L) & M32) == edge)
     f[full] |= F.WINDOW_FULL
-    po_ka = has_po & ((f[po0] & F.KEEP_ALIVE) != 0)
-    po_zwp = has_po & zwp[po0]
-    ka_ack = same & (win != 0) & (win == fwd_win) & po_ka
+    po_flags = np.where(has_po, f[po0], 0)
+    ka_ack = same & (r.win != 0) & (r.win == fwd_win) & ((po_flags & F.KEEP_ALIVE) != 0)
     f[ka_ack] |= F.KEEP_ALIVE_ACK
-    f[same & (win == 0) & (fwd_win == 0) & po_zwp] |= F.ZERO_WINDOW_PROBE_ACK
-    dup = same & (win != 0) & (win == fwd_win) & ~ka_ack
+    po_zwp = (po_flags & F.ZERO_WINDOW_PROBE) != 0
+    f[same & (r.win == 0) & (fwd_win == 0) & po_zwp] |= F.ZERO_WINDOW_PROBE_ACK
+    dup = same & (r.win != 0) & (r.win == fwd_win) & ~ka_ack
     f[dup] |= F.DUPLICATE_ACK
-    reset = ack != fwd_lastack  # the side's ACK number moved: its duplicate counter restarts
+    reset = r.ack != fwd_lastack  # the side's ACK number moved: its duplicate counter restarts
 
     # -- Wireshark's base per lane, and SYNs that reopen or restart the conversation ------
-    base, base_set = _bases(t, lanes, seq, ack, ackf, syn)
-    syn_only = syn & ~ackf
-    mine_base = base[t.local, lane]
-    repeated_syn = syn_only & base_set & (seq == mine_base)
-    exact[np.unique(t.local[syn_only & base_set & (seq != mine_base)])] = True
-    exact[np.unique(t.local[syn & ackf & base_set & (seq != mine_base)])] = True
+    base, syn_rows, repeated = _bases_and_syns(t, lanes, r, exact)
 
-    # -- maxseqtobeacked: episodes out of step with nextseq ----------------------------------
-    inc = nz & (~N_set | (end > N))
-    n_after = np.where(inc, end, N)
-    desync_at, resync_at, m_val = _episodes(t, lanes, s, N, N_set, inc, nz, ackf, exact)
-    # per row and lane: M of that lane before the row, and whether it is out of step
-    n_cur = np.full((2, n), NONE, dtype=np.int64)  # nextseq of each lane before each row
-    m_cur = np.full((2, n), NONE, dtype=np.int64)
-    out_of_step = np.zeros((2, n), dtype=bool)
-    for d in (0, 1):
-        last_d = lanes.last_before(np.ones(n, dtype=bool), lane_of_mask=d)
-        n_cur[d] = np.where(last_d >= 0, n_after[np.maximum(last_d, 0)], NONE)
-        starts, stops, vals = desync_at[d], resync_at[d], m_val[d]
-        # rows after an episode's start up to its end (inclusive) see M = the episode's value
-        stops = np.where(stops >= n, t.row_end[starts] - 1, stops)
-        depth = np.zeros(n + 1, dtype=np.int64)
-        np.add.at(depth, starts + 1, 1)
-        np.add.at(depth, stops + 1, -1)
-        inside = np.cumsum(depth[:-1]) > 0
-        began = np.zeros(n, dtype=bool)
-        began[starts] = True
-        value_at = np.full(n, NONE, dtype=np.int64)
-        value_at[starts] = vals
-        pick = lanes.last_before(began)
-        m_cur[d] = np.where(inside, value_at[np.maximum(pick, 0)], n_cur[d])
-        out_of_step[d] = inside
-    e_lane = lane  # the sender of each row; its peer's (data) lane is 1 - lane
-    d_lane = 1 - e_lane
-    m_peer = m_cur[d_lane, lanes.arange]
-    beyond = ackf & (m_peer != NONE) & (t.ack_rel > m_peer)
-    peer_out = out_of_step[d_lane, lanes.arange]
-    far_ack = ackf & (m_peer != NONE) & (np.abs(t.ack_rel - m_peer) >= _HALF)
-    exact[np.unique(t.local[far_ack])] = True
-    catch_up = beyond & peer_out  # first branch: the peer's M jumps to its nextseq
-    minus_one = beyond & ~peer_out  # else branch: Wireshark's counter goes to -1
-    record = beyond | repeated_syn
-    # a repeated SYN sets nextseq back to M: harmless only when they agree
-    bad_syn = repeated_syn & (m_cur[e_lane, lanes.arange] != n_cur[e_lane, lanes.arange])
-    exact[np.unique(t.local[bad_syn])] = True
+    # -- maxseqtobeacked and the peer acknowledging data never seen -----------------------
+    n_after = np.where(nz & (~N_set | (r.end > N)), r.end, N)
+    catch_up, minus_one, record = _acked_unseen(t, lanes, r, N, N_set, n_after, nz, exact)
+    # a repeated SYN puts nextseq back to M: harmless only when they agree (M in step)
+    record[syn_rows[repeated]] = True
 
-    # -- the duplicate-ACK counters -------------------------------------------------------
+    # -- the duplicate-ACK counters, read where rules need them ---------------------------
+    dup_rows = np.flatnonzero(dup)
+    counters = _Counters(t, lanes, r.lane, reset, dup, minus_one)
     dup_num = np.zeros(n, dtype=np.int64)
     dup_of = np.full(n, -1, dtype=np.int64)
-    ge2 = np.zeros(n, dtype=bool)  # the peer's counter >= 2 (unsigned) before each row
-    zero_at_minus = np.zeros(n, dtype=bool)  # the data side's counter == 0 at its -1 event
-    for x in (0, 1):
-        mine = lane == x
-        r_x = reset & mine
-        d_x = dup & mine
-        mi_x = minus_one & ~mine  # events on x's counter happen on the other side's rows
-        anchor = lanes.last_before(r_x | mi_x)
-        cum = np.cumsum(d_x)
-        before = cum - d_x
-        start = t.row_start
-        since = before - np.where(anchor >= 0, cum[np.maximum(anchor, 0)],
-                                  before[start])
-        by_minus = (anchor >= 0) & mi_x[np.maximum(anchor, 0)]
-        value_is_minus = by_minus & (since == 0)
-        dup_num[d_x] = since[d_x] + 1
-        last_reset = lanes.last_before(r_x)
-        dup_of[d_x] = last_reset[d_x]
-        # x's counter seen from the other side's rows (fast retransmission, ACKed unseen)
-        other = ~mine
-        ge2[other] = value_is_minus[other] | (since[other] >= 2) | mi_x[other]
-        zero_at_minus[mi_x] = ~by_minus[mi_x] & (since[mi_x] == 0)
-    f[catch_up | (minus_one & zero_at_minus)] |= F.ACK_LOST_SEGMENT
+    if dup_rows.size:
+        dup_num[dup_rows] = counters.dups_since_anchor(dup_rows, r.lane[dup_rows]) + 1
+        dup_of[dup_rows] = counters.last_reset(dup_rows, r.lane[dup_rows])
+    mo = np.flatnonzero(minus_one)
+    if mo.size:
+        zero = counters.is_zero(mo, 1 - r.lane[mo])
+        f[mo[zero]] |= F.ACK_LOST_SEGMENT
+    f[catch_up] |= F.ACK_LOST_SEGMENT
 
     # -- retransmission, fast or spurious retransmission, out-of-order ----------------------
-    irtt_ns, irtt_row = _initial_rtt(t, lanes, fl, ts)
-    not_adv = N_set & lt32(seq, N_raw) & ~((L > 1) & (seq == ((N_raw - 1) & M32)))
-    checked = ((L > 0) | sf) & ~keepalive
-    spur = checked & (L > 0) & (rev_lastack != 0) & le32((seq + L) & M32, rev_lastack)
-    u64 = np.uint64
-    since_ack = (ts - np.where(has_po, ts[po0], 0)).astype(u64)
-    fast = checked & ~spur & not_adv & ge2 & (rev_lastack == seq) & \
-        (since_ack < u64(FAST_RETRANS_NS))
-    since_next = (ts - np.where(setter >= 0, ts[np.maximum(setter, 0)], 0)).astype(u64)
-    conv_irtt = irtt_ns[t.local]
-    known = (irtt_row[t.local] >= 0) & (lanes.arange > irtt_row[t.local])
-    threshold = np.where(known, conv_irtt, OOO_DEFAULT_NS).astype(u64)
-    ooo = checked & ~spur & ~fast & not_adv & (since_next < threshold) & \
-        (N_raw != ((seq + L + sf) & M32))
-    plain = checked & ~spur & ~fast & ~ooo & not_adv
-    f[spur] |= F.SPURIOUS_RETRANSMISSION
-    f[fast] |= F.FAST_RETRANSMISSION
-    f[ooo] |= F.OUT_OF_ORDER
-    f[plain] |= F.RETRANSMISSION
+    irtt_ns, irtt_row = _initial_rtt(t, lanes, r)
+    checked = ((r.L > 0) | r.sf) & ~keepalive
+    c = np.flatnonzero(checked)
+    _retransmissions(t, lanes, r, c, N, N_raw, nz, rev_lastack, minus_one, counters,
+                     irtt_ns, irtt_row, f)
     f[record | (f != 0)] |= F.HAS_RECORD
-    return SeqAnalysis(flags=f.astype(np.uint16), dup_num=dup_num, dup_of=dup_of,
-                       lost_row=lost, end=end, base=base, irtt_ns=irtt_ns, irtt_row=irtt_row,
-                       exact=exact)
+    return SeqAnalysis(flags=f, dup_num=dup_num, dup_of=dup_of, lost_row=lost, end=r.end,
+                       base=base, irtt_ns=irtt_ns, irtt_row=irtt_row, exact=exact)
 
 
-def _bases(t: TcpPackets, lanes: Lanes, seq: np.ndarray, ack: np.ndarray, ackf: np.ndarray,
-           syn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _nextseq_before(t: TcpPackets, lanes: Lanes, end: np.ndarray, skip: np.ndarray
+                    ) -> np.ndarray:
+    """Per row: the highest end of the earlier rows of its lane (probes skipped); NONE when
+    there is none."""
+    out = np.empty(len(t), dtype=np.int64)
+    for lane in (0, 1):
+        rows = lanes.rows[lane]
+        if not rows.size:
+            continue
+        v = end[rows]
+        if skip.any():
+            s = skip[rows]
+            floor = int(v.min()) - 1
+            v = np.where(s, floor, v)
+            best = exclusive_max(v, t.local[rows])
+            best[best == floor] = NONE
+        else:
+            best = exclusive_max(v, t.local[rows])
+        out[rows] = best
+    return out
+
+
+def _window_full(t: TcpPackets, lanes: Lanes, r: Rows, nz: np.ndarray, rev_win: np.ndarray,
+                 rev_lastack: np.ndarray, wscale: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """WINDOW_FULL: a data segment that ends exactly at the edge of the peer's last window
+    (scaled by what is known of the peer's window scaling). Only segments that end at the
+    edge for some shift are looked at closely."""
+    full = np.zeros(r.n, dtype=bool)
+    rows = np.flatnonzero(nz & (r.L > 0) & ~r.sfr)
+    reach = (r.seq[rows] + r.L[rows] - rev_lastack[rows]) & M32  # the window this would fill
+    w = rev_win[rows]
+    # reach = w << k: their ratio is a power of two (mantissa 0.5); exact check below
+    mantissa, _ = np.frexp(reach / np.maximum(w, 1))
+    maybe = ((mantissa == 0.5) & (reach >= w)) | (reach == 0) | (w == M32)  # M32: peer silent
+    rows = rows[maybe]
+    rev_scale, rev_first_ack, too_many = window_state(t, lanes, wscale, rows)
+    known = rev_scale != UNKNOWN
+    shift = np.where(rev_first_ack | (rev_scale == NO_SCALING), 0, np.maximum(rev_scale, 0))
+    edge = (rev_lastack[rows] + ((rev_win[rows] << shift) & M32)) & M32
+    full[rows] = known & (((r.seq[rows] + r.L[rows]) & M32) == edge)
+    return full, too_many
+
+
+def _bases_and_syns(t: TcpPackets, lanes: Lanes, r: Rows, exact: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Wireshark's base sequence number per conversation and lane (from the lane's first
-    packet, or the peer's first ACK, whichever came first), and per row whether the sender's
-    base was set before the row."""
-    n = len(t)
-    base = np.zeros((t.nconv, 2), dtype=np.int64)
-    first_row = np.full((t.nconv, 2), n, dtype=np.int64)
-    first_ack = np.full((t.nconv, 2), n, dtype=np.int64)  # peer's first ACK, per data lane
+    packet, or the peer's first ACK, whichever came first); the SYN rows and which of them
+    repeat the sender's base. A SYN with another sequence number after the base is set (a new
+    conversation for Wireshark) or a SYN-ACK that moves the base goes to the exact pass."""
+    n = r.n
+    nconv = t.nconv
+    first_row = np.full((nconv, 2), n, dtype=np.int64)
+    first_ack = np.full((nconv, 2), n, dtype=np.int64)  # the peer's first ACK, per data lane
     for d in (0, 1):
         rows = lanes.rows[d]
         if rows.size:
             c = t.local[rows]
-            np.minimum.at(first_row[:, d], c, rows)
-        acks = np.flatnonzero((t.lane == 1 - d) & ackf)
+            head = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
+            first_row[c[head], d] = rows[head]
+        acks = np.flatnonzero((r.lane == 1 - d) & r.ackf)
         if acks.size:
-            np.minimum.at(first_ack[:, d], t.local[acks], acks)
+            c = t.local[acks]
+            head = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
+            first_ack[c[head], d] = acks[head]
     own = first_row <= first_ack
-    r = np.minimum(first_row, n - 1) if n else first_row
-    a = np.minimum(first_ack, n - 1) if n else first_ack
-    own_base = np.where(syn[r], seq[r], (seq[r] - 1) & M32)
-    peer_base = (ack[a] - 1) & M32
+    fr = np.minimum(first_row, max(n - 1, 0))
+    fa = np.minimum(first_ack, max(n - 1, 0))
+    own_base = np.where(r.syn[fr], r.seq[fr], (r.seq[fr] - 1) & M32)
+    peer_base = (r.ack[fa] - 1) & M32
     base = np.where(own, own_base, peer_base)
-    set_at = np.minimum(first_row, first_ack)  # the base is set by this row's analysis
-    lane = t.lane.astype(np.int64)
-    base_set = lanes.arange > set_at[t.local, lane]
-    return base, base_set
+    syn_rows = np.flatnonzero(r.syn)
+    if not syn_rows.size:
+        return base, syn_rows, np.zeros(0, dtype=bool)
+    c = t.local[syn_rows]
+    lane = r.lane[syn_rows]
+    set_before = syn_rows > np.minimum(first_row, first_ack)[c, lane]
+    mine = base[c, lane]
+    syn_only = ~r.ackf[syn_rows]
+    moved = set_before & (r.seq[syn_rows] != mine)
+    exact[np.unique(c[moved])] = True
+    return base, syn_rows, syn_only & set_before & ~moved
 
 
-def _episodes(t: TcpPackets, lanes: Lanes, s: np.ndarray, N: np.ndarray, N_set: np.ndarray,
-              inc: np.ndarray, nz: np.ndarray, ackf: np.ndarray, exact: np.ndarray
-              ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """Per lane: rows where M falls behind nextseq, rows where it catches up again (n: never)
-    and M's value during each episode."""
-    out_start, out_stop, out_val = [], [], []
+def _acked_unseen(t: TcpPackets, lanes: Lanes, r: Rows, N: np.ndarray, N_set: np.ndarray,
+                  n_after: np.ndarray, nz: np.ndarray, exact: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows acknowledging beyond the peer's ``maxseqtobeacked``: those that catch an
+    out-of-step M up (always flagged) and those that find it in step (Wireshark's -1 on the
+    peer's duplicate counter; flagged only when that counter was 0). Both have a record."""
+    n = r.n
+    catch_up = np.zeros(n, dtype=bool)
+    minus_one = np.zeros(n, dtype=bool)
+    ack_rows = np.flatnonzero(r.ackf)
+    if not ack_rows.size:
+        return catch_up, minus_one, np.zeros(n, dtype=bool)
+    # M of the peer (the data lane) before each ACK row: its nextseq when in step
+    d_lane = 1 - r.lane[ack_rows]
+    last_d = lanes.prev_other[ack_rows]
+    has = last_d >= 0
+    m_peer = np.where(has, n_after[np.maximum(last_d, 0)], NONE)
+    a = t.ack_rel[ack_rows]
+    far = has & (np.abs(a - m_peer) >= _HALF)
+    exact[np.unique(t.local[ack_rows[far]])] = True
+    out_of_step = np.zeros(ack_rows.size, dtype=bool)
     for d in (0, 1):
-        rows = lanes.rows[d]
-        cands = rows[N_set[rows] & inc[rows] & (s[rows] != N[rows])]
-        if not cands.size:
-            out_start.append(cands)
-            out_stop.append(cands)
-            out_val.append(cands)
+        starts, stops, value = _episodes(t, lanes, d, r, N, N_set, nz, exact)
+        if not starts.size:
             continue
-        m = N[cands]
-        by_fill = _first_fill(t, lanes, d, cands, m, s, nz, exact)
-        by_ack = _first_ack_beyond(t, d, cands, m, ackf, exact)
-        stop = np.minimum(by_fill, by_ack)
-        conv = t.local[cands].tolist()
-        keep = []
-        cur_conv, cur_stop = -1, -1
-        for k, (c, row, e) in enumerate(zip(conv, cands.tolist(), stop.tolist(),
-                                              strict=True)):
-            if c != cur_conv:
-                cur_conv, cur_stop = c, -1
-            if row > cur_stop:
-                keep.append(k)
-                cur_stop = e
-        keep_a = np.array(keep, dtype=np.int64)
-        out_start.append(cands[keep_a])
-        out_stop.append(stop[keep_a])
-        out_val.append(m[keep_a])
-    return out_start, out_stop, out_val
+        # ACK rows of the other lane inside (start, stop] see M = the episode's value
+        lo = np.searchsorted(ack_rows, starts, side="right")
+        hi = np.searchsorted(ack_rows, np.minimum(stops, t.row_end[starts] - 1), side="right")
+        count = hi - lo
+        if not count.sum():
+            continue
+        pos = np.repeat(lo, count) + (np.arange(int(count.sum())) -
+                                      np.repeat(np.cumsum(count) - count, count))
+        vals = np.repeat(value, count)
+        pick = d_lane[pos] == d
+        m_peer[pos[pick]] = vals[pick]
+        out_of_step[pos[pick]] = True
+    beyond = has & (a > m_peer)
+    catch_up[ack_rows[beyond & out_of_step]] = True
+    minus_one[ack_rows[beyond & ~out_of_step]] = True
+    record = np.zeros(n, dtype=bool)
+    record[ack_rows[beyond]] = True
+    return catch_up, minus_one, record
 
 
-def _pair_keys(conv: np.ndarray, value: np.ndarray, lo: int, span: int) -> np.ndarray:
-    return conv.astype(np.int64) * span + (value - lo)
+def _episodes(t: TcpPackets, lanes: Lanes, d: int, r: Rows, N: np.ndarray, N_set: np.ndarray,
+              nz: np.ndarray, exact: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lane ``d``'s episodes of M out of step with nextseq: the rows that start them (a
+    segment raising nextseq without starting at it), the rows that end them (a segment
+    starting at M, or the peer acknowledging beyond M; n: never) and M's value meanwhile."""
+    rows = lanes.rows[d]
+    s = t.rel[rows]
+    Nd = N[rows]
+    raise_ = nz[rows] & N_set[rows] & (r.end[rows] > Nd) & (s != Nd)
+    cands = rows[raise_]
+    if not cands.size:
+        return cands, cands, cands
+    m = Nd[raise_]
+    by_ack = _first_ack_beyond(t, d, cands, m, r.ackf, exact)
+    stop = np.minimum(_first_fill(t, lanes, d, cands, m, nz, by_ack, exact), by_ack)
+    stop = np.minimum(stop, t.row_end[cands] - 1)  # never: the conversation's end
+    conv = t.local[cands]
+    ordered = np.all(stop[:-1] < cands[1:]) if cands.size > 1 else True
+    if ordered:  # no episode starts before the previous one ended: all of them count
+        return cands, stop, m
+    keep = []
+    cur_conv, cur_stop = -1, -1
+    for k, (c, row, e) in enumerate(zip(conv.tolist(), cands.tolist(), stop.tolist(),
+                                          strict=True)):
+        if c != cur_conv:
+            cur_conv, cur_stop = c, -1
+        if row > cur_stop:
+            keep.append(k)
+            cur_stop = e
+    k = np.array(keep, dtype=np.int64)
+    return cands[k], stop[k], m[k]
 
 
 def _first_fill(t: TcpPackets, lanes: Lanes, d: int, cands: np.ndarray, m: np.ndarray,
-                s: np.ndarray, nz: np.ndarray, exact: np.ndarray) -> np.ndarray:
+                nz: np.ndarray, limit: np.ndarray, exact: np.ndarray) -> np.ndarray:
     """For each candidate row, the first later row of lane ``d`` (not a probe) whose sequence
-    number is exactly ``m``; len(t) where there is none."""
+    number is exactly ``m``, looked for only before ``limit``; len(t) where there is none. The
+    filling segment usually follows closely: a short scan, then a sorted search for the rest."""
     n = len(t)
     rows = lanes.rows[d]
-    rows = rows[nz[rows]]
-    if not rows.size:
-        return np.full(cands.size, n, dtype=np.int64)
-    lo = int(min(s[rows].min(), m.min()))
-    span = int(max(s[rows].max(), m.max())) - lo + 1
-    if span * (t.nconv + 1) >= (1 << 62):
-        exact[np.unique(t.local[cands])] = True
-        return np.full(cands.size, n, dtype=np.int64)
-    keys = _pair_keys(t.local[rows], s[rows], lo, span)
-    order = np.lexsort((rows, keys))
-    k_sorted, r_sorted = keys[order], rows[order]
-    want = _pair_keys(t.local[cands], m, lo, span)
-    pos = np.searchsorted(k_sorted, want, side="left")
     found = np.full(cands.size, n, dtype=np.int64)
+    s = t.rel
+    pos = np.searchsorted(rows, cands) + 1
     todo = np.arange(cands.size)
     for _ in range(SEARCH_STEPS):
         if not todo.size:
-            break
-        p = pos[todo]
-        ok = p < k_sorted.size
-        hit = np.zeros(todo.size, dtype=bool)
-        hit[ok] = k_sorted[p[ok]] == want[todo[ok]]
-        after = np.zeros(todo.size, dtype=bool)
-        after[hit] = r_sorted[p[hit]] > cands[todo[hit]]
-        found[todo[after]] = r_sorted[p[after]]
-        todo = todo[hit & ~after]
+            return found
+        p = np.minimum(pos[todo], rows.size - 1)
+        row = rows[p]
+        live = (pos[todo] < rows.size) & (row < limit[todo]) & (row < t.row_end[cands[todo]])
+        hit = live & nz[row] & (s[row] == m[todo])
+        found[todo[hit]] = row[hit]
+        todo = todo[live & ~hit]
         pos[todo] += 1
+    # the rest: every row of the lane with one of the wanted numbers, in order
+    want = t.local[cands[todo]] * (1 << 40) + (m[todo] - int(m.min()))
+    ok = (m[todo] - int(m.min()) < (1 << 40)) & (t.local[cands[todo]] < (1 << 22))
+    if not ok.all():
+        exact[np.unique(t.local[cands[todo]])] = True
+        return found
+    lane_rows = rows[nz[rows]]
+    keys = t.local[lane_rows] * (1 << 40) + (s[lane_rows] - int(m.min()))
+    wanted = np.unique(want)
+    at = np.searchsorted(wanted, keys)
+    match = (at < wanted.size) & (wanted[np.minimum(at, wanted.size - 1)] == keys)
+    lane_rows, keys = lane_rows[match], keys[match]
+    order = np.argsort(keys, kind="stable")  # rows stay in order within a number
+    k_sorted, r_sorted = keys[order], lane_rows[order]
+    first = np.searchsorted(k_sorted, want, side="left")
+    for _ in range(SEARCH_STEPS):
+        if not todo.size:
+            break
+        p = np.minimum(first, max(k_sorted.size - 1, 0))
+        hit = (first < k_sorted.size) & (k_sorted[p] == want) if k_sorted.size else \
+            np.zeros(todo.size, dtype=bool)
+        after = hit & (r_sorted[p] > cands[todo]) if k_sorted.size else hit
+        found[todo[after]] = np.minimum(r_sorted[p[after]], n)
+        keep = hit & ~after
+        todo, want, first = todo[keep], want[keep], first[keep] + 1
     if todo.size:
         exact[np.unique(t.local[cands[todo]])] = True
     return found
@@ -335,44 +396,32 @@ def _first_ack_beyond(t: TcpPackets, d: int, cands: np.ndarray, m: np.ndarray,
     if not rows.size:
         return found
     a = t.ack_rel[rows]
-    conv = t.local[rows]
-    starts = np.flatnonzero(np.concatenate(([True], conv[1:] != conv[:-1])))
-    lo = int(min(a.min(), m.min()))
-    span = int(max(a.max(), m.max())) - lo + 2
-    if span * (t.nconv + 1) >= (1 << 62):
+    km = KeyedMax(t.local[rows], a)
+    if not km.ok:
         exact[np.unique(t.local[cands])] = True
         return found
-    gid = np.zeros(rows.size, dtype=np.int64)
-    gid[starts] = 1
-    gid = np.cumsum(gid) - 1
-    running = np.maximum.accumulate(gid * span + (a - lo + 1)) - gid * span + lo - 1
-    first = np.searchsorted(rows, cands, side="right")  # first candidate ack row after
+    first = np.searchsorted(rows, cands, side="right")  # the first ACK row after each
     ok = first < rows.size
-    ok[ok] = conv[first[ok]] == t.local[cands[ok]]
-    # the running maximum just before that row (same conversation only)
-    prev = np.full(cands.size, np.iinfo(np.int64).min, dtype=np.int64)
+    ok[ok] = t.local[rows[first[ok]]] == t.local[cands[ok]]
+    prev = np.full(cands.size, NONE, dtype=np.int64)
     inner = ok & (first > 0)
-    inner[inner] = conv[first[inner] - 1] == t.local[cands[inner]]
-    prev[inner] = running[first[inner] - 1]
-    # easy case: nothing before exceeded m, so the monotone running maximum answers
-    easy = ok & (prev <= m)
-    key_run = gid * span + (running - lo)
+    inner[inner] = km.gid[first[inner] - 1] == km.gid[first[inner]]
+    prev[inner] = km.value_at(first[inner] - 1)
+    easy = ok & (prev <= m)  # nothing earlier exceeded m: the running maximum answers
     if easy.any():
-        want = gid[first[easy]] * span + (m[easy] + 1 - lo)
-        pos = np.searchsorted(key_run, want, side="left")
-        inside = pos < rows.size
-        inside[inside] = conv[pos[inside]] == t.local[cands[easy][inside]]
         idx = np.flatnonzero(easy)
-        found[idx[inside]] = rows[pos[inside]]
-    hard = np.flatnonzero(ok & ~easy)  # scan forward from the first ack after the candidate
+        pos = km.first_reaching(km.gid[first[idx]], m[idx] + 1)
+        hit = pos < rows.size
+        found[idx[hit]] = rows[pos[hit]]
+    hard = np.flatnonzero(ok & ~easy)  # scan forward from the first ACK row after it
     pos = first[hard]
     for _ in range(SEARCH_STEPS):
         if not hard.size:
             break
-        valid = pos < rows.size
-        valid[valid] = conv[pos[valid]] == t.local[cands[hard[valid]]]
-        hit = valid & (a[np.minimum(pos, rows.size - 1)] > m[hard])
-        found[hard[hit]] = rows[pos[hit]]
+        p = np.minimum(pos, rows.size - 1)
+        valid = (pos < rows.size) & (t.local[rows[p]] == t.local[cands[hard]])
+        hit = valid & (a[p] > m[hard])
+        found[hard[hit]] = rows[p[hit]]
         keep = valid & ~hit
         hard, pos = hard[keep], pos[keep] + 1
     if hard.size:
@@ -380,20 +429,169 @@ def _first_ack_beyond(t: TcpPackets, d: int, cands: np.ndarray, m: np.ndarray,
     return found
 
 
-def _initial_rtt(t: TcpPackets, lanes: Lanes, fl: np.ndarray, ts: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+class _Counters:
+    """Wireshark's duplicate-ACK counter of each lane, from its events: a reset to 0 when the
+    lane's ACK number moves, +1 per duplicate ACK (from -1 straight to 1), and -1 when the peer
+    acknowledges beyond an in-step ``maxseqtobeacked``. Read at chosen rows (before them)."""
+
+    def __init__(self, t: TcpPackets, lanes: Lanes, lane: np.ndarray, reset: np.ndarray,
+                 dup: np.ndarray, minus_one: np.ndarray) -> None:
+        self.t = t
+        self.lanes = lanes
+        self.anchor = []
+        self.is_minus = []
+        self.resets = []
+        self.dups = []
+        for x in (0, 1):
+            mine = lane == x
+            by_peer = minus_one & ~mine  # events on x's counter happen on the peer's rows
+            anchors = np.flatnonzero((reset & mine) | by_peer)
+            self.anchor.append(anchors)
+            self.is_minus.append(by_peer[anchors])
+            self.resets.append(np.flatnonzero(reset & mine))
+            self.dups.append(np.flatnonzero(dup & mine))
+
+    def _state(self, rows: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(duplicate ACKs since the last anchor, the anchor was a -1) before each row."""
+        since = np.zeros(rows.size, dtype=np.int64)
+        minus = np.zeros(rows.size, dtype=bool)
+        start = self.t.row_start[rows]
+        for lane in (0, 1):
+            k = np.flatnonzero(x == lane)
+            if not k.size:
+                continue
+            q = rows[k]
+            anchors = self.anchor[lane]
+            a_pos = np.searchsorted(anchors, q, side="left") - 1
+            if anchors.size:
+                a_row = np.where(a_pos >= 0, anchors[np.maximum(a_pos, 0)], -1)
+            else:
+                a_row = np.full(q.size, -1, dtype=np.int64)
+            valid = (a_row >= 0) & (a_row >= start[k])
+            floor = np.where(valid, a_row, start[k] - 1)
+            dups = self.dups[lane]
+            since[k] = np.searchsorted(dups, q, side="left") - \
+                np.searchsorted(dups, floor, side="right")
+            if anchors.size:
+                minus[k] = valid & self.is_minus[lane][np.maximum(a_pos, 0)]
+        return since, minus
+
+    def dups_since_anchor(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return self._state(rows, x)[0]
+
+    def is_zero(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+        since, minus = self._state(rows, x)
+        return (since == 0) & ~minus
+
+    def at_least_two(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Wireshark compares the unsigned counter: -1 counts as at least two."""
+        since, minus = self._state(rows, x)
+        return (since >= 2) | (minus & (since == 0))
+
+    def last_reset(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+        out = np.full(rows.size, -1, dtype=np.int64)
+        for lane in (0, 1):
+            k = np.flatnonzero(x == lane)
+            if k.size:
+                out[k] = self.lanes.last_in_before(self.resets[lane], rows[k])
+        return out
+
+
+def _retransmissions(t: TcpPackets, lanes: Lanes, r: Rows, c: np.ndarray, N: np.ndarray,
+                     N_raw: np.ndarray, nz: np.ndarray, rev_lastack: np.ndarray,
+                     minus_one: np.ndarray, counters: _Counters, irtt_ns: np.ndarray,
+                     irtt_row: np.ndarray, f: np.ndarray) -> None:
+    """Rows ``c`` (data, SYN or FIN; not keep-alives): spurious retransmission, else fast
+    retransmission, else out-of-order, else retransmission when below nextseq."""
+    if not c.size:
+        return
+    seq, L, Nr = r.seq[c], r.L[c], N_raw[c]
+    not_adv = (N[c] != NONE) & lt32(seq, Nr) & ~((L > 1) & (seq == ((Nr - 1) & M32)))
+    ra = rev_lastack[c]
+    spur = (L > 0) & (ra != 0) & le32((seq + L) & M32, ra)
+    f[c[spur]] |= F.SPURIOUS_RETRANSMISSION
+    rest = ~spur & not_adv
+    k = np.flatnonzero(rest & (ra == seq))  # fast retransmission candidates
+    fast = np.zeros(c.size, dtype=bool)
+    if k.size:
+        rows = c[k]
+        po = lanes.prev_other[rows]
+        since = (r.ts[rows] - np.where(po >= 0, r.ts[np.maximum(po, 0)], 0)).astype(np.uint64)
+        two = counters.at_least_two(rows, 1 - r.lane[rows]) | minus_one[rows]
+        fast[k] = two & (since < np.uint64(FAST_RETRANS_NS))
+    f[c[fast]] |= F.FAST_RETRANSMISSION
+    k = np.flatnonzero(rest & ~fast)
+    ooo = np.zeros(c.size, dtype=bool)
+    if k.size:
+        rows = c[k]
+        setter = _nextseq_setter(t, lanes, r, rows, N, nz)
+        since = (r.ts[rows] - np.where(setter >= 0, r.ts[np.maximum(setter, 0)], 0)
+                 ).astype(np.uint64)
+        conv = t.local[rows]
+        known = (irtt_row[conv] >= 0) & (rows > irtt_row[conv])
+        threshold = np.where(known, irtt_ns[conv], OOO_DEFAULT_NS).astype(np.uint64)
+        end = (r.seq[rows] + r.L[rows] + r.sf[rows]) & M32
+        ooo[k] = (since < threshold) & (N_raw[rows] != end)
+    f[c[ooo]] |= F.OUT_OF_ORDER
+    f[c[rest & ~fast & ~ooo]] |= F.RETRANSMISSION
+
+
+def _nextseq_setter(t: TcpPackets, lanes: Lanes, r: Rows, rows: np.ndarray, N: np.ndarray,
+                    nz: np.ndarray) -> np.ndarray:
+    """For each of ``rows``, the earlier row of its lane that first reached its nextseq (the
+    time Wireshark measures out-of-order against)."""
+    out = np.full(rows.size, -1, dtype=np.int64)
+    for lane in (0, 1):
+        k = np.flatnonzero(r.lane[rows] == lane)
+        if not k.size:
+            continue
+        lr = lanes.rows[lane]
+        ends = r.end[lr]
+        km = KeyedMax(t.local[lr], np.where(nz[lr], ends, int(ends.min()) - 1))  # not probes
+        if not km.ok:
+            continue
+        at = np.searchsorted(lr, rows[k])
+        pos = km.first_reaching(km.gid[at], N[rows[k]])
+        out[k] = np.where(pos < lr.size, lr[np.minimum(pos, lr.size - 1)], -1)
+    return out
+
+
+def _initial_rtt(t: TcpPackets, lanes: Lanes, r: Rows) -> tuple[np.ndarray, np.ndarray]:
     """Per conversation: the time from the most recent SYN to the first pure ACK after it
     (Wireshark's iRTT; a zero difference does not count) and the row of that ACK."""
-    syn_only = (fl & (SYN | ACK)) == SYN
-    last_syn = lanes.last_before(syn_only)
-    mru = np.where(last_syn >= 0, ts[np.maximum(last_syn, 0)], 0)
-    cand = ((fl & (SYN | ACK)) == ACK) & (mru != 0) & (ts != mru)
     irtt = np.full(t.nconv, NONE, dtype=np.int64)
     row = np.full(t.nconv, -1, dtype=np.int64)
-    hits = np.flatnonzero(cand)
-    if hits.size:
-        conv, first = np.unique(t.local[hits], return_index=True)
-        r = hits[first]
-        irtt[conv] = ts[r] - mru[r]
-        row[conv] = r
+    syn_only = np.flatnonzero(r.syn & ~r.ackf)
+    pure = np.flatnonzero(r.ackf & ~r.syn)
+    if not syn_only.size or not pure.size:
+        return irtt, row
+    conv = t.local[syn_only]
+    head = syn_only[np.concatenate(([True], conv[1:] != conv[:-1]))]  # each first SYN
+    at = np.searchsorted(pure, head)  # the first pure ACK after it
+    todo = np.arange(head.size)
+    for _ in range(SEARCH_STEPS):
+        if not todo.size:
+            break
+        p = np.minimum(at[todo], pure.size - 1)
+        cand = pure[p]
+        live = (at[todo] < pure.size) & (cand < t.row_end[head[todo]])
+        last = lanes.last_in_before(syn_only, cand)
+        mru = np.where(last >= 0, r.ts[np.maximum(last, 0)], 0)
+        hit = live & (mru != 0) & (r.ts[cand] != mru)
+        c = t.local[cand[hit]]
+        irtt[c] = r.ts[cand[hit]] - mru[hit]
+        row[c] = cand[hit]
+        todo = todo[live & ~hit]
+        at[todo] += 1
+    if todo.size:  # a long run of ACKs at the SYN's own timestamp: walk it in Python
+        for k in todo.tolist():
+            for p in pure[at[k]:].tolist():
+                if p >= t.row_end[head[k]]:
+                    break
+                last = int(lanes.last_in_before(syn_only, np.array([p]))[0])
+                mru = int(r.ts[last]) if last >= 0 else 0
+                if mru != 0 and int(r.ts[p]) != mru:
+                    irtt[t.local[p]] = int(r.ts[p]) - mru
+                    row[t.local[p]] = p
+                    break
     return irtt, row

@@ -1,5 +1,5 @@
 """What the analysis knows of each side's window scaling, and whether a side's last handshake
-packet was a SYN, before every packet (Wireshark's ``win_scale`` and ``is_first_ack``).
+packet was a SYN, before a packet (Wireshark's ``win_scale`` and ``is_first_ack``).
 
 A side's scale starts unknown (-1). A window-scale option sets it; after each SYN Wireshark
 checks the handshake: a SYN without the option means no scaling on either side (-2), and a
@@ -21,16 +21,14 @@ UNKNOWN, NO_SCALING = -1, -2
 MAX_EVENTS = 256
 
 
-def window_state(t: TcpPackets, lanes: Lanes, wscale: np.ndarray
+def window_state(t: TcpPackets, lanes: Lanes, wscale: np.ndarray, rows: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: the other side's window-scale state before the row, whether the other side's
-    last SYN-or-pure-ACK was a SYN (``is_first_ack``), and a per-conversation mask of those
-    with too many events for this replay."""
+    """For each of ``rows``: the other side's window-scale state before it, whether the other
+    side's last SYN-or-pure-ACK was a SYN (``is_first_ack``); and a per-conversation mask of
+    conversations with too many events for this replay."""
     flags = t.flags
     syn = (flags & SYN) != 0
-    event = syn | (wscale >= 0)
-    ev = np.flatnonzero(event)
-    n = len(t)
+    ev = np.flatnonzero(syn | (wscale >= 0))
     after = np.full((max(ev.size, 1), 2), UNKNOWN, dtype=np.int8)  # state after each event
     too_many = np.zeros(t.nconv, dtype=bool)
     if ev.size:
@@ -40,36 +38,35 @@ def window_state(t: TcpPackets, lanes: Lanes, wscale: np.ndarray
         too_many[conv[rank >= MAX_EVENTS]] = True
         state = np.full((t.nconv, 2), UNKNOWN, dtype=np.int8)
         for k in range(min(int(rank.max()) + 1, MAX_EVENTS)):
-            e = ev[rank == k]
+            pos = np.flatnonzero(rank == k)
+            e = ev[pos]
             c = t.local[e]
             lane = t.lane[e].astype(np.int64)
-            mine = state[c, lane]
-            ws = wscale[e]
-            mine = np.where(ws >= 0, ws, mine)
+            mine = np.where(wscale[e] >= 0, wscale[e], state[c, lane])
             other = state[c, 1 - lane]
             s = syn[e]
             synack = s & ((flags[e] & ACK) != 0)
             unknown = s & (mine == UNKNOWN)
             other = np.where(unknown, NO_SCALING, other)
-            mine = np.where(unknown | (synack & ~unknown & (other == NO_SCALING)), NO_SCALING,
-                            mine)
+            mine = np.where(unknown | (synack & (other == NO_SCALING)), NO_SCALING, mine)
             state[c, lane] = mine
             state[c, 1 - lane] = other
-            pos = np.flatnonzero(rank == k)
             after[pos, 0] = np.where(lane == 0, mine, other)
             after[pos, 1] = np.where(lane == 0, other, mine)
-    # the state before each row: after the conversation's last earlier event
-    last = lanes.last_before(event)
+    other_lane = 1 - t.lane[rows].astype(np.int64)
+    last = lanes.last_in_before(ev, rows)
     slot = np.searchsorted(ev, np.maximum(last, 0))
-    other_lane = 1 - t.lane.astype(np.int64)
     rev_scale = np.where(last >= 0, after[np.minimum(slot, after.shape[0] - 1), other_lane],
                          UNKNOWN).astype(np.int64)
     # is_first_ack: set by a SYN of that side, cleared by its pure ACKs (ACK without SYN)
-    marks = syn | ((flags & (SYN | ACK)) == ACK)
-    first_ack = np.zeros(n, dtype=bool)
-    for lane in (0, 1):  # the other side's last mark before each row of this lane
-        other_marks = lanes.last_before(marks, lane_of_mask=1 - lane)
-        rows = lanes.rows[lane]
-        m = other_marks[rows]
-        first_ack[rows] = (m >= 0) & syn[np.maximum(m, 0)]
+    first_ack = np.zeros(rows.size, dtype=bool)
+    pure = (flags & (SYN | ACK)) == ACK
+    for lane in (0, 1):
+        k = np.flatnonzero(other_lane == lane)
+        if not k.size:
+            continue
+        mine = t.lane == lane
+        last_syn = lanes.last_in_before(np.flatnonzero(syn & mine), rows[k])
+        last_pure = lanes.last_in_before(np.flatnonzero(pure & mine), rows[k])
+        first_ack[k] = (last_syn >= 0) & (last_syn > last_pure)
     return rev_scale, first_ack, too_many
