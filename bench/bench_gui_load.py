@@ -32,7 +32,7 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine import WIRESHARK, extract_flows_from_file  # noqa: E402
-from gui.conversation_data import ConversationData  # noqa: E402
+from gui.table.data import ConversationData  # noqa: E402
 from gui.window import MainWindow  # noqa: E402
 
 HEARTBEAT_MS = 5

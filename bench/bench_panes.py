@@ -41,8 +41,8 @@ from engine import WIRESHARK, FlowResult, extract_flows_from_file  # noqa: E402
 from engine.packets import Kind  # noqa: E402
 from engine.zwave.protocol import ZWAVE  # noqa: E402
 from engine.zwave.synth import main as zwave_synth  # noqa: E402
-from gui.conversation_data import ConversationData  # noqa: E402
-from gui.details import DetailsPanel  # noqa: E402
+from gui.panes.details import DetailsPanel  # noqa: E402
+from gui.table.data import ConversationData  # noqa: E402
 
 RUNS = 5
 

@@ -39,9 +39,9 @@ from common import GENERATOR, flowscope_cli, measure, need, synthetic_capture
 
 from engine import WIRESHARK, extract_flows_from_file
 from engine.export.follow import export_follow, write_follow
+from engine.follow.tcp import reassemble
 from engine.pipeline import ANALYSES
 from engine.tcp.analysis import add_tcp_columns
-from engine.tcp.stream import reassemble
 from engine.tcp.timeline import tcp_timeline
 
 

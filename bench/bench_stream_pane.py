@@ -41,8 +41,8 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine import WIRESHARK, FlowResult, extract_flows_from_file  # noqa: E402
-from gui.stream_pane import StreamPane  # noqa: E402
-from gui.stream_search import find  # noqa: E402
+from gui.panes.stream.pane import StreamPane  # noqa: E402
+from gui.panes.stream.search import find  # noqa: E402
 
 HEARTBEAT_MS = 5
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import plugins  # noqa: F401  (registers analyses and link-layer plug-ins)
 from .capture import CancelFn, ProgressFn
-from .capture.memory import RawPacket
+from .capture.in_memory import RawPacket
 from .config import WIRESHARK, FlowConfig
 from .errors import (
     ConversationNotFound,

@@ -57,7 +57,10 @@ class ColumnSpec:
     protocols: tuple[str, ...] = ()
     #: listed in the column chooser but not shown until the user asks
     hidden: bool = False
-    #: other names the filter accepts for it (Wireshark-style field names)
+    #: other names the filter accepts for it (Wireshark-style field names, lower case). An
+    #: alias several columns declare names them together: the filter matches a row when any
+    #: of them does (``port`` is a_port or b_port, ``name`` a server name or an endpoint's
+    #: name), so a column joins such a group with one word here
     aliases: tuple[str, ...] = ()
     #: JSON key (default: the name); "group.key" nests it in an object with its siblings,
     #: null when all of them are null
@@ -111,6 +114,11 @@ def declare_columns(*specs: ColumnSpec) -> None:
         declare_column(spec)
 
 
+def withdraw_column(name: str) -> None:
+    """Remove a plug-in's column (when the plug-in is unloaded)."""
+    COLUMNS.pop(name, None)
+
+
 def extra_columns() -> list[ColumnSpec]:
     """The columns analyses and plug-ins declared (everything but the core)."""
     return [c for c in COLUMNS.values() if not c.core]
@@ -118,11 +126,18 @@ def extra_columns() -> list[ColumnSpec]:
 
 def find_column(name: str) -> ColumnSpec | None:
     """A column by its name or one of its aliases (any case)."""
+    found = find_columns(name)
+    return found[0] if found else None
+
+
+def find_columns(name: str) -> list[ColumnSpec]:
+    """Every column a filter word names: the column of that name, else every column that
+    declares it as an alias (in declaration order); [] when none does."""
     name = name.lower()
-    for spec in COLUMNS.values():
-        if spec.name == name or name in spec.aliases:
-            return spec
-    return None
+    spec = COLUMNS.get(name)
+    if spec is not None:
+        return [spec]
+    return [spec for spec in COLUMNS.values() if name in spec.aliases]
 
 
 # -- the core: Wireshark's Conversations columns ----------------------------------------------
@@ -132,14 +147,16 @@ def _field(name: str) -> Callable[[ConversationTable], np.ndarray]:
 
 declare_columns(
     ColumnSpec("protocol", "Protocol", "protocol", "TCP, UDP, ICMP, other IP protocols, plug-ins'",
-               values=ConversationTable.protocol_names),
+               values=ConversationTable.protocol_names, aliases=("proto",)),
     ColumnSpec("a_address", "Address A", "address",
                "Endpoint A (sender of the first packet)",
-               values=lambda t: t.address_texts("a")),
-    ColumnSpec("a_port", "Port A", "port", "Port of endpoint A", values=_field("a_port")),
+               values=lambda t: t.address_texts("a"), aliases=("src", "addr", "host")),
+    ColumnSpec("a_port", "Port A", "port", "Port of endpoint A", values=_field("a_port"),
+               aliases=("srcport", "port")),
     ColumnSpec("b_address", "Address B", "address", "Endpoint B",
-               values=lambda t: t.address_texts("b")),
-    ColumnSpec("b_port", "Port B", "port", "Port of endpoint B", values=_field("b_port")),
+               values=lambda t: t.address_texts("b"), aliases=("dst", "addr", "host")),
+    ColumnSpec("b_port", "Port B", "port", "Port of endpoint B", values=_field("b_port"),
+               aliases=("dstport", "port")),
     ColumnSpec("packets", "Packets", "count", "Packets, both directions",
                values=lambda t: t.packets),
     ColumnSpec("bytes", "Bytes", "bytes", "Frame bytes on the wire, both directions",
@@ -147,22 +164,23 @@ declare_columns(
     ColumnSpec("stream", "Stream", "stream", "Wireshark's tcp.stream / udp.stream number",
                values=_field("stream")),
     ColumnSpec("packets_ab", "Packets A→B", "count", "Packets sent by A",
-               values=_field("packets_ab")),
+               values=_field("packets_ab"), aliases=("packets_a_to_b",)),
     ColumnSpec("bytes_ab", "Bytes A→B", "bytes", "Frame bytes sent by A",
-               values=_field("bytes_ab")),
+               values=_field("bytes_ab"), aliases=("bytes_a_to_b",)),
     ColumnSpec("packets_ba", "Packets B→A", "count", "Packets sent by B",
-               values=_field("packets_ba")),
+               values=_field("packets_ba"), aliases=("packets_b_to_a",)),
     ColumnSpec("bytes_ba", "Bytes B→A", "bytes", "Frame bytes sent by B",
-               values=_field("bytes_ba")),
+               values=_field("bytes_ba"), aliases=("bytes_b_to_a",)),
     ColumnSpec("start", "Rel Start", "time",
                "When the conversation started (View ▸ Absolute Start Time switches between "
-               "seconds since the first packet and the time of day)", values=_field("start_ns")),
+               "seconds since the first packet and the time of day)", values=_field("start_ns"),
+               aliases=("relative_start",)),
     ColumnSpec("duration", "Duration", "duration", "Seconds from the first to the last packet",
                values=lambda t: t.duration_ns),
     ColumnSpec("bps_ab", "Bits/s A→B", "rate",
                "Bytes A→B × 8 / duration; empty when the duration is zero",
-               values=lambda t: t.bits_per_second("ab")),
+               values=lambda t: t.bits_per_second("ab"), aliases=("bits_per_second_a_to_b",)),
     ColumnSpec("bps_ba", "Bits/s B→A", "rate",
                "Bytes B→A × 8 / duration; empty when the duration is zero",
-               values=lambda t: t.bits_per_second("ba")),
+               values=lambda t: t.bits_per_second("ba"), aliases=("bits_per_second_b_to_a",)),
 )

@@ -39,8 +39,6 @@ class FlowConfig:
     spill_dir: Path | None = None
     #: bytes read per chunk from a capture file (memory use per chunk is about twice this)
     chunk_bytes: int = 16 << 20
-    #: call the progress callback at most this often, in bytes read
-    progress_interval: int = 4 << 20
     #: largest packet record accepted when the file's own snap length is smaller or unset
     max_packet_bytes: int = 262_144
 

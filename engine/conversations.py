@@ -7,6 +7,7 @@ contiguous runs of that order, so every later step is a reduction over runs, not
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -14,11 +15,11 @@ from .config import FlowConfig
 from .decode.exact import Quoted
 from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints, Tuples, group_tuples, tuple_hash
 from .packets import Kind, PacketTable
-from .streams import conversation_starts
+from .protocols import ip_kinds, kinds_with_ports
+from .stream_numbers import conversation_starts
 from .table import ConversationTable
 
 _MASK64 = (1 << 64) - 1
-IP_KINDS = (Kind.TCP, Kind.UDP, Kind.ICMP, Kind.ICMPV6, Kind.IP)
 
 
 @dataclass
@@ -30,10 +31,9 @@ class QuotedLinks:
 
 
 def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config: FlowConfig,
-                        kinds: tuple[Kind, ...] = IP_KINDS
                         ) -> tuple[ConversationTable, QuotedLinks]:
     """Group the IP packets of ``p`` into conversations; writes ``p.conv`` and ``p.direction``."""
-    rows = np.flatnonzero(np.isin(p.kind, kinds))
+    rows = np.flatnonzero(np.isin(p.kind, ip_kinds()))
     ends = Endpoints.of(p, rows)
     tuples = group_tuples(ends)
     new = conversation_starts(p, rows, tuples, config.udp_timeout_ns, config.icmp_timeout_ns)
@@ -54,7 +54,7 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     # the endpoints of each conversation, A first
     a_rows = order[seg_pos]
     kind = p.kind[first]
-    has_ports = (kind == Kind.TCP) | (kind == Kind.UDP)
+    has_ports = np.isin(kind, kinds_with_ports())
     itype = p.icmp_type[first]
     is_icmp = (kind == Kind.ICMP) | (kind == Kind.ICMPV6)
     echo = is_icmp & np.where(kind == Kind.ICMP, np.isin(itype, ICMP4_ECHO_TYPES),
@@ -89,7 +89,7 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
 
 
 def _sums(p: PacketTable, prow: np.ndarray, seg_pos: np.ndarray, direction: np.ndarray,
-          n: int) -> dict[str, np.ndarray]:
+          n: int) -> dict[str, Any]:
     """Per-direction packet, byte and payload sums, times and flags, reduced over runs."""
     nconv = seg_pos.size
     if nconv == 0:

@@ -59,3 +59,13 @@ def register_link_plugin(factory: Callable[[], LinkPlugin]) -> None:
 
 def register_analysis(analysis: Callable[[FlowResult], None]) -> None:
     ANALYSES.append(analysis)
+
+
+def unregister_link_plugin(factory: Callable[[], LinkPlugin]) -> None:
+    if factory in LINK_PLUGINS:
+        LINK_PLUGINS.remove(factory)
+
+
+def unregister_analysis(analysis: Callable[[FlowResult], None]) -> None:
+    if analysis in ANALYSES:
+        ANALYSES.remove(analysis)

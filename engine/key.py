@@ -13,10 +13,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .decode.layers import ICMP4_ECHO, ICMP6_ECHO
 from .packets import Kind, PacketTable
 
-ICMP4_ECHO_TYPES = np.array([0, 8], dtype=np.uint8)
-ICMP6_ECHO_TYPES = np.array([128, 129], dtype=np.uint8)
+ICMP4_ECHO_TYPES = np.array(sorted(ICMP4_ECHO), dtype=np.uint8)
+ICMP6_ECHO_TYPES = np.array(sorted(ICMP6_ECHO), dtype=np.uint8)
 #: added to the ICMP "port" of non-echo messages so type/code never equals an echo identifier
 NON_ECHO = np.uint64(1 << 16)
 
@@ -39,8 +40,8 @@ class Endpoints:
     @classmethod
     def of(cls, p: PacketTable, rows: np.ndarray) -> Endpoints:
         """The key columns of packets ``rows`` (views, not copies, when that is all of them)."""
-        if rows.size == len(p):
-            rows = slice(None)  # type: ignore[assignment]  (every packet: no gathered copies)
+        # every packet: views, no gathered copies
+        rows = slice(None) if rows.size == len(p) else rows  # type: ignore[assignment]
         kind = p.kind[rows]
         sport = p.sport[rows].astype(np.uint64)
         dport = p.dport[rows].astype(np.uint64)

@@ -58,6 +58,11 @@ def register_reason(text: str) -> int:
     REASON_TEXT[code] = text
     return code
 
+
+def unregister_reason(code: int) -> None:
+    if code not in {int(r) for r in Reason}:  # the core reasons stay
+        REASON_TEXT.pop(code, None)
+
 # TCP flag bits as in the header (NS is bit 8)
 FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, NS = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x100
 
@@ -103,7 +108,8 @@ class PacketTable:
     @classmethod
     def empty(cls, n: int) -> PacketTable:
         """Zeroed columns for ``n`` packets (conv = -1)."""
-        cols = {f.name: np.zeros(n, dtype=DTYPES[f.name]) for f in fields(cls)}
+        cols: dict[str, np.ndarray] = {f.name: np.zeros(n, dtype=DTYPES[f.name])
+                                       for f in fields(cls)}
         cols["conv"][:] = -1
         cols["payload_off"][:] = -1
         return cls(**cols)

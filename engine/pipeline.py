@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .capture import ByteSource, CancelFn, Interface, ProgressFn, RecordChunk, open_capture
-from .capture.memory import MemoryChunker
+from .capture.in_memory import MemoryChunker
 from .capture.source import MemorySource
 from .config import FlowConfig
 from .conversations import QuotedLinks, build_conversations, packet_lists
@@ -20,8 +20,8 @@ from .decode.exact import Fragment, Quoted
 from .decode.fast import decode_chunk
 from .decode.fragments import resolve_fragments
 from .errors import FlowError, LoadCancelled
+from .heap import release_freed_memory
 from .hooks import ANALYSES, LINK_PLUGINS, LinkPlugin
-from .memory import release_freed_memory
 from .packets import PacketTable, PacketTableBuilder
 from .result import CaptureInfo, FlowResult
 from .table import ConversationTable, merge_tables
@@ -121,15 +121,15 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
     try:
         packets, fragments, quoted = _decode_all(reader.chunks(progress, cancel),
                                                  reader.interfaces, cancel, plugins,
-                                                 reader.stream.total_bytes)
+                                                 reader.input.total_bytes)
     except BaseException:
-        reader.stream.discard()
+        reader.input.discard()
         raise
-    reader.stream.close()
-    source = reader.stream.source()
+    reader.input.close()
+    source = reader.input.source()
     capture = CaptureInfo(path=path, format=reader.format_name, packets=len(packets),
                           interfaces=reader.interfaces, first_ns=None, last_ns=None,
-                          warnings=reader.warnings, file_bytes=reader.stream.total_bytes)
+                          warnings=reader.warnings, file_bytes=reader.input.total_bytes)
     try:
         return _finish(packets, fragments, quoted, capture, source, config, plugins)
     except BaseException:

@@ -9,4 +9,5 @@ from __future__ import annotations
 
 from .tcp import analysis as _tcp  # noqa: F401  (TCP states, Zeek conn_state/history, counts)
 from .tcp import health as _tcp_health  # noqa: F401  (Wireshark's TCP analysis, health columns)
-from .zwave import plugin as _zwave  # noqa: F401  (Z-Wave link types 261/262/297)
+from .zwave import dissect as _zwave  # noqa: F401  (Z-Wave link types 261/262/297 and their
+#                                       dissection; imports the plug-in itself)

@@ -36,6 +36,11 @@ class Protocol:
     ports: bool = False  # endpoints have ports
     stream_field: str | None = None  # Wireshark's stream number field ("tcp.stream")
     features: frozenset[str] = field(default_factory=frozenset)
+    #: carried directly in IP with this protocol number, source and destination ports in the
+    #: first four bytes of a header of ``transport_header`` bytes (the decoders read them for
+    #: any protocol registered so; TCP, UDP and ICMP have decoders of their own)
+    ip_proto: int | None = None
+    transport_header: int = 0
 
 
 #: every registered protocol by name, in registration order
@@ -53,12 +58,34 @@ def register_protocol(protocol: Protocol) -> Protocol:
     return protocol
 
 
+def unregister_protocol(name: str) -> None:
+    """Remove a plug-in's protocol (when the plug-in is unloaded)."""
+    protocol = PROTOCOLS.pop(name, None)
+    if protocol is not None:
+        _BY_KIND.pop(protocol.kind, None)
+
+
 def new_kind() -> int:
     """A kind code no registered protocol uses yet (for plug-ins; fits PacketTable's uint8)."""
     code = max([_FIRST_PLUGIN_KIND - 1, *_BY_KIND]) + 1
     if code > 255:
         raise ValueError("no kind codes left")
     return code
+
+
+def ported_ip_protocols() -> dict[int, Protocol]:
+    """Registered protocols carried in IP with ports, by IP protocol number."""
+    return {p.ip_proto: p for p in PROTOCOLS.values() if p.ip_proto is not None}
+
+
+def ip_kinds() -> tuple[int, ...]:
+    """Kind codes of every IP-carried conversation family (the core ones and registered ones)."""
+    return (Kind.TCP, Kind.UDP, Kind.ICMP, Kind.ICMPV6, Kind.IP,
+            *(p.kind for p in ported_ip_protocols().values()))
+
+
+def kinds_with_ports() -> tuple[int, ...]:
+    return tuple(p.kind for p in PROTOCOLS.values() if p.ports)
 
 
 def by_kind(kind: int) -> Protocol | None:
@@ -128,6 +155,10 @@ def register_family(family: AddressFamily) -> AddressFamily:
     return family
 
 
+def unregister_family(code: int) -> None:
+    FAMILIES.pop(code, None)
+
+
 def format_address(family: int, hi: int, lo: int) -> str:
     """Canonical text of an endpoint address (IPv6 compressed, as Wireshark prints it)."""
     f = FAMILIES.get(int(family))
@@ -165,4 +196,7 @@ UDP = register_protocol(Protocol(
 ICMP = register_protocol(Protocol("icmp", "ICMP", Kind.ICMP, "ICMP for IPv4"))
 ICMPV6 = register_protocol(Protocol("icmpv6", "ICMPv6", Kind.ICMPV6, "ICMP for IPv6",
                                     aliases=("icmp6",)))
+SCTP = register_protocol(Protocol(
+    "sctp", "SCTP", new_kind(), "Stream Control Transmission Protocol (keyed by ports, as "
+    "Wireshark's SCTP conversations)", ports=True, ip_proto=132, transport_header=12))
 #: other IP protocols (Kind.IP) are not a registered family: each is named by IP_PROTOCOL_NAMES

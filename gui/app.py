@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
 
-from .settings import APPLICATION, ORGANIZATION
+from gui.settings import APPLICATION, ORGANIZATION
 
 
 class FileOpenRelay(QObject):
@@ -82,8 +82,8 @@ def start(argv: Sequence[str] | None = None) -> tuple[object, FileOpenRelay]:
 
     Returns the window and the macOS file-open relay; :func:`main` runs the event loop.
     """
-    from .resource_files import sample_capture
-    from .window import MainWindow, app_icon
+    from gui.resource_files import sample_capture
+    from gui.window import MainWindow, app_icon
 
     args, qt_args = build_parser().parse_known_args(argv)
     app = application(qt_args)
@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args, _ = build_parser().parse_known_args(argv)
     if args.install_desktop or args.uninstall_desktop:
-        from . import desktop
+        from gui import desktop
 
         lines = desktop.install() if args.install_desktop else desktop.uninstall()
         for line in lines:

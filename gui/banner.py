@@ -16,13 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.style import WARNING_BANNER_STYLE
+
 
 class WarningBanner(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("warningBanner")
-        self.setStyleSheet("#warningBanner { background: #fff4ce; border: 1px solid #e0c35a;"
-                           " border-radius: 4px; } QLabel { color: #4a3b00; }")
+        self.setStyleSheet(WARNING_BANNER_STYLE)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 6, 6)
         icon = QLabel(self)

@@ -16,9 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.export.atomic import atomic_write
-
-from .resource_files import DESKTOP_FILE, ICON, MIME_FILE, resource
+from engine.atomic import atomic_write
+from gui.resource_files import DESKTOP_FILE, ICON, MIME_FILE, resource
 
 MIME_TYPES = ("application/vnd.tcpdump.pcap", "application/x-pcapng")
 DESKTOP_ID = "flowscope.desktop"

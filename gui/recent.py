@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .settings import read_list, settings
+from gui.settings import read_list, settings
 
 KEY = "recent/files"
 LIMIT = 10

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from . import units
-from .loader import LoadProgress
+from gui import units
+from gui.loading import LoadProgress
 
 
 class LoadProgressWidget(QWidget):

@@ -34,27 +34,27 @@ from PySide6.QtWidgets import (
 
 from engine import WIRESHARK, FlowConfig
 from engine.export.conversations import csv_text
-
-from . import units
-from .banner import WarningBanner
-from .columns import DisplayOptions
-from .conversation_data import ConversationData
-from .conversation_model import ConversationModel
-from .details import DetailsPanel
-from .export_dialog import (
+from gui import units
+from gui.banner import WarningBanner
+from gui.jobs import FunctionJob, Job, JobRunner
+from gui.loading import LoadJob, LoadProgress
+from gui.panes.details import DetailsPanel
+from gui.recent import add_recent, clear_recent, recent_files
+from gui.resource_files import ICON, resource
+from gui.settings import read_bool, read_list, settings
+from gui.status import CountsLabel, LoadProgressWidget
+from gui.table.columns import DisplayOptions
+from gui.table.data import ConversationData
+from gui.table.export import (
     ExportConversationsDialog,
     ExportRequest,
     ask_export_path,
     write_conversations,
 )
-from .filter import HELP
-from .filter_bar import FilterBar
-from .loader import FunctionJob, Job, JobRunner, LoadJob, LoadProgress
-from .recent import add_recent, clear_recent, recent_files
-from .resource_files import ICON, resource
-from .settings import read_bool, read_list, settings
-from .status import CountsLabel, LoadProgressWidget
-from .table_view import ConversationView
+from gui.table.filter_bar import FilterBar
+from gui.table.filter_help import FilterHelpDialog
+from gui.table.model import ConversationModel
+from gui.table.view import ConversationView
 
 OPEN_FILTERS = ("Packet captures (*.pcap *.pcapng *.cap *.ntar *.dmp *.gz);;"
                 "pcap (*.pcap *.cap *.dmp);;pcapng (*.pcapng *.ntar);;"
@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self.view.columnChoicesChanged.connect(self._save_column_choices)
         self.view.conversationSelected.connect(self.conversationSelected)
         self.view.conversationActivated.connect(self.conversationActivated)
+        self.filter_help: FilterHelpDialog | None = None
         self.filter_bar = FilterBar(self)
         self.filter_bar.maskChanged.connect(self.model.set_mask)
         self.filter_bar.errorChanged.connect(self._filter_error)
@@ -122,7 +123,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.filter_bar)
         self.details = DetailsPanel(self.runner, self)  # detail panes below the table
         layout.addWidget(self.details.below(self.view), 1)
-        self.details.follow(self)
+        self.captureLoaded.connect(self.details.set_capture)
+        self.conversationSelected.connect(self.details.show_conversation)
+        self.conversationActivated.connect(self.details.show_stream)
+        self.details.watch_close(self)
         self.setCentralWidget(central)
 
         self.progress = LoadProgressWidget(self)
@@ -214,7 +218,7 @@ class MainWindow(QMainWindow):
                                     QKeySequence.StandardKey.SelectAll))
         edit.addSeparator()
         edit.addAction(self._action("&Filter…", self._focus_filter, QKeySequence.StandardKey.Find,
-                                    "Type a filter: addresses, port N, protocols, states"))
+                                    "Type a filter: port 80 or port 443, bytes>30k, …"))
 
         view = bar.addMenu("&View")
         self.columns_menu = QMenu("&Columns", self)
@@ -433,7 +437,7 @@ class MainWindow(QMainWindow):
 
     def export_stream(self) -> None:
         """File ▸ Export Stream (Ctrl+E): the selected conversation's stream or packets."""
-        from .stream_export import open_stream_export
+        from gui.panes.stream.export import open_stream_export
 
         data = self._data
         open_stream_export(self, data.result if data is not None else None,
@@ -491,9 +495,8 @@ class MainWindow(QMainWindow):
         self.filter_bar.edit.selectAll()
 
     def _filter_error(self, message: str) -> None:
-        if message:  # the first sentence; the filter box's tooltip has the whole hint
-            first = message.split(". ")[0].rstrip(".")
-            self.statusBar().showMessage(f"Filter not applied: {first}.")
+        if message:  # the filter box's tooltip shows where, with a caret
+            self.statusBar().showMessage(f"Filter not applied: {message}")
         else:
             self.statusBar().clearMessage()
 
@@ -532,9 +535,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(" — ".join(parts))
 
     def _show_filter_help(self) -> None:
-        QMessageBox.information(self, "Filter Syntax", HELP + "\n\nTerms separated by spaces "
-                                "must all match (AND). Examples:\n  10.0.0.0/8 port 443\n"
-                                "  udp !port 53\n  tcp RSTO\n  packets>100 bytes>1000000")
+        if self.filter_help is None:
+            self.filter_help = FilterHelpDialog(self)
+        self.filter_help.show()
+        self.filter_help.raise_()
 
     def _show_about(self) -> None:
         QMessageBox.about(self, "About Flowscope",

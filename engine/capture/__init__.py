@@ -7,11 +7,11 @@ from pathlib import Path
 from ..config import FlowConfig
 from ..errors import FlowError, InvalidCaptureError, TruncatedCaptureError
 from .chunk import RecordChunk
+from .input import CaptureInput
 from .pcap import PcapReader, is_pcap
 from .pcapng import PcapngReader, is_pcapng
 from .reader import CancelFn, ChunkedReader, Interface, ProgressFn
 from .source import ByteSource, FileSource, MemorySource
-from .stream import CaptureStream
 
 __all__ = [
     "ByteSource",
@@ -33,7 +33,7 @@ def open_capture(path: str | Path, config: FlowConfig) -> ChunkedReader:
     """
     path = Path(path)
     try:
-        stream = CaptureStream(path, config.spill_dir)
+        capture_input = CaptureInput(path, config.spill_dir)
     except IsADirectoryError:
         raise InvalidCaptureError(f"{path} is a folder, not a capture file.") from None
     except FileNotFoundError:
@@ -43,9 +43,10 @@ def open_capture(path: str | Path, config: FlowConfig) -> ChunkedReader:
     except OSError as exc:
         raise InvalidCaptureError(f"{path} cannot be opened: {exc.strerror or exc}.") from None
     try:
-        head = stream.peek(4)
-        if stream.problem:
-            raise InvalidCaptureError(f"{path.name}: {stream.problem}, so nothing could be read.")
+        head = capture_input.peek(4)
+        if capture_input.problem:
+            raise InvalidCaptureError(
+                f"{path.name}: {capture_input.problem}, so nothing could be read.")
         if len(head) < 4:
             raise TruncatedCaptureError(
                 f"{path.name} is too short to be a capture file ({len(head)} bytes).")
@@ -58,13 +59,13 @@ def open_capture(path: str | Path, config: FlowConfig) -> ChunkedReader:
             raise InvalidCaptureError(
                 f"{path.name} is not a pcap or pcapng capture (it starts with bytes "
                 f"{head.hex(' ')}), so Flowscope cannot read it.")
-        reader = reader_class(stream, path, config.chunk_bytes, config.max_packet_bytes)
-        if stream.compressed:
+        reader = reader_class(capture_input, path, config.chunk_bytes, config.max_packet_bytes)
+        if capture_input.compressed:
             reader.format_name += ".gz"
         return reader
     except FlowError:
-        stream.discard()
+        capture_input.discard()
         raise
     except OSError as exc:
-        stream.discard()
+        capture_input.discard()
         raise InvalidCaptureError(f"{path.name} cannot be read: {exc.strerror or exc}.") from None

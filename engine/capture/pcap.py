@@ -10,8 +10,8 @@ import numpy as np
 from ..errors import InvalidCaptureError, TruncatedCaptureError
 from .accel import walker
 from .chunk import RecordChunk, u32_at, u32_fields
+from .input import CaptureInput
 from .reader import ChunkedReader, Interface, Walk
-from .stream import CaptureStream
 
 #: magic (as read little-endian) → (big endian file, nanosecond timestamps, record header size)
 MAGICS: dict[int, tuple[bool, bool, int]] = {
@@ -31,9 +31,9 @@ def is_pcap(head: bytes) -> bool:
 class PcapReader(ChunkedReader):
     format_name = "pcap"
 
-    def __init__(self, stream: CaptureStream, path: Path, chunk_bytes: int,
+    def __init__(self, capture_input: CaptureInput, path: Path, chunk_bytes: int,
                  max_packet_bytes: int) -> None:
-        super().__init__(stream, path, chunk_bytes, max_packet_bytes)
+        super().__init__(capture_input, path, chunk_bytes, max_packet_bytes)
         head = bytes(self._buf[:24])
         if len(head) < 4 or self._end < 4:
             raise TruncatedCaptureError(f"{path.name} is too short to be a capture file.")

@@ -11,8 +11,8 @@ import numpy as np
 from ..errors import InvalidCaptureError, TruncatedCaptureError
 from .accel import walker
 from .chunk import RecordChunk, gather
+from .input import CaptureInput
 from .reader import ChunkedReader, Interface, Walk
-from .stream import CaptureStream
 
 SHB = 0x0A0D0D0A
 IDB = 0x00000001
@@ -52,9 +52,9 @@ def is_pcapng(head: bytes) -> bool:
 class PcapngReader(ChunkedReader):
     format_name = "pcapng"
 
-    def __init__(self, stream: CaptureStream, path: Path, chunk_bytes: int,
+    def __init__(self, capture_input: CaptureInput, path: Path, chunk_bytes: int,
                  max_packet_bytes: int) -> None:
-        super().__init__(stream, path, chunk_bytes, max_packet_bytes)
+        super().__init__(capture_input, path, chunk_bytes, max_packet_bytes)
         if self._end < 12:
             raise TruncatedCaptureError(
                 f"{path.name} ends inside its first pcapng block ({self._end} bytes).")

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import LoadCancelled
 from .chunk import PAD, RecordChunk
-from .stream import CaptureStream
+from .input import CaptureInput
 
 ProgressFn = Callable[[int, int, int], None]
 """``progress(bytes_done, bytes_total, packets_so_far)``"""
@@ -59,9 +59,9 @@ class ChunkedReader:
 
     format_name = "capture"
 
-    def __init__(self, stream: CaptureStream, path: Path, chunk_bytes: int,
+    def __init__(self, capture_input: CaptureInput, path: Path, chunk_bytes: int,
                  max_packet_bytes: int) -> None:
-        self.stream = stream
+        self.input = capture_input
         self.path = path
         self.chunk_bytes = max(chunk_bytes, 1 << 16)
         self.max_packet_bytes = max_packet_bytes
@@ -77,7 +77,7 @@ class ChunkedReader:
 
     def close(self) -> None:
         """Release the file (and remove a decompressed copy nobody asked for)."""
-        self.stream.discard()
+        self.input.discard()
 
     def __enter__(self) -> ChunkedReader:
         return self
@@ -124,13 +124,13 @@ class ChunkedReader:
                     raise LoadCancelled(f"Loading {self.path.name} was cancelled.")
                 yield chunk
                 if progress is not None:
-                    progress(position, self.stream.total_bytes, self._yielded(chunk))
+                    progress(position, self.input.total_bytes, self._yielded(chunk))
         finally:
             close = getattr(source, "close", None)
             if close is not None:
                 close()
         if progress is not None:
-            progress(self.stream.total_bytes, self.stream.total_bytes, self.packets)
+            progress(self.input.total_bytes, self.input.total_bytes, self.packets)
 
     _count = 0
 
@@ -192,7 +192,7 @@ class ChunkedReader:
                     chunk.recycle = functools.partial(self._recycle, buf)
                     self.packets += len(chunk)
                     handed = True
-                    yield chunk, self.stream.position
+                    yield chunk, self.input.position
             if self._stopped:
                 break
             pos = walk.stop
@@ -216,8 +216,8 @@ class ChunkedReader:
         self._reading = False  # buffers handed back from now on are freed, not pooled
         while not self._free.empty():
             self._free.get_nowait()
-        if self.stream.problem:
-            self.warnings.append(f"{self.path.name}: {self.stream.problem}; the packets before "
+        if self.input.problem:
+            self.warnings.append(f"{self.path.name}: {self.input.problem}; the packets before "
                                  "that point were read.")
 
     _reading = True
@@ -243,7 +243,7 @@ class ChunkedReader:
         view = memoryview(buf)[start : len(buf) - PAD]
         done = 0
         while done < len(view):
-            n = self.stream.readinto(view[done:])
+            n = self.input.readinto(view[done:])
             if not n:
                 break
             done += n

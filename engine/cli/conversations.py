@@ -6,7 +6,10 @@ import argparse
 import sys
 from typing import Any
 
-from ..export.conversations import write_csv, write_json, write_table
+import numpy as np
+
+from ..export.conversations import LIST_FORMATS
+from ..filter import FilterColumns, FilterError, compile_filter
 from ..pipeline import analyse_file
 from .options import add_capture_argument, add_config_options, config_from
 
@@ -16,8 +19,12 @@ def add_parser(sub: Any) -> None:
                        description="List every conversation (TCP, UDP, ICMP, other IP, Z-Wave) "
                                    "of a capture file.")
     add_capture_argument(p)
-    p.add_argument("--format", choices=("table", "json", "csv"), default="table",
+    p.add_argument("--format", choices=tuple(LIST_FORMATS), default="table",
                    help="output format (default: table)")
+    p.add_argument("--filter", metavar="EXPR", default="",
+                   help="only the conversations this filter keeps, in the GUI filter box's "
+                        "language: 'port 80 or port 443', 'bytes>30k', "
+                        "'(tcp and not port 22) || udp.stream == 3' (see the README)")
     add_config_options(p)
     p.set_defaults(run=run)
 
@@ -25,8 +32,23 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from . import warn
 
+    try:  # a mistyped filter fails before a large file is read
+        expression = compile_filter(args.filter)
+    except FilterError as exc:
+        return _bad_filter(exc)
     with analyse_file(args.file, config_from(args)) as result:
         warn(result.capture.warnings)
-        writer = {"table": write_table, "json": write_json, "csv": write_csv}[args.format]
-        writer(result, sys.stdout)
+        rows = None
+        try:
+            mask = expression.mask(FilterColumns(result.conversations, result.capture.first_ns))
+        except FilterError as exc:
+            return _bad_filter(exc)
+        if mask is not None:  # None: no filter, every row
+            rows = np.flatnonzero(mask)
+        LIST_FORMATS[args.format].write(result, sys.stdout, rows)
     return 0
+
+
+def _bad_filter(exc: FilterError) -> int:
+    print(f"flowscope-cli: --filter: {exc}", file=sys.stderr)
+    return 2

@@ -22,8 +22,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..export.pcap_writer import export_conversation  # loaded only when exporting
-    from ..tcp.stream import find_tcp_stream
+    from ..export.packets import export_conversation  # loaded only when exporting
+    from ..follow.tcp import find_tcp_stream
     from . import warn
 
     with analyse_file(args.file, config_from(args)) as result:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..export.follow import DIRECTION_CHOICES, FORMATS, export_follow, write_follow
+from ..export.follow import DIRECTION_CHOICES, FOLLOW_FORMATS, export_follow, write_follow
 from ..pipeline import analyse_file
 from .options import add_capture_argument, add_config_options, config_from
 
@@ -36,7 +36,7 @@ def add_parser(sub: Any) -> None:
     add_capture_argument(p, stream=True)
     p.add_argument("--direction", choices=DIRECTION_CHOICES, default="both",
                    help="A is the sender of the stream's first packet (default: both)")
-    p.add_argument("--format", choices=FORMATS, default="raw", help="default: raw")
+    p.add_argument("--format", choices=tuple(FOLLOW_FORMATS), default="raw", help="default: raw")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="write to this file (atomically) instead of standard output")
     p.add_argument("--memory-budget", type=_size, default=None, metavar="BYTES",
@@ -49,7 +49,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..tcp.stream import find_tcp_stream, reassemble  # loaded only when following
+    from ..follow.tcp import find_tcp_stream, reassemble  # loaded only when following
     from . import warn
 
     config = config_from(args).replace(memory_budget=args.memory_budget,

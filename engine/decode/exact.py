@@ -12,25 +12,36 @@ from dataclasses import dataclass, field
 
 from ..capture import linktypes as lt
 from ..packets import Kind, Reason
-
-VLAN_TYPES = frozenset((0x8100, 0x88A8, 0x9100, 0x9200))
-ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
-ETH_PPPOE_SESSION = 0x8864
-ETH_MPLS = frozenset((0x8847, 0x8848))
-ETH_TEB = 0x6558  # transparent Ethernet bridging (Ethernet inside GRE)
-PPP_IPV4, PPP_IPV6 = 0x0021, 0x0057
-GRE_PPP = 0x880B
-
-NULL_IPV4 = frozenset((2,))
-NULL_IPV6 = frozenset((10, 24, 28, 30))
-
-IPV6_EXT_8 = frozenset((0, 43, 60, 135, 139, 140))  # length in 8-byte units, not counting 8
-IPV6_FRAG, IPV6_AH, IPV6_NONE = 44, 51, 59
-
-ICMP4_ERRORS = frozenset((3, 4, 5, 11, 12))
-ICMP6_ERRORS = frozenset((1, 2, 3, 4))
-ICMP4_ECHO = frozenset((0, 8))
-ICMP6_ECHO = frozenset((128, 129))
+from ..protocols import ported_ip_protocols
+from .layers import (
+    ETH_IPV4,
+    ETH_IPV6,
+    ETH_MPLS,
+    ETH_PPPOE_SESSION,
+    ETH_TEB,
+    ETHERTYPE_LINKS,
+    GRE_PPP,
+    ICMP4_ERRORS,
+    ICMP6_ERRORS,
+    IPV6_AH,
+    IPV6_EXT_8,
+    IPV6_FRAG,
+    NULL_HEADER,
+    NULL_IPV4,
+    NULL_IPV6,
+    NULL_LINKS,
+    PPP_IPV4,
+    PPP_IPV6,
+    PROTO_ICMP,
+    PROTO_ICMPV6,
+    PROTO_IPIP,
+    PROTO_IPV6,
+    PROTO_TCP,
+    PROTO_UDP,
+    RAW_IP_LINKS,
+    TUNNEL_PROTOCOLS,
+    VLAN_TYPES,
+)
 
 MAX_NESTING = 4  # tunnels inside tunnels before we stop looking
 #: bytes kept from a datagram's first fragment: enough for any transport header Flowscope reads,
@@ -109,46 +120,38 @@ def decode_packet(data: bytes, linktype: int, origlen: int | None = None) -> Fie
 # -- link layers ---------------------------------------------------------------------------
 def _link(data: bytes, linktype: int, wire: int, out: Fields, depth: int) -> None:
     n = len(data)
-    if linktype == lt.ETHERNET:
-        _ethernet(data, 0, wire, out, depth)
-    elif linktype in (lt.RAW, lt.RAW_OLD, lt.RAW_OLD_OPENBSD):
-        if n < 1:
+    if linktype in ETHERTYPE_LINKS:
+        type_at, header = ETHERTYPE_LINKS[linktype]
+        if n < header:
             out.fail(Reason.TRUNCATED)
             return
-        version = data[0] >> 4
+        _ethertype(data, struct.unpack_from(">H", data, type_at)[0], header, wire, out, depth)
+    elif linktype in RAW_IP_LINKS:
+        version = RAW_IP_LINKS[linktype]
+        if version is None:
+            if n < 1:
+                out.fail(Reason.TRUNCATED)
+                return
+            version = data[0] >> 4
         if version == 4:
             _ipv4(data, 0, wire, out, depth)
         elif version == 6:
             _ipv6(data, 0, wire, out, depth)
         else:
             out.fail(Reason.MALFORMED)
-    elif linktype == lt.IPV4:
-        _ipv4(data, 0, wire, out, depth)
-    elif linktype == lt.IPV6:
-        _ipv6(data, 0, wire, out, depth)
-    elif linktype in (lt.NULL, lt.LOOP):
-        if n < 4:
+    elif linktype in NULL_LINKS:
+        if n < NULL_HEADER:
             out.fail(Reason.TRUNCATED)
             return
         le, be = struct.unpack_from("<I", data)[0], struct.unpack_from(">I", data)[0]
         family = be if linktype == lt.LOOP and be < 0x10000 else (le if le < 0x10000 else be)
         if family in NULL_IPV4:
-            _ipv4(data, 4, wire, out, depth)
+            _ipv4(data, NULL_HEADER, wire, out, depth)
         elif family in NULL_IPV6:
-            _ipv6(data, 4, wire, out, depth)
+            _ipv6(data, NULL_HEADER, wire, out, depth)
         else:
             out.ethertype = 0
             out.fail(Reason.NON_IP)
-    elif linktype == lt.LINUX_SLL:
-        if n < 16:
-            out.fail(Reason.TRUNCATED)
-            return
-        _ethertype(data, struct.unpack_from(">H", data, 14)[0], 16, wire, out, depth)
-    elif linktype == lt.LINUX_SLL2:
-        if n < 20:
-            out.fail(Reason.TRUNCATED)
-            return
-        _ethertype(data, struct.unpack_from(">H", data, 0)[0], 20, wire, out, depth)
     elif linktype == lt.PPP:
         _ppp(data, 0, wire, out, depth)
     else:
@@ -156,10 +159,13 @@ def _link(data: bytes, linktype: int, wire: int, out: Fields, depth: int) -> Non
 
 
 def _ethernet(data: bytes, off: int, wire: int, out: Fields, depth: int) -> None:
-    if len(data) < off + 14:
+    """An Ethernet frame starting at ``off`` (inside GRE's transparent bridging)."""
+    type_at, header = ETHERTYPE_LINKS[lt.ETHERNET]
+    if len(data) < off + header:
         out.fail(Reason.TRUNCATED)
         return
-    _ethertype(data, struct.unpack_from(">H", data, off + 12)[0], off + 14, wire, out, depth)
+    _ethertype(data, struct.unpack_from(">H", data, off + type_at)[0], off + header, wire, out,
+               depth)
 
 
 def _ethertype(data: bytes, etype: int, off: int, wire: int, out: Fields, depth: int) -> None:
@@ -332,7 +338,7 @@ def _transport(data: bytes, off: int, plen: int, wire: int, out: Fields, depth: 
     """The layer above IP, at ``off``, carrying ``plen`` bytes according to the IP header."""
     n = len(data)
     proto = out.ip_proto
-    if proto == 6:
+    if proto == PROTO_TCP:
         if n < off + 20:
             out.fail(Reason.TRUNCATED)
             return
@@ -347,7 +353,7 @@ def _transport(data: bytes, off: int, plen: int, wire: int, out: Fields, depth: 
         out.tcp_hlen = hlen
         out.payload_off = off + hlen
         out.payload_len = max(plen - hlen, 0)
-    elif proto == 17:
+    elif proto == PROTO_UDP:
         if n < off + 8:
             out.fail(Reason.TRUNCATED)
             return
@@ -356,10 +362,19 @@ def _transport(data: bytes, off: int, plen: int, wire: int, out: Fields, depth: 
         out.sport, out.dport = sport, dport
         out.payload_off = off + 8
         out.payload_len = ulen - 8 if 8 <= ulen <= plen else max(plen - 8, 0)
-    elif (proto == 1 and out.family == 4) or (proto == 58 and out.family == 6):
+    elif (proto, out.family) in ((PROTO_ICMP, 4), (PROTO_ICMPV6, 6)):
         _icmp(data, off, plen, out)
-    elif proto in (4, 41, 47) and depth < MAX_NESTING and _tunnel(data, off, wire, out, depth):
+    elif proto in TUNNEL_PROTOCOLS and depth < MAX_NESTING and _tunnel(data, off, wire, out, depth):
         return
+    elif proto in (ported := ported_ip_protocols()):
+        if n < off + 4:
+            out.fail(Reason.TRUNCATED)
+            return
+        protocol = ported[proto]
+        out.kind = protocol.kind
+        out.sport, out.dport = struct.unpack_from(">HH", data, off)
+        out.payload_off = off + protocol.transport_header
+        out.payload_len = max(plen - protocol.transport_header, 0)
     else:
         out.kind = Kind.IP
         out.payload_off = off
@@ -371,9 +386,9 @@ def _tunnel(data: bytes, off: int, wire: int, out: Fields, depth: int) -> bool:
     TCP/UDP conversations are the inner ones); False leaves ``out`` as the outer packet."""
     inner = Fields(ethertype=out.ethertype)
     proto = out.ip_proto
-    if proto == 4:
+    if proto == PROTO_IPIP:
         _ipv4(data, off, wire, inner, depth + 1)
-    elif proto == 41:
+    elif proto == PROTO_IPV6:
         _ipv6(data, off, wire, inner, depth + 1)
     elif not _gre(data, off, wire, inner, depth):
         return False

@@ -15,7 +15,34 @@ import numpy as np
 from ..capture import linktypes as lt
 from ..capture.chunk import RecordChunk, gather
 from ..packets import Kind, PacketTable, Reason
-from .exact import ICMP4_ERRORS, ICMP6_ERRORS, Fields, Fragment, Quoted, decode_packet
+from ..protocols import ported_ip_protocols
+from .exact import Fields, Fragment, Quoted, decode_packet
+from .layers import (
+    ETH_IPV4,
+    ETH_IPV6,
+    ETHERTYPE_LINKS,
+    ICMP4_ERRORS,
+    ICMP6_ERRORS,
+    ICMP_HEADER,
+    IPV4_HEADER,
+    IPV6_EXTENSIONS,
+    IPV6_HEADER,
+    MAX_VLAN_TAGS,
+    NULL_HEADER,
+    NULL_IPV4,
+    NULL_IPV6,
+    NULL_LINKS,
+    PROTO_ICMP,
+    PROTO_ICMPV6,
+    PROTO_TCP,
+    PROTO_UDP,
+    RAW_IP_LINKS,
+    SLOW_ETHERTYPES,
+    TCP_HEADER,
+    TUNNEL_PROTOCOLS,
+    UDP_HEADER,
+    VLAN_TYPES,
+)
 
 
 def _lut(size: int, values: object) -> np.ndarray:
@@ -25,13 +52,14 @@ def _lut(size: int, values: object) -> np.ndarray:
     return table
 
 
-VLAN = _lut(1 << 16, [0x8100, 0x88A8, 0x9100, 0x9200])
-SLOW_ETHERTYPES = _lut(1 << 16, [0x8864, 0x8847, 0x8848])  # PPPoE session, MPLS
-TUNNELS = _lut(256, [4, 41, 47])  # IP-in-IP, IPv6-in-IP, GRE
-IPV6_EXT = _lut(256, [0, 43, 44, 51, 60, 135, 139, 140])
+VLAN = _lut(1 << 16, sorted(VLAN_TYPES))
+SLOW_ETHERTYPE = _lut(1 << 16, sorted(SLOW_ETHERTYPES))
+TUNNELS = _lut(256, sorted(TUNNEL_PROTOCOLS))
+IPV6_EXT = _lut(256, sorted(IPV6_EXTENSIONS))
 ICMP4_ERR = _lut(256, sorted(ICMP4_ERRORS))
 ICMP6_ERR = _lut(256, sorted(ICMP6_ERRORS))
-RAW_TYPES = (lt.RAW, lt.RAW_OLD, lt.RAW_OLD_OPENBSD)
+NULL_V4 = sorted(NULL_IPV4)
+NULL_V6 = sorted(NULL_IPV6)
 
 
 @dataclass
@@ -40,7 +68,6 @@ class SideInfo:
 
     fragments: list[tuple[int, Fragment]] = field(default_factory=list)  # (packet index, …)
     quoted: list[tuple[int, Quoted]] = field(default_factory=list)
-    slow_packets: int = 0
 
 
 def _u16(rows: np.ndarray, col: int) -> np.ndarray:
@@ -93,43 +120,38 @@ def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
 
     for row in np.flatnonzero(slow):
         _decode_slow(int(row), buf, pos, cap, t, side, first_index)
-    side.slow_packets = int(slow.sum())
     return t, side
 
 
 # -- link layer -----------------------------------------------------------------------------
 def _link_layer(link: int, rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, cap: np.ndarray,
                 t: PacketTable, l3: np.ndarray, version: np.ndarray, slow: np.ndarray) -> None:
-    if link == lt.ETHERNET:
-        _ethertypes(rows, buf, pos, cap, t, l3, version, slow, 12, 14)
-    elif link == lt.LINUX_SLL:
-        _ethertypes(rows, buf, pos, cap, t, l3, version, slow, 14, 16)
-    elif link == lt.LINUX_SLL2:
-        _ethertypes(rows, buf, pos, cap, t, l3, version, slow, 0, 20)
-    elif link in RAW_TYPES or link in (lt.IPV4, lt.IPV6):
-        first = gather(buf, pos[rows], 1)[:, 0] >> 4
-        if link == lt.IPV4:
-            first = np.full(rows.size, 4, dtype=np.uint8)
-        elif link == lt.IPV6:
-            first = np.full(rows.size, 6, dtype=np.uint8)
+    if link in ETHERTYPE_LINKS:
+        _ethertypes(rows, buf, pos, cap, t, l3, version, slow, *ETHERTYPE_LINKS[link])
+    elif link in RAW_IP_LINKS:
+        implied = RAW_IP_LINKS[link]
+        if implied is None:
+            first = gather(buf, pos[rows], 1)[:, 0] >> 4
+        else:
+            first = np.full(rows.size, implied, dtype=np.uint8)
         ok = (first == 4) | (first == 6)
         version[rows[ok]] = first[ok]
         _fail(t, rows[~ok], Reason.MALFORMED)
         _fail(t, rows[cap[rows] < 1], Reason.TRUNCATED)
-    elif link in (lt.NULL, lt.LOOP):
-        head = gather(buf, pos[rows], 4)
+    elif link in NULL_LINKS:
+        head = gather(buf, pos[rows], NULL_HEADER)
         le = head.view("<u4")[:, 0]
         be = head.view(">u4")[:, 0]
         family = np.where(le < 0x10000, le, be)
         if link == lt.LOOP:
             family = np.where(be < 0x10000, be, le)
-        v4 = family == 2
-        v6 = np.isin(family, (10, 24, 28, 30))
+        v4 = np.isin(family, NULL_V4)
+        v6 = np.isin(family, NULL_V6)
         version[rows[v4]] = 4
         version[rows[v6]] = 6
-        l3[rows] = 4
+        l3[rows] = NULL_HEADER
         _fail(t, rows[~(v4 | v6)], Reason.NON_IP)
-        _fail(t, rows[cap[rows] < 4], Reason.TRUNCATED)
+        _fail(t, rows[cap[rows] < NULL_HEADER], Reason.TRUNCATED)
     elif link == lt.PPP:
         slow[rows] = True
     else:
@@ -140,12 +162,12 @@ def _ethertypes(rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, cap: np.ndar
                 t: PacketTable, l3: np.ndarray, version: np.ndarray, slow: np.ndarray,
                 type_col: int, header: int) -> None:
     """EtherType at ``type_col`` with up to three VLAN tags after it; IP starts after them."""
-    width = header + 12
+    width = header + 4 * MAX_VLAN_TAGS
     head = gather(buf, pos[rows], width)
     etype = _u16(head, type_col)
     etype[cap[rows] < header] = 0  # header cut short: what follows is the next packet's bytes
     off = np.full(rows.size, header, dtype=np.int64)
-    for _ in range(3):
+    for _ in range(MAX_VLAN_TAGS):
         # a tag cut short stays unfollowed: the exact path reports it as truncated
         tagged = np.flatnonzero(VLAN[etype] & (cap[rows] >= off + 4))
         if not tagged.size:
@@ -156,11 +178,11 @@ def _ethertypes(rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, cap: np.ndar
     t.ethertype[rows] = etype
     l3[rows] = off
     short = cap[rows] < off
-    v4 = (etype == 0x0800) & ~short
-    v6 = (etype == 0x86DD) & ~short
+    v4 = (etype == ETH_IPV4) & ~short
+    v6 = (etype == ETH_IPV6) & ~short
     version[rows[v4]] = 4
     version[rows[v6]] = 6
-    odd = VLAN[etype] | SLOW_ETHERTYPES[etype]
+    odd = VLAN[etype] | SLOW_ETHERTYPE[etype]
     slow[rows[odd & ~short]] = True
     _fail(t, rows[short], Reason.TRUNCATED)
     _fail(t, rows[~(v4 | v6 | odd | short)], Reason.NON_IP)
@@ -181,7 +203,7 @@ def _ip_layer(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable,
 
     rows = np.flatnonzero((version == 4) & ~slow)
     if rows.size:
-        h = gather(buf, pos[rows] + l3[rows], 20)
+        h = gather(buf, pos[rows] + l3[rows], IPV4_HEADER)
         ihl = (h[:, 0] & 0x0F).astype(np.int64) * 4
         total = _u16(h, 2).astype(np.int64)
         frag = _u16(h, 6)
@@ -189,8 +211,8 @@ def _ip_layer(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable,
         c = cap[rows] - l3[rows]
         # checked in the exact decoder's order: a wrong version or IHL is malformed even when
         # the IHL it claims runs past the captured bytes
-        bad_head = ((h[:, 0] >> 4) != 4) | (ihl < 20)
-        trunc = (c < 20) | ((c < ihl) & ~bad_head)
+        bad_head = ((h[:, 0] >> 4) != 4) | (ihl < IPV4_HEADER)
+        trunc = (c < IPV4_HEADER) | ((c < ihl) & ~bad_head)
         bad = bad_head | ((total < ihl) & (total != 0))
         odd = (total == 0) | ((frag & 0x3FFF) != 0) | TUNNELS[proto]
         good = ~(trunc | bad | odd)
@@ -209,11 +231,11 @@ def _ip_layer(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable,
 
     rows = np.flatnonzero((version == 6) & ~slow)
     if rows.size:
-        h = gather(buf, pos[rows] + l3[rows], 40)
+        h = gather(buf, pos[rows] + l3[rows], IPV6_HEADER)
         plen = _u16(h, 4).astype(np.int64)
         nh = h[:, 6]
         c = cap[rows] - l3[rows]
-        trunc = c < 40
+        trunc = c < IPV6_HEADER
         bad = (h[:, 0] >> 4) != 6
         odd = (plen == 0) | IPV6_EXT[nh] | TUNNELS[nh]
         good = ~(trunc | bad | odd)
@@ -229,7 +251,7 @@ def _ip_layer(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable,
         t.src_lo[g] = _u64(h, 16)
         t.dst_hi[g] = _u64(h, 24)
         t.dst_lo[g] = _u64(h, 32)
-        l4[g] = l3[g] + 40
+        l4[g] = l3[g] + IPV6_HEADER
         l4len[g] = plen
     return l4, l4len
 
@@ -240,16 +262,16 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
     rows = np.flatnonzero(l4 >= 0)
     if not rows.size:
         return
-    h = gather(buf, pos[rows] + l4[rows], 20)
+    h = gather(buf, pos[rows] + l4[rows], TCP_HEADER)
     proto = t.ip_proto[rows]
     fam = t.family[rows]
     c = cap[rows] - l4[rows]
     plen = l4len[rows]
 
-    tcp = proto == 6
-    trunc = tcp & (c < 20)
+    tcp = proto == PROTO_TCP
+    trunc = tcp & (c < TCP_HEADER)
     hlen = (h[:, 12] >> 4).astype(np.int64) * 4
-    bad = tcp & ~trunc & (hlen < 20)
+    bad = tcp & ~trunc & (hlen < TCP_HEADER)
     ok = tcp & ~trunc & ~bad
     _fail(t, rows[trunc], Reason.TRUNCATED)
     _fail(t, rows[bad], Reason.MALFORMED)
@@ -266,8 +288,8 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
     t.payload_off[r] = l4[r] + hl
     t.payload_len[r] = np.maximum(plen[ok] - hl, 0)
 
-    udp = proto == 17
-    trunc = udp & (c < 8)
+    udp = proto == PROTO_UDP
+    trunc = udp & (c < UDP_HEADER)
     ok = udp & ~trunc
     _fail(t, rows[trunc], Reason.TRUNCATED)
     r, x, pl = rows[ok], h[ok], plen[ok]
@@ -275,11 +297,11 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
     t.kind[r] = Kind.UDP
     t.sport[r] = _u16(x, 0)
     t.dport[r] = _u16(x, 2)
-    t.payload_off[r] = l4[r] + 8
-    sane = (ulen >= 8) & (ulen <= pl)
-    t.payload_len[r] = np.where(sane, ulen - 8, np.maximum(pl - 8, 0))
+    t.payload_off[r] = l4[r] + UDP_HEADER
+    sane = (ulen >= UDP_HEADER) & (ulen <= pl)
+    t.payload_len[r] = np.where(sane, ulen - UDP_HEADER, np.maximum(pl - UDP_HEADER, 0))
 
-    icmp = ((proto == 1) & (fam == 4)) | ((proto == 58) & (fam == 6))
+    icmp = ((proto == PROTO_ICMP) & (fam == 4)) | ((proto == PROTO_ICMPV6) & (fam == 6))
     if icmp.any():
         trunc = icmp & (c < 4)
         errors = icmp & ~trunc & np.where(fam == 4, ICMP4_ERR[h[:, 0]], ICMP6_ERR[h[:, 0]])
@@ -287,14 +309,14 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
         _fail(t, rows[trunc], Reason.TRUNCATED)
         slow[rows[errors]] = True
         r, x = rows[ok], h[ok]
-        full = c[ok] >= 8
+        full = c[ok] >= ICMP_HEADER
         t.kind[r] = np.where(fam[ok] == 4, Kind.ICMP, Kind.ICMPV6)
         t.icmp_type[r] = x[:, 0]
         t.icmp_code[r] = x[:, 1]
         t.icmp_id[r] = np.where(full, _u16(x, 4), 0)
         t.icmp_seq[r] = np.where(full, _u16(x, 6), 0)
-        t.payload_off[r] = l4[r] + 8
-        t.payload_len[r] = np.maximum(plen[ok] - 8, 0)
+        t.payload_off[r] = l4[r] + ICMP_HEADER
+        t.payload_len[r] = np.maximum(plen[ok] - ICMP_HEADER, 0)
 
     other = ~(tcp | udp | icmp)
     if other.any():
@@ -302,6 +324,21 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
         t.kind[r] = Kind.IP
         t.payload_off[r] = l4[r]
         t.payload_len[r] = np.maximum(plen[other], 0)
+        for number, protocol in ported_ip_protocols().items():
+            ported = other & (proto == number)
+            if not ported.any():
+                continue
+            trunc = ported & (c < 4)
+            _fail(t, rows[trunc], Reason.TRUNCATED)
+            t.payload_off[rows[trunc]] = -1
+            t.payload_len[rows[trunc]] = 0
+            ok = ported & ~trunc
+            r, x, size = rows[ok], h[ok], protocol.transport_header
+            t.kind[r] = protocol.kind
+            t.sport[r] = _u16(x, 0)
+            t.dport[r] = _u16(x, 2)
+            t.payload_off[r] = l4[r] + size
+            t.payload_len[r] = np.maximum(plen[ok] - size, 0)
 
 
 # -- the exact path -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import numpy as np
@@ -268,21 +269,28 @@ def _section_columns(proto: str) -> list[tuple[str, Callable[[dict[str, Any]], A
     """The columns a protocol's section of the text table adds to :data:`TABLE_COLUMNS`."""
     if proto in ("icmp", "icmpv6"):
         return ICMP_COLUMNS
-    return [(spec.text_title, lambda r, key=spec.key: r.get(key), spec.format == "text")
+    return [(spec.text_title, _field_of(spec.key), spec.format == "text")
             for spec in COLUMNS.values()
             if spec.text_title and not spec.core and proto in spec.protocols]
 
 
-def write_table(result: FlowResult, out: TextIO) -> None:
+def _field_of(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda record: record.get(key)
+
+
+def write_table(result: FlowResult, out: TextIO, rows: np.ndarray | None = None) -> None:
     """A readable text table, one section per protocol, like ``tshark -z conv,tcp``; columns
-    that are empty for a whole section (ports of ICMP, streams of Z-Wave) are left out."""
-    records = conversation_records(result)
+    that are empty for a whole section (ports of ICMP, streams of Z-Wave) are left out. With
+    ``rows`` (a filter's), only those conversations, and the header says how many matched."""
+    records = conversation_records(result, rows)
     by_proto: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
         by_proto.setdefault(rec["protocol"], []).append(rec)
     c = result.capture
+    matched = "" if rows is None else f" ({len(records)} match the filter)"
     out.write(f"{c.path or 'packets'}: {c.format}, {c.packets} packets, "
-              f"{len(records)} conversations, {result.unassigned.total} packets in none\n")
+              f"{len(result.conversations)} conversations{matched}, "
+              f"{result.unassigned.total} packets in none\n")
     order = ["tcp", "udp", "icmp", "icmpv6"]
     for proto in sorted(by_proto, key=lambda p: (order.index(p) if p in order else 9, p)):
         recs = sorted(by_proto[proto], key=lambda r: (r["stream"] is None, r["stream"] or 0,
@@ -297,3 +305,33 @@ def write_table(result: FlowResult, out: TextIO) -> None:
             text = [cell.ljust(w) if columns[k][2] else cell.rjust(w)
                     for cell, w, k in zip(line, widths, keep, strict=True)]
             out.write("  ".join(text).rstrip() + "\n")
+
+
+# -- the formats, by name (the CLI's --format, the GUI's Export Conversations) -----------------
+@dataclass(frozen=True)
+class ListFormat:
+    """A way to write the conversation list: ``write(result, text file, rows or None)``."""
+
+    name: str
+    title: str  # as a file dialog shows it
+    description: str  # a line for a choice of formats
+    suffix: str
+    write: Callable[[FlowResult, TextIO, np.ndarray | None], None]
+
+
+#: every conversation-list format by name, in the order offered
+LIST_FORMATS: dict[str, ListFormat] = {}
+
+
+def register_list_format(fmt: ListFormat) -> None:
+    LIST_FORMATS[fmt.name] = fmt
+
+
+for _fmt in (
+    ListFormat("table", "Text table", "a readable table per protocol, like tshark -z conv",
+               ".txt", write_table),
+    ListFormat("json", "JSON", "the CLI's document: capture, conversations", ".json",
+               write_json),
+    ListFormat("csv", "CSV", "one row per conversation", ".csv", write_csv),
+):
+    register_list_format(_fmt)

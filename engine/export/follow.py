@@ -15,20 +15,20 @@ Packet numbers are 1-based, like Wireshark's frame numbers.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..capture import CancelFn
 from ..errors import LoadCancelled
-from .atomic import atomic_write
 
 if TYPE_CHECKING:  # annotations only: the formats need no reassembly code to be imported
-    from ..tcp.stream import Gap, TcpStream
+    from ..follow.model import FollowStream, Gap
 
-FORMATS = ("raw", "hex", "ascii", "c-array", "yaml")
 DIRECTION_CHOICES = ("both", "a-to-b", "b-to-a")
 
 _PRINTABLE = bytes(c if (32 <= c < 127 or c in (9, 10, 13)) else 46 for c in range(256))
@@ -50,8 +50,8 @@ class _Turn(NamedTuple):
     length: int
 
 
-def _turns(stream: TcpStream, wanted: tuple[int, ...]) -> list[_Turn]:
-    """The stream's turns (see :meth:`TcpStream.turns`) in the wanted directions."""
+def _turns(stream: FollowStream, wanted: tuple[int, ...]) -> list[_Turn]:
+    """The stream's turns (see :meth:`FollowStream.turns`) in the wanted directions."""
     t = stream.turns()
     keep = np.isin(t.direction, wanted)
     return list(map(_Turn._make, zip(t.direction[keep].tolist(), t.first_chunk[keep].tolist(),
@@ -62,7 +62,7 @@ def _turns(stream: TcpStream, wanted: tuple[int, ...]) -> list[_Turn]:
 class _Cursor:
     """Reads one direction's bytes front to back, without joining them."""
 
-    def __init__(self, stream: TcpStream, direction: int) -> None:
+    def __init__(self, stream: FollowStream, direction: int) -> None:
         self._blocks = stream.stores[direction].blocks()
         self.block: memoryview = memoryview(b"")
         self.pos = 0
@@ -81,7 +81,7 @@ class _Cursor:
             yield piece
 
 
-def _gaps_before(stream: TcpStream, wanted: tuple[int, ...]) -> dict[int, list[Gap]]:
+def _gaps_before(stream: FollowStream, wanted: tuple[int, ...]) -> dict[int, list[Gap]]:
     out: dict[int, list[Gap]] = {}
     for g in stream.gaps:
         if g.direction in wanted:
@@ -89,21 +89,20 @@ def _gaps_before(stream: TcpStream, wanted: tuple[int, ...]) -> dict[int, list[G
     return out
 
 
-def write_follow(stream: TcpStream, out: BinaryIO, fmt: str = "raw", direction: str = "both",
+def write_follow(stream: FollowStream, out: BinaryIO, fmt: str = "raw", direction: str = "both",
                  cancel: CancelFn | None = None) -> None:
     """Write ``stream`` to the binary file ``out`` in format ``fmt``."""
     wanted = directions(direction)
-    writer = {"raw": _raw, "hex": _hex, "ascii": _ascii, "c-array": _c_arrays,
-              "yaml": _yaml}.get(fmt)
-    if writer is None:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    for k, piece in enumerate(writer(stream, wanted)):
+    spec = FOLLOW_FORMATS.get(fmt)
+    if spec is None:
+        raise ValueError(f"format must be one of {', '.join(FOLLOW_FORMATS)}")
+    for k, piece in enumerate(spec.write(stream, wanted)):
         out.write(piece)
         if cancel is not None and not k & 0xFF and cancel():
             raise LoadCancelled("The export was cancelled.")
 
 
-def export_follow(stream: TcpStream, path: str | Path, fmt: str = "raw",
+def export_follow(stream: FollowStream, path: str | Path, fmt: str = "raw",
                   direction: str = "both", cancel: CancelFn | None = None) -> None:
     """Write ``stream`` to ``path`` atomically (a failed or cancelled export leaves nothing)."""
     with atomic_write(path) as out:
@@ -115,7 +114,7 @@ def _marker(gap: Gap) -> bytes:
 
 
 # -- raw and ascii --------------------------------------------------------------------------
-def _raw(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes | memoryview]:
+def _raw(stream: FollowStream, wanted: tuple[int, ...]) -> Iterator[bytes | memoryview]:
     if len(wanted) == 1:
         yield from stream.stores[wanted[0]].blocks()
         return
@@ -130,7 +129,7 @@ def _raw(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes | memoryv
             yield from cursor.take(length)
 
 
-def _ascii(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes | memoryview]:
+def _ascii(stream: FollowStream, wanted: tuple[int, ...]) -> Iterator[bytes | memoryview]:
     gaps = _gaps_before(stream, wanted)
     cursors = [_Cursor(stream, 0), _Cursor(stream, 1)]
     for turn in _turns(stream, wanted):
@@ -147,7 +146,7 @@ def _markers(gaps: list[Gap], indent: bytes) -> Iterator[bytes]:
 
 
 # -- hex dump --------------------------------------------------------------------------------
-def _hex(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
+def _hex(stream: FollowStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
     both = len(wanted) == 2
     gaps = _gaps_before(stream, wanted)
     cursors = [_Cursor(stream, 0), _Cursor(stream, 1)]
@@ -223,7 +222,7 @@ def c_array(name: str, packet: int, data: bytes) -> bytes:
     return head + text[: keep - 2] + b" };\n"
 
 
-def _c_arrays(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
+def _c_arrays(stream: FollowStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
     c = stream.chunks
     gaps = _gaps_before(stream, wanted)
     count = [0, 0]
@@ -241,7 +240,7 @@ def _c_arrays(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
 
 
 # -- YAML ---------------------------------------------------------------------------------------
-def _yaml(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
+def _yaml(stream: FollowStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
     c = stream.chunks
     yield b"peers:\n"
     for peer, (host, port) in enumerate((stream.a, stream.b)):
@@ -265,3 +264,32 @@ def _yaml(stream: TcpStream, wanted: tuple[int, ...]) -> Iterator[bytes]:
         for g in gaps:
             yield (f"  - peer: {g.direction}\n    offset: {g.offset}\n    missing: {g.length}\n"
                    f"    kind: {g.kind}\n    packet: {g.packet + 1}\n").encode()
+
+
+# -- the formats, by name (the CLI's --format, the GUI's Export Stream) ------------------------
+@dataclass(frozen=True)
+class FollowFormat:
+    """A way to write a stream: ``write(stream, directions)`` yields the file's pieces."""
+
+    name: str
+    title: str  # as a dialog shows it
+    suffix: str
+    write: Callable[[FollowStream, tuple[int, ...]], Iterator[bytes | memoryview]]
+
+
+#: every Follow format by name, in the order offered
+FOLLOW_FORMATS: dict[str, FollowFormat] = {}
+
+
+def register_follow_format(fmt: FollowFormat) -> None:
+    FOLLOW_FORMATS[fmt.name] = fmt
+
+
+for _fmt in (
+    FollowFormat("raw", "Raw bytes", ".bin", _raw),
+    FollowFormat("hex", "Hex dump", ".txt", _hex),
+    FollowFormat("ascii", "ASCII", ".txt", _ascii),
+    FollowFormat("c-array", "C arrays", ".c", _c_arrays),
+    FollowFormat("yaml", "YAML", ".yaml", _yaml),
+):
+    register_follow_format(_fmt)

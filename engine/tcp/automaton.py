@@ -45,7 +45,7 @@ def _finish_in_python(table: np.ndarray, state: np.ndarray, local: np.ndarray,
                       codes: np.ndarray, rank: np.ndarray, from_rank: int) -> None:
     rest = np.flatnonzero(rank >= from_rank)  # still grouped by conversation, in order
     rows = table.tolist()
-    current = {}
+    current: dict[int, int] = {}
     for conv, code in zip(local[rest].tolist(), codes[rest].tolist(), strict=True):
         s = current.get(conv)
         if s is None:

@@ -109,14 +109,6 @@ class TcpPackets:
         last = np.maximum.accumulate(idx) if n else idx
         return np.where(last >= self.row_start, last, -1)
 
-    def first_at_or_after(self, mask: np.ndarray) -> np.ndarray:
-        """For each row, the first row at or after it (same conversation) where ``mask`` is
-        set; -1 where there is none."""
-        n = len(self)
-        idx = np.where(mask, np.arange(n, dtype=np.int64), n)
-        nxt = np.minimum.accumulate(idx[::-1])[::-1] if n else idx
-        return np.where(nxt < self.row_end, nxt, -1)
-
     def prev_same(self) -> np.ndarray:
         """The previous row sent by the same side in the same conversation, -1 if none."""
         out = np.full(len(self), -1, dtype=np.int64)

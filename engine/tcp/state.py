@@ -177,10 +177,6 @@ def transition_table() -> np.ndarray:
     return table
 
 
-def sent_fin(state: TcpState) -> bool:
-    return state in _SENT_FIN
-
-
 # -- status: one word for the whole connection ----------------------------------------------
 STATUS_WORDS = ("active", "half-open", "half-closed", "closed", "reset", "rejected", "timed out")
 

@@ -18,7 +18,15 @@ from ..table import ConversationTable
 from . import state as st
 from . import zeek as zk
 from .automaton import run_automaton
-from .events import acknowledges, rfc_codes, rfc_events, roles, zeek_codes, zeek_events
+from .events import (
+    Roles,
+    acknowledges,
+    rfc_codes,
+    rfc_events,
+    roles,
+    zeek_codes,
+    zeek_events,
+)
 from .history import history_strings
 from .segments import TcpPackets, gather_tcp, tcp_conversations
 from .seqstats import sequence_stats
@@ -48,7 +56,7 @@ class TcpSummary:
     missing_bytes: np.ndarray
 
 
-def final_states(t: TcpPackets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def final_states(t: TcpPackets) -> tuple[Roles, np.ndarray, np.ndarray]:
     """(roles, final RFC joint state, final Zeek joint state) per conversation of ``t``."""
     r = roles(t)
     acks_syn, acks_fin = acknowledges(t)

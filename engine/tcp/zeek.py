@@ -75,8 +75,6 @@ def zeek_table() -> np.ndarray:
     return table
 
 
-CONN_STATES = ("S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH",
-               "SHR", "OTH")
 _RSTOS0 = re.compile(r"\^?S[^HAFGIQ]*R")
 
 

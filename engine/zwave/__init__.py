@@ -2,9 +2,10 @@
 
 Modules: :mod:`.tap` (TAP header), :mod:`.checksum`, :mod:`.frames` (vectorised MAC decode),
 :mod:`.routing` (exact path for routed/explore/multicast details), :mod:`.commands` (names),
-:mod:`.conversations` (grouping), :mod:`.plugin` (pipeline registration), :mod:`.fields`
-(exports and views), :mod:`.api` (``extract_zwave_flows``), :mod:`.synth` and :mod:`.capfile`
-(test captures).
+:mod:`.conversations` (grouping), :mod:`.protocol` (its protocol, address family and
+unassigned reason in the registries), :mod:`.plugin` (the link plug-in), :mod:`.fields` (its
+columns), :mod:`.dissect` (one frame as a tree), :mod:`.api` (``extract_zwave_flows``),
+:mod:`.synth` (test captures).
 """
 
 from __future__ import annotations

@@ -121,7 +121,8 @@ class ZWaveFrames:
 
     @classmethod
     def empty(cls, n: int) -> ZWaveFrames:
-        cols = {f.name: np.zeros(n, dtype=_DTYPES[f.name]) for f in fields(cls)}
+        cols: dict[str, np.ndarray] = {f.name: np.zeros(n, dtype=_DTYPES[f.name])
+                                       for f in fields(cls)}
         for name in ("payload_offset", "command_class", "command", "checksum", "data_rate",
                      "region", "frequency_khz"):
             cols[name][:] = -1

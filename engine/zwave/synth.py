@@ -30,9 +30,10 @@ from functools import reduce
 from operator import xor
 from pathlib import Path
 
+from ..atomic import atomic_write
 from ..capture import linktypes as lt
+from ..capture.writer import write_pcap, write_pcapng
 from ..errors import FlowError
-from .capfile import write_pcap, write_pcapng
 from .checksum import CRC_INIT, XOR_SEED
 
 #: (command class, command, parameters) of the commands the generator sends
@@ -274,14 +275,15 @@ def write_capture(path: str | Path, linktype: int, frames: Iterator[SynthFrame],
                   ) -> int:
     """Write generated frames (and, in a pcapng, Ethernet frames on interface 0, merged by
     time); returns the number of records written."""
-    if not pcapng and not ethernet:
-        return write_pcap(path, linktype, ((f.ts_ns, f.packet(linktype)) for f in frames))
-    zwave = ((f.ts_ns, 1, f.packet(linktype)) for f in frames)
-    other = ((ts, 0, data) for ts, data in (ethernet or []))
-    merged = _merge_by_time(zwave, other)
-    if ethernet:
-        return write_pcapng(path, [lt.ETHERNET, linktype], merged)
-    return write_pcapng(path, [linktype], ((0, ts, data) for _, ts, data in merged))
+    with atomic_write(path) as out:
+        if not pcapng and not ethernet:
+            return write_pcap(out, linktype, ((f.ts_ns, f.packet(linktype)) for f in frames))
+        zwave = ((f.ts_ns, 1, f.packet(linktype)) for f in frames)
+        other = ((ts, 0, data) for ts, data in (ethernet or []))
+        merged = _merge_by_time(zwave, other)
+        if ethernet:
+            return write_pcapng(out, [lt.ETHERNET, linktype], merged)
+        return write_pcapng(out, [linktype], ((0, ts, data) for _, ts, data in merged))
 
 
 def _merge_by_time(a: Iterator[tuple[int, int, bytes]], b: Iterator[tuple[int, int, bytes]]

@@ -52,7 +52,7 @@ from scapy.layers.l2 import (
 from scapy.packet import Packet, Raw
 
 from engine import Kind, RawPacket, Reason, extract_flows
-from engine.capture.memory import MemoryChunker
+from engine.capture.in_memory import MemoryChunker
 from engine.decode.exact import Fields, decode_packet
 from engine.decode.fast import decode_chunk
 from engine.packets import PacketTable
@@ -183,7 +183,7 @@ def ipv4_packets(draw: st.DrawFn) -> Packet:
         return header / draw(udp_datagrams())
     if proto == "icmp":
         return header / draw(icmp_messages())
-    header.proto, body = other_protocol(draw, [50, 89, 103, 132, 58])
+    header.proto, body = other_protocol(draw, [50, 89, 103, 253, 58])
     return header / body
 
 
@@ -223,7 +223,7 @@ def ipv6_packets(draw: st.DrawFn) -> Packet:
         return packet / draw(udp_datagrams())
     if proto == "icmpv6":
         return packet / draw(icmpv6_messages())
-    packet.nh, body = other_protocol(draw, [59, 89, 103, 132, 1])
+    packet.nh, body = other_protocol(draw, [59, 89, 103, 253, 1])
     return packet / body
 
 

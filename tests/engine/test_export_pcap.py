@@ -13,8 +13,8 @@ from scapy.utils import rdpcap
 
 from engine import WIRESHARK, LoadCancelled, RawPacket, extract_flows, extract_flows_from_file
 from engine.cli import main
-from engine.export.pcap_writer import export_conversation, write_packets
-from engine.tcp import find_tcp_stream
+from engine.export.packets import export_conversation, write_packets
+from engine.follow import find_tcp_stream
 from tests.conftest import CAPTURES
 
 

@@ -13,7 +13,7 @@ import pytest
 from engine import WIRESHARK, LoadCancelled, extract_flows_from_file
 from engine.cli import main
 from engine.export.follow import c_array, export_follow, hexdump, write_follow
-from engine.tcp import TcpStream, reassemble
+from engine.follow import FollowStream, reassemble
 from tests.conftest import CAPTURES
 from tests.engine.test_tcp_scenarios import analyse, normal_close
 
@@ -36,14 +36,14 @@ TSHARK_HEX = """\
 """
 
 
-def render(stream: TcpStream, fmt: str, direction: str = "both") -> bytes:
+def render(stream: FollowStream, fmt: str, direction: str = "both") -> bytes:
     out = io.BytesIO()
     write_follow(stream, out, fmt, direction)
     return out.getvalue()
 
 
 @pytest.fixture(scope="module")
-def http() -> TcpStream:
+def http() -> FollowStream:
     result = extract_flows_from_file(HTTP, WIRESHARK)
     stream = reassemble(result, 0)
     yield stream
@@ -52,7 +52,7 @@ def http() -> TcpStream:
 
 
 @pytest.fixture(scope="module")
-def gappy() -> TcpStream:
+def gappy() -> FollowStream:
     result = extract_flows_from_file(GAPPY, WIRESHARK)
     stream = reassemble(result, 0)
     yield stream
@@ -60,14 +60,14 @@ def gappy() -> TcpStream:
     result.close()
 
 
-def test_raw(http: TcpStream) -> None:
+def test_raw(http: FollowStream) -> None:
     both = render(http, "raw")
     assert both == b"".join(http.chunk_bytes(k) for k in range(len(http.chunks)))
     assert render(http, "raw", "a-to-b") == http.data(0) and len(http.data(0)) == 136
     assert render(http, "raw", "b-to-a") == http.data(1) and len(http.data(1)) == 5007
 
 
-def test_hex_has_tsharks_layout(http: TcpStream) -> None:
+def test_hex_has_tsharks_layout(http: FollowStream) -> None:
     text = render(http, "hex").decode()
     assert text.startswith(TSHARK_HEX)
     lines = text.splitlines()
@@ -84,19 +84,19 @@ def test_hexdump_partial_lines() -> None:
     assert hexdump(b"") == b""
 
 
-def test_ascii(http: TcpStream) -> None:
+def test_ascii(http: FollowStream) -> None:
     text = render(http, "ascii", "a-to-b")
     assert text.startswith(b"GET /download/CHANGES.bro-aux.txt HTTP/1.1\r\nUser-Agent")
     assert render(analyse_bytes(b"a\x00b\x7f\tc\r\n"), "ascii") == b"a.b.\tc\r\n"
 
 
-def analyse_bytes(payload: bytes) -> TcpStream:
+def analyse_bytes(payload: bytes) -> FollowStream:
     from tests.engine.test_tcp_scenarios import Flow, handshake
 
     return reassemble(analyse(handshake(Flow()).c("PA", 1, 1, payload)), 0)
 
 
-def test_gap_markers_in_text_formats(gappy: TcpStream) -> None:
+def test_gap_markers_in_text_formats(gappy: FollowStream) -> None:
     marker = re.compile(rb"\[(\d+) bytes missing in capture file\]")
     for fmt in ("hex", "ascii"):
         sizes = [int(m) for m in marker.findall(render(gappy, fmt))]
@@ -106,7 +106,7 @@ def test_gap_markers_in_text_formats(gappy: TcpStream) -> None:
     assert render(gappy, "raw") == gappy.data(0)  # raw: only real bytes
 
 
-def test_c_arrays(http: TcpStream) -> None:
+def test_c_arrays(http: FollowStream) -> None:
     text = render(http, "c-array").decode()
     arrays = re.findall(r"char (peer(\d)_(\d+))\[\] = \{ /\* Packet (\d+) \*/\n(.*?)\};\n",
                         text, re.S)
@@ -138,7 +138,7 @@ def parse_yaml(text: str) -> tuple[list[dict], list[dict]]:
     return peers, packets
 
 
-def test_yaml(http: TcpStream) -> None:
+def test_yaml(http: FollowStream) -> None:
     text = render(http, "yaml").decode()
     assert text.count("    data: !!binary |\n      ") == 5
     peers, packets = parse_yaml(text)
@@ -153,14 +153,14 @@ def test_yaml(http: TcpStream) -> None:
     assert [p["peer"] for p in only_b] == ["1"] * 4
 
 
-def test_bad_choices_are_refused(http: TcpStream) -> None:
+def test_bad_choices_are_refused(http: FollowStream) -> None:
     with pytest.raises(ValueError):
         render(http, "pdf")
     with pytest.raises(ValueError):
         render(http, "raw", "sideways")
 
 
-def test_export_is_atomic(http: TcpStream, tmp_path: Path) -> None:
+def test_export_is_atomic(http: FollowStream, tmp_path: Path) -> None:
     target = tmp_path / "out.bin"
     export_follow(http, target, "raw")
     assert target.read_bytes() == render(http, "raw")

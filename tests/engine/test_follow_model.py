@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import WIRESHARK
+from engine.follow import reassemble
 from engine.packets import SYN
-from engine.tcp import reassemble
 from engine.tcp.segments import gather_tcp
 from tests.engine.test_tcp_scenarios import Flow, analyse
 

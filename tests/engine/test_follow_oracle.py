@@ -15,8 +15,8 @@ import pytest
 
 from engine import WIRESHARK, extract_flows_from_file
 from engine.cli import main
-from engine.tcp import TcpStream, find_tcp_stream, reassemble
-from engine.tcp import reassembly as follow_rules
+from engine.follow import FollowStream, find_tcp_stream, reassemble
+from engine.follow import tcp_plan as follow_rules
 from tests.conftest import CAPTURES, ORACLE, oracle
 
 NAMES = ("a_to_b", "b_to_a")
@@ -50,7 +50,7 @@ def test_cli_follow_raw_equals_tshark(path: Path, conv: dict[str, Any], directio
     assert out.hex() == conv[f"payload_{direction.replace('-', '_')}_hex"]
 
 
-def _chunk_list(stream: TcpStream) -> list[list[Any]]:
+def _chunk_list(stream: FollowStream) -> list[list[Any]]:
     """Chunks and tshark-marked gaps in emission order, in the oracle's notation."""
     gaps = sorted((g for g in stream.gaps if g.kind == "missing"),
                   key=lambda g: g.before_chunk)

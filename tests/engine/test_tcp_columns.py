@@ -109,7 +109,8 @@ def test_wireshark_counts_the_same_retransmissions() -> None:
 
 
 def test_without_stored_packet_lists_the_answers_are_the_same() -> None:
-    from engine.tcp import find_tcp_stream, reassemble, tcp_timeline
+    from engine.follow import find_tcp_stream, reassemble
+    from engine.tcp import tcp_timeline
 
     path = CAPTURES / "zeek-wikipedia-many-conns.pcap"
     lean = WIRESHARK.replace(store_packet_indices=False)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine import WIRESHARK, ConversationNotFound, LoadCancelled, RawPacket, extract_flows
-from engine.tcp import find_tcp_stream, reassemble
+from engine.follow import find_tcp_stream, reassemble
 from tests.engine.test_tcp_scenarios import (
     REQ,
     RESP,

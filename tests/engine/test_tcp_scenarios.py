@@ -17,7 +17,8 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Padding, Raw
 
 from engine import WIRESHARK, FlowConfig, FlowResult, extract_flows
-from engine.tcp import reassemble, tcp_timeline
+from engine.follow import reassemble
+from engine.tcp import tcp_timeline
 
 CLIENT = ("10.1.1.1", 40001)
 SERVER = ("10.2.2.2", 80)

@@ -12,9 +12,9 @@ import pytest
 
 from engine import WIRESHARK, ExportError, LoadCancelled, extract_flows, extract_flows_from_file
 from engine.export.follow import write_follow
-from engine.tcp import reassemble
-from engine.tcp import stream as stream_module
-from engine.tcp.spill import SPILL_PREFIX, SpillBudget, StreamStore
+from engine.follow import model as stream_module
+from engine.follow import reassemble
+from engine.follow.store import SPILL_PREFIX, SpillBudget, StreamStore
 from tests.conftest import CAPTURES
 from tests.engine.test_tcp_scenarios import Flow, handshake
 

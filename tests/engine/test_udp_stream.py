@@ -12,9 +12,10 @@ from scapy.layers.inet import UDP
 from scapy.utils import rdpcap
 
 from engine import WIRESHARK, ConversationNotFound, Kind, analyse_packets, extract_flows_from_file
-from engine.capture.memory import RawPacket
+from engine.capture.in_memory import RawPacket
 from engine.export.follow import write_follow
-from engine.udp_stream import GAP_FRAGMENTED, DatagramStream, datagram_stream
+from engine.follow.model import GAP_FRAGMENTED
+from engine.follow.udp import datagram_stream
 from tests.conftest import CAPTURES, oracle, readable_captures
 from tests.engine.packets import A, B, tcp, udp
 
@@ -68,7 +69,7 @@ def test_order_directions_and_empty_datagrams() -> None:
     result = _result([udp(A, 5000, B, 53, b"ask", t=1), udp(B, 53, A, 5000, b"", t=2),
                       udp(B, 53, A, 5000, b"answer", t=3), udp(A, 5000, B, 53, b"again", t=4)])
     with datagram_stream(result, 0) as stream:
-        assert isinstance(stream, DatagramStream)
+        assert stream.datagrams
         assert stream.data(0) == b"askagain" and stream.data(1) == b"answer"
         assert stream.chunks.direction.tolist() == [0, 1, 0]
         assert stream.chunks.offset.tolist() == [0, 0, 3]

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from engine import WIRESHARK, FlowResult, extract_flows_from_file
 from engine.columns import COLUMNS as EXTRA_COLUMNS
-from gui.conversation_data import ConversationData
-from gui.loader import Job
+from gui.jobs import Job
+from gui.table.data import ConversationData
 from gui.window import MainWindow
 from tests.conftest import CAPTURES
 from tests.gui.synthetic_table import SYNTHETIC_EXTRA, synthetic_result

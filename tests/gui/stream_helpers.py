@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from engine import WIRESHARK, FlowResult, analyse_packets
-from engine.capture.memory import RawPacket
-from engine.conversation_stream import conversation_stream
-from gui.stream_layout import StreamDocument
+from engine.capture.in_memory import RawPacket
+from engine.follow.conversation import conversation_stream
+from gui.panes.stream.layout import StreamDocument
 from tests.engine.packets import A, B, tcp, udp
 
 

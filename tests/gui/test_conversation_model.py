@@ -10,9 +10,9 @@ from PySide6.QtCore import QPersistentModelIndex, Qt
 
 from engine.columns import COLUMNS as EXTRA_COLUMNS
 from engine.zwave.protocol import FAMILY_ZWAVE
-from gui.columns import DisplayOptions
-from gui.conversation_data import ConversationData
-from gui.conversation_model import EXACT_ROLE, ID_ROLE, ConversationModel, sort_order
+from gui.table.columns import DisplayOptions
+from gui.table.data import ConversationData
+from gui.table.model import EXACT_ROLE, ID_ROLE, ConversationModel, sort_order
 
 ASC, DESC = Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder
 

@@ -12,11 +12,16 @@ import pytest
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from engine.packets import Kind
-from gui.details import PACKETS, STREAM, TIMELINE, DetailsPanel
-from gui.details import ZWAVE_TAB as ZWAVE
+from gui.panes.details import DetailsPanel
+from gui.panes.packets.pane import PacketsPane
+from gui.panes.stream.pane import StreamPane
+from gui.panes.timeline.pane import TimelinePane
+from gui.panes.zwave.pane import ZWavePane
 from gui.window import MainWindow
 from tests.gui.conftest import WIKIPEDIA, load_window
 
+TIMELINE, STREAM, PACKETS, ZWAVE = (TimelinePane.title, StreamPane.title, PacketsPane.title,
+                                   ZWavePane.title)
 ZWAVE_SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "zwave-sample.pcapng"
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 

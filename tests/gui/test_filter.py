@@ -1,4 +1,5 @@
-"""The filter language: each term against a per-row Python reference, AND, negation, errors."""
+"""The filter box's first language (terms side by side, ``!``, comparisons) as the engine's
+language reads it: each term against a per-row Python reference, AND, negation, errors."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ import ipaddress
 import numpy as np
 import pytest
 
-from gui.conversation_data import ConversationData
-from gui.filter import FilterError, filter_mask
+from engine.filter import FilterError
+from engine.filter import filter_mask as engine_filter_mask
+from gui.table.data import ConversationData
+
+
+def filter_mask(text: str, data: ConversationData) -> np.ndarray | None:
+    """What the filter box computes: the engine's language over the data's filter columns."""
+    return engine_filter_mask(text, data.filter_columns)
 
 
 def _expected(data: ConversationData, keep) -> list[int]:  # type: ignore[no-untyped-def]

@@ -8,9 +8,10 @@ import pytest
 from PySide6.QtCore import Qt, QThread
 
 from engine import WIRESHARK, FlowConfig
-from gui import loader
-from gui.conversation_data import ConversationData
-from gui.loader import FunctionJob, Job, JobRunner, LoadJob, LoadProgress
+from gui import loading as loader
+from gui.jobs import FunctionJob, Job, JobRunner
+from gui.loading import LoadJob, LoadProgress
+from gui.table.data import ConversationData
 from tests.conftest import oracle
 from tests.gui.conftest import INVALID, WIKIPEDIA
 

@@ -14,8 +14,8 @@ from scapy.layers.l2 import Ether
 from engine import FlowResult
 from engine.packets import Kind
 from engine.zwave import frames_of
-from gui.packet_model import ACK, DIRECTION, FLAGS, NOTES, NUMBER, PAYLOAD, SEQ, PacketModel
-from gui.packets_pane import PacketsPane
+from gui.panes.packets.model import ACK, DIRECTION, FLAGS, NOTES, NUMBER, PAYLOAD, SEQ, PacketModel
+from gui.panes.packets.pane import PacketsPane
 from tests.conftest import CAPTURES
 
 ZWAVE_SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "zwave-sample.pcapng"
@@ -112,7 +112,7 @@ def top_labels(pane: PacketsPane) -> list[str]:
 
 def test_click_dissects_that_packet_and_highlights_a_fields_bytes(  # type: ignore[no-untyped-def]
         qtbot, pane, open_result, monkeypatch) -> None:
-    import gui.packets_pane as module
+    import gui.panes.packets.pane as module
 
     dissected: list[int] = []
     real = module.packet_tree

@@ -11,14 +11,15 @@ import pytest
 
 from engine import WIRESHARK, extract_flows_from_file
 from engine.cli import main
-from engine.export.follow import DIRECTION_CHOICES, FORMATS
-from engine.tcp import find_tcp_stream
-from gui import stream_export
-from gui.stream_export import StreamExportDialog, suggested_name, write_stream
+from engine.export.follow import DIRECTION_CHOICES, FOLLOW_FORMATS
+from engine.follow import find_tcp_stream
+from gui.panes.stream import export as stream_export
+from gui.panes.stream.export import StreamExportDialog, suggested_name, write_stream
 from tests.conftest import CAPTURES
 from tests.gui.conftest import load_window
 from tests.gui.stream_helpers import udp_result
 
+FORMATS = tuple(FOLLOW_FORMATS)
 HTTP = CAPTURES / "zeek-http-get.pcap"
 GAPS = CAPTURES / "zeek-tcp-reassembly.pcap"
 
@@ -180,7 +181,7 @@ def test_ctrl_e_in_the_window(qtbot, window, opened, message_boxes) -> None:  # 
 
 
 def test_pane_button_opens_the_dialog(qtbot, opened) -> None:  # type: ignore[no-untyped-def]
-    from gui.stream_pane import StreamPane
+    from gui.panes.stream.pane import StreamPane
 
     with extract_flows_from_file(HTTP, WIRESHARK) as result:
         pane = StreamPane()

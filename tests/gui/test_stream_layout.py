@@ -11,12 +11,18 @@ import pytest
 
 from engine import WIRESHARK, extract_flows_from_file
 from engine.export.follow import hexdump
-from engine.tcp import find_tcp_stream
-from gui import stream_layout
-from gui.stream_copy import copy_text
-from gui.stream_layout import MODES, TEXT_WIDTH, StreamDocument, StreamLayout, text_line_starts
-from gui.stream_search import find, needle_for
-from gui.stream_text import NONE, SPACE, render_gap, render_hex, render_raw, render_text
+from engine.follow import find_tcp_stream
+from gui.panes.stream import layout as stream_layout
+from gui.panes.stream.copy import copy_text
+from gui.panes.stream.layout import (
+    MODES,
+    TEXT_WIDTH,
+    StreamDocument,
+    StreamLayout,
+    text_line_starts,
+)
+from gui.panes.stream.search import find, needle_for
+from gui.panes.stream.text import NONE, SPACE, render_gap, render_hex, render_raw, render_text
 from tests.conftest import CAPTURES, oracle
 from tests.gui.stream_helpers import document, tcp_result, udp_result
 

@@ -10,11 +10,11 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 
 from engine import WIRESHARK, FlowError, FlowResult, extract_flows_from_file
-from engine.tcp import find_tcp_stream
-from gui import stream_pane
-from gui.stream_layout import StreamDocument
-from gui.stream_pane import EMPTY_NOTHING_SELECTED, StreamPane
-from gui.stream_view import GAP_STYLE, STYLES
+from engine.follow import find_tcp_stream
+from gui.panes.stream import pane as stream_pane
+from gui.panes.stream.layout import StreamDocument
+from gui.panes.stream.pane import EMPTY_NOTHING_SELECTED, StreamPane
+from gui.style import GAP_STYLE, STREAM_STYLES
 from tests.conftest import CAPTURES, oracle
 from tests.gui.stream_helpers import tcp_result
 
@@ -61,16 +61,17 @@ def test_http_request_in_client_colour_response_in_server_colour(qtbot, pane, ht
     for index in range(layout.line_count):
         line, _ = view.rendered_line(index)
         style = view.line_style(index)
-        name = "client" if style == STYLES[0] else "server" if style == STYLES[1] else "?"
+        client, server = STREAM_STYLES
+        name = "client" if style == client else "server" if style == server else "?"
         assert name == ("client", "server")[line.direction]
         by_style[name] += layout.line_bytes(line)
     assert by_style["client"].hex() == expected["payload_a_to_b_hex"]
     assert by_style["server"].hex() == expected["payload_b_to_a_hex"]
     assert view.rendered_line(0)[1].text == "GET /download/CHANGES.bro-aux.txt HTTP/1.1"
     # the two colours are distinct, and each is legible on its own background
-    assert STYLES[0].foreground != STYLES[1].foreground
-    assert STYLES[0].background != STYLES[1].background
-    for style in STYLES:
+    assert STREAM_STYLES[0].foreground != STREAM_STYLES[1].foreground
+    assert STREAM_STYLES[0].background != STREAM_STYLES[1].background
+    for style in STREAM_STYLES:
         assert _contrast(style.foreground, style.background) >= 7.0
     assert pane.summary.text() == "1 client packet, 4 server packets, 1 turn, 0 bytes missing"
     assert pane.legend[0].text().startswith("A→B  141.142.228.5:59856 → 192.150.187.43:80")
@@ -297,5 +298,5 @@ def test_paints_every_mode_with_selection_and_match(qtbot, pane, http, mode: str
     image = pane.view.viewport().grab().toImage()
     assert not image.isNull()
     # the first line's background is the client colour, past the gutter
-    assert image.pixelColor(pane.view.viewport().width() - 30, 2) == STYLES[0].background
+    assert image.pixelColor(pane.view.viewport().width() - 30, 2) == STREAM_STYLES[0].background
 

@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from engine.tcp import find_tcp_stream
-from gui.stream_pane import StreamPane
+from engine.follow import find_tcp_stream
+from gui.panes.stream.pane import StreamPane
 from tests.conftest import CAPTURES
 from tests.gui.conftest import load_window
 

@@ -11,8 +11,7 @@ from engine import FlowResult
 from engine.packet_notes import NOTE_OUT_OF_ORDER, NOTE_RETRANSMISSION, Mark, conversation_packets
 from engine.packets import Kind
 from engine.tcp import TcpState, tcp_timeline
-from gui.chart_style import STATE_COLORS
-from gui.timeline_data import (
+from gui.panes.timeline.data import (
     CLIENT_ROW,
     PACKET_ROW,
     SERVER_ROW,
@@ -20,7 +19,8 @@ from gui.timeline_data import (
     end_padding,
     thin_marks,
 )
-from gui.timeline_pane import EMPTY_NONE, TimelinePane
+from gui.panes.timeline.pane import EMPTY_NONE, TimelinePane
+from gui.style import STATE_COLORS
 
 #: the offscreen platform says so whenever a shown widget's size hints change
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
@@ -239,7 +239,7 @@ def test_thinning_keeps_one_mark_per_pixel_kind_and_side() -> None:
 
 def test_engine_is_asked_once_per_selection(qtbot, pane, open_result,  # type: ignore[no-untyped-def]
                                             monkeypatch) -> None:
-    import gui.timeline_pane as module
+    import gui.panes.timeline.pane as module
 
     calls: list[int] = []
     real = module.tcp_timeline
@@ -273,7 +273,7 @@ def test_strokes_keep_the_lowest_start_and_highest_end_per_pixel_column() -> Non
 
 
 def test_a_hundred_thousand_segments_draw_as_one_stroke_per_pixel(qtbot, pane) -> None:  # type: ignore[no-untyped-def]
-    from gui.timeline_data import SequenceSeries
+    from gui.panes.timeline.data import SequenceSeries
 
     n = 100_000
     t = np.linspace(0, 100, n)

@@ -11,7 +11,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from engine import FlowConfig
-from gui import loader
+from gui import loading as loader
 from gui import window as window_module
 from gui.recent import recent_files
 from tests.conftest import oracle

@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QApplication
 
 from engine.export.conversations import csv_text, to_json_document
 from gui import window as window_module
-from gui.columns import default_hidden
-from gui.export_dialog import ExportConversationsDialog
 from gui.settings import read_list
+from gui.table.columns import default_hidden
+from gui.table.export import ExportConversationsDialog
 from gui.window import EMPTY_NO_CAPTURE, MainWindow
 from tests.conftest import oracle
 from tests.gui.conftest import WIKIPEDIA, load_window

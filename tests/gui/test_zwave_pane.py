@@ -14,7 +14,7 @@ from engine.zwave import frames_of
 from engine.zwave.conversations import parse_class_counts
 from engine.zwave.protocol import ZWAVE
 from engine.zwave.synth import main as synth
-from gui.zwave_pane import EMPTY, ZWavePane
+from gui.panes.zwave.pane import EMPTY, ZWavePane
 from tests.conftest import CAPTURES
 
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")

@@ -1,0 +1,206 @@
+"""Background jobs: engine work runs on a QThreadPool worker, results come back as signals.
+
+The napari pattern: a job is a QObject living in the GUI thread whose ``run`` executes on a pool
+thread; it never touches a widget, only emits ``progress``/``finished``/``errored``/``cancelled``
+(queued to the GUI thread because the job object lives there). Cancelling sets a flag that the
+engine polls between chunks (``cancel=``), so the previous capture stays untouched until a new
+one has fully loaded. Every signal carries the job, so a window can ignore a superseded one.
+
+Panes use :class:`LatestJob`: a pane shows what it can at once and asks for the slow part (the
+TCP state machine over 100k packets, a scapy dissection) as a request; a new request cancels the
+previous one, and a result that arrives for a superseded request is dropped, so a fast
+click-through of the table never shows a stale answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from engine import FlowError, LoadCancelled
+
+log = logging.getLogger(__name__)
+
+#: progress signals are rate-limited to this interval (seconds); the engine may call more often
+PROGRESS_INTERVAL = 0.05
+
+
+class Job(QObject):
+    """Work for the pool with cooperative cancelling; subclasses implement :meth:`work`."""
+
+    progress = Signal(object, object)  # job, payload (LoadProgress for loads)
+    finished = Signal(object, object)  # job, result
+    errored = Signal(object, str)  # job, a sentence for the user
+    cancelled = Signal(object)  # job
+
+    _running: ClassVar[set[Job]] = set()
+    _running_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, description: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.description = description
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+
+    # -- GUI thread side ---------------------------------------------------------------------
+    def start(self, pool: QThreadPool) -> None:
+        with Job._running_lock:
+            Job._running.add(self)
+        pool.start(self._run)
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next check; ``cancelled`` follows (or ``finished``, if the
+        work was already past its last check: the receiver then discards the result)."""
+        self._cancel.set()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def is_done(self) -> bool:
+        return self._done.is_set()
+
+    @classmethod
+    def running_count(cls) -> int:
+        """Jobs started and not yet returned from their worker (tests assert it reaches 0)."""
+        with cls._running_lock:
+            return len(cls._running)
+
+    # -- worker thread side -----------------------------------------------------------------
+    def work(self) -> Any:
+        raise NotImplementedError
+
+    def discard(self, result: Any) -> None:
+        """Release a result nobody will receive (the job was cancelled after computing it)."""
+
+    def _run(self) -> None:
+        try:
+            result = self.work()
+        except LoadCancelled:
+            self.cancelled.emit(self)
+        except FlowError as exc:
+            self.errored.emit(self, str(exc))
+        except MemoryError:
+            self.errored.emit(self, f"There is not enough memory for {self.description}.")
+        except OSError as exc:
+            self.errored.emit(self, f"{self.description} failed: {exc.strerror or exc}.")
+        except Exception as exc:  # a bug: report it in one sentence, log the details
+            log.exception("%s failed", self.description)
+            self.errored.emit(self, f"{self.description} failed because of an internal error "
+                                    f"({type(exc).__name__}: {exc}).")
+        else:
+            if self._cancel.is_set():
+                self.discard(result)
+                self.cancelled.emit(self)
+            else:
+                self.finished.emit(self, result)
+        finally:
+            self._done.set()
+            with Job._running_lock:
+                Job._running.discard(self)
+
+
+class FunctionJob(Job):
+    """Any callable on the pool (exports, large copies): ``finished`` carries its return."""
+
+    def __init__(self, description: str, fn: Callable[[], Any],
+                 parent: QObject | None = None) -> None:
+        super().__init__(description, parent)
+        self._fn = fn
+
+    def work(self) -> Any:
+        return self._fn()
+
+
+class JobRunner(QObject):
+    """The pool the window's jobs run on; ``shutdown`` cancels and waits for all of them."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+        self._jobs: list[Job] = []
+
+    def start(self, job: Job) -> Job:
+        self._jobs = [j for j in self._jobs if not j.is_done]
+        self._jobs.append(job)
+        job.start(self.pool)
+        return job
+
+    def active(self) -> list[Job]:
+        return [j for j in self._jobs if not j.is_done]
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Cancel every job and wait for the workers; True if they all returned."""
+        for job in self._jobs:
+            job.cancel()
+        return bool(self.pool.waitForDone(timeout_ms))
+
+# -- one request at a time, the newest wins ---------------------------------------------------
+class LatestJob(QObject):
+    """Runs ``fn`` on a pool thread and calls ``done(result)`` in the GUI thread, unless a newer
+    request came first. ``failed(message)`` gets the error sentence of a current request."""
+
+    #: the current request finished (after ``done`` ran) or failed
+    settled = Signal()
+
+    def __init__(self, runner: JobRunner | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner if runner is not None else JobRunner(self)
+        self._own_runner = runner is None
+        self._job: Job | None = None
+        self._done: Callable[[Any], None] | None = None
+        self._failed: Callable[[str], None] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def run(self, description: str, fn: Callable[[], Any], done: Callable[[Any], None],
+            failed: Callable[[str], None] | None = None) -> None:
+        self.cancel()
+        job = FunctionJob(description, fn)
+        job.finished.connect(self._finished)
+        job.errored.connect(self._errored)
+        job.cancelled.connect(self._cancelled)
+        self._job, self._done, self._failed = job, done, failed
+        self.runner.start(job)
+
+    def cancel(self) -> None:
+        """Forget the current request (its worker finishes in the background)."""
+        if self._job is not None:
+            self._job.cancel()
+        self._job = self._done = self._failed = None
+
+    def shutdown(self) -> None:
+        """Cancel, and wait for the workers if the runner is this object's own."""
+        self.cancel()
+        if self._own_runner:
+            self.runner.shutdown()
+
+    def _finished(self, job: Job, result: Any) -> None:
+        if job is not self._job:
+            return
+        done = self._done
+        self._job = self._done = self._failed = None
+        if done is not None:
+            done(result)
+        self.settled.emit()
+
+    def _errored(self, job: Job, message: str) -> None:
+        if job is not self._job:
+            return
+        failed = self._failed
+        self._job = self._done = self._failed = None
+        if failed is not None:
+            failed(message)
+        self.settled.emit()
+
+    def _cancelled(self, job: Job) -> None:
+        if job is self._job:
+            self._job = self._done = self._failed = None

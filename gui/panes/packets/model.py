@@ -1,0 +1,134 @@
+"""The packets of one conversation as a table model: ``data()`` only indexes the engine's arrays
+(:class:`~engine.packet_notes.ConversationPackets`) and formats the one cell asked for, so a
+conversation of a million packets costs nothing until rows scroll into view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from engine.packet_notes import ConversationPackets, flag_text, note_text
+from gui.style import CLIENT_COLOR, NOTE_COLOR, SERVER_COLOR
+
+Index = QModelIndex | QPersistentModelIndex
+
+#: (title, tooltip) per column
+COLUMNS = (
+    ("No.", "Packet number in the capture (as Wireshark numbers it)"),
+    ("Time", "Seconds since the conversation's first packet"),
+    ("Dir", "→ sent by endpoint A, ← sent by endpoint B (red: the client, blue: the server)"),
+    ("Length", "Frame bytes on the wire"),
+    ("Flags", "TCP flags"),
+    ("Seq", "TCP sequence number, relative to the sender's first"),
+    ("Ack", "TCP acknowledgement number, relative to the receiver's first"),
+    ("Payload", "Transport payload bytes"),
+    ("Notes", "retransmission: all its bytes were sent before; out-of-order: fills a hole "
+              "left by a later segment; gap: bytes before it were never captured"),
+)
+NUMBER, TIME, DIRECTION, LENGTH, FLAGS, SEQ, ACK, PAYLOAD, NOTES = range(len(COLUMNS))
+_RIGHT = {NUMBER, TIME, LENGTH, SEQ, ACK, PAYLOAD}
+
+
+class PacketModel(QAbstractTableModel):
+    """Rows = packets of one conversation in capture order."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.packets: ConversationPackets | None = None
+        self._start = 0
+        self._describe: Callable[[int], str] | None = None
+
+    def set_packets(self, packets: ConversationPackets | None,
+                    describe: Callable[[int], str] | None = None) -> None:
+        """Show ``packets``; ``describe(packet index)`` fills the Notes of non-TCP packets
+        (a Z-Wave frame's one-line summary)."""
+        self.beginResetModel()
+        self.packets = packets
+        self._describe = describe
+        self._start = int(packets.ts_ns.min()) if packets is not None and len(packets) else 0
+        self.endResetModel()
+
+    # -- lookups -------------------------------------------------------------------------------
+    def packet_at(self, row: int) -> int:
+        assert self.packets is not None
+        return int(self.packets.index[row])
+
+    def row_of(self, packet: int) -> int:
+        return -1 if self.packets is None else self.packets.row_of(packet)
+
+    # -- the model -----------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid() or self.packets is None:
+            return 0
+        return len(self.packets)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section][0]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMNS[section][1]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _alignment(section)
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        p = self.packets
+        if p is None or not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(p, row, col)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _alignment(col)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if col == DIRECTION and p.is_tcp:
+                return CLIENT_COLOR if int(p.direction[row]) == p.client_lane else SERVER_COLOR
+            if col == NOTES and p.notes[row]:
+                return NOTE_COLOR
+        return None
+
+    def _text(self, p: ConversationPackets, row: int, col: int) -> str:
+        if col == NUMBER:
+            return str(int(p.index[row]) + 1)
+        if col == TIME:
+            return f"{(int(p.ts_ns[row]) - self._start) / 1e9:.6f}"
+        if col == DIRECTION:
+            return "→" if p.direction[row] == 0 else "←"
+        if col == LENGTH:
+            return str(int(p.length[row]))
+        if col == PAYLOAD:
+            return str(int(p.payload[row]))
+        if col == NOTES:
+            if p.is_tcp:
+                return note_text(int(p.notes[row]))
+            return self._describe(int(p.index[row])) if self._describe is not None else ""
+        if not p.is_tcp:
+            return ""
+        if col == FLAGS:
+            return flag_text(int(p.flags[row]))
+        if col == SEQ:
+            return str(int(p.rel_seq[row]))
+        if col == ACK:
+            return str(int(p.rel_ack[row])) if p.has_ack[row] else ""
+        return ""
+
+    def shown_packets(self) -> np.ndarray:
+        """Packet indices of all rows (tests compare them with the conversation's)."""
+        return np.zeros(0, dtype=np.int64) if self.packets is None else self.packets.index
+
+
+def _alignment(col: int) -> Qt.AlignmentFlag:
+    horizontal = Qt.AlignmentFlag.AlignRight if col in _RIGHT else Qt.AlignmentFlag.AlignLeft
+    if col == DIRECTION:
+        horizontal = Qt.AlignmentFlag.AlignHCenter
+    return horizontal | Qt.AlignmentFlag.AlignVCenter

@@ -1,0 +1,263 @@
+"""A QAbstractTableModel over the engine's conversation columns, sorted and filtered with numpy.
+
+The model keeps one array, ``ids``: the conversation id shown in each row. Sorting and filtering
+only rebuild that array (a stable numpy sort of the whole column, computed once per column and
+direction, then cut down by the boolean filter mask in O(n)), inside one
+``layoutAboutToBeChanged``/``layoutChanged`` pair that moves persistent indexes (the selection)
+with their conversations. No QSortFilterProxyModel: it would call ``data()`` per comparison.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+
+from gui.style import protocol_color
+from gui.table.columns import Column, DisplayOptions, columns_for
+from gui.table.data import ConversationData
+
+#: the exact value of a cell (int, float or str): what sorting and copying use
+EXACT_ROLE = Qt.ItemDataRole.UserRole
+#: the conversation id of a row (its position in the engine's table)
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_HANDLED_ROLES = frozenset({_DISPLAY, _ALIGNMENT, _TOOLTIP, _FOREGROUND, int(EXACT_ROLE),
+                            int(ID_ROLE)})
+def _group_starts(keys: tuple[np.ndarray, ...], order: np.ndarray) -> np.ndarray:
+    """True where ``order`` starts a run of equal keys (NaN equals NaN here, as in sorting)."""
+    change = np.zeros(order.size, dtype=bool)
+    if order.size:
+        change[0] = True
+    for key in keys:
+        ordered = key[order]
+        differ = ordered[1:] != ordered[:-1]
+        if ordered.dtype.kind == "f":
+            differ &= ~(np.isnan(ordered[1:]) & np.isnan(ordered[:-1]))
+        change[1:] |= differ
+    return change
+
+
+def sort_order(keys: tuple[np.ndarray, ...], descending: bool = False) -> np.ndarray:
+    """Row order under ``keys`` (most significant first), stable both ways.
+
+    Ascending is ``np.lexsort`` (a stable sort; NaN last). Descending reverses the runs of equal
+    keys but keeps each run in row order, so ties stay in conversation (start time) order
+    whichever way the user sorts — without a second sort.
+    """
+    if len(keys) == 1:
+        order = np.argsort(keys[0], kind="stable")
+    else:
+        order = np.lexsort(keys[::-1])
+    if not descending:
+        return order
+    n = order.size
+    change = _group_starts(keys, order)
+    starts = np.flatnonzero(change)
+    group = np.cumsum(change) - 1
+    ends = np.append(starts[1:], n)
+    position = (n - ends[group]) + (np.arange(n) - starts[group])
+    reversed_runs = np.empty_like(order)
+    reversed_runs[position] = order
+    return reversed_runs
+
+
+class ConversationModel(QAbstractTableModel):
+    """Rows are conversations (filtered, sorted); columns come from :mod:`gui.columns`."""
+
+    #: the shown rows changed (filter or new data): the status bar recounts
+    rowsShownChanged = Signal()
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._data: ConversationData | None = None
+        self._columns: list[Column] = columns_for(None)
+        self._mask: np.ndarray | None = None
+        self._sort_key: str | None = None
+        self._sort_order = Qt.SortOrder.AscendingOrder
+        self._ids = np.zeros(0, dtype=np.int64)
+        #: full-table sort orders already computed, by (column key, descending)
+        self._orders: dict[tuple[str, bool], np.ndarray] = {}
+        self._options = DisplayOptions()
+
+    # -- what is shown ------------------------------------------------------------------------
+    @property
+    def conversations(self) -> ConversationData | None:
+        return self._data
+
+    @property
+    def columns(self) -> list[Column]:
+        return self._columns
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Conversation id of every shown row, in display order (read-only view)."""
+        view = self._ids.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def display_options(self) -> DisplayOptions:
+        return self._options
+
+    def conversation_id(self, row: int) -> int:
+        return int(self._ids[row])
+
+    def row_of(self, conversation_id: int) -> int:
+        """The row showing a conversation, or -1 if it is filtered out."""
+        hits = np.flatnonzero(self._ids == conversation_id)
+        return int(hits[0]) if hits.size else -1
+
+    def column_index(self, key: str) -> int:
+        for k, col in enumerate(self._columns):
+            if col.key == key:
+                return k
+        return -1
+
+    def shown_packets(self) -> int:
+        if self._data is None:
+            return 0
+        return int(self._data.packets[self._ids].sum())
+
+    # -- changing it --------------------------------------------------------------------------
+    def set_conversations(self, data: ConversationData | None) -> None:
+        """Show another capture's conversations (the filter mask is dropped; sort is kept)."""
+        self.beginResetModel()
+        self._data = data
+        self._columns = columns_for(data)
+        self._mask = None
+        self._orders = {}
+        if self.column_index(self._sort_key or "") < 0:
+            self._sort_key = None
+        self._ids = self._ordered(self._visible())
+        self.endResetModel()
+        self.rowsShownChanged.emit()
+
+    def set_mask(self, mask: np.ndarray | None) -> None:
+        """Show only the conversations where ``mask`` is True (None: all)."""
+        if self._data is not None and mask is not None and mask.shape != (len(self._data),):
+            raise ValueError("the filter mask must have one entry per conversation")
+        self._relayout(lambda: setattr(self, "_mask", mask))
+        self.rowsShownChanged.emit()
+
+    def set_display_options(self, options: DisplayOptions) -> None:
+        """Change cell text (not values): every cell may read differently."""
+        self._options = options
+        if self._columns:
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self._columns) - 1)
+        if self._ids.size and self._columns:
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(self._ids.size - 1, len(self._columns) - 1))
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self._columns):
+            key = None
+        else:
+            key = self._columns[column].key
+
+        if key == self._sort_key and (key is None or order == self._sort_order):
+            return  # QTableView.sortByColumn asks twice; the order is already right
+
+        def change() -> None:
+            self._sort_key = key
+            self._sort_order = order
+        self._relayout(change)
+
+    # -- internals ------------------------------------------------------------------------------
+    def _visible(self) -> np.ndarray:
+        if self._data is None:
+            return np.zeros(0, dtype=np.int64)
+        if self._mask is None:
+            return np.arange(len(self._data), dtype=np.int64)
+        return np.flatnonzero(self._mask).astype(np.int64)
+
+    def _full_order(self, key: str, descending: bool) -> np.ndarray:
+        order = self._orders.get((key, descending))
+        if order is None:
+            assert self._data is not None
+            column = self._columns[self.column_index(key)]
+            order = sort_order(column.sort_keys(self._data), descending)
+            order.flags.writeable = False
+            self._orders[(key, descending)] = order
+        return order
+
+    def _ordered(self, ids: np.ndarray) -> np.ndarray:
+        """The shown ids in display order: the cached full order, filtered by the mask."""
+        if self._sort_key is None or self._data is None:
+            return ids
+        full = self._full_order(self._sort_key,
+                                self._sort_order == Qt.SortOrder.DescendingOrder)
+        if self._mask is None:
+            return full
+        return full[self._mask[full]]
+
+    def _relayout(self, change: Any) -> None:
+        """Apply ``change`` and rebuild the shown ids; persistent indexes follow their ids."""
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        old_ids = [int(self._ids[p.row()]) if 0 <= p.row() < self._ids.size else -1
+                   for p in old]
+        change()
+        self._ids = self._ordered(self._visible())
+        if old:
+            total = len(self._data) if self._data is not None else 0
+            position = np.full(total, -1, dtype=np.int64)
+            position[self._ids] = np.arange(self._ids.size)
+            new = [self.index(int(position[c]), p.column()) if c >= 0 and position[c] >= 0
+                   else QModelIndex() for p, c in zip(old, old_ids, strict=True)]
+            self.changePersistentIndexList(old, new)
+        self.layoutChanged.emit()
+
+    # -- QAbstractTableModel --------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        return 0 if parent.isValid() else int(self._ids.size)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        # the view asks for ~7 roles per painted cell: answer the unused ones first and fast
+        if role not in _HANDLED_ROLES or self._data is None or not index.isValid():
+            return None
+        column = self._columns[index.column()]
+        i = int(self._ids[index.row()])
+        if role == _DISPLAY:
+            return column.text(self._data, i, self._options)
+        if role == _ALIGNMENT:
+            return _RIGHT if column.numeric else _LEFT
+        if role == _TOOLTIP:
+            return column.cell_tooltip(self._data, i, self._options)
+        if role == _FOREGROUND:
+            if column.key != "protocol":
+                return None
+            return protocol_color(str(self._data.protocol[i]))
+        if role == EXACT_ROLE:
+            return column.exact(self._data, i)
+        return i  # ID_ROLE
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
+            return None
+        column = self._columns[section]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.header(self._options)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return column.tooltip or None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if column.numeric else _LEFT
+        return None
