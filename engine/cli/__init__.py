@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import FlowError
-from . import conversations, export_pcap, follow
+from . import conversations, export_pcap, follow, packets
 
-COMMANDS = [conversations, follow, export_pcap]
+COMMANDS = [conversations, follow, export_pcap, packets]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..packets import Kind
+from ..packets import ACK, Kind
 from ..result import FlowResult
 from .expert_acks import analyse_acks
 from .expert_exact import analyse_conversation
@@ -48,6 +48,9 @@ class ExpertBuilder:
 
     def finish(self) -> TcpExpert:
         store = self.store
+        if store.base_changes.size:
+            order = np.argsort(store.base_changes[:, 0], kind="stable")
+            store.base_changes = store.base_changes[order]
         if self.dup:
             d = np.concatenate(self.dup)
             d = d[np.argsort(d[:, 0], kind="stable")]
@@ -102,6 +105,12 @@ def _vectorised(inp: ExpertInput, store: TcpExpert, dup: list[np.ndarray]) -> np
         of = seq.dup_of[d]
         dup.append(np.stack([t.index[d], seq.dup_num[d],
                              np.where(of >= 0, t.index[np.maximum(of, 0)], -1)], axis=1))
+    ok = ~exact
+    seen = np.zeros((t.nconv, 2), dtype=bool)  # a lane's base exists once it sent or was ACKed
+    for d in (0, 1):
+        seen[np.unique(t.local[t.lane == d]), d] = True
+        seen[np.unique(t.local[(t.lane != d) & ((t.flags & ACK) != 0)]), d] = True
+    store.base[t.convs[ok]] = np.where(seen[ok], seq.base[ok], -1)
     known = (seq.irtt_row >= 0) & ~exact
     convs = t.convs[known]
     store.irtt_ns[convs] = seq.irtt_ns[known]
@@ -124,6 +133,16 @@ def _exact_one(inp: ExpertInput, k: int, store: TcpExpert, dup: list[np.ndarray]
         dup.append(np.stack([rows[d], res.dupack_num[d],
                              np.where(of >= 0, rows[np.maximum(of, 0)], -1)], axis=1))
     conv = int(t.convs[k])
+    store.base[conv] = -1
+    changes = []
+    for row, lane, base in res.base_events:
+        if store.base[conv, lane] == -1 and not any(c[2] == lane for c in changes):
+            store.base[conv, lane] = base
+        else:
+            changes.append((int(rows[row]), conv, lane, base))
+    if changes:
+        store.base_changes = np.concatenate([store.base_changes,
+                                             np.array(changes, dtype=np.int64)])
     if res.irtt_ns is not None:
         store.irtt_ns[conv] = res.irtt_ns
         store.irtt_at[conv] = rows[res.irtt_row]

@@ -76,6 +76,9 @@ class ConversationResult:
     irtt_ns: int | None  # the connection's initial RTT, once known
     irtt_row: int  # the row that completed the handshake (rows from there on with an analysis
     #                record show the initial RTT); -1 when never
+    #: (row, lane, base): where each lane's base sequence number was set or changed (-1: unset
+    #: again, when Wireshark starts a new conversation)
+    base_events: list[tuple[int, int, int]]
 
 
 @dataclass
@@ -117,6 +120,7 @@ def analyse_conversation(c: ConversationInput) -> ConversationResult:
     bif = np.zeros(n, dtype=np.int64)
     flows = (_Flow(), _Flow())
     mru_syn = 0
+    events: list[tuple[int, int, int]] = []
     irtt: int | None = None
     irtt_row = -1
     for i in range(n):
@@ -131,6 +135,7 @@ def analyse_conversation(c: ConversationInput) -> ConversationResult:
             if seq != fwd.base:  # Wireshark starts a new conversation here
                 flows = (_Flow(), _Flow())
                 fwd, rev = flows[lane], flows[1 - lane]
+                events.append((i, 1 - lane, -1))
                 mru_syn, irtt = 0, None
                 f |= F.REUSED_PORTS
             else:  # a repeated SYN: back to where the contiguous stream was
@@ -138,10 +143,15 @@ def analyse_conversation(c: ConversationInput) -> ConversationResult:
             record = True
         if (fl & (SYN | ACK)) == SYN | ACK and fwd.base_set and seq != fwd.base:
             fwd.base = seq  # a SYN-ACK with a sequence number the server never used
+            events.append((i, lane, seq))
             f |= F.REUSED_PORTS
             record = True
         fwd.sack, fwd.sack_count = 0, 0
         if seglen >= 0:
+            if not fwd.base_set:
+                events.append((i, lane, seq if fl & SYN else (seq - 1) & M32))
+            if not rev.base_set and fl & ACK:
+                events.append((i, 1 - lane, (ack - 1) & M32))
             f, record = _analyse(i, ts, seq, ack, fl, win, seglen, fwd, rev, f, record, irtt,
                                  acked, dup_num, dup_of, bif)
         # after the sequence analysis: the handshake's timestamps and window-scale bookkeeping
@@ -160,7 +170,7 @@ def analyse_conversation(c: ConversationInput) -> ConversationResult:
         out_flags[i] = f | (F.HAS_RECORD if record else 0)
         if fl & SYN:
             _verify_window_scaling(bool(fl & ACK), fwd, rev)
-    return ConversationResult(out_flags, acked, dup_num, dup_of, bif, irtt, irtt_row)
+    return ConversationResult(out_flags, acked, dup_num, dup_of, bif, irtt, irtt_row, events)
 
 
 def _verify_window_scaling(synack: bool, fwd: _Flow, rev: _Flow) -> None:

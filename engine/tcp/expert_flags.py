@@ -42,25 +42,49 @@ class Flag:
         self.bit, self.name, self.note, self.severity = bit, name, note, severity
 
 
-#: in Wireshark's Info-column order (the first listed is the leftmost note)
+#: in the order Wireshark's Info column shows their notes (it prepends each as it prints them,
+#: so the last printed comes first)
 FLAGS: tuple[Flag, ...] = (
-    Flag(REUSED_PORTS, "reused_ports", "TCP Port numbers reused", "note"),
-    Flag(RETRANSMISSION, "retransmission", "TCP Retransmission", "note"),
-    Flag(FAST_RETRANSMISSION, "fast_retransmission", "TCP Fast Retransmission", "note"),
+    Flag(ZERO_WINDOW_PROBE_ACK, "zero_window_probe_ack", "TCP ZeroWindowProbeAck", "note"),
+    Flag(ZERO_WINDOW, "zero_window", "TCP ZeroWindow", "warning"),
+    Flag(ZERO_WINDOW_PROBE, "zero_window_probe", "TCP ZeroWindowProbe", "note"),
+    Flag(DUPLICATE_ACK, "duplicate_ack", "TCP Dup ACK", "note"),
+    Flag(KEEP_ALIVE_ACK, "keep_alive_ack", "TCP Keep-Alive ACK", "note"),
+    Flag(KEEP_ALIVE, "keep_alive", "TCP Keep-Alive", "note"),
+    Flag(WINDOW_FULL, "window_full", "TCP Window Full", "warning"),
+    Flag(WINDOW_UPDATE, "window_update", "TCP Window Update", "chat"),
+    Flag(ACK_LOST_SEGMENT, "ack_lost_segment", "TCP ACKed unseen segment", "warning"),
+    Flag(LOST_SEGMENT, "lost_segment", "TCP Previous segment not captured", "warning"),
+    Flag(OUT_OF_ORDER, "out_of_order", "TCP Out-Of-Order", "warning"),
     Flag(SPURIOUS_RETRANSMISSION, "spurious_retransmission", "TCP Spurious Retransmission",
          "note"),
-    Flag(OUT_OF_ORDER, "out_of_order", "TCP Out-Of-Order", "warning"),
-    Flag(LOST_SEGMENT, "lost_segment", "TCP Previous segment not captured", "warning"),
-    Flag(ACK_LOST_SEGMENT, "ack_lost_segment", "TCP ACKed unseen segment", "warning"),
-    Flag(WINDOW_UPDATE, "window_update", "TCP Window Update", "chat"),
-    Flag(WINDOW_FULL, "window_full", "TCP Window Full", "warning"),
-    Flag(KEEP_ALIVE, "keep_alive", "TCP Keep-Alive", "note"),
-    Flag(KEEP_ALIVE_ACK, "keep_alive_ack", "TCP Keep-Alive ACK", "note"),
-    Flag(DUPLICATE_ACK, "duplicate_ack", "TCP Dup ACK", "note"),
-    Flag(ZERO_WINDOW_PROBE, "zero_window_probe", "TCP ZeroWindowProbe", "note"),
-    Flag(ZERO_WINDOW, "zero_window", "TCP ZeroWindow", "warning"),
-    Flag(ZERO_WINDOW_PROBE_ACK, "zero_window_probe_ack", "TCP ZeroWindowProbeAck", "note"),
+    Flag(FAST_RETRANSMISSION, "fast_retransmission", "TCP Fast Retransmission", "note"),
+    Flag(RETRANSMISSION, "retransmission", "TCP Retransmission", "note"),
+    Flag(REUSED_PORTS, "reused_ports", "TCP Port numbers reused", "note"),
 )
+
+#: Wireshark's "Bad TCP" colouring rule (its default colorfilters): any analysis flag, but not
+#: on a window update or a keep-alive or its ACK
+BAD_TCP_EXCEPT = WINDOW_UPDATE | KEEP_ALIVE | KEEP_ALIVE_ACK
+
+
+def bad_tcp(bits: int) -> bool:
+    return bool(bits & ALL_FLAGS) and not bits & BAD_TCP_EXCEPT
+
+
+def notes(bits: int, dup_frame: int = 0, dup_num: int = 0) -> str:
+    """The notes Wireshark puts before a packet's Info text: ``[TCP Dup ACK 12#1]``,
+    ``[TCP ZeroWindow] [TCP Spurious Retransmission]``; ``dup_frame`` is the frame number the
+    duplicate ACK repeats (0 when none)."""
+    parts = []
+    for f in FLAGS:
+        if bits & f.bit:
+            if f.bit == DUPLICATE_ACK:
+                parts.append(f"[TCP Dup ACK {dup_frame}#{dup_num}]")
+            else:
+                parts.append(f"[{f.note}]")
+    return " ".join(parts)
+
 
 BY_NAME = {f.name: f for f in FLAGS}
 

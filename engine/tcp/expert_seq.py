@@ -331,8 +331,8 @@ def _episodes(t: TcpPackets, lanes: Lanes, d: int, r: Rows, N: np.ndarray, N_set
         if row > cur_stop:
             keep.append(k)
             cur_stop = e
-    k = np.array(keep, dtype=np.int64)
-    return cands[k], stop[k], m[k]
+    chosen = np.array(keep, dtype=np.int64)
+    return cands[chosen], stop[chosen], m[chosen]
 
 
 def _first_fill(t: TcpPackets, lanes: Lanes, d: int, cands: np.ndarray, m: np.ndarray,
@@ -585,13 +585,13 @@ def _initial_rtt(t: TcpPackets, lanes: Lanes, r: Rows) -> tuple[np.ndarray, np.n
         at[todo] += 1
     if todo.size:  # a long run of ACKs at the SYN's own timestamp: walk it in Python
         for k in todo.tolist():
-            for p in pure[at[k]:].tolist():
-                if p >= t.row_end[head[k]]:
+            for q in pure[at[k]:].tolist():
+                if q >= t.row_end[head[k]]:
                     break
-                last = int(lanes.last_in_before(syn_only, np.array([p]))[0])
-                mru = int(r.ts[last]) if last >= 0 else 0
-                if mru != 0 and int(r.ts[p]) != mru:
-                    irtt[t.local[p]] = int(r.ts[p]) - mru
-                    row[t.local[p]] = p
+                before = int(lanes.last_in_before(syn_only, np.array([q]))[0])
+                since = int(r.ts[before]) if before >= 0 else 0
+                if since != 0 and int(r.ts[q]) != since:
+                    irtt[t.local[q]] = int(r.ts[q]) - since
+                    row[t.local[q]] = q
                     break
     return irtt, row

@@ -4,7 +4,8 @@ Per packet (all packets of the capture, zero for non-TCP ones): the flag bits (u
 bytes in flight (uint32, 0 = not shown) and how many packets back the segment it acknowledges
 lies (int32, 0 = none; the ACK RTT is the difference of the two timestamps). Duplicate ACKs (a
 minority) keep their number and the ACK they repeat in sparse arrays; each conversation keeps
-its initial RTT and the packet where the handshake completed. 10 bytes a packet in all.
+its initial RTT, the packet where the handshake completed and Wireshark's base sequence numbers.
+10 bytes a packet in all.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ class TcpExpert:
     dup_of: np.ndarray  # int64, the packet index of the ACK they repeat (-1: none)
     irtt_ns: np.ndarray  # int64 per conversation, NO_IRTT where unknown
     irtt_at: np.ndarray  # int64 per conversation: packet index that completed the handshake
+    base: np.ndarray  # int64 (conversations, 2): Wireshark's base sequence number per direction
+    #                   (relative numbers are (raw - base) mod 2^32; -1 where unknown)
+    #: rare later changes of a base, as Wireshark makes them: (packet index, conversation,
+    #: direction, new base or -1), sorted by packet index
+    base_changes: np.ndarray
 
     @classmethod
     def empty(cls, packets: int, conversations: int) -> TcpExpert:
@@ -40,11 +46,22 @@ class TcpExpert:
                    dup_index=np.zeros(0, dtype=np.int64), dup_num=np.zeros(0, dtype=np.int64),
                    dup_of=np.zeros(0, dtype=np.int64),
                    irtt_ns=np.full(conversations, NO_IRTT, dtype=np.int64),
-                   irtt_at=np.full(conversations, -1, dtype=np.int64))
+                   irtt_at=np.full(conversations, -1, dtype=np.int64),
+                   base=np.full((conversations, 2), -1, dtype=np.int64),
+                   base_changes=np.zeros((0, 4), dtype=np.int64))
 
     @property
     def nbytes(self) -> int:
         return sum(int(getattr(self, k).nbytes) for k in self.__dataclass_fields__)
+
+    def bases(self, conv: np.ndarray, lane: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """The base sequence number of direction ``lane`` of ``conv`` when Wireshark
+        dissected packet ``index`` (-1 where unknown)."""
+        out = self.base[conv, lane]
+        for i, c, d, b in self.base_changes.tolist():
+            later = (conv == c) & (lane == d) & (index >= i)
+            out = np.where(later, b, out)
+        return out
 
     def acked(self, index: np.ndarray) -> np.ndarray:
         """The packet each of ``index`` acknowledges (-1 where none)."""

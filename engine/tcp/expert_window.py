@@ -41,18 +41,18 @@ def window_state(t: TcpPackets, lanes: Lanes, wscale: np.ndarray, rows: np.ndarr
             pos = np.flatnonzero(rank == k)
             e = ev[pos]
             c = t.local[e]
-            lane = t.lane[e].astype(np.int64)
-            mine = np.where(wscale[e] >= 0, wscale[e], state[c, lane])
-            other = state[c, 1 - lane]
+            side = t.lane[e].astype(np.int64)
+            mine = np.where(wscale[e] >= 0, wscale[e], state[c, side])
+            other = state[c, 1 - side]
             s = syn[e]
             synack = s & ((flags[e] & ACK) != 0)
             unknown = s & (mine == UNKNOWN)
             other = np.where(unknown, NO_SCALING, other)
             mine = np.where(unknown | (synack & (other == NO_SCALING)), NO_SCALING, mine)
-            state[c, lane] = mine
-            state[c, 1 - lane] = other
-            after[pos, 0] = np.where(lane == 0, mine, other)
-            after[pos, 1] = np.where(lane == 0, other, mine)
+            state[c, side] = mine
+            state[c, 1 - side] = other
+            after[pos, 0] = np.where(side == 0, mine, other)
+            after[pos, 1] = np.where(side == 0, other, mine)
     other_lane = 1 - t.lane[rows].astype(np.int64)
     last = lanes.last_in_before(ev, rows)
     slot = np.searchsorted(ev, np.maximum(last, 0))
@@ -62,11 +62,11 @@ def window_state(t: TcpPackets, lanes: Lanes, wscale: np.ndarray, rows: np.ndarr
     first_ack = np.zeros(rows.size, dtype=bool)
     pure = (flags & (SYN | ACK)) == ACK
     for lane in (0, 1):
-        k = np.flatnonzero(other_lane == lane)
-        if not k.size:
+        sel = np.flatnonzero(other_lane == lane)
+        if not sel.size:
             continue
         mine = t.lane == lane
-        last_syn = lanes.last_in_before(np.flatnonzero(syn & mine), rows[k])
-        last_pure = lanes.last_in_before(np.flatnonzero(pure & mine), rows[k])
-        first_ack[k] = (last_syn >= 0) & (last_syn > last_pure)
+        last_syn = lanes.last_in_before(np.flatnonzero(syn & mine), rows[sel])
+        last_pure = lanes.last_in_before(np.flatnonzero(pure & mine), rows[sel])
+        first_ack[sel] = (last_syn >= 0) & (last_syn > last_pure)
     return rev_scale, first_ack, too_many
