@@ -19,6 +19,9 @@ from engine.tcp import TcpState
 TEXT_COLOR = QColor("#1f2937")
 MUTED_TEXT = QColor("#5f6b7a")  # empty-state sentences, secondary labels
 NOTE_COLOR = QColor("#b45309")  # packet notes (retransmission, gap, …)
+#: Wireshark's "Bad TCP" colouring rule (its default colorfilters, 4.0)
+BAD_TCP_FOREGROUND = QColor(18, 39, 46)
+BAD_TCP_BACKGROUND = QColor(247, 135, 135)
 EMPTY_STATE_STYLE = f"color: {MUTED_TEXT.name()}; font-size: 11pt; padding: 24px;"
 MUTED_STYLE = f"color: {MUTED_TEXT.name()};"
 

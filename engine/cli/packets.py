@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..export.packets import write_packets_json, write_packets_table
+from ..export.packet_list import write_packets_json, write_packets_table
 from ..pipeline import analyse_file
 from .options import add_capture_argument, add_config_options, config_from
 

@@ -1,160 +1,126 @@
-"""The packets of a capture (or of one conversation) with Wireshark's TCP analysis, as JSON or a
-text table — ``flowscope-cli packets``.
+"""Packets of a capture written to a new pcap file, with their original timestamps and link type.
 
-The JSON is a contract::
-
-    {"capture": {...as in conversations},
-     "packets": [{"frame": 1, "conversation": 0, "protocol": "tcp", "stream": 0,
-                  "time_ns": ..., "direction": "a_to_b", "tcp_flags": "SA", "seq": 0, "ack": 1,
-                  "len": 0, "analysis": ["duplicate_ack"], "duplicate_ack_num": 1,
-                  "ack_rtt": 0.000073, "bytes_in_flight": 100, "initial_rtt": 0.0002}, ...]}
-
-``frame`` is the 1-based frame number (tshark's ``frame.number``); ``analysis`` holds tshark's
-field names after ``tcp.analysis.``; ``seq``/``ack`` are relative as tshark shows them (``ack`` is
-the raw field when the ACK flag is off); values tshark does not print are null. Packets of other
-protocols carry their conversation and no TCP fields; packets in no conversation carry
-``"conversation": null``.
+The packets' bytes are read back from the capture by offset in large blocks. One link type gives
+a classic pcap (microsecond timestamps when every timestamp allows, else the nanosecond variant,
+so times are never rounded); packets of several link types (a multi-interface pcapng), or a
+destination named ``*.pcapng``, give a pcapng file with one interface per link type. The file
+is written atomically: an error or a cancel leaves no partial file.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Any, TextIO
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from ..packets import ACK, Kind
+from ..atomic import atomic_write
+from ..capture import CancelFn
+from ..capture.ranges import read_ranges
+from ..capture.writer import (
+    TSRESOL_NS,
+    pcap_header,
+    pcap_record,
+    pcapng_interface,
+    pcapng_packet,
+    pcapng_section,
+)
+from ..errors import ConversationNotFound, ExportError, LoadCancelled
 from ..result import FlowResult
-from ..tcp.expert_flags import flag_names, notes
-from ..tcp.expert_store import KEY, TcpExpert
-from .conversations import capture_record, flag_string
 
-M32 = 0xFFFFFFFF
+#: progress(packets written, packets total)
+PacketProgressFn = Callable[[int, int], None]
 
-
-@dataclass
-class PacketColumns:
-    """The fields of ``index`` (packet indices), computed column-wise."""
-
-    index: np.ndarray
-    conv: np.ndarray  # -1: in no conversation
-    protocol: list[str | None]
-    stream: np.ndarray  # -1: none
-    direction: np.ndarray
-    tcp: np.ndarray  # bool: a packet of a TCP conversation
-    flags: np.ndarray
-    seq: np.ndarray  # relative (tshark's)
-    ack: np.ndarray
-    length: np.ndarray
-    bits: np.ndarray  # analysis flags
-    dup_num: np.ndarray
-    dup_of: np.ndarray  # packet index the duplicate ACK repeats, -1
-    ack_rtt_ns: np.ndarray  # -1: none
-    bytes_in_flight: np.ndarray
-    irtt_ns: np.ndarray  # -1 where not shown (it cannot be negative and shown at once… see
-    irtt_shown: np.ndarray  # ...this mask: Wireshark prints negative iRTTs too)
+_BATCH = 4096
 
 
-def packet_columns(result: FlowResult, index: np.ndarray) -> PacketColumns:
+def write_packets(result: FlowResult, packets: np.ndarray, path: str | Path,
+                  progress: PacketProgressFn | None = None, cancel: CancelFn | None = None,
+                  ) -> str:
+    """Write ``packets`` (packet indices, kept in the given order) to ``path``. Returns the
+    format written: "pcap", "pcap-ns" or "pcapng"."""
+    packets = np.asarray(packets, dtype=np.int64)
     p = result.packets
+    if packets.size and (packets.min() < 0 or packets.max() >= len(p)):
+        raise ExportError("Some of the packets to export are not in this capture.")
+    linktypes = p.linktype[packets]
+    kinds = np.unique(linktypes)
+    ts = p.ts_ns[packets]
+    snaplen = max(int(p.caplen[packets].max()) if packets.size else 0, 65535)
+    as_pcapng = kinds.size > 1 or Path(path).suffix.lower() == ".pcapng"
+    if not kinds.size:
+        kinds = np.array([_default_linktype(result)])
+    with atomic_write(path) as out:
+        if not as_pcapng:
+            nano = bool((ts % 1000 != 0).any())
+            linktype = int(kinds[0])
+            out.write(pcap_header(linktype, snaplen, nano=nano))
+            _records(result, packets, out, _pcap_record(nano), progress, cancel)
+            fmt = "pcap-ns" if nano else "pcap"
+        else:
+            iface_of = {int(k): i for i, k in enumerate(kinds.tolist())}
+            out.write(_pcapng_header(kinds.tolist(), snaplen))
+            _records(result, packets, out, _pcapng_record(iface_of), progress, cancel)
+            fmt = "pcapng"
+    return fmt
+
+
+def export_conversation(result: FlowResult, conversation: int, path: str | Path,
+                        progress: PacketProgressFn | None = None,
+                        cancel: CancelFn | None = None) -> str:
+    """Write the packets of conversation ``conversation`` (a table row) to ``path``."""
     table = result.conversations
-    e: TcpExpert = result.plugin_data[KEY]
-    index = np.asarray(index, dtype=np.int64)
-    conv = p.conv[index].astype(np.int64)
-    has = conv >= 0
-    c0 = np.maximum(conv, 0)
-    names = table.protocol_names() if len(table) else np.zeros(0, dtype=object)
-    protocol = [str(names[c]) if ok else None for c, ok in zip(c0.tolist(), has.tolist(),
-                                                              strict=True)]
-    stream = np.where(has, table.stream[c0] if len(table) else -1, -1)
-    direction = p.direction[index]
-    tcp = has & (table.kind[c0] == Kind.TCP if len(table) else False)
-    flags = p.tcp_flags[index]
-    lane = direction.astype(np.int64)
-    base_own = np.where(tcp, e.bases(c0, lane, index) if len(table) else 0, 0)
-    base_peer = np.where(tcp, e.bases(c0, 1 - lane, index) if len(table) else 0, 0)
-    raw_seq = p.seq[index].astype(np.int64)
-    raw_ack = p.ack[index].astype(np.int64)
-    seq = np.where(base_own >= 0, (raw_seq - base_own) & M32, raw_seq)
-    acked = (flags & ACK) != 0
-    ack = np.where(acked & (base_peer >= 0), (raw_ack - base_peer) & M32, raw_ack)
-    length = np.maximum(p.payload_len[index], 0).astype(np.int64)
-    poff = p.payload_off[index].astype(np.int64)
-    wire = np.where(poff >= 0, np.minimum(np.maximum(p.origlen[index] - poff, 0), length),
-                    length)
-    dup_num, dup_of = e.duplicate_acks(index)
-    irtt = np.where(tcp, e.irtt_ns[c0] if len(table) else 0, 0)
-    shown = tcp & e.initial_rtt_shown(c0, index) if len(table) else np.zeros(index.size, bool)
-    return PacketColumns(index=index, conv=np.where(has, conv, -1), protocol=protocol,
-                         stream=stream, direction=direction, tcp=tcp, flags=flags, seq=seq,
-                         ack=ack, length=wire, bits=e.flags[index], dup_num=dup_num,
-                         dup_of=dup_of, ack_rtt_ns=e.ack_rtt_ns(p.ts_ns, index),
-                         bytes_in_flight=e.bytes_in_flight[index].astype(np.int64),
-                         irtt_ns=irtt, irtt_shown=shown)
+    if not 0 <= conversation < len(table):
+        raise ConversationNotFound(f"There is no conversation {conversation}.")
+    return write_packets(result, result.packets_of(conversation), path, progress, cancel)
 
 
-def packet_records(result: FlowResult, index: np.ndarray) -> list[dict[str, Any]]:
-    """One JSON-ready dict per packet of ``index`` (see the module docstring)."""
-    c = packet_columns(result, index)
-    ts = result.packets.ts_ns[c.index].tolist()
-    out = []
-    cols = zip(c.index.tolist(), c.conv.tolist(), c.protocol, c.stream.tolist(),
-               c.direction.tolist(), c.tcp.tolist(), c.flags.tolist(), c.seq.tolist(),
-               c.ack.tolist(), c.length.tolist(), c.bits.tolist(), c.dup_num.tolist(),
-               c.ack_rtt_ns.tolist(), c.bytes_in_flight.tolist(), c.irtt_ns.tolist(),
-               c.irtt_shown.tolist(), ts, strict=True)
-    for (i, conv, proto, stream, direction, tcp, flags, seq, ack, length, bits, dup, rtt,
-         bif, irtt, shown, t) in cols:
-        rec: dict[str, Any] = {"frame": i + 1, "conversation": None if conv < 0 else conv,
-                               "protocol": proto, "stream": None if stream < 0 else stream,
-                               "time_ns": t}
-        if conv >= 0:
-            rec["direction"] = "b_to_a" if direction else "a_to_b"
-        if tcp:
-            rec.update({"tcp_flags": flag_string(flags), "seq": seq, "ack": ack, "len": length,
-                        "analysis": flag_names(bits), "duplicate_ack_num": dup or None,
-                        "ack_rtt": rtt / 1e9 if rtt != -1 else None,
-                        "bytes_in_flight": bif or None,
-                        "initial_rtt": irtt / 1e9 if shown else None})
-        out.append(rec)
-    return out
+def _default_linktype(result: FlowResult) -> int:
+    links = result.capture.link_types
+    return links[0] if links else 1
 
 
-def write_packets_json(result: FlowResult, index: np.ndarray, out: TextIO) -> None:
-    """The JSON document, one packet per line."""
-    head = json.dumps({"capture": capture_record(result)}, indent=1)
-    out.write(head[:-2] + ',\n "packets": [\n')
-    records = packet_records(result, index)
-    for k, rec in enumerate(records):
-        out.write("  " + json.dumps(rec, separators=(",", ":")))
-        out.write(",\n" if k + 1 < len(records) else "\n")
-    out.write(" ]\n}\n")
+RecordFn = Callable[[int, int, int, int, bytes], bytes]
 
 
-def write_packets_table(result: FlowResult, index: np.ndarray, out: TextIO) -> None:
-    """A text table: frame, time since the capture's first packet, stream, direction, flags,
-    relative seq/ack, length and Wireshark's notes."""
-    c = packet_columns(result, index)
+def _pcap_record(nano: bool) -> RecordFn:
+    def record(ts: int, caplen: int, origlen: int, linktype: int, data: bytes) -> bytes:
+        del caplen, linktype  # the caplen is the data's length
+        return pcap_record(ts, data, origlen, nano=nano)
+    return record
+
+
+def _pcapng_header(linktypes: list[int], snaplen: int) -> bytes:
+    """A section with one nanosecond interface per link type."""
+    return pcapng_section() + b"".join(pcapng_interface(linktype, snaplen, tsresol=TSRESOL_NS)
+                                       for linktype in linktypes)
+
+
+def _pcapng_record(iface_of: dict[int, int]) -> RecordFn:
+    def record(ts: int, caplen: int, origlen: int, linktype: int, data: bytes) -> bytes:
+        del caplen
+        return pcapng_packet(iface_of[linktype], ts, data, origlen)
+    return record
+
+
+def _records(result: FlowResult, packets: np.ndarray, out: BinaryIO, record: RecordFn,
+             progress: PacketProgressFn | None, cancel: CancelFn | None) -> None:
     p = result.packets
-    first = result.capture.first_ns or 0
-    rows = [("Frame", "Time", "Stream", "Dir", "Flags", "Seq", "Ack", "Len", "Notes")]
-    frames = p.ts_ns[c.index]
-    for k, i in enumerate(c.index.tolist()):
-        conv = int(c.conv[k])
-        tcp = bool(c.tcp[k])
-        dup_of = int(c.dup_of[k])
-        rows.append((
-            str(i + 1), f"{(int(frames[k]) - first) / 1e9:.6f}",
-            "" if c.stream[k] < 0 else str(int(c.stream[k])),
-            "" if conv < 0 else ("B→A" if c.direction[k] else "A→B"),
-            flag_string(int(c.flags[k])) if tcp else (c.protocol[k] or ""),
-            str(int(c.seq[k])) if tcp else "", str(int(c.ack[k])) if tcp else "",
-            str(int(c.length[k])) if tcp else "",
-            notes(int(c.bits[k]), dup_of + 1 if dup_of >= 0 else 0, int(c.dup_num[k]))
-            if tcp else ""))
-    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]) - 1)]
-    for r in rows:
-        cells = [r[j].rjust(widths[j]) if j not in (3, 4) else r[j].ljust(widths[j])
-                 for j in range(len(widths))]
-        out.write("  ".join([*cells, r[-1]]).rstrip() + "\n")
+    total = int(packets.size)
+    for start in range(0, total, _BATCH):
+        rows = packets[start : start + _BATCH]
+        parts = []
+        datas = read_ranges(result.source, p.offset[rows], p.caplen[rows])
+        for ts, cap, orig, link, data in zip(p.ts_ns[rows].tolist(), p.caplen[rows].tolist(),
+                                             p.origlen[rows].tolist(), p.linktype[rows].tolist(),
+                                             datas, strict=True):
+            if len(data) != cap:
+                raise ExportError("The capture file changed or became unreadable during the "
+                                  "export.")
+            parts.append(record(ts, cap, orig, link, bytes(data)))
+        out.write(b"".join(parts))
+        if cancel is not None and cancel():
+            raise LoadCancelled("The export was cancelled.")
+        if progress is not None:
+            progress(min(start + _BATCH, total), total)

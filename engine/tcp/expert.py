@@ -134,7 +134,7 @@ def _exact_one(inp: ExpertInput, k: int, store: TcpExpert, dup: list[np.ndarray]
                              np.where(of >= 0, rows[np.maximum(of, 0)], -1)], axis=1))
     conv = int(t.convs[k])
     store.base[conv] = -1
-    changes = []
+    changes: list[tuple[int, int, int, int]] = []
     for row, lane, base in res.base_events:
         if store.base[conv, lane] == -1 and not any(c[2] == lane for c in changes):
             store.base[conv, lane] = base

@@ -108,6 +108,9 @@ class _Flow:
     sack: int = 0
     sack_count: int = 0
     segments: list[_Segment] = field(default_factory=list)  # oldest first
+    #: the listed segments' lowest start and highest end relative to ``base`` (None: work them
+    #: out again), so a long list is not walked for every data segment
+    span: tuple[int, int] | None = None
 
 
 def analyse_conversation(c: ConversationInput) -> ConversationResult:
@@ -143,6 +146,7 @@ def analyse_conversation(c: ConversationInput) -> ConversationResult:
             record = True
         if (fl & (SYN | ACK)) == SYN | ACK and fwd.base_set and seq != fwd.base:
             fwd.base = seq  # a SYN-ACK with a sequence number the server never used
+            fwd.span = None
             events.append((i, lane, seq))
             f |= F.REUSED_PORTS
             record = True
@@ -241,6 +245,9 @@ def _analyse(i: int, ts: int, seq: int, ack: int, fl: int, win: int, seglen: int
         if fl & (SYN | FIN):
             nextseq = (nextseq + 1) & M32
         fwd.segments.append(_Segment(i, seq, nextseq, ts))
+        if fwd.span is not None:
+            lo, hi = fwd.span
+            fwd.span = (min(lo, (seq - fwd.base) & M32), max(hi, (nextseq - fwd.base) & M32))
     if (gt(nextseq, fwd.nextseq) or not fwd.nextseq) and not f & F.ZERO_WINDOW_PROBE:
         fwd.nextseq, fwd.nextseq_ts = nextseq, ts
     if (seq == fwd.maxseqtobeacked or not fwd.maxseqtobeacked) and not f & F.ZERO_WINDOW_PROBE:
@@ -252,23 +259,32 @@ def _analyse(i: int, ts: int, seq: int, ack: int, fl: int, win: int, seglen: int
     # the segments of the other direction this acknowledges (newest first, as Wireshark walks)
     kept: list[_Segment] = []
     match = -1
+    changed = False
     for seg in reversed(rev.segments):
         if ack == seg.nextseq:
             match = seg.row
+            changed = True
             continue
         if gt(ack, seg.seq) and le(ack, seg.nextseq):
             seg.seq = ack
+            changed = True
         if gt(seg.nextseq, ack):
             kept.append(seg)
-    kept.reverse()
-    rev.segments = kept
+        else:
+            changed = True
+    if changed:
+        kept.reverse()
+        rev.segments = kept
+        rev.span = None
     if match >= 0:
         record = True
         acked[i] = match
     if seglen and fwd.segments and fwd.valid_bif:
         record = True
-        first = min((s.seq - fwd.base) & M32 for s in fwd.segments)
-        last = max((s.nextseq - fwd.base) & M32 for s in fwd.segments)
+        if fwd.span is None:
+            fwd.span = (min((s.seq - fwd.base) & M32 for s in fwd.segments),
+                        max((s.nextseq - fwd.base) & M32 for s in fwd.segments))
+        first, last = fwd.span
         in_flight = (last - first) & M32
         if rev.sack_count:
             in_flight = (in_flight - rev.sack) & M32

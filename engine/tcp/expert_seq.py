@@ -356,6 +356,8 @@ def _first_fill(t: TcpPackets, lanes: Lanes, d: int, cands: np.ndarray, m: np.nd
         found[todo[hit]] = row[hit]
         todo = todo[live & ~hit]
         pos[todo] += 1
+    if not todo.size:
+        return found
     # the rest: every row of the lane with one of the wanted numbers, in order
     want = t.local[cands[todo]] * (1 << 40) + (m[todo] - int(m.min()))
     ok = (m[todo] - int(m.min()) < (1 << 40)) & (t.local[cands[todo]] < (1 << 22))

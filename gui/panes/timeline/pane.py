@@ -25,8 +25,6 @@ from PySide6.QtWidgets import (
 
 from engine.packet_notes import (
     MARK_NAMES,
-    NOTE_OUT_OF_ORDER,
-    NOTE_RETRANSMISSION,
     ConversationPackets,
     Mark,
     conversation_packets,
@@ -36,6 +34,7 @@ from engine.packet_notes import (
 from engine.protocols import TCP_STATES
 from engine.result import FlowResult
 from engine.tcp import TcpState, Timeline, tcp_timeline
+from engine.tcp.expert_flags import OUT_OF_ORDER, RETRANSMISSION_KINDS
 from gui import units
 from gui.jobs import JobRunner
 from gui.panes.base import Pane
@@ -240,7 +239,7 @@ class TimelinePane(Pane):
         p = self.packets
         if p is None:
             return
-        special = (p.notes & (NOTE_RETRANSMISSION | NOTE_OUT_OF_ORDER)) != 0
+        special = (p.notes & (RETRANSMISSION_KINDS | OUT_OF_ORDER)) != 0
         choice = self.direction.currentIndex()
         sides = {"client": p.client_lane, "server": 1 - p.client_lane}
         wanted = {0: ("client", "server"), 1: ("client",), 2: ("server",)}[choice]
@@ -295,7 +294,7 @@ class TimelinePane(Pane):
         if p.has_ack[row]:
             text += f" ack {int(p.rel_ack[row])}"
         text += f" · {int(p.payload[row])} bytes of payload, {int(p.length[row])} on the wire"
-        notes = note_text(int(p.notes[row]))
+        notes = note_text(p, row)
         return text + (f" · {notes}" if notes else "")
 
     # -- mouse -----------------------------------------------------------------------------------
