@@ -115,3 +115,45 @@ def _u32(m: np.ndarray, rows: np.ndarray, col: np.ndarray) -> np.ndarray:
     for k in range(4):
         out = (out << 8) | m[rows, np.minimum(col + k, m.shape[1] - 1)]
     return out
+
+
+def sack_blocks(p: PacketTable, source: ByteSource, index: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every SACK block of the packets ``index``: (packet index, left edge, right edge), raw
+    32-bit sequence numbers, in packet order."""
+    index = index[p.tcp_hlen[index] > 20]
+    opts = option_bytes(p, source, index)
+    n = index.size
+    limit = (p.tcp_hlen[index].astype(np.int64) - 20).clip(0, OPTION_ROOM)
+    padded = np.zeros((n, OPTION_ROOM + 2), dtype=np.uint8)
+    padded[:, :OPTION_ROOM] = opts
+    pos = np.zeros(n, dtype=np.int64)
+    live = limit > 0
+    rows = np.arange(n)
+    who: list[np.ndarray] = []
+    lefts: list[np.ndarray] = []
+    rights: list[np.ndarray] = []
+    while live.any():
+        r = rows[live]
+        at = pos[r]
+        kind = padded[r, at]
+        nop = kind == 1
+        size = padded[r, np.minimum(at + 1, OPTION_ROOM + 1)].astype(np.int64)
+        stop = (kind == 0) | (~nop & ((at + 1 >= limit[r]) | (size < 2) |
+                                      (at + size > limit[r])))
+        sk = ~stop & ~nop & (kind == SACK)
+        for block in range(4):
+            has = sk & ((size - 2) // 8 > block)
+            if has.any():
+                base = at[has] + 2 + 8 * block
+                who.append(index[r[has]])
+                lefts.append(_u32(padded, r[has], base).astype(np.int64))
+                rights.append(_u32(padded, r[has], base + 4).astype(np.int64))
+        pos[r] = at + np.where(nop, 1, size)
+        live[r] = ~stop & (pos[r] < limit[r])
+    if not who:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    i, a, b = np.concatenate(who), np.concatenate(lefts), np.concatenate(rights)
+    order = np.argsort(i, kind="stable")
+    return i[order], a[order], b[order]
