@@ -9,5 +9,8 @@ from __future__ import annotations
 
 from .tcp import analysis as _tcp  # noqa: F401  (TCP states, Zeek conn_state/history, counts)
 from .tcp import health as _tcp_health  # noqa: F401  (Wireshark's TCP analysis, health columns)
-from .zwave import dissect as _zwave  # noqa: F401  (Z-Wave link types 261/262/297 and their
-#                                       dissection; imports the plug-in itself)
+from .zwave import dissect as _zwave  # noqa: F401  (Z-Wave 261/262/297, plug-in + dissection)
+
+# isort: split
+# after the TCP analysis: it reads the TCP "client" column to know who opened a connection
+from .app import analysis as _app  # noqa: F401  (service, server name, TLS/QUIC/HTTP/DNS/SSH)

@@ -22,6 +22,7 @@ NOTE_COLOR = QColor("#b45309")  # packet notes (retransmission, gap, …)
 #: Wireshark's "Bad TCP" colouring rule (its default colorfilters, 4.0)
 BAD_TCP_FOREGROUND = QColor(18, 39, 46)
 BAD_TCP_BACKGROUND = QColor(247, 135, 135)
+LINK_COLOR = QColor("#1a56c4")  # a line that selects another conversation when clicked
 EMPTY_STATE_STYLE = f"color: {MUTED_TEXT.name()}; font-size: 11pt; padding: 24px;"
 MUTED_STYLE = f"color: {MUTED_TEXT.name()};"
 

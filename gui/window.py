@@ -127,6 +127,8 @@ class MainWindow(QMainWindow):
         self.conversationSelected.connect(self.details.show_conversation)
         self.conversationActivated.connect(self.details.show_stream)
         self.details.watch_close(self)
+        for pane in self.details.panes.values():  # a conversation a pane points at
+            pane.conversationRequested.connect(self.select_conversation)
         self.setCentralWidget(central)
 
         self.progress = LoadProgressWidget(self)
@@ -140,7 +142,7 @@ class MainWindow(QMainWindow):
         self._cancel_shortcut.setEnabled(False)
 
         self._build_menus()
-        self.model.set_display_options(DisplayOptions(self.absolute_time_action.isChecked()))
+        self.model.set_display_options(self._display_options())
         self._update_title()
         self._update_empty_text()
         geometry = settings().value("window/geometry")
@@ -234,6 +236,14 @@ class MainWindow(QMainWindow):
                                                "seconds since the first packet")
         self.absolute_time_action.toggled.connect(self._set_absolute_time)
         view.addAction(self.absolute_time_action)
+        self.show_names_action = QAction("Show &Names", self)
+        self.show_names_action.setCheckable(True)
+        self.show_names_action.setChecked(read_bool("view/showNames", False))
+        self.show_names_action.setStatusTip(
+            "Show each endpoint by the name the capture's own DNS answers gave its address (no "
+            "lookups outside the capture); the tooltip keeps the address")
+        self.show_names_action.toggled.connect(self._set_show_names)
+        view.addAction(self.show_names_action)
         self.split_idle_action = QAction("&Split Idle UDP/ICMP Conversations (120 s)", self)
         self.split_idle_action.setCheckable(True)
         self.split_idle_action.setChecked(read_bool("engine/splitIdle", False))
@@ -249,6 +259,13 @@ class MainWindow(QMainWindow):
 
         for action in (self.copy_action, self.export_action, self.export_stream_action):
             action.setEnabled(False)
+
+    def select_conversation(self, conversation: int) -> None:
+        """Select a conversation a pane pointed at (an FTP data connection's control
+        connection); say so when the filter hides it."""
+        if not self.view.select_conversation(conversation):
+            self.statusBar().showMessage(
+                "That conversation is hidden by the filter; clear the filter to see it.", 6000)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -481,9 +498,18 @@ class MainWindow(QMainWindow):
         settings().setValue("table/hiddenColumns", hidden)
         settings().setValue("table/shownColumns", shown)
 
+    def _display_options(self) -> DisplayOptions:
+        return DisplayOptions(absolute_time=self.absolute_time_action.isChecked(),
+                              show_names=self.show_names_action.isChecked())
+
     def _set_absolute_time(self, on: bool) -> None:
         settings().setValue("view/absoluteTime", on)
-        self.model.set_display_options(DisplayOptions(absolute_time=on))
+        self.model.set_display_options(self._display_options())
+
+    def _set_show_names(self, on: bool) -> None:
+        settings().setValue("view/showNames", on)
+        self.model.set_display_options(self._display_options())
+        self.view.fit_columns()  # names are wider than addresses
 
     def _set_split_idle(self, on: bool) -> None:
         settings().setValue("engine/splitIdle", on)

@@ -19,12 +19,15 @@ class ByteSource(Protocol):
 
     def read(self, offset: int, length: int) -> bytes: ...
 
-    def array(self) -> np.ndarray | None:
-        """All the bytes as a read-only uint8 array (mapped, not read), for gathering small
-        fields of many packets at once; None when the source cannot offer one."""
-        ...
-
     def close(self) -> None: ...
+
+
+def source_array(source: ByteSource) -> np.ndarray | None:
+    """The source's bytes as a read-only uint8 array without copying them (a memory map of a
+    file), so many packets' bytes can be gathered with one numpy index; None when the source
+    cannot offer that (its bytes are then read one ``read`` at a time)."""
+    array = getattr(source, "array", None)
+    return array() if callable(array) else None
 
 
 class FileSource:
@@ -35,6 +38,7 @@ class FileSource:
         self._fd: int | None = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         self._delete = delete_on_close
         self._lock = threading.Lock()
+        self._map: np.ndarray | None = None
 
     def read(self, offset: int, length: int) -> bytes:
         fd = self._fd
@@ -49,11 +53,15 @@ class FileSource:
             return os.read(fd, length)
 
     def array(self) -> np.ndarray | None:
-        if self._fd is None or self.path.stat().st_size == 0:
-            return None
-        return np.memmap(self.path, dtype=np.uint8, mode="r")
+        """The file memory-mapped read-only (None when empty or closed)."""
+        if self._map is None and self._fd is not None:
+            size = os.fstat(self._fd).st_size
+            if size:
+                self._map = np.memmap(self.path, dtype=np.uint8, mode="r", shape=(size,))
+        return self._map
 
     def close(self) -> None:
+        self._map = None  # views handed out keep the mapping alive until they go
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -73,7 +81,7 @@ class MemorySource:
     def read(self, offset: int, length: int) -> bytes:
         return bytes(self._data[offset : offset + max(length, 0)])
 
-    def array(self) -> np.ndarray | None:
+    def array(self) -> np.ndarray:
         return np.frombuffer(self._data, dtype=np.uint8)
 
     def close(self) -> None:

@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import FlowError
-from . import conversations, export_pcap, follow, packets
+from . import app, conversations, export_pcap, follow, packets
 
-COMMANDS = [conversations, follow, export_pcap, packets]
+COMMANDS = [conversations, follow, export_pcap, app, packets]
 
 
 def build_parser() -> argparse.ArgumentParser:

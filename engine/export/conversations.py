@@ -75,7 +75,7 @@ def conversation_records(result: FlowResult, rows: np.ndarray | None = None
         "packets_ab", "bytes_ab", "packets_ba", "bytes_ba", "payload_ab", "payload_ba",
         "flags_ab", "flags_ba", "icmp_type", "icmp_code", "icmp_id", "quotes", "kind")}
     bps_ab, bps_ba = _rate(t.bits_per_second("ab")[rows]), _rate(t.bits_per_second("ba")[rows])
-    extra = _declared_fields(result, rows, proto)
+    extra, endpoint_fields = _declared_fields(result, rows, proto)
     records = []
     for k, i in enumerate(rows.tolist()):
         rec: dict[str, Any] = {
@@ -99,6 +99,9 @@ def conversation_records(result: FlowResult, rows: np.ndarray | None = None
             "bits_per_second_a_to_b": bps_ab[k],
             "bits_per_second_b_to_a": bps_ba[k],
         }
+        for side, key, values in endpoint_fields:
+            if values[k] is not _ABSENT:
+                rec[side][key] = values[k]
         if proto[k] == "tcp":
             rec["tcp_flags_a_to_b"] = flag_string(cols["flags_ab"][k])
             rec["tcp_flags_b_to_a"] = flag_string(cols["flags_ba"][k])
@@ -118,19 +121,28 @@ def conversation_records(result: FlowResult, rows: np.ndarray | None = None
 _ABSENT = object()
 
 
+#: the fixed part's objects, which a declared ``a.key`` / ``b.key`` column extends
+_ENDPOINTS = ("a", "b")
+
+
 def _declared_fields(result: FlowResult, rows: np.ndarray, proto: list[str]
-                     ) -> list[tuple[str, list[Any]]]:
+                     ) -> tuple[list[tuple[str, list[Any]]], list[tuple[str, str, list[Any]]]]:
     """(JSON key, one value per row) of every declared column the table has, in declaration
     order; columns with a ``group.key`` JSON key become one object per row (null when all of
-    its values are)."""
+    its values are), except ``a.key`` / ``b.key``, which go into the endpoint objects (returned
+    apart as (side, key, values))."""
     t = result.conversations
     out: list[tuple[str, list[Any]]] = []
+    endpoint_fields: list[tuple[str, str, list[Any]]] = []
     groups: dict[str, list[tuple[str, list[Any]]]] = {}
     for spec in COLUMNS.values():
         if spec.core or spec.name not in t.extra:
             continue
         values = _column_values(spec, t.extra[spec.name][rows].tolist(), proto)
         group, _, key = spec.key.rpartition(".")
+        if group in _ENDPOINTS:
+            endpoint_fields.append((group, key, values))
+            continue
         if not group:
             out.append((key, values))
             continue
@@ -141,7 +153,7 @@ def _declared_fields(result: FlowResult, rows: np.ndarray, proto: list[str]
     for k, (name, values) in enumerate(out):
         if name in groups and not values:
             out[k] = (name, _objects(groups[name], len(proto)))
-    return out
+    return out, endpoint_fields
 
 
 def _column_values(spec: ColumnSpec, values: list[Any], proto: list[str]) -> list[Any]:

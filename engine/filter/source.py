@@ -71,7 +71,7 @@ class FilterColumns:
                     mask = values != -1
                 elif values.dtype.kind == "f":
                     mask = ~np.isnan(values)
-                elif values.dtype.kind in "UO":
+                elif values.dtype.kind in "UOT":  # T: numpy's variable-width StringDType
                     mask = values != ""
                 else:
                     mask = self.all()
@@ -86,7 +86,7 @@ class FilterColumns:
         if spec.name not in self._factors:
             values = self.values(spec)
             assert values is not None
-            if values.dtype.kind not in "UO":
+            if values.dtype.kind not in "UOT":
                 values = values.astype(str)
             unique, inverse = _factorize(values)
             self._factors[spec.name] = ([str(u) for u in unique.tolist()], inverse)
@@ -102,7 +102,7 @@ class FilterColumns:
         """Rows whose text contains ``part`` (exact case)."""
         values = self.values(spec)
         assert values is not None
-        if values.dtype.kind == "U":  # numpy's string functions: no Python call per row
+        if values.dtype.kind in "UT":  # numpy's string functions: no Python call per row
             return np.char.find(values, part) >= 0
         return self.text_matches(spec, lambda u: part in u)
 
@@ -111,7 +111,7 @@ class FilterColumns:
         (lowering a million strings is what costs)."""
         values = self.values(spec)
         assert values is not None
-        if values.dtype.kind != "U":
+        if values.dtype.kind not in "UT":
             lower = word.lower()
             return self.text_matches(spec, lambda u: u.lower() == lower)
         if spec.name not in self._lengths:
@@ -188,6 +188,7 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     few distinct values (states, services): numpy's hash-based ``unique_values`` finds them
     without sorting a million strings, and a binary search places each row."""
     unique_values = getattr(np, "unique_values", None)  # numpy >= 2.0
+    # (not for StringDType columns: numpy 2.4's searchsorted misplaces some of their values)
     if unique_values is not None and values.dtype.kind == "U":
         unique = np.sort(unique_values(values))
         if unique.size <= _FEW:

@@ -26,12 +26,13 @@ def unregister_pane(pane: type[Pane]) -> None:
 
 def pane_classes() -> list[type[Pane]]:
     """Every pane, in tab order: the built-in ones, then the registered ones."""
+    from gui.panes.application.pane import ApplicationPane
     from gui.panes.packets.pane import PacketsPane
     from gui.panes.stream.pane import StreamPane
     from gui.panes.timeline.pane import TimelinePane
     from gui.panes.zwave.pane import ZWavePane
 
-    return [TimelinePane, StreamPane, PacketsPane, ZWavePane, *_EXTRA]
+    return [TimelinePane, StreamPane, ApplicationPane, PacketsPane, ZWavePane, *_EXTRA]
 
 
 __all__ = ["Pane", "pane_classes", "register_pane", "unregister_pane"]

@@ -31,6 +31,8 @@ class Pane(QWidget):
 
     #: a packet the user picked in this pane (its index in the capture)
     packetSelected = Signal(int)
+    #: another conversation the user picked in this pane (its id): the table selects it
+    conversationRequested = Signal(int)
 
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""

@@ -31,9 +31,12 @@ NUMERIC_KINDS = frozenset({"count", "bytes", "rate", "port", "stream", "time", "
 
 @dataclass(frozen=True)
 class DisplayOptions:
-    """View choices that change cell text but not values (View ▸ Absolute Start Time)."""
+    """View choices that change cell text but not values (View ▸ Absolute Start Time, View ▸
+    Show Names)."""
 
     absolute_time: bool = False
+    #: endpoints by the name the capture's own DNS gave them, where it gave one
+    show_names: bool = False
 
 
 @lru_cache(maxsize=65536)
@@ -160,9 +163,28 @@ class AddressColumn(Column):
     def exact(self, data: ConversationData, i: int) -> object:
         return self.text(data, i, DisplayOptions())
 
-    def text(self, data: ConversationData, i: int, options: DisplayOptions) -> str:
+    def _address(self, data: ConversationData, i: int) -> str:
         fam, hi, lo = self._parts(data)
         return _address_text(int(fam[i]), int(hi[i]), int(lo[i]))
+
+    def _name(self, data: ConversationData, i: int) -> str:
+        names = data.table.extra.get(f"{self.side}_name")  # from the capture's own DNS
+        return str(names[i]) if names is not None else ""
+
+    def text(self, data: ConversationData, i: int, options: DisplayOptions) -> str:
+        if options.show_names:
+            name = self._name(data, i)
+            if name:
+                return name
+        return self._address(data, i)
+
+    def cell_tooltip(self, data: ConversationData, i: int, options: DisplayOptions) -> str | None:
+        """The other form: the address under a shown name, the name under an address."""
+        name = self._name(data, i)
+        if not name:
+            return None
+        address = self._address(data, i)
+        return address if options.show_names else f"{name} (from the capture's DNS)"
 
 
 class StartColumn(Column):

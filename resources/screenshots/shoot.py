@@ -27,6 +27,11 @@ def main() -> int:
     parser.add_argument("--row", type=int, default=None, help="or a conversation id")
     parser.add_argument("--pane", default=None, help="pane to show (timeline, stream, …)")
     parser.add_argument("--size", default="1400x900")
+    parser.add_argument("--hide", default="",
+                        help="comma-separated column titles to hide (room for the others)")
+    parser.add_argument("--show-names", action="store_true", help="View ▸ Show Names on")
+    parser.add_argument("--pane-only", action="store_true",
+                        help="grab the pane instead of the whole window")
     parser.add_argument("--settle-ms", type=int, default=1500,
                         help="time for the pane's worker to finish before the grab")
     parser.add_argument("--out", type=Path, required=True)
@@ -50,6 +55,11 @@ def main() -> int:
     if row is None and args.stream is not None and table is not None:
         kind = PROTOCOLS[args.protocol].kind
         row = int(table.rows_with_stream(kind, args.stream)[0])
+    hidden = {title.strip() for title in args.hide.split(",") if title.strip()}
+    for k, column in enumerate(window.model.columns):
+        if column.title in hidden:
+            window.view.setColumnHidden(k, True)
+    window.show_names_action.setChecked(args.show_names)
     if row is not None:
         window.view.select_conversation(row)
     if args.pane:
@@ -57,7 +67,8 @@ def main() -> int:
     QTimer.singleShot(args.settle_ms, loop.quit)
     loop.exec()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(args.out))
+    shot = window.details.panes[args.pane] if args.pane_only and args.pane else window
+    shot.grab().save(str(args.out))
     window.close()
     del app
     return 0

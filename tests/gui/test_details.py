@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from engine.packets import Kind
+from gui.panes.application.pane import ApplicationPane
 from gui.panes.details import DetailsPanel
 from gui.panes.packets.pane import PacketsPane
 from gui.panes.stream.pane import StreamPane
@@ -49,7 +50,7 @@ def test_panel_sits_below_the_table(shown: MainWindow) -> None:
     assert isinstance(split, QSplitter)
     assert split.widget(0) is shown.view and split.widget(1) is shown.details
     assert [shown.details.tabText(k) for k in range(shown.details.count())] == \
-        [TIMELINE, STREAM, PACKETS, ZWAVE]
+        [TIMELINE, STREAM, ApplicationPane.title, PACKETS, ZWAVE]
 
 
 def test_selection_updates_the_visible_pane_and_the_others_on_demand(  # type: ignore[no-untyped-def]

@@ -1,0 +1,296 @@
+"""The application-layer analysis: run on every load, fills the application columns.
+
+1. :func:`~engine.app.payload.openings` finds each direction's first payload packets;
+2. signatures (:mod:`engine.app.detect`) test the first bytes of every conversation at once,
+   in blocks, and nominate candidate protocols;
+3. only nominated conversations go to a parser (:mod:`engine.app.inspect`), which confirms the
+   protocol and reads the metadata;
+4. whole-column passes add what needs more than the first packets: FTP data connections linked
+   to their control connection, request and query counts, names from the capture's DNS, and a
+   port guess for conversations with no payload to judge.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import FlowError
+from ..follow import conversation_stream
+from ..hooks import register_analysis
+from ..packets import Kind
+from ..protocols import format_address
+from ..result import FlowResult
+from . import dns
+from .banners import ftp_channels
+from .detect import Heads, nominate
+from .fields import COUNT_FIELDS, empty_columns
+from .inspect import INSPECTORS, Context, Found
+from .names import NameTable, endpoint_names
+from .payload import (
+    DirectionReader,
+    NeedMore,
+    Openings,
+    PayloadReader,
+    conversation_packets,
+    openings,
+)
+from .services import TCP_PORTS, UDP_PORTS
+
+#: conversations whose first bytes are tested at once (bounds the matrices' memory)
+BLOCK = 1 << 15
+#: payload packets per direction for the second look
+DEEP = 24
+_DNS_FAMILY = ("dns", "mdns", "llmnr")
+
+
+@dataclass
+class AppData:
+    """What the analysis keeps beside the columns (``result.plugin_data["app"]``)."""
+
+    names: NameTable = field(default_factory=NameTable)
+
+
+def add_app_columns(result: FlowResult) -> None:
+    """The analysis hook."""
+    table = result.conversations
+    columns = empty_columns(len(table))
+    o = openings(result)
+    reader = PayloadReader(result)
+    found = _inspect(result, o, reader)
+    _store(columns, o, found)
+    _link_ftp_data(result, columns)
+    _guess_by_port(result, columns)
+    _count_requests(result, reader, columns)
+    names = _dns_names(result, reader, columns)
+    _server_names(columns)
+    named = endpoint_names(names, table)
+    columns["a_name"], columns["b_name"] = named["a"], named["b"]
+    table.extra.update(columns)
+    result.plugin_data["app"] = AppData(names)
+
+
+def _tcp_client(result: FlowResult, rows: np.ndarray) -> np.ndarray:
+    """0 (A) or 1 (B) where the TCP analysis saw who opened the connection, else -1."""
+    extra = result.conversations.extra
+    out = np.full(rows.size, -1, dtype=np.int64)
+    if "client" in extra and "partial" in extra:
+        client, partial = extra["client"][rows], extra["partial"][rows]
+        out[(client == "A") & (partial == 0)] = 0
+        out[(client == "B") & (partial == 0)] = 1
+    return out
+
+
+def _inspect(result: FlowResult, o: Openings, reader: PayloadReader) -> list[Found | None]:
+    """Signatures over every conversation in blocks, then the nominated parsers; a parser that
+    needs more than the first packets gets a second, deeper look (one pass for all such)."""
+    table = result.conversations
+    rows = o.rows
+    a_port = table.a_port[rows].astype(np.int64)
+    b_port = table.b_port[rows].astype(np.int64)
+    client = _tcp_client(result, rows)
+    ctx = Context(o, DirectionReader(reader, o), a_port, b_port, client)
+    found: list[Found | None] = [None] * len(o)
+    deeper: dict[int, list[str]] = {}  # row → the nominated families still to try
+    for start in range(0, len(o), BLOCK):
+        stop = min(start + BLOCK, len(o))
+        h0, s0 = reader.head_matrix(o.packets[start:stop, 0, 0])
+        h1, s1 = reader.head_matrix(o.packets[start:stop, 1, 0])
+        heads = Heads((h0, h1), (s0, s1), o.tcp[start:stop], a_port[start:stop],
+                      b_port[start:stop])
+        masks = nominate(heads)
+        done = np.zeros(stop - start, dtype=bool)
+        for family, inspector in INSPECTORS:
+            for k in np.flatnonzero(masks[family] & ~done).tolist():
+                try:
+                    hit = inspector(ctx, start + k)
+                except NeedMore:
+                    deeper[start + k] = [f for f, _ in INSPECTORS if masks[f][k]]
+                    done[k] = True
+                    continue
+                if hit is not None:
+                    found[start + k] = hit
+                    done[k] = True
+    if deeper:
+        _inspect_deeper(result, o, reader, deeper, found, client)
+    return found
+
+
+def _inspect_deeper(result: FlowResult, o: Openings, reader: PayloadReader,
+                    deeper: dict[int, list[str]], found: list[Found | None],
+                    client: np.ndarray) -> None:
+    """The conversations whose first packets ended inside a message, with more packets."""
+    table = result.conversations
+    picked = np.array(sorted(deeper), dtype=np.int64)
+    deep = openings(result, DEEP, o.rows[picked])
+    where = np.searchsorted(deep.rows, o.rows[picked])
+    ctx = Context(deep, DirectionReader(reader, deep, deep=True),
+                  table.a_port[deep.rows].astype(np.int64),
+                  table.b_port[deep.rows].astype(np.int64), client[picked])
+    inspectors = dict(INSPECTORS)
+    for i, j in zip(picked.tolist(), where.tolist(), strict=True):
+        for family in deeper[i]:
+            hit = inspectors[family](ctx, j)
+            if hit is not None:
+                found[i] = hit
+                break
+
+
+def _store(columns: dict[str, np.ndarray], o: Openings, found: list[Found | None]) -> None:
+    values: dict[str, tuple[list[int], list[object]]] = {}
+    for i, f in enumerate(found):
+        if f is None:
+            continue
+        row = int(o.rows[i])
+        for name, value in (("service", f.service), ("service_by", "content"), *f.meta.items()):
+            if value == "" or value is None:
+                continue
+            rows, vals = values.setdefault(name, ([], []))
+            rows.append(row)
+            vals.append(value)
+    for name, (rows, vals) in values.items():
+        if name in columns:
+            columns[name][np.array(rows, dtype=np.int64)] = vals
+
+
+def _guess_by_port(result: FlowResult, columns: dict[str, np.ndarray]) -> None:
+    """Conversations without payload to judge (none, or under 4 bytes each way) get the
+    service their port is known for, marked as a guess."""
+    t = result.conversations
+    ip = (t.kind == Kind.TCP) | (t.kind == Kind.UDP)
+    empty = ip & (columns["service"] == "") & (t.payload_ab + t.payload_ba < 4 * np.maximum(
+        t.packets_ab + t.packets_ba, 1))
+    for kind, ports in ((Kind.TCP, TCP_PORTS), (Kind.UDP, UDP_PORTS)):
+        mine = empty & (t.kind == kind)
+        for port, service in ports.items():
+            # the better-known port wins: B (usually the server) first, then A
+            hit = mine & ((t.b_port == port) | (t.a_port == port))
+            hit &= columns["service"] == ""
+            if hit.any():
+                columns["service"][hit] = service
+                columns["service_by"][hit] = "port"
+
+
+def _link_ftp_data(result: FlowResult, columns: dict[str, np.ndarray]) -> None:
+    """Data connections announced on FTP control connections (PASV, EPSV, PORT, EPRT) become
+    ``ftp-data`` with ``parent`` = the control conversation."""
+    t = result.conversations
+    controls = np.flatnonzero((columns["service"] == "ftp") & (t.kind == Kind.TCP))
+    tcp = t.kind == Kind.TCP
+    for control in controls.tolist():
+        try:
+            with conversation_stream(result, control) as s:
+                data = (s.data(0), s.data(1))
+        except FlowError:
+            continue
+        client = max(int(_tcp_client(result, np.array([control]))[0]), 0)
+        server = 1 - client
+        server_address = format_address(int(t.family[control]),
+                                        int(t.b_hi[control] if server else t.a_hi[control]),
+                                        int(t.b_lo[control] if server else t.a_lo[control]))
+        for channel in ftp_channels(data[client], data[server], server_address):
+            key = _address_parts(channel.address)
+            if key is None:
+                continue
+            family, hi, lo = key
+            at = ((t.family == family) & tcp & (np.arange(len(t)) != control)
+                  & (t.start_ns >= t.start_ns[control]) & (t.start_ns <= t.end_ns[control]))
+            on_a = ((t.a_hi == np.uint64(hi)) & (t.a_lo == np.uint64(lo))
+                    & (t.a_port == channel.port))
+            on_b = ((t.b_hi == np.uint64(hi)) & (t.b_lo == np.uint64(lo))
+                    & (t.b_port == channel.port))
+            for row in np.flatnonzero(at & (on_a | on_b)).tolist():
+                if columns["parent"][row] < 0:
+                    columns["parent"][row] = control
+                    columns["service"][row] = "ftp-data"
+                    columns["service_by"][row] = "content"
+
+
+def _address_parts(text: str) -> tuple[int, int, int] | None:
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    value = int(ip)
+    return ip.version, value >> 64, value & ((1 << 64) - 1)
+
+
+_METHODS = (b"GET ", b"POST", b"HEAD", b"PUT ", b"DELE", b"OPTI", b"CONN", b"PATC", b"TRAC",
+            b"PROP", b"MKCO", b"COPY", b"MOVE", b"LOCK", b"UNLO")
+
+
+def _count_requests(result: FlowResult, reader: PayloadReader,
+                    columns: dict[str, np.ndarray]) -> None:
+    """HTTP requests (client segments starting with a method) and DNS queries (messages with
+    the query bit clear), counted over every packet of those conversations."""
+    p = result.packets
+    by_content = columns["service_by"] == "content"
+    http = np.flatnonzero((columns["service"] == "http") & by_content)
+    if http.size:
+        packets = conversation_packets(result, http)
+        packets = packets[p.payload_len[packets] > 0]
+        head, size = reader.head_matrix(packets, 4)
+        starts = np.zeros(packets.size, dtype=bool)
+        for method in _METHODS:
+            starts |= (size >= 4) & np.all(head == np.frombuffer(method, dtype=np.uint8), axis=1)
+        counts = np.bincount(p.conv[packets[starts]], minlength=len(result.conversations))
+        columns["http_requests"][http] = counts[http]
+    dns_rows = np.flatnonzero(np.isin(columns["service"], (*_DNS_FAMILY, "nbns"))
+                              & (result.conversations.kind == Kind.UDP) & by_content)
+    if dns_rows.size:
+        packets = conversation_packets(result, dns_rows)
+        head, size = reader.head_matrix(packets, 4)
+        query = (size >= 12) & (head[:, 2] & 0x80 == 0)
+        counts = np.bincount(p.conv[packets[query]], minlength=len(result.conversations))
+        columns["dns_queries"][dns_rows] = counts[dns_rows]
+
+
+def _dns_names(result: FlowResult, reader: PayloadReader,
+               columns: dict[str, np.ndarray]) -> NameTable:
+    """Every A/AAAA answer of the capture's DNS, mDNS and LLMNR responses."""
+    names = NameTable()
+    p = result.packets
+    rows = np.flatnonzero(np.isin(columns["service"], _DNS_FAMILY)
+                          & (columns["service_by"] == "content"))
+    if not rows.size:
+        return names
+    kinds = result.conversations.kind
+    udp_rows = rows[kinds[rows] == Kind.UDP]
+    packets = conversation_packets(result, udp_rows)
+    head, size = reader.head_matrix(packets, 12)
+    answered = (size >= 12) & (head[:, 2] & 0x80 > 0) & (
+        (head[:, 6] > 0) | (head[:, 7] > 0) | (head[:, 10] > 0) | (head[:, 11] > 0))
+    service = columns["service"]
+    for packet in packets[answered].tolist():
+        multicast = service[int(p.conv[packet])] == "mdns"
+        for address, name in dns.answered_addresses(reader.payload(packet), multicast):
+            names.add(address, name, int(p.ts_ns[packet]))
+    for row in rows[kinds[rows] == Kind.TCP].tolist():
+        try:
+            with conversation_stream(result, row) as s:
+                data = (s.data(0), s.data(1))
+                when = int(s.chunks.ts_ns[0]) if len(s.chunks) else 0
+        except FlowError:
+            continue
+        for side in data:
+            for raw in dns.tcp_messages(side):
+                msg = dns.parse_message(raw)
+                if msg is not None and msg.response:
+                    for address, name in dns.addresses_to_names(msg):
+                        names.add(address, name, when)
+    return names
+
+
+def _server_names(columns: dict[str, np.ndarray]) -> None:
+    """TLS SNI, else QUIC SNI, else HTTP Host, else the first DNS query name."""
+    server = columns["server_name"]
+    for source in ("dns_name", "http_host", "quic_sni", "tls_sni"):
+        values = columns[source]
+        server[:] = np.where(values != "", values, server)
+
+
+register_analysis(add_app_columns)
+
+__all__ = ["COUNT_FIELDS", "AppData", "add_app_columns"]

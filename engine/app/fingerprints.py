@@ -1,0 +1,109 @@
+"""TLS client and server fingerprints: JA3, JA3S (Salesforce) and JA4 (FoxIO).
+
+JA3 and JA3S are MD5 hashes of decimal field lists with GREASE values left out, as Wireshark's
+``tls.handshake.ja3``/``ja3s`` compute them. JA4 follows the FoxIO specification
+(``technical_details/JA4.md``): ``t13d1516h2_8daaf6152771_b0da82dd1658``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+from .tls import ClientHello, ServerHello
+from .wire import is_grease
+
+#: JA4's two-character TLS version
+_JA4_VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3",
+                 0x0002: "s2", 0xFEFF: "d1", 0xFEFD: "d2", 0xFEFC: "d3"}
+_SNI, _ALPN = 0x0000, 0x0010
+
+
+def _dash(values: list[int] | tuple[int, ...]) -> str:
+    return "-".join([str(v) for v in values if not is_grease(v)])
+
+
+def ja3_string(hello: ClientHello) -> str:
+    return ",".join((str(hello.version), _dash(hello.ciphers), _dash(hello.extensions),
+                     _dash(hello.groups), "-".join(str(v) for v in hello.point_formats)))
+
+
+def ja3(hello: ClientHello) -> str:
+    return _ja3(hello.version, tuple(hello.ciphers), tuple(hello.extensions),
+                tuple(hello.groups), tuple(hello.point_formats))
+
+
+#: fingerprints are computed once per distinct input: a client's many connections share them
+_CACHE = 4096
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _ja3(version: int, ciphers: tuple[int, ...], extensions: tuple[int, ...],
+         groups: tuple[int, ...], point_formats: tuple[int, ...]) -> str:
+    raw = ",".join((str(version), _dash(ciphers), _dash(extensions), _dash(groups),
+                    "-".join(str(v) for v in point_formats)))
+    return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
+
+
+def ja3s(hello: ServerHello) -> str:
+    return _ja3s(hello.version, hello.cipher, tuple(hello.extensions))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _ja3s(version: int, cipher: int, extensions: tuple[int, ...]) -> str:
+    raw = f"{version},{cipher},{_dash(extensions)}"
+    return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
+
+
+def _hash12(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def _alpn_chars(alpn: list[str]) -> str:
+    """First and last character of the first ALPN value; "00" without one. A value that does
+    not start and end with ASCII letters or digits gives the first and last hex digit of it."""
+    if not alpn or not alpn[0]:
+        return "00"
+    value = alpn[0]
+    first, last = value[0], value[-1]
+    if first.isascii() and first.isalnum() and last.isascii() and last.isalnum():
+        return first + last
+    raw = value.encode("utf-8", "surrogateescape").hex()
+    return raw[0] + raw[-1]
+
+
+def _hex_list(values: list[int]) -> str:
+    """Values as comma-separated 4-digit lower-case hex ("002f,0035")."""
+    return ",".join(map("{:04x}".format, values))
+
+
+def ja4(hello: ClientHello, transport: str) -> str:
+    """JA4 of a ClientHello; ``transport`` is "t" (TCP), "q" (QUIC) or "d" (DTLS)."""
+    return _ja4(transport, hello.version, tuple(hello.supported_versions), bool(hello.sni),
+                tuple(hello.ciphers), tuple(hello.extensions), _alpn_chars(hello.alpn),
+                tuple(hello.signature_algorithms))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _ja4(transport: str, legacy: int, supported: tuple[int, ...], sni: bool,
+         all_ciphers: tuple[int, ...], all_extensions: tuple[int, ...], alpn: str,
+         signature_algorithms: tuple[int, ...]) -> str:
+    versions = [v for v in supported if not is_grease(v)]
+    if versions and transport != "d":
+        version = max(versions)
+    elif versions:  # DTLS numbers count down: 1.3 = 0xfefc < 1.2 = 0xfefd
+        version = min(versions)
+    else:
+        version = legacy
+    ciphers = [c for c in all_ciphers if not is_grease(c)]
+    extensions = [e for e in all_extensions if not is_grease(e)]
+    head = (f"{transport}{_JA4_VERSIONS.get(version, '00')}"
+            f"{'d' if sni else 'i'}{min(len(ciphers), 99):02d}"
+            f"{min(len(extensions), 99):02d}{alpn}")
+    cipher_hash = _hash12(_hex_list(sorted(ciphers))) if ciphers else "0" * 12
+    raw = _hex_list(sorted(e for e in extensions if e not in (_SNI, _ALPN)))
+    sigs = [s for s in signature_algorithms if not is_grease(s)]
+    if sigs:
+        raw += "_" + _hex_list(sigs)
+    ext_hash = _hash12(raw) if extensions else "0" * 12
+    return f"{head}_{cipher_hash}_{ext_hash}"

@@ -1,0 +1,348 @@
+"""QUIC: the version, and the TLS ClientHello/ServerHello inside the Initial packets.
+
+Initial packets are encrypted with keys anyone can derive from the client's first Destination
+Connection ID (RFC 9001 section 5.2; v2: RFC 9369). This module derives them, removes header
+protection, decrypts with AES-128-GCM (the ``cryptography`` package: a maintained, constant-time
+implementation, not hand-written AES), and joins the CRYPTO frames of several packets by offset,
+since a post-quantum ClientHello no longer fits one packet. Google QUIC before T050 sends its
+client hello ("CHLO") in clear; its SNI and user agent tags are read directly.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import struct
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .wire import Cursor, Short
+
+V1, V2 = 0x00000001, 0x6B3343CF
+#: the initial salts (RFC 9001, RFC 9369, the drafts, Google's TLS-based versions)
+_SALT_V1 = bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
+_SALT_V2 = bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9")
+_SALT_D29 = bytes.fromhex("afbfec289993d24c9e9786f19c6111e04390a899")
+_SALT_D23 = bytes.fromhex("c3eef712c72ebb5a11a7d2432bb46365bef9f502")
+_SALT_D22 = bytes.fromhex("7fbcdb0e7c66bbe9193a96cd21519ebd7a02644a")
+_SALT_Q050 = bytes.fromhex("504574efd066fe2f9d945cfcdbd3a7f0d3b56b45")
+_SALT_T050 = bytes.fromhex("7ff579e5acd072915580304c43a2367c60488310")
+_SALT_T051 = bytes.fromhex("7a4edef4e7ccee5fa4506c19124fc8ccda6e033d")
+#: largest CRYPTO offset believed while joining frames (a ClientHello is a few kB)
+MAX_CRYPTO = 1 << 16
+
+
+def _draft(version: int) -> int | None:
+    """The IETF draft number of a draft version (0xff0000NN), or of Facebook's mvfst."""
+    if version >> 8 == 0xFF0000:
+        return version & 0xFF
+    if version in (0xFACEB001, 0xFACEB002, 0xFACEB00E):
+        return 22 if version == 0xFACEB001 else 27
+    return None
+
+
+def _salt(version: int) -> bytes | None:
+    if version == V1:
+        return _SALT_V1
+    if version == V2:
+        return _SALT_V2
+    google = {0x51303530: _SALT_Q050, 0x54303530: _SALT_T050, 0x54303531: _SALT_T051}
+    if version in google:
+        return google[version]
+    draft = _draft(version)
+    if draft is None:
+        return None
+    if draft >= 29:
+        return _SALT_D29
+    if draft >= 23:
+        return _SALT_D23
+    if draft >= 21:
+        return _SALT_D22
+    return None
+
+
+def version_name(version: int) -> str:
+    """``v1``, ``v2``, ``draft-29``, ``Q046``, ``T051``, ``mvfst``, or the number in hex."""
+    if version == V1:
+        return "v1"
+    if version == V2:
+        return "v2"
+    if version >> 8 == 0xFF0000:
+        return f"draft-{version & 0xFF}"
+    if _gquic_version(version):  # Q0xx, T0xx
+        return struct.pack(">I", version).decode("ascii", "replace")
+    if version >> 4 == 0xFACEB00:
+        return "mvfst"
+    return f"0x{version:08x}"
+
+
+def known_version(version: int) -> bool:
+    return (version in (V1, V2) or version >> 8 == 0xFF0000 or version >> 4 == 0xFACEB00
+            or _gquic_version(version))
+
+
+def _gquic_version(version: int) -> bool:
+    """Google QUIC: 'Q' or 'T', '0', two digits."""
+    b = struct.pack(">I", version)
+    return b[0] in b"QT" and b[1:2] == b"0" and b[2:4].isdigit()
+
+
+def _expand_label(secret: bytes, label: bytes, length: int) -> bytes:
+    """HKDF-Expand-Label of TLS 1.3 with an empty context (RFC 8446 section 7.1)."""
+    full = b"tls13 " + label
+    info = struct.pack(">HB", length, len(full)) + full + b"\x00"
+    out, block, counter = b"", b"", 1
+    while len(out) < length:
+        block = hmac.new(secret, block + info + bytes([counter]), hashlib.sha256).digest()
+        out += block
+        counter += 1
+    return out[:length]
+
+
+def initial_secrets(version: int, dcid: bytes, server: bool
+                    ) -> tuple[bytes, bytes, bytes] | None:
+    """(key, IV, header-protection key) of one side's Initial packets (RFC 9001 section 5.2;
+    v2: RFC 9369 section 3.3.1), or None for a version without a known salt."""
+    salt = _salt(version)
+    if salt is None:
+        return None
+    initial = hmac.new(salt, dcid, hashlib.sha256).digest()
+    secret = _expand_label(initial, b"server in" if server else b"client in", 32)
+    prefix = b"quicv2 " if version == V2 else b"quic "
+    return (_expand_label(secret, prefix + b"key", 16), _expand_label(secret, prefix + b"iv", 12),
+            _expand_label(secret, prefix + b"hp", 16))
+
+
+@functools.lru_cache(maxsize=4096)
+def initial_keys(version: int, dcid: bytes, server: bool) -> tuple[AESGCM, bytes, bytes] | None:
+    """(AEAD, IV, header-protection key) protecting one side's Initial packets."""
+    secrets = initial_secrets(version, dcid, server)
+    if secrets is None:
+        return None
+    key, iv, hp = secrets
+    return AESGCM(key), iv, hp
+
+
+def _is_initial(first: int, version: int) -> bool:
+    kind = (first >> 4) & 3
+    return kind == (1 if version == V2 else 0)
+
+
+@dataclass
+class LongPacket:
+    version: int
+    dcid: bytes
+    scid: bytes
+    initial: bool
+    start: int  # where the packet begins in the datagram
+    pn_offset: int  # where the (protected) packet number starts in the datagram
+    end: int  # end of this packet in the datagram
+
+
+def long_packets(datagram: bytes) -> list[LongPacket]:
+    """The long-header packets coalesced in one datagram (stops at anything else)."""
+    out = []
+    pos = 0
+    try:
+        while pos + 7 <= len(datagram) and datagram[pos] & 0x80:
+            c = Cursor(datagram, pos)
+            first = c.u8()
+            version = c.u32()
+            if version == 0:
+                break  # version negotiation
+            dcid = c.take(c.u8())
+            scid = c.take(c.u8())
+            if len(dcid) > 20 or len(scid) > 20 or not known_version(version) \
+                    or _clear_hello(version):
+                break
+            initial = _is_initial(first, version)
+            kind = (first >> 4) & 3
+            retry = kind == (0 if version == V2 else 3)
+            if retry:
+                break
+            if initial:
+                c.skip(c.varint())  # token
+            length = c.varint()
+            end = c.pos + length
+            if end > len(datagram):
+                break
+            out.append(LongPacket(version, dcid, scid, initial, pos, c.pos, end))
+            pos = end
+    except Short:
+        pass
+    return out
+
+
+def decrypt(datagram: bytes, packet: LongPacket, keys_dcid: bytes, server: bool) -> bytes | None:
+    """The payload of one Initial packet, or None (unknown version, wrong keys, damage)."""
+    keys = initial_keys(packet.version, keys_dcid, server)
+    if keys is None:
+        return None
+    aead, iv, hp = keys
+    pn = packet.pn_offset
+    sample = datagram[pn + 4 : pn + 20]
+    if len(sample) < 16 or packet.end - pn < 20:
+        return None
+    mask = Cipher(algorithms.AES(hp), modes.ECB()).encryptor().update(sample)
+    start = packet.start
+    first = datagram[start] ^ (mask[0] & 0x0F)
+    pn_len = (first & 3) + 1
+    number = bytes(b ^ m for b, m in zip(datagram[pn : pn + pn_len], mask[1:], strict=False))
+    header = bytes([first]) + datagram[start + 1 : pn] + number
+    nonce = bytes(a ^ b for a, b in zip(iv, int.from_bytes(number, "big").to_bytes(12, "big"),
+                                        strict=True))
+    try:
+        return aead.decrypt(nonce, datagram[pn + pn_len : packet.end], header)
+    except (InvalidTag, ValueError):
+        return None
+
+
+def crypto_frames(payload: bytes, version: int = V1) -> list[tuple[int, bytes]]:
+    """(offset, data) of the CRYPTO frames of a decrypted Initial payload (Google's T05x
+    versions number the CRYPTO frame 0x08)."""
+    crypto = 0x08 if version >> 24 == ord("T") else 0x06
+    out = []
+    c = Cursor(payload)
+    try:
+        while c.left:
+            if payload[c.pos] == 0:  # PADDING: skip the whole run at once
+                c.pos = len(payload) - len(payload[c.pos:].lstrip(b"\x00"))
+                continue
+            kind = c.varint()
+            if kind == 0x01:  # PING
+                continue
+            if kind in (0x02, 0x03):  # ACK
+                c.varint()
+                c.varint()
+                ranges = c.varint()
+                c.varint()
+                for _ in range(min(ranges, 1 << 10)):
+                    c.varint()
+                    c.varint()
+                if kind == 0x03:
+                    c.varint()
+                    c.varint()
+                    c.varint()
+            elif kind == crypto:
+                offset = c.varint()
+                out.append((offset, c.take(c.varint())))
+            elif kind in (0x1C, 0x1D):  # CONNECTION_CLOSE
+                c.varint()
+                if kind == 0x1C:
+                    c.varint()
+                c.skip(c.varint())
+            else:
+                break  # no other frame may appear in an Initial packet
+    except Short:
+        pass
+    return out
+
+
+@dataclass
+class CryptoStream:
+    """CRYPTO data joined by offset across packets."""
+
+    pieces: dict[int, bytes] = field(default_factory=dict)
+
+    def add(self, offset: int, data: bytes) -> None:
+        if offset + len(data) <= MAX_CRYPTO and len(data) > len(self.pieces.get(offset, b"")):
+            self.pieces[offset] = data
+
+    def contiguous(self) -> bytes:
+        """The bytes from offset 0 up to the first hole."""
+        out = bytearray()
+        for offset in sorted(self.pieces):
+            data = self.pieces[offset]
+            if offset > len(out):
+                break
+            out += data[len(out) - offset :]
+        return bytes(out)
+
+
+@dataclass
+class QuicInitials:
+    version: int | None = None
+    client_crypto: bytes = b""
+    server_crypto: bytes = b""
+    #: the Destination Connection ID of the client's first Initial (the keys' seed)
+    dcid: bytes = b""
+
+
+def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
+    """Decrypt the client's and the server's Initial packets among these datagrams."""
+    out = QuicInitials()
+    seeds: list[bytes] = []
+    stream = CryptoStream()
+    for datagram in client:
+        for packet in long_packets(datagram):
+            if out.version is None:
+                out.version = packet.version
+            if not packet.initial:
+                continue
+            if packet.dcid not in seeds:
+                seeds.append(packet.dcid)
+            payload = decrypt(datagram, packet, packet.dcid, False)
+            if payload is not None:
+                for offset, data in crypto_frames(payload, packet.version):
+                    stream.add(offset, data)
+    out.client_crypto = stream.contiguous()
+    out.dcid = seeds[0] if seeds else b""
+    answer = CryptoStream()
+    for datagram in server:
+        for packet in long_packets(datagram):
+            if not packet.initial:
+                continue
+            for seed in seeds:
+                payload = decrypt(datagram, packet, seed, True)
+                if payload is not None:
+                    for offset, data in crypto_frames(payload, packet.version):
+                        answer.add(offset, data)
+                    break
+    out.server_crypto = answer.contiguous()
+    return out
+
+
+# -- Google QUIC ------------------------------------------------------------------------------
+def _clear_hello(version: int) -> bool:
+    """Google QUIC versions whose client hello travels in clear (Q0xx before Q050; T0xx and
+    Q050 put theirs in encrypted Initial packets)."""
+    return _gquic_version(version) and version >> 24 == ord("Q") and version < 0x51303530
+
+
+def gquic_version(datagram: bytes) -> int | None:
+    """The version of a clear-text Google QUIC client packet: Q046's long header, or the older
+    public header (flags with the version bit, 8-byte connection id, then the version)."""
+    if len(datagram) >= 5 and datagram[0] & 0x80:
+        version = int.from_bytes(datagram[1:5], "big")
+        return version if _clear_hello(version) else None
+    if len(datagram) >= 13 and datagram[0] & 0x01 and datagram[0] & 0x08:
+        version = int.from_bytes(datagram[9:13], "big")
+        return version if _clear_hello(version) else None
+    return None
+
+
+def chlo_tags(datagram: bytes) -> dict[bytes, bytes]:
+    """The tag/value pairs of a clear-text Google QUIC client hello (empty if there is none)."""
+    at = datagram.find(b"CHLO")
+    if at < 0:
+        return {}
+    try:
+        c = Cursor(datagram, at + 4)
+        count = c.u8() | c.u8() << 8
+        c.skip(2)
+        if count > 64:
+            return {}
+        table = [(c.take(4), int.from_bytes(c.take(4), "little")) for _ in range(count)]
+        base, start, out = c.pos, 0, {}
+        for tag, end in table:
+            if end < start or base + end > len(datagram):
+                break
+            out[tag] = datagram[base + start : base + end]
+            start = end
+        return out
+    except Short:
+        return {}

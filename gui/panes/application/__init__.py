@@ -1,0 +1,1 @@
+"""The Application pane: what a TCP or UDP conversation said at the application layer."""
