@@ -76,6 +76,13 @@ HIGHLIGHT_COLOR = QColor("#ff6d00")
 GUIDE_COLOR = QColor("#9aa5b1")  # dashed guide lines
 POINT_OUTLINE = QColor("#ffffff")
 GRID_ALPHA = 0.25
+#: the TCP stream graphs (tcptrace's colours where it has one: green ACK line, yellow window)
+ACK_LINE_COLOR = QColor("#2e7d32")
+RECEIVE_WINDOW_COLOR = QColor("#c7a000")
+SACK_COLOR = QColor("#8e24aa")
+RETRANSMISSION_COLOR = MARK_COLORS[Mark.RETRANSMISSION]
+LOST_SEGMENT_COLOR = QColor("#4a148c")
+ZERO_WINDOW_COLOR = QColor("#111111")
 
 
 def lighter(color: QColor, alpha: int = 110) -> QColor:

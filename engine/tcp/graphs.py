@@ -4,9 +4,10 @@ Computed in the engine (a pane asks for it on a worker and only draws it): for t
 segments their times, relative sequence ranges, lengths and analysis flags (Stevens, tcptrace);
 for the other side's packets the ACK line, the receive window (scaled as Wireshark scales it)
 and the SACK blocks (tcptrace, window scaling); goodput over a moving window (throughput); the
-ACK RTT of each acknowledged segment (round-trip time); bytes in flight (window scaling); and
-where retransmissions, lost segments and zero windows happened. Times are seconds since the
-connection's first packet; sequence numbers are relative, as Wireshark shows them.
+round-trip time of each segment, as Wireshark's RTT graph measures it (round-trip time); bytes
+in flight (window scaling); and where retransmissions, lost segments and zero windows happened.
+Times are seconds since the connection's first packet; sequence numbers are relative, as
+Wireshark shows them.
 """
 
 from __future__ import annotations
@@ -49,11 +50,12 @@ class StreamGraphData:
     goodput: np.ndarray
     throughput: np.ndarray  # all payload bytes (retransmissions included), the same way
     average_s: float  # the moving window
-    # round-trip times: at the acknowledging packet's time, for the segment it acknowledges
-    rtt_t: np.ndarray
-    rtt_seq: np.ndarray  # the acknowledged segment's start
-    rtt: np.ndarray  # seconds
-    rtt_packet: np.ndarray  # the acknowledging packet
+    # round-trip times as Wireshark's RTT graph measures them (round_trip_times)
+    rtt_t: np.ndarray  # the segment's time
+    rtt_seq: np.ndarray  # its start
+    rtt: np.ndarray  # seconds, to the first ACK that covers its first byte
+    rtt_packet: np.ndarray  # that ACK
+    rtt_segment: np.ndarray  # the segment
     # bytes in flight after each data segment (Wireshark shows none on some: NaN there)
     flight: np.ndarray
 
@@ -95,11 +97,9 @@ def stream_graph_data(result: FlowResult, conversation: int, lane: int) -> Strea
     dur = float(t.max()) if t.size else 0.0
     avg = moving_window(dur)
     new = (p.notes[seg] & F.RETRANSMISSION_KINDS) == 0
-    # RTTs: packets of the other side that acknowledge one of this side's segments
-    acked = p.acked
-    has = ~mine & (acked >= 0) & (p.ack_rtt_ns != -1)
-    rtt_rows = np.flatnonzero(has)
-    seg_rows = np.searchsorted(p.index, acked[rtt_rows])
+    sack_rel = (rows, ((left - base) & M32).astype(np.int64),
+                ((right - base) & M32).astype(np.int64))
+    rtt_rows, seg_rows = round_trip_times(p.rel_seq, p.rel_ack, p.payload, seg, peer, sack_rel)
     flight = p.bytes_in_flight[seg].astype(np.float64)
     flight[flight == 0] = np.nan
     return StreamGraphData(
@@ -113,8 +113,66 @@ def stream_graph_data(result: FlowResult, conversation: int, lane: int) -> Strea
         sack_right=((right - base) & M32).astype(np.float64), sack_packet=p.index[rows],
         goodput=_rate(t[seg], np.where(new, seg_len, 0), avg),
         throughput=_rate(t[seg], seg_len, avg), average_s=avg,
-        rtt_t=t[rtt_rows], rtt_seq=p.rel_seq[seg_rows].astype(np.float64),
-        rtt=p.ack_rtt_ns[rtt_rows] / 1e9, rtt_packet=p.index[rtt_rows], flight=flight)
+        rtt_t=t[seg_rows], rtt_seq=p.rel_seq[seg_rows].astype(np.float64),
+        rtt=(p.ts_ns[rtt_rows] - p.ts_ns[seg_rows]) / 1e9, rtt_packet=p.index[rtt_rows],
+        rtt_segment=p.index[seg_rows], flight=flight)
+
+
+def round_trip_times(rel_seq: np.ndarray, rel_ack: np.ndarray, payload: np.ndarray,
+                     seg: np.ndarray, acks: np.ndarray,
+                     sacks: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(ACK row, segment row) pairs by the rule of Wireshark's round-trip time graph
+    (ui/qt/tcp_stream_dialog.cpp, fillRoundTripTime), vectorised: each segment with payload
+    whose first byte no earlier, still unacknowledged segment covers, and the first later ACK of
+    the other side (rows ``acks``, in packet order) whose number is past that byte or one of
+    whose SACK blocks (``sacks``: rows, left and right edges, relative) overlaps the segment.
+    Not reproduced: the graph's further points for the rest of a segment acknowledged in parts
+    (partial ACKs of GSO-sized segments, SACK blocks), and SACK blocks freeing a range early."""
+    seg = seg[payload[seg] > 0]
+    if not seg.size or not acks.size:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    a = rel_ack[acks]
+    top = np.maximum.accumulate(a)
+    seq = rel_seq[seg]
+    end = seq + payload[seg]
+    first = np.searchsorted(acks, seg)  # the first ACK after each segment
+    acked = np.where(first > 0, top[np.maximum(first - 1, 0)], np.iinfo(np.int64).min)
+    # covered by an earlier segment that is still unacknowledged (acked <= seq < its end)
+    reach = np.maximum.accumulate(end)
+    before = np.r_[np.iinfo(np.int64).min, reach[:-1]]
+    covered = np.zeros(seg.size, dtype=bool)
+    for k in np.flatnonzero((acked <= seq) & (seq < before)).tolist():
+        lo = int(np.searchsorted(reach, acked[k], side="right"))  # earlier ones are all acked
+        window = slice(lo, k)
+        covered[k] = bool(np.any((seq[window] <= seq[k]) & (seq[k] < end[window])))
+    keep = ~covered
+    seg, seq, first, acked = seg[keep], seq[keep], first[keep], acked[keep]
+    at = np.searchsorted(top, seq, side="right")  # the first ACK past seq, among all
+    found = np.where(acked <= seq, at, -1)
+    for k in np.flatnonzero(acked > seq).tolist():  # data already acknowledged: rare
+        later = np.flatnonzero(a[first[k]:] > seq[k])
+        found[k] = first[k] + later[0] if later.size else a.size
+    ack_row = np.where(found < a.size, acks[np.minimum(found, a.size - 1)], np.iinfo(np.int64).max)
+    if sacks is not None and sacks[0].size:
+        ack_row = _first_sack(seg, seq, seq + payload[seg], ack_row, *sacks)
+    ok = ack_row < np.iinfo(np.int64).max
+    return ack_row[ok], seg[ok]
+
+
+def _first_sack(seg: np.ndarray, seq: np.ndarray, end: np.ndarray, ack_row: np.ndarray,
+                rows: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``ack_row``, or an earlier packet after the segment with a SACK block overlapping it."""
+    lo = np.searchsorted(rows, seg, side="right")
+    hi = np.searchsorted(rows, ack_row, side="left")
+    out = ack_row.copy()
+    for k in np.flatnonzero(hi > lo).tolist():
+        w = slice(int(lo[k]), int(hi[k]))
+        hit = np.flatnonzero((left[w] < end[k]) & (right[w] > seq[k]) & (left[w] < right[w]))
+        if hit.size:
+            out[k] = rows[w][hit[0]]
+    return out
 
 
 def _rate(t: np.ndarray, size: np.ndarray, window: float) -> np.ndarray:

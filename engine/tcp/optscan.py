@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..capture.source import ByteSource
+from ..capture.source import ByteSource, source_array
 from ..packets import PacketTable
 
 OPTION_ROOM = 40  # a TCP header has at most 40 bytes of options
@@ -45,7 +45,7 @@ def option_bytes(p: PacketTable, source: ByteSource, index: np.ndarray) -> np.nd
     have = np.clip(np.minimum(hlen - 20, p.caplen[index].astype(np.int64) - start), 0,
                    OPTION_ROOM)
     where = p.offset[index] + start
-    data = source.array()
+    data = source_array(source)
     if data is None:
         for k in range(n):
             raw = source.read(int(where[k]), int(have[k]))

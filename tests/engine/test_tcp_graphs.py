@@ -1,16 +1,19 @@
-"""The data of the five TCP stream graphs (engine.tcp.graphs): the RTTs and bytes in flight equal
-tshark's (the oracle JSON), the receive window is scaled as Wireshark scales it, the SACK blocks
-are the options' edges relative to the sender's base, goodput counts new bytes only."""
+"""The data of the five TCP stream graphs (engine.tcp.graphs): bytes in flight and flags equal
+tshark's (the oracle JSON), the RTTs are those of Wireshark's RTT graph (a port of its code
+here), the receive window is scaled as Wireshark scales it, the SACK blocks are the options'
+edges relative to the sender's base, goodput counts new bytes only."""
 
 from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from engine import WIRESHARK, extract_flows_from_file
+from engine.packet_notes import conversation_packets
 from engine.packets import Kind
 from engine.tcp import expert_flags as F
 from engine.tcp.graphs import _rate, moving_window, stream_graph_data
@@ -28,15 +31,11 @@ def _graphs(result):  # every (conversation, lane) of the capture's TCP conversa
 
 
 @pytest.mark.parametrize("name", SOME)
-def test_rtts_flight_and_flags_equal_tshark(name: str) -> None:
+def test_flight_and_flags_equal_tshark(name: str) -> None:
     frames = json.loads((ORACLE / f"{name}.json").read_text())["frames"]
-    want_rtt = {int(k): v["ack_rtt"] for k, v in frames.items() if v["ack_rtt"] is not None}
-    got_rtt: dict[int, float] = {}
     checked = 0
     with extract_flows_from_file(_capture(name), WIRESHARK) as result:
         for _, _, g in _graphs(result):
-            for packet, rtt in zip(g.rtt_packet.tolist(), g.rtt.tolist(), strict=True):
-                got_rtt[packet + 1] = rtt
             for packet, flight, flags in zip(g.seg_packet.tolist(), g.flight.tolist(),
                                              g.seg_flags.tolist(), strict=True):
                 f = frames[str(packet + 1)]
@@ -46,9 +45,6 @@ def test_rtts_flight_and_flags_equal_tshark(name: str) -> None:
                 checked += 1
             assert np.all(g.seg_end >= g.seg_start)
     assert checked
-    assert got_rtt.keys() == want_rtt.keys()
-    for frame, rtt in want_rtt.items():
-        assert round(got_rtt[frame] * 1e6) == round(rtt * 1e6), frame
 
 
 def test_marks() -> None:
@@ -88,3 +84,97 @@ def test_goodput_counts_new_bytes() -> None:
     with extract_flows_from_file(_capture("tcpx-spurious.pcap"), WIRESHARK) as result:
         g = stream_graph_data(result, 0, 0)
         assert g.goodput.max() < g.throughput.max()
+
+
+# -- the round-trip time graph against Wireshark's own algorithm ------------------------------
+def _wireshark_rtt_points(result, conv: int, lane: int, g) -> Counter:  # type: ignore[no-untyped-def]
+    """Wireshark 4.0's fillRoundTripTime (ui/qt/tcp_stream_dialog.cpp), list for list, SACK
+    blocks and partial ACKs included: Counter of (segment packet, ACK packet) points. (Packets of
+    the other side without the ACK flag are not ACKs here, as in the engine.)"""
+    p = conversation_packets(result, conv)
+    sacks: dict[int, list[tuple[int, int]]] = {}
+    for packet, left, right in zip(g.sack_packet.tolist(), g.sack_left.tolist(),
+                                   g.sack_right.tolist(), strict=True):
+        sacks.setdefault(packet, []).append((int(left), int(right)))
+    unacked: list[list[int]] = []  # [segment packet, seqno, end_seqno]
+    points: Counter = Counter()
+
+    def after(a: int, b: int) -> bool:
+        return ((a - b) & 0xFFFFFFFF) not in (0,) and ((a - b) & 0xFFFFFFFF) < 0x80000000
+
+    for row in range(len(p)):
+        packet = int(p.index[row])
+        if p.direction[row] == lane:
+            seq, length = int(p.rel_seq[row]), int(p.payload[row])
+            if length and not any(not after(u[1], seq) and after(u[2], seq) for u in unacked):
+                unacked.append([packet, seq, seq + length])
+            continue
+        if not p.has_ack[row]:
+            continue
+        ack = int(p.rel_ack[row])
+        k = 0
+        while k < len(unacked):
+            u = unacked[k]
+            if after(ack, u[1]):
+                points[(u[0], packet)] += 1
+                if not after(u[2], ack):
+                    del unacked[k]
+                    continue
+                u[1] = ack
+            stop = k + 1  # the blocks act on u and what it splits into (before v)
+            for left, right in sacks.get(packet, [])[:4]:
+                if not after(right, left):
+                    continue
+                j = k
+                while j < stop:
+                    c = unacked[j]
+                    if not after(right, c[1]) or not after(c[2], left):
+                        j += 1
+                        continue
+                    left_end = not after(left, c[1])
+                    right_end = not after(c[2], right)
+                    points[(c[0], packet)] += 1
+                    if left_end and right_end:
+                        del unacked[j]
+                        stop -= 1
+                        continue
+                    if left_end:
+                        c[1] = right
+                    elif right_end:
+                        c[2] = left
+                    else:
+                        unacked.insert(j + 1, [c[0], right, c[2]])
+                        c[2] = left
+                        stop += 1
+                        j += 1
+                    j += 1
+                if stop == k:
+                    break
+            k = stop
+    return points
+
+
+@pytest.mark.parametrize("name", SOME)
+def test_rtt_points_are_wiresharks_where_no_segment_is_acknowledged_in_parts(name: str) -> None:
+    with extract_flows_from_file(_capture(name), WIRESHARK) as result:
+        differ = 0
+        for conv, lane, g in _graphs(result):
+            want = _wireshark_rtt_points(result, conv, lane, g)
+            got = Counter(zip(g.rtt_segment.tolist(), g.rtt_packet.tolist(), strict=True))
+            pairs = zip(g.rtt_segment.tolist(), g.rtt_packet.tolist(), strict=True)
+            rtt = dict(zip(pairs, g.rtt.tolist(), strict=True))
+            p = conversation_packets(result, conv)
+            for (segment, ack) in got:
+                assert rtt[(segment, ack)] * 1e9 == pytest.approx(
+                    int(p.ts_ns[p.row_of(ack)] - p.ts_ns[p.row_of(segment)]), abs=1)
+            # the engine draws each segment's first point; Wireshark adds one per later part
+            first = Counter({k: 1 for k in want if not any(
+                s == k[0] and a < k[1] for (s, a) in want)})
+            differ += sum((first - got).values()) + sum((got - first).values())
+        assert differ <= KNOWN_RTT_DIFFERENCES.get(name, 0)
+
+
+#: segments whose first point differs from Wireshark's: frame 37 retransmits data SACK blocks had
+#: acknowledged (so Wireshark's list no longer holds it and measures the retransmission anew);
+#: the engine does not let SACK blocks free a range early (see round_trip_times)
+KNOWN_RTT_DIFFERENCES: dict[str, int] = {"tcpx-random-7.pcap": 1}
