@@ -63,4 +63,7 @@ def dense_curve(plot: pg.PlotWidget, pen: object, name: str | None = None) -> pg
     plot.getPlotItem().addItem(curve)
     curve.setClipToView(True)
     curve.setDownsampling(auto=True, method="peak")
+    # about one sample per pixel column (peak keeps its low and high): pyqtgraph's default of
+    # five costs a 100k-point line over 100 ms to stroke
+    curve.opts["autoDownsampleFactor"] = 1.0
     return curve

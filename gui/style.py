@@ -91,6 +91,13 @@ def lighter(color: QColor, alpha: int = 110) -> QColor:
     return out
 
 
+def pale(color: QColor, amount: float = 0.5) -> QColor:
+    """``color`` mixed with white, opaque: a light line that stays cheap to draw (a translucent
+    pen over a dense line costs Qt several times more)."""
+    return QColor(*(round(c + (255 - c) * amount) for c in (color.red(), color.green(),
+                                                               color.blue())))
+
+
 def swatch(color: QColor, text: str) -> str:
     """Rich text for a legend entry: a coloured square and its name."""
     return (f'<span style="color:{color.name()}; font-size:large">&#9632;</span>'

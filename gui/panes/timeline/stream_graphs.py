@@ -42,7 +42,7 @@ from gui.style import (
     SACK_COLOR,
     TEXT_COLOR,
     ZERO_WINDOW_COLOR,
-    lighter,
+    pale,
 )
 
 
@@ -64,8 +64,12 @@ GRAPH_TIPS = {
     GraphKind.RTT: "Round-trip time of each segment: to the first ACK that covers it",
     GraphKind.WINDOW: "Receive window advertised by the other side against bytes in flight",
 }
-#: points drawn as they are up to this many in view; beyond, one per pixel cell
-POINT_LIMIT = 4000
+#: points drawn as they are up to this many in view; beyond, one per cell of CELL pixels, the
+#: cells growing until at most MAX_POINTS remain (pyqtgraph's scatter costs some microseconds a
+#: point to set and to paint)
+POINT_LIMIT = 1500
+CELL = 3
+MAX_POINTS = 2500
 #: I-bars get their caps when at most this many pixels apart on average
 CAP_SPACING = 6
 CAP_PIXELS = 3
@@ -79,17 +83,23 @@ LINE, DASHED, BAR, POINT = "━━", "╍╍", "┃", "●"
 def thin_points(x: np.ndarray, y: np.ndarray, x_range: tuple[float, float],
                 y_range: tuple[float, float], width: int, height: int) -> np.ndarray:
     """Rows of the points (``x`` need not be sorted) worth drawing in the view: those with x in
-    ``x_range``, all of them when few, else one per pixel cell plus each pixel column's lowest
-    and highest (so the y auto-range still sees the true extent)."""
+    ``x_range``, all of them when few, else one per cell of a few pixels plus each column's
+    lowest and highest (so the y auto-range still sees the true extent)."""
     (x0, x1), (y0, y1) = x_range, y_range
     rows = np.flatnonzero((x >= x0) & (x <= x1) & np.isfinite(y))
     if rows.size <= POINT_LIMIT:
         return rows
-    width, height = max(width, 50), max(height, 50)
-    cx = np.floor((x[rows] - x0) * (width / max(x1 - x0, 1e-300))).astype(np.int64)
-    cy = np.floor((y[rows] - y0) * (height / max(y1 - y0, 1e-300)))
-    cy = np.clip(cy, -1, height + 1).astype(np.int64) + 1
-    _, first = np.unique(cx * (height + 3) + cy, return_index=True)
+    fx = (x[rows] - x0) / max(x1 - x0, 1e-300) * max(width, 50)
+    fy = np.clip((y[rows] - y0) / max(y1 - y0, 1e-300) * max(height, 50), -CELL,
+                 max(height, 50) + CELL)
+    cell = CELL
+    while True:
+        cx = np.floor(fx / cell).astype(np.int64)
+        cy = np.floor(fy / cell).astype(np.int64) + 2
+        _, first = np.unique(cx * (int(max(height, 50) / cell) + 5) + cy, return_index=True)
+        if first.size <= MAX_POINTS or cell >= 32:
+            break
+        cell *= 2
     order = np.lexsort((y[rows], cx))
     starts = np.flatnonzero(np.r_[True, cx[order][1:] != cx[order][:-1]])
     ends = np.r_[starts[1:], order.size] - 1
@@ -377,11 +387,10 @@ class StreamGraph:
         order = np.argsort(d.seg_t, kind="stable")
         self._line(d.seg_t[order], d.goodput[order] * 8, color,
                    f"{side} goodput ({average} average)", width=2)
-        self._line(d.seg_t[order], d.throughput[order] * 8, lighter(color, 130),
-                   f"Throughput, all bytes ({average} average)", width=1.2, dashed=True)
-        self._points(d.seg_t, d.seg_len, "Segment length (right axis)", lighter(color, 150),
-                     self.right, symbol="o", size=4, pen=None,
-                     brush=pg.mkBrush(lighter(color, 150)))
+        self._line(d.seg_t[order], d.throughput[order] * 8, pale(color, 0.55),
+                   f"Throughput, all bytes ({average} average)", width=1)
+        self._points(d.seg_t, d.seg_len, "Segment length (right axis)", pale(color, 0.4),
+                     self.right, symbol="o", size=4, pen=None, brush=pg.mkBrush(pale(color, 0.4)))
         retx, lost = d.retransmitted, d.lost
         self._marks(d.seg_t[retx], d.seg_len[retx].astype(float), "retransmission", self.right)
         self._marks(d.seg_t[lost], d.seg_len[lost].astype(float), "lost", self.right)
