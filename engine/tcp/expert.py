@@ -94,11 +94,17 @@ def _vectorised(inp: ExpertInput, store: TcpExpert, dup: list[np.ndarray]) -> np
     first = t.bounds[:-1][inp.reused & (t.bounds[:-1] < t.bounds[1:])]
     flags[first] |= REUSED_PORTS | HAS_RECORD
     flags[acks.record] |= HAS_RECORD
-    keep = ~exact[t.local]
-    rows = t.index[keep]
-    store.flags[rows] = flags[keep]
-    store.bytes_in_flight[rows] = acks.bytes_in_flight[keep]
-    has = keep & (acks.acked >= 0)
+    if exact.any():
+        keep = ~exact[t.local]
+        rows = t.index[keep]
+        store.flags[rows] = flags[keep]
+        store.bytes_in_flight[rows] = acks.bytes_in_flight[keep]
+        has = keep & (acks.acked >= 0)
+    else:  # the usual case: every row is this pass's
+        keep = np.ones(len(t), dtype=bool)
+        store.flags[t.index] = flags
+        store.bytes_in_flight[t.index] = acks.bytes_in_flight
+        has = acks.acked >= 0
     store.acked_back[t.index[has]] = t.index[has] - t.index[acks.acked[has]]
     d = keep & (seq.dup_num > 0)
     if d.any():
@@ -106,10 +112,15 @@ def _vectorised(inp: ExpertInput, store: TcpExpert, dup: list[np.ndarray]) -> np
         dup.append(np.stack([t.index[d], seq.dup_num[d],
                              np.where(of >= 0, t.index[np.maximum(of, 0)], -1)], axis=1))
     ok = ~exact
-    seen = np.zeros((t.nconv, 2), dtype=bool)  # a lane's base exists once it sent or was ACKed
+    # a lane's base exists once it sent or was ACKed (rows are grouped by conversation)
+    seen = np.zeros((t.nconv, 2), dtype=bool)
+    acking = (t.flags & ACK) != 0
+    starts = t.bounds[:-1]
+    filled = starts < t.bounds[1:]
     for d in (0, 1):
-        seen[np.unique(t.local[t.lane == d]), d] = True
-        seen[np.unique(t.local[(t.lane != d) & ((t.flags & ACK) != 0)]), d] = True
+        mine = t.lane == d
+        if len(t):
+            seen[filled, d] = np.logical_or.reduceat(mine | acking, starts[filled])
     store.base[t.convs[ok]] = np.where(seen[ok], seq.base[ok], -1)
     known = (seq.irtt_row >= 0) & ~exact
     convs = t.convs[known]

@@ -87,7 +87,7 @@ def _lane_of(t: TcpPackets, lanes: Lanes, d: int, L: np.ndarray, sf: np.ndarray,
     a = t.ack_rel[acks]
     km = KeyedMax(t.local[acks], a)
     if acks.size and not km.ok:
-        exact[np.unique(t.local[seg])] = True
+        exact[t.local[seg]] = True
     is_ack = np.zeros(len(t), dtype=np.int32)
     is_ack[acks] = 1
     next_ack = np.cumsum(is_ack)[seg]  # acks before each segment = position of the next one
@@ -101,10 +101,10 @@ def _lane_of(t: TcpPackets, lanes: Lanes, d: int, L: np.ndarray, sf: np.ndarray,
         # acknowledgements far from the data they acknowledge do not compare like TCP's
         before = exclusive_max(a, t.local[acks])
         far = (before != NONE) & (np.abs(a - before) >= _HALF)
-        exact[np.unique(t.local[acks[far]])] = True
+        exact[t.local[acks[far]]] = True
     e = end[seg]
     far = (R != NONE) & (np.abs(e - R) >= _HALF)
-    exact[np.unique(t.local[seg[far]])] = True
+    exact[t.local[seg[far]]] = True
     return _Lane(d=d, seg=seg, s=t.rel[seg], e=e, acks=acks, km=km, prev_ack=prev_ack,
                  next_ack=next_ack, acked_to=R)
 
@@ -138,7 +138,7 @@ def _drops(t: TcpPackets, lane: _Lane, ackf: np.ndarray, end: np.ndarray, exact:
             keep = valid & ~hit
             stale, pos = stale[keep], pos[keep] + 1
         if stale.size:
-            exact[np.unique(t.local[seg[stale]])] = True
+            exact[t.local[seg[stale]]] = True
     _drops_without_ack(t, lane, ackf, end, drop, exact)
     return drop
 
@@ -158,7 +158,7 @@ def _drops_without_ack(t: TcpPackets, lane: _Lane, ackf: np.ndarray, end: np.nda
     if not total:
         return
     if total > 4 * len(t) + 1000:
-        exact[np.unique(t.local[rows])] = True
+        exact[t.local[rows]] = True
         return
     q = np.repeat(rows, count)
     i = np.repeat(first, count) + (np.arange(total) - np.repeat(np.cumsum(count) - count, count))
@@ -170,7 +170,7 @@ def _drops_without_ack(t: TcpPackets, lane: _Lane, ackf: np.ndarray, end: np.nda
     np.minimum.at(sooner, i[reaches & alive], q[reaches & alive])
     # a partial acknowledgement without the ACK flag moves a segment's start: not modelled
     partial = alive & ~reaches & (s32(ack_raw - ((gbase + lane.s[i]) & M32)) > 0)
-    exact[np.unique(t.local[q[partial]])] = True
+    exact[t.local[q[partial]]] = True
     np.minimum(drop, sooner, out=drop)
 
 
@@ -208,7 +208,7 @@ def _too_many_listed(t: TcpPackets, lane: _Lane, drop: np.ndarray, exact: np.nda
     start = t.row_start[seg]
     before = np.where(start > 0, dropped[np.maximum(start - 1, 0)], 0)
     listed = (np.arange(seg.size) - head) - (dropped[np.maximum(seg - 1, 0)] - before)
-    exact[np.unique(conv[listed >= MAX_UNACKED])] = True
+    exact[conv[listed >= MAX_UNACKED]] = True
 
 
 def _bytes_in_flight(t: TcpPackets, lanes: Lanes, lane: _Lane, drop: np.ndarray,
@@ -236,7 +236,7 @@ def _bytes_in_flight(t: TcpPackets, lanes: Lanes, lane: _Lane, drop: np.ndarray,
     # Wireshark's relative numbers: (value - base) mod 2^32, compared unsigned
     delta = s32(t.base[t.local[seg], d] - base[t.local[seg], d])
     out_of_range = (lane.s + delta < 0) | (lane.e + delta >= (1 << 32))
-    exact[np.unique(t.local[seg[out_of_range]])] = True
+    exact[t.local[seg[out_of_range]]] = True
     normal = (lane.acked_to == NONE) | (lane.acked_to < lane.e)
     by_ack = (drop >= n) | ackf[np.minimum(drop, n - 1)]
     queue = normal & ((lane.acked_to == NONE) | (lane.s >= lane.acked_to)) & by_ack
@@ -264,7 +264,7 @@ def _queue_span(t: TcpPackets, lane: _Lane, queue: np.ndarray, qpos: np.ndarray,
     floor = int(lane.e.min()) - 1
     top = KeyedMax(conv, np.where(queue, lane.e, floor))
     if not top.ok:
-        exact[np.unique(conv)] = True
+        exact[conv] = True
         return
     highest = top.value_at(qpos)
     R = lane.acked_to[qpos]
@@ -293,7 +293,7 @@ def _covered(t: TcpPackets, lane: _Lane, queue: np.ndarray, qpos: np.ndarray,
     lo = int(min(R[valid].min(), s.min())) - 1
     span = int(max(R.max(), e.max())) - lo + 2
     if span * (t.nconv + 1) >= (1 << 62):
-        exact[np.unique(t.local[lane.seg])] = True
+        exact[t.local[lane.seg]] = True
         return np.zeros(qpos.size, dtype=bool)
     qconv = t.local[lane.seg[qpos]]
     keys = qconv * span + (np.where(valid, R, lo) - lo)  # sorted: R grows in a conversation
@@ -321,7 +321,7 @@ def _next_start_above(t: TcpPackets, lane: _Lane, queue: np.ndarray, qpos: np.nd
     lo = int(min(s.min(), R[R != NONE].min() if (R != NONE).any() else s.min())) - 1
     span = int(max(s.max(), R.max())) - lo + 2
     if span * (t.nconv + 1) >= (1 << 62):
-        exact[np.unique(t.local[lane.seg[qpos]])] = True
+        exact[t.local[lane.seg[qpos]]] = True
         return out
     order = np.lexsort((qs, s, conv))
     keys = conv[order] * span + (s[order] - lo)
@@ -340,7 +340,7 @@ def _next_start_above(t: TcpPackets, lane: _Lane, queue: np.ndarray, qpos: np.nd
         todo = todo[inside & ~sent]
         pos[todo] += 1
     if todo.size:
-        exact[np.unique(t.local[lane.seg[qpos[todo]]])] = True
+        exact[t.local[lane.seg[qpos[todo]]]] = True
     return out
 
 
@@ -359,7 +359,7 @@ def _other_spans(t: TcpPackets, lane: _Lane, other: np.ndarray, drop: np.ndarray
     length = stop - seg
     total = int(length.sum())
     if total > PAIRS_PER_ROW * n + 1000:
-        exact[np.unique(t.local[seg])] = True
+        exact[t.local[seg]] = True
         return
     owner = np.repeat(np.arange(k.size), length)
     row = np.repeat(seg, length) + (np.arange(total) -

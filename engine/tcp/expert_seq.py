@@ -109,12 +109,12 @@ def analyse_sequence(t: TcpPackets, lanes: Lanes, seglen: np.ndarray, wscale: np
             break
         zwp = new
     else:
-        exact[np.unique(t.local[unsettled])] = True
+        exact[t.local[unsettled]] = True
     nz = ~zwp
     # Wireshark reads nextseq == 0 as "not set yet"; numbers too far apart compare wrongly
     bad = N_set & ((N_raw == 0) | (np.abs(r.end - N) >= _HALF) | (np.abs(t.rel - N) >= _HALF))
     bad |= nz & (((r.gbase + r.end) & M32) == 0)
-    exact[np.unique(t.local[bad])] = True
+    exact[t.local[bad]] = True
 
     # -- flags of the sender's own rules --------------------------------------------------
     f = np.zeros(n, dtype=np.uint16)
@@ -252,7 +252,7 @@ def _bases_and_syns(t: TcpPackets, lanes: Lanes, r: Rows, exact: np.ndarray
     mine = base[c, lane]
     syn_only = ~r.ackf[syn_rows]
     moved = set_before & (r.seq[syn_rows] != mine)
-    exact[np.unique(c[moved])] = True
+    exact[c[moved]] = True
     return base, syn_rows, syn_only & set_before & ~moved
 
 
@@ -275,7 +275,7 @@ def _acked_unseen(t: TcpPackets, lanes: Lanes, r: Rows, N: np.ndarray, N_set: np
     m_peer = np.where(has, n_after[np.maximum(last_d, 0)], NONE)
     a = t.ack_rel[ack_rows]
     far = has & (np.abs(a - m_peer) >= _HALF)
-    exact[np.unique(t.local[ack_rows[far]])] = True
+    exact[t.local[ack_rows[far]]] = True
     out_of_step = np.zeros(ack_rows.size, dtype=bool)
     for d in (0, 1):
         starts, stops, value = _episodes(t, lanes, d, r, N, N_set, nz, exact)
@@ -362,7 +362,7 @@ def _first_fill(t: TcpPackets, lanes: Lanes, d: int, cands: np.ndarray, m: np.nd
     want = t.local[cands[todo]] * (1 << 40) + (m[todo] - int(m.min()))
     ok = (m[todo] - int(m.min()) < (1 << 40)) & (t.local[cands[todo]] < (1 << 22))
     if not ok.all():
-        exact[np.unique(t.local[cands[todo]])] = True
+        exact[t.local[cands[todo]]] = True
         return found
     lane_rows = rows[nz[rows]]
     keys = t.local[lane_rows] * (1 << 40) + (s[lane_rows] - int(m.min()))
@@ -384,7 +384,7 @@ def _first_fill(t: TcpPackets, lanes: Lanes, d: int, cands: np.ndarray, m: np.nd
         keep = hit & ~after
         todo, want, first = todo[keep], want[keep], first[keep] + 1
     if todo.size:
-        exact[np.unique(t.local[cands[todo]])] = True
+        exact[t.local[cands[todo]]] = True
     return found
 
 
@@ -400,7 +400,7 @@ def _first_ack_beyond(t: TcpPackets, d: int, cands: np.ndarray, m: np.ndarray,
     a = t.ack_rel[rows]
     km = KeyedMax(t.local[rows], a)
     if not km.ok:
-        exact[np.unique(t.local[cands])] = True
+        exact[t.local[cands]] = True
         return found
     first = np.searchsorted(rows, cands, side="right")  # the first ACK row after each
     ok = first < rows.size
@@ -427,7 +427,7 @@ def _first_ack_beyond(t: TcpPackets, d: int, cands: np.ndarray, m: np.ndarray,
         keep = valid & ~hit
         hard, pos = hard[keep], pos[keep] + 1
     if hard.size:
-        exact[np.unique(t.local[cands[hard]])] = True
+        exact[t.local[cands[hard]]] = True
     return found
 
 

@@ -115,8 +115,13 @@ def _rtt_columns(result: FlowResult, e: TcpExpert, tcp: np.ndarray) -> dict[str,
     mid = np.full(n, -1, dtype=np.int64)
     hi = np.full(n, -1, dtype=np.int64)
     if idx.size:
-        order = np.lexsort((rtt, conv))
-        conv, rtt = conv[order], rtt[order]
+        span = int(rtt.max()) + 1
+        if (int(conv.max()) + 1) * span < (1 << 62):  # one sort of a combined key
+            key = np.sort(conv * span + rtt)
+            conv, rtt = key // span, key % span
+        else:
+            order = np.lexsort((rtt, conv))
+            conv, rtt = conv[order], rtt[order]
         starts = np.flatnonzero(np.concatenate(([True], conv[1:] != conv[:-1])))
         ends = np.append(starts[1:], conv.size)
         c = conv[starts]
