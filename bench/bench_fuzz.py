@@ -4,14 +4,16 @@
     python bench/bench_fuzz.py --seed 1 --case 4711     # replay one case with its traceback
 
 Cases are the ones ``tests/engine/test_fuzz.py`` runs (tests/engine/mutate.py: every capture of
-tests/data/captures, bit flips, truncation, length fields, header fields, duplicated/swapped
-records, pcapng conversions, gzip …), by the thousand. Each case is read with the compiled record
-walker and with the pure-Python one (``--one-walker`` skips the second), which must agree; a
-returned result must satisfy the Σ invariant (tests/engine/fuzzing.py).
+tests/data/captures, bit flips, truncation, length fields, header fields, options running past
+their block's end, duplicated/swapped/shuffled records, pcapng conversions, runs of empty records,
+gzip damaged at any byte, gzip bombs, and generated TCP connections whose segments arrive in a
+hostile order …), by the thousand. Each case is read with the compiled record walker and with the
+pure-Python one (``--one-walker`` skips the second), which must agree; a returned result must
+satisfy the Σ invariant (tests/engine/fuzzing.py).
 Cases run in worker processes, each case under a timer (``--timeout``); a worker that stops
 answering (a hang in C) is killed and one that dies (a crash) is noted, and both are replaced.
-Prints cases/s, results vs FlowErrors by class, the slowest case, and every case where anything
-else happened; exits 1 if there was any.
+Prints cases/s, results vs FlowErrors by class, the slowest case, the peak resident memory of a
+worker, and every case where anything else happened; exits 1 if there was any.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import collections
 import multiprocessing as mp
 import os
+import resource
 import signal
 import sys
 import tempfile
@@ -94,7 +97,7 @@ def worker(conn: Connection, seed: int, indices: list[int], timeout: float,
             if seconds > timeout and not status.startswith("TIMEOUT"):  # the timer was eaten
                 status = f"TIMEOUT ({seconds:.1f} s, then {status})"
             conn.send(("done", index, status, seconds))
-    conn.send(("finished", None))
+    conn.send(("finished", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 
 
 @dataclass
@@ -112,6 +115,7 @@ class Tally:
     bad: list[tuple[int, str]] = field(default_factory=list)
     slowest: tuple[float, int] = (0.0, -1)
     done: int = 0
+    peak_rss_kb: int = 0  # the largest worker's
 
     def add(self, index: int, status: str, seconds: float) -> None:
         self.done += 1
@@ -160,6 +164,7 @@ def run_all(count: int, seed: int, timeout: float, workers: int, both_walkers: b
                     if progress and tally.done % 1000 == 0:
                         print(f"  … {tally.done}/{count}", file=sys.stderr, flush=True)
                 else:
+                    tally.peak_rss_kb = max(tally.peak_rss_kb, int(msg[1]))
                     w.process.join()
                     pool.remove(w)
             elif w.current is not None and now - w.since > timeout + GRACE_S:
@@ -231,6 +236,11 @@ def main() -> int:
     seconds, index = tally.slowest
     if index >= 0:
         print(f"  slowest: {seconds:.3f} s, {_describe(sources, args.seed, index)}")
+    peak = max(tally.peak_rss_kb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    print(f"  peak RSS of a worker: {peak / 1024:.0f} MB")
+    hangs = sum("HANG" in status or "TIMEOUT" in status for _, status in tally.bad)
+    crashes = sum(status.startswith("CRASH") for _, status in tally.bad)
+    print(f"  crashes: {crashes}, hangs or timeouts: {hangs}")
     print(f"  anything else:   {len(tally.bad)}")
     for index, status in sorted(tally.bad)[:50]:
         print(f"    {_describe(sources, args.seed, index)}\n      → {status}")

@@ -37,6 +37,9 @@ class FlowConfig:
     memory_budget: int | None = None
     #: where spill files and decompressed captures go; None = the system temp directory
     spill_dir: Path | None = None
+    #: free bytes a decompressed gzip capture leaves on its disk: decompressing stops with an
+    #: error before the free space would fall below this
+    spill_free_margin: int = 1 << 30
     #: bytes read per chunk from a capture file (memory use per chunk is about twice this)
     chunk_bytes: int = 16 << 20
     #: largest packet record accepted when the file's own snap length is smaller or unset

@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from .cancel import checkpoint, every
 from .config import FlowConfig
 from .decode.exact import Quoted
 from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints, Tuples, group_tuples, tuple_hash
-from .packets import Kind, PacketTable
+from .packets import InnerPackets, Kind, PacketTable, Reason
 from .protocols import ip_kinds, kinds_with_ports
 from .stream_numbers import conversation_starts
 from .table import ConversationTable
@@ -32,24 +33,44 @@ class QuotedLinks:
 
 def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config: FlowConfig,
                         ) -> tuple[ConversationTable, QuotedLinks]:
-    """Group the IP packets of ``p`` into conversations; writes ``p.conv`` and ``p.direction``."""
-    rows = np.flatnonzero(np.isin(p.kind, ip_kinds()))
-    ends = Endpoints.of(p, rows)
+    """Group the IP packets of ``p`` into conversations; writes ``p.conv`` and ``p.direction``.
+
+    TCP headers Wireshark numbers but does not count (``Reason.TCP_HEADER``) are grouped and
+    numbered with the rest, then left out: they may start a stream and use up its number, as in
+    tshark, but no conversation counts them and one made of them only is not listed.
+    """
+    numbered = p.reason == Reason.TCP_HEADER
+    rows = np.flatnonzero(np.isin(p.kind, ip_kinds()) | numbered)
+    kinds = np.where(numbered[rows], np.uint8(Kind.TCP), p.kind[rows])
+    ends = Endpoints.of(p, rows, kinds)
     tuples = group_tuples(ends)
-    new = conversation_starts(p, rows, tuples, config.udp_timeout_ns, config.icmp_timeout_ns)
-    order = tuples.order
+    checkpoint()
+    new = conversation_starts(p, rows, tuples, config.udp_timeout_ns, config.icmp_timeout_ns,
+                              kinds)
+    checkpoint()
+    order, fwd = tuples.order, tuples.forward
+    seg_pos = np.flatnonzero(new)  # where each conversation starts in `order`
+    tuple_of = (np.cumsum(tuples.starts) - 1)[seg_pos]
+    q_rows, q_tuple, q_where, q_kind = _match_quoted(quoted, ends, tuples)
+    checkpoint()
+    stream, q_conv = _streams(rows[order[seg_pos]], tuple_of, kinds[order[seg_pos]], q_tuple,
+                              q_where, q_kind)
+    checkpoint()
+    counted = ~numbered[rows[order]]
+    if not counted.all():
+        order, fwd, new, stream, q_conv = _leave_out(counted, order, fwd, new, stream, q_conv)
+
     n = order.size
     seg = np.cumsum(new) - 1  # conversation (in tuple order) of each sorted position
-    seg_pos = np.flatnonzero(new)  # where each conversation starts in `order`
+    seg_pos = np.flatnonzero(new)
     nconv = seg_pos.size
     first = rows[order[seg_pos]]  # packet index of each conversation's first packet
-    tuple_of = (np.cumsum(tuples.starts) - 1)[seg_pos]
 
     # A = the sender of the conversation's first packet; direction 1 = sent by B
-    fwd = tuples.forward
     direction = (fwd != fwd[seg_pos][seg]).astype(np.uint8)
     prow = rows[order]
     cols = _sums(p, prow, seg_pos, direction, n)
+    checkpoint()
 
     # the endpoints of each conversation, A first
     a_rows = order[seg_pos]
@@ -60,8 +81,6 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     echo = is_icmp & np.where(kind == Kind.ICMP, np.isin(itype, ICMP4_ECHO_TYPES),
                               np.isin(itype, ICMP6_ECHO_TYPES))
 
-    q_rows, q_tuple, q_where, q_kind = _match_quoted(quoted, ends, tuples)
-    stream, q_conv = _streams(first, tuple_of, kind, q_tuple, q_where, q_kind)
     table = ConversationTable(
         kind=kind, ip_proto=p.ip_proto[first], family=p.family[first], stream=stream,
         a_hi=ends.src_hi[a_rows], a_lo=ends.src_lo[a_rows],
@@ -80,12 +99,30 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     p.conv[prow] = conv_sorted
     p.direction[prow] = direction
 
+    checkpoint()
     links = _quote_links(quoted, q_rows, q_conv, p, new_id)
     table = _reorder(table, by_start)
     _icmp_targets(table, links, p)
     if config.store_packet_indices:
         table.packet_index, table.packet_start = _packet_lists(prow, seg_pos, new_id, n)
     return table, links
+
+
+def _leave_out(counted: np.ndarray, order: np.ndarray, fwd: np.ndarray, new: np.ndarray,
+               stream: np.ndarray, q_conv: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Drop the sorted positions that are not ``counted`` (TCP headers Wireshark numbers but
+    leaves out of its table), and the conversations left with none: their stream numbers stay
+    used. Returns order, forward, conversation starts, stream numbers and quote targets for the
+    counted packets."""
+    seg = (np.cumsum(new) - 1)[counted]
+    alive = np.bincount(seg, minlength=stream.size) > 0
+    renumber = np.cumsum(alive) - 1
+    new = np.ones(seg.size, dtype=bool)
+    new[1:] = seg[1:] != seg[:-1]
+    q_conv = np.where((q_conv >= 0) & alive[np.maximum(q_conv, 0)],
+                      renumber[np.maximum(q_conv, 0)], -1)
+    return order[counted], fwd[counted], new, stream[alive], q_conv
 
 
 def _sums(p: PacketTable, prow: np.ndarray, seg_pos: np.ndarray, direction: np.ndarray,
@@ -133,11 +170,16 @@ def _packet_lists(prow: np.ndarray, seg_pos: np.ndarray, new_id: np.ndarray, n: 
     return prow[np.repeat(seg_pos[by_id], lens) + within], start
 
 
-def packet_lists(p: PacketTable, nconv: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR packet lists from ``p.conv`` (after tables were merged): indices grouped by
-    conversation, file order inside."""
+def packet_lists(p: PacketTable, nconv: int, inner: InnerPackets | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """CSR packet lists from ``p.conv`` and the inner packets' (after tables were merged):
+    indices grouped by conversation, file order inside."""
     rows = np.flatnonzero(p.conv >= 0)
     conv = p.conv[rows]
+    if inner is not None and len(inner):  # a conversation's packets are all of one level
+        tunnelled = inner.packets.conv >= 0
+        rows = np.concatenate((rows, inner.frame[tunnelled]))
+        conv = np.concatenate((conv, inner.packets.conv[tunnelled]))
     index = rows[np.argsort(conv, kind="stable")]
     start = np.zeros(nconv + 1, dtype=np.int64)
     np.cumsum(np.bincount(conv, minlength=nconv), out=start[1:])
@@ -148,7 +190,8 @@ def packet_lists(p: PacketTable, nconv: int) -> tuple[np.ndarray, np.ndarray]:
 def _quoted_endpoints(refs: list[tuple[int, Quoted]]) -> Endpoints:
     m = len(refs)
     t = PacketTable.empty(m)
-    for row, (_, q) in enumerate(refs):
+    for row in every(m):
+        q = refs[row][1]
         t.kind[row], t.family[row] = q.kind, q.family
         t.src_hi[row], t.src_lo[row] = q.src >> 64, q.src & _MASK64
         t.dst_hi[row], t.dst_lo[row] = q.dst >> 64, q.dst & _MASK64
@@ -173,7 +216,9 @@ def _match_quoted(quoted: list[tuple[int, Quoted]], ends: Endpoints, tuples: Tup
     sorted_hash = head_hash[by_hash]
     q_hash = tuple_hash(q)
     q_tuple = np.full(len(refs), -1, dtype=np.int64)
-    for k, pos in enumerate(np.searchsorted(sorted_hash, q_hash).tolist()):
+    found = np.searchsorted(sorted_hash, q_hash).tolist()
+    for k in every(len(found)):
+        pos = found[k]
         while pos < sorted_hash.size and sorted_hash[pos] == q_hash[k]:
             cand = int(by_hash[pos])
             pos += 1
@@ -223,6 +268,7 @@ def _streams(first: np.ndarray, tuple_of: np.ndarray, kind: np.ndarray, q_tuple:
     alloc[early] = q_first[tuple_of[early]]
 
     for k in (Kind.TCP, Kind.UDP):
+        checkpoint()
         mine = np.flatnonzero((kind == k) & (is_head if k == Kind.UDP else True))
         orphan = np.unique(q_tuple[(q_kind == k) & (head[q_tuple] < 0)])
         points = np.concatenate((alloc[mine], q_first[orphan]))
@@ -235,6 +281,7 @@ def _streams(first: np.ndarray, tuple_of: np.ndarray, kind: np.ndarray, q_tuple:
     # a quote refers to the latest conversation of its tuple that started before it, or to the
     # tuple's first conversation when the quote came first
     q_conv = np.full(q_tuple.size, -1, dtype=np.int64)
+    checkpoint()
     if q_tuple.size and nconv:
         span = big // (ntuples + 1)  # tuple-major keys with room for any packet index
         conv_key = tuple_of * span + first
@@ -259,8 +306,10 @@ def _icmp_targets(table: ConversationTable, links: QuotedLinks, p: PacketTable) 
     """An ICMP error conversation shows the conversation its first error quotes."""
     if not links.packets.size:
         return
-    conv = p.conv[links.packets]
-    for c, target in zip(conv[::-1].tolist(), links.conversations[::-1].tolist(), strict=True):
+    conv = p.conv[links.packets][::-1].tolist()
+    targets = links.conversations[::-1].tolist()
+    for k in every(len(conv), 1 << 16):
+        c, target = conv[k], targets[k]
         if c >= 0:
             table.quotes[c] = target  # reversed, so the first error of a conversation wins
 

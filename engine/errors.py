@@ -37,3 +37,7 @@ class ConversationNotFound(FlowError):
 
 class ExportError(FlowError):
     """Writing an export failed; the destination was left untouched."""
+
+
+class DiskSpaceError(FlowError):
+    """Temporary data (a decompressed capture) would leave its disk without enough free space."""

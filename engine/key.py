@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .cancel import checkpoint
 from .decode.layers import ICMP4_ECHO, ICMP6_ECHO
 from .packets import Kind, PacketTable
 
@@ -38,11 +39,13 @@ class Endpoints:
         return int(self.what.size)
 
     @classmethod
-    def of(cls, p: PacketTable, rows: np.ndarray) -> Endpoints:
-        """The key columns of packets ``rows`` (views, not copies, when that is all of them)."""
+    def of(cls, p: PacketTable, rows: np.ndarray, kinds: np.ndarray | None = None
+           ) -> Endpoints:
+        """The key columns of packets ``rows`` (views, not copies, when that is all of them);
+        ``kinds`` (one per row) overrides the family they are grouped as."""
         # every packet: views, no gathered copies
         rows = slice(None) if rows.size == len(p) else rows  # type: ignore[assignment]
-        kind = p.kind[rows]
+        kind = p.kind[rows] if kinds is None else kinds
         sport = p.sport[rows].astype(np.uint64)
         dport = p.dport[rows].astype(np.uint64)
         icmp = (kind == Kind.ICMP) | (kind == Kind.ICMPV6)
@@ -130,7 +133,9 @@ def group_tuples(e: Endpoints) -> Tuples:
         empty = np.zeros(0, dtype=bool)
         return Tuples(np.zeros(0, dtype=np.int64), empty, empty)
     h = tuple_hash(e)
+    checkpoint()
     order = radix_argsort(h)
+    checkpoint()
     hs = h[order]
     starts = np.ones(n, dtype=bool)
     starts[1:] = hs[1:] != hs[:-1]

@@ -121,7 +121,7 @@ def build_conversation_packets(result: FlowResult, conversation: int) -> Convers
     kind = int(table.kind[conversation])
     if kind == Kind.TCP:
         return _tcp_packets(result, conversation)
-    p = result.packets
+    p = result.packet_view(conversation)
     index, _ = packet_rows(p, table, np.array([conversation]))  # with or without stored lists
     n = index.size
     zeros = np.zeros(n, dtype=np.int64)
@@ -137,7 +137,7 @@ def build_conversation_packets(result: FlowResult, conversation: int) -> Convers
 
 
 def _tcp_packets(result: FlowResult, conversation: int) -> ConversationPackets:
-    p = result.packets
+    p = result.packet_view(conversation)  # the inside of a UDP tunnel for a tunnelled one
     e = expert_of(result)
     index, _ = packet_rows(p, result.conversations, np.array([conversation]))
     n = index.size
@@ -169,7 +169,7 @@ def _tcp_packets(result: FlowResult, conversation: int) -> ConversationPackets:
     return ConversationPackets(
         conversation=conversation, kind=Kind.TCP, client_lane=client_lane, index=index,
         ts_ns=p.ts_ns[index], direction=p.direction[index],
-        length=p.origlen[index].astype(np.int64), payload=payload, flags=flags,
+        length=result.packets.origlen[index].astype(np.int64), payload=payload, flags=flags,
         rel_seq=rel_seq, rel_ack=rel_ack, seg_len=payload + syn + fin, notes=bits,
         dup_num=dup_num, dup_of=dup_of, acked=e.acked(index),
         ack_rtt_ns=e.ack_rtt_ns(p.ts_ns, index),

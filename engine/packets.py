@@ -37,6 +37,10 @@ class Reason(IntEnum):
     TRUNCATED = 3  # captured too short to hold its headers
     MALFORMED = 4  # headers that contradict themselves
     FRAGMENT = 5  # an IP fragment that does not complete a datagram (Wireshark counts it nowhere)
+    #: a TCP header Wireshark reads far enough to find its conversation (ports, sequence number,
+    #: flags) but then rejects: a data offset below 20 bytes, or more header than the packet has.
+    #: Counted nowhere, but it uses up (and may start) a tcp.stream, as in Wireshark.
+    TCP_HEADER = 6
 
 
 #: what the unassigned breakdown calls each reason code
@@ -46,6 +50,7 @@ REASON_TEXT: dict[int, str] = {
     Reason.TRUNCATED: "headers cut short by the snap length",
     Reason.MALFORMED: "malformed headers",
     Reason.FRAGMENT: "IP fragment (counted with the frame that completes the datagram)",
+    Reason.TCP_HEADER: "TCP header malformed or cut short (it still uses a tcp.stream number)",
 }
 
 
@@ -62,6 +67,10 @@ def register_reason(text: str) -> int:
 def unregister_reason(code: int) -> None:
     if code not in {int(r) for r in Reason}:  # the core reasons stay
         REASON_TEXT.pop(code, None)
+
+#: ``payload_off`` of a packet that completes a fragmented IP datagram whose fragments were all
+#: captured: its payload is read back from the fragments (``engine.decode.fragments``)
+PAYLOAD_REASSEMBLED = -2
 
 # TCP flag bits as in the header (NS is bit 8)
 FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, NS = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x100
@@ -88,7 +97,8 @@ class PacketTable:
     dst_lo: np.ndarray  # uint64
     sport: np.ndarray  # uint16 (0 for protocols without ports)
     dport: np.ndarray  # uint16
-    payload_off: np.ndarray  # int32, payload start in the packet; -1 = not in one frame
+    payload_off: np.ndarray  # int32, payload start in the packet; -1 = not in one frame;
+    #                          PAYLOAD_REASSEMBLED = in IP fragments (``FlowResult.reassembled``)
     payload_len: np.ndarray  # int32, payload bytes from the IP / UDP length, never the frame length
     tcp_flags: np.ndarray  # uint16
     seq: np.ndarray  # uint32
@@ -171,3 +181,41 @@ DTYPES: dict[str, type] = {
     "tcp_hlen": np.uint8, "icmp_type": np.uint8, "icmp_code": np.uint8, "icmp_id": np.uint16,
     "icmp_seq": np.uint16, "conv": np.int32, "direction": np.uint8,
 }
+
+
+@dataclass
+class InnerPackets:
+    """The packets inside UDP tunnels (VXLAN, Geneve, GTP-U): one row per tunnelled frame whose
+    inner packet belongs to a conversation, in frame order.
+
+    Wireshark counts such a frame twice: in the outer UDP conversation (the frame's own row of
+    the packet table) and in the inner one (its row here). ``packets`` has the inner packet's
+    columns — frame-level ones (time, lengths, offset) copied from its frame, ``payload_off``
+    counted from the frame's start, ``conv``/``direction`` its inner conversation — so it reads
+    like a packet table wherever a conversation's packets are read.
+    """
+
+    frame: np.ndarray  # int64, the frame (packet index) each row is inside
+    tunnel: np.ndarray  # uint8, which tunnel (engine.decode.layers.TUNNEL_NAMES)
+    packets: PacketTable
+
+    def __len__(self) -> int:
+        return int(self.frame.size)
+
+    @classmethod
+    def empty(cls) -> InnerPackets:
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8),
+                   PacketTable.empty(0))
+
+    @classmethod
+    def concat(cls, parts: list[InnerPackets]) -> InnerPackets:
+        """One table from pieces, rows ordered by frame."""
+        parts = [part for part in parts if len(part)]
+        if not parts:
+            return cls.empty()
+        frame = np.concatenate([part.frame for part in parts])
+        order = np.argsort(frame, kind="stable")
+        cols = {f.name: np.concatenate([getattr(part.packets, f.name) for part in parts])[order]
+                for f in fields(PacketTable)}
+        return cls(frame[order], np.concatenate([part.tunnel for part in parts])[order],
+                   PacketTable(**cols))

@@ -11,33 +11,33 @@ from pathlib import Path
 
 import numpy as np
 
+from .cancel import cancel_scope, checkpoint
 from .capture import ByteSource, CancelFn, Interface, ProgressFn, RecordChunk, open_capture
 from .capture.in_memory import MemoryChunker
 from .capture.source import MemorySource
 from .config import FlowConfig
 from .conversations import QuotedLinks, build_conversations, packet_lists
-from .decode.exact import Fragment, Quoted
-from .decode.fast import decode_chunk
+from .decode.fast import SideInfo, decode_chunk
 from .decode.fragments import resolve_fragments
-from .errors import FlowError, LoadCancelled
+from .errors import FlowError
 from .heap import release_freed_memory
 from .hooks import ANALYSES, LINK_PLUGINS, LinkPlugin
-from .packets import PacketTable, PacketTableBuilder
+from .packets import InnerPackets, PacketTable, PacketTableBuilder
 from .result import CaptureInfo, FlowResult
 from .table import ConversationTable, merge_tables
+from .tunnels import build_levels
 
 
 def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
-                cancel: CancelFn | None, plugins: list[LinkPlugin], size_hint: int = 0
-                ) -> tuple[PacketTable, list[tuple[int, Fragment]], list[tuple[int, Quoted]]]:
-    """Decode every chunk into one packet table; ``size_hint`` = bytes expected in all.
+                plugins: list[LinkPlugin], size_hint: int = 0) -> tuple[PacketTable, SideInfo]:
+    """Decode every chunk into one packet table, and what needs the whole capture (fragments,
+    ICMP quotes, packets inside tunnels); ``size_hint`` = bytes expected in all.
 
     (Decoding chunks on a thread pool was measured too: no faster on two cores — the numpy
     calls are short enough that the GIL serialises them — and 20 MB more memory.)
     """
     table = PacketTableBuilder()
-    fragments: list[tuple[int, Fragment]] = []
-    quoted: list[tuple[int, Quoted]] = []
+    found = SideInfo()
     foreign = frozenset().union(*(p.linktypes for p in plugins))
     index = 0
     linktypes = np.zeros(0, dtype=np.uint16)
@@ -55,44 +55,50 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
         for plugin in plugins:
             rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
             if rows.size:
+                checkpoint()
                 plugin.decode(chunk, rows, part, index)
         chunk.done()
-        fragments += side.fragments
-        quoted += side.quoted
+        found.extend(side)
         index += len(chunk)
-        if cancel is not None and cancel():
-            raise LoadCancelled("Loading was cancelled.")
-    return table.finish(), fragments, quoted
+        checkpoint()  # the caller's cancel_scope says whether to stop
+    return table.finish(), found
 
 
-def _finish(packets: PacketTable, fragments: list[tuple[int, Fragment]],
-            quoted: list[tuple[int, Quoted]], capture: CaptureInfo, source: ByteSource,
+def _finish(packets: PacketTable, side: SideInfo, capture: CaptureInfo, source: ByteSource,
             config: FlowConfig, plugins: list[LinkPlugin]) -> FlowResult:
-    resolve_fragments(fragments, packets)
-    table, links = build_conversations(packets, quoted, config)
+    reassembled = resolve_fragments(side.fragments, packets)
+    checkpoint()
+    inner = InnerPackets.concat(side.inner)
+    if len(inner):
+        table, links = build_levels(packets, inner, side.quoted, side.inner_quoted, config)
+    else:
+        table, links = build_conversations(packets, side.quoted, config)
     extra_parts = []
     for plugin in plugins:
+        checkpoint()
         before = packets.conv.copy()
         part = plugin.conversations(packets, config)
         if part is not None and len(part):
             mine = (packets.conv >= 0) & (before < 0)
             extra_parts.append((part, mine))
     if extra_parts:
-        table, links = _merge(packets, table, links, extra_parts, config)
+        table, links = _merge(packets, inner, table, links, extra_parts, config)
     if len(packets):
-        capture.first_ns = int(packets.ts_ns.min())
-        capture.last_ns = int(packets.ts_ns.max())
-    result = FlowResult(capture, packets, table, links, source, config)
+        first, last = int(packets.ts_ns.min()), int(packets.ts_ns.max())
+        capture.first_ns = first if capture.first_ns is None else min(first, capture.first_ns)
+        capture.last_ns = last if capture.last_ns is None else max(last, capture.last_ns)
+    result = FlowResult(capture, packets, table, links, source, config, reassembled, inner)
     result.plugin_data = {plugin.name: plugin.finish() for plugin in plugins}
     for analysis in ANALYSES:
+        checkpoint()
         analysis(result)
     release_freed_memory()  # what the phases freed goes back to the system, not just the heap
     return result
 
 
-def _merge(packets: PacketTable, table: ConversationTable, links: QuotedLinks,
-           extra_parts: list[tuple[ConversationTable, np.ndarray]], config: FlowConfig
-           ) -> tuple[ConversationTable, QuotedLinks]:
+def _merge(packets: PacketTable, inner: InnerPackets, table: ConversationTable,
+           links: QuotedLinks, extra_parts: list[tuple[ConversationTable, np.ndarray]],
+           config: FlowConfig) -> tuple[ConversationTable, QuotedLinks]:
     """Merge plug-in conversations into the IP table; renumber packets and quoted links."""
     ip_mine = packets.conv >= 0
     for _, mine in extra_parts:
@@ -102,8 +108,10 @@ def _merge(packets: PacketTable, table: ConversationTable, links: QuotedLinks,
     conv[ip_mine] = new_ids[0][conv[ip_mine]]
     for (_, mine), ids in zip(extra_parts, new_ids[1:], strict=True):
         conv[mine] = ids[conv[mine]]
+    tunnelled = inner.packets.conv >= 0
+    inner.packets.conv[tunnelled] = new_ids[0][inner.packets.conv[tunnelled]]
     if config.store_packet_indices:
-        merged.packet_index, merged.packet_start = packet_lists(packets, len(merged))
+        merged.packet_index, merged.packet_start = packet_lists(packets, len(merged), inner)
     links = QuotedLinks(links.packets, np.where(links.conversations >= 0,
                                                 new_ids[0][np.maximum(links.conversations, 0)],
                                                 -1))
@@ -114,24 +122,32 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
                  progress: ProgressFn | None = None, cancel: CancelFn | None = None
                  ) -> FlowResult:
     """Read and analyse a capture file (see :func:`engine.extract_flows_from_file`)."""
+    with cancel_scope(cancel, f"Loading {Path(path).name} was cancelled."):
+        return _analyse_file(path, config, progress, cancel)
+
+
+def _analyse_file(path: str | Path, config: FlowConfig | None, progress: ProgressFn | None,
+                  cancel: CancelFn | None) -> FlowResult:
     config = config or FlowConfig()
     path = Path(path)
     reader = open_capture(path, config)
     plugins = [make() for make in LINK_PLUGINS]
     try:
-        packets, fragments, quoted = _decode_all(reader.chunks(progress, cancel),
-                                                 reader.interfaces, cancel, plugins,
-                                                 reader.input.total_bytes)
+        packets, side = _decode_all(reader.chunks(progress, cancel), reader.interfaces, plugins,
+                                    reader.input.total_bytes)
     except BaseException:
         reader.input.discard()
         raise
     reader.input.close()
     source = reader.input.source()
-    capture = CaptureInfo(path=path, format=reader.format_name, packets=len(packets),
-                          interfaces=reader.interfaces, first_ns=None, last_ns=None,
-                          warnings=reader.warnings, file_bytes=reader.input.total_bytes)
+    span = reader.unlisted_span or (None, None)
+    capture = CaptureInfo(path=path, format=reader.format_name,
+                          packets=len(packets) + reader.unlisted_empty,
+                          interfaces=reader.interfaces, first_ns=span[0], last_ns=span[1],
+                          warnings=reader.warnings, file_bytes=reader.input.total_bytes,
+                          unlisted_empty=reader.unlisted_empty)
     try:
-        return _finish(packets, fragments, quoted, capture, source, config, plugins)
+        return _finish(packets, side, capture, source, config, plugins)
     except BaseException:
         source.close()
         raise
@@ -140,15 +156,19 @@ def analyse_file(path: str | Path, config: FlowConfig | None = None,
 def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,
                     cancel: CancelFn | None = None) -> FlowResult:
     """Analyse packets given in memory (see :func:`engine.extract_flows`)."""
+    with cancel_scope(cancel, "Analysing the packets was cancelled."):
+        return _analyse_packets(packets, config)
+
+
+def _analyse_packets(packets: Iterable[object], config: FlowConfig | None) -> FlowResult:
     config = config or FlowConfig()
     chunker = MemoryChunker(packets, config.chunk_bytes)
     plugins = [make() for make in LINK_PLUGINS]
-    table, fragments, quoted = _decode_all(chunker.chunks(), chunker.interfaces, cancel, plugins)
+    table, side = _decode_all(chunker.chunks(), chunker.interfaces, plugins)
     capture = CaptureInfo(path=None, format="memory", packets=len(table),
                           interfaces=chunker.interfaces, first_ns=None, last_ns=None,
                           warnings=chunker.warnings, file_bytes=len(chunker.arena))
-    return _finish(table, fragments, quoted, capture, MemorySource(chunker.arena), config,
-                   plugins)
+    return _finish(table, side, capture, MemorySource(chunker.arena), config, plugins)
 
 
 __all__ = ["FlowError", "analyse_file", "analyse_packets"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +10,11 @@ import numpy as np
 
 from .capture import ByteSource, Interface
 from .capture import linktypes as lt
+from .capture.ranges import read_pieces
 from .config import FlowConfig
 from .conversations import QuotedLinks
-from .packets import REASON_TEXT, Kind, PacketTable, Reason
+from .decode.fragments import Reassembled
+from .packets import PAYLOAD_REASSEMBLED, REASON_TEXT, InnerPackets, Kind, PacketTable, Reason
 from .table import Conversation, ConversationTable
 
 #: EtherTypes named in the unassigned breakdown
@@ -44,6 +46,9 @@ class CaptureInfo:
     last_ns: int | None
     warnings: list[str] = field(default_factory=list)
     file_bytes: int = 0
+    #: records with no captured bytes that are counted in ``packets`` (and as unassigned) but
+    #: have no row in the packet table (see engine.capture.reader.MAX_LISTED_EMPTY)
+    unlisted_empty: int = 0
 
     @property
     def link_types(self) -> list[int]:
@@ -70,14 +75,20 @@ class FlowResult:
 
     def __init__(self, capture: CaptureInfo, packets: PacketTable,
                  conversations: ConversationTable, quoted: QuotedLinks, source: ByteSource,
-                 config: FlowConfig) -> None:
+                 config: FlowConfig, reassembled: Reassembled | None = None,
+                 inner: InnerPackets | None = None) -> None:
         self.capture = capture
         self.packets = packets
         self.conversations = conversations
         self.quoted = quoted
         self.source = source
         self.config = config
-        self.unassigned = _unassigned(packets)
+        #: where the payloads of datagrams reassembled from IP fragments are in the capture
+        self.reassembled = reassembled if reassembled is not None else Reassembled()
+        #: the packets inside UDP tunnels, with their (inner) conversations
+        self.inner = inner if inner is not None else InnerPackets.empty()
+        self._inner_view: PacketTable | None = None
+        self.unassigned = _unassigned(packets, capture.unlisted_empty)
         #: what each link plug-in kept of this analysis (its per-frame columns), by plug-in name
         self.plugin_data: dict[str, Any] = {}
 
@@ -97,20 +108,86 @@ class FlowResult:
         table = self.conversations
         if table.packet_index is not None:
             return table.packets_of(conversation)
-        return np.flatnonzero(self.packets.conv == conversation)
+        return np.flatnonzero(self.packet_view(conversation).conv == conversation)
+
+    def is_inner(self, conversation: int) -> bool:
+        """Whether ``conversation`` is one inside a UDP tunnel (its packets are inner ones)."""
+        if not len(self.inner):
+            return False
+        first = int(self.conversations.first_packet[conversation])
+        k = int(np.searchsorted(self.inner.frame, first))
+        return (k < len(self.inner) and int(self.inner.frame[k]) == first
+                and int(self.inner.packets.conv[k]) == conversation)
+
+    def packet_view(self, conversation: int | None = None) -> PacketTable:
+        """The packet columns as ``conversation``'s packets read: the frames' own for one in
+        the open, :meth:`inner_view` for one inside a UDP tunnel. Without a conversation: the
+        inner view, which serves every conversation but the tunnels' outer UDP ones."""
+        if conversation is not None and not self.is_inner(conversation):
+            return self.packets
+        return self.inner_view()
+
+    def inner_view(self) -> PacketTable:
+        """The packet table with every tunnelled frame's row replaced by the packet inside it
+        (built once, when first asked; the frames' table itself when nothing is tunnelled).
+        Columns the two share are not copied."""
+        if not len(self.inner):
+            return self.packets
+        if self._inner_view is None:
+            inner = self.inner.packets
+            frame = self.inner.frame
+            cols = {}
+            for f in fields(PacketTable):
+                own, theirs = getattr(self.packets, f.name), getattr(inner, f.name)
+                if np.array_equal(own[frame], theirs):
+                    cols[f.name] = own
+                else:
+                    cols[f.name] = own.copy()
+                    cols[f.name][frame] = theirs
+            self._inner_view = PacketTable(**cols)
+        return self._inner_view
 
     def packet_bytes(self, i: int) -> bytes:
         """The captured bytes of packet ``i`` (read back from the capture)."""
         return self.source.read(int(self.packets.offset[i]), int(self.packets.caplen[i]))
 
     def payload_bytes(self, i: int) -> bytes:
-        """The captured part of packet ``i``'s transport payload (empty if none was captured)."""
+        """The captured part of packet ``i``'s transport payload (empty if none was captured;
+        read from its fragments when it completes a reassembled IP datagram)."""
         off = int(self.packets.payload_off[i])
-        if off < 0:
+        size = int(self.packets.payload_len[i])
+        if off >= 0:
+            size = min(size, max(int(self.packets.caplen[i]) - off, 0))
+        elif off != PAYLOAD_REASSEMBLED:
             return b""
-        avail = int(self.packets.caplen[i]) - off
-        size = min(int(self.packets.payload_len[i]), max(avail, 0))
-        return self.source.read(int(self.packets.offset[i]) + off, size)
+        one = np.array([i], dtype=np.int64)
+        offsets, lengths, _ = self.payload_ranges(one, np.zeros(1, np.int64),
+                                                  np.array([size], np.int64))
+        return b"".join(bytes(piece) for piece in read_pieces(self.source, offsets, lengths))
+
+    def payload_ranges(self, packets: np.ndarray, skip: np.ndarray, size: np.ndarray,
+                       view: PacketTable | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where bytes [skip, skip+size) of each of ``packets``' transport payloads are in the
+        capture, ``size`` already limited to what was captured: (offsets, lengths, owner) with
+        ``owner`` the position in ``packets`` of each range, in payload order. A packet with its
+        payload in one frame is one range; one completing a reassembled datagram is a range per
+        fragment piece. ``view``: the packet columns to read (:meth:`packet_view`)."""
+        p = self.packets if view is None else view
+        packets = np.asarray(packets, dtype=np.int64)
+        off = p.payload_off[packets].astype(np.int64)
+        owner = np.arange(packets.size, dtype=np.int64)
+        split = off == PAYLOAD_REASSEMBLED
+        if not split.any():
+            return p.offset[packets] + off + skip, size, owner
+        whole = ~split
+        parts = np.flatnonzero(split)
+        f_off, f_len, f_owner = self.reassembled.ranges(packets[parts], skip[parts], size[parts])
+        offsets = np.concatenate((p.offset[packets[whole]] + off[whole] + skip[whole], f_off))
+        lengths = np.concatenate((size[whole], f_len))
+        owners = np.concatenate((owner[whole], parts[f_owner]))
+        order = np.argsort(owners, kind="stable")
+        return offsets[order], lengths[order], owners[order]
 
     def conversation_of_stream(self, kind: Kind, stream: int) -> list[int]:
         """Conversation ids with Wireshark stream number ``stream`` (several if split by an idle
@@ -127,9 +204,10 @@ class FlowResult:
         self.close()
 
 
-def _unassigned(p: PacketTable) -> Unassigned:
+def _unassigned(p: PacketTable, unlisted_empty: int = 0) -> Unassigned:
     rows = p.kind == Kind.UNASSIGNED
     reasons = np.bincount(p.reason[rows], minlength=max(REASON_TEXT) + 1)
+    reasons[Reason.TRUNCATED] += unlisted_empty  # no bytes at all: cut short like the listed
     by_reason = {REASON_TEXT.get(r, f"reason {r}"): int(c) for r, c in enumerate(reasons)
                  if c and r}
     non_ip = rows & (p.reason == Reason.NON_IP)
@@ -145,4 +223,4 @@ def _unassigned(p: PacketTable) -> Unassigned:
         values, counts = np.unique(p.linktype[links], return_counts=True)
         by_linktype = {lt.name(v): c for v, c in zip(values.tolist(), counts.tolist(),
                                                         strict=True)}
-    return Unassigned(int(rows.sum()), by_reason, by_ethertype, by_linktype)
+    return Unassigned(int(rows.sum()) + unlisted_empty, by_reason, by_ethertype, by_linktype)

@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="flowscope",
         description="Browse the conversations of a packet capture (pcap, pcapng, gzip).")
     parser.add_argument("file", nargs="?", help="capture to open (default: the sample capture)")
+    parser.add_argument("--stream", type=int, metavar="N",
+                        help="select Wireshark's tcp.stream / udp.stream N and open its stream "
+                             "(as 'flowscope-cli query' on an index reports it)")
+    parser.add_argument("--protocol", choices=("tcp", "udp"),
+                        help="which stream --stream means (default: TCP if it has one)")
+    parser.add_argument("--index", metavar="DATASET",
+                        help="open a conversation index (a folder flowscope-cli index wrote)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--install-desktop", action="store_true",
                        help="make double-clicking .pcap/.pcapng files open Flowscope (this user)")
@@ -85,16 +92,27 @@ def start(argv: Sequence[str] | None = None) -> tuple[object, FileOpenRelay]:
     from gui.resource_files import sample_capture
     from gui.window import MainWindow, app_icon
 
-    args, qt_args = build_parser().parse_known_args(argv)
+    parser = build_parser()
+    args, qt_args = parser.parse_known_args(argv)
+    if args.stream is not None and not args.file:
+        parser.error("--stream needs the capture FILE it is a stream of")
     app = application(qt_args)
     app.setWindowIcon(app_icon())
     relay = FileOpenRelay(app)
     app.installEventFilter(relay)
     window = MainWindow()
     window.show()
-    if args.file:
+    if args.index:
+        window.index_mode.open_index(args.index)
+    if args.file and args.stream is not None:
+        from .index.opening import stream_chooser
+
+        what = f"{(args.protocol or 'TCP or UDP').upper()} stream {args.stream}"
+        window.index_mode.opener.open(Path(args.file), stream_chooser(args.stream, args.protocol),
+                                      activate=True, what=what)
+    elif args.file:
         window.open_file(Path(args.file))
-    elif not relay.pending:
+    elif not relay.pending and not args.index:
         try:
             window.open_file(sample_capture(), sample=True)
         except FileNotFoundError as exc:

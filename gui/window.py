@@ -36,6 +36,7 @@ from engine import WIRESHARK, FlowConfig
 from engine.export.conversations import csv_text
 from gui import units
 from gui.banner import WarningBanner
+from gui.index.mode import IndexMode
 from gui.jobs import FunctionJob, Job, JobRunner
 from gui.loading import LoadJob, LoadProgress
 from gui.panes.details import DetailsPanel
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         for pane in self.details.panes.values():  # a conversation a pane points at
             pane.conversationRequested.connect(self.select_conversation)
         self.setCentralWidget(central)
+        self.index_mode = IndexMode(self)  # File ▸ Open Index…: shares the table's place
 
         self.progress = LoadProgressWidget(self)
         self.progress.cancelRequested.connect(self.cancel_load)
@@ -199,6 +201,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = QMenu("Open &Recent", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addMenu(self.recent_menu)
+        file_menu.addAction(self.index_mode.open_action)
         file_menu.addSeparator()
         self.export_action = self._action("&Export Conversations…", self.export_conversations,
                                           "Ctrl+Shift+E", "Save the conversations as CSV or JSON")
@@ -228,6 +231,7 @@ class MainWindow(QMainWindow):
             lambda: self.view.fill_column_menu(self.columns_menu))
         view.addMenu(self.columns_menu)
         view.addAction(self._action("&Resize Columns", self.view.fit_columns))
+        view.addAction(self.index_mode.show_action)
         view.addSeparator()
         self.absolute_time_action = QAction("&Absolute Start Time", self)
         self.absolute_time_action.setCheckable(True)
@@ -292,11 +296,13 @@ class MainWindow(QMainWindow):
         if path:
             self.open_file(path)
 
-    def open_file(self, path: str | Path, sample: bool = False) -> LoadJob:
-        """Start loading ``path`` (replacing any load in progress); returns the job."""
+    def open_file(self, path: str | Path, sample: bool = False,
+                  config: FlowConfig | None = None) -> LoadJob:
+        """Start loading ``path`` (replacing any load in progress) with ``config`` (default:
+        the View menu's choice); returns the job."""
         if self._job is not None:
             self._job.cancel()
-        job = LoadJob(path, self.flow_config(), self)
+        job = LoadJob(path, config or self.flow_config(), self)
         job.progress.connect(self._load_progress)
         job.finished.connect(self._load_finished)
         job.errored.connect(self._load_failed)
@@ -409,6 +415,7 @@ class MainWindow(QMainWindow):
         if self._job is not None:
             self._job.cancel()
         self.runner.shutdown()
+        self.index_mode.close()
         if self._data is not None:
             self.model.set_conversations(None)
             self._data.result.close()

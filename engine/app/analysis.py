@@ -225,7 +225,7 @@ def _count_requests(result: FlowResult, reader: PayloadReader,
                     columns: dict[str, np.ndarray]) -> None:
     """HTTP requests (client segments starting with a method) and DNS queries (messages with
     the query bit clear), counted over every packet of those conversations."""
-    p = result.packets
+    p = result.inner_view()  # conversations inside UDP tunnels read their inner packets
     by_content = columns["service_by"] == "content"
     http = np.flatnonzero((columns["service"] == "http") & by_content)
     if http.size:
@@ -251,7 +251,7 @@ def _dns_names(result: FlowResult, reader: PayloadReader,
                columns: dict[str, np.ndarray]) -> NameTable:
     """Every A/AAAA answer of the capture's DNS, mDNS and LLMNR responses."""
     names = NameTable()
-    p = result.packets
+    p = result.inner_view()  # conversations inside UDP tunnels read their inner packets
     rows = np.flatnonzero(np.isin(columns["service"], _DNS_FAMILY)
                           & (columns["service_by"] == "content"))
     if not rows.size:

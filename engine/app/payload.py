@@ -54,15 +54,15 @@ def conversation_packets(result: FlowResult, rows: np.ndarray) -> np.ndarray:
         lengths = ends - starts
         shift = np.repeat(starts - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
         return t.packet_index[np.arange(int(lengths.sum())) + shift]
-    chosen = np.flatnonzero(np.isin(result.packets.conv, rows))
-    return chosen[np.argsort(result.packets.conv[chosen], kind="stable")]
+    chosen = np.flatnonzero(np.isin(result.inner_view().conv, rows))
+    return chosen[np.argsort(result.inner_view().conv[chosen], kind="stable")]
 
 
 def openings(result: FlowResult, depth: int = DEPTH, rows: np.ndarray | None = None
              ) -> Openings:
     """The first ``depth`` payload packets of each direction of every TCP/UDP conversation
     (or of the conversations ``rows``: a second, deeper look at a few)."""
-    p = result.packets
+    p = result.inner_view()  # conversations inside UDP tunnels read their inner packets
     table = result.conversations
     if rows is None:
         has_payload = (p.payload_len > 0) & (p.payload_off >= 0) & (p.conv >= 0)
@@ -105,7 +105,7 @@ def _sequence_order(result: FlowResult, packets: np.ndarray, skip: np.ndarray,
                     contiguous: np.ndarray, tcp_rows: np.ndarray) -> None:
     """Put each TCP direction's packets in sequence order, drop copies of bytes already
     covered, note overlaps to skip and whether a hole is left (in place, for ``tcp_rows``)."""
-    p = result.packets
+    p = result.inner_view()  # conversations inside UDP tunnels read their inner packets
     block = packets[tcp_rows]  # [m, 2, depth]
     valid = block >= 0
     safe = np.where(valid, block, 0)
@@ -148,7 +148,7 @@ class PayloadReader:
 
     def __init__(self, result: FlowResult) -> None:
         self.result = result
-        self.p = result.packets
+        self.p = result.inner_view()  # conversations inside UDP tunnels read their inner packets
         self.array = source_array(result.source)
         #: the same bytes for slicing (a numpy slice of a memory map costs far more)
         self.view = memoryview(self.array.data) if self.array is not None else None

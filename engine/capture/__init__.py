@@ -33,7 +33,7 @@ def open_capture(path: str | Path, config: FlowConfig) -> ChunkedReader:
     """
     path = Path(path)
     try:
-        capture_input = CaptureInput(path, config.spill_dir)
+        capture_input = CaptureInput(path, config.spill_dir, config.spill_free_margin)
     except IsADirectoryError:
         raise InvalidCaptureError(f"{path} is a folder, not a capture file.") from None
     except FileNotFoundError:
@@ -59,7 +59,13 @@ def open_capture(path: str | Path, config: FlowConfig) -> ChunkedReader:
             raise InvalidCaptureError(
                 f"{path.name} is not a pcap or pcapng capture (it starts with bytes "
                 f"{head.hex(' ')}), so Flowscope cannot read it.")
-        reader = reader_class(capture_input, path, config.chunk_bytes, config.max_packet_bytes)
+        try:
+            reader = reader_class(capture_input, path, config.chunk_bytes, config.max_packet_bytes)
+        except TruncatedCaptureError:
+            if capture_input.problem:  # the gzip damage is the reason, not the short header it left
+                raise InvalidCaptureError(
+                    f"{path.name}: {capture_input.problem}, so nothing could be read.") from None
+            raise
         if capture_input.compressed:
             reader.format_name += ".gz"
         return reader

@@ -71,7 +71,8 @@ enum { STOP_DATA = 0, STOP_SPECIAL = 1, STOP_BAD = 2, STOP_FULL = 3 };
 /* walk_pcapng(buf, pos, end, big_endian, max_block, out) -> (count, stop, why)
  * Collects the offsets of packet blocks (EPB, SPB, PB), skips other blocks by their length and
  * stops at a section or interface block (for Python to parse), at a block whose length is
- * impossible, when the next block is incomplete, or when ``out`` is full. */
+ * impossible or differs from the copy at its end, when the next block is incomplete, or when
+ * ``out`` is full. */
 static PyObject *walk_pcapng(PyObject *self, PyObject *args)
 {
     Py_buffer buf, out;
@@ -101,6 +102,10 @@ static PyObject *walk_pcapng(PyObject *self, PyObject *args)
         }
         if ((Py_ssize_t)len > end - pos)
             break;
+        if (read32(b + pos + len - 4, big_endian) != len) {
+            why = STOP_BAD;
+            break;
+        }
         if (type == PCAPNG_EPB || type == PCAPNG_SPB || type == PCAPNG_PB) {
             if (n >= room) {
                 why = STOP_FULL;

@@ -20,11 +20,19 @@ PB = 0x00000002  # obsolete Packet Block
 SPB = 0x00000003
 EPB = 0x00000006
 BOM = 0x1A2B3C4D
+BOM_SWAPPED = 0x4D3C2B1A
 
 OPT_ENDOFOPT = 0
 OPT_IF_NAME = 2
 OPT_IF_TSRESOL = 9
 OPT_IF_TSOFFSET = 14
+#: bytes an option's value must have for Flowscope to use it
+OPTION_SIZES = {OPT_IF_TSRESOL: 1, OPT_IF_TSOFFSET: 8}
+OPTION_NAMES = {1: "opt_comment option", 2: "if_name option", 3: "if_description option",
+                4: "if_IPv4addr option", 5: "if_IPv6addr option", 6: "if_MACaddr option",
+                7: "if_EUIaddr option", 8: "if_speed option", 9: "if_tsresol option",
+                10: "if_tzone option", 11: "if_filter option", 12: "if_os option",
+                13: "if_fcslen option", 14: "if_tsoffset option", 15: "if_hardware option"}
 
 #: any block longer than this is damage, not data (a packet block is limited separately)
 MAX_BLOCK = 16 << 20
@@ -45,6 +53,10 @@ class _Segment:
     ifaces: list[int]
 
 
+def _u32(buf: bytearray, pos: int, big: bool) -> int:
+    return int(struct.unpack_from(">I" if big else "<I", buf, pos)[0])
+
+
 def is_pcapng(head: bytes) -> bool:
     return len(head) >= 4 and struct.unpack("<I", head[:4])[0] == SHB
 
@@ -59,14 +71,18 @@ class PcapngReader(ChunkedReader):
             raise TruncatedCaptureError(
                 f"{path.name} ends inside its first pcapng block ({self._end} bytes).")
         bom_le = struct.unpack_from("<I", self._buf, 8)[0]
-        if bom_le not in (BOM, 0x4D3C2B1A):
+        if bom_le not in (BOM, BOM_SWAPPED):
             raise InvalidCaptureError(
                 f"{path.name}: the pcapng section header has no valid byte-order mark, so the "
                 "file cannot be read.")
         self.sections = 0
+        self._warned: set[str] = set()
         self._big_endian = False
         self._section_ifaces: list[int] = []
         self._set_endian(bom_le != BOM)
+        if self._end < 28:
+            raise TruncatedCaptureError(
+                f"{path.name} ends inside its pcapng section header ({self._end} of 28 bytes).")
         major = struct.unpack_from(self._e + "H", self._buf, 12)[0]
         if major != 1:
             raise InvalidCaptureError(
@@ -96,16 +112,21 @@ class PcapngReader(ChunkedReader):
             if why == STOP_FULL:
                 continue
             if why == STOP_BAD:
-                btype, blen = self._tl(buf, pos)
-                self._bad_block(btype, blen)
+                self._bad_block(buf, pos, self._big_endian, total)
                 break
             if why == STOP_DATA:
                 break
             # a section or interface block: parsed here, in Python
             if struct.unpack_from("<I", buf, pos)[0] == SHB:
-                big = struct.unpack_from("<I", buf, pos + 8)[0] != BOM
+                bom = struct.unpack_from("<I", buf, pos + 8)[0]
+                if bom not in (BOM, BOM_SWAPPED):
+                    self.stop(f"{self.path.name}: the pcapng section header after packet "
+                              f"{self.packets + total} has no valid byte-order mark; the file is "
+                              "damaged from there on, so reading stopped.")
+                    break
+                big = bom != BOM
                 blen = struct.unpack_from(">I" if big else "<I", buf, pos + 4)[0]
-                if not self._block_ok(blen, 28):
+                if not self._block_ok(buf, pos, end, big, blen, 28, total):
                     break
                 if pos + blen > end:
                     return Walk(self._joined(found), None, pos, blen)
@@ -114,7 +135,7 @@ class PcapngReader(ChunkedReader):
                 self._segments.append(self._segment(total))
             else:
                 blen = self._tl(buf, pos)[1]
-                if not self._block_ok(blen, 20):
+                if not self._block_ok(buf, pos, end, self._big_endian, blen, 20, total):
                     break
                 if pos + blen > end:
                     return Walk(self._joined(found), None, pos, blen)
@@ -160,22 +181,37 @@ class PcapngReader(ChunkedReader):
                 return count, pos, STOP_BAD
             if blen > end - pos:
                 break
+            if tl(buf, pos + blen - 8)[1] != blen:
+                return count, pos, STOP_BAD
             if btype in PACKET_BLOCKS:
                 out[count] = pos
                 count += 1
             pos += blen
         return count, pos, STOP_DATA
 
-    def _block_ok(self, blen: int, smallest: int) -> bool:
-        if blen < smallest or blen & 3 or blen > MAX_BLOCK:
-            self._bad_block(SHB if smallest == 28 else IDB, blen)
+    def _block_ok(self, buf: bytearray, pos: int, end: int, big: bool, blen: int,
+                  smallest: int, found: int) -> bool:
+        """A section or interface block's length is possible and, once the whole block is in
+        the buffer, repeated at its end."""
+        if (blen < smallest or blen & 3 or blen > MAX_BLOCK
+                or (pos + blen <= end and _u32(buf, pos + blen - 4, big) != blen)):
+            self._bad_block(buf, pos, big, found, smallest)
             return False
         return True
 
-    def _bad_block(self, btype: int, blen: int) -> None:
-        self.stop(f"{self.path.name}: a pcapng block (type 0x{btype:08X}) after packet "
-                  f"{self.packets} has an impossible length ({blen} bytes); the file is damaged "
-                  "from there on, so reading stopped.")
+    def _bad_block(self, buf: bytearray, pos: int, big: bool, found: int,
+                   smallest: int = 12) -> None:
+        """Stop at a block whose length field cannot be right (``found`` packets of this walk
+        came before it)."""
+        btype, blen = _u32(buf, pos, big), _u32(buf, pos + 4, big)
+        where = f"a pcapng block (type 0x{btype:08X}) after packet {self.packets + found}"
+        if blen < smallest or blen & 3 or blen > MAX_BLOCK:
+            why = f"has an impossible length ({blen} bytes)"
+        else:
+            why = (f"says it is {blen} bytes long at its start but "
+                   f"{_u32(buf, pos + blen - 4, big)} at its end")
+        self.stop(f"{self.path.name}: {where} {why}; the file is damaged from there on, so "
+                  "reading stopped.")
 
     def _section(self, buf: bytearray, pos: int, big: bool) -> bool:
         self._set_endian(big)
@@ -195,23 +231,43 @@ class PcapngReader(ChunkedReader):
             return
         e = self._e
         linktype, _reserved, snaplen = struct.unpack_from(e + "HHI", buf, pos + 8)
+        number = len(self.interfaces)
         iface = Interface(linktype=linktype, snaplen=snaplen, section=self.sections - 1)
         opt, end = pos + 16, pos + blen - 4
-        while opt + 4 <= end:
+        while opt + 4 <= end:  # the body is whole 32-bit words, so an option header fits
             code, length = struct.unpack_from(e + "HH", buf, opt)
-            value = bytes(buf[opt + 4 : min(opt + 4 + length, end)])
             if code == OPT_ENDOFOPT:
                 break
-            if code == OPT_IF_NAME:
+            name = OPTION_NAMES.get(code, f"option {code}")
+            if opt + 4 + length > end:
+                self._option_warning(
+                    "long", f"interface {number}'s {name} claims {length} bytes but only "
+                    f"{end - opt - 4} are left in its block, so it and the options after it "
+                    "were ignored")
+                break
+            value = bytes(buf[opt + 4 : opt + 4 + length])
+            wanted = OPTION_SIZES.get(code, 0)
+            if length < wanted:
+                self._option_warning(
+                    f"short {code}", f"interface {number}'s {name} has {length} bytes instead "
+                    f"of {wanted}, so it was ignored")
+            elif code == OPT_IF_NAME:
                 iface.name = value.split(b"\0", 1)[0].decode("utf-8", "replace")
-            elif code == OPT_IF_TSRESOL and length >= 1:
+            elif code == OPT_IF_TSRESOL:
                 iface.ts_base = 2 if value[0] & 0x80 else 10
                 iface.ts_exponent = value[0] & 0x7F
-            elif code == OPT_IF_TSOFFSET and length >= 8:
+            elif code == OPT_IF_TSOFFSET:
                 iface.ts_offset_s = struct.unpack(e + "q", value[:8])[0]
             opt += 4 + ((length + 3) & ~3)
-        self._section_ifaces.append(len(self.interfaces))
+        self._section_ifaces.append(number)
         self.interfaces.append(iface)
+
+    def _option_warning(self, kind: str, text: str) -> None:
+        """Warn once per kind of damaged option (a file may repeat it in every interface)."""
+        if kind not in self._warned:
+            self._warned.add(kind)
+            self.warnings.append(f"{self.path.name}: {text} (said once, for the first interface "
+                                 "with this damage).")
 
     # -- columns --------------------------------------------------------------------------
     def records(self, arr: np.ndarray, walk: Walk) -> RecordChunk | None:
@@ -251,11 +307,14 @@ class PcapngReader(ChunkedReader):
                                          np.where(snap > 0, snap, 1 << 62))
                 has_ts[spb] = False
         count = np.array([len(g.ifaces) for g in segs], dtype=np.int64)[seg]
-        bad = (local >= count) | (caplen > room) | (caplen > self.limit) | (caplen < 0)
+        bad = (room < 0) | (local >= count) | (caplen > room) | (caplen > self.limit)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            self._bad_packet(first, int(local[first]), int(count[first]), int(caplen[first]),
-                             int(room[first]))
+            if room[first] < 0:
+                self._short_block(first, int(head[first, 0]), int(blen[first]))
+            else:
+                self._bad_packet(first, int(local[first]), int(count[first]),
+                                 int(caplen[first]), int(room[first]))
             n = first
             seg, local, caplen, origlen, data_off, raw, has_ts = (
                 seg[:n], local[:n], caplen[:n], origlen[:n], data_off[:n], raw[:n], has_ts[:n])
@@ -272,6 +331,13 @@ class PcapngReader(ChunkedReader):
                            iface=glob.astype(np.uint16))
 
     _last_ts = 0
+
+    def _short_block(self, index: int, btype: int, blen: int) -> None:
+        number = self.packets + index + 1
+        kind = {EPB: "an Enhanced", SPB: "a Simple", PB: "an obsolete"}[btype]
+        self.stop(f"{self.path.name}: packet {number} is {kind} Packet Block of only {blen} "
+                  "bytes, too short for its own fields; the file is damaged from there on, so "
+                  f"reading stopped after {number - 1} packets.")
 
     def _bad_packet(self, index: int, local: int, count: int, caplen: int, room: int) -> None:
         number = self.packets + index + 1

@@ -24,9 +24,17 @@ from .input import CaptureInput
 ProgressFn = Callable[[int, int, int], None]
 """``progress(bytes_done, bytes_total, packets_so_far)``"""
 CancelFn = Callable[[], bool]
+#: what the reading loop hands over: a chunk (None if all its records were only counted), the
+#: file position after it and the records read so far
+_Produced = tuple["RecordChunk | None", int, int]
 
 #: no record, whatever a header claims, makes the reader allocate more than this
 HARD_RECORD_LIMIT = 64 << 20
+#: bytes read (or inflated) per call while filling a chunk
+FILL_PIECE = 1 << 20
+#: records with no captured bytes listed one by one; beyond this many they are only counted
+#: (a gzip bomb of empty records would otherwise cost a full packet row, ~100 bytes, each)
+MAX_LISTED_EMPTY = 1 << 16
 
 
 @dataclass
@@ -67,7 +75,12 @@ class ChunkedReader:
         self.max_packet_bytes = max_packet_bytes
         self.interfaces: list[Interface] = []
         self.warnings: list[str] = []
+        #: records read so far, including the empty ones only counted
         self.packets = 0
+        #: empty records counted but not handed out as rows, and their first and last time
+        self.unlisted_empty = 0
+        self.unlisted_span: tuple[int, int] | None = None
+        self._listed_empty = 0
         self._buf = bytearray(self.chunk_bytes + PAD)
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()  # recycled buffers
         self._stopped = False
@@ -117,14 +130,14 @@ class ChunkedReader:
         the file is read for free. Errors of the reading thread surface here; closing the
         iterator (or an exception in the caller) stops the thread.
         """
-        source = self._prefetched() if prefetch else self._produce()
+        source = self._prefetched(cancel) if prefetch else self._produce()
         try:
-            for chunk, position in source:
-                if cancel is not None and cancel():
-                    raise LoadCancelled(f"Loading {self.path.name} was cancelled.")
-                yield chunk
+            for chunk, position, records in source:
+                self._check(cancel)
+                if chunk is not None:
+                    yield chunk
                 if progress is not None:
-                    progress(position, self.input.total_bytes, self._yielded(chunk))
+                    progress(position, self.input.total_bytes, records)
         finally:
             close = getattr(source, "close", None)
             if close is not None:
@@ -132,16 +145,15 @@ class ChunkedReader:
         if progress is not None:
             progress(self.input.total_bytes, self.input.total_bytes, self.packets)
 
-    _count = 0
+    def _check(self, cancel: CancelFn | None) -> None:
+        if cancel is not None and cancel():
+            raise LoadCancelled(f"Loading {self.path.name} was cancelled.")
 
-    def _yielded(self, chunk: RecordChunk) -> int:
-        self._count += len(chunk)
-        return self._count
-
-    def _prefetched(self) -> Iterator[tuple[RecordChunk, int]]:
-        """Run :meth:`_produce` in a thread, two chunks ahead."""
+    def _prefetched(self, cancel: CancelFn | None = None) -> Iterator[_Produced]:
+        """Run :meth:`_produce` in a thread, two chunks ahead; ``cancel`` is polled while
+        waiting for a chunk (inflating a gzip chunk can take longer than Cancel may wait)."""
         items: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=2)
-        stop = threading.Event()
+        stop = self._halt = threading.Event()
 
         def work() -> None:
             try:
@@ -162,7 +174,11 @@ class ChunkedReader:
         thread.start()
         try:
             while True:
-                kind, value = items.get()
+                try:
+                    kind, value = items.get(timeout=0.05)
+                except queue.Empty:
+                    self._check(cancel)
+                    continue
                 if kind == "chunk":
                     yield value  # type: ignore[misc]
                 elif kind == "error":
@@ -176,9 +192,10 @@ class ChunkedReader:
                     items.get(timeout=0.05)
             thread.join()
 
-    def _produce(self) -> Iterator[tuple[RecordChunk, int]]:
-        """The reading loop: (chunk, file position after it). Each refill takes a fresh buffer,
-        so a chunk handed out is never overwritten."""
+    def _produce(self) -> Iterator[_Produced]:
+        """The reading loop: (chunk, file position after it, records read). Each refill takes a
+        fresh buffer, so a chunk handed out is never overwritten. A chunk whose records were all
+        only counted comes as None (progress and cancel still see it)."""
         buf = self._buf
         pos, end, base = self._pos, self._end, 0
         eof = end < len(buf) - PAD
@@ -188,11 +205,15 @@ class ChunkedReader:
             if len(walk.positions):
                 chunk = self.records(np.frombuffer(buf, dtype=np.uint8), walk)
                 if chunk is not None and len(chunk):
+                    self.packets += len(chunk)
+                    chunk = self._thin_empty(chunk)
+                    if not len(chunk):
+                        yield None, self.input.position, self.packets
+                if chunk is not None and len(chunk):
                     chunk.base = base
                     chunk.recycle = functools.partial(self._recycle, buf)
-                    self.packets += len(chunk)
                     handed = True
-                    yield chunk, self.input.position
+                    yield chunk, self.input.position, self.packets
             if self._stopped:
                 break
             pos = walk.stop
@@ -222,6 +243,32 @@ class ChunkedReader:
 
     _reading = True
 
+    def _thin_empty(self, chunk: RecordChunk) -> RecordChunk:
+        """Keep rows for the first :data:`MAX_LISTED_EMPTY` empty records; count the rest."""
+        empty = np.flatnonzero(chunk.caplen == 0)
+        room = MAX_LISTED_EMPTY - self._listed_empty
+        self._listed_empty += min(empty.size, room)
+        if empty.size <= room:
+            return chunk
+        drop = empty[max(room, 0) :]
+        if not self.unlisted_empty:
+            number = self.packets - len(chunk) + int(drop[0]) + 1
+            self.warnings.append(
+                f"{self.path.name} holds more than {MAX_LISTED_EMPTY:,} records with no captured "
+                f"bytes; from packet {number} on they are counted (as packets cut short) but not "
+                "listed one by one, so later packet numbers are lower than Wireshark's.")
+        ts = chunk.ts_ns[drop]
+        first, last = int(ts.min()), int(ts.max())
+        if self.unlisted_span is not None:
+            first, last = min(first, self.unlisted_span[0]), max(last, self.unlisted_span[1])
+        self.unlisted_span = (first, last)
+        self.unlisted_empty += drop.size
+        keep = np.ones(len(chunk), dtype=bool)
+        keep[drop] = False
+        return RecordChunk(buf=chunk.buf, base=chunk.base, data_off=chunk.data_off[keep],
+                           caplen=chunk.caplen[keep], origlen=chunk.origlen[keep],
+                           ts_ns=chunk.ts_ns[keep], iface=chunk.iface[keep])
+
     def _recycle(self, buf: bytearray) -> None:
         if self._reading:
             self._free.put(buf)
@@ -239,11 +286,17 @@ class ChunkedReader:
             if len(buf) >= size:
                 return buf
 
+    _halt: threading.Event | None = None
+
     def _fill(self, buf: bytearray, start: int) -> int:
+        """Read into ``buf[start:]`` in pieces, so an abandoned prefetch (a cancelled load)
+        stops within one piece rather than after inflating a whole chunk."""
         view = memoryview(buf)[start : len(buf) - PAD]
         done = 0
         while done < len(view):
-            n = self.input.readinto(view[done:])
+            if self._halt is not None and self._halt.is_set():
+                raise LoadCancelled(f"Reading {self.path.name} was abandoned.")
+            n = self.input.readinto(view[done : done + FILL_PIECE])
             if not n:
                 break
             done += n

@@ -1,23 +1,44 @@
 """``flowscope-cli``: the engine from a shell, no display needed.
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``run(args)``.
-Errors print one line on stderr and exit with status 2; warnings go to stderr too.
+Errors print one line on stderr and exit with status 2 (bad arguments too); warnings go to stderr,
+one line each. SIGTERM, SIGHUP and Ctrl+C stop a run cleanly: half-written exports and temporary
+files are removed on the way out.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
+from ..atomic import Interrupted, signals_unwind
 from ..errors import FlowError
-from . import app, conversations, export_pcap, follow, packets
+from . import app, conversations, export_pcap, follow, index, packets, query
 
-COMMANDS = [conversations, follow, export_pcap, app, packets]
+COMMANDS = [conversations, follow, export_pcap, app, index, query, packets]
+
+#: characters that would break a one-line message (a file name may contain any of them)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters written as escapes."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit status 2), like every error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="flowscope-cli",
         description="Conversations of a packet capture, with Wireshark's numbers.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -30,20 +51,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args))
+        with signals_unwind():
+            return int(args.run(args))
     except FlowError as exc:
-        print(f"flowscope-cli: {exc}", file=sys.stderr)
+        print(f"flowscope-cli: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("flowscope-cli: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
+    except Interrupted as exc:
+        print(f"flowscope-cli: stopped by {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except BrokenPipeError:
         return 0
 
 
 def warn(messages: Sequence[str]) -> None:
     for message in messages:
-        print(f"warning: {message}", file=sys.stderr)
+        print(f"warning: {one_line(message)}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,23 +9,7 @@ from typing import Any
 
 from ..export.follow import DIRECTION_CHOICES, FOLLOW_FORMATS, export_follow, write_follow
 from ..pipeline import analyse_file
-from .options import add_capture_argument, add_config_options, config_from
-
-
-def _size(value: str) -> int:
-    """``--memory-budget 64M`` (K, M, G suffixes, powers of 1024)."""
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-    text = value.strip().lower().removesuffix("b")
-    scale = units.get(text[-1:], 1)
-    digits = text[:-1] if text[-1:] in units else text
-    try:
-        size = int(float(digits) * scale)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a size (like 500000, 64K, 2M)"
-                                         ) from None
-    if size < 0:
-        raise argparse.ArgumentTypeError("a size cannot be negative")
-    return size
+from .options import add_capture_argument, add_config_options, config_from, size
 
 
 def add_parser(sub: Any) -> None:
@@ -39,9 +23,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--format", choices=tuple(FOLLOW_FORMATS), default="raw", help="default: raw")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="write to this file (atomically) instead of standard output")
-    p.add_argument("--memory-budget", type=_size, default=None, metavar="BYTES",
-                   help="keep at most this much of the stream in memory; the rest goes to "
-                        "temporary files")
+    p.add_argument("--memory-budget", type=size, default=None, metavar="BYTES",
+                   help="keep at most this many bytes of the reassembled stream in memory "
+                        "(64K, 16M, 2G); the rest goes to temporary files. It does not bound "
+                        "the capture's packet index (about 130 bytes a packet) or the working "
+                        "arrays of loading and of ordering the stream's segments (up to about "
+                        "550 bytes a segment), so a 1M-segment stream needs about 0.7 GB "
+                        "whatever the budget")
     p.add_argument("--spill-dir", type=Path, default=None, metavar="DIR",
                    help="where those temporary files go (default: the system temp folder)")
     add_config_options(p)

@@ -8,19 +8,21 @@ Bytes beyond a packet's captured length are never trusted: every stage checks ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from ..cancel import checkpoint, every
 from ..capture import linktypes as lt
 from ..capture.chunk import RecordChunk, gather
-from ..packets import Kind, PacketTable, Reason
+from ..packets import InnerPackets, Kind, PacketTable, Reason
 from ..protocols import ported_ip_protocols
 from .exact import Fields, Fragment, Quoted, decode_packet
 from .layers import (
     ETH_IPV4,
     ETH_IPV6,
     ETHERTYPE_LINKS,
+    EXACT_LINKS,
     ICMP4_ERRORS,
     ICMP6_ERRORS,
     ICMP_HEADER,
@@ -37,12 +39,16 @@ from .layers import (
     PROTO_TCP,
     PROTO_UDP,
     RAW_IP_LINKS,
+    SHORT_HEADER,
     SLOW_ETHERTYPES,
     TCP_HEADER,
+    TCP_STREAM_FIELDS,
     TUNNEL_PROTOCOLS,
     UDP_HEADER,
     VLAN_TYPES,
 )
+from .tunnels import HEAD as TUNNEL_HEAD
+from .tunnels import INNER_ETHERNET, INNER_IP, inner_starts, tunnels_of
 
 
 def _lut(size: int, values: object) -> np.ndarray:
@@ -64,10 +70,21 @@ NULL_V6 = sorted(NULL_IPV6)
 
 @dataclass
 class SideInfo:
-    """What the chunk decode found that needs the whole capture to resolve."""
+    """What the chunk decode found that needs the whole capture to resolve, and the packets
+    inside UDP tunnels."""
 
     fragments: list[tuple[int, Fragment]] = field(default_factory=list)  # (packet index, …)
     quoted: list[tuple[int, Quoted]] = field(default_factory=list)
+    inner: list[InnerPackets] = field(default_factory=list)
+    #: ICMP errors inside UDP tunnels: (packet index of the frame, what they quote)
+    inner_quoted: list[tuple[int, Quoted]] = field(default_factory=list)
+
+    def extend(self, other: SideInfo) -> None:
+        """Add what a later chunk found."""
+        self.fragments += other.fragments
+        self.quoted += other.quoted
+        self.inner += other.inner
+        self.inner_quoted += other.inner_quoted
 
 
 def _u16(rows: np.ndarray, col: int) -> np.ndarray:
@@ -115,11 +132,19 @@ def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
         if int(link) not in foreign:
             _link_layer(int(link), rows, buf, pos, cap, t, l3, version, slow)
 
+    checkpoint()
     l4, l4len = _ip_layer(buf, pos, cap, t, l3, version, slow)
+    checkpoint()
     _transport(buf, pos, cap, t, l4, l4len, slow)
+    inner = _udp_tunnels(buf, pos, cap, t, slow)
 
-    for row in np.flatnonzero(slow):
-        _decode_slow(int(row), buf, pos, cap, t, side, first_index)
+    checkpoint()
+    slow_rows = np.flatnonzero(slow)
+    for k in every(slow_rows.size, 1 << 10):
+        _decode_slow(int(slow_rows[k]), buf, pos, cap, t, side, first_index)
+    if len(inner):
+        inner.frame += first_index
+        side.inner.append(inner)
     return t, side
 
 
@@ -152,7 +177,7 @@ def _link_layer(link: int, rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, c
         l3[rows] = NULL_HEADER
         _fail(t, rows[~(v4 | v6)], Reason.NON_IP)
         _fail(t, rows[cap[rows] < NULL_HEADER], Reason.TRUNCATED)
-    elif link == lt.PPP:
+    elif link in EXACT_LINKS:
         slow[rows] = True
     else:
         _fail(t, rows, Reason.LINKTYPE)
@@ -188,9 +213,15 @@ def _ethertypes(rows: np.ndarray, buf: np.ndarray, pos: np.ndarray, cap: np.ndar
     _fail(t, rows[~(v4 | v6 | odd | short)], Reason.NON_IP)
 
 
-def _fail(t: PacketTable, rows: np.ndarray, reason: Reason) -> None:
+def _fail(t: PacketTable, rows: np.ndarray, reason: Reason | np.ndarray) -> None:
     t.kind[rows] = Kind.UNASSIGNED
     t.reason[rows] = reason
+
+
+def _fail_short(t: PacketTable, rows: np.ndarray, plen: np.ndarray, need: int) -> None:
+    """Transport headers shorter than ``need``: malformed where the IP length leaves no room
+    for them, truncated where the capture cut them (as the exact decoder says)."""
+    _fail(t, rows, np.where(plen < need, Reason.MALFORMED, Reason.TRUNCATED).astype(np.uint8))
 
 
 # -- IP -------------------------------------------------------------------------------------
@@ -268,48 +299,53 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
     c = cap[rows] - l4[rows]
     plen = l4len[rows]
 
+    avail = np.minimum(c, plen)  # header bytes there: captured, and within the IP length
+
     tcp = proto == PROTO_TCP
-    trunc = tcp & (c < TCP_HEADER)
+    short = tcp & (avail < TCP_STREAM_FIELDS)
+    _fail_short(t, rows[short], plen[short], TCP_STREAM_FIELDS)
     hlen = (h[:, 12] >> 4).astype(np.int64) * 4
-    bad = tcp & ~trunc & (hlen < TCP_HEADER)
-    ok = tcp & ~trunc & ~bad
-    _fail(t, rows[trunc], Reason.TRUNCATED)
-    _fail(t, rows[bad], Reason.MALFORMED)
-    r, x = rows[ok], h[ok]  # one subset, then plain column slices
-    hl = hlen[ok]
-    t.kind[r] = Kind.TCP
+    has = tcp & ~short
+    r, x = rows[has], h[has]  # one subset, then plain column slices
     t.sport[r] = _u16(x, 0)
     t.dport[r] = _u16(x, 2)
     t.seq[r] = _u32(x, 4)
     t.ack[r] = _u32(x, 8)
-    t.tcp_hlen[r] = hl
+    t.tcp_hlen[r] = hlen[has]
     t.tcp_flags[r] = ((x[:, 12].astype(np.uint16) & 1) << 8) | x[:, 13]
     t.win[r] = _u16(x, 14)
-    t.payload_off[r] = l4[r] + hl
-    t.payload_len[r] = np.maximum(plen[ok] - hl, 0)
+    bad = has & ((hlen < TCP_HEADER) | (hlen > avail))
+    _fail(t, rows[bad], Reason.TCP_HEADER)  # a tcp.stream, but no conversation packet
+    ok = has & ~bad
+    r = rows[ok]
+    t.kind[r] = Kind.TCP
+    t.payload_off[r] = l4[r] + hlen[ok]
+    t.payload_len[r] = plen[ok] - hlen[ok]
 
     udp = proto == PROTO_UDP
-    trunc = udp & (c < UDP_HEADER)
-    ok = udp & ~trunc
-    _fail(t, rows[trunc], Reason.TRUNCATED)
-    r, x, pl = rows[ok], h[ok], plen[ok]
-    ulen = _u16(x, 4).astype(np.int64)
+    short = udp & (avail < UDP_HEADER)
+    _fail_short(t, rows[short], plen[short], UDP_HEADER)
+    ulen = _u16(h, 4).astype(np.int64)
+    bad = udp & ~short & (ulen < UDP_HEADER) & ~((ulen == 0) & (fam == 6))
+    _fail(t, rows[bad], Reason.MALFORMED)  # Wireshark: "bad length value", no udp.stream
+    ok = udp & ~short & ~bad
+    r, x, pl, ulen = rows[ok], h[ok], plen[ok], ulen[ok]
     t.kind[r] = Kind.UDP
     t.sport[r] = _u16(x, 0)
     t.dport[r] = _u16(x, 2)
     t.payload_off[r] = l4[r] + UDP_HEADER
     sane = (ulen >= UDP_HEADER) & (ulen <= pl)
-    t.payload_len[r] = np.where(sane, ulen - UDP_HEADER, np.maximum(pl - UDP_HEADER, 0))
+    t.payload_len[r] = np.where(sane, ulen - UDP_HEADER, pl - UDP_HEADER)
 
     icmp = ((proto == PROTO_ICMP) & (fam == 4)) | ((proto == PROTO_ICMPV6) & (fam == 6))
     if icmp.any():
-        trunc = icmp & (c < 4)
+        trunc = icmp & (avail < SHORT_HEADER)
         errors = icmp & ~trunc & np.where(fam == 4, ICMP4_ERR[h[:, 0]], ICMP6_ERR[h[:, 0]])
         ok = icmp & ~trunc & ~errors
-        _fail(t, rows[trunc], Reason.TRUNCATED)
+        _fail_short(t, rows[trunc], plen[trunc], SHORT_HEADER)
         slow[rows[errors]] = True
         r, x = rows[ok], h[ok]
-        full = c[ok] >= ICMP_HEADER
+        full = avail[ok] >= ICMP_HEADER
         t.kind[r] = np.where(fam[ok] == 4, Kind.ICMP, Kind.ICMPV6)
         t.icmp_type[r] = x[:, 0]
         t.icmp_code[r] = x[:, 1]
@@ -328,8 +364,8 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
             ported = other & (proto == number)
             if not ported.any():
                 continue
-            trunc = ported & (c < 4)
-            _fail(t, rows[trunc], Reason.TRUNCATED)
+            trunc = ported & (avail < SHORT_HEADER)
+            _fail_short(t, rows[trunc], plen[trunc], SHORT_HEADER)
             t.payload_off[rows[trunc]] = -1
             t.payload_len[rows[trunc]] = 0
             ok = ported & ~trunc
@@ -339,6 +375,60 @@ def _transport(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable
             t.dport[r] = _u16(x, 2)
             t.payload_off[r] = l4[r] + size
             t.payload_len[r] = np.maximum(plen[ok] - size, 0)
+
+
+# -- UDP tunnels ----------------------------------------------------------------------------
+def _udp_tunnels(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTable,
+                 slow: np.ndarray) -> InnerPackets:
+    """The packets inside the chunk's UDP tunnels, decoded by the same stages as the frames
+    (chunk-local frame numbers); shapes those stages hand over send the whole frame to the
+    exact decoder."""
+    udp = np.flatnonzero((t.kind == Kind.UDP) & ~slow)
+    tunnel = tunnels_of(t.sport[udp], t.dport[udp])
+    rows = udp[tunnel > 0]
+    if not rows.size:
+        return InnerPackets.empty()
+    tunnel = tunnel[tunnel > 0]
+    start = t.payload_off[rows].astype(np.int64)
+    end = start + np.minimum(t.payload_len[rows], np.maximum(cap[rows] - start, 0))
+    head = gather(buf, pos[rows] + start, TUNNEL_HEAD)
+    kind, at, exact = inner_starts(head, end - start, tunnel)
+    slow[rows[exact]] = True
+    go = kind > 0
+    rows, tunnel, kind, at, end = rows[go], tunnel[go], kind[go], start[go] + at[go], end[go]
+    m = rows.size
+    sub = PacketTable.empty(m)
+    sub_pos = pos[rows] + at
+    sub_cap = np.maximum(end - at, 0)  # the UDP payload ends the packet inside
+    l3 = np.zeros(m, dtype=np.int64)
+    version = np.zeros(m, dtype=np.uint8)
+    sub_slow = np.zeros(m, dtype=bool)
+    eth = np.flatnonzero(kind == INNER_ETHERNET)
+    if eth.size:
+        _link_layer(lt.ETHERNET, eth, buf, sub_pos, sub_cap, sub, l3, version, sub_slow)
+    ip = np.flatnonzero(kind == INNER_IP)
+    if ip.size:
+        _link_layer(lt.RAW, ip, buf, sub_pos, sub_cap, sub, l3, version, sub_slow)
+    l4, l4len = _ip_layer(buf, sub_pos, sub_cap, sub, l3, version, sub_slow)
+    _transport(buf, sub_pos, sub_cap, sub, l4, l4len, sub_slow)
+    slow[rows[sub_slow]] = True  # the exact decoder does those frames, inside and out
+    keep = ~sub_slow & ((sub.kind != Kind.UNASSIGNED) | (sub.reason == Reason.TCP_HEADER))
+    rows, tunnel, at = rows[keep], tunnel[keep], at[keep]
+    inner = sub.rows(0, m) if keep.all() else PacketTable(
+        **{f.name: getattr(sub, f.name)[keep] for f in fields(PacketTable)})
+    inner.payload_off[:] = np.where(inner.payload_off >= 0, inner.payload_off + at, -1)
+    _copy_frame_columns(inner, t, rows)
+    return InnerPackets(rows.astype(np.int64), tunnel.astype(np.uint8), inner)
+
+
+def _copy_frame_columns(inner: PacketTable, t: PacketTable, rows: np.ndarray) -> None:
+    """What an inner packet shares with its frame: time, lengths, place in the capture."""
+    for name in FRAME_COLUMNS:
+        getattr(inner, name)[:] = getattr(t, name)[rows]
+
+
+#: the packet-table columns that describe the frame, not the packet inside a tunnel
+FRAME_COLUMNS = ("ts_ns", "caplen", "origlen", "offset", "iface", "linktype")
 
 
 # -- the exact path -------------------------------------------------------------------------
@@ -352,6 +442,14 @@ def _decode_slow(row: int, buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t:
         side.fragments.append((first_index + row, f.fragment))
     if f.quoted is not None:
         side.quoted.append((first_index + row, f.quoted))
+    if f.inner is not None:
+        one = PacketTable.empty(1)
+        store_fields(one, 0, f.inner)
+        _copy_frame_columns(one, t, np.array([row]))
+        side.inner.append(InnerPackets(np.array([first_index + row], dtype=np.int64),
+                                       np.array([f.tunnel], dtype=np.uint8), one))
+        if f.inner.quoted is not None:
+            side.inner_quoted.append((first_index + row, f.inner.quoted))
 
 
 _MASK64 = (1 << 64) - 1

@@ -57,7 +57,7 @@ class PacketColumns:
 
 
 def packet_columns(result: FlowResult, index: np.ndarray) -> PacketColumns:
-    p = result.packets
+    p = result.inner_view()  # a tunnelled frame shows the TCP connection inside it
     table = result.conversations
     e: TcpExpert = result.plugin_data[KEY]
     index = np.asarray(index, dtype=np.int64)

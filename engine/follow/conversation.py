@@ -20,7 +20,7 @@ import numpy as np
 
 from ..capture import CancelFn
 from ..errors import ConversationNotFound
-from ..packets import Kind
+from ..packets import Kind, PacketTable
 from ..protocols import FOLLOW, PROTOCOLS, by_kind, protocol_name, protocol_title
 from ..result import FlowResult
 from ..table import COLUMN_NAMES
@@ -92,6 +92,13 @@ class _OneConversation(FlowResult):
         self.source = base.source
         self.config = base.config
         self.unassigned = base.unassigned
+        self.reassembled = base.reassembled
+        self.inner = base.inner
+        self._base, self._conversation = base, conversation
+
+    def packet_view(self, conversation: int | None = None) -> PacketTable:
+        """Row 0 is the base result's ``conversation``: its view."""
+        return self._base.packet_view(self._conversation)
 
     def close(self) -> None:
         """The source belongs to the base result."""

@@ -13,7 +13,7 @@ import numpy as np
 from ..capture import CancelFn
 from ..capture.ranges import read_pieces
 from ..errors import ConversationNotFound
-from ..packets import Kind
+from ..packets import Kind, PacketTable
 from ..result import FlowResult
 from ..tcp.segments import TcpPackets, gather_tcp
 from .model import (
@@ -49,12 +49,13 @@ def reassemble(result: FlowResult, conversation: int, cancel: CancelFn | None = 
     if not 0 <= conversation < len(table) or table.kind[conversation] != Kind.TCP:
         raise ConversationNotFound(f"Conversation {conversation} is not a TCP conversation.")
     config = result.config
-    t = gather_tcp(result.packets, table, np.array([conversation]))
+    view = result.packet_view(conversation)
+    t = gather_tcp(view, table, np.array([conversation]))
     plan = plan_follow(t, config, cancel)
     budget = SpillBudget(config.memory_budget, config.spill_dir)
     stores = (StreamStore(budget), StreamStore(budget))
     try:
-        chunks, counters, limits, keep = _read(result, t, plan, stores, cancel, progress)
+        chunks, counters, limits, keep = _read(result, view, t, plan, stores, cancel, progress)
         gaps = _gaps(plan, chunks, keep, t)
         for g in gaps:
             c = counters[g.direction]
@@ -62,35 +63,39 @@ def reassemble(result: FlowResult, conversation: int, cancel: CancelFn | None = 
                 c.missing += g.length
             elif g.kind == GAP_TRUNCATED:
                 c.truncated += g.length
-        _count_drops(result, t, plan, chunks, stores, counters)
+        _count_drops(result, view, t, plan, chunks, stores, counters)
     except BaseException:
         for store in stores:
             store.close()
         raise
     for lane in (0, 1):
         counters[lane].held_max = plan.held_max[lane]
-    view = table[conversation]
+    row = table[conversation]
     return FollowStream(
-        conversation=conversation, stream=int(table.stream[conversation]), a=view.a, b=view.b,
+        conversation=conversation, stream=int(table.stream[conversation]), a=row.a, b=row.b,
         chunks=chunks, gaps=gaps, stores=stores, counters=counters,
         limits=limits + sorted(set(plan.limit_hits)))
 
 
-def _read(result: FlowResult, t: TcpPackets, plan: Plan, stores: tuple[StreamStore, ...],
+def _read(result: FlowResult, view: PacketTable, t: TcpPackets, plan: Plan,
+          stores: tuple[StreamStore, ...],
           cancel: CancelFn | None, progress: StreamProgressFn | None
           ) -> tuple[Chunks, tuple[DirectionCounters, DirectionCounters], list[str], np.ndarray]:
     """Read the planned bytes into the stores, a few MB at a time."""
-    p = result.packets
     cols = plan.chunks.arrays()
     rows, length = cols["row"], cols["length"].copy()
     lane = cols["lane"].astype(np.uint8)
     packet = t.index[rows]
-    source_off = (p.offset[packet] + p.payload_off[packet].astype(np.int64) + cols["data_off"])
     counters = (DirectionCounters(), DirectionCounters())
     limits = _apply_limit(lane, length, result.config.max_reassembly_buffer, counters)
     keep = length > 0
-    length = fill_stores(result.source, source_off, length, lane, stores, cancel, progress,
-                         "Reassembly")
+    offsets, sizes, owner = result.payload_ranges(packet, cols["data_off"], length, view)
+    got = fill_stores(result.source, offsets, sizes, lane[owner], stores, cancel, progress,
+                      "Reassembly")
+    if owner.size != length.size or got.size != length.size:  # a payload in several pieces
+        length = np.bincount(owner, weights=got, minlength=length.size).astype(np.int64)
+    else:
+        length = got
     keep &= length > 0
     lane, length, rows = lane[keep], length[keep], rows[keep]
     offset = np.zeros(lane.size, dtype=np.int64)
@@ -134,7 +139,8 @@ def _gaps(plan: Plan, chunks: Chunks, keep: np.ndarray, t: TcpPackets) -> list[G
     return out
 
 
-def _count_drops(result: FlowResult, t: TcpPackets, plan: Plan, chunks: Chunks,
+def _count_drops(result: FlowResult, view: PacketTable, t: TcpPackets, plan: Plan,
+                 chunks: Chunks,
                  stores: tuple[StreamStore, ...],
                  counters: tuple[DirectionCounters, DirectionCounters]) -> None:
     """Add up dropped bytes, and compare them with the kept bytes at the same positions."""
@@ -150,11 +156,12 @@ def _count_drops(result: FlowResult, t: TcpPackets, plan: Plan, chunks: Chunks,
         counters[d].retransmitted += int(length[whole].sum())
         counters[d].overlapping += int(length[~whole].sum())
         counters[d].conflicting += _conflicts(
-            result, t, chunks, stores[d], d, drops["row"][mine], drops["data_off"][mine],
+            result, view, t, chunks, stores[d], d, drops["row"][mine], drops["data_off"][mine],
             length, drops["seq"][mine])
 
 
-def _conflicts(result: FlowResult, t: TcpPackets, chunks: Chunks, store: StreamStore,
+def _conflicts(result: FlowResult, view: PacketTable, t: TcpPackets, chunks: Chunks,
+               store: StreamStore,
                lane: int, rows: np.ndarray, data_off: np.ndarray, length: np.ndarray,
                seq: np.ndarray) -> int:
     """Dropped bytes that differ from the kept bytes at the same sequence numbers."""
@@ -176,12 +183,10 @@ def _conflicts(result: FlowResult, t: TcpPackets, chunks: Chunks, store: StreamS
     ok &= hi > lo
     if not ok.any():
         return 0
-    p = result.packets
     packet = t.index[rows[ok]]
-    src = (p.offset[packet] + p.payload_off[packet].astype(np.int64) + data_off[ok]
-           + (lo - seq)[ok])
     size = (hi - lo)[ok]
-    theirs = np.frombuffer(b"".join(read_pieces(result.source, src, size)), np.uint8)
+    src, pieces, _ = result.payload_ranges(packet, data_off[ok] + (lo - seq)[ok], size, view)
+    theirs = np.frombuffer(b"".join(read_pieces(result.source, src, pieces)), np.uint8)
     kept_off = run_off[k[ok]] + (lo - run_seq[k])[ok]
     kept = np.frombuffer(b"".join(store.read(int(a), int(n)) for a, n in
                                   zip(kept_off.tolist(), size.tolist(), strict=True)), np.uint8)

@@ -32,7 +32,7 @@ from ..capture import CancelFn
 from ..config import FlowConfig
 from ..errors import LoadCancelled
 from ..packets import SYN
-from ..tcp.segments import TcpPackets
+from ..tcp.segments import TcpPackets, stray_syns
 from .model import GAP_LIMIT, GAP_MISSING, GAP_TRUNCATED
 
 _HALF = 1 << 31
@@ -233,11 +233,15 @@ def plan_follow(t: TcpPackets, config: FlowConfig, cancel: CancelFn | None = Non
     if not n:
         return plan
     sequence = t.rel + t.has(SYN)
+    wire, cap = t.wire, t.cap
+    stray = stray_syns(t)
+    if stray.any():  # a SYN-ACK the client did not take counts as a copy of the one it took
+        sequence, wire, cap = sequence.copy(), wire.copy(), cap.copy()
+        sequence[stray], wire[stray], cap[stray] = 1, 0, 0
     emu = _Emulation(plan, config)
-    lanes, seqs, lens, caps = (t.lane.tolist(), sequence.tolist(), t.wire.tolist(),
-                               t.cap.tolist())
+    lanes, seqs, lens, caps = (t.lane.tolist(), sequence.tolist(), wire.tolist(), cap.tolist())
     acks = t.ack_rel.tolist()
-    fast = _FastPath.build(t, sequence)
+    fast = _FastPath.build(t, sequence, wire, cap)
     pos = 0
     while pos < n:
         stop = pos if fast is None else fast.next_bad(pos)
@@ -276,10 +280,11 @@ class _FastPath:
         self.lane_len: list[np.ndarray] = []  # per lane: running chunk bytes (for written)
 
     @classmethod
-    def build(cls, t: TcpPackets, sequence: np.ndarray) -> _FastPath | None:
+    def build(cls, t: TcpPackets, sequence: np.ndarray, wire: np.ndarray, cap: np.ndarray
+              ) -> _FastPath | None:
         n = len(t)
-        end = sequence + t.wire
-        data = t.cap > 0
+        end = sequence + wire
+        data = cap > 0
         fast = cls()
         parts, drops, bad = [], [], []
         for lane in (0, 1):
@@ -303,7 +308,7 @@ class _FastPath:
             prev[0] = first
             prev[1:] = np.maximum(run[:-1], first)
             s, e = sequence[d], end[d]
-            bad.append(d[(s > prev) | (t.cap[d] < t.wire[d])])
+            bad.append(d[(s > prev) | (cap[d] < wire[d])])
             lo = np.maximum(s, prev)
             new = e > lo
             parts.append((d[new], np.full(int(new.sum()), lane), (lo - s)[new], (e - lo)[new],

@@ -3,10 +3,10 @@
 Wireshark's Follow UDP Stream shows each datagram's payload in capture order. A
 :class:`~engine.follow.model.FollowStream` with one chunk per datagram (``datagrams=True``) lets
 the stream views and the Follow export writers (``engine.export.follow``) serve UDP and TCP
-alike. Payload bytes that are not
-in the capture are reported as gaps, never invented: ``truncated`` where the snap length cut the
-datagram, ``fragmented`` where the datagram came in IP fragments (the engine keeps fragments'
-transport fields, not their reassembled payload).
+alike. Payload bytes that are not in the capture are reported as gaps, never invented:
+``truncated`` where the snap length cut the datagram, ``fragmented`` where it came in IP
+fragments that were not reassembled. Datagrams reassembled from fragments are read back from
+them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from ..capture import CancelFn
 from ..errors import ConversationNotFound
-from ..packets import Kind
+from ..packets import PAYLOAD_REASSEMBLED, Kind
 from ..result import FlowResult
 from .model import (
     GAP_FRAGMENTED,
@@ -41,19 +41,23 @@ def datagram_stream(result: FlowResult, conversation: int, cancel: CancelFn | No
         raise ConversationNotFound(f"Conversation {conversation} is not a UDP conversation.")
     if packets is None:
         packets = result.packets_of(conversation)
-    p = result.packets
+    p = result.packet_view(conversation)
     packets = np.asarray(packets, dtype=np.int64)
     payload = np.maximum(p.payload_len[packets], 0).astype(np.int64)
     off = p.payload_off[packets].astype(np.int64)
     in_frame = off >= 0
+    reassembled = off == PAYLOAD_REASSEMBLED  # every fragment was captured
     captured = np.where(in_frame, np.clip(p.caplen[packets].astype(np.int64) - off, 0, payload),
-                        0)
+                        np.where(reassembled, payload, 0))
     lane = p.direction[packets].astype(np.uint8)
     budget = SpillBudget(result.config.memory_budget, result.config.spill_dir)
     stores = (StreamStore(budget), StreamStore(budget))
     try:
-        captured = fill_stores(result.source, p.offset[packets] + off, captured, lane, stores,
-                               cancel, progress, "Reading the UDP payloads")
+        offsets, sizes, owner = result.payload_ranges(packets, np.zeros_like(captured), captured,
+                                                      p)
+        got = fill_stores(result.source, offsets, sizes, lane[owner], stores, cancel, progress,
+                          "Reading the UDP payloads")
+        captured = np.bincount(owner, weights=got, minlength=packets.size).astype(np.int64)
     except BaseException:
         for store in stores:
             store.close()
@@ -70,7 +74,7 @@ def datagram_stream(result: FlowResult, conversation: int, cancel: CancelFn | No
         counters[d].bytes = len(stores[d])
     chunks = Chunks(direction=direction, offset=offset, length=length, packet=packets[keep],
                     ts_ns=p.ts_ns[packets[keep]], seq=offset.copy())
-    gaps = _gaps(packets, payload - captured, captured, in_frame, lane, counters)
+    gaps = _gaps(packets, payload - captured, captured, in_frame | reassembled, lane, counters)
     view = table[conversation]
     return FollowStream(
         conversation=conversation, stream=int(table.stream[conversation]), a=view.a, b=view.b,

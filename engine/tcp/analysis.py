@@ -24,7 +24,8 @@ COUNT_COLUMNS = ("retransmissions", "out_of_order", "missing_bytes", "partial")
 def add_tcp_columns(result: FlowResult) -> None:
     """The analysis hook: fill the TCP columns of ``result.conversations.extra``."""
     table = result.conversations
-    s = summarize(result.packets, table, result.config, result.capture.last_ns,
+    # the inner view serves every TCP conversation: inside UDP tunnels and in the open alike
+    s = summarize(result.inner_view(), table, result.config, result.capture.last_ns,
                   lambda rows, t: run_batch_consumers(result, rows, t))
     n = len(table)
     values: dict[str, np.ndarray] = {

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..cancel import checkpoint, every
+
 #: below this many conversations still running, finish them in Python
 _SMALL = 48
 
@@ -32,6 +34,8 @@ def run_automaton(table: np.ndarray, initial: int, local: np.ndarray, codes: np.
     np.cumsum(level, out=edges[1:])
     codes = codes.astype(np.int64)
     for r in range(level.size):
+        if not r & 0xFFF:
+            checkpoint()
         if level[r] < _SMALL and level.size - r > _SMALL:
             _finish_in_python(table, state, local, codes, rank, r)
             break
@@ -46,7 +50,9 @@ def _finish_in_python(table: np.ndarray, state: np.ndarray, local: np.ndarray,
     rest = np.flatnonzero(rank >= from_rank)  # still grouped by conversation, in order
     rows = table.tolist()
     current: dict[int, int] = {}
-    for conv, code in zip(local[rest].tolist(), codes[rest].tolist(), strict=True):
+    convs, events = local[rest].tolist(), codes[rest].tolist()
+    for k in every(len(convs), 1 << 16):
+        conv, code = convs[k], events[k]
         s = current.get(conv)
         if s is None:
             s = int(state[conv])

@@ -45,7 +45,7 @@ def gather_input(result: FlowResult, convs: np.ndarray, t: TcpPackets | None = N
                  ) -> ExpertInput:
     """Everything the analysis reads for the TCP conversations ``convs`` (table rows); ``t``:
     their packets when already gathered."""
-    p = result.packets
+    p = result.inner_view()  # a TCP connection inside a UDP tunnel is read from the inside
     if t is None:
         t = gather_tcp(p, result.conversations, convs)
     n = len(t)
@@ -74,7 +74,7 @@ def reused_ports(result: FlowResult, t: TcpPackets) -> np.ndarray:
     if not syn.any():
         return out
     earlier = _previous_on_tuple(result)
-    p = result.packets
+    p = result.inner_view()
     for k in np.flatnonzero(syn).tolist():
         before = int(earlier[int(t.convs[k])])
         if before < 0:
@@ -112,7 +112,7 @@ def _base_of(result: FlowResult, conv: int, hi: int, lo: int, port: int) -> int 
     """The base sequence number Wireshark holds for endpoint (hi, lo, port) at the end of
     conversation ``conv``: from its first packet, or from the peer's first ACK, whichever came
     first (None when neither exists)."""
-    p = result.packets
+    p = result.inner_view()
     idx = result.packets_of(conv)
     mine = (p.src_hi[idx] == hi) & (p.src_lo[idx] == lo) & (p.sport[idx] == port)
     acks = ~mine & ((p.tcp_flags[idx] & ACK) != 0)

@@ -30,7 +30,7 @@ def frame_report(result: FlowResult, exact: bool = False) -> dict[int, dict[str,
     """{frame number: {flags, duplicate_ack_num, ack_rtt, bytes_in_flight, initial_rtt}} for
     every packet of a TCP conversation."""
     e = expert_of(result, exact)
-    p = result.packets
+    p = result.inner_view()
     index = np.flatnonzero((p.conv >= 0) & (p.kind == Kind.TCP))
     conv = p.conv[index].astype(np.int64)
     index = index[result.conversations.kind[conv] == Kind.TCP]

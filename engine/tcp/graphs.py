@@ -88,7 +88,7 @@ def stream_graph_data(result: FlowResult, conversation: int, lane: int) -> Strea
     seg = np.flatnonzero(mine & (p.seg_len > 0) & ~rst)
     peer = np.flatnonzero(~mine & p.has_ack & (mine.any()))
     window = _scaled_windows(result, p.index, p.direction, p.flags)
-    sack_i, left, right = sack_blocks(result.packets, result.source, p.index[~mine])
+    sack_i, left, right = sack_blocks(result.inner_view(), result.source, p.index[~mine])
     rows = np.searchsorted(p.index, sack_i)
     base = e.bases(np.full(rows.size, conversation), np.full(rows.size, lane), sack_i)
     ok = base >= 0
@@ -192,7 +192,7 @@ def _scaled_windows(result: FlowResult, index: np.ndarray, lane: np.ndarray,
                     flags: np.ndarray) -> np.ndarray:
     """The receive window each packet advertises, in bytes, as Wireshark scales it: by the
     sender's window-scale shift when the handshake told it, never on a SYN, raw otherwise."""
-    p = result.packets
+    p = result.inner_view()
     raw = p.win[index].astype(np.int64)
     opts = scan_options(p, result.source, index[p.tcp_hlen[index] > 20])
     shift_of = dict(zip(opts.index.tolist(), opts.wscale.tolist(), strict=True))

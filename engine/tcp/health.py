@@ -62,7 +62,7 @@ def add_tcp_health(result: FlowResult) -> None:
 def health_columns(result: FlowResult, e: TcpExpert) -> dict[str, np.ndarray]:
     """Every health column, one value per conversation (-1 / NaN / "" where not TCP)."""
     table = result.conversations
-    p = result.packets
+    p = result.inner_view()
     n = len(table)
     tcp = table.kind == Kind.TCP
     out: dict[str, np.ndarray] = {}
@@ -104,7 +104,7 @@ def health_columns(result: FlowResult, e: TcpExpert) -> dict[str, np.ndarray]:
 def _rtt_columns(result: FlowResult, e: TcpExpert, tcp: np.ndarray) -> dict[str, np.ndarray]:
     """The initial RTT and the ACK RTTs' minimum, median and maximum, in ns (-1: none)."""
     n = tcp.size
-    p = result.packets
+    p = result.inner_view()
     irtt = np.where(tcp & (e.irtt_ns != NO_IRTT), e.irtt_ns, -1)
     idx = np.flatnonzero(e.acked_back > 0)
     rtt = e.ack_rtt_ns(p.ts_ns, idx)

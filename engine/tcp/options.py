@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..packets import PacketTable
 from ..result import FlowResult
 
 MSS, WSCALE, EOL, NOP = 2, 3, 0, 1
@@ -45,9 +46,11 @@ def parse_options(raw: bytes) -> SynOptions:
     return SynOptions(mss, wscale)
 
 
-def syn_options(result: FlowResult, packets: np.ndarray) -> SynOptions:
-    """The options of the first of ``packets`` (SYN packets of one side) that were captured."""
-    p = result.packets
+def syn_options(result: FlowResult, packets: np.ndarray, p: PacketTable | None = None
+                ) -> SynOptions:
+    """The options of the first of ``packets`` (SYN packets of one side) that were captured;
+    ``p``: the packet columns to read (``FlowResult.packet_view``)."""
+    p = result.packets if p is None else p
     for i in packets.tolist():
         hlen = int(p.tcp_hlen[i])
         start = int(p.payload_off[i]) - hlen

@@ -13,7 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
-from ..packets import ACK, SYN, Kind, PacketTable
+from ..cancel import checkpoint
+from ..packets import ACK, PAYLOAD_REASSEMBLED, SYN, Kind, PacketTable
 from ..table import ConversationTable
 
 _MASK32 = np.int64((1 << 32) - 1)
@@ -158,6 +159,7 @@ def gather_tcp(p: PacketTable, table: ConversationTable, convs: np.ndarray) -> T
     """Columns of the packets of the TCP conversations ``convs`` (table rows)."""
     convs = np.asarray(convs, dtype=np.int64)
     index, counts = conversation_packets(p, table, convs)
+    checkpoint()
     local = np.repeat(np.arange(convs.size, dtype=np.int64), counts)
     bounds = np.zeros(convs.size + 1, dtype=np.int64)
     np.cumsum(counts, out=bounds[1:])
@@ -167,9 +169,12 @@ def gather_tcp(p: PacketTable, table: ConversationTable, convs: np.ndarray) -> T
     ack = p.ack[index]
     plen = np.maximum(p.payload_len[index], 0).astype(np.int64)
     poff = p.payload_off[index].astype(np.int64)
-    room = np.where(poff >= 0, p.caplen[index] - poff, 0)
+    # a payload reassembled from IP fragments was all captured (else it would not be one)
+    room = np.where(poff >= 0, p.caplen[index] - poff,
+                    np.where(poff == PAYLOAD_REASSEMBLED, plen, 0))
     cap = np.minimum(np.maximum(room, 0), plen)
     wire = np.where(poff >= 0, np.minimum(np.maximum(p.origlen[index] - poff, 0), plen), plen)
+    checkpoint()
 
     base = np.full((convs.size, 2), -1, dtype=np.int64)
     rel = np.zeros(index.size, dtype=np.int64)
@@ -177,17 +182,22 @@ def gather_tcp(p: PacketTable, table: ConversationTable, convs: np.ndarray) -> T
     lanes = [np.flatnonzero(lane == d) for d in (0, 1)]
     per_lane = [np.bincount(local[rows], minlength=convs.size) for rows in lanes]
     for d, rows in enumerate(lanes):
+        checkpoint()
         g = local[rows]
         first = group_starts(g)
         s = seq[rows[first]]
         syn = (flags[rows[first]] & SYN) != 0
         base[g[first], d] = np.where(syn, s, (s - 1) & _MASK32)
-        rel[rows] = unwrap(seq[rows] - np.repeat(base[:, d], per_lane[d]), first)
+    _acknowledged_isns(base, local, lanes, flags, seq, ack)
+    for d, rows in enumerate(lanes):
+        rel[rows] = unwrap(seq[rows] - np.repeat(base[:, d], per_lane[d]),
+                           group_starts(local[rows]))
     # acks of lane d are relative to the other lane's base; only packets with the ACK flag
     # carry a meaningful number, so only they are chained when unwrapping (the others are read
     # on their own, for the modular comparisons Follow makes with them)
     acked = (flags & ACK) != 0
     for d, rows in enumerate(lanes):
+        checkpoint()
         other = np.maximum(np.repeat(base[:, 1 - d], per_lane[d]), 0)
         diff = ack[rows].astype(np.int64) - other
         ack_rel[rows] = signed32(diff)
@@ -199,6 +209,40 @@ def gather_tcp(p: PacketTable, table: ConversationTable, convs: np.ndarray) -> T
                       flags=flags, seq=p.seq[index], ack=ack, rel=rel, ack_rel=ack_rel,
                       plen=plen, wire=wire, cap=cap, win=p.win[index], base=base,
                       ts_source=p.ts_ns)
+
+
+def _acknowledged_isns(base: np.ndarray, local: np.ndarray, lanes: list[np.ndarray],
+                       flags: np.ndarray, seq: np.ndarray, ack: np.ndarray) -> None:
+    """Where one side sent SYNs with different ISNs (several SYN-ACKs answering one SYN), base
+    its sequence space on the ISN the other side's first matching ACK acknowledges, so the bytes
+    that follow it are not lost; with no such ACK, on the last one (Wireshark's choice: every
+    SYN resets its sender's base). Only such conversations are visited, in Python."""
+    syn = (flags & SYN) != 0
+    acked = (flags & ACK) != 0
+    for d, rows in enumerate(lanes):
+        syns = rows[syn[rows]]
+        if syns.size < 2:
+            continue
+        g = local[syns]
+        starts = group_starts(g)
+        several = np.minimum.reduceat(seq[syns], starts) != np.maximum.reduceat(seq[syns], starts)
+        other = lanes[1 - d]
+        for conv in g[starts[several]].tolist():
+            isns = seq[syns[g == conv]].tolist()
+            answers = other[(local[other] == conv) & acked[other]]
+            chosen = isns[-1]
+            for value in ack[answers].tolist():
+                if (value - 1) & 0xFFFFFFFF in isns:
+                    chosen = (value - 1) & 0xFFFFFFFF
+                    break
+            base[conv, d] = chosen
+
+
+def stray_syns(t: TcpPackets) -> np.ndarray:
+    """SYNs whose sequence number is not their side's base: the SYN-ACKs of a handshake the
+    other side did not take (see ``_acknowledged_isns``)."""
+    base = t.base[t.local, t.lane]
+    return t.has(SYN) & (t.seq.astype(np.int64) != base)
 
 
 def group_starts(groups: np.ndarray) -> np.ndarray:

@@ -8,8 +8,8 @@ Per side, in capture order, with ``H`` = the highest sequence end seen before it
 - keep-alives (0–1 byte at ``H - 1``), zero-window probes (1 byte at ``H`` while the peer's last
   window was 0) and the data that follows probes at the probe's position are neither.
 
-Everything is a segmented running maximum except the hole bookkeeping, which runs in Python only
-for sides that left a hole, from their first hole on, over holes and ``seq < H`` segments.
+Everything is a segmented running maximum except the hole bookkeeping: for sides that left a hole,
+the bytes a ``seq < H`` segment fills are the hole bytes it is the first to cover (O(n log n)).
 
 *Missing bytes* (Zeek's ``missed_bytes``): per side, the sequence space from the first data byte
 (after the SYN, or the lowest seen) to the highest data end seen or acknowledged by the peer,
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..cancel import checkpoint
 from ..packets import ACK, FIN, RST, SYN
 from .segments import TcpPackets, group_starts, segmented_running_max
 
@@ -62,8 +63,10 @@ def sequence_stats(t: TcpPackets) -> SeqStats:
     nc = t.nconv
     missing_side = np.zeros((nc, 2), dtype=np.int64)
     for lane in (0, 1):
+        checkpoint()
         rows = np.flatnonzero(is_seg & t.of_lane(lane))
         side = _classify(t, rows, seglen[rows], syn[rows], fin[rows], win_zero[rows], retx, ooo)
+        checkpoint()
         missing_side[:, lane] = _missing(t, lane, side)
     return SeqStats(
         retransmissions=np.bincount(t.local[retx], minlength=nc).astype(np.int64),
@@ -103,10 +106,11 @@ def _classify(t: TcpPackets, rows: np.ndarray, seglen: np.ndarray, syn: np.ndarr
     hole_at = np.full(nc, _MAX, dtype=np.int64)
     np.minimum.at(hole_at, g[hole], np.flatnonzero(hole))
     todo = (below | hole) & (np.arange(rows.size) >= hole_at[g])
+    checkpoint()
     retx[rows[below & ~todo]] = True
     if todo.any():
         k = np.flatnonzero(todo)
-        filled = _fill_holes(k, g, s, e, high, hole)
+        filled = _fill_holes(k, g, s, e, high, starts)
         ooo[rows[k[filled > 0]]] = True
         retx[rows[k[(filled == 0) & below[k]]]] = True
         new[k] += filled
@@ -121,39 +125,78 @@ def _classify(t: TcpPackets, rows: np.ndarray, seglen: np.ndarray, syn: np.ndarr
 
 
 def _fill_holes(k: np.ndarray, g: np.ndarray, s: np.ndarray, e: np.ndarray,
-                high: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Bytes of open holes each visited segment fills (0 for the hole makers themselves).
+                high: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Bytes of open holes each visited segment ``k`` fills (0 for the hole makers themselves).
 
-    Segments at or above the high-water mark can never fill a hole, so only hole makers and
-    ``seq < H`` segments are visited, in capture order.
+    An open hole byte is one at or above its side's first segment and below the high-water mark
+    that no earlier segment covered. So a segment fills the bytes of [first start, H) in its
+    range that it is the first to cover, and "first to cover" comes from one offline pass over
+    the distinct sequence numbers: O(n log n), where following the open holes segment by
+    segment cost O(n × holes) (20,000 shuffled segments took 47 s).
     """
-    filled = np.zeros(k.size, dtype=np.int64)
-    holes: list[list[int]] = []
-    conv = -1
-    gs, ss, es, hs, makers = (g[k].tolist(), s[k].tolist(), e[k].tolist(), high[k].tolist(),
-                              hole[k].tolist())
-    for j in range(k.size):
-        if gs[j] != conv:
-            conv, holes = gs[j], []
-        a, b = ss[j], es[j]
-        if makers[j]:
-            holes.append([hs[j], a])
-            continue
-        got = 0
-        kept: list[list[int]] = []
-        for lo, hi in holes:
-            x, y = max(lo, a), min(hi, b)
-            if x >= y:
-                kept.append([lo, hi])
-                continue
-            got += y - x
-            if lo < x:
-                kept.append([lo, x])
-            if y < hi:
-                kept.append([y, hi])
-        holes = kept
-        filled[j] = got
-    return filled
+    pick = np.flatnonzero(np.isin(g, np.unique(g[k])))  # every segment of those sides covers
+    a, b = s[pick], e[pick]
+    # the distinct (side, sequence number) points in order; leaf i runs from point i to i + 1
+    pg = np.concatenate([g[pick], g[pick]])
+    pv = np.concatenate([a, b])
+    checkpoint()
+    lo, span = int(pv.min()), int(pv.max()) - int(pv.min()) + 1
+    if span * (int(pg.max()) + 1) < (1 << 62):  # one integer key sorts faster than lexsort
+        order = np.argsort(pg * span + (pv - lo))
+    else:
+        order = np.lexsort((pv, pg))
+    checkpoint()
+    pg, pv = pg[order], pv[order]
+    distinct = np.ones(pv.size, dtype=bool)
+    distinct[1:] = (pv[1:] != pv[:-1]) | (pg[1:] != pg[:-1])
+    rank = np.empty(pv.size, dtype=np.int64)
+    rank[order] = np.cumsum(distinct) - 1
+    pg, pv = pg[distinct], pv[distinct]
+    width = np.zeros(pv.size, dtype=np.int64)
+    width[:-1] = np.where(pg[1:] == pg[:-1], pv[1:] - pv[:-1], 0)
+    checkpoint()
+    owner = _first_cover(rank[: pick.size], rank[pick.size :], pv.size)
+    checkpoint()
+    leaf = np.flatnonzero((owner < pick.size) & (width > 0))
+    who = owner[leaf]
+    seg = pick[who]
+    first = starts[np.searchsorted(starts, seg, side="right") - 1]
+    # leaves never straddle the first start or H: both are points themselves
+    inside = (pv[leaf] >= s[first]) & (pv[leaf] < high[seg])
+    got = np.bincount(who[inside], weights=width[leaf[inside]], minlength=pick.size)
+    filled = np.zeros(g.size, dtype=np.int64)
+    filled[pick] = got.astype(np.int64)
+    return filled[k]
+
+
+def _first_cover(lo: np.ndarray, hi: np.ndarray, leaves: int) -> np.ndarray:
+    """For each leaf, the lowest i with ``lo[i] <= leaf < hi[i]`` (``lo.size`` where none).
+
+    A segment tree built bottom-up for all ranges at once: each range marks the O(log n) nodes
+    that tile it with its index (minimum wins), then minima are pushed down to the leaves.
+    """
+    size = 1 << max(leaves - 1, 0).bit_length()
+    tree = np.full(2 * size, lo.size, dtype=np.int64)
+    idx = np.arange(lo.size, dtype=np.int64)
+    left, right = lo + size, hi + size
+    while idx.size:
+        checkpoint()
+        live = left < right
+        idx, left, right = idx[live], left[live], right[live]
+        odd = (left & 1) == 1
+        np.minimum.at(tree, left[odd], idx[odd])
+        left += odd
+        odd = (right & 1) == 1
+        right -= odd
+        np.minimum.at(tree, right[odd], idx[odd])
+        left >>= 1
+        right >>= 1
+    level = 1
+    while level < size:
+        children = tree[2 * level : 4 * level].reshape(-1, 2)
+        np.minimum(children, tree[level : 2 * level, None], out=children)
+        level *= 2
+    return tree[size : size + leaves]
 
 
 def _missing(t: TcpPackets, lane: int, side: _Side) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ..cancel import checkpoint
 from ..config import FlowConfig
 from ..packets import PacketTable
 from ..table import ConversationTable
@@ -60,9 +61,12 @@ def final_states(t: TcpPackets) -> tuple[Roles, np.ndarray, np.ndarray]:
     """(roles, final RFC joint state, final Zeek joint state) per conversation of ``t``."""
     r = roles(t)
     acks_syn, acks_fin = acknowledges(t)
+    checkpoint()
     codes = rfc_codes(t, r, acks_syn, acks_fin)
     ev = np.flatnonzero(rfc_events(t, acks_syn, acks_fin))
+    checkpoint()
     rfc = run_automaton(st.transition_table(), st.FRESH, t.local[ev], codes[ev], t.nconv)
+    checkpoint()
     zev = np.flatnonzero(zeek_events(t))
     zeek = run_automaton(zk.zeek_table(), 0, t.local[zev], zeek_codes(t, r)[zev], t.nconv)
     return r, rfc, zeek
@@ -95,10 +99,14 @@ def summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig
 def _summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig,
                capture_last_ns: int | None, rows: np.ndarray, each_batch: BatchHook | None
                ) -> TcpSummary:
+    checkpoint()
     t = gather_tcp(packets, table, rows)
+    checkpoint()
     if each_batch is not None:
         each_batch(rows, t)
+        checkpoint()
     r, rfc, zeek = final_states(t)
+    checkpoint()
     status = st.status_codes(rfc)
     client, server = np.divmod(np.minimum(rfc, st.FRESH - 1), st.NSTATES)
     closed = rfc >= st.FRESH
@@ -113,7 +121,9 @@ def _summarize(packets: PacketTable, table: ConversationTable, config: FlowConfi
         client[gone] = st.TcpState.CLOSED
         server[gone] = st.TcpState.CLOSED
     seqs = sequence_stats(t)
+    checkpoint()
     history = history_strings(t, r.client_lane, seqs.retransmitted, seqs.missing_side)
+    checkpoint()
     b_is_client = r.client_lane == 1
     orig_bytes = np.where(b_is_client, table.payload_ba[rows], table.payload_ab[rows])
     resp_bytes = np.where(b_is_client, table.payload_ab[rows], table.payload_ba[rows])

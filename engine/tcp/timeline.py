@@ -76,7 +76,7 @@ def tcp_timeline(result: FlowResult, conversation: int) -> Timeline:
     table = result.conversations
     if not 0 <= conversation < len(table) or table.kind[conversation] != Kind.TCP:
         raise ConversationNotFound(f"Conversation {conversation} is not a TCP conversation.")
-    t = gather_tcp(result.packets, table, np.array([conversation]))
+    t = gather_tcp(result.packet_view(conversation), table, np.array([conversation]))
     r = roles(t)
     acks_syn, acks_fin = acknowledges(t)
     codes = rfc_codes(t, r, acks_syn, acks_fin)
@@ -99,14 +99,16 @@ def tcp_timeline(result: FlowResult, conversation: int) -> Timeline:
     client_lane = int(r.client_lane[0])
     return Timeline(conversation=conversation, client="AB"[client_lane],
                     partial=bool(r.partial[0]), changes=changes,
-                    status=str(STATUS_NAMES[status]), endpoints=_endpoints(result, t,
-                                                                            client_lane))
+                    status=str(STATUS_NAMES[status]),
+                    endpoints=_endpoints(result, conversation, t, client_lane))
 
 
-def _endpoints(result: FlowResult, t: TcpPackets, client_lane: int) -> dict[str, Endpoint]:
+def _endpoints(result: FlowResult, conversation: int, t: TcpPackets, client_lane: int
+               ) -> dict[str, Endpoint]:
     lanes = {"client": client_lane, "server": 1 - client_lane}
     syn = t.has(SYN)
-    options = {lane: syn_options(result, t.index[t.of_lane(lane) & syn])
+    view = result.packet_view(conversation)
+    options = {lane: syn_options(result, t.index[t.of_lane(lane) & syn], view)
                for lane in (0, 1)}
     scaled = options[0].wscale is not None and options[1].wscale is not None
     out = {}

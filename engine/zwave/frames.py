@@ -27,6 +27,7 @@ from enum import IntEnum, IntFlag
 
 import numpy as np
 
+from ..cancel import checkpoint
 from ..capture import linktypes as lt
 from ..capture.chunk import gather
 from .checksum import crc_many, xor_many
@@ -234,6 +235,7 @@ def decode_frames(buf: np.ndarray, pos: np.ndarray, caplen: np.ndarray, origlen:
     ok = damage == Damage.NONE
     payload_at = np.where(ext_known, payload_at, -1)
 
+    checkpoint()
     flags = _flags(r3, fc0, fc1, routed, multicast, dst, length, mwire)
     route_ack = np.zeros(n, dtype=bool)
     special = np.flatnonzero(ok & (routed | (htype == EXPLORE)))
@@ -341,6 +343,7 @@ def _verify(buf: np.ndarray, mac: np.ndarray, length: np.ndarray, r3: np.ndarray
     for is_r3, width in ((False, MAX_LENGTH[PROFILE_R1_R2]), (True, MAX_LENGTH[PROFILE_R3])):
         rows = np.flatnonzero(verifiable & (r3 == is_r3) & (length <= width))
         for start in range(0, rows.size, _BATCH):
+            checkpoint()
             part = rows[start : start + _BATCH]
             size = length[part]
             win = gather(buf, mac[part], int(size.max()))

@@ -44,6 +44,9 @@ class DetailsPanel(QTabWidget):
             pane.packetSelected.connect(lambda packet, source=pane: self.select_packet(packet,
                                                                                        source))
         self._shown: dict[str, tuple[int, int]] = {}  # pane → (id(result), conversation)
+        self._split: QSplitter | None = None
+        self._open: bool | None = None  # the panel opened for a selection (None: not yet set)
+        self._user_sized = False
         self._show_tabs(set())
         self.currentChanged.connect(lambda _index: self._refresh_current())
 
@@ -59,15 +62,52 @@ class DetailsPanel(QTabWidget):
         window.installEventFilter(self)
 
     def below(self, table: QWidget) -> QSplitter:
-        """A vertical splitter with ``table`` above this panel."""
+        """A vertical splitter with ``table`` above this panel.
+
+        While no conversation is selected the panes have nothing to show, so the table gets
+        the room and the panel only its tabs and a line of its empty state; selecting a
+        conversation opens the panel to three fifths. Once the user drags the handle, the
+        split is theirs and stays as they left it.
+        """
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(table)
         split.addWidget(self)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setSizes([320, 480])  # the panes' size hints alone would squeeze the table
         split.setChildrenCollapsible(False)
+        split.splitterMoved.connect(self._sized_by_user)
+        # the panes' own minimum heights (plots, lists) would keep the panel from folding
+        self.setMinimumHeight(self.folded_height())
+        self._split = split
+        self._fit(selected=False)
         return split
+
+    def _sized_by_user(self) -> None:
+        self._user_sized = True
+
+    def _fit(self, selected: bool, again: bool = False) -> None:
+        """Open the panel for a selection, or fold it to its tabs while there is none
+        (``again``: even if it already is, as after the table's place was rebuilt)."""
+        split = self._split
+        if split is None or self._user_sized or (selected == self._open and not again):
+            return
+        self._open = selected
+        panel = split.indexOf(self)
+        table = 1 - panel  # the table (or whatever holds its place) is the other widget
+        total = sum(split.sizes()) or 800  # before the first layout: proportions only
+        sizes = [0, 0]
+        if selected:
+            split.setStretchFactor(table, 2)
+            split.setStretchFactor(panel, 3)
+            sizes[table] = total * 2 // 5
+        else:  # the panel keeps its height when the window grows; the table takes the rest
+            split.setStretchFactor(table, 1)
+            split.setStretchFactor(panel, 0)
+            sizes[table] = max(total - self.folded_height(), self.folded_height())
+        sizes[panel] = total - sizes[table]
+        split.setSizes(sizes)
+
+    def folded_height(self) -> int:
+        """The panel's height while nothing is selected: its tabs and one line below them."""
+        return self.tabBar().sizeHint().height() + 2 * self.fontMetrics().height() + 12
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Close:
@@ -83,6 +123,7 @@ class DetailsPanel(QTabWidget):
     def set_capture(self, data: ConversationData | None) -> None:
         self.result = data.result if data is not None else None
         self.conversation = -1
+        self._fit(selected=False, again=True)
         self._shown.clear()
         present = {p.name for p in data.protocols} if data is not None else set()
         self._show_tabs(present)
@@ -102,6 +143,7 @@ class DetailsPanel(QTabWidget):
 
     def show_conversation(self, conversation: int) -> None:
         self.conversation = conversation
+        self._fit(selected=conversation >= 0 and self.result is not None)
         if self.result is not None and conversation >= 0:
             current = self.currentWidget()
             if not (isinstance(current, Pane) and current.applies(self.result, conversation)):

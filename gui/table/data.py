@@ -15,6 +15,7 @@ from engine.columns import ColumnSpec, extra_columns
 from engine.filter import FilterColumns
 from engine.protocols import protocol_name, protocol_title
 from engine.table import ConversationTable
+from engine.tunnels import outer_level
 
 __all__ = ["ConversationData", "ProtocolCount", "protocol_title"]
 
@@ -38,6 +39,9 @@ class ConversationData:
             first = int(t.start_ns.min()) if len(t) else 0
         self.first_ns = int(first)
         self.packets = t.packets
+        #: the packets each conversation adds to the capture's count (none for those inside
+        #: UDP tunnels: their frames are their tunnel's)
+        self.frame_packets = np.where(outer_level(t), self.packets, 0)
         self.bytes = t.bytes
         self.rel_start_ns = t.start_ns - self.first_ns
         self.duration_ns = t.duration_ns

@@ -129,9 +129,10 @@ class ConversationModel(QAbstractTableModel):
         return -1
 
     def shown_packets(self) -> int:
+        """Packets of the capture in the rows shown (a tunnelled frame once, in its tunnel)."""
         if self._data is None:
             return 0
-        return int(self._data.packets[self._ids].sum())
+        return int(self._data.frame_packets[self._ids].sum())
 
     # -- changing it --------------------------------------------------------------------------
     def set_conversations(self, data: ConversationData | None) -> None:

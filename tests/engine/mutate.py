@@ -3,8 +3,11 @@
 Case ``index`` of a seed depends only on (seed, index) and the list of source captures, so any case
 the bench reports can be rebuilt alone with :func:`mutated_case`. The mutations aim where readers
 break: bit flips and byte overwrites, truncation, length fields (pcap record headers, pcapng block
-headers) set to huge, zero or odd values, file and interface header fields, duplicated, swapped and
-deleted records, header bytes inside packets, files grown past a chunk boundary, and gzip.
+headers) set to huge, zero or odd values, file and interface header fields, options running past
+their block's end, duplicated, swapped, deleted and shuffled records, header bytes inside packets,
+files grown past a chunk boundary, runs of empty records, and gzip — damaged at any byte, or as a
+bomb of empty records. Some cases start from a generated TCP connection whose segments arrive in
+a hostile order instead of a real capture.
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ from __future__ import annotations
 import gzip
 import random
 import struct
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from .tcpgen import segment_storm
 
 PCAP_MAGICS = {0xA1B2C3D4: 16, 0xA1B23C4D: 16, 0xA1B2CD34: 24}  # as read in the file's order
 PCAPNG_SHB = 0x0A0D0D0A
@@ -310,23 +316,121 @@ def _pcapng_block(e: str, block_type: int, body: bytes) -> bytes:
     return struct.pack(e + "II", block_type, size) + body + struct.pack(e + "I", size)
 
 
+def option_past_block_end(rng: random.Random, data: bytes, lay: Layout) -> tuple[bytes, str]:
+    """An interface or section block rewritten so its last option claims more bytes than the
+    block has left (a pcap file becomes pcapng first: it has no options)."""
+    if lay.kind == "pcap":
+        data, _ = as_pcapng(rng, data, lay)
+        lay = layout(data)
+    blocks = [r for r in lay.records if r.block_type in (PCAPNG_SHB, 1)]
+    if not blocks:
+        return interface_options(rng, data, lay)
+    rec = rng.choice(blocks)
+    e = ">" if rec.big else "<"
+    fixed = data[rec.start + 8 : rec.start + (24 if rec.block_type == PCAPNG_SHB else 16)]
+    good = struct.pack(e + "HHB3x", 9, 1, 6) if rng.random() < 0.5 else b""
+    code = rng.choice((1, 2, 9, 14, 12, 0x8001, 2988))
+    present = rng.choice((0, 1, 3, 4, 7, 8))
+    value = bytes(rng.randrange(256) for _ in range(present)) + b"\0" * (-present % 4)
+    claimed = min(len(value) + rng.choice((1, 2, 4, 5, 8, 0x100, 0xFFFF)), 0xFFFF)
+    body = fixed + good + struct.pack(e + "HH", code, claimed) + value
+    size = len(body) + 12
+    block = struct.pack(e + "II", rec.block_type, size) + body + struct.pack(e + "I", size)
+    what = f"option {code} of the block at {rec.start} claims {claimed} bytes past its end"
+    return data[: rec.start] + block + data[rec.end :], what
+
+
+def shuffled_records(rng: random.Random, data: bytes, lay: Layout) -> tuple[bytes, str]:
+    """The packet records in another order (all shuffled, reversed, or shuffled in windows);
+    section and interface blocks keep their places."""
+    slots = [k for k, r in enumerate(lay.records) if r.block_type in (0, 2, 3, 6)]
+    if len(slots) < 2:
+        return swap(rng, data, lay)
+    order = list(slots)
+    mode = rng.choice(("shuffled", "reversed", "shuffled in windows"))
+    if mode == "shuffled":
+        rng.shuffle(order)
+    elif mode == "reversed":
+        order.reverse()
+    else:
+        width = rng.choice((2, 3, 8, 32))
+        for start in range(0, len(order), width):
+            window = order[start : start + width]
+            rng.shuffle(window)
+            order[start : start + width] = window
+    take = dict(zip(slots, order, strict=True))
+    first, last = lay.records[0].start, lay.records[-1].end
+    pieces = [data[:first]]
+    for k in range(len(lay.records)):
+        src = lay.records[take.get(k, k)]
+        pieces.append(data[src.start : src.end])
+    pieces.append(data[last:])
+    return b"".join(pieces), f"records {mode}"
+
+
+def _empty_run(lay: Layout, count: int) -> bytes:
+    """``count`` records with no captured bytes, in the file's own format and byte order."""
+    e = ">" if lay.big else "<"
+    if lay.kind == "pcapng":
+        return struct.pack(e + "IIIIIIII", 6, 32, 0, 0, 1, 0, 0, 32) * count
+    return struct.pack(e + "IIII", 1, 0, 0, 0).ljust(lay.record_header or 16, b"\0") * count
+
+
+def empty_records(rng: random.Random, data: bytes, lay: Layout) -> tuple[bytes, str]:
+    """A run of records with no captured bytes, more than the reader lists one by one."""
+    if lay.kind == "other" or not lay.records:
+        return insert(rng, data, lay)
+    count = rng.choice((66_000, 70_000, 100_000))
+    at = rng.choice(lay.records).start if rng.random() < 0.7 else lay.records[-1].end
+    return data[:at] + _empty_run(lay, count) + data[at:], f"{count} empty records at {at}"
+
+
 MUTATIONS: tuple[Mutation, ...] = (
     bit_flips, byte_overwrites, truncate, length_field, length_field, header_field,
-    interface_options, packet_bytes, packet_bytes, duplicate, swap, delete, insert, grow,
+    interface_options, option_past_block_end, packet_bytes, packet_bytes, duplicate, swap,
+    delete, insert, grow, shuffled_records,
 )
 
 
 def gzipped(rng: random.Random, data: bytes) -> tuple[bytes, str]:
-    """The file gzip-compressed; sometimes with the compressed stream damaged as well."""
-    packed = gzip.compress(data, compresslevel=rng.randint(1, 9), mtime=0)
+    """The file gzip-compressed; often with the compressed stream damaged at any byte (header,
+    data, CRC and length trailer), trailing bytes, a damaged second member, or a bomb."""
+    level = rng.randint(1, 9)
     damage = rng.random()
-    if damage < 0.2 and len(packed) > 20:
-        cut = rng.randrange(10, len(packed))
-        return packed[:cut], f"gzip cut at {cut}"
-    if damage < 0.4 and len(packed) > 20:
-        out = bytearray(packed)
-        out[rng.randrange(10, len(out))] ^= 1 << rng.randrange(8)
-        return bytes(out), "gzip with a bit flipped"
+    if damage < 0.1:  # a bomb: up to 32 MB of empty records from a few kB
+        lay = layout(data)
+        if lay.kind != "other" and lay.records:
+            count = rng.choice((100_000, 300_000, 1_000_000))
+            at = lay.records[-1].end
+            z = zlib.compressobj(9, zlib.DEFLATED, 31)
+            run = _empty_run(lay, 10_000)
+            packed = z.compress(data[:at]) + b"".join(z.compress(run)
+                                                      for _ in range(count // 10_000))
+            return packed + z.compress(data[at:]) + z.flush(), f"gzip bomb of {count} empty records"
+    packed = gzip.compress(data, compresslevel=level, mtime=0)
+    out = bytearray(packed)
+    at = rng.randrange(len(out))
+    if damage < 0.3:
+        out[at] ^= 1 << rng.randrange(8)
+        return bytes(out), f"gzip damaged at byte {at} of {len(out)} (bit flip)"
+    if damage < 0.4:
+        out[at] = rng.randrange(256)
+        return bytes(out), f"gzip damaged at byte {at} of {len(out)} (overwritten)"
+    if damage < 0.5:
+        at = len(out) - 1 - rng.randrange(8)
+        out[at] ^= 0xFF
+        return bytes(out), f"gzip damaged at byte {at} of {len(out)} (trailer)"
+    if damage < 0.6:
+        return packed[:at], f"gzip cut at {at}"
+    if damage < 0.65:
+        junk = bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
+        return packed + junk, f"gzip with {len(junk)} trailing bytes"
+    if damage < 0.7:
+        half = len(data) // 2
+        second = bytearray(gzip.compress(data[half:], compresslevel=level, mtime=0))
+        second[rng.randrange(10)] ^= 1 << rng.randrange(8)
+        first = gzip.compress(data[:half], compresslevel=level, mtime=0)
+        return first + bytes(second), f"gzip damaged at byte {len(first)} (second member)"
     return packed, "gzip"
 
 
@@ -335,6 +439,9 @@ def mutated_case(sources: Sequence[tuple[str, bytes]], seed: int, index: int) ->
     rng = random.Random(f"flowscope-fuzz:{seed}:{index}")
     name, data = sources[index % len(sources)]
     steps = []
+    if rng.random() < 0.04:  # a connection whose segments arrive in a hostile order
+        segments = rng.choice((200, 2_000, 8_000))
+        name, data = f"segment storm ({segments} segments)", segment_storm(rng, segments)
     if rng.random() < 0.25 and layout(data).kind == "pcap":
         data, step = as_pcapng(rng, data, layout(data))
         steps.append(step)
@@ -342,7 +449,10 @@ def mutated_case(sources: Sequence[tuple[str, bytes]], seed: int, index: int) ->
         mutation = rng.choice(MUTATIONS)
         data, step = mutation(rng, data, layout(data))
         steps.append(step)
-    if rng.random() < 0.12:
+    if rng.random() < 0.06:  # last: a walk over its records would cost more than the read
+        data, step = empty_records(rng, data, layout(data))
+        steps.append(step)
+    if rng.random() < 0.15:
         data, step = gzipped(rng, data)
         steps.append(step)
     return Case(index, name, tuple(steps), data)

@@ -61,9 +61,12 @@ def test_mutations_are_reproducible_and_all_used() -> None:
     described = " ".join(" ".join(case.steps) for case in cases)
     for needle in ("bit flips", "overwritten", "truncated", "caplen", "block length", "snaplen",
                    "if_tsresol", "header bytes", "copied", "swapped", "deleted", "inserted",
-                   "grown", "as pcapng", "gzip"):
+                   "grown", "as pcapng", "gzip", "past its end", "records shuffled",
+                   "records reversed", "empty records at", "gzip damaged at byte", "(trailer)",
+                   "(second member)", "gzip bomb", "gzip cut at"):
         assert needle in described, needle
-    assert len(MUTATIONS) >= 13
+    assert any(case.source.startswith("segment storm") for case in cases)
+    assert len(MUTATIONS) >= 16
 
 
 # -- memory: what a header claims is never allocated -----------------------------------------

@@ -44,28 +44,37 @@ TSHARK_AGREES = {
     "SYN-ACK first, then SYN": ([b("SA", 900, 101), a("S", 100), a("S", 100)], [0, 0, 0]),
     "half-close then same SYN stays": ([a("S", 100), b("SA", 900, 101), a("FA", 101, 901),
                                         a("S", 100)], [0, 0, 0, 0]),
+    # issue 10 item 1: a SYN that repeats the ISN stays in its stream, closed or not
+    "same ISN after FIN both ways": ([a("S", 100), b("SA", 900, 101), a("A", 101, 901),
+                                      a("FA", 101, 901), b("FA", 901, 102), a("A", 102, 902),
+                                      a("S", 100)], [0, 0, 0, 0, 0, 0, 0]),
+    "same ISN after RST (a refused connect retried)": ([a("S", 100), b("RA", 0, 101),
+                                                        a("S", 100), b("SA", 900, 101),
+                                                        a("A", 101, 901)], [0, 0, 0, 0, 0]),
+    "same ISN after RST, twice": ([a("S", 100), b("RA", 0, 101), a("S", 100), b("RA", 0, 101),
+                                   a("S", 100)], [0, 0, 0, 0, 0]),
+    "RFC 5961 challenge ACK, RST, same-ISN SYN": ([a("S", 100), b("A", 5000, 777), a("R", 777),
+                                                   a("S", 100), b("SA", 900, 101)],
+                                                  [0, 0, 0, 0, 0]),
+    "new ISN after RST": ([a("S", 100), b("RA", 0, 101), a("S", 200)], [0, 0, 1]),
+    "same ISN after RST, then new ISNs": ([a("S", 100), b("SA", 900, 101),
+                                           a("PA", 101, 901, b"hi"), a("R", 103), a("S", 100),
+                                           a("S", 300), a("S", 100)], [0, 0, 0, 0, 0, 1, 2]),
+    "no SYN seen: base is first seq - 1, also after RST": ([a("PA", 500, 10, b"x"), a("R", 501),
+                                                           a("S", 499)], [0, 0, 0]),
+    # every SYN or SYN-ACK sets its sender's base: the latest one counts
+    "the latest SYN-ACK is the base": ([a("S", 100), b("SA", 900, 101), b("SA", 1900, 101),
+                                        b("S", 1900)], [0, 0, 0, 0]),
+    "an earlier SYN-ACK's ISN is not": ([a("S", 100), b("SA", 900, 101), b("SA", 1900, 101),
+                                         b("S", 900)], [0, 0, 0, 1]),
+    "a SYN-ACK replaces a base from data": ([a("S", 100), b("A", 500, 101, b"x"),
+                                             b("SA", 900, 101), b("S", 900)], [0, 0, 0, 0]),
+    "a SYN-ACK replaces a base from data (2)": ([a("S", 100), b("A", 500, 101, b"x"),
+                                                 b("SA", 900, 101), b("S", 499)], [0, 0, 0, 1]),
 }
 
 
 @pytest.mark.parametrize("name", TSHARK_AGREES)
 def test_stream_numbers_like_tshark(name: str) -> None:
     events, expected = TSHARK_AGREES[name]
-    assert _streams(events) == expected
-
-
-# Wireshark 4.0 keeps a same-ISN SYN after a full close in the old stream; newer Wireshark
-# releases and the issue's rule start a new connection there, and so does Flowscope.
-CLOSED_THEN_SAME_ISN = {
-    "FIN both ways": ([a("S", 100), b("SA", 900, 101), a("A", 101, 901), a("FA", 101, 901),
-                       b("FA", 901, 102), a("A", 102, 902), a("S", 100)],
-                      [0, 0, 0, 0, 0, 0, 1]),
-    "RST": ([a("S", 100), b("RA", 0, 101), a("S", 100)], [0, 0, 1]),
-    "RST twice": ([a("S", 100), b("RA", 0, 101), a("S", 100), b("RA", 0, 101), a("S", 100)],
-                  [0, 0, 1, 1, 2]),
-}
-
-
-@pytest.mark.parametrize("name", CLOSED_THEN_SAME_ISN)
-def test_new_syn_after_close_starts_a_new_stream(name: str) -> None:
-    events, expected = CLOSED_THEN_SAME_ISN[name]
     assert _streams(events) == expected

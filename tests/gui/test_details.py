@@ -48,7 +48,10 @@ def select(qtbot, window: MainWindow, conv: int) -> None:  # type: ignore[no-unt
 def test_panel_sits_below_the_table(shown: MainWindow) -> None:
     split = shown.details.parentWidget()
     assert isinstance(split, QSplitter)
-    assert split.widget(0) is shown.view and split.widget(1) is shown.details
+    # the table's place is a stack: the capture table, or the index table (File ▸ Open Index…)
+    table_place = shown.index_mode.stack
+    assert split.widget(0) is table_place and split.widget(1) is shown.details
+    assert table_place.currentWidget() is shown.view
     assert [shown.details.tabText(k) for k in range(shown.details.count())] == \
         [TIMELINE, STREAM, ApplicationPane.title, PACKETS, ZWAVE]
 
@@ -156,3 +159,34 @@ def test_qt_calls_keep_none_alive(qtbot) -> None:  # type: ignore[no-untyped-def
     for _ in range(20_000):
         widget.setWindowTitle("x")
     assert sys.getrefcount(None) >= before - 100
+
+
+def _heights(window: MainWindow) -> tuple[int, int]:
+    split = window.details.parentWidget()
+    assert isinstance(split, QSplitter)
+    table, panel = split.sizes()
+    return table, panel
+
+
+def test_the_table_has_the_room_while_nothing_is_selected(qtbot, shown) -> None:  # type: ignore[no-untyped-def]
+    """Issue 10 item 14: with nothing selected the panes are empty, so the panel folds to its
+    tabs and the table shows about three times the rows; a selection opens the panel, clearing
+    it folds it again, and a split the user chose is left alone."""
+    data = load_window(qtbot, shown, WIKIPEDIA)
+    table, panel = _heights(shown)
+    assert panel == shown.details.folded_height() and table > 6 * panel
+    tcp = int(np.flatnonzero(data.result.conversations.kind == Kind.TCP)[0])
+    with qtbot.waitSignal(shown.details.timeline.ready, timeout=20_000):
+        select(qtbot, shown, tcp)
+    table, panel = _heights(shown)
+    assert panel > table > 3 * shown.details.folded_height()
+    shown.filter_bar.set_text("udp")  # filters the selection away: nothing selected
+    qtbot.waitUntil(lambda: shown.view.selected_id == -1, timeout=5000)
+    assert _heights(shown)[1] == shown.details.folded_height()
+    split = shown.details.parentWidget()
+    split.setSizes([400, 380])
+    split.splitterMoved.emit(400, 1)  # as a drag of the handle reports it
+    chosen = _heights(shown)
+    shown.filter_bar.set_text("")
+    select(qtbot, shown, tcp)
+    assert _heights(shown) == chosen
