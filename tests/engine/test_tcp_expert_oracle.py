@@ -25,7 +25,7 @@ from tests.conftest import CAPTURES
 
 DATA = CAPTURES.parent
 ORACLE = DATA / "tcp_expert"
-FOLDERS = (CAPTURES, DATA / "app", ORACLE / "captures")
+FOLDERS = (CAPTURES, DATA / "app", DATA / "built", ORACLE / "captures")
 UNREADABLE = {"libpcap-pcap-invalid-version-1.pcap"}  # a FlowError for Flowscope, as it should
 
 
@@ -40,13 +40,29 @@ ORACLES = sorted(p.name.removesuffix(".json") for p in ORACLE.glob("*.json")
                  if p.name.removesuffix(".json") not in UNREADABLE)
 
 
-def _diffs(want: dict[str, Any], got: dict[int, dict[str, Any]]) -> list[str]:
+#: tshark streams holding frames that tshark numbers and analyses but leaves out of its
+#: conversation table (a data offset below 20, a header cut short, an IP length too short for
+#: the header; 802.11 frames whose radiotap flags claim an FCS they lack). Flowscope's decoder
+#: leaves those frames unassigned, as that table does, so the rest of such a stream is analysed
+#: without them: these streams are not compared.
+UNDECODED_STREAMS = {"bad-transport-headers.pcap": 6, "wlan-radiotap.pcap": 1}
+#: values where Flowscope's decoder and tshark's part ways on purpose
+DECODED_APART = {
+    # a first IPv4 fragment of a datagram that never completes: tshark dissects its TCP header
+    # but, the packet being fragmented, hands the analysis no segment length (so no bytes in
+    # flight); Flowscope takes the segment's length from the IP length, as for its byte counts
+    ("ip-fragments-not-whole.pcap", "7", "bytes_in_flight"),
+}
+
+
+def _diffs(want: dict[str, Any], got: dict[int, dict[str, Any]], name: str = ""
+           ) -> list[str]:
     out = []
     for frame, w in want.items():
         g = got.get(int(frame))
         assert g is not None, f"frame {frame}: tshark analyses it, Flowscope has no TCP packet"
         for key in ("flags", "duplicate_ack_num", "bytes_in_flight"):
-            if w[key] != g[key]:
+            if w[key] != g[key] and (name, frame, key) not in DECODED_APART:
                 out.append(f"frame {frame} {key}: tshark {w[key]} Flowscope {g[key]}")
         for key in ("ack_rtt", "initial_rtt"):
             a = None if w[key] is None else round(w[key] * 1e6)
@@ -69,11 +85,17 @@ def test_analysis_equals_tshark(name: str) -> None:
     with extract_flows_from_file(_capture(name), WIRESHARK) as result:
         got = frame_report(result)
         exact = frame_report(result, exact=True) if want else got
-    assert _diffs(want, got) == []
-    assert _diffs(want, exact) == []
+        conv = result.packets.conv
+        undecoded = {w["stream"] for f, w in want.items()
+                     if int(f) not in got and conv[int(f) - 1] < 0}
+    assert len(undecoded) == UNDECODED_STREAMS.get(name, 0)
+    analysed = {int(f) for f in want}
+    want = {f: w for f, w in want.items() if w["stream"] not in undecoded}
+    assert _diffs(want, got, name) == []
+    assert _diffs(want, exact, name) == []
     # TCP packets tshark does not analyse (none here but the headers ICMP errors quote, which
     # are in no TCP conversation of Flowscope's) carry no analysis of ours either
-    assert set(got) <= {int(f) for f in want}
+    assert set(got) <= analysed
 
 
 def test_every_flag_is_exercised() -> None:
