@@ -8,7 +8,7 @@ dissection). Each figure is the median of several cold selections (caches cleare
 between two big conversations. Also: re-thinning the timeline's marks after a zoom, and a
 packet-list scroll repaint. And the Timeline's TCP stream graphs on one connection of 200k
 packets: for each graph, the time from choosing it to its first paint, with its data computed on
-the worker (engine.tcp.graphs) and drawn from the pane's cache (switching back to it).
+the worker (engine.tcp_graphs) and drawn from the pane's cache (switching back to it).
 
 Captures: a generated TCP capture (default 400k packets in 3 flows: ~133k packets each) and a
 generated Z-Wave capture (300k frames among few node pairs).
@@ -41,7 +41,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 import engine.packet_notes as packet_notes  # noqa: E402
 from engine import WIRESHARK, FlowResult, extract_flows_from_file  # noqa: E402
 from engine.packets import Kind  # noqa: E402
-from engine.tcp.graphs import stream_graph_data  # noqa: E402
+from engine.tcp_graphs import stream_graph_data  # noqa: E402
 from engine.zwave.protocol import ZWAVE  # noqa: E402
 from engine.zwave.synth import main as zwave_synth  # noqa: E402
 from gui.panes.details import DetailsPanel  # noqa: E402

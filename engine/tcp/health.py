@@ -115,10 +115,11 @@ def _rtt_columns(result: FlowResult, e: TcpExpert, tcp: np.ndarray) -> dict[str,
     mid = np.full(n, -1, dtype=np.int64)
     hi = np.full(n, -1, dtype=np.int64)
     if idx.size:
-        span = int(rtt.max()) + 1
+        low = int(rtt.min())  # may be negative: timestamps can go backwards
+        span = int(rtt.max()) - low + 1
         if (int(conv.max()) + 1) * span < (1 << 62):  # one sort of a combined key
-            key = np.sort(conv * span + rtt)
-            conv, rtt = key // span, key % span
+            key = np.sort(conv * span + (rtt - low))
+            conv, rtt = key // span, key % span + low
         else:
             order = np.lexsort((rtt, conv))
             conv, rtt = conv[order], rtt[order]

@@ -1,4 +1,4 @@
-"""The data of the five TCP stream graphs (engine.tcp.graphs): bytes in flight and flags equal
+"""The data of the five TCP stream graphs (engine.tcp_graphs): bytes in flight and flags equal
 tshark's (the oracle JSON), the RTTs are those of Wireshark's RTT graph (a port of its code
 here), the receive window is scaled as Wireshark scales it, the SACK blocks are the options'
 edges relative to the sender's base, goodput counts new bytes only."""
@@ -16,7 +16,7 @@ from engine import WIRESHARK, extract_flows_from_file
 from engine.packet_notes import conversation_packets
 from engine.packets import Kind
 from engine.tcp import expert_flags as F
-from engine.tcp.graphs import _rate, moving_window, stream_graph_data
+from engine.tcp_graphs import _rate, moving_window, stream_graph_data
 from tests.engine.test_tcp_expert_oracle import ORACLE, _capture
 
 SOME = ["zeek-tcp-retransmit-fast009.pcap", "zeek-tcp-ssh-dups.pcap", "tcpx-sack.pcap",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from engine.tcp.graphs import stream_graph_data
+from engine.tcp_graphs import stream_graph_data
 from gui.panes.timeline import pane as pane_module
 from gui.panes.timeline.pane import TimelinePane
 from gui.panes.timeline.stream_graphs import GraphKind, Points, thin_points

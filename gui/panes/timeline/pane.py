@@ -5,7 +5,7 @@ throughput, round-trip time, window scaling); the charts share the time axis.
 A selection draws at once what numpy gives in a few milliseconds (marks, Stevens graph, from
 :func:`engine.packet_notes.conversation_packets`); the state machine over every packet
 (:func:`engine.tcp.tcp_timeline`, sequential) runs on a worker and its bars arrive after. The
-other graphs' data (:func:`engine.tcp.graphs.stream_graph_data`) is computed on a worker too,
+other graphs' data (:func:`engine.tcp_graphs.stream_graph_data`) is computed on a worker too,
 once per conversation and direction. Hovering shows a packet or a state; clicking a packet
 selects it (``packetSelected``).
 """
@@ -38,7 +38,7 @@ from engine.protocols import TCP_STATES
 from engine.result import FlowResult
 from engine.tcp import TcpState, Timeline, tcp_timeline
 from engine.tcp.expert_flags import OUT_OF_ORDER, RETRANSMISSION_KINDS
-from engine.tcp.graphs import StreamGraphData, stream_graph_data
+from engine.tcp_graphs import StreamGraphData, stream_graph_data
 from gui import units
 from gui.jobs import JobRunner, LatestJob
 from gui.panes.base import Pane

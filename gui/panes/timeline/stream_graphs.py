@@ -1,6 +1,6 @@
 """Wireshark's TCP stream graphs besides Stevens, for one direction of one connection: tcptrace,
 throughput, round-trip time and window scaling. The pane draws what the engine computed on a
-worker (:func:`engine.tcp.graphs.stream_graph_data`); nothing here analyses packets.
+worker (:func:`engine.tcp_graphs.stream_graph_data`); nothing here analyses packets.
 
 - **tcptrace**: each segment an I-bar from its first to its last sequence number (retransmitted
   ones in orange), the other side's ACK line, its receive-window line (ACK + window) and its SACK
@@ -30,7 +30,7 @@ from PySide6.QtCore import QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
-from engine.tcp.graphs import StreamGraphData
+from engine.tcp_graphs import StreamGraphData
 from gui import units
 from gui.panes.timeline.data import column_strokes
 from gui.plots import axis_font, dense_curve, make_plot

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..packet_notes import conversation_packets, expert_of
-from ..packets import ACK, RST, SYN
-from ..result import FlowResult
-from . import expert_flags as F
-from .optscan import sack_blocks, scan_options
+from .packet_notes import conversation_packets, expert_of
+from .packets import ACK, RST, SYN
+from .result import FlowResult
+from .tcp import expert_flags as F
+from .tcp.optscan import sack_blocks, scan_options
 
 M32 = 0xFFFFFFFF
 
