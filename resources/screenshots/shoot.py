@@ -41,6 +41,8 @@ def main() -> int:
                              "client")
     parser.add_argument("--xrange", default=None,
                         help="the Timeline's time range shown, in seconds: FROM,TO")
+    parser.add_argument("--packet", type=int, default=None,
+                        help="frame number (1-based) to select in the pane on show")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
@@ -82,6 +84,9 @@ def main() -> int:
         if args.xrange:
             QTimer.singleShot(args.settle_ms // 2, lambda: timeline.state_plot.setXRange(
                 *(float(v) for v in args.xrange.split(",")), padding=0))
+    if args.packet is not None and args.pane:
+        pane = window.details.panes[args.pane]
+        QTimer.singleShot(args.settle_ms // 2, lambda: pane.select_packet(args.packet - 1))
     QTimer.singleShot(args.settle_ms, loop.quit)
     loop.exec()
     args.out.parent.mkdir(parents=True, exist_ok=True)
