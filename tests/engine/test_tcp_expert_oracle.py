@@ -5,10 +5,10 @@ for each capture: every TCP frame's ``tcp.analysis`` flags, duplicate-ACK number
 ACK RTT and initial RTT. Every frame must agree exactly (RTTs to the microsecond), for the
 vectorised analysis stored at load and for the packet-by-packet one.
 
-Where Flowscope and tshark 4.0 disagree on purpose: none in these captures. (The one known case
-is a SYN that reopens a closed connection with the same initial sequence number: Flowscope starts
-a new conversation, as newer Wireshark releases do, and analyses it afresh; tshark 4.0 keeps it in
-the old conversation and flags it as a retransmission. See the README.)
+Where Flowscope and tshark 4.0 disagree on purpose (the decoder's choices, not the analysis):
+listed below in UNDECODED_STREAMS and DECODED_APART, each with its reason. A SYN that reopens a
+closed connection with the same initial sequence number stays in its stream, as in tshark 4.0
+(``syn-retry-same-isn.pcap``), and is analysed alike.
 """
 
 from __future__ import annotations
