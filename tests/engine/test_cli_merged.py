@@ -84,6 +84,18 @@ def test_export_pcap_of_a_set(capture_set: tuple[list[Path], Path], tmp_path: Pa
         assert got.read_bytes() == want.read_bytes()
 
 
+def test_packets_of_a_stream_of_a_set(capture_set: tuple[list[Path], Path],
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    paths, merged = capture_set
+    code, got, _ = _run(capsys, "packets", *map(str, paths), "--stream", "1", "--format", "json")
+    assert code == 0
+    _, want, _ = _run(capsys, "packets", str(merged), "--stream", "1", "--format", "json")
+    doc, ref = json.loads(got), json.loads(want)
+    assert doc.pop("capture")["files"] == [str(p) for p in paths]
+    ref.pop("capture")
+    assert doc == ref and doc["packets"]
+
+
 def test_a_damaged_file_warns_and_the_rest_is_listed(tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]
                                                      ) -> None:
