@@ -6,13 +6,13 @@ answer for the same packets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from .cancel import cancel_scope, checkpoint
-from .capture import ByteSource, CancelFn, Interface, ProgressFn, RecordChunk, open_capture
+from .capture import ByteSource, CancelFn, Interface, ProgressFn, RecordChunk, open_captures
+from .capture.files import PathLike, request_name
 from .capture.in_memory import MemoryChunker
 from .capture.source import MemorySource
 from .config import FlowConfig
@@ -45,7 +45,8 @@ def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
         if index == 0 and size_hint and len(chunk):
             # the first chunk tells the average record size: room for the whole file at once
             # (no more rows than the file can hold: every record takes at least 16 bytes)
-            span = max(int(chunk.data_off[-1] - chunk.data_off[0] + chunk.caplen[-1]),
+            # (records may lie in any order in a chunk merged from several files)
+            span = max(int((chunk.data_off + chunk.caplen).max() - chunk.data_off.min()),
                        16 * len(chunk))
             table.reserve(int(size_hint * 1.1 * len(chunk) / span) + len(chunk))
         if linktypes.size < len(interfaces):  # interfaces are only appended: add the new ones
@@ -118,19 +119,19 @@ def _merge(packets: PacketTable, inner: InnerPackets, table: ConversationTable,
     return merged, links
 
 
-def analyse_file(path: str | Path, config: FlowConfig | None = None,
+def analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None = None,
                  progress: ProgressFn | None = None, cancel: CancelFn | None = None
                  ) -> FlowResult:
-    """Read and analyse a capture file (see :func:`engine.extract_flows_from_file`)."""
-    with cancel_scope(cancel, f"Loading {Path(path).name} was cancelled."):
+    """Read and analyse a capture file, or several (or a folder of them) as one capture merged
+    by time (see :func:`engine.extract_flows_from_file`)."""
+    with cancel_scope(cancel, f"Loading {request_name(path)} was cancelled."):
         return _analyse_file(path, config, progress, cancel)
 
 
-def _analyse_file(path: str | Path, config: FlowConfig | None, progress: ProgressFn | None,
-                  cancel: CancelFn | None) -> FlowResult:
+def _analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None,
+                  progress: ProgressFn | None, cancel: CancelFn | None) -> FlowResult:
     config = config or FlowConfig()
-    path = Path(path)
-    reader = open_capture(path, config)
+    reader = open_captures(path, config)
     plugins = [make() for make in LINK_PLUGINS]
     try:
         packets, side = _decode_all(reader.chunks(progress, cancel), reader.interfaces, plugins,
@@ -141,7 +142,9 @@ def _analyse_file(path: str | Path, config: FlowConfig | None, progress: Progres
     reader.input.close()
     source = reader.input.source()
     span = reader.unlisted_span or (None, None)
-    capture = CaptureInfo(path=path, format=reader.format_name,
+    files = reader.files
+    capture = CaptureInfo(path=files[0] if len(files) == 1 else None, files=files,
+                          format=reader.format_name,
                           packets=len(packets) + reader.unlisted_empty,
                           interfaces=reader.interfaces, first_ns=span[0], last_ns=span[1],
                           warnings=reader.warnings, file_bytes=reader.input.total_bytes,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject
 
-from engine import FlowConfig, extract_flows_from_file
+from engine import FlowConfig, extract_flows_from_file, extract_flows_from_files
+from engine.capture.files import describe_files
 from gui.jobs import PROGRESS_INTERVAL, Job
 from gui.table.data import ConversationData
 
@@ -46,20 +48,34 @@ class LoadProgress:
 
 
 class LoadJob(Job):
-    """Read one capture with the engine and prepare the table's columns."""
+    """Read one capture with the engine and prepare the table's columns: a file, a folder of
+    them, or several files read as one capture merged by time."""
 
-    def __init__(self, path: str | Path, config: FlowConfig,
+    def __init__(self, path: str | Path | Sequence[str | Path], config: FlowConfig,
                  parent: QObject | None = None) -> None:
-        self.path = Path(path)
-        super().__init__(f"Reading {self.path.name}", parent)
+        items = [path] if isinstance(path, str | Path) else list(path)
+        #: what was asked for, in order (a folder stays a folder)
+        self.paths = [Path(p) for p in items]
+        #: how messages name it until the engine says which files it read
+        self.name = describe_files(self.paths)
+        super().__init__(f"Reading {self.name}", parent)
         self.config = config
         self._started = 0.0
         self._last_report = 0.0
 
+    @property
+    def path(self) -> Path:
+        """The first (usually the only) path asked for."""
+        return self.paths[0]
+
     def work(self) -> ConversationData:
         self._started = time.monotonic()
-        result = extract_flows_from_file(self.path, self.config, progress=self._report,
-                                         cancel=self._cancel.is_set)
+        if len(self.paths) == 1:
+            result = extract_flows_from_file(self.paths[0], self.config, progress=self._report,
+                                             cancel=self._cancel.is_set)
+        else:
+            result = extract_flows_from_files(self.paths, self.config, progress=self._report,
+                                              cancel=self._cancel.is_set)
         try:
             return ConversationData(result)
         except BaseException:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..capture.ranges import read_pieces
 from ..capture.source import source_array
 from ..errors import FlowError
 from ..follow import conversation_stream
@@ -221,9 +222,9 @@ class PayloadReader:
             for r, s in zip(rows[~inside].tolist(), start[~inside].tolist(), strict=True):
                 tail = array[s : s + width]
                 out[r, : tail.size] = tail
-        else:
-            for r, packet in zip(rows.tolist(), chosen.tolist(), strict=True):
-                data = self.payload(packet)[:width]
+        else:  # no memory map (a capture of several files): nearby heads read in blocks
+            pieces = read_pieces(self.result.source, start, size[rows])
+            for r, data in zip(rows.tolist(), pieces, strict=True):
                 out[r, : len(data)] = np.frombuffer(data, dtype=np.uint8)
         beyond = np.arange(width)[None, :] >= size[:, None]
         out[beyond] = 0

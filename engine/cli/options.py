@@ -61,7 +61,10 @@ def stream_number(value: str) -> int:
 
 def add_capture_argument(parser: argparse.ArgumentParser, stream: bool = False) -> None:
     """The capture FILE every subcommand reads (and ``--stream N`` for those about one)."""
-    parser.add_argument("file", help="pcap or pcapng file (gzip-compressed is fine)")
+    parser.add_argument("file", nargs="+", metavar="FILE",
+                        help="pcap or pcapng file (gzip-compressed is fine); several files, or "
+                             "a folder of them, are read as one capture merged by time, as "
+                             "mergecap merges them")
     if stream:
         parser.add_argument("--stream", type=stream_number, required=True, metavar="N",
                             help="the tcp.stream number (as in the conversations list)")

@@ -7,6 +7,7 @@ the state machines run only over the packets that can change a state (see ``even
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -30,6 +31,9 @@ from .events import (
 from .history import history_strings
 from .segments import TcpPackets, gather_tcp, tcp_conversations
 from .seqstats import sequence_stats
+
+#: called with (table rows, their gathered packets) for each batch
+BatchHook = Callable[[np.ndarray, TcpPackets], None]
 
 STATE_NAMES = np.array([s.name for s in st.TcpState])
 STATUS_NAMES = np.array(st.STATUS_WORDS)
@@ -74,27 +78,33 @@ BATCH_PACKETS = 1 << 18
 
 
 def summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig,
-              capture_last_ns: int | None) -> TcpSummary:
-    """The summary of every TCP conversation, in batches of about ``BATCH_PACKETS`` packets."""
+              capture_last_ns: int | None, each_batch: BatchHook | None = None) -> TcpSummary:
+    """The summary of every TCP conversation, in batches of about ``BATCH_PACKETS`` packets;
+    ``each_batch(rows, t)`` also sees each batch's gathered packets (other TCP analyses share
+    them instead of gathering again)."""
     rows = tcp_conversations(table)
     sizes = table.packets[rows]
     batch = np.cumsum(sizes) // BATCH_PACKETS  # a conversation larger than a batch: alone
     cuts = np.flatnonzero(np.diff(batch)) + 1
-    parts = [_summarize(packets, table, config, capture_last_ns, part)
+    parts = [_summarize(packets, table, config, capture_last_ns, part, each_batch)
              for part in np.split(rows, cuts)] if rows.size else []
     if len(parts) == 1:
         return parts[0]
     if not parts:
-        return _summarize(packets, table, config, capture_last_ns, rows)
+        return _summarize(packets, table, config, capture_last_ns, rows, each_batch)
     return TcpSummary(*(np.concatenate([getattr(p, f.name) for p in parts])
                         for f in fields(TcpSummary)))
 
 
 def _summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig,
-               capture_last_ns: int | None, rows: np.ndarray) -> TcpSummary:
+               capture_last_ns: int | None, rows: np.ndarray, each_batch: BatchHook | None
+               ) -> TcpSummary:
     checkpoint()
     t = gather_tcp(packets, table, rows)
     checkpoint()
+    if each_batch is not None:
+        each_batch(rows, t)
+        checkpoint()
     r, rfc, zeek = final_states(t)
     checkpoint()
     status = st.status_codes(rfc)
