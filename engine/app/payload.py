@@ -195,9 +195,7 @@ class PayloadReader:
         sizes): the memory map itself, or those bytes read and joined."""
         if self.view is not None:
             return self.view, starts, sizes
-        source = self.result.source
-        pieces = [source.read(s, n) if n else b"" for s, n in zip(
-            starts.tolist(), sizes.tolist(), strict=True)]
+        pieces = read_pieces(self.result.source, starts, sizes)  # nearby ones read in blocks
         sizes = np.array([len(piece) for piece in pieces], dtype=np.int64)
         return b"".join(pieces), np.cumsum(sizes) - sizes, sizes
 

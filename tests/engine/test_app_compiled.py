@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import WIRESHARK, FlowResult, analyse_file
+from engine import WIRESHARK, FlowResult, analyse_file, extract_flows_from_files
 from engine.app import accel, dns, fingerprints, inspect, tls, x509
 from engine.app.analysis import _tcp_client
 from engine.app.fields import ORDER
@@ -21,6 +21,7 @@ from engine.app.payload import DirectionReader, PayloadReader, openings
 
 from .app_build import Dialogue, analyse
 from .app_truth import APP, CAPTURES
+from .merging import mergecap, records_of, split, write, write_set
 
 pytestmark = pytest.mark.skipif(accel.FAST is None, reason="the compiled parsers are not built")
 
@@ -419,6 +420,22 @@ def _columns(path: Path) -> tuple[dict[str, list[str]], list[tuple[str, str, int
         extra = result.conversations.extra
         return ({name: [str(v) for v in extra[name].tolist()] for name in ORDER},
                 result.plugin_data["app"].names.rows())
+
+
+@pytest.mark.parametrize("capture", ["ndpi-chrome.pcap", "ndpi-android.pcap", "ndpi-quic-29.pcap"])
+def test_a_capture_of_several_files_has_the_same_columns(tmp_path: Path, capture: str) -> None:
+    """No memory map (a capture of several files): the many-rows readers take their bytes
+    from the files' blocks, or leave the rows to the one-by-one inspectors."""
+    records = records_of(APP / capture)
+    files = split(records, "alternate", 2)
+    paths = write_set(tmp_path / "set", files)
+    merged = write(tmp_path / "merged.pcapng", mergecap(files), "pcapng")
+    with analyse_file(merged, WIRESHARK) as one:
+        want = _record_columns(one)
+    got = extract_flows_from_files(paths, WIRESHARK)
+    assert got.source is not None and PayloadReader(got).view is None
+    assert _record_columns(got) == want
+    assert any(v != "" for v in want["service"])
 
 
 @pytest.mark.parametrize("capture", CAPTURES)
