@@ -619,10 +619,11 @@ PyObject *tls_streams(PyObject *self, PyObject *args)
             size[d] = 0;
             for (Py_ssize_t k = 0; k < depth; k++) {
                 Py_ssize_t piece = (Py_ssize_t)pz[d * depth + k];
-                memcpy(room[d] + size[d], base + ps[d * depth + k], (size_t)piece);
+                if (piece > 0)
+                    memcpy(room[d] + size[d], base + ps[d * depth + k], (size_t)piece);
                 size[d] += piece;
             }
-            data[d] = room[d];
+            data[d] = total > 0 ? room[d] : (const unsigned char *)"";
         }
         if (out == NULL)
             break;
