@@ -86,7 +86,10 @@ def _lane_of(t: TcpPackets, lanes: Lanes, d: int, L: np.ndarray, sf: np.ndarray,
     km = lanes.ack_max(1 - d)
     if acks.size and not km.ok:
         exact[t.local[seg]] = True
-    next_ack = np.searchsorted(acks, seg)  # acks before each segment = position of the next one
+    is_ack = np.zeros(len(t), dtype=np.int32)
+    is_ack[acks] = 1
+    # acks before each segment = position of the next one
+    next_ack = np.cumsum(is_ack, dtype=np.int32)[seg].astype(np.int64)
     prev_ack = next_ack - 1
     ok = prev_ack >= 0
     ok[ok] = km.gid[prev_ack[ok]] == t.local[seg[ok]]
@@ -179,9 +182,10 @@ def _matches(t: TcpPackets, lane: _Lane, drop: np.ndarray, end: np.ndarray, out:
     gbase = t.base[t.local[seg], lane.d]
     at = np.minimum(drop, n - 1)
     hit = (drop < n) & (((gbase + lane.e) & M32) == t.ack[at])
-    if not hit.any():
+    h = np.flatnonzero(hit)
+    if not h.size:
         return
-    rows, segs = drop[hit], seg[hit]
+    rows, segs = drop[h], seg[h]
     if rows.size > 1 and not np.all(rows[1:] >= rows[:-1]):
         order = np.argsort(rows, kind="stable")  # segments stay in order within a row
         rows, segs = rows[order], segs[order]

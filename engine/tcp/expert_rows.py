@@ -19,6 +19,11 @@ NONE = np.iinfo(np.int64).min
 _KEY_LIMIT = 1 << 62
 
 
+def mark(flags: np.ndarray, mask: np.ndarray, bits: int) -> None:
+    """``flags |= bits`` where ``mask`` holds (one pass, no gather of the masked rows)."""
+    flags |= mask * np.uint16(bits)
+
+
 def s32(x: np.ndarray) -> np.ndarray:
     """Values mod 2^32 read as signed 32-bit numbers (int64)."""
     return ((x + (1 << 31)) & M32) - (1 << 31)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..packets import ACK, FIN, RST, SYN
 from . import expert_flags as F
-from .expert_rows import NONE, KeyedMax, Lanes, exclusive_max, gt32, le32, lt32
+from .expert_rows import NONE, KeyedMax, Lanes, exclusive_max, gt32, le32, lt32, mark
 from .expert_window import NO_SCALING, UNKNOWN, window_state
 from .segments import TcpPackets
 
@@ -72,8 +72,9 @@ class Rows:
 @dataclass
 class SeqAnalysis:
     flags: np.ndarray  # uint16 per row (HAS_RECORD where known from these rules)
-    dup_num: np.ndarray  # int64 per row, 0 = not a duplicate ACK
-    dup_of: np.ndarray  # int64 row of the repeated ACK, -1 = none
+    dup_rows: np.ndarray  # the duplicate ACKs (rows, in order)
+    dup_num: np.ndarray  # int64 per duplicate ACK: its number (#1, #2, …)
+    dup_of: np.ndarray  # int64 per duplicate ACK: the row of the ACK it repeats, -1 = none
     lost_row: np.ndarray  # bool: LOST_SEGMENT rows (bytes in flight pauses after them)
     end: np.ndarray  # int64 unwrapped sequence end of each row (SYN/FIN count one)
     base: np.ndarray  # int64 (nconv, 2): Wireshark's raw base sequence number per lane
@@ -88,12 +89,11 @@ def analyse_sequence(t: TcpPackets, lanes: Lanes, seglen: np.ndarray, wscale: np
     n = r.n
     exact = np.zeros(t.nconv, dtype=bool)
     ps, po = lanes.prev_same, lanes.prev_other
-    has_po = po >= 0
-    po0, ps0 = np.maximum(po, 0), np.maximum(ps, 0)
-    rev_win = np.where(has_po, r.win[po0], M32)
-    rev_lastack = np.where(has_po, r.ack[po0], 0)
-    fwd_win = np.where(ps >= 0, r.win[ps0], M32)
-    fwd_lastack = np.where(ps >= 0, r.ack[ps0], 0)
+    # the previous row's window and ACK number; index -1 (no such row) reads the defaults
+    win_or_none = np.append(r.win, M32)
+    ack_or_none = np.append(r.ack, 0)
+    rev_win, rev_lastack = win_or_none[po], ack_or_none[po]
+    fwd_win, fwd_lastack = win_or_none[ps], ack_or_none[ps]
 
     # -- nextseq, with zero-window probes found by iterating to a fixed point ------------
     cand = (r.L == 1) & (rev_win == 0)
@@ -120,24 +120,24 @@ def analyse_sequence(t: TcpPackets, lanes: Lanes, seglen: np.ndarray, wscale: np
 
     # -- flags of the sender's own rules --------------------------------------------------
     f = np.zeros(n, dtype=np.uint16)
-    f[zwp] |= F.ZERO_WINDOW_PROBE
-    f[nz & (r.win == 0) & ~r.sfr] |= F.ZERO_WINDOW
+    mark(f, zwp, F.ZERO_WINDOW_PROBE)
+    mark(f, nz & (r.win == 0) & ~r.sfr, F.ZERO_WINDOW)
     lost = nz & N_set & gt32(r.seq, N_raw) & ~r.rst
-    f[lost] |= F.LOST_SEGMENT
+    mark(f, lost, F.LOST_SEGMENT)
     keepalive = nz & (r.L <= 1) & (r.seq == ((N_raw - 1) & M32)) & ~r.sfr
-    f[keepalive] |= F.KEEP_ALIVE
+    mark(f, keepalive, F.KEEP_ALIVE)
     same = nz & (r.L == 0) & (r.seq == N_raw) & (r.ack == fwd_lastack) & ~r.sfr
-    f[same & (r.win != 0) & (r.win != fwd_win)] |= F.WINDOW_UPDATE
+    mark(f, same & (r.win != 0) & (r.win != fwd_win), F.WINDOW_UPDATE)
     full, too_many = _window_full(t, lanes, r, nz, rev_win, rev_lastack, wscale)
     exact |= too_many
-    f[full] |= F.WINDOW_FULL
-    po_flags = np.where(has_po, f[po0], 0)
+    mark(f, full, F.WINDOW_FULL)
+    po_flags = np.append(f, np.uint16(0))[po]
     ka_ack = same & (r.win != 0) & (r.win == fwd_win) & ((po_flags & F.KEEP_ALIVE) != 0)
-    f[ka_ack] |= F.KEEP_ALIVE_ACK
+    mark(f, ka_ack, F.KEEP_ALIVE_ACK)
     po_zwp = (po_flags & F.ZERO_WINDOW_PROBE) != 0
-    f[same & (r.win == 0) & (fwd_win == 0) & po_zwp] |= F.ZERO_WINDOW_PROBE_ACK
+    mark(f, same & (r.win == 0) & (fwd_win == 0) & po_zwp, F.ZERO_WINDOW_PROBE_ACK)
     dup = same & (r.win != 0) & (r.win == fwd_win) & ~ka_ack
-    f[dup] |= F.DUPLICATE_ACK
+    mark(f, dup, F.DUPLICATE_ACK)
     reset = r.ack != fwd_lastack  # the side's ACK number moved: its duplicate counter restarts
 
     # -- Wireshark's base per lane, and SYNs that reopen or restart the conversation ------
@@ -152,16 +152,13 @@ def analyse_sequence(t: TcpPackets, lanes: Lanes, seglen: np.ndarray, wscale: np
     # -- the duplicate-ACK counters, read where rules need them ---------------------------
     dup_rows = np.flatnonzero(dup)
     counters = _Counters(t, lanes, r.lane, reset, dup, minus_one)
-    dup_num = np.zeros(n, dtype=np.int64)
-    dup_of = np.full(n, -1, dtype=np.int64)
-    if dup_rows.size:
-        dup_num[dup_rows] = counters.dups_since_anchor(dup_rows, r.lane[dup_rows]) + 1
-        dup_of[dup_rows] = counters.last_reset(dup_rows, r.lane[dup_rows])
+    dup_num = counters.dups_since_anchor(dup_rows, r.lane[dup_rows]) + 1
+    dup_of = counters.last_reset(dup_rows, r.lane[dup_rows])
     mo = np.flatnonzero(minus_one)
     if mo.size:
         zero = counters.is_zero(mo, 1 - r.lane[mo])
         f[mo[zero]] |= F.ACK_LOST_SEGMENT
-    f[catch_up] |= F.ACK_LOST_SEGMENT
+    mark(f, catch_up, F.ACK_LOST_SEGMENT)
 
     # -- retransmission, fast or spurious retransmission, out-of-order ----------------------
     irtt_ns, irtt_row = _initial_rtt(t, lanes, r)
@@ -169,9 +166,10 @@ def analyse_sequence(t: TcpPackets, lanes: Lanes, seglen: np.ndarray, wscale: np
     c = np.flatnonzero(checked)
     _retransmissions(t, lanes, r, c, N, N_raw, nz, rev_lastack, minus_one, counters,
                      irtt_ns, irtt_row, f, reach if reach_of is zwp else {})
-    f[record | (f != 0)] |= F.HAS_RECORD
-    return SeqAnalysis(flags=f, dup_num=dup_num, dup_of=dup_of, lost_row=lost, end=r.end,
-                       base=base, irtt_ns=irtt_ns, irtt_row=irtt_row, exact=exact)
+    mark(f, record | (f != 0), F.HAS_RECORD)
+    return SeqAnalysis(flags=f, dup_rows=dup_rows, dup_num=dup_num, dup_of=dup_of,
+                       lost_row=lost, end=r.end, base=base, irtt_ns=irtt_ns, irtt_row=irtt_row,
+                       exact=exact)
 
 
 def _nextseq_before(t: TcpPackets, lanes: Lanes, end: np.ndarray, skip: np.ndarray

@@ -118,8 +118,9 @@ class TcpPackets:
             out = self.__dict__["_prev_same"] = np.full(len(self), -1, dtype=np.int64)
             for lane in (0, 1):
                 rows = self.lane_rows(lane)
-                same = self.local[rows[1:]] == self.local[rows[:-1]]
-                out[rows[1:][same]] = rows[:-1][same]
+                g = self.local[rows]
+                same = np.flatnonzero(g[1:] == g[:-1])
+                out[rows[same + 1]] = rows[same]
         return out
 
     def prev_other(self) -> np.ndarray:
