@@ -50,6 +50,7 @@ class _Lane:
     km: KeyedMax  # running maximum of their acknowledgements per conversation
     prev_ack: np.ndarray  # per segment: position in ``acks`` of the last one before it, -1
     next_ack: np.ndarray  # per segment: position in ``acks`` of the first one after it (any)
+    has_next: np.ndarray  # per segment: that one is in the segment's conversation
     acked_to: np.ndarray  # per segment: the highest acknowledgement before it (NONE: none)
 
 
@@ -91,8 +92,13 @@ def _lane_of(t: TcpPackets, lanes: Lanes, d: int, L: np.ndarray, sf: np.ndarray,
     # acks before each segment = position of the next one
     next_ack = np.cumsum(is_ack, dtype=np.int32)[seg].astype(np.int64)
     prev_ack = next_ack - 1
-    ok = prev_ack >= 0
-    ok[ok] = km.gid[prev_ack[ok]] == t.local[seg[ok]]
+    seg_conv = t.local[seg]
+    if acks.size:
+        ok = (prev_ack >= 0) & (km.gid[np.maximum(prev_ack, 0)] == seg_conv)
+        has_next = (next_ack < acks.size) & \
+            (km.gid[np.minimum(next_ack, acks.size - 1)] == seg_conv)
+    else:
+        ok = has_next = np.zeros(seg.size, dtype=bool)
     prev_ack = np.where(ok, prev_ack, -1)
     R = np.full(seg.size, NONE, dtype=np.int64)
     if acks.size and km.ok:
@@ -105,7 +111,7 @@ def _lane_of(t: TcpPackets, lanes: Lanes, d: int, L: np.ndarray, sf: np.ndarray,
     far = (R != NONE) & (np.abs(e - R) >= _HALF)
     exact[t.local[seg[far]]] = True
     return _Lane(d=d, seg=seg, s=t.rel[seg], e=e, acks=acks, km=km, prev_ack=prev_ack,
-                 next_ack=next_ack, acked_to=R)
+                 next_ack=next_ack, has_next=has_next, acked_to=R)
 
 
 def _drops(t: TcpPackets, lane: _Lane, ackf: np.ndarray, end: np.ndarray, exact: np.ndarray
@@ -116,8 +122,7 @@ def _drops(t: TcpPackets, lane: _Lane, ackf: np.ndarray, end: np.ndarray, exact:
     drop = np.full(seg.size, n, dtype=np.int64)
     if acks.size and km.ok:
         nxt = lane.next_ack  # the first peer ACK row after each segment
-        has = nxt < acks.size
-        has[has] = t.local[acks[nxt[has]]] == t.local[seg[has]]
+        has = lane.has_next
         normal = (lane.acked_to == NONE) | (lane.acked_to < lane.e)
         easy = np.flatnonzero(has & normal)
         if easy.size:

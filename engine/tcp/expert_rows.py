@@ -26,20 +26,25 @@ def mark(flags: np.ndarray, mask: np.ndarray, bits: int) -> None:
 
 def s32(x: np.ndarray) -> np.ndarray:
     """Values mod 2^32 read as signed 32-bit numbers (int64)."""
-    return ((x + (1 << 31)) & M32) - (1 << 31)
+    return _wrapped(x).astype(np.int64)
+
+
+def _wrapped(x: np.ndarray) -> np.ndarray:
+    """Values mod 2^32 as int32 (the conversion to uint32 is modular, then reinterpreted)."""
+    return x.astype(np.uint32).view(np.int32)
 
 
 def gt32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """TCP's wrap-aware a > b on raw 32-bit sequence numbers."""
-    return s32(a - b) > 0
+    return _wrapped(a - b) > 0
 
 
 def lt32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return s32(a - b) < 0
+    return _wrapped(a - b) < 0
 
 
 def le32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return s32(a - b) <= 0
+    return _wrapped(a - b) <= 0
 
 
 class Lanes:
@@ -128,6 +133,7 @@ class KeyedMax:
         self.lo = int(values.min()) if values.size else 0
         self.span = (int(values.max()) - self.lo + 2) if values.size else 2
         self.ok = self.span * (ngroups + 1) < _KEY_LIMIT
+        self._values: np.ndarray | None = None
         if self.ok and values.size:
             key = groups * self.span
             key += values
@@ -136,18 +142,28 @@ class KeyedMax:
         else:
             self.run = np.zeros(values.size, dtype=np.int64)
 
+    @property
+    def values(self) -> np.ndarray:
+        """The running maximum at each position, as a value (worked out once)."""
+        if self._values is None:
+            v = self.gid * -self.span
+            v += self.run
+            v += self.lo - 1
+            self._values = v
+        return self._values
+
     def value_at(self, pos: np.ndarray) -> np.ndarray:
         """The running maximum up to and including position ``pos`` (its own group)."""
-        return self.run[pos] - self.gid[pos] * self.span + self.lo - 1
+        return self.values[pos]
 
     def first_reaching(self, gid: np.ndarray, value: np.ndarray) -> np.ndarray:
         """First position of group ``gid`` whose running maximum is >= ``value`` (or the size
         when none)."""
         v = np.clip(value - self.lo + 1, 0, self.span)
         pos = np.searchsorted(self.run, gid * self.span + v, side="left")
-        inside = pos < self.run.size
-        inside[inside] = self.gid[pos[inside]] == gid[inside]
-        return np.where(inside, pos, self.run.size)
+        inside = np.flatnonzero(pos < self.run.size)
+        pos[inside[self.gid[pos[inside]] != gid[inside]]] = self.run.size
+        return pos
 
 
 def exclusive_max(values: np.ndarray, groups: np.ndarray, km: KeyedMax | None = None
@@ -167,10 +183,7 @@ def exclusive_max(values: np.ndarray, groups: np.ndarray, km: KeyedMax | None = 
         return out
     out = np.empty(n, dtype=np.int64)
     out[0] = NONE
+    out[1:] = k.values[:-1]
     g = k.gid
-    rest = out[1:]
-    np.multiply(g[1:], -k.span, out=rest)
-    rest += k.run[:-1]
-    rest += k.lo - 1
-    rest[g[1:] != g[:-1]] = NONE
+    out[1:][g[1:] != g[:-1]] = NONE
     return out

@@ -234,12 +234,12 @@ def _bases_and_syns(t: TcpPackets, lanes: Lanes, r: Rows, exact: np.ndarray
     for d in (0, 1):
         rows = lanes.rows[d]
         if rows.size:
-            c = t.local[rows]
+            c = lanes.groups(d)
             head = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
             first_row[c[head], d] = rows[head]
-        acks = np.flatnonzero((r.lane == 1 - d) & r.ackf)
+        acks = lanes.acks(1 - d)
         if acks.size:
-            c = t.local[acks]
+            c = lanes.ack_max(1 - d).gid
             head = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
             first_ack[c[head], d] = acks[head]
     own = first_row <= first_ack
