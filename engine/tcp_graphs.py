@@ -142,23 +142,72 @@ def round_trip_times(rel_seq: np.ndarray, rel_ack: np.ndarray, payload: np.ndarr
     # covered by an earlier segment that is still unacknowledged (acked <= seq < its end)
     reach = np.maximum.accumulate(end)
     before = np.r_[np.iinfo(np.int64).min, reach[:-1]]
-    covered = np.zeros(seg.size, dtype=bool)
-    for k in np.flatnonzero((acked <= seq) & (seq < before)).tolist():
-        lo = int(np.searchsorted(reach, acked[k], side="right"))  # earlier ones are all acked
-        window = slice(lo, k)
-        covered[k] = bool(np.any((seq[window] <= seq[k]) & (seq[k] < end[window])))
+    covered = _covered_by_earlier(seq, end, acked, reach,
+                                  np.flatnonzero((acked <= seq) & (seq < before)))
     keep = ~covered
     seg, seq, first, acked = seg[keep], seq[keep], first[keep], acked[keep]
     at = np.searchsorted(top, seq, side="right")  # the first ACK past seq, among all
     found = np.where(acked <= seq, at, -1)
-    for k in np.flatnonzero(acked > seq).tolist():  # data already acknowledged: rare
-        later = np.flatnonzero(a[first[k]:] > seq[k])
-        found[k] = first[k] + later[0] if later.size else a.size
+    late = np.flatnonzero(acked > seq)  # data already acknowledged: the first later ACK past it
+    found[late] = _first_above(a, first[late], seq[late])
     ack_row = np.where(found < a.size, acks[np.minimum(found, a.size - 1)], np.iinfo(np.int64).max)
     if sacks is not None and sacks[0].size:
         ack_row = _first_sack(seg, seq, seq + payload[seg], ack_row, *sacks)
     ok = ack_row < np.iinfo(np.int64).max
     return ack_row[ok], seg[ok]
+
+
+#: (earlier segment, segment) pairs compared at once when looking for a covering segment
+PAIRS_PER_CHUNK = 1 << 20
+#: ACKs looked at one step at a time before the rest are searched one segment at a time
+SCAN_STEPS = 16
+
+
+def _covered_by_earlier(seq: np.ndarray, end: np.ndarray, acked: np.ndarray,
+                        reach: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """Per segment: whether one of the candidates ``cand`` has its first byte inside an earlier
+    segment sent after everything ``acked`` covered (``reach``: running maximum of the ends, so
+    the segments before the first that reaches past ``acked`` are all acknowledged). The pairs
+    (earlier segment, candidate) are compared in chunks of whole-column operations."""
+    covered = np.zeros(seq.size, dtype=bool)
+    if not cand.size:
+        return covered
+    lo = np.searchsorted(reach, acked[cand], side="right")
+    width = np.maximum(cand - lo, 0)
+    chunk = np.cumsum(width) // PAIRS_PER_CHUNK
+    for part in np.split(np.arange(cand.size), np.flatnonzero(np.diff(chunk)) + 1):
+        k, w, first = cand[part], width[part], lo[part]
+        total = int(w.sum())
+        if not total:
+            continue
+        owner = np.repeat(np.arange(k.size), w)
+        j = np.repeat(first, w) + (np.arange(total) - np.repeat(np.cumsum(w) - w, w))
+        s = seq[k][owner]
+        inside = (seq[j] <= s) & (s < end[j])
+        covered[k] = np.bincount(owner[inside], minlength=k.size) > 0
+    return covered
+
+
+def _first_above(a: np.ndarray, start: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Per query: the first position ``p >= start`` with ``a[p] > value`` (``a.size`` when
+    none). Usually the first ACK already is: a short step-by-step scan, then one search per
+    query left."""
+    found = np.full(start.size, a.size, dtype=np.int64)
+    todo = np.arange(start.size)
+    pos = start.astype(np.int64)
+    for _ in range(SCAN_STEPS):
+        if not todo.size:
+            return found
+        p = pos[todo]
+        inside = p < a.size
+        hit = inside & (a[np.minimum(p, max(a.size - 1, 0))] > value[todo])
+        found[todo[hit]] = p[hit]
+        todo = todo[inside & ~hit]
+        pos[todo] += 1
+    for k in todo.tolist():
+        later = np.flatnonzero(a[pos[k]:] > value[k])
+        found[k] = pos[k] + later[0] if later.size else a.size
+    return found
 
 
 def _first_sack(seg: np.ndarray, seq: np.ndarray, end: np.ndarray, ack_row: np.ndarray,

@@ -18,7 +18,7 @@ from .expert_acks import analyse_acks
 from .expert_exact import analyse_conversation
 from .expert_flags import HAS_RECORD, REUSED_PORTS
 from .expert_input import ExpertInput, gather_input
-from .expert_rows import Lanes
+from .expert_rows import Lanes, mark
 from .expert_seq import analyse_sequence
 from .expert_store import NO_IRTT, TcpExpert
 from .segments import TcpPackets
@@ -93,7 +93,7 @@ def _vectorised(inp: ExpertInput, store: TcpExpert, dup: list[np.ndarray]) -> np
     flags = seq.flags
     first = t.bounds[:-1][inp.reused & (t.bounds[:-1] < t.bounds[1:])]
     flags[first] |= REUSED_PORTS | HAS_RECORD
-    flags[acks.record] |= HAS_RECORD
+    mark(flags, acks.record, HAS_RECORD)
     if exact.any():
         keep = ~exact[t.local]
         rows = t.index[keep]
@@ -105,11 +105,13 @@ def _vectorised(inp: ExpertInput, store: TcpExpert, dup: list[np.ndarray]) -> np
         store.flags[t.index] = flags
         store.bytes_in_flight[t.index] = acks.bytes_in_flight
         has = acks.acked >= 0
-    store.acked_back[t.index[has]] = t.index[has] - t.index[acks.acked[has]]
-    d = keep & (seq.dup_num > 0)
-    if d.any():
-        of = seq.dup_of[d]
-        dup.append(np.stack([t.index[d], seq.dup_num[d],
+    h = np.flatnonzero(has)
+    rows = t.index[h]
+    store.acked_back[rows] = rows - t.index[acks.acked[h]]
+    mine = keep[seq.dup_rows]
+    if mine.any():
+        of = seq.dup_of[mine]
+        dup.append(np.stack([t.index[seq.dup_rows[mine]], seq.dup_num[mine],
                              np.where(of >= 0, t.index[np.maximum(of, 0)], -1)], axis=1))
     ok = ~exact
     # a lane's base exists once it sent or was ACKed (rows are grouped by conversation)

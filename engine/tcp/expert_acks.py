@@ -50,6 +50,7 @@ class _Lane:
     km: KeyedMax  # running maximum of their acknowledgements per conversation
     prev_ack: np.ndarray  # per segment: position in ``acks`` of the last one before it, -1
     next_ack: np.ndarray  # per segment: position in ``acks`` of the first one after it (any)
+    has_next: np.ndarray  # per segment: that one is in the segment's conversation
     acked_to: np.ndarray  # per segment: the highest acknowledgement before it (NONE: none)
 
 
@@ -60,10 +61,9 @@ def analyse_acks(t: TcpPackets, lanes: Lanes, seglen: np.ndarray, end: np.ndarra
     out = AckAnalysis(acked=np.full(n, -1, dtype=np.int64),
                       bytes_in_flight=np.zeros(n, dtype=np.int64),
                       record=np.zeros(n, dtype=bool))
-    fl = t.flags
-    sf = (fl & (SYN | FIN)) != 0
-    ackf = (fl & ACK) != 0
-    L = seglen.astype(np.int64)
+    sf = t.has(SYN) | t.has(FIN)
+    ackf = t.has(ACK)
+    L = seglen.astype(np.int64, copy=False)
     for d in (0, 1):
         lane = _lane_of(t, lanes, d, L, sf, ackf, end, exact)
         if lane is None:
@@ -82,31 +82,36 @@ def _lane_of(t: TcpPackets, lanes: Lanes, d: int, L: np.ndarray, sf: np.ndarray,
     seg = rows[(L[rows] > 0) | sf[rows]]
     if not seg.size:
         return None
-    acks = lanes.rows[1 - d]
-    acks = acks[ackf[acks]]
+    acks = lanes.acks(1 - d)
     a = t.ack_rel[acks]
-    km = KeyedMax(t.local[acks], a)
+    km = lanes.ack_max(1 - d)
     if acks.size and not km.ok:
         exact[t.local[seg]] = True
     is_ack = np.zeros(len(t), dtype=np.int32)
     is_ack[acks] = 1
-    next_ack = np.cumsum(is_ack)[seg]  # acks before each segment = position of the next one
+    # acks before each segment = position of the next one
+    next_ack = np.cumsum(is_ack, dtype=np.int32)[seg].astype(np.int64)
     prev_ack = next_ack - 1
-    ok = prev_ack >= 0
-    ok[ok] = t.local[acks[prev_ack[ok]]] == t.local[seg[ok]]
+    seg_conv = t.local[seg]
+    if acks.size:
+        ok = (prev_ack >= 0) & (km.gid[np.maximum(prev_ack, 0)] == seg_conv)
+        has_next = (next_ack < acks.size) & \
+            (km.gid[np.minimum(next_ack, acks.size - 1)] == seg_conv)
+    else:
+        ok = has_next = np.zeros(seg.size, dtype=bool)
     prev_ack = np.where(ok, prev_ack, -1)
     R = np.full(seg.size, NONE, dtype=np.int64)
     if acks.size and km.ok:
         R[ok] = km.value_at(prev_ack[ok])
         # acknowledgements far from the data they acknowledge do not compare like TCP's
-        before = exclusive_max(a, t.local[acks])
+        before = exclusive_max(a, km.gid, km)
         far = (before != NONE) & (np.abs(a - before) >= _HALF)
         exact[t.local[acks[far]]] = True
     e = end[seg]
     far = (R != NONE) & (np.abs(e - R) >= _HALF)
     exact[t.local[seg[far]]] = True
     return _Lane(d=d, seg=seg, s=t.rel[seg], e=e, acks=acks, km=km, prev_ack=prev_ack,
-                 next_ack=next_ack, acked_to=R)
+                 next_ack=next_ack, has_next=has_next, acked_to=R)
 
 
 def _drops(t: TcpPackets, lane: _Lane, ackf: np.ndarray, end: np.ndarray, exact: np.ndarray
@@ -117,8 +122,7 @@ def _drops(t: TcpPackets, lane: _Lane, ackf: np.ndarray, end: np.ndarray, exact:
     drop = np.full(seg.size, n, dtype=np.int64)
     if acks.size and km.ok:
         nxt = lane.next_ack  # the first peer ACK row after each segment
-        has = nxt < acks.size
-        has[has] = t.local[acks[nxt[has]]] == t.local[seg[has]]
+        has = lane.has_next
         normal = (lane.acked_to == NONE) | (lane.acked_to < lane.e)
         easy = np.flatnonzero(has & normal)
         if easy.size:
@@ -183,9 +187,10 @@ def _matches(t: TcpPackets, lane: _Lane, drop: np.ndarray, end: np.ndarray, out:
     gbase = t.base[t.local[seg], lane.d]
     at = np.minimum(drop, n - 1)
     hit = (drop < n) & (((gbase + lane.e) & M32) == t.ack[at])
-    if not hit.any():
+    h = np.flatnonzero(hit)
+    if not h.size:
         return
-    rows, segs = drop[hit], seg[hit]
+    rows, segs = drop[h], seg[h]
     if rows.size > 1 and not np.all(rows[1:] >= rows[:-1]):
         order = np.argsort(rows, kind="stable")  # segments stay in order within a row
         rows, segs = rows[order], segs[order]
@@ -234,7 +239,7 @@ def _bytes_in_flight(t: TcpPackets, lanes: Lanes, lane: _Lane, drop: np.ndarray,
     query = seg[qpos]
     out.record[query] = True
     # Wireshark's relative numbers: (value - base) mod 2^32, compared unsigned
-    delta = s32(t.base[t.local[seg], d] - base[t.local[seg], d])
+    delta = s32(t.base[:, d] - base[:, d])[t.local[seg]]
     out_of_range = (lane.s + delta < 0) | (lane.e + delta >= (1 << 32))
     exact[t.local[seg[out_of_range]]] = True
     normal = (lane.acked_to == NONE) | (lane.acked_to < lane.e)
@@ -242,7 +247,7 @@ def _bytes_in_flight(t: TcpPackets, lanes: Lanes, lane: _Lane, drop: np.ndarray,
     queue = normal & ((lane.acked_to == NONE) | (lane.s >= lane.acked_to)) & by_ack
     first = np.full(qpos.size, np.iinfo(np.int64).max, dtype=np.int64)
     last = np.full(qpos.size, NONE, dtype=np.int64)
-    _queue_span(t, lane, queue, qpos, first, last, exact)
+    _queue_span(t, lane, queue, qpos, drop, first, last, exact)
     _other_spans(t, lane, ~queue, drop, qpos, ackf, first, last, exact)
     span = last - first
     po = lanes.prev_other[query]
@@ -254,7 +259,8 @@ def _bytes_in_flight(t: TcpPackets, lanes: Lanes, lane: _Lane, drop: np.ndarray,
 
 
 def _queue_span(t: TcpPackets, lane: _Lane, queue: np.ndarray, qpos: np.ndarray,
-                first: np.ndarray, last: np.ndarray, exact: np.ndarray) -> None:
+                drop: np.ndarray, first: np.ndarray, last: np.ndarray, exact: np.ndarray
+                ) -> None:
     """Lowest unacknowledged byte and highest end over the queue segments listed at each query.
     A queue segment (sent at or above the acknowledged point R) stays listed while R is below
     its end, and its listed start is max(start, R); R only grows."""
@@ -270,7 +276,7 @@ def _queue_span(t: TcpPackets, lane: _Lane, queue: np.ndarray, qpos: np.ndarray,
     R = lane.acked_to[qpos]
     alive = (highest != floor) & ((R == NONE) | (highest > R))
     last[alive] = np.maximum(last[alive], highest[alive])
-    covered = _covered(t, lane, queue, qpos, exact)
+    covered = _covered(t, lane, queue, qpos, drop, exact)
     low = np.where(covered, R, NONE)
     need = np.flatnonzero(alive & ~covered)
     if need.size:
@@ -281,9 +287,12 @@ def _queue_span(t: TcpPackets, lane: _Lane, queue: np.ndarray, qpos: np.ndarray,
 
 
 def _covered(t: TcpPackets, lane: _Lane, queue: np.ndarray, qpos: np.ndarray,
-             exact: np.ndarray) -> np.ndarray:
+             drop: np.ndarray, exact: np.ndarray) -> np.ndarray:
     """Per query: a queue segment sent at or before it has start <= R < end. R grows with the
-    rows, so each segment covers a contiguous run of queries: mark the runs."""
+    rows, so each segment covers a contiguous run of queries: mark the runs. A run ends at the
+    first query after the ACK that drops the segment; it begins at the first query whose R
+    reaches the segment's start, which is where the previous segment's run ended when that
+    one ended exactly there (in-order data), else found by a search."""
     R = lane.acked_to[qpos]
     valid = R != NONE
     if not valid.any():
@@ -295,14 +304,22 @@ def _covered(t: TcpPackets, lane: _Lane, queue: np.ndarray, qpos: np.ndarray,
     if span * (t.nconv + 1) >= (1 << 62):
         exact[t.local[lane.seg]] = True
         return np.zeros(qpos.size, dtype=bool)
-    qconv = t.local[lane.seg[qpos]]
-    keys = qconv * span + (np.where(valid, R, lo) - lo)  # sorted: R grows in a conversation
-    sconv = t.local[lane.seg[qs]]
-    start = np.searchsorted(keys, sconv * span + (s - lo), side="left")
-    stop = np.searchsorted(keys, sconv * span + (e - lo), side="left")
-    is_q = np.zeros(lane.seg.size + 1, dtype=np.int32)
-    is_q[qpos + 1] = 1
-    own = np.cumsum(is_q)[qs]  # queries before the segment = the first one at or after it
+    rows = lane.seg[qs]
+    sconv = t.local[rows]
+    before = np.zeros(len(t) + 1, dtype=np.int64)  # queries in rows before each row
+    before[lane.seg[qpos] + 1] = 1
+    np.cumsum(before, out=before)
+    stop = before[np.minimum(drop[qs], t.row_end[rows] - 1) + 1]
+    start = np.empty(qs.size, dtype=np.int64)
+    chained = np.zeros(qs.size, dtype=bool)
+    chained[1:] = (sconv[1:] == sconv[:-1]) & (s[1:] == e[:-1])
+    start[chained] = stop[:-1][chained[1:]]
+    alone = np.flatnonzero(~chained)
+    if alone.size:
+        qconv = t.local[lane.seg[qpos]]
+        keys = qconv * span + (np.where(valid, R, lo) - lo)  # sorted: R grows in a conversation
+        start[alone] = np.searchsorted(keys, sconv[alone] * span + (s[alone] - lo), side="left")
+    own = before[rows]  # queries before the segment = the first one at or after it
     begin = np.maximum(own, start)
     good = begin < stop
     depth = np.bincount(begin[good], minlength=qpos.size + 1)[: qpos.size + 1] - \

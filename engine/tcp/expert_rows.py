@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..packets import ACK
 from .segments import TcpPackets
 
 M32 = np.int64(0xFFFFFFFF)
@@ -18,26 +19,38 @@ NONE = np.iinfo(np.int64).min
 _KEY_LIMIT = 1 << 62
 
 
+def mark(flags: np.ndarray, mask: np.ndarray, bits: int) -> None:
+    """``flags |= bits`` where ``mask`` holds (one pass, no gather of the masked rows)."""
+    flags |= mask * np.uint16(bits)
+
+
 def s32(x: np.ndarray) -> np.ndarray:
     """Values mod 2^32 read as signed 32-bit numbers (int64)."""
-    return ((x + (1 << 31)) & M32) - (1 << 31)
+    return _wrapped(x).astype(np.int64)
+
+
+def _wrapped(x: np.ndarray) -> np.ndarray:
+    """Values mod 2^32 as int32 (the conversion to uint32 is modular, then reinterpreted)."""
+    return x.astype(np.uint32).view(np.int32)
 
 
 def gt32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """TCP's wrap-aware a > b on raw 32-bit sequence numbers."""
-    return s32(a - b) > 0
+    return _wrapped(a - b) > 0
 
 
 def lt32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return s32(a - b) < 0
+    return _wrapped(a - b) < 0
 
 
 def le32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return s32(a - b) <= 0
+    return _wrapped(a - b) <= 0
 
 
 class Lanes:
-    """Per-lane row lists of a batch and the "previous row" indices the analysis needs."""
+    """Per-lane row lists of a batch and the "previous row" indices the analysis needs; what
+    several rules read about a lane (its rows' conversations, its ACK rows and their running
+    maximum) is worked out once, on first use."""
 
     def __init__(self, t: TcpPackets) -> None:
         self.t = t
@@ -45,6 +58,39 @@ class Lanes:
         self.rows = (t.lane_rows(0), t.lane_rows(1))
         self.prev_same = t.prev_same()
         self.prev_other = t.prev_other()
+        self._groups: dict[int, np.ndarray] = {}
+        self._acks: dict[int, np.ndarray] = {}
+        self._ack_max: dict[int, KeyedMax] = {}
+        self._position: np.ndarray | None = None
+
+    def groups(self, lane: int) -> np.ndarray:
+        """The conversation (position in the batch) of each row of ``lane``."""
+        if lane not in self._groups:
+            self._groups[lane] = self.t.local[self.rows[lane]]
+        return self._groups[lane]
+
+    def acks(self, lane: int) -> np.ndarray:
+        """The rows of ``lane`` with the ACK flag, in order."""
+        if lane not in self._acks:
+            rows = self.rows[lane]
+            self._acks[lane] = rows[(self.t.flags[rows] & ACK) != 0]
+        return self._acks[lane]
+
+    def ack_max(self, lane: int) -> KeyedMax:
+        """Running maximum (per conversation) of the acknowledgements of ``lane``'s ACK rows."""
+        if lane not in self._ack_max:
+            acks = self.acks(lane)
+            self._ack_max[lane] = KeyedMax(self.t.local[acks], self.t.ack_rel[acks])
+        return self._ack_max[lane]
+
+    def position(self, rows: np.ndarray) -> np.ndarray:
+        """Each row's position in its lane's row list."""
+        if self._position is None:
+            pos = np.empty(self.n, dtype=np.int64)
+            for lane in (0, 1):
+                pos[self.rows[lane]] = np.arange(self.rows[lane].size)
+            self._position = pos
+        return self._position[rows]
 
     def last_of_lane_before(self, lane: int, rows: np.ndarray) -> np.ndarray:
         """For each of ``rows``, the last earlier row of ``lane`` in the same conversation
@@ -75,65 +121,69 @@ class Lanes:
         return np.where(out < t.row_end[rows], out, self.n)
 
 
-def group_ids(groups: np.ndarray) -> np.ndarray:
-    """0, 1, 2, … numbering the runs of equal values in ``groups`` (contiguous groups)."""
-    if not groups.size:
-        return np.zeros(0, dtype=np.int64)
-    change = np.empty(groups.size, dtype=np.int64)
-    change[0] = 0
-    np.not_equal(groups[1:], groups[:-1], out=change[1:], casting="unsafe")
-    return np.cumsum(change)
-
-
 class KeyedMax:
-    """Running maximum of ``values`` within groups (contiguous), as sortable keys: the key of
-    (group g, value v) is g * span + (v - lo + 1), so the inclusive running maximum is one
-    ``maximum.accumulate`` and "first position reaching v in group g" is one searchsorted."""
+    """Running maximum of ``values`` within groups, as sortable keys: the key of (group g,
+    value v) is g * span + (v - lo + 1), so the inclusive running maximum is one
+    ``maximum.accumulate`` and "first position reaching v in group g" is one searchsorted.
+    ``groups``: non-decreasing group numbers (the rows' conversations), used as they are."""
 
     def __init__(self, groups: np.ndarray, values: np.ndarray) -> None:
-        self.gid = group_ids(groups)
-        ngroups = int(self.gid[-1]) + 1 if groups.size else 0
+        self.gid = groups
+        ngroups = int(groups[-1]) + 1 if groups.size else 0
         self.lo = int(values.min()) if values.size else 0
         self.span = (int(values.max()) - self.lo + 2) if values.size else 2
         self.ok = self.span * (ngroups + 1) < _KEY_LIMIT
+        self._values: np.ndarray | None = None
         if self.ok and values.size:
-            self.run = np.maximum.accumulate(self.gid * self.span + (values - self.lo + 1))
+            key = groups * self.span
+            key += values
+            key += 1 - self.lo
+            self.run = np.maximum.accumulate(key, out=key)
         else:
             self.run = np.zeros(values.size, dtype=np.int64)
 
+    @property
+    def values(self) -> np.ndarray:
+        """The running maximum at each position, as a value (worked out once)."""
+        if self._values is None:
+            v = self.gid * -self.span
+            v += self.run
+            v += self.lo - 1
+            self._values = v
+        return self._values
+
     def value_at(self, pos: np.ndarray) -> np.ndarray:
         """The running maximum up to and including position ``pos`` (its own group)."""
-        return self.run[pos] - self.gid[pos] * self.span + self.lo - 1
+        return self.values[pos]
 
     def first_reaching(self, gid: np.ndarray, value: np.ndarray) -> np.ndarray:
         """First position of group ``gid`` whose running maximum is >= ``value`` (or the size
         when none)."""
         v = np.clip(value - self.lo + 1, 0, self.span)
         pos = np.searchsorted(self.run, gid * self.span + v, side="left")
-        inside = pos < self.run.size
-        inside[inside] = self.gid[pos[inside]] == gid[inside]
-        return np.where(inside, pos, self.run.size)
+        inside = np.flatnonzero(pos < self.run.size)
+        pos[inside[self.gid[pos[inside]] != gid[inside]]] = self.run.size
+        return pos
 
 
-def exclusive_max(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """The maximum of ``values`` before each position within its group (contiguous groups);
-    NONE at a group's first position."""
+def exclusive_max(values: np.ndarray, groups: np.ndarray, km: KeyedMax | None = None
+                  ) -> np.ndarray:
+    """The maximum of ``values`` before each position within its group (non-decreasing group
+    numbers); NONE at a group's first position. ``km``: their KeyedMax, when already made."""
     n = values.size
-    out = np.full(n, NONE, dtype=np.int64)
     if not n:
-        return out
-    k = KeyedMax(groups, values)
+        return np.full(0, NONE, dtype=np.int64)
+    k = km if km is not None else KeyedMax(groups, values)
     if not k.ok:  # astronomically wide values: one group at a time
+        out = np.full(n, NONE, dtype=np.int64)
         starts = np.flatnonzero(np.concatenate(([True], groups[1:] != groups[:-1])))
         for a, b in zip(starts.tolist(), np.append(starts[1:], n).tolist(), strict=True):
             if b - a > 1:
                 out[a + 1 : b] = np.maximum.accumulate(values[a : b - 1])
         return out
-    before = np.empty(n, dtype=np.int64)
-    before[0] = 0
-    before[1:] = k.run[:-1]
-    first = np.empty(n, dtype=bool)
-    first[0] = True
-    np.not_equal(k.gid[1:], k.gid[:-1], out=first[1:])
-    vals = before - k.gid * k.span + k.lo - 1
-    return np.where(first, NONE, vals)
+    out = np.empty(n, dtype=np.int64)
+    out[0] = NONE
+    out[1:] = k.values[:-1]
+    g = k.gid
+    out[1:][g[1:] != g[:-1]] = NONE
+    return out

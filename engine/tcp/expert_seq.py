@@ -22,7 +22,7 @@ import numpy as np
 
 from ..packets import ACK, FIN, RST, SYN
 from . import expert_flags as F
-from .expert_rows import NONE, KeyedMax, Lanes, exclusive_max, gt32, le32, lt32
+from .expert_rows import NONE, KeyedMax, Lanes, exclusive_max, gt32, le32, lt32, mark
 from .expert_window import NO_SCALING, UNKNOWN, window_state
 from .segments import TcpPackets
 
@@ -56,23 +56,25 @@ class Rows:
 
     @classmethod
     def of(cls, t: TcpPackets, seglen: np.ndarray) -> Rows:
-        fl = t.flags
-        syn, fin = (fl & SYN) != 0, (fl & FIN) != 0
-        rst, ackf = (fl & RST) != 0, (fl & ACK) != 0
+        syn, fin, rst, ackf = t.has(SYN), t.has(FIN), t.has(RST), t.has(ACK)
         sf = syn | fin
-        L = seglen.astype(np.int64)
+        L = seglen.astype(np.int64, copy=False)
         lane = t.lane.astype(np.int64)
+        gbase = np.where(t.lane == 0, t.per_row(t.base[:, 0]), t.per_row(t.base[:, 1]))
+        end = t.rel + L
+        end += sf
         return cls(n=len(t), lane=lane, seq=t.seq.astype(np.int64),
                    ack=t.ack.astype(np.int64), win=t.win.astype(np.int64), L=L, syn=syn,
                    fin=fin, rst=rst, ackf=ackf, sf=sf, sfr=sf | rst, ts=t.ts,
-                   gbase=t.base[t.local, lane], end=t.rel + L + sf)
+                   gbase=gbase, end=end)
 
 
 @dataclass
 class SeqAnalysis:
     flags: np.ndarray  # uint16 per row (HAS_RECORD where known from these rules)
-    dup_num: np.ndarray  # int64 per row, 0 = not a duplicate ACK
-    dup_of: np.ndarray  # int64 row of the repeated ACK, -1 = none
+    dup_rows: np.ndarray  # the duplicate ACKs (rows, in order)
+    dup_num: np.ndarray  # int64 per duplicate ACK: its number (#1, #2, …)
+    dup_of: np.ndarray  # int64 per duplicate ACK: the row of the ACK it repeats, -1 = none
     lost_row: np.ndarray  # bool: LOST_SEGMENT rows (bytes in flight pauses after them)
     end: np.ndarray  # int64 unwrapped sequence end of each row (SYN/FIN count one)
     base: np.ndarray  # int64 (nconv, 2): Wireshark's raw base sequence number per lane
@@ -87,18 +89,18 @@ def analyse_sequence(t: TcpPackets, lanes: Lanes, seglen: np.ndarray, wscale: np
     n = r.n
     exact = np.zeros(t.nconv, dtype=bool)
     ps, po = lanes.prev_same, lanes.prev_other
-    has_po = po >= 0
-    po0, ps0 = np.maximum(po, 0), np.maximum(ps, 0)
-    rev_win = np.where(has_po, r.win[po0], M32)
-    rev_lastack = np.where(has_po, r.ack[po0], 0)
-    fwd_win = np.where(ps >= 0, r.win[ps0], M32)
-    fwd_lastack = np.where(ps >= 0, r.ack[ps0], 0)
+    # the previous row's window and ACK number; index -1 (no such row) reads the defaults
+    win_or_none = np.append(r.win, M32)
+    ack_or_none = np.append(r.ack, 0)
+    rev_win, rev_lastack = win_or_none[po], ack_or_none[po]
+    fwd_win, fwd_lastack = win_or_none[ps], ack_or_none[ps]
 
     # -- nextseq, with zero-window probes found by iterating to a fixed point ------------
     cand = (r.L == 1) & (rev_win == 0)
     zwp = cand.copy()  # first guess: every candidate is a probe (right for runs of probes)
     for _ in range(ZWP_ROUNDS):
-        N = _nextseq_before(t, lanes, r.end, zwp)
+        N, reach = _nextseq_before(t, lanes, r.end, zwp)
+        reach_of = zwp
         N_set = N != NONE
         N_raw = np.where(N_set, (r.gbase + N) & M32, 0)
         if not cand.any():
@@ -118,24 +120,24 @@ def analyse_sequence(t: TcpPackets, lanes: Lanes, seglen: np.ndarray, wscale: np
 
     # -- flags of the sender's own rules --------------------------------------------------
     f = np.zeros(n, dtype=np.uint16)
-    f[zwp] |= F.ZERO_WINDOW_PROBE
-    f[nz & (r.win == 0) & ~r.sfr] |= F.ZERO_WINDOW
+    mark(f, zwp, F.ZERO_WINDOW_PROBE)
+    mark(f, nz & (r.win == 0) & ~r.sfr, F.ZERO_WINDOW)
     lost = nz & N_set & gt32(r.seq, N_raw) & ~r.rst
-    f[lost] |= F.LOST_SEGMENT
+    mark(f, lost, F.LOST_SEGMENT)
     keepalive = nz & (r.L <= 1) & (r.seq == ((N_raw - 1) & M32)) & ~r.sfr
-    f[keepalive] |= F.KEEP_ALIVE
+    mark(f, keepalive, F.KEEP_ALIVE)
     same = nz & (r.L == 0) & (r.seq == N_raw) & (r.ack == fwd_lastack) & ~r.sfr
-    f[same & (r.win != 0) & (r.win != fwd_win)] |= F.WINDOW_UPDATE
+    mark(f, same & (r.win != 0) & (r.win != fwd_win), F.WINDOW_UPDATE)
     full, too_many = _window_full(t, lanes, r, nz, rev_win, rev_lastack, wscale)
     exact |= too_many
-    f[full] |= F.WINDOW_FULL
-    po_flags = np.where(has_po, f[po0], 0)
+    mark(f, full, F.WINDOW_FULL)
+    po_flags = np.append(f, np.uint16(0))[po]
     ka_ack = same & (r.win != 0) & (r.win == fwd_win) & ((po_flags & F.KEEP_ALIVE) != 0)
-    f[ka_ack] |= F.KEEP_ALIVE_ACK
+    mark(f, ka_ack, F.KEEP_ALIVE_ACK)
     po_zwp = (po_flags & F.ZERO_WINDOW_PROBE) != 0
-    f[same & (r.win == 0) & (fwd_win == 0) & po_zwp] |= F.ZERO_WINDOW_PROBE_ACK
+    mark(f, same & (r.win == 0) & (fwd_win == 0) & po_zwp, F.ZERO_WINDOW_PROBE_ACK)
     dup = same & (r.win != 0) & (r.win == fwd_win) & ~ka_ack
-    f[dup] |= F.DUPLICATE_ACK
+    mark(f, dup, F.DUPLICATE_ACK)
     reset = r.ack != fwd_lastack  # the side's ACK number moved: its duplicate counter restarts
 
     # -- Wireshark's base per lane, and SYNs that reopen or restart the conversation ------
@@ -150,48 +152,51 @@ def analyse_sequence(t: TcpPackets, lanes: Lanes, seglen: np.ndarray, wscale: np
     # -- the duplicate-ACK counters, read where rules need them ---------------------------
     dup_rows = np.flatnonzero(dup)
     counters = _Counters(t, lanes, r.lane, reset, dup, minus_one)
-    dup_num = np.zeros(n, dtype=np.int64)
-    dup_of = np.full(n, -1, dtype=np.int64)
-    if dup_rows.size:
-        dup_num[dup_rows] = counters.dups_since_anchor(dup_rows, r.lane[dup_rows]) + 1
-        dup_of[dup_rows] = counters.last_reset(dup_rows, r.lane[dup_rows])
+    dup_num = counters.dups_since_anchor(dup_rows, r.lane[dup_rows]) + 1
+    dup_of = counters.last_reset(dup_rows, r.lane[dup_rows])
     mo = np.flatnonzero(minus_one)
     if mo.size:
         zero = counters.is_zero(mo, 1 - r.lane[mo])
         f[mo[zero]] |= F.ACK_LOST_SEGMENT
-    f[catch_up] |= F.ACK_LOST_SEGMENT
+    mark(f, catch_up, F.ACK_LOST_SEGMENT)
 
     # -- retransmission, fast or spurious retransmission, out-of-order ----------------------
     irtt_ns, irtt_row = _initial_rtt(t, lanes, r)
     checked = ((r.L > 0) | r.sf) & ~keepalive
     c = np.flatnonzero(checked)
     _retransmissions(t, lanes, r, c, N, N_raw, nz, rev_lastack, minus_one, counters,
-                     irtt_ns, irtt_row, f)
-    f[record | (f != 0)] |= F.HAS_RECORD
-    return SeqAnalysis(flags=f, dup_num=dup_num, dup_of=dup_of, lost_row=lost, end=r.end,
-                       base=base, irtt_ns=irtt_ns, irtt_row=irtt_row, exact=exact)
+                     irtt_ns, irtt_row, f, reach if reach_of is zwp else {})
+    mark(f, record | (f != 0), F.HAS_RECORD)
+    return SeqAnalysis(flags=f, dup_rows=dup_rows, dup_num=dup_num, dup_of=dup_of,
+                       lost_row=lost, end=r.end, base=base, irtt_ns=irtt_ns, irtt_row=irtt_row,
+                       exact=exact)
 
 
 def _nextseq_before(t: TcpPackets, lanes: Lanes, end: np.ndarray, skip: np.ndarray
-                    ) -> np.ndarray:
+                    ) -> tuple[np.ndarray, dict[int, KeyedMax]]:
     """Per row: the highest end of the earlier rows of its lane (probes skipped); NONE when
-    there is none."""
+    there is none. Also each lane's running maximum of those ends (probes at the lane's lowest
+    end less one), which says where each nextseq was first reached."""
     out = np.empty(len(t), dtype=np.int64)
+    reach: dict[int, KeyedMax] = {}
     for lane in (0, 1):
         rows = lanes.rows[lane]
         if not rows.size:
             continue
         v = end[rows]
+        groups = lanes.groups(lane)
         if skip.any():
             s = skip[rows]
             floor = int(v.min()) - 1
             v = np.where(s, floor, v)
-            best = exclusive_max(v, t.local[rows])
+            km = reach[lane] = KeyedMax(groups, v)
+            best = exclusive_max(v, groups, km)
             best[best == floor] = NONE
         else:
-            best = exclusive_max(v, t.local[rows])
+            km = reach[lane] = KeyedMax(groups, v)
+            best = exclusive_max(v, groups, km)
         out[rows] = best
-    return out
+    return out, reach
 
 
 def _window_full(t: TcpPackets, lanes: Lanes, r: Rows, nz: np.ndarray, rev_win: np.ndarray,
@@ -229,12 +234,12 @@ def _bases_and_syns(t: TcpPackets, lanes: Lanes, r: Rows, exact: np.ndarray
     for d in (0, 1):
         rows = lanes.rows[d]
         if rows.size:
-            c = t.local[rows]
+            c = lanes.groups(d)
             head = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
             first_row[c[head], d] = rows[head]
-        acks = np.flatnonzero((r.lane == 1 - d) & r.ackf)
+        acks = lanes.acks(1 - d)
         if acks.size:
-            c = t.local[acks]
+            c = lanes.ack_max(1 - d).gid
             head = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
             first_ack[c[head], d] = acks[head]
     own = first_row <= first_ack
@@ -315,7 +320,7 @@ def _episodes(t: TcpPackets, lanes: Lanes, d: int, r: Rows, N: np.ndarray, N_set
     if not cands.size:
         return cands, cands, cands
     m = Nd[raise_]
-    by_ack = _first_ack_beyond(t, d, cands, m, r.ackf, exact)
+    by_ack = _first_ack_beyond(t, lanes, d, cands, m, exact)
     stop = np.minimum(_first_fill(t, lanes, d, cands, m, nz, by_ack, exact), by_ack)
     stop = np.minimum(stop, t.row_end[cands] - 1)  # never: the conversation's end
     conv = t.local[cands]
@@ -344,7 +349,7 @@ def _first_fill(t: TcpPackets, lanes: Lanes, d: int, cands: np.ndarray, m: np.nd
     rows = lanes.rows[d]
     found = np.full(cands.size, n, dtype=np.int64)
     s = t.rel
-    pos = np.searchsorted(rows, cands) + 1
+    pos = lanes.position(cands) + 1
     todo = np.arange(cands.size)
     for _ in range(SEARCH_STEPS):
         if not todo.size:
@@ -388,23 +393,23 @@ def _first_fill(t: TcpPackets, lanes: Lanes, d: int, cands: np.ndarray, m: np.nd
     return found
 
 
-def _first_ack_beyond(t: TcpPackets, d: int, cands: np.ndarray, m: np.ndarray,
-                      ackf: np.ndarray, exact: np.ndarray) -> np.ndarray:
+def _first_ack_beyond(t: TcpPackets, lanes: Lanes, d: int, cands: np.ndarray, m: np.ndarray,
+                      exact: np.ndarray) -> np.ndarray:
     """For each candidate row, the first later row of the other lane with the ACK flag and an
     acknowledgement beyond ``m`` (unwrapped); len(t) where there is none."""
     n = len(t)
-    rows = np.flatnonzero((t.lane == 1 - d) & ackf)
+    rows = lanes.acks(1 - d)
     found = np.full(cands.size, n, dtype=np.int64)
     if not rows.size:
         return found
     a = t.ack_rel[rows]
-    km = KeyedMax(t.local[rows], a)
+    km = lanes.ack_max(1 - d)
     if not km.ok:
         exact[t.local[cands]] = True
         return found
     first = np.searchsorted(rows, cands, side="right")  # the first ACK row after each
     ok = first < rows.size
-    ok[ok] = t.local[rows[first[ok]]] == t.local[cands[ok]]
+    ok[ok] = km.gid[first[ok]] == t.local[cands[ok]]
     prev = np.full(cands.size, NONE, dtype=np.int64)
     inner = ok & (first > 0)
     inner[inner] = km.gid[first[inner] - 1] == km.gid[first[inner]]
@@ -502,9 +507,11 @@ class _Counters:
 def _retransmissions(t: TcpPackets, lanes: Lanes, r: Rows, c: np.ndarray, N: np.ndarray,
                      N_raw: np.ndarray, nz: np.ndarray, rev_lastack: np.ndarray,
                      minus_one: np.ndarray, counters: _Counters, irtt_ns: np.ndarray,
-                     irtt_row: np.ndarray, f: np.ndarray) -> None:
+                     irtt_row: np.ndarray, f: np.ndarray,
+                     reach: dict[int, KeyedMax]) -> None:
     """Rows ``c`` (data, SYN or FIN; not keep-alives): spurious retransmission, else fast
-    retransmission, else out-of-order, else retransmission when below nextseq."""
+    retransmission, else out-of-order, else retransmission when below nextseq. ``reach``: the
+    lanes' running maxima of segment ends, when already made."""
     if not c.size:
         return
     seq, L, Nr = r.seq[c], r.L[c], N_raw[c]
@@ -526,7 +533,7 @@ def _retransmissions(t: TcpPackets, lanes: Lanes, r: Rows, c: np.ndarray, N: np.
     ooo = np.zeros(c.size, dtype=bool)
     if k.size:
         rows = c[k]
-        setter = _nextseq_setter(t, lanes, r, rows, N, nz)
+        setter = _nextseq_setter(t, lanes, r, rows, N, nz, reach)
         since = (r.ts[rows] - np.where(setter >= 0, r.ts[np.maximum(setter, 0)], 0)
                  ).astype(np.uint64)
         conv = t.local[rows]
@@ -539,7 +546,7 @@ def _retransmissions(t: TcpPackets, lanes: Lanes, r: Rows, c: np.ndarray, N: np.
 
 
 def _nextseq_setter(t: TcpPackets, lanes: Lanes, r: Rows, rows: np.ndarray, N: np.ndarray,
-                    nz: np.ndarray) -> np.ndarray:
+                    nz: np.ndarray, reach: dict[int, KeyedMax]) -> np.ndarray:
     """For each of ``rows``, the earlier row of its lane that first reached its nextseq (the
     time Wireshark measures out-of-order against)."""
     out = np.full(rows.size, -1, dtype=np.int64)
@@ -548,11 +555,13 @@ def _nextseq_setter(t: TcpPackets, lanes: Lanes, r: Rows, rows: np.ndarray, N: n
         if not k.size:
             continue
         lr = lanes.rows[lane]
-        ends = r.end[lr]
-        km = KeyedMax(t.local[lr], np.where(nz[lr], ends, int(ends.min()) - 1))  # not probes
+        km = reach.get(lane)
+        if km is None:
+            ends = r.end[lr]
+            km = KeyedMax(lanes.groups(lane), np.where(nz[lr], ends, int(ends.min()) - 1))
         if not km.ok:
             continue
-        at = np.searchsorted(lr, rows[k])
+        at = lanes.position(rows[k])
         pos = km.first_reaching(km.gid[at], N[rows[k]])
         out[k] = np.where(pos < lr.size, lr[np.minimum(pos, lr.size - 1)], -1)
     return out
