@@ -1,9 +1,16 @@
-"""Builds the optional record walker (engine/capture/_walk.c); everything else is pyproject.toml.
+"""Builds the optional compiled modules; everything else is pyproject.toml.
 
-``optional=True``: without a C compiler the install still succeeds and Flowscope uses its
-pure-Python walker (same results, slower on very large files).
+``engine/capture/_walk.c`` walks capture records; ``engine/app/csrc/`` (the module
+``engine.app._parsers``) walks TLS, DNS and X.509 for the application layer. Both are
+``optional=True``: without a C compiler the install still succeeds and Flowscope uses the
+pure-Python equivalents (same results, slower).
 """
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("engine.capture._walk", ["engine/capture/_walk.c"], optional=True)])
+setup(ext_modules=[
+    Extension("engine.capture._walk", ["engine/capture/_walk.c"], optional=True),
+    Extension("engine.app._parsers",
+              [f"engine/app/csrc/{name}.c" for name in ("module", "tls", "dns", "x509", "lists")],
+              depends=["engine/app/csrc/parsers.h"], optional=True),
+])

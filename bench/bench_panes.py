@@ -6,7 +6,9 @@ marks and sequence graph, the packet list, the charts), and where part of the wo
 worker, the time until it is complete (the timeline's state bars; a clicked packet's
 dissection). Each figure is the median of several cold selections (caches cleared), alternating
 between two big conversations. Also: re-thinning the timeline's marks after a zoom, and a
-packet-list scroll repaint.
+packet-list scroll repaint. And the Timeline's TCP stream graphs on one connection of 200k
+packets: for each graph, the time from choosing it to its first paint, with its data computed on
+the worker (engine.tcp_graphs) and drawn from the pane's cache (switching back to it).
 
 Captures: a generated TCP capture (default 400k packets in 3 flows: ~133k packets each) and a
 generated Z-Wave capture (300k frames among few node pairs).
@@ -39,9 +41,11 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 import engine.packet_notes as packet_notes  # noqa: E402
 from engine import WIRESHARK, FlowResult, extract_flows_from_file  # noqa: E402
 from engine.packets import Kind  # noqa: E402
+from engine.tcp_graphs import stream_graph_data  # noqa: E402
 from engine.zwave.protocol import ZWAVE  # noqa: E402
 from engine.zwave.synth import main as zwave_synth  # noqa: E402
 from gui.panes.details import DetailsPanel  # noqa: E402
+from gui.panes.timeline.stream_graphs import GRAPH_TITLES, GraphKind  # noqa: E402
 from gui.table.data import ConversationData  # noqa: E402
 
 RUNS = 5
@@ -142,6 +146,58 @@ def bench_tcp(details: DetailsPanel, result: FlowResult) -> None:
           f" (first click, 1 s after the list: {times[0]:.1f} ms)")
 
 
+def bench_graphs(details: DetailsPanel, result: FlowResult) -> None:
+    conv = biggest(result, Kind.TCP, 1)[0]
+    size = int(result.conversations.packets[conv])
+    pane = details.timeline
+    details.setCurrentWidget(pane)
+    pane.graph.setCurrentIndex(GraphKind.STEVENS)
+    details.show_conversation(conv)
+    wait_for(pane.ready)
+    lane = pane._graph_lane()[0]
+    times = []
+    for _ in range(RUNS):
+        t0 = time.perf_counter()
+        stream_graph_data(result, conv, lane)
+        times.append((time.perf_counter() - t0) * 1000)
+    print(f"Stream graph data (engine)   {size:>8,} packets  {statistics.median(times):7.1f} ms")
+    for kind in GraphKind:
+        away = GraphKind.TCPTRACE if kind == GraphKind.STEVENS else GraphKind.STEVENS
+        worker, cached = [], []
+        for _ in range(RUNS):
+            pane.graph.setCurrentIndex(away)
+            QApplication.processEvents()
+            pane._graph_data.clear()
+            t0 = time.perf_counter()
+            pane.graph.setCurrentIndex(kind)
+            if kind != GraphKind.STEVENS:
+                wait_for(pane.graphReady)
+            pane.repaint()
+            worker.append((time.perf_counter() - t0) * 1000)
+            pane.graph.setCurrentIndex(away)
+            QApplication.processEvents()
+            t0 = time.perf_counter()
+            pane.graph.setCurrentIndex(kind)  # its data is in the pane's cache now
+            pane.repaint()
+            cached.append((time.perf_counter() - t0) * 1000)
+        print(f"  {GRAPH_TITLES[kind]:<26} {'':>16}  draw {statistics.median(cached):7.1f} ms"
+              f" (max {max(cached):6.1f})   with the worker {statistics.median(worker):7.1f} ms")
+    # zoomed in: re-thinning for the new range, then a paint
+    pane.graph.setCurrentIndex(GraphKind.TCPTRACE)
+    wait_for(pane.graphReady, 5)
+    times = []
+    for k in range(RUNS):
+        t0 = time.perf_counter()
+        span = pane._duration / (2 + k)
+        pane.state_plot.setXRange(span * 0.5, span * 1.5, padding=0)
+        for thinned in pane.stream.thinned:
+            thinned.refresh()
+        pane.repaint()
+        times.append((time.perf_counter() - t0) * 1000)
+    print(f"{'  tcptrace zoom (re-thin)':<28} {'':>16}  {statistics.median(times):7.1f} ms")
+    pane.graph.setCurrentIndex(GraphKind.STEVENS)
+
+
 def bench_zwave(details: DetailsPanel, result: FlowResult) -> None:
     convs = biggest(result, ZWAVE.kind)
     size = int(result.conversations.packets[convs[0]])
@@ -163,32 +219,42 @@ def main() -> int:
     parser.add_argument("--packets", type=int, default=400_000)
     parser.add_argument("--flows", type=int, default=3)
     parser.add_argument("--zwave-frames", type=int, default=300_000)
+    parser.add_argument("--graph-packets", type=int, default=200_000,
+                        help="packets of the one connection the stream graphs are timed on")
+    parser.add_argument("--graphs-only", action="store_true", help="time the stream graphs only")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
-    path = args.capture
-    if path is None:
-        path, _ = synthetic_capture(args.workdir, args.packets, args.flows, seed=5)
-    zwave = args.workdir / f"zwave-{args.zwave_frames}.pcapng"
-    if not zwave.exists():
-        zwave_synth(["--linktype", "297", "--frames", str(args.zwave_frames), "--homes", "1",
-                     "--nodes", "2", "--seed", "3", "--out", str(zwave)])
-
     details = DetailsPanel()
     details.resize(1300, 700)
     details.show()
     app.processEvents()
-    with extract_flows_from_file(path, WIRESHARK) as result:
-        print(f"{path.name}: {len(result.packets):,} packets, {len(result.conversations):,} "
-              "conversations")
+    if not args.graphs_only:
+        path = args.capture
+        if path is None:
+            path, _ = synthetic_capture(args.workdir, args.packets, args.flows, seed=5)
+        with extract_flows_from_file(path, WIRESHARK) as result:
+            print(f"{path.name}: {len(result.packets):,} packets, "
+                  f"{len(result.conversations):,} conversations")
+            details.set_capture(ConversationData(result))
+            bench_tcp(details, result)
+            details.set_capture(None)
+    one, _ = synthetic_capture(args.workdir, args.graph_packets, 1, seed=7)
+    with extract_flows_from_file(one, WIRESHARK) as result:
+        print(f"{one.name}: {len(result.packets):,} packets in one TCP connection")
         details.set_capture(ConversationData(result))
-        bench_tcp(details, result)
+        bench_graphs(details, result)
         details.set_capture(None)
-    with extract_flows_from_file(zwave, WIRESHARK) as result:
-        print(f"{zwave.name}: {len(result.packets):,} frames, {len(result.conversations):,} "
-              "conversations")
-        bench_zwave(details, result)
-        details.set_capture(None)
+    if not args.graphs_only:
+        zwave = args.workdir / f"zwave-{args.zwave_frames}.pcapng"
+        if not zwave.exists():
+            zwave_synth(["--linktype", "297", "--frames", str(args.zwave_frames), "--homes",
+                         "1", "--nodes", "2", "--seed", "3", "--out", str(zwave)])
+        with extract_flows_from_file(zwave, WIRESHARK) as result:
+            print(f"{zwave.name}: {len(result.packets):,} frames, "
+                  f"{len(result.conversations):,} conversations")
+            bench_zwave(details, result)
+            details.set_capture(None)
     details.shutdown()
     details.close()
     return 0

@@ -10,7 +10,7 @@ The public API mirrors the seed (``stackforge_core::flow``)::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ __all__ = [
     "UnsupportedFormatError",
     "extract_flows",
     "extract_flows_from_file",
+    "extract_flows_from_files",
     "extract_flows_streaming",
     "extract_flows_with_config",
     "extract_zwave_flows",
@@ -93,7 +94,19 @@ def extract_flows_from_file(path: str | Path, config: FlowConfig | None = None,
                             progress: ProgressFn | None = None,
                             cancel: CancelFn | None = None,
                             on_snapshot: SnapshotFn | None = None) -> FlowResult:
-    """Conversations of a pcap/pcapng file (gzip allowed). ``progress(done, total, packets)`` is
-    called as the file is read; ``cancel()`` returning True stops with :class:`LoadCancelled`;
-    ``on_snapshot(partial)`` receives the conversations found so far about twice a second."""
+    """Conversations of a pcap/pcapng file (gzip allowed; a folder stands for the captures in
+    it). ``progress(done, total, packets)`` is called as the file is read; ``cancel()``
+    returning True stops with :class:`LoadCancelled`; ``on_snapshot(partial)`` receives the
+    conversations found so far about twice a second."""
     return analyse_file(path, config, progress, cancel, on_snapshot)
+
+
+def extract_flows_from_files(paths: Sequence[str | Path], config: FlowConfig | None = None,
+                             progress: ProgressFn | None = None,
+                             cancel: CancelFn | None = None,
+                             on_snapshot: SnapshotFn | None = None) -> FlowResult:
+    """Conversations of several capture files (or folders of them) read as one capture, merged
+    by time as ``mergecap`` merges them: a ring buffer's files, or captures of several
+    interfaces. ``result.capture.files`` lists the files, ``result.packet_files()`` says which
+    file each packet came from; a file that cannot be read is left out with a warning."""
+    return analyse_file(list(paths), config, progress, cancel, on_snapshot)

@@ -91,7 +91,8 @@ class Load:
     def _reserve(self, chunk: RecordChunk) -> None:
         if self.index == 0 and self.size_hint and len(chunk):
             # the first chunk tells the average record size: room for the whole file at once
-            span = max(int(chunk.data_off[-1] - chunk.data_off[0] + chunk.caplen[-1]),
+            # (records may lie in any order in a chunk merged from several files)
+            span = max(int((chunk.data_off + chunk.caplen).max() - chunk.data_off.min()),
                        16 * len(chunk))
             self.store.reserve(int(self.size_hint * 1.1 * len(chunk) / span) + len(chunk))
 

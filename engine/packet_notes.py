@@ -2,14 +2,15 @@
 
 The columns of one conversation's packets, in file order, with the TCP facts a reader wants next
 to each packet: sequence and acknowledgement numbers relative to each side's base (as Wireshark
-shows them), and notes — *retransmission* and *out-of-order* from the same classification that
-counts them for the conversation table (:mod:`engine.tcp.seqstats`), and *gap*: a segment that
-starts above everything its sender had sent before, so the bytes in between were never captured.
-Each packet also gets one *mark* kind (SYN, SYN-ACK, data, pure ACK, FIN, RST, retransmission)
-for drawing it on a timeline.
+shows them) and Wireshark's TCP analysis of it — the flags (retransmission, duplicate ACK, zero
+window, previous segment not captured, …), the duplicate-ACK number, the segment an ACK
+acknowledges and its RTT, the bytes in flight — read from the analysis computed at load
+(:mod:`engine.tcp.expert`; one source of truth for the table, the panes and the CLI). Each packet
+also gets one *mark* kind (SYN, SYN-ACK, data, pure ACK, FIN, RST, retransmission) for drawing
+it on a timeline.
 
-All of it is whole-column numpy over the conversation's packets; nothing here reads packet bytes.
-Views ask :func:`conversation_packets`, which keeps the last few answers per result.
+Nothing here reads packet bytes. Views ask :func:`conversation_packets`, which keeps the last
+few answers per result.
 """
 
 from __future__ import annotations
@@ -24,13 +25,9 @@ import numpy as np
 
 from .packets import ACK, FIN, RST, SYN, Kind
 from .result import FlowResult
-from .tcp.segments import TcpPackets, gather_tcp
+from .tcp import expert_flags
+from .tcp.expert_store import KEY, TcpExpert
 from .tcp.segments import conversation_packets as packet_rows
-from .tcp.seqstats import sequence_stats
-
-NOTE_RETRANSMISSION, NOTE_OUT_OF_ORDER, NOTE_GAP = 1, 2, 4
-NOTE_NAMES = ((NOTE_RETRANSMISSION, "retransmission"), (NOTE_OUT_OF_ORDER, "out-of-order"),
-              (NOTE_GAP, "gap"))
 
 
 class Mark(IntEnum):
@@ -72,7 +69,12 @@ class ConversationPackets:
     rel_seq: np.ndarray  # int64, sequence number relative to the sender's base (TCP)
     rel_ack: np.ndarray  # int64, acknowledgement relative to the receiver's base (TCP)
     seg_len: np.ndarray  # int64, sequence space used: payload + SYN + FIN (TCP)
-    notes: np.ndarray  # uint8, NOTE_* bits
+    notes: np.ndarray  # uint16, Wireshark's TCP analysis flags (engine.tcp.expert_flags)
+    dup_num: np.ndarray  # int64, duplicate-ACK number (0: not one)
+    dup_of: np.ndarray  # int64, packet index of the ACK it repeats (-1: none)
+    acked: np.ndarray  # int64, packet index of the segment this ACK acknowledges (-1: none)
+    ack_rtt_ns: np.ndarray  # int64, the RTT to that ACK (-1: not shown)
+    bytes_in_flight: np.ndarray  # int64 (0: not shown)
     mark: np.ndarray  # uint8, Mark
 
     def __len__(self) -> int:
@@ -97,8 +99,20 @@ def flag_text(flags: int) -> str:
     return ", ".join(name for bit, name in _FLAG_NAMES if flags & bit)
 
 
-def note_text(notes: int) -> str:
-    return ", ".join(name for bit, name in NOTE_NAMES if notes & bit)
+def note_text(p: ConversationPackets, row: int) -> str:
+    """Wireshark's notes for one row: ``[TCP Dup ACK 12#1]``, ``[TCP Retransmission]``, …"""
+    of = int(p.dup_of[row])
+    return expert_flags.notes(int(p.notes[row]), of + 1 if of >= 0 else 0, int(p.dup_num[row]))
+
+
+def expert_of(result: FlowResult) -> TcpExpert:
+    """The TCP analysis of ``result`` (computed at load; here if an analysis list left it out)."""
+    e = result.plugin_data.get(KEY)
+    if e is None:
+        from .tcp.expert import analyse
+
+        e = result.plugin_data[KEY] = analyse(result)
+    return e
 
 
 def build_conversation_packets(result: FlowResult, conversation: int) -> ConversationPackets:
@@ -111,55 +125,55 @@ def build_conversation_packets(result: FlowResult, conversation: int) -> Convers
     index, _ = packet_rows(p, table, np.array([conversation]))  # with or without stored lists
     n = index.size
     zeros = np.zeros(n, dtype=np.int64)
+    none = np.full(n, -1, dtype=np.int64)
     return ConversationPackets(
         conversation=conversation, kind=kind, client_lane=0, index=index,
         ts_ns=p.ts_ns[index], direction=p.direction[index],
         length=p.origlen[index].astype(np.int64),
         payload=np.maximum(p.payload_len[index], 0).astype(np.int64),
         flags=np.zeros(n, dtype=np.uint16), rel_seq=zeros, rel_ack=zeros, seg_len=zeros,
-        notes=np.zeros(n, dtype=np.uint8), mark=np.full(n, Mark.OTHER, dtype=np.uint8))
+        notes=np.zeros(n, dtype=np.uint16), dup_num=zeros, dup_of=none, acked=none,
+        ack_rtt_ns=none, bytes_in_flight=zeros, mark=np.full(n, Mark.OTHER, dtype=np.uint8))
 
 
 def _tcp_packets(result: FlowResult, conversation: int) -> ConversationPackets:
-    t = gather_tcp(result.packet_view(conversation), result.conversations,
-                   np.array([conversation]))
-    stats = sequence_stats(t)
-    syn, fin, rst, ack = t.has(SYN), t.has(FIN), t.has(RST), t.has(ACK)
-    seg_len = t.plen + syn + fin
-    notes = np.zeros(len(t), dtype=np.uint8)
-    notes[stats.retransmitted] |= NOTE_RETRANSMISSION
-    notes[stats.reordered] |= NOTE_OUT_OF_ORDER
-    notes[_gaps(t, np.where(rst, 0, seg_len))] |= NOTE_GAP
-    mark = np.full(len(t), Mark.OTHER, dtype=np.uint8)
+    p = result.packet_view(conversation)  # the inside of a UDP tunnel for a tunnelled one
+    e = expert_of(result)
+    index, _ = packet_rows(p, result.conversations, np.array([conversation]))
+    n = index.size
+    flags = p.tcp_flags[index]
+    syn, fin = (flags & SYN) != 0, (flags & FIN) != 0
+    rst, ack = (flags & RST) != 0, (flags & ACK) != 0
+    payload = np.maximum(p.payload_len[index], 0).astype(np.int64)
+    lane = p.direction[index].astype(np.int64)
+    conv = np.full(n, conversation, dtype=np.int64)
+    own, peer = e.bases(conv, lane, index), e.bases(conv, 1 - lane, index)
+    seq = p.seq[index].astype(np.int64)
+    rel_seq = np.where(own >= 0, (seq - own) & 0xFFFFFFFF, seq)
+    rel_ack = np.where(ack & (peer >= 0), (p.ack[index].astype(np.int64) - peer) & 0xFFFFFFFF,
+                       p.ack[index].astype(np.int64))
+    bits = e.flags[index]
+    retransmitted = (bits & expert_flags.RETRANSMISSION_KINDS) != 0
+    mark = np.full(n, Mark.OTHER, dtype=np.uint8)
     # lowest priority first: later assignments win
     mark[ack] = Mark.ACK
-    mark[t.plen > 0] = Mark.DATA
+    mark[payload > 0] = Mark.DATA
     mark[fin] = Mark.FIN
     mark[syn] = Mark.SYN
     mark[syn & ack] = Mark.SYN_ACK
-    mark[stats.retransmitted] = Mark.RETRANSMISSION
+    mark[retransmitted] = Mark.RETRANSMISSION
     mark[rst] = Mark.RST
+    dup_num, dup_of = e.duplicate_acks(index)
     client = result.conversations.extra.get("client")
     client_lane = int(client is not None and str(client[conversation]) == "B")
     return ConversationPackets(
-        conversation=conversation, kind=Kind.TCP, client_lane=client_lane, index=t.index,
-        ts_ns=t.ts, direction=t.lane, length=result.packets.origlen[t.index].astype(np.int64),
-        payload=t.plen, flags=t.flags, rel_seq=t.rel, rel_ack=t.ack_rel, seg_len=seg_len,
-        notes=notes, mark=mark)
-
-
-def _gaps(t: TcpPackets, seg_len: np.ndarray) -> np.ndarray:
-    """Rows of segments that start above the highest sequence end their sender used before
-    (bytes between were never captured); a side's first segment never counts."""
-    out = np.zeros(len(t), dtype=bool)
-    for lane in (0, 1):
-        rows = np.flatnonzero((t.lane == lane) & (seg_len > 0))
-        if rows.size < 2:
-            continue
-        start = t.rel[rows]
-        high = np.maximum.accumulate(start + seg_len[rows])
-        out[rows[1:][start[1:] > high[:-1]]] = True
-    return out
+        conversation=conversation, kind=Kind.TCP, client_lane=client_lane, index=index,
+        ts_ns=p.ts_ns[index], direction=p.direction[index],
+        length=result.packets.origlen[index].astype(np.int64), payload=payload, flags=flags,
+        rel_seq=rel_seq, rel_ack=rel_ack, seg_len=payload + syn + fin, notes=bits,
+        dup_num=dup_num, dup_of=dup_of, acked=e.acked(index),
+        ack_rtt_ns=e.ack_rtt_ns(p.ts_ns, index),
+        bytes_in_flight=e.bytes_in_flight[index].astype(np.int64), mark=mark)
 
 
 # -- a small cache: the timeline and the packet list ask for the same conversation -----------

@@ -7,11 +7,11 @@ Load`), so they give the same answer for the same packets. Each runs inside a ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 
 from .cancel import cancel_scope, checkpoint
-from .capture import CancelFn, ProgressFn, open_capture
+from .capture import CancelFn, ProgressFn, open_captures
+from .capture.files import PathLike, request_name
 from .capture.in_memory import MemoryChunker
 from .capture.source import MemorySource
 from .config import FlowConfig
@@ -22,20 +22,21 @@ from .parallel import DecodePool, feed_chunks
 from .result import CaptureInfo, FlowResult
 
 
-def analyse_file(path: str | Path, config: FlowConfig | None = None,
+def analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None = None,
                  progress: ProgressFn | None = None, cancel: CancelFn | None = None,
                  on_snapshot: SnapshotFn | None = None) -> FlowResult:
-    """Read and analyse a capture file (see :func:`engine.extract_flows_from_file`);
-    ``on_snapshot`` receives the conversations found so far about twice a second."""
-    with cancel_scope(cancel, f"Loading {Path(path).name} was cancelled."):
+    """Read and analyse a capture file, or several (or a folder of them) as one capture merged
+    by time (see :func:`engine.extract_flows_from_file`); ``on_snapshot`` receives the
+    conversations found so far about twice a second."""
+    with cancel_scope(cancel, f"Loading {request_name(path)} was cancelled."):
         return _analyse_file(path, config, progress, cancel, on_snapshot)
 
 
-def _analyse_file(path: str | Path, config: FlowConfig | None, progress: ProgressFn | None,
-                  cancel: CancelFn | None, on_snapshot: SnapshotFn | None) -> FlowResult:
+def _analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None,
+                  progress: ProgressFn | None, cancel: CancelFn | None,
+                  on_snapshot: SnapshotFn | None) -> FlowResult:
     config = config or FlowConfig()
-    path = Path(path)
-    reader = open_capture(path, config)
+    reader = open_captures(path, config)
     plugins = [make() for make in LINK_PLUGINS]
     load = Load(config, reader.interfaces, plugins, reader.input.total_bytes, on_snapshot)
     pool = _pool(config, reader.input.total_bytes)
@@ -53,7 +54,9 @@ def _analyse_file(path: str | Path, config: FlowConfig | None, progress: Progres
             pool.close()
     reader.input.close()
     source = reader.input.source()
-    capture = CaptureInfo(path=path, format=reader.format_name,
+    files = reader.files
+    capture = CaptureInfo(path=files[0] if len(files) == 1 else None, files=files,
+                          format=reader.format_name,
                           packets=load.index + reader.unlisted_empty,
                           interfaces=reader.interfaces, first_ns=None, last_ns=None,
                           warnings=reader.warnings, file_bytes=reader.input.total_bytes,

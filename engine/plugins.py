@@ -8,6 +8,7 @@ Each import registers what its module adds: protocols (:mod:`engine.protocols`),
 from __future__ import annotations
 
 from .tcp import analysis as _tcp  # noqa: F401  (TCP states, Zeek conn_state/history, counts)
+from .tcp import health as _tcp_health  # noqa: F401  (Wireshark's TCP analysis, health columns)
 from .zwave import dissect as _zwave  # noqa: F401  (Z-Wave 261/262/297, plug-in + dissection)
 
 # isort: split

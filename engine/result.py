@@ -10,6 +10,7 @@ import numpy as np
 
 from .capture import ByteSource, Interface
 from .capture import linktypes as lt
+from .capture.files import describe_files
 from .capture.ranges import read_pieces
 from .config import FlowConfig
 from .conversations import QuotedLinks
@@ -50,10 +51,26 @@ class CaptureInfo:
     #: records with no captured bytes that are counted in ``packets`` (and as unassigned) but
     #: have no row in the packet table (see engine.capture.reader.MAX_LISTED_EMPTY)
     unlisted_empty: int = 0
+    #: the files read, in the order given (several: one capture merged by time, like mergecap)
+    files: list[Path] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.files and self.path is not None:
+            self.files = [self.path]
 
     @property
     def link_types(self) -> list[int]:
         return sorted({i.linktype for i in self.interfaces})
+
+    @property
+    def title(self) -> str:
+        """The capture as a person reads it: the file as given, "3 files: a, b, c", or
+        "packets" for packets handed over in memory."""
+        if len(self.files) > 1:
+            return describe_files(self.files)
+        if self.path is not None:
+            return str(self.path)
+        return "packets"
 
 
 @dataclass
@@ -153,6 +170,33 @@ class FlowResult:
     def packet_bytes(self, i: int) -> bytes:
         """The captured bytes of packet ``i`` (read back from the capture)."""
         return self.source.read(int(self.packets.offset[i]), int(self.packets.caplen[i]))
+
+    def packet_files(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Which of ``capture.files`` each packet (or each of ``rows``) was read from."""
+        offsets = self.packets.offset if rows is None else self.packets.offset[rows]
+        locate = getattr(self.source, "locate", None)
+        if locate is None:
+            return np.zeros(offsets.size, dtype=np.int64)
+        files, _ = locate(offsets)
+        return np.asarray(files, dtype=np.int64)
+
+    _file_numbers: np.ndarray | None = None
+
+    def packet_origins(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each of ``rows``: the file it was read from (index into ``capture.files``) and
+        its packet number in that file, as Wireshark numbers it when it opens the file alone
+        (the numbers are worked out once, for all packets, on the first call)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(self.capture.files) <= 1:
+            return np.zeros(rows.size, dtype=np.int64), rows + 1
+        files = self.packet_files()
+        if self._file_numbers is None:
+            numbers = np.empty(files.size, dtype=np.int64)
+            for f in np.unique(files).tolist():
+                mine = files == f
+                numbers[mine] = np.arange(1, int(mine.sum()) + 1)
+            self._file_numbers = numbers
+        return files[rows], self._file_numbers[rows]
 
     def payload_bytes(self, i: int) -> bytes:
         """The captured part of packet ``i``'s transport payload (empty if none was captured;

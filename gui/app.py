@@ -1,7 +1,8 @@
-"""``flowscope [FILE]``: the desktop application's entry point.
+"""``flowscope [FILE...]``: the desktop application's entry point.
 
-With a FILE it opens that capture; with none, the small sample capture from ``resources/`` so a
-new user sees a populated window at once. ``--install-desktop`` / ``--uninstall-desktop`` set
+With a FILE it opens that capture (several files, or a folder, are one capture merged by time);
+with none, the small sample capture from ``resources/`` so a new user sees a populated window at
+once. ``--install-desktop`` / ``--uninstall-desktop`` set
 up double-click opening for the current user (see :mod:`gui.desktop`) and exit.
 """
 
@@ -55,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowscope",
         description="Browse the conversations of a packet capture (pcap, pcapng, gzip).")
-    parser.add_argument("file", nargs="?", help="capture to open (default: the sample capture)")
+    parser.add_argument("file", nargs="*", metavar="FILE",
+                        help="capture to open (default: the sample capture); several files, or "
+                             "a folder of them, are read as one capture merged by time")
     parser.add_argument("--stream", type=int, metavar="N",
                         help="select Wireshark's tcp.stream / udp.stream N and open its stream "
                              "(as 'flowscope-cli query' on an index reports it)")
@@ -104,14 +107,15 @@ def start(argv: Sequence[str] | None = None) -> tuple[object, FileOpenRelay]:
     window.show()
     if args.index:
         window.index_mode.open_index(args.index)
-    if args.file and args.stream is not None:
+    files = [Path(f) for f in args.file]
+    if files and args.stream is not None:
         from .index.opening import stream_chooser
 
         what = f"{(args.protocol or 'TCP or UDP').upper()} stream {args.stream}"
-        window.index_mode.opener.open(Path(args.file), stream_chooser(args.stream, args.protocol),
+        window.index_mode.opener.open(files, stream_chooser(args.stream, args.protocol),
                                       activate=True, what=what)
-    elif args.file:
-        window.open_file(Path(args.file))
+    elif files:
+        window.open_file(files[0] if len(files) == 1 else files)
     elif not relay.pending and not args.index:
         try:
             window.open_file(sample_capture(), sample=True)

@@ -6,7 +6,7 @@ import contextlib
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,8 @@ from typing import Any
 import numpy.ma  # noqa: F401  (see below)
 from PySide6.QtCore import QObject, Signal
 
-from engine import FlowConfig, extract_flows_from_file
+from engine import FlowConfig, extract_flows_from_file, extract_flows_from_files
+from engine.capture.files import describe_files
 from engine.load import Partial
 from gui.jobs import GUI_TURN, PROGRESS_INTERVAL, Job
 from gui.table.data import ConversationData
@@ -85,25 +86,40 @@ def _short_switch_interval() -> Iterator[None]:
 
 
 class LoadJob(Job):
-    """Read one capture with the engine and prepare the table's columns; while it reads,
-    ``partial`` carries the conversations found so far (about twice a second)."""
+    """Read one capture with the engine and prepare the table's columns: a file, a folder of
+    them, or several files read as one capture merged by time. While it reads, ``partial``
+    carries the conversations found so far (about twice a second)."""
 
     partial = Signal(object, object)  # job, ConversationData (ConversationData.partial)
 
-    def __init__(self, path: str | Path, config: FlowConfig,
+    def __init__(self, path: str | Path | Sequence[str | Path], config: FlowConfig,
                  parent: QObject | None = None) -> None:
-        self.path = Path(path)
-        super().__init__(f"Reading {self.path.name}", parent)
+        items = [path] if isinstance(path, str | Path) else list(path)
+        #: what was asked for, in order (a folder stays a folder)
+        self.paths = [Path(p) for p in items]
+        #: how messages name it until the engine says which files it read
+        self.name = describe_files(self.paths)
+        super().__init__(f"Reading {self.name}", parent)
         self.config = config
         self._started = 0.0
         self._last_report = 0.0
 
+    @property
+    def path(self) -> Path:
+        """The first (usually the only) path asked for."""
+        return self.paths[0]
+
     def work(self) -> ConversationData:
         self._started = time.monotonic()
         with _short_switch_interval(), GUI_TURN.worker():
-            result = extract_flows_from_file(self.path, self.config, progress=self._report,
-                                             cancel=self._stop_here,
-                                             on_snapshot=self._snapshot)
+            if len(self.paths) == 1:
+                result = extract_flows_from_file(self.paths[0], self.config,
+                                                 progress=self._report, cancel=self._stop_here,
+                                                 on_snapshot=self._snapshot)
+            else:
+                result = extract_flows_from_files(self.paths, self.config,
+                                                  progress=self._report, cancel=self._stop_here,
+                                                  on_snapshot=self._snapshot)
             try:
                 return ConversationData(result)
             except BaseException:

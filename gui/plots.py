@@ -25,17 +25,32 @@ def make_plot(parent: QWidget | None = None, *, x_label: str = "", x_units: str 
     item.hideButtons()  # our own "Reset view" button instead of pyqtgraph's tiny "A"
     item.setMenuEnabled(False)
     font = axis_font()
-    for name in ("left", "bottom"):
+    for name in ("left", "bottom", "right"):
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen(TEXT_COLOR))
         axis.setTextPen(pg.mkPen(TEXT_COLOR))
         axis.setTickFont(font)
+        _recentre_label(axis)
     style = {"color": TEXT_COLOR.name(), "font-size": f"{font.pointSizeF():.0f}pt"}
     if x_label:
         item.setLabel("bottom", x_label, units=x_units or None, **style)
     if y_label:
         item.setLabel("left", y_label, units=y_units or None, **style)
     return plot
+
+
+def _recentre_label(axis: pg.AxisItem) -> None:
+    """Workaround: pyqtgraph 0.14 centres an axis label only when the axis is resized, so a
+    label set later, or one that grows (an SI prefix appears: "(B)" becomes "(kB)"), keeps the
+    old position and its end is cut off ("Relative sequence numb"). Re-centre on every
+    change."""
+    update = axis._updateLabel
+
+    def updated() -> None:
+        update()
+        axis.resizeEvent()
+
+    axis._updateLabel = updated
 
 
 def dense_curve(plot: pg.PlotWidget, pen: object, name: str | None = None) -> pg.PlotDataItem:
@@ -48,4 +63,7 @@ def dense_curve(plot: pg.PlotWidget, pen: object, name: str | None = None) -> pg
     plot.getPlotItem().addItem(curve)
     curve.setClipToView(True)
     curve.setDownsampling(auto=True, method="peak")
+    # about one sample per pixel column (peak keeps its low and high): pyqtgraph's default of
+    # five costs a 100k-point line over 100 ms to stroke
+    curve.opts["autoDownsampleFactor"] = 1.0
     return curve

@@ -19,6 +19,9 @@ from engine.tcp import TcpState
 TEXT_COLOR = QColor("#1f2937")
 MUTED_TEXT = QColor("#5f6b7a")  # empty-state sentences, secondary labels
 NOTE_COLOR = QColor("#b45309")  # packet notes (retransmission, gap, …)
+#: Wireshark's "Bad TCP" colouring rule (its default colorfilters, 4.0)
+BAD_TCP_FOREGROUND = QColor(18, 39, 46)
+BAD_TCP_BACKGROUND = QColor(247, 135, 135)
 LINK_COLOR = QColor("#1a56c4")  # a line that selects another conversation when clicked
 EMPTY_STATE_STYLE = f"color: {MUTED_TEXT.name()}; font-size: 11pt; padding: 24px;"
 MUTED_STYLE = f"color: {MUTED_TEXT.name()};"
@@ -73,12 +76,26 @@ HIGHLIGHT_COLOR = QColor("#ff6d00")
 GUIDE_COLOR = QColor("#9aa5b1")  # dashed guide lines
 POINT_OUTLINE = QColor("#ffffff")
 GRID_ALPHA = 0.25
+#: the TCP stream graphs (tcptrace's colours where it has one: green ACK line, yellow window)
+ACK_LINE_COLOR = QColor("#2e7d32")
+RECEIVE_WINDOW_COLOR = QColor("#c7a000")
+SACK_COLOR = QColor("#8e24aa")
+RETRANSMISSION_COLOR = MARK_COLORS[Mark.RETRANSMISSION]
+LOST_SEGMENT_COLOR = QColor("#4a148c")
+ZERO_WINDOW_COLOR = QColor("#111111")
 
 
 def lighter(color: QColor, alpha: int = 110) -> QColor:
     out = QColor(color)
     out.setAlpha(alpha)
     return out
+
+
+def pale(color: QColor, amount: float = 0.5) -> QColor:
+    """``color`` mixed with white, opaque: a light line that stays cheap to draw (a translucent
+    pen over a dense line costs Qt several times more)."""
+    return QColor(*(round(c + (255 - c) * amount) for c in (color.red(), color.green(),
+                                                               color.blue())))
 
 
 def swatch(color: QColor, text: str) -> str:

@@ -2,12 +2,14 @@
 
 Opening a capture starts a :class:`~gui.loader.LoadJob`; the table keeps showing the previous
 capture until the new one has loaded completely (a cancelled or failed load changes nothing).
-A second file replaces the first in the same window.
+A second file replaces the first in the same window. Several files opened together (picked in the
+Open dialog, dropped, named on the command line, or a folder) are one capture merged by time.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import WIRESHARK, FlowConfig
+from engine.capture.files import describe_files
 from engine.export.conversations import csv_text
 from gui import units
 from gui.banner import WarningBanner
@@ -40,7 +43,7 @@ from gui.index.mode import IndexMode
 from gui.jobs import GUI_TURN, FunctionJob, Job, JobRunner
 from gui.loading import LoadJob, LoadProgress
 from gui.panes.details import DetailsPanel
-from gui.recent import add_recent, clear_recent, recent_files
+from gui.recent import add_recent, clear_recent, recent_captures
 from gui.resource_files import ICON, resource
 from gui.settings import read_bool, read_list, settings
 from gui.status import CountsLabel, LoadProgressWidget
@@ -64,7 +67,7 @@ OPEN_FILTERS = ("Packet captures (*.pcap *.pcapng *.cap *.ntar *.dmp *.gz);;"
 COPY_IN_BACKGROUND = 20_000
 
 EMPTY_NO_CAPTURE = ("Open a capture with File ▸ Open (Ctrl+O),\n"
-                    "or drop a pcap or pcapng file here.")
+                    "or drop pcap or pcapng files here (several are read as one).")
 
 
 def app_icon() -> QIcon:
@@ -96,7 +99,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.runner = JobRunner(self)
         self._data: ConversationData | None = None
-        self._path: Path | None = None
+        #: what the capture shown was opened from: a file, a folder, or several files
+        self._paths: list[Path] = []
         self._is_sample = False
         self._job: LoadJob | None = None
         self._job_is_sample = False
@@ -163,7 +167,20 @@ class MainWindow(QMainWindow):
 
     @property
     def current_path(self) -> Path | None:
-        return self._path
+        """The file (or folder) shown, when it was opened alone."""
+        return self._paths[0] if len(self._paths) == 1 else None
+
+    @property
+    def current_paths(self) -> list[Path]:
+        """Everything the capture shown was opened from (several files read as one)."""
+        return list(self._paths)
+
+    @property
+    def capture_name(self) -> str:
+        """The capture shown, as titles and messages name it: its file, or "3 files: …"."""
+        if self._data is not None and len(self._data.result.capture.files) > 1:
+            return describe_files(self._data.result.capture.files)
+        return describe_files(self._paths) if self._paths else ""
 
     @property
     def loading(self) -> bool:
@@ -195,11 +212,17 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
-                                         "Open a pcap or pcapng capture")
+        self.open_action = self._action(
+            "&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
+            "Open a pcap or pcapng capture; pick several files to read them as one capture, "
+            "merged by time")
         self.open_action.setIcon(self.style().standardIcon(
             self.style().StandardPixmap.SP_DialogOpenButton))
         file_menu.addAction(self.open_action)
+        self.open_folder_action = self._action(
+            "Open &Folder…", self.open_folder_dialog, "Ctrl+Shift+O",
+            "Open every capture in a folder (a ring buffer) as one capture, merged by time")
+        file_menu.addAction(self.open_folder_action)
         self.recent_menu = QMenu("Open &Recent", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addMenu(self.recent_menu)
@@ -275,14 +298,15 @@ class MainWindow(QMainWindow):
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
-        paths = recent_files()
-        for k, path in enumerate(paths, 1):
-            action = self.recent_menu.addAction(f"&{k % 10}  {path.name}")
-            action.setToolTip(str(path))
-            action.setStatusTip(str(path))
-            action.setEnabled(path.exists())
-            action.triggered.connect(lambda _c=False, p=path: self.open_file(p))
-        if not paths:
+        entries = recent_captures()
+        for k, paths in enumerate(entries, 1):
+            action = self.recent_menu.addAction(f"&{k % 10}  {describe_files(paths)}")
+            where = "\n".join(str(p) for p in paths)
+            action.setToolTip(where)
+            action.setStatusTip(where.replace("\n", ", "))
+            action.setEnabled(all(p.exists() for p in paths))
+            action.triggered.connect(lambda _c=False, p=list(paths): self.open_file(p))
+        if not entries:
             none = self.recent_menu.addAction("No recent captures")
             none.setEnabled(False)
         self.recent_menu.addSeparator()
@@ -291,17 +315,28 @@ class MainWindow(QMainWindow):
         clear.triggered.connect(clear_recent)
 
     # -- opening -----------------------------------------------------------------------------
-    def open_dialog(self) -> None:
-        """File ▸ Open: ask for a file, then :meth:`open_file`."""
-        start = str(self._path.parent) if self._path and not self._is_sample else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open Capture", start, OPEN_FILTERS)
-        if path:
-            self.open_file(path)
+    def _start_folder(self) -> str:
+        return str(self._paths[0].parent) if self._paths and not self._is_sample else ""
 
-    def open_file(self, path: str | Path, sample: bool = False,
+    def open_dialog(self) -> None:
+        """File ▸ Open: ask for one or more files, then :meth:`open_file`."""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open Capture", self._start_folder(),
+                                                OPEN_FILTERS)
+        if paths:
+            self.open_file(paths[0] if len(paths) == 1 else paths)
+
+    def open_folder_dialog(self) -> None:
+        """File ▸ Open Folder: every capture in a folder, as one capture."""
+        folder = QFileDialog.getExistingDirectory(self, "Open Folder of Captures",
+                                                  self._start_folder())
+        if folder:
+            self.open_file(folder)
+
+    def open_file(self, path: str | Path | Sequence[str | Path], sample: bool = False,
                   config: FlowConfig | None = None) -> LoadJob:
-        """Start loading ``path`` (replacing any load in progress) with ``config`` (default:
-        the View menu's choice); returns the job."""
+        """Start loading ``path`` — a file, a folder, or several files read as one capture —
+        (replacing any load in progress) with ``config`` (default: the View menu's choice);
+        returns the job."""
         if self._job is not None:
             self._job.cancel()
         job = LoadJob(path, config or self.flow_config(), self)
@@ -314,7 +349,7 @@ class MainWindow(QMainWindow):
         self._job_is_sample = sample
         self._started = time.monotonic()
         self.statusBar().clearMessage()  # a temporary message would cover the progress
-        self.progress.begin(job.path.name)
+        self.progress.begin(job.name)
         self._cancel_shortcut.setEnabled(True)
         self._update_title()
         self._update_empty_text()
@@ -377,8 +412,8 @@ class MainWindow(QMainWindow):
             data.result.close()
             return
         assert isinstance(job, LoadJob)
-        previous, previous_path = self._data, self._path
-        self._data, self._path = data, job.path
+        previous, previous_name = self._data, self.capture_name
+        self._data, self._paths = data, list(job.paths)
         self._is_sample = self._job_is_sample
         partial, self._partial = self._partial, None
         if partial is not None:  # the rows shown while loading become the final ones
@@ -393,15 +428,15 @@ class MainWindow(QMainWindow):
         if previous is not None:
             previous.result.close()
         if not self._is_sample:
-            add_recent(job.path)
+            add_recent(job.paths)
         seconds = time.monotonic() - self._started
-        message = (f"Opened {job.path.name}: {units.count(len(data))} conversations, "
+        message = (f"Opened {self.capture_name} — {units.count(len(data))} conversations, "
                    f"{units.count(data.total_packets)} packets in {seconds:.1f} s")
         if self._is_sample:
             message = ("Showing the sample capture that ships with Flowscope. Open your own "
                        "with File ▸ Open or drop it on the window.")
-        elif previous_path is not None:
-            message += f" (replaces {previous_path.name})"
+        elif previous is not None:
+            message += f" (replaces {previous_name})"
         self._end_load()
         self.statusBar().showMessage(message, 15_000)
         self.captureLoaded.emit(data)
@@ -422,9 +457,9 @@ class MainWindow(QMainWindow):
         assert isinstance(job, LoadJob)
         self._restore_after_load()
         self._end_load()
-        still = f"; still showing {self._path.name}" if self._path else ""
-        self.statusBar().showMessage(f"Loading {job.path.name} was cancelled{still}.", 10_000)
-        self.loadCancelled.emit(job.path)
+        still = f"; still showing {self.capture_name}" if self._paths else ""
+        self.statusBar().showMessage(f"Loading {job.name} was cancelled{still}.", 10_000)
+        self.loadCancelled.emit(job.path if len(job.paths) == 1 else job.paths)
 
     # -- drag and drop, and the window ---------------------------------------------------------
     @staticmethod
@@ -450,10 +485,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        self.open_file(files[0])
-        if len(files) > 1:
-            self.statusBar().showMessage(
-                f"Opening {files[0].name}, the first of the {len(files)} dropped files.", 10_000)
+        self.open_file(files[0] if len(files) == 1 else files)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         settings().setValue("window/geometry", self.saveGeometry())
@@ -498,8 +530,8 @@ class MainWindow(QMainWindow):
         dialog = ExportConversationsDialog(len(data), self.model.rowCount(), selected, self)
         if dialog.exec() != ExportConversationsDialog.DialogCode.Accepted:
             return
-        suggested = (self._path or Path("conversations")).with_name(
-            f"{(self._path or Path('capture')).stem}-conversations")
+        first = self._paths[0] if self._paths else Path("capture")
+        suggested = first.with_name(f"{first.stem}-conversations")
         path = ask_export_path(self, dialog.format, suggested)
         if path is not None:
             self.export_to(path, dialog.format, dialog.scope)
@@ -565,8 +597,8 @@ class MainWindow(QMainWindow):
 
     def _set_split_idle(self, on: bool) -> None:
         settings().setValue("engine/splitIdle", on)
-        if self._path is not None and not self.loading:
-            self.open_file(self._path, sample=self._is_sample)
+        if self._paths and not self.loading:
+            self.open_file(self._paths, sample=self._is_sample)
 
     def _focus_filter(self) -> None:
         self.filter_bar.edit.setFocus()
@@ -590,12 +622,12 @@ class MainWindow(QMainWindow):
     def _update_empty_text(self) -> None:
         data = self.model.conversations
         if data is None or (data.loading and len(data) == 0):
-            text = (f"Reading {self._job.path.name}…" if self._job is not None
+            text = (f"Reading {self._job.name}…" if self._job is not None
                     else EMPTY_NO_CAPTURE)
         elif len(data) == 0:
             packets = units.count(data.total_packets)
             plural = "" if data.total_packets == 1 else "s"
-            text = (f"{self._path.name if self._path else 'This capture'} has no TCP, UDP, ICMP "
+            text = (f"{self.capture_name or 'This capture'} has no TCP, UDP, ICMP "
                     f"or Z-Wave conversations ({packets} packet{plural}, none in a "
                     "conversation).")
         else:
@@ -605,10 +637,10 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         parts = []
-        if self._path is not None:
-            parts.append("Sample capture" if self._is_sample else self._path.name)
+        if self._paths:
+            parts.append("Sample capture" if self._is_sample else self.capture_name)
         if self._job is not None:
-            parts.append(f"loading {self._job.path.name}…")
+            parts.append(f"loading {self._job.name}…")
         parts.append("Flowscope")
         self.setWindowTitle(" — ".join(parts))
 

@@ -11,6 +11,9 @@ import ipaddress
 import struct
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from . import accel
 from .wire import Cursor, Short, text
 
 TYPE_NAMES = {
@@ -130,6 +133,71 @@ def parse_header(data: bytes) -> tuple[int, bool, int, int, tuple[int, int, int,
 def parse_message(data: bytes, records: bool = True) -> Message | None:
     """One DNS message (UDP payload, or a TCP message without its length prefix); None when
     the bytes are not one. ``records=False`` stops after the questions."""
+    fast = accel.FAST
+    if fast is None:
+        return py_parse_message(data, records)
+    fields = fast.dns_message(data, records)
+    if fields is None:
+        return None
+    ident, response, opcode, rcode, counts, questions, answers, authority, additional = fields
+    return Message(ident, response, opcode, rcode,
+                   [(text(n) if isinstance(n, bytes) else n, t) for n, t in questions],
+                   _records(answers), _records(authority), _records(additional), counts)
+
+
+def _records(fields: list[tuple[str | bytes, int, str | bytes | None]]) -> list[Record]:
+    """Records from the compiled walk: names (and NS/CNAME/PTR values) come as text, or as
+    bytes when they are not valid UTF-8; an address as its text; any other value as None."""
+    return [Record(text(n) if isinstance(n, bytes) else n, t,
+                   text(v) if isinstance(v, bytes) else "" if v is None else v)
+            for n, t, v in fields]
+
+
+#: what the DNS inspector reads of a message (:func:`message_summary`): id, response flag,
+#: rcode, questions (name, type), how many answer records were read, and those records'
+#: addresses and names (where they have one)
+Summary = tuple[int, bool, int, list[tuple[str, int]], int, list[str]]
+
+
+def message_summary(data: bytes, records: bool = True) -> Summary | None:
+    """:func:`parse_message` reduced to what identifies a conversation (no record objects)."""
+    fast = accel.FAST
+    if fast is None:
+        return py_message_summary(data, records)
+    summary: Summary | None = fast.dns_summary(data, records, text)
+    return summary
+
+
+def message_summaries(buffer: bytes | memoryview, starts: np.ndarray, sizes: np.ndarray
+                      ) -> list[Summary | None]:
+    """:func:`message_summary` of each message ``buffer[starts[k] : starts[k] + sizes[k]]``
+    (None for an empty one), records read where the message is a response: the first
+    messages of many conversations in one call."""
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    sizes = np.ascontiguousarray(sizes, dtype=np.int64)
+    fast = accel.FAST
+    if fast is not None:
+        summaries: list[Summary | None] = fast.dns_summaries(buffer, starts, sizes, text)
+        return summaries
+    out = []
+    for start, size in zip(starts.tolist(), sizes.tolist(), strict=True):
+        data = bytes(buffer[start : start + size])
+        out.append(py_message_summary(data, len(data) > 2 and data[2] & 0x80 > 0)
+                   if data else None)
+    return out
+
+
+def py_message_summary(data: bytes, records: bool = True) -> Summary | None:
+    """:func:`message_summary` in Python (the reference for the compiled walk)."""
+    msg = py_parse_message(data, records)
+    if msg is None:
+        return None
+    return (msg.id, msg.response, msg.rcode, msg.questions, len(msg.answers),
+            [r.data for r in msg.answers if r.data])
+
+
+def py_parse_message(data: bytes, records: bool = True) -> Message | None:
+    """:func:`parse_message` in Python (the reference for the compiled walk)."""
     header = parse_header(data)
     if header is None:
         return None
@@ -246,6 +314,48 @@ def answered_addresses(data: bytes, multicast: bool = False) -> list[tuple[str, 
             todo.extend(back.get(key, []))
         for name in found or [owner]:
             out.append((address, text(name) if name else "<Root>"))
+    return out
+
+
+def answered_names(buffer: bytes | memoryview, starts: np.ndarray, sizes: np.ndarray,
+                   multicast: np.ndarray, responses_only: bool = False
+                   ) -> list[tuple[int, str, str]]:
+    """(k, address, name) for every answer :func:`answered_addresses` finds in the messages
+    ``buffer[starts[k] : starts[k] + sizes[k]]``, in order of k: the capture-wide names pass in
+    one call (compiled when it can be; the compiled walk leaves messages with more than a few
+    dozen questions or records to the Python one). ``responses_only``: only responses with
+    answer or additional records are read."""
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    sizes = np.ascontiguousarray(sizes, dtype=np.int64)
+    multicast = np.ascontiguousarray(multicast, dtype=bool)
+    fast = accel.FAST
+    if fast is None:
+        return py_answered_names(buffer, starts, sizes, multicast,
+                                 responses_only=responses_only)
+    found, left = fast.answered_names(buffer, starts, sizes, multicast, responses_only)
+    out = [(k, address, text(name) if isinstance(name, bytes) else name)
+           for k, address, name in found]
+    if left:
+        out += py_answered_names(buffer, starts[left], sizes[left], multicast[left],
+                                 np.array(left, dtype=np.int64))
+        out.sort(key=lambda item: item[0])  # stable: each message's answers keep their order
+    return out
+
+
+def py_answered_names(buffer: bytes | memoryview, starts: np.ndarray, sizes: np.ndarray,
+                      multicast: np.ndarray, index: np.ndarray | None = None,
+                      responses_only: bool = False) -> list[tuple[int, str, str]]:
+    """:func:`answered_names` in Python (the reference for the compiled walk)."""
+    out = []
+    ks = index.tolist() if index is not None else range(starts.size)
+    for k, start, size, many in zip(ks, starts.tolist(), sizes.tolist(), multicast.tolist(),
+                                    strict=True):
+        data = bytes(buffer[start : start + size])
+        if responses_only and not (len(data) >= 12 and data[2] & 0x80 and (
+                data[6] or data[7] or data[10] or data[11])):
+            continue
+        for address, name in answered_addresses(data, many):
+            out.append((k, address, name))
     return out
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import hashlib
 
+from . import accel
 from .tls import ClientHello, ServerHello
-from .wire import is_grease
+from .wire import GREASE
 
 #: JA4's two-character TLS version
 _JA4_VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3",
@@ -20,7 +21,18 @@ _SNI, _ALPN = 0x0000, 0x0010
 
 
 def _dash(values: list[int] | tuple[int, ...]) -> str:
-    return "-".join([str(v) for v in values if not is_grease(v)])
+    """Decimal values joined by "-", GREASE left out (JA3's lists)."""
+    fast = accel.FAST
+    if fast is not None:
+        joined: str | None = fast.decimal_list(values, True)
+        if joined is not None:
+            return joined
+    return py_dash(values)
+
+
+def py_dash(values: list[int] | tuple[int, ...]) -> str:
+    """:func:`_dash` in Python (the reference for the compiled one)."""
+    return "-".join([str(v) for v in values if v not in GREASE])
 
 
 def ja3_string(hello: ClientHello) -> str:
@@ -72,9 +84,24 @@ def _alpn_chars(alpn: list[str]) -> str:
     return raw[0] + raw[-1]
 
 
-def _hex_list(values: list[int]) -> str:
-    """Values as comma-separated 4-digit lower-case hex ("002f,0035")."""
-    return ",".join(map("{:04x}".format, values))
+def _hex_list(values: tuple[int, ...], sort: bool, drop_sni_alpn: bool) -> tuple[str, int]:
+    """(the GREASE-free values as comma-separated 4-digit lower-case hex ("002f,0035"), sorted
+    if asked, without SNI and ALPN if asked; how many GREASE-free values there are)."""
+    fast = accel.FAST
+    if fast is not None:
+        listed: tuple[str, int] | None = fast.hex_list(values, sort, drop_sni_alpn)
+        if listed is not None:
+            return listed
+    return py_hex_list(values, sort, drop_sni_alpn)
+
+
+def py_hex_list(values: tuple[int, ...], sort: bool, drop_sni_alpn: bool) -> tuple[str, int]:
+    """:func:`_hex_list` in Python (the reference for the compiled one)."""
+    kept = [v for v in values if v not in GREASE]
+    ordered = sorted(kept) if sort else kept
+    if drop_sni_alpn:
+        ordered = [v for v in ordered if v != _SNI and v != _ALPN]
+    return ",".join([f"{v:04x}" for v in ordered]), len(kept)
 
 
 def ja4(hello: ClientHello, transport: str) -> str:
@@ -88,22 +115,20 @@ def ja4(hello: ClientHello, transport: str) -> str:
 def _ja4(transport: str, legacy: int, supported: tuple[int, ...], sni: bool,
          all_ciphers: tuple[int, ...], all_extensions: tuple[int, ...], alpn: str,
          signature_algorithms: tuple[int, ...]) -> str:
-    versions = [v for v in supported if not is_grease(v)]
+    versions = [v for v in supported if v not in GREASE]
     if versions and transport != "d":
         version = max(versions)
     elif versions:  # DTLS numbers count down: 1.3 = 0xfefc < 1.2 = 0xfefd
         version = min(versions)
     else:
         version = legacy
-    ciphers = [c for c in all_ciphers if not is_grease(c)]
-    extensions = [e for e in all_extensions if not is_grease(e)]
+    ciphers, cipher_count = _hex_list(all_ciphers, True, False)
+    extensions, extension_count = _hex_list(all_extensions, True, True)
+    sigs, sig_count = _hex_list(signature_algorithms, False, False)
     head = (f"{transport}{_JA4_VERSIONS.get(version, '00')}"
-            f"{'d' if sni else 'i'}{min(len(ciphers), 99):02d}"
-            f"{min(len(extensions), 99):02d}{alpn}")
-    cipher_hash = _hash12(_hex_list(sorted(ciphers))) if ciphers else "0" * 12
-    raw = _hex_list(sorted(e for e in extensions if e not in (_SNI, _ALPN)))
-    sigs = [s for s in signature_algorithms if not is_grease(s)]
-    if sigs:
-        raw += "_" + _hex_list(sigs)
-    ext_hash = _hash12(raw) if extensions else "0" * 12
+            f"{'d' if sni else 'i'}{min(cipher_count, 99):02d}"
+            f"{min(extension_count, 99):02d}{alpn}")
+    cipher_hash = _hash12(ciphers) if cipher_count else "0" * 12
+    raw = f"{extensions}_{sigs}" if sig_count else extensions
+    ext_hash = _hash12(raw) if extension_count else "0" * 12
     return f"{head}_{cipher_hash}_{ext_hash}"

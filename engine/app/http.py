@@ -26,9 +26,11 @@ SIP_METHODS = frozenset({
 })
 #: a head longer than this is not read (the first requests of a connection are what matter)
 MAX_HEAD = 64 * 1024
+#: what ``bytes.strip()`` strips (ASCII whitespace), for the same result on decoded text
+_SPACE = " \t\n\r\x0b\x0c"
 
 
-@dataclass
+@dataclass(eq=False)
 class Head:
     """One request or response head."""
 
@@ -38,16 +40,48 @@ class Head:
     uri: str = ""
     status: int = -1
     reason: str = ""
-    headers: list[tuple[str, str]] = field(default_factory=list)
     size: int = 0  # bytes from the start line to the blank line, inclusive
     complete: bool = True  # the blank line was seen
+    #: the header lines as text; split into :attr:`headers` only when those are asked for (at
+    #: load a few headers are read through :meth:`header`, which stops at the one it wants)
+    lines: str = field(default="", repr=False)
+    _split: list[tuple[str, str]] | None = field(default=None, repr=False)
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """(name, value) of each header line, in order."""
+        if self._split is None:
+            self._split = list(_header_lines(self.lines))
+        return self._split
 
     def header(self, name: str) -> str | None:
+        """The value of the first header called ``name`` (any case)."""
         name = name.lower()
-        for key, value in self.headers:
+        pairs = self._split if self._split is not None else _header_lines(self.lines)
+        for key, value in pairs:
             if key.lower() == name:
                 return value
         return None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Head):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.request, self.protocol, self.method, self.uri, self.status, self.reason,
+                self.size, self.complete, self.headers)
+
+
+def _header_lines(lines: str) -> Iterator[tuple[str, str]]:
+    # decoded at once: UTF-8 errors never cross the ASCII "\r\n" and ":" boundaries, so this
+    # is the same as decoding each name and value on its own
+    for line in lines.split("\r\n"):
+        if not line:
+            return
+        name, sep, value = line.partition(":")
+        if sep:
+            yield name.strip(_SPACE), value.strip(_SPACE)
 
 
 def _decode(raw: bytes) -> str:
@@ -60,18 +94,12 @@ def parse_head(data: bytes, start: int = 0) -> Head | None:
     end = data.find(b"\r\n\r\n", start, start + MAX_HEAD)
     complete = end >= 0
     stop = end + 4 if complete else min(len(data), start + MAX_HEAD)
-    text = data[start:stop]
-    lines = text.split(b"\r\n")
-    head = _start_line(_decode(lines[0]))
+    line_end = data.find(b"\r\n", start, stop)
+    head = _start_line(_decode(data[start : line_end if line_end >= 0 else stop]))
     if head is None:
         return None
-    for raw in lines[1:]:
-        if not raw:
-            break
-        name, sep, value = raw.partition(b":")
-        if not sep:
-            continue
-        head.headers.append((_decode(name.strip()), _decode(value.strip())))
+    if line_end >= 0:
+        head.lines = _decode(data[line_end + 2 : stop])
     head.size = stop - start
     head.complete = complete
     return head

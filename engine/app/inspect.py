@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import banners, dns, quic, tls
+from . import accel, banners, dns, quic, tls
 from .ciphers import cipher_name
 from .fingerprints import ja3, ja3s, ja4
 from .http import parse_head
@@ -31,6 +31,14 @@ class Found:
     client: int | None = None  # 0: A is the client, 1: B
 
 
+class OneByOne:
+    """A many-rows inspector's answer for a row it leaves to the one-by-one inspector."""
+
+
+ONE_BY_ONE = OneByOne()
+Verdict = Found | None | OneByOne
+
+
 class Context:
     """What inspectors may read about row ``i`` of the openings."""
 
@@ -41,6 +49,7 @@ class Context:
         self.a_port = a_port.tolist()
         self.b_port = b_port.tolist()
         self.tcp_client = tcp_client.tolist()  # 0/1 for TCP rows whose opener is known, else -1
+        self.tcp: list[bool] = openings.tcp.tolist()
 
     def ports(self, i: int) -> tuple[int, int]:
         return self.a_port[i], self.b_port[i]
@@ -83,6 +92,17 @@ def _hellos(data: tuple[bytes, bytes], dtls: bool = False
                        bool]:
     """(client side, ClientHello, ServerHello, certificates, wants more bytes) of two
     handshakes."""
+    fast = accel.FAST
+    if fast is not None:
+        side, client, server, certs, wants = fast.tls_hellos(data[0], data[1], dtls)
+        return side, tls.client_hello_of(client), tls.server_hello_of(server), certs, wants
+    return py_hellos(data, dtls)
+
+
+def py_hellos(data: tuple[bytes, bytes], dtls: bool = False
+              ) -> tuple[int | None, tls.ClientHello | None, tls.ServerHello | None, list[bytes],
+                         bool]:
+    """:func:`_hellos` in Python (the reference for the compiled walk)."""
     client_side, ch, sh, certs, wants = None, None, None, [], False
     for d in (0, 1):
         hs = tls.tls_handshake(data[d])
@@ -110,6 +130,27 @@ def _finished_flight(hs: tls.Handshake) -> bool:
 def _record_want(data: bytes) -> int:
     """Bytes needed for the first TLS record of ``data`` (its header says)."""
     return 5 + (data[3] << 8 | data[4]) if len(data) >= 5 else 0
+
+
+def inspect_tls_rows(ctx: Context, rows: list[int]) -> list[Verdict]:
+    """:func:`inspect_tls` for many rows in one compiled pass over their first packets (from
+    the capture's memory map); a row whose hellos go on past those packets, or whose packets
+    leave a hole, is left to the one-by-one inspector."""
+    fast = accel.FAST
+    spans = ctx.r.stream_spans(rows)
+    if fast is None or spans is None:
+        return [ONE_BY_ONE] * len(rows)
+    out: list[Verdict] = []
+    for verdict in fast.tls_streams(*spans):
+        if verdict is None or verdict is True:
+            out.append(verdict and Found("tls"))
+        elif verdict is False:
+            out.append(ONE_BY_ONE)
+        else:
+            side, ch, sh, certs = verdict
+            out.append(Found("tls", tls_meta(tls.client_hello_of(ch), tls.server_hello_of(sh),
+                                             certs, "t"), side))
+    return out
 
 
 def inspect_tls(ctx: Context, i: int) -> Found | None:
@@ -238,11 +279,15 @@ def _ietf_quic(ctx: Context, i: int, client: int) -> Found:
 
 
 # -- HTTP, RTSP, SIP, SSDP and the mail/FTP dialogues -------------------------------------------
-def _head_stream(ctx: Context, i: int, d: int) -> bytes:
+def _stream_head(ctx: Context, i: int, d: int, first: Any) -> Any:
+    """The message head at the start of direction ``d``'s stream: the head already read from
+    its first packet when that one is complete and the stream begins with that packet."""
+    if first is not None and first.complete and ctx.o.contiguous[i, d]:
+        return first
     data = ctx.r.stream(i, d)
     if b"\r\n\r\n" not in data[:65536]:
         data = ctx.r.stream(i, d, len(data) + 1)
-    return data
+    return parse_head(data)
 
 
 def http_meta(request: Any, response: Any) -> Meta:
@@ -282,8 +327,8 @@ def _message_protocol(ctx: Context, i: int, heads: list[Any]) -> Found | None:
     client = request_side if request_side is not None else ctx.client(i)
     request = response = None
     if client is not None:
-        request = parse_head(_head_stream(ctx, i, client))
-        response = parse_head(_head_stream(ctx, i, 1 - client))
+        request = _stream_head(ctx, i, client, heads[client])
+        response = _stream_head(ctx, i, 1 - client, heads[1 - client])
         request = request if request is not None and request.request else None
         response = response if response is not None and not response.request else None
     else:
@@ -481,48 +526,68 @@ def inspect_kerberos(ctx: Context, i: int) -> Found | None:
     return None
 
 
+#: the DNS-format protocols by port, in the order a conversation's ports are judged
+_DNS_PORTS = ((5353, "mdns"), (5355, "llmnr"), (137, "nbns"), (53, "dns"), (853, "dns"))
+
+
+def _dns_service(a_port: int, b_port: int) -> str | None:
+    for port, service in _DNS_PORTS:
+        if port in (a_port, b_port):
+            return service
+    return None
+
+
 def inspect_dns(ctx: Context, i: int) -> Found | None:
     """DNS and the protocols in its format; the port says which (or, on another port, a
     query and its answer agreeing on id and question)."""
-    tcp = bool(ctx.o.tcp[i])
-    messages = []
+    tcp = ctx.tcp[i]
+    messages: list[dns.Summary | None] = []
     for d in (0, 1):
         data = ctx.r.first(i, d)
         if tcp:
-            data = ctx.r.stream(i, d, 2 + int.from_bytes(ctx.r.first(i, d)[:2], "big"))
+            data = ctx.r.stream(i, d, 2 + int.from_bytes(data[:2], "big"))
             parts = dns.tcp_messages(data)
             data = parts[0] if parts else b""
-        messages.append(dns.parse_message(data, records=bool(data[2:3]) and data[2] & 0x80 > 0)
+        messages.append(dns.message_summary(data, len(data) > 2 and data[2] & 0x80 > 0)
                         if data else None)
-    if not any(m is not None and (m.questions or m.answers) for m in messages):
+    return _dns_found(ctx, i, messages[0], messages[1])
+
+
+def inspect_dns_rows(ctx: Context, rows: list[int]) -> list[Verdict]:
+    """:func:`inspect_dns` for many rows: the UDP ones' first messages read in one pass, the
+    TCP ones left to the one-by-one inspector."""
+    udp = [i for i in rows if not ctx.tcp[i]]
+    starts, sizes = ctx.r.first_spans(udp)
+    buffer, starts, sizes = ctx.r.reader.spans_at(starts.ravel(), sizes.ravel())
+    summaries = iter(dns.message_summaries(buffer, starts, sizes))
+    return [ONE_BY_ONE if ctx.tcp[i] else _dns_found(ctx, i, next(summaries), next(summaries))
+            for i in rows]
+
+
+def _dns_found(ctx: Context, i: int, q: dns.Summary | None, a: dns.Summary | None
+               ) -> Found | None:
+    """The DNS verdict on row ``i`` from the first message of each direction."""
+    if not ((q is not None and (q[3] or q[4])) or (a is not None and (a[3] or a[4]))):
         return None
-    if ctx.port(i, 5353):
-        service = "mdns"
-    elif ctx.port(i, 5355):
-        service = "llmnr"
-    elif ctx.port(i, 137):
-        service = "nbns"
-    elif ctx.port(i, 53, 853):
-        service = "dns"
-    else:
-        q, a = messages
-        if not (q is not None and a is not None and q.id == a.id and q.response != a.response
-                and q.questions and q.questions == a.questions):
+    service = _dns_service(ctx.a_port[i], ctx.b_port[i])
+    if service is None:  # another port: a query and its answer must agree
+        if not (q is not None and a is not None and q[0] == a[0] and q[1] != a[1] and q[3]
+                and q[3] == a[3]):
             return None
         service = "dns"
-    query = next((m for m in messages if m is not None and not m.response and m.questions), None)
-    answer = next((m for m in messages if m is not None and m.response), None)
-    client = messages.index(query) if query is not None else None
+    # the client sent the first query; the first response answers
+    client = 0 if q is not None and not q[1] and q[3] else (
+        1 if a is not None and not a[1] and a[3] else None)
+    answer = q if q is not None and q[1] else a if a is not None and a[1] else None
     meta: Meta = {}
-    asked = query or answer
-    if asked is not None and asked.questions:
-        meta["dns_name"], qtype = asked.questions[0]
-        if service == "nbns":
-            meta["dns_name"] = dns.netbios_name(meta["dns_name"])
+    asked = (q, a)[client] if client is not None else answer
+    if asked is not None and asked[3]:
+        name, qtype = asked[3][0]
+        meta["dns_name"] = dns.netbios_name(name) if service == "nbns" else name
         meta["dns_type"] = dns.type_name(qtype)
     if answer is not None:
-        meta["dns_rcode"] = dns.rcode_name(answer.rcode)
-        meta["dns_answers"] = ",".join(r.data for r in answer.answers if r.data)
+        meta["dns_rcode"] = dns.rcode_name(answer[2])
+        meta["dns_answers"] = ",".join(answer[5])
     return Found(service, meta, client)
 
 
@@ -606,6 +671,12 @@ def _confirmed(service: str) -> Callable[[Context, int], Found | None]:
     """Signatures strict enough on their own (magic strings, exact length fields)."""
     return lambda ctx, i: Found(service)
 
+
+#: families whose inspector also reads many rows in one call, with the same verdicts (or
+#: ONE_BY_ONE for a row it leaves to the inspector of :data:`INSPECTORS`)
+ROWS_INSPECTORS: dict[str, Callable[[Context, list[int]], list[Verdict]]] = {
+    "tls": inspect_tls_rows, "dns": inspect_dns_rows,
+}
 
 #: families in the order they are tried; a row takes the first that confirms
 INSPECTORS: list[tuple[str, Callable[[Context, int], Found | None]]] = [

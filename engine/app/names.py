@@ -10,6 +10,7 @@ after it).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +35,19 @@ class NameTable:
         else:
             seen[0] = min(seen[0], ts_ns)
             seen[1] = max(seen[1], ts_ns)
+
+    def add_many(self, answers: Iterable[tuple[str, str, int]]) -> None:
+        """:meth:`add` for each (address, name, ts_ns)."""
+        entries = self.entries
+        for address, name, ts_ns in answers:
+            key = (address, name)
+            seen = entries.get(key)
+            if seen is None:
+                entries[key] = [ts_ns, ts_ns]
+            elif ts_ns < seen[0]:
+                seen[0] = ts_ns
+            elif ts_ns > seen[1]:
+                seen[1] = ts_ns
 
     def rows(self) -> list[tuple[str, str, int, int]]:
         """(address, name, first seen ns, last seen ns), by address then first seen."""

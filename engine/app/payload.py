@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ..capture.ranges import read_pieces
 from ..capture.source import source_array
 from ..errors import FlowError
 from ..follow import conversation_stream
@@ -105,7 +106,10 @@ def _openings(result: FlowResult, p: PacketTable, depth: int, order: np.ndarray)
     """:func:`openings` of the payload packets ``order`` (grouped by conversation)."""
     table = result.conversations
     conv = take(p.conv, order).astype(np.int64)
-    rows = np.unique(conv)
+    runs = np.r_[True, conv[1:] != conv[:-1]] if conv.size else np.zeros(0, dtype=bool)
+    rows = conv[runs]  # grouped by conversation in id order, so the runs are the unique ids
+    if rows.size > 1 and np.any(rows[1:] <= rows[:-1]):
+        rows = np.unique(conv)
     n = rows.size
     packets = np.full((n, 2, depth), -1, dtype=np.int32)
     more = np.zeros((n, 2), dtype=bool)
@@ -219,6 +223,25 @@ class PayloadReader:
                           take(p.caplen, safe).astype(np.int64) - off)
         return np.where((packets >= 0) & (off >= 0), np.maximum(size, 0), 0)
 
+    def spans(self, packets: np.ndarray) -> tuple[bytes | memoryview, np.ndarray, np.ndarray]:
+        """(buffer, starts, sizes): the captured payload of ``packets[k]`` is
+        ``buffer[starts[k] : starts[k] + sizes[k]]`` — the capture's own bytes when they are
+        memory-mapped, else the payloads read and joined."""
+        sizes = self.captured(packets)
+        p = self.p
+        starts = (p.offset[packets] + p.payload_off[packets]).astype(np.int64)
+        return self.spans_at(np.where(sizes > 0, starts, 0), sizes)
+
+    def spans_at(self, starts: np.ndarray, sizes: np.ndarray
+                 ) -> tuple[bytes | memoryview, np.ndarray, np.ndarray]:
+        """The capture's bytes ``[starts[k], starts[k] + sizes[k])`` as (buffer, starts,
+        sizes): the memory map itself, or those bytes read and joined."""
+        if self.view is not None:
+            return self.view, starts, sizes
+        pieces = read_pieces(self.result.source, starts, sizes)  # nearby ones read in blocks
+        sizes = np.array([len(piece) for piece in pieces], dtype=np.int64)
+        return b"".join(pieces), np.cumsum(sizes) - sizes, sizes
+
     def head_matrix(self, packets: np.ndarray, width: int = WIDTH
                     ) -> tuple[np.ndarray, np.ndarray]:
         """The first ``width`` payload bytes of each packet (zero-padded) and each packet's
@@ -244,9 +267,9 @@ class PayloadReader:
             for r, s in zip(rows[~inside].tolist(), start[~inside].tolist(), strict=True):
                 tail = array[s : s + width]
                 out[r, : tail.size] = tail
-        else:
-            for r, packet in zip(rows.tolist(), chosen.tolist(), strict=True):
-                data = self.payload(packet)[:width]
+        else:  # no memory map (a capture of several files): nearby heads read in blocks
+            pieces = read_pieces(self.result.source, start, size[rows])
+            for r, data in zip(rows.tolist(), pieces, strict=True):
                 out[r, : len(data)] = np.frombuffer(data, dtype=np.uint8)
         beyond = np.arange(width)[None, :] >= size[:, None]
         out[beyond] = 0
@@ -277,6 +300,9 @@ class DirectionReader:
                           p.caplen[safe].astype(np.int64) - off) - openings.skip
         self._start = p.offset[safe] + off + openings.skip
         self._size = np.where((openings.packets >= 0) & (off >= 0), np.maximum(size, 0), 0)
+        # the first packet of each direction, which nearly every parser reads, as plain lists
+        self._first_start = self._start[:, :, 0].tolist()
+        self._first_size = self._size[:, :, 0].tolist()
         self._row = -1
         self._pieces: dict[int, list[bytes]] = {}
 
@@ -297,12 +323,37 @@ class DirectionReader:
             self._pieces[d] = pieces
         return pieces
 
+    def stream_spans(self, rows: list[int]) -> tuple[memoryview, np.ndarray, np.ndarray,
+                                                     np.ndarray, np.ndarray] | None:
+        """(the capture's memory map, starts and sizes [len(rows), 2, depth] of the remembered
+        packets' new bytes, contiguous and more [len(rows), 2]) for a compiled reader of many
+        rows; None when the capture is not memory-mapped."""
+        view = self.reader.view
+        if view is None:
+            return None
+        o = self.o
+        return (view, np.ascontiguousarray(self._start[rows], dtype=np.int64),
+                np.ascontiguousarray(self._size[rows], dtype=np.int64),
+                np.ascontiguousarray(o.contiguous[rows]), np.ascontiguousarray(o.more[rows]))
+
+    def first_spans(self, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, sizes) [len(rows), 2] of the first packet of each direction of ``rows``
+        in the capture (size 0: none)."""
+        return self._start[rows, :, 0], self._size[rows, :, 0]
+
     def packets(self, i: int, d: int) -> list[int]:
         return [int(k) for k in self.o.packets[i, d] if k >= 0]
 
     def first(self, i: int, d: int) -> bytes:
         """The first payload packet of direction ``d`` of row ``i``."""
-        return self._read(i, d)[0]
+        size = self._first_size[i][d]
+        if not size:
+            return b""
+        start = self._first_start[i][d]
+        view = self.reader.view
+        if view is not None:
+            return bytes(view[start : start + size])
+        return self.reader.result.source.read(start, size)
 
     def datagrams(self, i: int, d: int) -> list[bytes]:
         """The first payloads of a direction, each on its own (UDP)."""
@@ -316,6 +367,13 @@ class DirectionReader:
             raise NeedMore
 
     def _joined(self, i: int, d: int) -> bytes:
+        if i != self._row:
+            self._row, self._pieces = i, {}
+        pieces = self._pieces.get(d)
+        if pieces is None and self.reader.view is not None:
+            view = self.reader.view  # joined straight from the capture's memory map
+            return b"".join([view[s : s + n] for s, n in zip(
+                self._start[i, d].tolist(), self._size[i, d].tolist(), strict=True) if n])
         return b"".join(self._read(i, d))
 
     def stream(self, i: int, d: int, want: int = 0) -> bytes:

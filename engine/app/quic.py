@@ -11,16 +11,15 @@ client hello ("CHLO") in clear; its SNI and user agent tags are read directly.
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import struct
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .wire import Cursor, Short
+from .wire import Short
 
 V1, V2 = 0x00000001, 0x6B3343CF
 #: the initial salts (RFC 9001, RFC 9369, the drafts, Google's TLS-based versions)
@@ -97,7 +96,7 @@ def _expand_label(secret: bytes, label: bytes, length: int) -> bytes:
     info = struct.pack(">HB", length, len(full)) + full + b"\x00"
     out, block, counter = b"", b"", 1
     while len(out) < length:
-        block = hmac.new(secret, block + info + bytes([counter]), hashlib.sha256).digest()
+        block = hmac.digest(secret, block + info + bytes([counter]), "sha256")
         out += block
         counter += 1
     return out[:length]
@@ -110,7 +109,7 @@ def initial_secrets(version: int, dcid: bytes, server: bool
     salt = _salt(version)
     if salt is None:
         return None
-    initial = hmac.new(salt, dcid, hashlib.sha256).digest()
+    initial = hmac.digest(salt, dcid, "sha256")
     secret = _expand_label(initial, b"server in" if server else b"client in", 32)
     prefix = b"quicv2 " if version == V2 else b"quic "
     return (_expand_label(secret, prefix + b"key", 16), _expand_label(secret, prefix + b"iv", 12),
@@ -118,13 +117,14 @@ def initial_secrets(version: int, dcid: bytes, server: bool
 
 
 @functools.lru_cache(maxsize=4096)
-def initial_keys(version: int, dcid: bytes, server: bool) -> tuple[AESGCM, bytes, bytes] | None:
-    """(AEAD, IV, header-protection key) protecting one side's Initial packets."""
+def initial_keys(version: int, dcid: bytes, server: bool
+                 ) -> tuple[AESGCM, bytes, Cipher[modes.ECB]] | None:
+    """(AEAD, IV, header-protection cipher) protecting one side's Initial packets."""
     secrets = initial_secrets(version, dcid, server)
     if secrets is None:
         return None
     key, iv, hp = secrets
-    return AESGCM(key), iv, hp
+    return AESGCM(key), iv, Cipher(algorithms.AES(hp), modes.ECB())
 
 
 def _is_initial(first: int, version: int) -> bool:
@@ -132,7 +132,7 @@ def _is_initial(first: int, version: int) -> bool:
     return kind == (1 if version == V2 else 0)
 
 
-@dataclass
+@dataclass(slots=True)
 class LongPacket:
     version: int
     dcid: bytes
@@ -143,21 +143,45 @@ class LongPacket:
     end: int  # end of this packet in the datagram
 
 
+@functools.lru_cache(maxsize=256)
+def _encrypted_version(version: int) -> bool:
+    """A known version whose Initial packets are encrypted (not Google's clear-text hellos)."""
+    return known_version(version) and not _clear_hello(version)
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    """(value, position after it) of a QUIC variable-length integer (RFC 9000 section 16) at
+    ``pos``; :class:`Short` when the bytes end first."""
+    if pos >= len(data):
+        raise Short
+    first = data[pos]
+    if first < 0x40:
+        return first, pos + 1
+    size = 1 << (first >> 6)
+    if pos + size > len(data):
+        raise Short
+    if size == 2:
+        return (first & 0x3F) << 8 | data[pos + 1], pos + 2
+    return int.from_bytes(data[pos : pos + size], "big") & ~(0xC0 << 8 * (size - 1)), pos + size
+
+
 def long_packets(datagram: bytes) -> list[LongPacket]:
     """The long-header packets coalesced in one datagram (stops at anything else)."""
     out = []
-    pos = 0
+    pos, size = 0, len(datagram)
     try:
-        while pos + 7 <= len(datagram) and datagram[pos] & 0x80:
-            c = Cursor(datagram, pos)
-            first = c.u8()
-            version = c.u32()
+        while pos + 7 <= size and datagram[pos] & 0x80:
+            first = datagram[pos]
+            version = int.from_bytes(datagram[pos + 1 : pos + 5], "big")
             if version == 0:
                 break  # version negotiation
-            dcid = c.take(c.u8())
-            scid = c.take(c.u8())
-            if len(dcid) > 20 or len(scid) > 20 or not known_version(version) \
-                    or _clear_hello(version):
+            at = pos + 6 + datagram[pos + 5]
+            if at >= size:  # the DCID, then the SCID's length
+                break
+            dcid = datagram[pos + 6 : at]
+            scid = datagram[at + 1 : at + 1 + datagram[at]]
+            at += 1 + datagram[at]
+            if at > size or len(dcid) > 20 or len(scid) > 20 or not _encrypted_version(version):
                 break
             initial = _is_initial(first, version)
             kind = (first >> 4) & 3
@@ -165,36 +189,55 @@ def long_packets(datagram: bytes) -> list[LongPacket]:
             if retry:
                 break
             if initial:
-                c.skip(c.varint())  # token
-            length = c.varint()
-            end = c.pos + length
-            if end > len(datagram):
+                token, at = _varint(datagram, at)
+                at += token
+                if at > size:
+                    break
+            length, at = _varint(datagram, at)
+            end = at + length
+            if end > size:
                 break
-            out.append(LongPacket(version, dcid, scid, initial, pos, c.pos, end))
+            out.append(LongPacket(version, dcid, scid, initial, pos, at, end))
             pos = end
     except Short:
         pass
     return out
 
 
-def decrypt(datagram: bytes, packet: LongPacket, keys_dcid: bytes, server: bool) -> bytes | None:
-    """The payload of one Initial packet, or None (unknown version, wrong keys, damage)."""
-    keys = initial_keys(packet.version, keys_dcid, server)
-    if keys is None:
+#: what decrypting one side's Initial packets needs: the AEAD, its IV, and an AES-ECB
+#: encryptor for header protection (it holds no state between blocks, so one serves all)
+Keys = tuple[AESGCM, bytes, CipherContext]
+
+
+def decrypt(datagram: bytes, packet: LongPacket, keys_dcid: bytes, server: bool,
+            keys: dict[tuple[int, bytes, bool], Keys | None] | None = None) -> bytes | None:
+    """The payload of one Initial packet, or None (unknown version, wrong keys, damage).
+    ``keys`` keeps the keys of one reader's packets (a connection's Initial packets share
+    them), so each is derived once."""
+    key = (packet.version, keys_dcid, server)
+    found: Keys | None
+    if keys is not None and key in keys:
+        found = keys[key]
+    else:
+        made = initial_keys(*key)
+        found = None if made is None else (made[0], made[1], made[2].encryptor())
+        if keys is not None:
+            keys[key] = found
+    if found is None:
         return None
-    aead, iv, hp = keys
+    aead, iv, protection = found
     pn = packet.pn_offset
     sample = datagram[pn + 4 : pn + 20]
     if len(sample) < 16 or packet.end - pn < 20:
         return None
-    mask = Cipher(algorithms.AES(hp), modes.ECB()).encryptor().update(sample)
+    mask = protection.update(sample)
     start = packet.start
     first = datagram[start] ^ (mask[0] & 0x0F)
     pn_len = (first & 3) + 1
-    number = bytes(b ^ m for b, m in zip(datagram[pn : pn + pn_len], mask[1:], strict=False))
-    header = bytes([first]) + datagram[start + 1 : pn] + number
-    nonce = bytes(a ^ b for a, b in zip(iv, int.from_bytes(number, "big").to_bytes(12, "big"),
-                                        strict=True))
+    number = int.from_bytes(datagram[pn : pn + pn_len], "big") ^ int.from_bytes(
+        mask[1 : 1 + pn_len], "big")
+    header = bytes([first]) + datagram[start + 1 : pn] + number.to_bytes(pn_len, "big")
+    nonce = (int.from_bytes(iv, "big") ^ number).to_bytes(12, "big")
     try:
         return aead.decrypt(nonce, datagram[pn + pn_len : packet.end], header)
     except (InvalidTag, ValueError):
@@ -206,35 +249,41 @@ def crypto_frames(payload: bytes, version: int = V1) -> list[tuple[int, bytes]]:
     versions number the CRYPTO frame 0x08)."""
     crypto = 0x08 if version >> 24 == ord("T") else 0x06
     out = []
-    c = Cursor(payload)
+    pos, size = 0, len(payload)
     try:
-        while c.left:
-            if payload[c.pos] == 0:  # PADDING: skip the whole run at once
-                c.pos = len(payload) - len(payload[c.pos:].lstrip(b"\x00"))
+        while pos < size:
+            if payload[pos] == 0:  # PADDING: skip the whole run at once
+                pos = size - len(payload[pos:].lstrip(b"\x00"))
                 continue
-            kind = c.varint()
+            kind, pos = _varint(payload, pos)
             if kind == 0x01:  # PING
                 continue
             if kind in (0x02, 0x03):  # ACK
-                c.varint()
-                c.varint()
-                ranges = c.varint()
-                c.varint()
+                _, pos = _varint(payload, pos)
+                _, pos = _varint(payload, pos)
+                ranges, pos = _varint(payload, pos)
+                _, pos = _varint(payload, pos)
                 for _ in range(min(ranges, 1 << 10)):
-                    c.varint()
-                    c.varint()
+                    _, pos = _varint(payload, pos)
+                    _, pos = _varint(payload, pos)
                 if kind == 0x03:
-                    c.varint()
-                    c.varint()
-                    c.varint()
+                    for _ in range(3):
+                        _, pos = _varint(payload, pos)
             elif kind == crypto:
-                offset = c.varint()
-                out.append((offset, c.take(c.varint())))
+                offset, pos = _varint(payload, pos)
+                length, pos = _varint(payload, pos)
+                if pos + length > size:
+                    break
+                out.append((offset, payload[pos : pos + length]))
+                pos += length
             elif kind in (0x1C, 0x1D):  # CONNECTION_CLOSE
-                c.varint()
+                _, pos = _varint(payload, pos)
                 if kind == 0x1C:
-                    c.varint()
-                c.skip(c.varint())
+                    _, pos = _varint(payload, pos)
+                length, pos = _varint(payload, pos)
+                pos += length
+                if pos > size:
+                    break
             else:
                 break  # no other frame may appear in an Initial packet
     except Short:
@@ -277,6 +326,7 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
     out = QuicInitials()
     seeds: list[bytes] = []
     stream = CryptoStream()
+    keys: dict[tuple[int, bytes, bool], Keys | None] = {}
     for datagram in client:
         for packet in long_packets(datagram):
             if out.version is None:
@@ -285,7 +335,7 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
                 continue
             if packet.dcid not in seeds:
                 seeds.append(packet.dcid)
-            payload = decrypt(datagram, packet, packet.dcid, False)
+            payload = decrypt(datagram, packet, packet.dcid, False, keys)
             if payload is not None:
                 for offset, data in crypto_frames(payload, packet.version):
                     stream.add(offset, data)
@@ -297,7 +347,7 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
             if not packet.initial:
                 continue
             for seed in seeds:
-                payload = decrypt(datagram, packet, seed, True)
+                payload = decrypt(datagram, packet, seed, True, keys)
                 if payload is not None:
                     for offset, data in crypto_frames(payload, packet.version):
                         answer.add(offset, data)
@@ -330,19 +380,22 @@ def chlo_tags(datagram: bytes) -> dict[bytes, bytes]:
     at = datagram.find(b"CHLO")
     if at < 0:
         return {}
-    try:
-        c = Cursor(datagram, at + 4)
-        count = c.u8() | c.u8() << 8
-        c.skip(2)
-        if count > 64:
-            return {}
-        table = [(c.take(4), int.from_bytes(c.take(4), "little")) for _ in range(count)]
-        base, start, out = c.pos, 0, {}
-        for tag, end in table:
-            if end < start or base + end > len(datagram):
-                break
-            out[tag] = datagram[base + start : base + end]
-            start = end
-        return out
-    except Short:
+    pos = at + 4
+    if pos + 4 > len(datagram):
         return {}
+    count = datagram[pos] | datagram[pos + 1] << 8
+    pos += 4
+    if count > 64 or pos + 8 * count > len(datagram):
+        return {}
+    table = _CHLO_ENTRY.iter_unpack(datagram[pos : pos + 8 * count])
+    base, start, out = pos + 8 * count, 0, {}
+    for tag, end in table:
+        if end < start or base + end > len(datagram):
+            break
+        out[tag] = datagram[base + start : base + end]
+        start = end
+    return out
+
+
+#: one entry of a CHLO's tag table: the tag and where its value ends (little-endian)
+_CHLO_ENTRY = struct.Struct("<4sI")

@@ -13,6 +13,7 @@ import functools
 import struct
 from dataclasses import dataclass, field
 
+from . import accel
 from .wire import Cursor, Short, text
 
 CLIENT_HELLO, SERVER_HELLO, HELLO_VERIFY_REQUEST, CERTIFICATE = 1, 2, 3, 11
@@ -63,6 +64,14 @@ def tls_handshake(data: bytes) -> Handshake:
     Stops at the first record that is not a handshake (ChangeCipherSpec, application data:
     what follows is encrypted) or that is not TLS at all.
     """
+    fast = accel.FAST
+    if fast is not None:
+        return Handshake(*fast.tls_handshake(data))
+    return py_tls_handshake(data)
+
+
+def py_tls_handshake(data: bytes) -> Handshake:
+    """:func:`tls_handshake` in Python (the reference for the compiled walk)."""
     out = Handshake()
     joined = bytearray()
     pos, size = 0, len(data)
@@ -87,6 +96,14 @@ def tls_handshake(data: bytes) -> Handshake:
 
 def crypto_handshake(data: bytes) -> Handshake:
     """Handshake messages from a QUIC CRYPTO stream (no record layer)."""
+    fast = accel.FAST
+    if fast is not None:
+        return Handshake(*fast.split_handshake(data))
+    return py_crypto_handshake(data)
+
+
+def py_crypto_handshake(data: bytes) -> Handshake:
+    """:func:`crypto_handshake` in Python (the reference for the compiled walk)."""
     out = Handshake()
     _split_messages(data, out)
     return out
@@ -195,6 +212,27 @@ class ServerHello:
 
 def parse_client_hello(body: bytes, dtls: bool = False) -> ClientHello | None:
     """The ClientHello message body, or None when it is cut short or malformed."""
+    fast = accel.FAST
+    if fast is None:
+        return py_parse_client_hello(body, dtls)
+    return client_hello_of(fast.client_hello(body, dtls))
+
+
+def client_hello_of(fields: tuple | None) -> ClientHello | None:
+    """A ClientHello from the compiled walk's fields (text that is not valid UTF-8 comes as
+    bytes, decoded here the lenient way)."""
+    if fields is None:
+        return None
+    version, ciphers, extensions, sni, alpn, groups, points, sigs, versions = fields
+    if isinstance(sni, bytes):
+        sni = text(sni)
+    return ClientHello(version, ciphers, extensions, sni,
+                       [text(a) if isinstance(a, bytes) else a for a in alpn], groups, points,
+                       sigs, versions)
+
+
+def py_parse_client_hello(body: bytes, dtls: bool = False) -> ClientHello | None:
+    """:func:`parse_client_hello` in Python (the reference for the compiled walk)."""
     try:
         size = len(body)
         pos = 34  # version, random
@@ -284,6 +322,25 @@ def _client_extension(hello: ClientHello, kind: int, body: bytes, pos: int, end:
 
 
 def parse_server_hello(body: bytes) -> ServerHello | None:
+    """The ServerHello message body, or None when it is cut short or malformed."""
+    fast = accel.FAST
+    if fast is None:
+        return py_parse_server_hello(body)
+    return server_hello_of(fast.server_hello(body))
+
+
+def server_hello_of(fields: tuple | None) -> ServerHello | None:
+    """A ServerHello from the compiled walk's fields."""
+    if fields is None:
+        return None
+    version, cipher, extensions, selected, alpn = fields
+    if isinstance(alpn, bytes):  # not valid UTF-8 (the compiled walk decodes what is)
+        alpn = text(alpn)
+    return ServerHello(version, cipher, extensions, selected, alpn)
+
+
+def py_parse_server_hello(body: bytes) -> ServerHello | None:
+    """:func:`parse_server_hello` in Python (the reference for the compiled walk)."""
     try:
         c = Cursor(body)
         version = c.u16()
@@ -311,6 +368,15 @@ def parse_server_hello(body: bytes) -> ServerHello | None:
 
 def certificate_list(body: bytes) -> list[bytes]:
     """The DER certificates of a TLS ≤ 1.2 Certificate message (leaf first)."""
+    fast = accel.FAST
+    if fast is not None:
+        certificates: list[bytes] = fast.certificate_list(body)
+        return certificates
+    return py_certificate_list(body)
+
+
+def py_certificate_list(body: bytes) -> list[bytes]:
+    """:func:`certificate_list` in Python (the reference for the compiled walk)."""
     out = []
     try:
         c = Cursor(body)

@@ -12,6 +12,8 @@ import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from . import accel
+
 SHORT_NAMES = {
     "2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.9": "street",
     "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.5": "serialNumber", "2.5.4.12": "title",
@@ -110,6 +112,9 @@ def distinguished_name(der: bytes, pos: int, end: int) -> str:
     return ", ".join(parts)
 
 
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def _time(tag: int, raw: bytes) -> str | None:
     """UTCTime (YYMMDDhhmmssZ, years 50–99 are 19xx) or GeneralizedTime as ISO 8601."""
     if tag == _UTC_TIME and len(raw) == 13 and raw[12:] == b"Z" and raw[:12].isdigit():
@@ -122,16 +127,39 @@ def _time(tag: int, raw: bytes) -> str | None:
     else:
         return None
     month, day, hour, minute, second = (int(digits[k : k + 2]) for k in range(0, 10, 2))
-    try:
-        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    except ValueError:
-        return None
-    return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
+    if year < 1000:  # written as the platform's strftime writes such years
+        try:
+            moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+        except ValueError:
+            return None
+        return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not (1 <= month <= 12 and 1 <= day <= (29 if month == 2 and leap else _DAYS[month - 1])
+            and hour < 24 and minute < 60 and second < 60):
+        return None  # what datetime refuses
+    return f"{year}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}Z"
 
 
 @functools.lru_cache(maxsize=1024)  # a server presents the same certificate to every client
 def certificate_names(der: bytes) -> CertificateNames | None:
     """Subject, issuer and validity of a DER certificate; None when it is not one."""
+    fast = accel.FAST
+    if fast is not None:
+        fields = fast.certificate_fields(der, SHORT_NAMES)
+        if fields is None:
+            return None
+        if fields is not False:  # False: an OID only Python's integers can spell
+            # a time is its text, None, or (tag, bytes) for a year before 1000 (strftime's)
+            subject, issuer, not_before, not_after = fields
+            return CertificateNames(
+                subject, issuer,
+                _time(*not_before) if isinstance(not_before, tuple) else not_before,
+                _time(*not_after) if isinstance(not_after, tuple) else not_after)
+    return py_certificate_names(der)
+
+
+def py_certificate_names(der: bytes) -> CertificateNames | None:
+    """:func:`certificate_names` in Python (the reference for the compiled walk)."""
     try:
         tag, cert, cert_end = _element(der, 0, len(der))
         if tag != _SEQUENCE:

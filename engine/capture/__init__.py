@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import FlowConfig
 from ..errors import FlowError, InvalidCaptureError, TruncatedCaptureError
 from .chunk import RecordChunk
+from .files import PathLike, capture_files
 from .input import CaptureInput
+from .merged import MergedReader
 from .pcap import PcapReader, is_pcap
 from .pcapng import PcapngReader, is_pcapng
 from .reader import CancelFn, ChunkedReader, Interface, ProgressFn
+from .reading import CaptureReader
 from .source import ByteSource, FileSource, MemorySource
 
 __all__ = [
     "ByteSource",
     "CancelFn",
+    "CaptureReader",
     "ChunkedReader",
     "FileSource",
     "Interface",
@@ -23,6 +28,7 @@ __all__ = [
     "ProgressFn",
     "RecordChunk",
     "open_capture",
+    "open_captures",
 ]
 
 
@@ -75,3 +81,14 @@ def open_capture(path: str | Path, config: FlowConfig) -> ChunkedReader:
     except OSError as exc:
         capture_input.discard()
         raise InvalidCaptureError(f"{path.name} cannot be read: {exc.strerror or exc}.") from None
+
+
+def open_captures(inputs: PathLike | Sequence[PathLike], config: FlowConfig) -> CaptureReader:
+    """A reader for one capture file, or for several read as one capture merged by time (a list
+    of files, a folder of them, or both): see :mod:`engine.capture.merged`."""
+    files, warnings = capture_files(inputs)
+    if len(files) == 1:
+        reader = open_capture(files[0], config)
+        reader.warnings[:0] = warnings
+        return reader
+    return MergedReader(files, config, open_capture, warnings)

@@ -104,11 +104,17 @@ class CaptureInput:
 
     def source(self) -> ByteSource:
         """Random access to what was read: the file itself, or the decompressed copy."""
+        path, temporary = self.source_file()
+        return FileSource(path, delete_on_close=temporary)
+
+    def source_file(self) -> tuple[Path, bool]:
+        """The file holding what was read, and whether it is a temporary decompressed copy
+        (its reader removes it when done)."""
         if self._copy is not None and self._copy_path is not None:
             if not self._copy.closed:
                 self._copy.flush()
-            return FileSource(self._copy_path, delete_on_close=True)
-        return FileSource(self.path)
+            return self._copy_path, True
+        return self.path, False
 
     def close(self) -> None:
         if self._copy is not None:

@@ -94,6 +94,11 @@ class ChunkedReader:
         self._end = self._fill(self._buf, 0)
         self._pos = 0
 
+    @property
+    def files(self) -> list[Path]:
+        """The files read: this one (a merged reader reads several)."""
+        return [self.path]
+
     def close(self) -> None:
         """Release the file (and remove a decompressed copy nobody asked for)."""
         self.input.discard()
@@ -242,7 +247,7 @@ class ChunkedReader:
         self._buf = bytearray(0)
         self._reading = False  # buffers handed back from now on are freed, not pooled
         while not self._free.empty():
-            self._free.get_nowait()
+            self._let_go(self._free.get_nowait())
         if self.input.problem:
             self.warnings.append(f"{self.path.name}: {self.input.problem}; the packets before "
                                  "that point were read.")
@@ -275,9 +280,19 @@ class ChunkedReader:
                            caplen=chunk.caplen[keep], origlen=chunk.origlen[keep],
                            ts_ns=chunk.ts_ns[keep], iface=chunk.iface[keep])
 
+    #: takes the buffers this reader no longer needs (a merged reader lends them to the next
+    #: file's reader); None: they are freed
+    release: Callable[[bytearray], None] | None = None
+
+    def _let_go(self, buf: bytearray) -> None:
+        if self.release is not None:
+            self.release(buf)
+
     def _recycle(self, buf: bytearray) -> None:
         if self._reading and self.reusable(buf):
             self._free.put(buf)
+        else:
+            self._let_go(buf)
 
     def _buffer(self, size: int) -> bytearray:
         """A buffer of at least ``size`` bytes: a recycled one when the consumer gave one back.

@@ -17,9 +17,9 @@ from typing import NoReturn
 
 from ..atomic import Interrupted, signals_unwind
 from ..errors import FlowError
-from . import app, conversations, export_pcap, follow, index, query
+from . import app, conversations, export_pcap, follow, index, packets, query
 
-COMMANDS = [conversations, follow, export_pcap, app, index, query]
+COMMANDS = [conversations, follow, export_pcap, app, index, query, packets]
 
 #: characters that would break a one-line message (a file name may contain any of them)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from pathlib import Path
 
 from ..config import FlowConfig
 from ..result import FlowResult
@@ -63,7 +62,10 @@ def stream_number(value: str) -> int:
 
 def add_capture_argument(parser: argparse.ArgumentParser, stream: bool = False) -> None:
     """The capture FILE every subcommand reads (and ``--stream N`` for those about one)."""
-    parser.add_argument("file", help="pcap or pcapng file (gzip-compressed is fine)")
+    parser.add_argument("file", nargs="+", metavar="FILE",
+                        help="pcap or pcapng file (gzip-compressed is fine); several files, or "
+                             "a folder of them, are read as one capture merged by time, as "
+                             "mergecap merges them")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress line on stderr (it is only drawn on a terminal)")
     if stream:
@@ -83,11 +85,13 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
 
 
 def open_capture_for(args: argparse.Namespace, config: FlowConfig) -> FlowResult:
-    """Analyse ``args.file``, with a progress line on stderr when a person is watching."""
+    """Analyse ``args.file`` (one or more files), with a progress line on stderr when a person
+    is watching."""
+    from ..capture.files import request_name
     from ..pipeline import analyse_file
     from .load_progress import progress_line
 
-    line = progress_line(Path(args.file).name, args.quiet)
+    line = progress_line(request_name(args.file), args.quiet)
     try:
         return analyse_file(args.file, config, progress=line)
     finally:

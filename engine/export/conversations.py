@@ -202,6 +202,7 @@ def capture_record(result: FlowResult) -> dict[str, Any]:
     c = result.capture
     return {
         "path": str(c.path) if c.path else None,
+        "files": [str(f) for f in c.files],
         "format": c.format,
         "packets": c.packets,
         "link_types": c.link_types,
@@ -334,7 +335,7 @@ def write_table(result: FlowResult, out: TextIO, rows: np.ndarray | None = None)
         by_proto.setdefault(rec["protocol"], []).append(rec)
     c = result.capture
     matched = "" if rows is None else f" ({len(records)} match the filter)"
-    out.write(f"{c.path or 'packets'}: {c.format}, {c.packets} packets, "
+    out.write(f"{c.title}: {c.format}, {c.packets} packets, "
               f"{len(result.conversations)} conversations{matched}, "
               f"{result.unassigned.total} packets in none\n")
     order = ["tcp", "udp", "icmp", "icmpv6"]

@@ -7,7 +7,6 @@ this process, on a local process pool (``workers``) or on a Dask distributed sch
 
 from __future__ import annotations
 
-import gzip
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..capture.input import GZIP_MAGIC
-from ..capture.pcap import is_pcap
-from ..capture.pcapng import is_pcapng
+from ..capture.files import looks_like_capture
 from ..config import FlowConfig
 from .dataset import (
     locked,
@@ -49,21 +46,6 @@ class IndexPlan:
     @property
     def total(self) -> int:
         return len(self.tasks) + len(self.done)
-
-
-def looks_like_capture(path: Path) -> bool:
-    """A pcap or pcapng file by its first bytes (also inside gzip); names do not matter, so
-    ring-buffer files such as ``trace.pcap7`` are found too."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-            if head[:2] == GZIP_MAGIC:
-                f.seek(0)
-                with gzip.open(f) as inner:
-                    head = inner.read(4)
-    except (OSError, EOFError, gzip.BadGzipFile):
-        return False
-    return is_pcap(head) or is_pcapng(head)
 
 
 def find_captures(inputs: Iterable[str | Path], skip: Path | None = None

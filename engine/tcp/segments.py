@@ -112,23 +112,31 @@ class TcpPackets:
         return np.where(last >= self.row_start, last, -1)
 
     def prev_same(self) -> np.ndarray:
-        """The previous row sent by the same side in the same conversation, -1 if none."""
-        out = np.full(len(self), -1, dtype=np.int64)
-        for lane in (0, 1):
-            rows = self.lane_rows(lane)
-            same = self.local[rows[1:]] == self.local[rows[:-1]]
-            out[rows[1:][same]] = rows[:-1][same]
+        """The previous row sent by the same side in the same conversation, -1 if none
+        (computed once; do not modify)."""
+        out = self.__dict__.get("_prev_same")
+        if out is None:
+            out = self.__dict__["_prev_same"] = np.full(len(self), -1, dtype=np.int64)
+            for lane in (0, 1):
+                rows = self.lane_rows(lane)
+                g = self.local[rows]
+                same = np.flatnonzero(g[1:] == g[:-1])
+                out[rows[same + 1]] = rows[same]
         return out
 
     def prev_other(self) -> np.ndarray:
         """The last row before each row sent by the other side (same conversation), -1 if
-        none: the row before the start of the row's run of same-side packets."""
-        n = len(self)
-        change = np.ones(n, dtype=bool)
-        change[1:] = (self.lane[1:] != self.lane[:-1]) | (self.local[1:] != self.local[:-1])
-        run_start = np.maximum.accumulate(np.where(change, np.arange(n, dtype=np.int64), 0))
-        before = run_start - 1
-        return np.where(before >= self.row_start, before, -1)
+        none: the row before the start of the row's run of same-side packets (computed once;
+        do not modify)."""
+        out = self.__dict__.get("_prev_other")
+        if out is None:
+            n = len(self)
+            change = np.ones(n, dtype=bool)
+            change[1:] = (self.lane[1:] != self.lane[:-1]) | (self.local[1:] != self.local[:-1])
+            run_start = np.maximum.accumulate(np.where(change, np.arange(n, dtype=np.int64), 0))
+            before = run_start - 1
+            out = self.__dict__["_prev_other"] = np.where(before >= self.row_start, before, -1)
+        return out
 
 
 def tcp_conversations(table: ConversationTable) -> np.ndarray:

@@ -7,6 +7,8 @@ the state machines run only over the packets that can change a state (see ``even
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -32,6 +34,9 @@ from .events import (
 from .history import history_strings
 from .segments import TcpPackets, gather_tcp, tcp_conversations
 from .seqstats import sequence_stats
+
+#: called with (table rows, their gathered packets) for each batch
+BatchHook = Callable[[np.ndarray, TcpPackets], None]
 
 STATE_NAMES = np.array([s.name for s in st.TcpState])
 STATUS_NAMES = np.array(st.STATUS_WORDS)
@@ -80,9 +85,12 @@ PARALLEL_PACKETS = 1 << 18
 
 
 def summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig,
-              capture_last_ns: int | None) -> TcpSummary:
+              capture_last_ns: int | None, each_batch: BatchHook | None = None) -> TcpSummary:
     """The summary of every TCP conversation, in batches of about ``BATCH_PACKETS`` packets
-    (at least two from ``PARALLEL_PACKETS`` on: the later half goes to a forked process)."""
+    (at least two from ``PARALLEL_PACKETS`` on: the later half goes to a forked process);
+    ``each_batch(rows, t)`` also sees each batch's gathered packets (other TCP analyses share
+    them instead of gathering again). It runs in this process: for a batch the child
+    summarised, the batch is gathered again here."""
     rows = tcp_conversations(table)
     sizes = table.packets[rows]
     total = int(sizes.sum())
@@ -90,27 +98,41 @@ def summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig
     batch = np.cumsum(sizes) // size  # a conversation larger than a batch: alone
     cuts = np.flatnonzero(np.diff(batch)) + 1
     batches = np.split(rows, cuts) if rows.size else []
+    parent = os.getpid()
 
-    def one(part: np.ndarray) -> TcpSummary:
-        summary = _summarize(packets, table, config, capture_last_ns, part)
+    def one(part: np.ndarray) -> tuple[TcpSummary, bool]:
+        hook = each_batch if os.getpid() == parent else None  # the child's calls would be lost
+        summary = _summarize(packets, table, config, capture_last_ns, part, hook)
         release_pages(packets, table.packet_index)  # spilled columns: keep one batch resident
-        return summary
+        return summary, hook is not None
 
     weights = [int(table.packets[part].sum()) for part in batches]
-    parts = map_halves(one, batches, weights, config.workers if total >= PARALLEL_PACKETS else 0)
+    done = map_halves(one, batches, weights,
+                      config.workers if total >= PARALLEL_PACKETS else 0)
+    if each_batch is not None:
+        for part, (_, hooked) in zip(batches, done, strict=True):
+            if not hooked:
+                checkpoint()
+                each_batch(part, gather_tcp(packets, table, part))
+                release_pages(packets, table.packet_index)
+    parts = [summary for summary, _ in done]
     if len(parts) == 1:
         return parts[0]
     if not parts:
-        return _summarize(packets, table, config, capture_last_ns, rows)
+        return _summarize(packets, table, config, capture_last_ns, rows, each_batch)
     return TcpSummary(*(np.concatenate([getattr(p, f.name) for p in parts])
                         for f in fields(TcpSummary)))
 
 
 def _summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig,
-               capture_last_ns: int | None, rows: np.ndarray) -> TcpSummary:
+               capture_last_ns: int | None, rows: np.ndarray, each_batch: BatchHook | None
+               ) -> TcpSummary:
     checkpoint()
     t = gather_tcp(packets, table, rows)
     checkpoint()
+    if each_batch is not None:
+        each_batch(rows, t)
+        checkpoint()
     r, rfc, zeek = final_states(t)
     checkpoint()
     status = st.status_codes(rfc)

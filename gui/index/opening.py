@@ -8,7 +8,7 @@ already on show (loaded with the same options) is not read again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from engine import FlowConfig, FlowResult
+from engine.capture.files import describe_files
 from engine.protocols import lookup
 from gui.table.data import ConversationData
 
@@ -68,48 +69,50 @@ class ConversationOpener(QObject):
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
-        self._pending: tuple[Path, Chooser, bool, str] | None = None
+        self._pending: tuple[list[Path], Chooser, bool, str] | None = None
         window.captureLoaded.connect(self._loaded)
         window.loadFailed.connect(self._dropped)
         window.loadCancelled.connect(self._dropped)
 
-    def open(self, path: str | Path, choose: Chooser, options: dict[str, Any] | None = None,
-             activate: bool = False, what: str = "the conversation") -> None:
-        """Show ``path`` (read with ``options``, FlowConfig fields, when given) and select
-        ``choose(result)``; ``activate`` opens its stream as a double click does."""
-        path = Path(path)
+    def open(self, path: str | Path | Sequence[str | Path], choose: Chooser,
+             options: dict[str, Any] | None = None, activate: bool = False,
+             what: str = "the conversation") -> None:
+        """Show ``path`` (a capture, or several files read as one; read with ``options``,
+        FlowConfig fields, when given) and select ``choose(result)``; ``activate`` opens its
+        stream as a double click does."""
+        paths = [Path(p) for p in ([path] if isinstance(path, str | Path) else path)]
         data = self.window.conversations
-        if (data is not None and not self.window.loading and self.window.current_path == path
+        if (data is not None and not self.window.loading and self.window.current_paths == paths
                 and (options is None or _options_of(data.result.config) == options)):
             self._pending = None
-            self._select(data, path, choose, activate, what)
+            self._select(data, paths, choose, activate, what)
             return
-        self._pending = (path, choose, activate, what)
+        self._pending = (paths, choose, activate, what)
         config = None if options is None else FlowConfig().replace(**options)
-        self.window.open_file(path, config=config)
+        self.window.open_file(paths, config=config)
 
     def _loaded(self, data: ConversationData) -> None:
         pending, self._pending = self._pending, None
         if pending is None:
             return
-        path, choose, activate, what = pending
-        if self.window.current_path == path:
-            self._select(data, path, choose, activate, what)
+        paths, choose, activate, what = pending
+        if self.window.current_paths == paths:
+            self._select(data, paths, choose, activate, what)
 
     def _dropped(self, *_args: object) -> None:
         self._pending = None
 
-    def _select(self, data: ConversationData, path: Path, choose: Chooser, activate: bool,
-                what: str) -> None:
+    def _select(self, data: ConversationData, paths: list[Path], choose: Chooser,
+                activate: bool, what: str) -> None:
         conversation = choose(data.result)
         if conversation is None or not self.window.view.select_conversation(conversation):
-            message = f"{path.name} has no {what}."
+            message = f"{describe_files(paths)} has no {what}."
             self.window.statusBar().showMessage(message, 15_000)
             self.failed.emit(message)
             return
         if activate:
             self.window.conversationActivated.emit(conversation)
-        self.opened.emit(path, conversation)
+        self.opened.emit(paths[0] if len(paths) == 1 else paths, conversation)
 
 
 def _options_of(config: FlowConfig) -> dict[str, Any]:

@@ -228,14 +228,18 @@ def _extra(name: str) -> Callable[[ConversationData], np.ndarray]:
 
 
 _EXTRA_SAMPLES = {"count": "000000", "bytes": "000.0 kB", "hex": "00000000", "float": "0.0000",
-                  "text": "ESTABLISHED"}
+                  "text": "ESTABLISHED", "duration": "0.000000"}
 
 
 def extra_column(spec: ColumnSpec) -> Column:
-    """A column declared by an engine analysis or plug-in, formatted by its ``format``."""
+    """A column declared by an engine analysis or plug-in, formatted by its ``format``. Their
+    durations (RTTs) show microseconds, as Wireshark shows times, and nothing where unknown."""
     kind = spec.format if spec.format in _FORMATS else "text"
-    return ArrayColumn(f"extra:{spec.name}", spec.title, kind, _extra(spec.name),
-                       spec.doc, _EXTRA_SAMPLES.get(kind, ""))
+    column = ArrayColumn(f"extra:{spec.name}", spec.title, kind, _extra(spec.name),
+                         spec.doc, _EXTRA_SAMPLES.get(kind, ""))
+    if kind == "duration":
+        column._format = _blank_negative(lambda v: units.seconds(v, 6))
+    return column
 
 
 def builtin_columns() -> list[Column]:

@@ -34,6 +34,15 @@ def main() -> int:
                         help="grab the pane instead of the whole window")
     parser.add_argument("--settle-ms", type=int, default=1500,
                         help="time for the pane's worker to finish before the grab")
+    parser.add_argument("--graph", default=None,
+                        help="the Timeline's graph: stevens, tcptrace, throughput, rtt, window")
+    parser.add_argument("--direction", type=int, default=None,
+                        help="the Timeline's direction: 0 both, 1 client → server, 2 server → "
+                             "client")
+    parser.add_argument("--xrange", default=None,
+                        help="the Timeline's time range shown, in seconds: FROM,TO")
+    parser.add_argument("--packet", type=int, default=None,
+                        help="frame number (1-based) to select in the pane on show")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
@@ -64,6 +73,20 @@ def main() -> int:
         window.view.select_conversation(row)
     if args.pane:
         window.details.setCurrentWidget(window.details.panes[args.pane])
+    if args.graph or args.direction is not None:
+        from gui.panes.timeline.stream_graphs import GraphKind
+
+        timeline = window.details.panes["timeline"]
+        if args.graph:
+            timeline.graph.setCurrentIndex(GraphKind[args.graph.upper()])
+        if args.direction is not None:
+            timeline.direction.setCurrentIndex(args.direction)
+        if args.xrange:
+            QTimer.singleShot(args.settle_ms // 2, lambda: timeline.state_plot.setXRange(
+                *(float(v) for v in args.xrange.split(",")), padding=0))
+    if args.packet is not None and args.pane:
+        pane = window.details.panes[args.pane]
+        QTimer.singleShot(args.settle_ms // 2, lambda: pane.select_packet(args.packet - 1))
     QTimer.singleShot(args.settle_ms, loop.quit)
     loop.exec()
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from engine import WIRESHARK, extract_flows_from_file
 from engine.export.conversations import conversation_records
 from gui import app as app_module
 from gui import desktop
-from gui.recent import recent_files
+from gui.recent import recent_captures
 from gui.resource_files import sample_capture
 from tests.gui.conftest import NMAP, WIKIPEDIA
 
@@ -43,7 +43,7 @@ def test_open_via_argv(qtbot, started) -> None:  # type: ignore[no-untyped-def]
     qtbot.waitSignal(window.captureLoaded, timeout=30_000).wait()
     assert window.current_path == NMAP
     assert window.model.rowCount() == len(window.conversations.result.conversations) > 0
-    assert recent_files() == [NMAP.resolve()]
+    assert recent_captures() == [(NMAP.resolve(),)]
 
 
 def test_no_file_opens_the_sample_capture(qtbot, started) -> None:  # type: ignore[no-untyped-def]
@@ -55,7 +55,7 @@ def test_no_file_opens_the_sample_capture(qtbot, started) -> None:  # type: igno
     assert window.windowTitle() == "Sample capture — Flowscope"
     assert {p.name for p in data.protocols} >= {"tcp", "udp", "zwave"}
     assert "sample capture" in window.statusBar().currentMessage()
-    assert recent_files() == []  # the sample is not a recent file of the user's
+    assert recent_captures() == []  # the sample is not a recent file of the user's
 
 
 def test_sample_is_the_documented_real_capture_plus_zwave() -> None:

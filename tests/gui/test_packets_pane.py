@@ -92,13 +92,21 @@ def test_tcp_columns_match_the_packets_bytes(pane, open_result) -> None:  # type
     assert client != server
 
 
-def test_notes_name_retransmissions(pane, open_result) -> None:  # type: ignore[no-untyped-def]
+def test_notes_are_wiresharks(pane, open_result) -> None:  # type: ignore[no-untyped-def]
     result = open_result(CAPTURES / "zeek-tcp-ssh-dups.pcap")
     t = result.conversations
-    conv = int(np.argmax(t.extra["retransmissions"]))
+    conv = int(np.argmax(t.extra["tcp_retrans"]))
     pane.show_conversation(result, conv)
     notes = [cell(pane.model, r, NOTES) for r in range(pane.model.rowCount())]
-    assert notes.count("retransmission") == t.extra["retransmissions"][conv] > 0
+    retrans = [n for n in notes if "Retransmission]" in n]
+    assert len(retrans) == t.extra["tcp_retrans"][conv] > 0
+    assert "[TCP Fast Retransmission]" in notes
+    assert any(n.startswith("[TCP Dup ACK ") for n in notes)
+    # Wireshark's Bad TCP colouring: every flagged row but window updates and keep-alives
+    bad = [pane.model.data(pane.model.index(r, 0), Qt.ItemDataRole.BackgroundRole)
+           for r in range(pane.model.rowCount())]
+    assert [b is not None for b in bad] == [bool(n) and "Window Update" not in n and
+                                            "Keep-Alive" not in n for n in notes]
 
 
 def click_row(qtbot, pane: PacketsPane, row: int) -> None:  # type: ignore[no-untyped-def]

@@ -8,9 +8,10 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from engine import FlowResult
-from engine.packet_notes import NOTE_OUT_OF_ORDER, NOTE_RETRANSMISSION, Mark, conversation_packets
+from engine.packet_notes import Mark, conversation_packets
 from engine.packets import Kind
 from engine.tcp import TcpState, tcp_timeline
+from engine.tcp.expert_flags import OUT_OF_ORDER, RETRANSMISSION_KINDS
 from gui.panes.timeline.data import (
     CLIENT_ROW,
     PACKET_ROW,
@@ -146,7 +147,7 @@ def test_retransmissions_are_marked_in_the_sequence_graph(qtbot, pane, open_resu
     result = open_result("zeek-tcp-reassembly.pcap")
     show(qtbot, pane, result, 0)
     p = conversation_packets(result, 0)
-    odd = (p.notes & (NOTE_RETRANSMISSION | NOTE_OUT_OF_ORDER)) != 0
+    odd = (p.notes & (RETRANSMISSION_KINDS | OUT_OF_ORDER)) != 0
     side = "client" if pane.direction.currentIndex() == 1 else "server"
     lane = p.client_lane if side == "client" else 1 - p.client_lane
     expected = odd & (p.direction == lane) & (p.seg_len > 0)

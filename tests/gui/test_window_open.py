@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from engine import FlowConfig
 from gui import loading as loader
 from gui import window as window_module
-from gui.recent import recent_files
+from gui.recent import recent_captures
 from tests.conftest import oracle
 from tests.gui.conftest import CUT_SHORT, INVALID, NMAP, WIKIPEDIA, load_window
 
@@ -28,11 +28,12 @@ def _tcp_udp_count(path: Path) -> int:
 def test_open_dialog_code_path(qtbot, window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     asked: list[str] = []
 
-    def fake_dialog(_parent: object, caption: str, _start: str, filters: str) -> tuple[str, str]:
+    def fake_dialog(_parent: object, caption: str, _start: str, filters: str
+                    ) -> tuple[list[str], str]:
         asked.append(filters)
-        return str(WIKIPEDIA), ""
+        return [str(WIKIPEDIA)], ""
 
-    monkeypatch.setattr(window_module.QFileDialog, "getOpenFileName", fake_dialog)
+    monkeypatch.setattr(window_module.QFileDialog, "getOpenFileNames", fake_dialog)
     with qtbot.waitSignal(window.captureLoaded, timeout=30_000):
         window.open_action.trigger()
     assert "*.pcapng" in asked[0] and "*.pcap " in asked[0] and "*.gz" in asked[0]
@@ -40,12 +41,12 @@ def test_open_dialog_code_path(qtbot, window, monkeypatch) -> None:  # type: ign
     assert window.model.rowCount() == 34
     assert _tcp_udp_count(WIKIPEDIA) == 34
     assert window.windowTitle() == f"{WIKIPEDIA.name} — Flowscope"
-    assert recent_files() == [WIKIPEDIA.resolve()]
+    assert recent_captures() == [(WIKIPEDIA.resolve(),)]
 
 
 def test_open_dialog_cancelled_changes_nothing(window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(window_module.QFileDialog, "getOpenFileName",
-                        lambda *_args: ("", ""))
+    monkeypatch.setattr(window_module.QFileDialog, "getOpenFileNames",
+                        lambda *_args: ([], ""))
     window.open_dialog()
     assert not window.loading and window.current_path is None
 
@@ -61,13 +62,13 @@ def _drag_events(paths: list[Path]) -> tuple[QDragEnterEvent, QDropEvent, QMimeD
 
 
 def test_drop_a_file_on_the_window(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    enter, drop, _mime = _drag_events([NMAP, WIKIPEDIA])
+    enter, drop, _mime = _drag_events([NMAP])
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     with qtbot.waitSignal(window.captureLoaded, timeout=30_000):
         QApplication.sendEvent(window, drop)
     assert drop.isAccepted()
-    assert window.current_path == NMAP  # the first of the dropped files
+    assert window.current_path == NMAP
     assert window.model.rowCount() == len(window.conversations.result.conversations)
     assert _tcp_udp_count(NMAP) == 18
 

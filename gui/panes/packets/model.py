@@ -12,7 +12,8 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from engine.packet_notes import ConversationPackets, flag_text, note_text
-from gui.style import CLIENT_COLOR, NOTE_COLOR, SERVER_COLOR
+from engine.tcp.expert_flags import bad_tcp
+from gui.style import BAD_TCP_BACKGROUND, BAD_TCP_FOREGROUND, CLIENT_COLOR, NOTE_COLOR, SERVER_COLOR
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -26,8 +27,10 @@ COLUMNS = (
     ("Seq", "TCP sequence number, relative to the sender's first"),
     ("Ack", "TCP acknowledgement number, relative to the receiver's first"),
     ("Payload", "Transport payload bytes"),
-    ("Notes", "retransmission: all its bytes were sent before; out-of-order: fills a hole "
-              "left by a later segment; gap: bytes before it were never captured"),
+    ("Notes", "Wireshark's TCP analysis, in its words: [TCP Retransmission], "
+              "[TCP Dup ACK 12#1] (the 1st duplicate of the ACK in packet 12), [TCP ZeroWindow], "
+              "[TCP Previous segment not captured], …; rows Wireshark's Bad TCP rule would "
+              "colour are coloured the same"),
 )
 NUMBER, TIME, DIRECTION, LENGTH, FLAGS, SEQ, ACK, PAYLOAD, NOTES = range(len(COLUMNS))
 _RIGHT = {NUMBER, TIME, LENGTH, SEQ, ACK, PAYLOAD}
@@ -41,14 +44,18 @@ class PacketModel(QAbstractTableModel):
         self.packets: ConversationPackets | None = None
         self._start = 0
         self._describe: Callable[[int], str] | None = None
+        self._origin: Callable[[int], str] | None = None
 
     def set_packets(self, packets: ConversationPackets | None,
-                    describe: Callable[[int], str] | None = None) -> None:
+                    describe: Callable[[int], str] | None = None,
+                    origin: Callable[[int], str] | None = None) -> None:
         """Show ``packets``; ``describe(packet index)`` fills the Notes of non-TCP packets
-        (a Z-Wave frame's one-line summary)."""
+        (a Z-Wave frame's one-line summary); ``origin(row)`` is the No. column's tooltip (which
+        file of a merged capture the packet came from)."""
         self.beginResetModel()
         self.packets = packets
         self._describe = describe
+        self._origin = origin
         self._start = int(packets.ts_ns.min()) if packets is not None and len(packets) else 0
         self.endResetModel()
 
@@ -90,11 +97,19 @@ class PacketModel(QAbstractTableModel):
             return self._text(p, row, col)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _alignment(col)
+        if role == Qt.ItemDataRole.ToolTipRole and col == NUMBER and self._origin is not None:
+            return self._origin(row)
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == DIRECTION and p.is_tcp:
                 return CLIENT_COLOR if int(p.direction[row]) == p.client_lane else SERVER_COLOR
+            if p.is_tcp and bad_tcp(int(p.notes[row])):
+                return BAD_TCP_FOREGROUND
             if col == NOTES and p.notes[row]:
                 return NOTE_COLOR
+        if role == Qt.ItemDataRole.BackgroundRole and p.is_tcp and bad_tcp(int(p.notes[row])):
+            return BAD_TCP_BACKGROUND
+        if role == Qt.ItemDataRole.ToolTipRole and col == NOTES and p.is_tcp:
+            return _analysis_tooltip(p, row)
         return None
 
     def _text(self, p: ConversationPackets, row: int, col: int) -> str:
@@ -110,7 +125,7 @@ class PacketModel(QAbstractTableModel):
             return str(int(p.payload[row]))
         if col == NOTES:
             if p.is_tcp:
-                return note_text(int(p.notes[row]))
+                return note_text(p, row)
             return self._describe(int(p.index[row])) if self._describe is not None else ""
         if not p.is_tcp:
             return ""
@@ -125,6 +140,20 @@ class PacketModel(QAbstractTableModel):
     def shown_packets(self) -> np.ndarray:
         """Packet indices of all rows (tests compare them with the conversation's)."""
         return np.zeros(0, dtype=np.int64) if self.packets is None else self.packets.index
+
+
+def _analysis_tooltip(p: ConversationPackets, row: int) -> str | None:
+    """The rest of Wireshark's SEQ/ACK analysis of the row: what it acknowledges, the RTT, the
+    bytes in flight."""
+    parts = []
+    acked = int(p.acked[row])
+    if acked >= 0:
+        rtt = int(p.ack_rtt_ns[row])
+        parts.append(f"ACK to the segment in packet {acked + 1}" +
+                     (f" (RTT {rtt / 1e6:.3f} ms)" if rtt != -1 else ""))
+    if p.bytes_in_flight[row]:
+        parts.append(f"{int(p.bytes_in_flight[row]):,} bytes in flight")
+    return " · ".join(parts) or None
 
 
 def _alignment(col: int) -> Qt.AlignmentFlag:

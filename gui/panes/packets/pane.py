@@ -101,8 +101,8 @@ class PacketsPane(Pane):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(details)
-        split.setStretchFactor(0, 5)
-        split.setStretchFactor(1, 4)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)  # room for the notes: "[TCP Fast Retransmission]"
         split.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 2)
@@ -134,7 +134,7 @@ class PacketsPane(Pane):
 
             def describe(packet: int) -> str:
                 return frames.describe(int(frames.rows_of(np.array([packet]))[0]))
-        self.model.set_packets(packets, describe)
+        self.model.set_packets(packets, describe, _origins(result, packets.index))
         self.table.scrollToTop()
         self.header.setText(f"{title(result, conversation)} · {units.count(len(packets))} "
                             "packets · click one to dissect it")
@@ -191,6 +191,18 @@ class PacketsPane(Pane):
             return
         start, length = item.data(0, RANGE_ROLE) or (0, 0)
         self.hex.highlight(start, length)
+
+
+def _origins(result: FlowResult, packets: np.ndarray) -> Callable[[int], str] | None:
+    """"Packet 57 of ring_00003.pcap" for each row, when the capture is several files."""
+    names = result.capture.files
+    if len(names) <= 1:
+        return None
+    files, numbers = result.packet_origins(packets)
+
+    def origin(row: int) -> str:
+        return f"Packet {int(numbers[row])} of {names[int(files[row])].name}"
+    return origin
 
 
 def _item(node: Node) -> QTreeWidgetItem:

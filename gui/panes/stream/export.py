@@ -51,7 +51,8 @@ def suggested_name(result: FlowResult, conversation: int, what: str, fmt: str = 
                    direction: str = "both") -> str:
     """``capture-tcp3-both.txt``, ``capture-udp0.pcap``: names that say what is inside."""
     table = result.conversations
-    stem = result.capture.path.stem if result.capture.path is not None else "capture"
+    files = result.capture.files
+    stem = files[0].stem if files else "capture"
     proto = "udp" if int(table.kind[conversation]) == Kind.UDP else "tcp"
     name = f"{stem}-{proto}{int(table.stream[conversation])}"
     if what == "pcap":
@@ -194,8 +195,8 @@ class StreamExportDialog(QDialog):
         saved = settings().value("export/streamFolder", "")
         if saved:
             return Path(str(saved))
-        path = self.flow_result.capture.path
-        return path.parent if path is not None else Path.home()
+        files = self.flow_result.capture.files
+        return files[0].parent if files else Path.home()
 
     def _suggest(self) -> None:
         """Keep the suggested file name in step with the choices until the user types one."""

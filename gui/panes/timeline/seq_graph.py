@@ -64,10 +64,11 @@ class SequenceGraph:
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self.widget = make_plot(parent, x_label="Time since the conversation began", x_units="s",
-                                y_label="Relative sequence number", y_units="B")
+                                y_label="Sequence number", y_units="B")
         self.plot = self.widget.getPlotItem()
-        self.legend = self.plot.addLegend(offset=(10, 8), labelTextColor=TEXT_COLOR.name(),
-                                          brush=pg.mkBrush(255, 255, 255, 220))
+        # bottom right: a transfer climbs from the bottom left to the top right
+        self.legend = self.plot.addLegend(offset=(-10, -10), labelTextColor=TEXT_COLOR.name(),
+                                          brush=pg.mkBrush(255, 255, 255, 200))
         self.segments: dict[str, Strokes] = {}
         self.acks: dict[str, pg.PlotDataItem] = {}
         self.odd: dict[str, pg.ScatterPlotItem] = {}

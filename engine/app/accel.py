@@ -1,0 +1,25 @@
+"""The optional compiled parsers (``engine/app/csrc/``), and the switch that turns them off.
+
+``FAST`` is the compiled module, or None when it is not built or ``FLOWSCOPE_PURE_PYTHON=1`` was
+set when Flowscope started; the parsers in :mod:`engine.app.tls` and :mod:`engine.app.dns` use it
+when it is there and their own Python walk otherwise (the same results: tests set ``FAST`` to
+None and compare).
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+
+def _load() -> ModuleType | None:
+    if os.environ.get("FLOWSCOPE_PURE_PYTHON"):
+        return None
+    try:
+        from . import _parsers  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _parsers
+
+
+FAST: ModuleType | None = _load()

@@ -1,0 +1,164 @@
+"""Wireshark's TCP analysis (``tcp.analysis.*``) for every TCP packet, computed at load.
+
+The analysis runs over batches of whole conversations (conversations are independent): the
+sequence rules (:mod:`.expert_seq`) and the unacknowledged-segment list (:mod:`.expert_acks`)
+are whole-column numpy; the few conversations they mark (numbers that do not compare like TCP's
+over the span, more than 10,000 unacknowledged segments, a SYN Wireshark would treat as a new
+conversation, …) go through the packet-by-packet statement of the rules
+(:mod:`.expert_exact`). The result is stored compactly (:mod:`.expert_store`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..packets import ACK, Kind
+from ..result import FlowResult
+from .expert_acks import analyse_acks
+from .expert_exact import analyse_conversation
+from .expert_flags import HAS_RECORD, REUSED_PORTS
+from .expert_input import ExpertInput, gather_input
+from .expert_rows import Lanes, mark
+from .expert_seq import analyse_sequence
+from .expert_store import NO_IRTT, TcpExpert
+from .segments import TcpPackets
+
+#: packets analysed at once when the analysis gathers them itself
+BATCH_PACKETS = 1 << 18
+
+
+class ExpertBuilder:
+    """Collects the analysis batch by batch into one :class:`TcpExpert`."""
+
+    def __init__(self, result: FlowResult) -> None:
+        self.result = result
+        self.store = TcpExpert.empty(len(result.packets), len(result.conversations))
+        self.dup: list[np.ndarray] = []
+        self.batches = 0
+
+    def add_batch(self, convs: np.ndarray, t: TcpPackets | None = None, exact: bool = False
+                  ) -> None:
+        """Analyse the TCP conversations ``convs`` (``t``: their packets, if gathered)."""
+        self.batches += 1
+        inp = gather_input(self.result, convs, t)
+        todo = np.ones(convs.size, dtype=bool) if exact else _vectorised(inp, self.store,
+                                                                          self.dup)
+        for k in np.flatnonzero(todo).tolist():
+            _exact_one(inp, k, self.store, self.dup)
+
+    def finish(self) -> TcpExpert:
+        store = self.store
+        if store.base_changes.size:
+            order = np.argsort(store.base_changes[:, 0], kind="stable")
+            store.base_changes = store.base_changes[order]
+        if self.dup:
+            d = np.concatenate(self.dup)
+            d = d[np.argsort(d[:, 0], kind="stable")]
+            store.dup_index, store.dup_num, store.dup_of = (d[:, 0].copy(), d[:, 1].copy(),
+                                                            d[:, 2].copy())
+        return store
+
+
+def tcp_batches(result: FlowResult) -> list[np.ndarray]:
+    """The TCP conversations of ``result`` in batches of about ``BATCH_PACKETS`` packets."""
+    table = result.conversations
+    convs = np.flatnonzero(table.kind == Kind.TCP)
+    if not convs.size:
+        return []
+    batch = np.cumsum(table.packets[convs]) // BATCH_PACKETS
+    return np.split(convs, np.flatnonzero(np.diff(batch)) + 1)
+
+
+def analyse(result: FlowResult, exact: bool = False) -> TcpExpert:
+    """The analysis of every TCP conversation of ``result`` (``exact``: packet by packet, the
+    reference the vectorised path equals)."""
+    builder = ExpertBuilder(result)
+    for part in tcp_batches(result):
+        builder.add_batch(part, exact=exact)
+    return builder.finish()
+
+
+def analyse_exact(result: FlowResult) -> TcpExpert:
+    return analyse(result, exact=True)
+
+
+def _vectorised(inp: ExpertInput, store: TcpExpert, dup: list[np.ndarray]) -> np.ndarray:
+    """Fill ``store`` for the batch; returns the conversations left to the exact pass."""
+    t = inp.t
+    lanes = Lanes(t)
+    seq = analyse_sequence(t, lanes, inp.seglen, inp.wscale)
+    exact = seq.exact
+    acks = analyse_acks(t, lanes, inp.seglen, seq.end, seq.base, seq.lost_row, inp.sack_count,
+                        inp.sack_bytes, exact)
+    flags = seq.flags
+    first = t.bounds[:-1][inp.reused & (t.bounds[:-1] < t.bounds[1:])]
+    flags[first] |= REUSED_PORTS | HAS_RECORD
+    mark(flags, acks.record, HAS_RECORD)
+    if exact.any():
+        keep = ~exact[t.local]
+        rows = t.index[keep]
+        store.flags[rows] = flags[keep]
+        store.bytes_in_flight[rows] = acks.bytes_in_flight[keep]
+        has = keep & (acks.acked >= 0)
+    else:  # the usual case: every row is this pass's
+        keep = np.ones(len(t), dtype=bool)
+        store.flags[t.index] = flags
+        store.bytes_in_flight[t.index] = acks.bytes_in_flight
+        has = acks.acked >= 0
+    h = np.flatnonzero(has)
+    rows = t.index[h]
+    store.acked_back[rows] = rows - t.index[acks.acked[h]]
+    mine = keep[seq.dup_rows]
+    if mine.any():
+        of = seq.dup_of[mine]
+        dup.append(np.stack([t.index[seq.dup_rows[mine]], seq.dup_num[mine],
+                             np.where(of >= 0, t.index[np.maximum(of, 0)], -1)], axis=1))
+    ok = ~exact
+    # a lane's base exists once it sent or was ACKed (rows are grouped by conversation)
+    seen = np.zeros((t.nconv, 2), dtype=bool)
+    acking = (t.flags & ACK) != 0
+    starts = t.bounds[:-1]
+    filled = starts < t.bounds[1:]
+    for d in (0, 1):
+        mine = t.lane == d
+        if len(t):
+            seen[filled, d] = np.logical_or.reduceat(mine | acking, starts[filled])
+    store.base[t.convs[ok]] = np.where(seen[ok], seq.base[ok], -1)
+    known = (seq.irtt_row >= 0) & ~exact
+    convs = t.convs[known]
+    store.irtt_ns[convs] = seq.irtt_ns[known]
+    store.irtt_at[convs] = t.index[seq.irtt_row[known]]
+    return exact
+
+
+def _exact_one(inp: ExpertInput, k: int, store: TcpExpert, dup: list[np.ndarray]) -> None:
+    t = inp.t
+    res = analyse_conversation(inp.conversation(k))
+    rows = t.index[t.bounds[k] : t.bounds[k + 1]]
+    store.flags[rows] = res.flags
+    store.bytes_in_flight[rows] = res.bytes_in_flight
+    has = res.acked >= 0
+    store.acked_back[rows] = 0
+    store.acked_back[rows[has]] = rows[has] - rows[res.acked[has]]
+    d = np.flatnonzero(res.dupack_num)
+    if d.size:
+        of = res.dupack_of[d]
+        dup.append(np.stack([rows[d], res.dupack_num[d],
+                             np.where(of >= 0, rows[np.maximum(of, 0)], -1)], axis=1))
+    conv = int(t.convs[k])
+    store.base[conv] = -1
+    changes: list[tuple[int, int, int, int]] = []
+    for row, lane, base in res.base_events:
+        if store.base[conv, lane] == -1 and not any(c[2] == lane for c in changes):
+            store.base[conv, lane] = base
+        else:
+            changes.append((int(rows[row]), conv, lane, base))
+    if changes:
+        store.base_changes = np.concatenate([store.base_changes,
+                                             np.array(changes, dtype=np.int64)])
+    if res.irtt_ns is not None:
+        store.irtt_ns[conv] = res.irtt_ns
+        store.irtt_at[conv] = rows[res.irtt_row]
+    else:
+        store.irtt_ns[conv] = NO_IRTT
+        store.irtt_at[conv] = -1
