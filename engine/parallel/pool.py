@@ -151,7 +151,7 @@ class DecodePool:
 
     def close(self) -> None:
         """Stop the worker (it also stops by itself when this process goes away)."""
-        if self._proc.pid is None:
+        if self._conn.closed:
             return
         with contextlib.suppress(OSError, ValueError):
             self._conn.send(None)
@@ -160,6 +160,8 @@ class DecodePool:
         if self._proc.is_alive():
             self._proc.terminate()
             self._proc.join(timeout=2)
+        if not self._proc.is_alive():
+            self._proc.close()  # its sentinel pipe, not left to the garbage collector
         self.alive = False
 
 
