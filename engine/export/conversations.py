@@ -152,10 +152,11 @@ def _declared_fields(result: FlowResult, rows: np.ndarray, proto: list[str]
     out: list[tuple[str, list[Any]]] = []
     endpoint_fields: list[tuple[str, str, list[Any]]] = []
     groups: dict[str, list[tuple[str, list[Any]]]] = {}
+    by_protocol = _RowsByProtocol(proto)
     for spec in COLUMNS.values():
         if spec.core or spec.name not in t.extra:
             continue
-        values = _column_values(spec, t.extra[spec.name][rows], proto)
+        values = _column_values(spec, t.extra[spec.name][rows], by_protocol)
         group, _, key = spec.key.rpartition(".")
         if group in _ENDPOINTS:
             endpoint_fields.append((group, key, values))
@@ -173,13 +174,53 @@ def _declared_fields(result: FlowResult, rows: np.ndarray, proto: list[str]
     return out, endpoint_fields
 
 
-def _column_values(spec: ColumnSpec, column: np.ndarray, proto: list[str]) -> list[Any]:
+class _RowsByProtocol:
+    """Which rows are of given protocols (masks made once per protocol, shared by columns)."""
+
+    def __init__(self, proto: list[str]) -> None:
+        names = np.asarray(proto, dtype=object)
+        self._masks = {name: names == name for name in set(proto)}
+        self._none = np.zeros(len(proto), dtype=bool)
+
+    def rows_of(self, protocols: tuple[str, ...]) -> np.ndarray:
+        masks = [self._masks[p] for p in protocols if p in self._masks]
+        return np.logical_or.reduce(masks) if masks else self._none
+
+
+def _column_values(spec: ColumnSpec, column: np.ndarray, proto: _RowsByProtocol) -> list[Any]:
+    """The column's JSON values (``_ABSENT`` for rows of protocols it does not describe). A
+    column holds few distinct values next to its rows (counts, states, -1 for "none"), so each
+    distinct value is converted once and the rows pick theirs."""
     convert = spec.converter()
-    if not spec.protocols:
-        return list(map(convert, column.tolist()))
-    mine = set(spec.protocols)
-    return [convert(v) if p in mine else _ABSENT
-            for v, p in zip(column.tolist(), proto, strict=True)]
+    n = column.size
+    if spec.protocols:
+        mine = proto.rows_of(spec.protocols)
+        if not mine.all():
+            out = np.full(n, _ABSENT, dtype=object)
+            out[mine] = _converted(convert, column[mine])
+            return out.tolist()
+    return _converted(convert, column).tolist()
+
+
+def _converted(convert: Any, column: np.ndarray) -> np.ndarray:
+    """``convert`` of every value, as an object array: per distinct value where numpy can
+    sort the column, else value by value."""
+    out = np.empty(column.size, dtype=object)
+    if not column.size:
+        return out
+    uniq = None
+    if column.dtype.kind in "biuUS":  # (not floats: -0.0 and 0.0 are one value to np.unique)
+        uniq, inverse = np.unique(column, return_inverse=True)
+    elif column.dtype.kind == "O" and all(type(v) is str for v in column.tolist()):
+        uniq, inverse = np.unique(column, return_inverse=True)  # text kept as Python strings
+    if uniq is not None and uniq.size < column.size:
+        values = np.empty(uniq.size, dtype=object)
+        for k, v in enumerate(uniq.tolist()):
+            values[k] = convert(v)
+        return values[inverse]
+    for k, v in enumerate(column.tolist()):
+        out[k] = convert(v)
+    return out
 
 
 def _objects(members: list[tuple[str, list[Any]]], n: int) -> list[Any]:
@@ -188,8 +229,9 @@ def _objects(members: list[tuple[str, list[Any]]], n: int) -> list[Any]:
     absent = np.zeros(n, dtype=bool)
     empty = np.ones(n, dtype=bool)
     for _, values in members:
-        absent |= np.fromiter((v is _ABSENT for v in values), dtype=bool, count=n)
-        empty &= np.fromiter((v is None for v in values), dtype=bool, count=n)
+        column = np.fromiter(values, dtype=object, count=n)
+        absent |= (column == _ABSENT).astype(bool)  # (JSON-ready values: equal only to itself)
+        empty &= (column == None).astype(bool)  # noqa: E711 (elementwise, not identity)
     out: list[Any] = [None] * n
     for k in np.flatnonzero(absent).tolist():
         out[k] = _ABSENT
