@@ -11,14 +11,15 @@ makes this process do its half too, with the same result. The child polls no can
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..cancel import cancel_scope, checkpoint
 from .pool import POLL, can_fork, worker_count
+
+if TYPE_CHECKING:  # multiprocessing is imported when a process is started
+    from multiprocessing.connection import Connection
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -32,6 +33,8 @@ def map_halves(fn: Callable[[T], R], items: Sequence[T], weights: Sequence[int],
     if len(items) < 2 or worker_count(workers) < 1 or not can_fork():
         return [fn(item) for item in items]
     split = _split(weights)
+    import multiprocessing
+
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, args=(fn, items[split:], send), daemon=True,

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import multiprocessing
 import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +28,9 @@ from ..decode.fast import SideInfo, decode_chunk
 from ..errors import FlowError
 from ..packets import PacketTable
 from .slots import ROW_BYTES, SharedSlots, clear, rows_per_slot, table_in
+
+if TYPE_CHECKING:  # multiprocessing is imported when a process is started
+    from multiprocessing.connection import Connection
 
 #: chunks queued in the worker ahead of the one being aggregated
 AHEAD = 2
@@ -44,6 +45,8 @@ PATIENCE = 30.0
 
 
 def can_fork() -> bool:
+    import multiprocessing
+
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
@@ -70,6 +73,8 @@ class DecodePool:
         self.capacity = max(chunk_bytes // MIN_RECORD + 1, 1024)
         self.outputs = SharedSlots(OUTPUT_SLOTS, self.capacity * ROW_BYTES + 4096 * 8)
         self.capacity = rows_per_slot(self.outputs.size)
+        import multiprocessing
+
         ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(child, self.inputs, self.outputs),
