@@ -28,6 +28,7 @@ from .errors import (
     TruncatedCaptureError,
     UnsupportedFormatError,
 )
+from .load import SnapshotFn
 from .packets import Kind, PacketTable, Reason
 from .pipeline import analyse_file, analyse_packets
 from .result import CaptureInfo, FlowResult, Unassigned
@@ -91,18 +92,21 @@ def extract_flows_streaming(packets: Iterable[object], config: FlowConfig | None
 
 def extract_flows_from_file(path: str | Path, config: FlowConfig | None = None,
                             progress: ProgressFn | None = None,
-                            cancel: CancelFn | None = None) -> FlowResult:
+                            cancel: CancelFn | None = None,
+                            on_snapshot: SnapshotFn | None = None) -> FlowResult:
     """Conversations of a pcap/pcapng file (gzip allowed; a folder stands for the captures in
     it). ``progress(done, total, packets)`` is called as the file is read; ``cancel()``
-    returning True stops with :class:`LoadCancelled`."""
-    return analyse_file(path, config, progress, cancel)
+    returning True stops with :class:`LoadCancelled`; ``on_snapshot(partial)`` receives the
+    conversations found so far about twice a second."""
+    return analyse_file(path, config, progress, cancel, on_snapshot)
 
 
 def extract_flows_from_files(paths: Sequence[str | Path], config: FlowConfig | None = None,
                              progress: ProgressFn | None = None,
-                             cancel: CancelFn | None = None) -> FlowResult:
+                             cancel: CancelFn | None = None,
+                             on_snapshot: SnapshotFn | None = None) -> FlowResult:
     """Conversations of several capture files (or folders of them) read as one capture, merged
     by time as ``mergecap`` merges them: a ring buffer's files, or captures of several
     interfaces. ``result.capture.files`` lists the files, ``result.packet_files()`` says which
     file each packet came from; a file that cannot be read is left out with a warning."""
-    return analyse_file(list(paths), config, progress, cancel)
+    return analyse_file(list(paths), config, progress, cancel, on_snapshot)

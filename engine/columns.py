@@ -85,7 +85,11 @@ class ColumnSpec:
         return self.json_key or self.name
 
     def convert(self, value: Any) -> Any:
-        return (self.to_json or _default_to_json(self.format))(value)
+        return self.converter()(value)
+
+    def converter(self) -> Callable[[Any], Any]:
+        """The function :meth:`convert` applies (to convert many values at once)."""
+        return self.to_json or _default_to_json(self.format)
 
     def column(self, table: ConversationTable) -> np.ndarray | None:
         """The column's values for every row of ``table`` (None when the table lacks it)."""

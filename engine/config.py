@@ -37,11 +37,17 @@ class FlowConfig:
     memory_budget: int | None = None
     #: where spill files and decompressed captures go; None = the system temp directory
     spill_dir: Path | None = None
+    #: bytes of per-packet columns (about 110 a packet) kept in memory; beyond it they go to
+    #: memory-mapped files in ``spill_dir`` (removed on close); None = always in memory
+    packet_budget: int | None = 256 << 20
     #: free bytes a decompressed gzip capture leaves on its disk: decompressing stops with an
     #: error before the free space would fall below this
     spill_free_margin: int = 1 << 30
     #: bytes read per chunk from a capture file (memory use per chunk is about twice this)
     chunk_bytes: int = 16 << 20
+    #: processes decoding chunks beside the one that aggregates them (0 = decode in-process;
+    #: used on Linux for files of a few chunks or more)
+    workers: int = 1
     #: largest packet record accepted when the file's own snap length is smaller or unset
     max_packet_bytes: int = 262_144
 

@@ -31,7 +31,10 @@ class LinkPlugin(Protocol):
       link types, and fills those rows of ``part`` (kind, reason, lengths, …);
     - ``conversations`` groups its packets, sets ``packets.conv`` of those packets to ids local
       to the table it returns, and ``packets.direction``;
-    - ``finish`` returns what the result keeps for it (``result.plugin_data[name]``).
+    - ``finish`` returns what the result keeps for it (``result.plugin_data[name]``);
+    - optionally, ``snapshot()`` returns the conversations of the packets decoded so far
+      (without touching ``packets``), so a viewer shows them while the capture loads; a plug-in
+      without it shows its conversations when the load is done.
     """
 
     name: str

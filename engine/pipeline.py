@@ -1,159 +1,83 @@
 """The analysis pipeline: record chunks → decoded packet columns → conversations.
 
-Every entry point (file, in-memory list, stream) feeds the same chunk loop, so they give the same
-answer for the same packets.
+Every entry point (file, in-memory list, stream) feeds the same chunk loop (:class:`engine.load.
+Load`), so they give the same answer for the same packets. Each runs inside a cancel scope
+(:mod:`engine.cancel`): every phase polls the caller's cancel callback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-
-import numpy as np
+from collections.abc import Iterable, Sequence
 
 from .cancel import cancel_scope, checkpoint
-from .capture import ByteSource, CancelFn, Interface, ProgressFn, RecordChunk, open_captures
+from .capture import CancelFn, ProgressFn, open_captures
 from .capture.files import PathLike, request_name
 from .capture.in_memory import MemoryChunker
 from .capture.source import MemorySource
 from .config import FlowConfig
-from .conversations import QuotedLinks, build_conversations, packet_lists
-from .decode.fast import SideInfo, decode_chunk
-from .decode.fragments import resolve_fragments
 from .errors import FlowError
-from .heap import release_freed_memory
-from .hooks import ANALYSES, LINK_PLUGINS, LinkPlugin
-from .packets import InnerPackets, PacketTable, PacketTableBuilder
+from .hooks import LINK_PLUGINS
+from .load import Load, SnapshotFn
+from .parallel import DecodePool, feed_chunks
 from .result import CaptureInfo, FlowResult
-from .table import ConversationTable, merge_tables
-from .tunnels import build_levels
-
-
-def _decode_all(chunks: Iterator[RecordChunk], interfaces: list[Interface],
-                plugins: list[LinkPlugin], size_hint: int = 0) -> tuple[PacketTable, SideInfo]:
-    """Decode every chunk into one packet table, and what needs the whole capture (fragments,
-    ICMP quotes, packets inside tunnels); ``size_hint`` = bytes expected in all.
-
-    (Decoding chunks on a thread pool was measured too: no faster on two cores — the numpy
-    calls are short enough that the GIL serialises them — and 20 MB more memory.)
-    """
-    table = PacketTableBuilder()
-    found = SideInfo()
-    foreign = frozenset().union(*(p.linktypes for p in plugins))
-    index = 0
-    linktypes = np.zeros(0, dtype=np.uint16)
-    for chunk in chunks:
-        if index == 0 and size_hint and len(chunk):
-            # the first chunk tells the average record size: room for the whole file at once
-            # (no more rows than the file can hold: every record takes at least 16 bytes)
-            # (records may lie in any order in a chunk merged from several files)
-            span = max(int((chunk.data_off + chunk.caplen).max() - chunk.data_off.min()),
-                       16 * len(chunk))
-            table.reserve(int(size_hint * 1.1 * len(chunk) / span) + len(chunk))
-        if linktypes.size < len(interfaces):  # interfaces are only appended: add the new ones
-            new = [i.linktype for i in interfaces[linktypes.size :]]
-            linktypes = np.concatenate([linktypes, np.array(new, dtype=np.uint16)])
-        part, side = decode_chunk(chunk, linktypes, index, foreign, table.append(len(chunk)))
-        for plugin in plugins:
-            rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
-            if rows.size:
-                checkpoint()
-                plugin.decode(chunk, rows, part, index)
-        chunk.done()
-        found.extend(side)
-        index += len(chunk)
-        checkpoint()  # the caller's cancel_scope says whether to stop
-    return table.finish(), found
-
-
-def _finish(packets: PacketTable, side: SideInfo, capture: CaptureInfo, source: ByteSource,
-            config: FlowConfig, plugins: list[LinkPlugin]) -> FlowResult:
-    reassembled = resolve_fragments(side.fragments, packets)
-    checkpoint()
-    inner = InnerPackets.concat(side.inner)
-    if len(inner):
-        table, links = build_levels(packets, inner, side.quoted, side.inner_quoted, config)
-    else:
-        table, links = build_conversations(packets, side.quoted, config)
-    extra_parts = []
-    for plugin in plugins:
-        checkpoint()
-        before = packets.conv.copy()
-        part = plugin.conversations(packets, config)
-        if part is not None and len(part):
-            mine = (packets.conv >= 0) & (before < 0)
-            extra_parts.append((part, mine))
-    if extra_parts:
-        table, links = _merge(packets, inner, table, links, extra_parts, config)
-    if len(packets):
-        first, last = int(packets.ts_ns.min()), int(packets.ts_ns.max())
-        capture.first_ns = first if capture.first_ns is None else min(first, capture.first_ns)
-        capture.last_ns = last if capture.last_ns is None else max(last, capture.last_ns)
-    result = FlowResult(capture, packets, table, links, source, config, reassembled, inner)
-    result.plugin_data = {plugin.name: plugin.finish() for plugin in plugins}
-    for analysis in ANALYSES:
-        checkpoint()
-        analysis(result)
-    release_freed_memory()  # what the phases freed goes back to the system, not just the heap
-    return result
-
-
-def _merge(packets: PacketTable, inner: InnerPackets, table: ConversationTable,
-           links: QuotedLinks, extra_parts: list[tuple[ConversationTable, np.ndarray]],
-           config: FlowConfig) -> tuple[ConversationTable, QuotedLinks]:
-    """Merge plug-in conversations into the IP table; renumber packets and quoted links."""
-    ip_mine = packets.conv >= 0
-    for _, mine in extra_parts:
-        ip_mine &= ~mine
-    merged, new_ids = merge_tables([table] + [part for part, _ in extra_parts])
-    conv = packets.conv
-    conv[ip_mine] = new_ids[0][conv[ip_mine]]
-    for (_, mine), ids in zip(extra_parts, new_ids[1:], strict=True):
-        conv[mine] = ids[conv[mine]]
-    tunnelled = inner.packets.conv >= 0
-    inner.packets.conv[tunnelled] = new_ids[0][inner.packets.conv[tunnelled]]
-    if config.store_packet_indices:
-        merged.packet_index, merged.packet_start = packet_lists(packets, len(merged), inner)
-    links = QuotedLinks(links.packets, np.where(links.conversations >= 0,
-                                                new_ids[0][np.maximum(links.conversations, 0)],
-                                                -1))
-    return merged, links
 
 
 def analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None = None,
-                 progress: ProgressFn | None = None, cancel: CancelFn | None = None
-                 ) -> FlowResult:
+                 progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+                 on_snapshot: SnapshotFn | None = None) -> FlowResult:
     """Read and analyse a capture file, or several (or a folder of them) as one capture merged
-    by time (see :func:`engine.extract_flows_from_file`)."""
+    by time (see :func:`engine.extract_flows_from_file`); ``on_snapshot`` receives the
+    conversations found so far about twice a second."""
     with cancel_scope(cancel, f"Loading {request_name(path)} was cancelled."):
-        return _analyse_file(path, config, progress, cancel)
+        return _analyse_file(path, config, progress, cancel, on_snapshot)
 
 
 def _analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None,
-                  progress: ProgressFn | None, cancel: CancelFn | None) -> FlowResult:
+                  progress: ProgressFn | None, cancel: CancelFn | None,
+                  on_snapshot: SnapshotFn | None) -> FlowResult:
     config = config or FlowConfig()
     reader = open_captures(path, config)
     plugins = [make() for make in LINK_PLUGINS]
+    load = Load(config, reader.interfaces, plugins, reader.input.total_bytes, on_snapshot)
+    pool = _pool(config, reader.input.total_bytes)
     try:
-        packets, side = _decode_all(reader.chunks(progress, cancel), reader.interfaces, plugins,
-                                    reader.input.total_bytes)
+        if pool is not None:
+            reader.allocate = pool.allocate
+            reader.reusable = pool.owns
+        feed_chunks(load, reader.chunks(progress, cancel), pool)
     except BaseException:
         reader.input.discard()
+        load.discard()
         raise
+    finally:
+        if pool is not None:
+            pool.close()
     reader.input.close()
     source = reader.input.source()
-    span = reader.unlisted_span or (None, None)
     files = reader.files
     capture = CaptureInfo(path=files[0] if len(files) == 1 else None, files=files,
                           format=reader.format_name,
-                          packets=len(packets) + reader.unlisted_empty,
-                          interfaces=reader.interfaces, first_ns=span[0], last_ns=span[1],
+                          packets=load.index + reader.unlisted_empty,
+                          interfaces=reader.interfaces, first_ns=None, last_ns=None,
                           warnings=reader.warnings, file_bytes=reader.input.total_bytes,
                           unlisted_empty=reader.unlisted_empty)
+    if reader.unlisted_span is not None:
+        load.saw_times(*reader.unlisted_span)
     try:
-        return _finish(packets, side, capture, source, config, plugins)
+        return load.finish(capture, source)
     except BaseException:
         source.close()
+        load.discard()
         raise
+
+
+def _pool(config: FlowConfig, size: int) -> DecodePool | None:
+    """A decoding process for captures of a few chunks or more (one chunk gains nothing)."""
+    from .parallel.pool import can_fork, worker_count
+
+    if worker_count(config.workers) < 1 or size < 3 * config.chunk_bytes or not can_fork():
+        return None
+    return DecodePool(config.chunk_bytes)
 
 
 def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,
@@ -167,11 +91,18 @@ def _analyse_packets(packets: Iterable[object], config: FlowConfig | None) -> Fl
     config = config or FlowConfig()
     chunker = MemoryChunker(packets, config.chunk_bytes)
     plugins = [make() for make in LINK_PLUGINS]
-    table, side = _decode_all(chunker.chunks(), chunker.interfaces, plugins)
-    capture = CaptureInfo(path=None, format="memory", packets=len(table),
-                          interfaces=chunker.interfaces, first_ns=None, last_ns=None,
-                          warnings=chunker.warnings, file_bytes=len(chunker.arena))
-    return _finish(table, side, capture, MemorySource(chunker.arena), config, plugins)
+    load = Load(config, chunker.interfaces, plugins)
+    try:
+        for chunk in chunker.chunks():
+            load.decode(chunk)
+            checkpoint()
+        capture = CaptureInfo(path=None, format="memory", packets=load.index,
+                              interfaces=chunker.interfaces, first_ns=None, last_ns=None,
+                              warnings=chunker.warnings, file_bytes=len(chunker.arena))
+        return load.finish(capture, MemorySource(chunker.arena))
+    except BaseException:
+        load.discard()
+        raise
 
 
 __all__ = ["FlowError", "analyse_file", "analyse_packets"]

@@ -14,3 +14,7 @@ from .zwave import dissect as _zwave  # noqa: F401  (Z-Wave 261/262/297, plug-in
 # isort: split
 # after the TCP analysis: it reads the TCP "client" column to know who opened a connection
 from .app import analysis as _app  # noqa: F401  (service, server name, TLS/QUIC/HTTP/DNS/SSH)
+
+# isort: split
+# last: its columns follow the others in the JSON (as before it was imported here)
+from . import tunnels as _tunnels  # noqa: F401  (the tunnel columns of inner conversations)

@@ -15,6 +15,7 @@ from .capture.ranges import read_pieces
 from .config import FlowConfig
 from .conversations import QuotedLinks
 from .decode.fragments import Reassembled
+from .packet_store import PacketStore
 from .packets import PAYLOAD_REASSEMBLED, REASON_TEXT, InnerPackets, Kind, PacketTable, Reason
 from .table import Conversation, ConversationTable
 
@@ -108,6 +109,8 @@ class FlowResult:
         self.unassigned = _unassigned(packets, capture.unlisted_empty)
         #: what each link plug-in kept of this analysis (its per-frame columns), by plug-in name
         self.plugin_data: dict[str, Any] = {}
+        #: where the per-packet columns live (memory or spilled files); closed with the result
+        self.packet_store: PacketStore | None = None
 
     # the seed's list-of-conversations face
     def __len__(self) -> int:
@@ -240,6 +243,8 @@ class FlowResult:
 
     def close(self) -> None:
         self.source.close()
+        if self.packet_store is not None:
+            self.packet_store.close()
 
     def __enter__(self) -> FlowResult:
         return self

@@ -30,6 +30,9 @@ from .packets import DTYPES, InnerPackets, PacketTable
 from .result import FlowResult
 from .table import ConversationTable
 
+#: the columns :func:`add_tunnel_columns` adds (only to tables with conversations in tunnels)
+TUNNEL_COLUMNS = ("tunnel", "tunnel_conversation")
+
 
 def build_levels(p: PacketTable, inner: InnerPackets, quoted: list[tuple[int, Quoted]],
                  inner_quoted: list[tuple[int, Quoted]], config: FlowConfig

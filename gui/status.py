@@ -45,7 +45,7 @@ class LoadProgressWidget(QWidget):
             self.label.setText(f"Building conversations of {self.name}: "
                                f"{units.count(p.packets)} packets read")
             return
-        self.bar.setValue(int(p.fraction * 1000))
+        self._set_value(int(p.fraction * 1000))
         parts = [f"Reading {self.name}: {units.count(p.packets)} packets"]
         if p.elapsed > 0.2:
             parts.append(f"{_rate(p.packets_per_second)} packets/s")
@@ -53,6 +53,14 @@ class LoadProgressWidget(QWidget):
             if left is not None:
                 parts.append(f"{units.duration_left(left)} left")
         self.label.setText(" · ".join(parts))
+
+    def _set_value(self, value: int) -> None:
+        """The bar's new value, painted with the next repaint of the window: QProgressBar
+        repaints at once when its value changes visibly, and a synchronous repaint can take the
+        conversation table with it (20 times a second while a capture loads)."""
+        self.bar.setUpdatesEnabled(False)
+        self.bar.setValue(value)
+        self.bar.setUpdatesEnabled(True)  # (schedules the repaint)
 
     def cancelling(self) -> None:
         self.button.setEnabled(False)

@@ -40,7 +40,7 @@ from engine.export.conversations import csv_text
 from gui import units
 from gui.banner import WarningBanner
 from gui.index.mode import IndexMode
-from gui.jobs import FunctionJob, Job, JobRunner
+from gui.jobs import GUI_TURN, FunctionJob, Job, JobRunner
 from gui.loading import LoadJob, LoadProgress
 from gui.panes.details import DetailsPanel
 from gui.recent import add_recent, clear_recent, recent_captures
@@ -105,13 +105,15 @@ class MainWindow(QMainWindow):
         self._job: LoadJob | None = None
         self._job_is_sample = False
         self._started = 0.0
+        #: the conversations found so far by the load in progress, while the table shows them
+        self._partial: ConversationData | None = None
 
         self.model = ConversationModel(self)
         self.view = ConversationView(self.model, self)
         self.view.set_column_choices(read_list("table/hiddenColumns"),
                                      read_list("table/shownColumns"))
         self.view.columnChoicesChanged.connect(self._save_column_choices)
-        self.view.conversationSelected.connect(self.conversationSelected)
+        self.view.conversationSelected.connect(self._selected)
         self.view.conversationActivated.connect(self.conversationActivated)
         self.filter_help: FilterHelpDialog | None = None
         self.filter_bar = FilterBar(self)
@@ -339,6 +341,7 @@ class MainWindow(QMainWindow):
             self._job.cancel()
         job = LoadJob(path, config or self.flow_config(), self)
         job.progress.connect(self._load_progress)
+        job.partial.connect(self._load_partial)
         job.finished.connect(self._load_finished)
         job.errored.connect(self._load_failed)
         job.cancelled.connect(self._load_cancelled)
@@ -370,6 +373,40 @@ class MainWindow(QMainWindow):
         if job is self._job and not job.is_cancelled:
             self.progress.update_progress(progress)
 
+    def _selected(self, conversation: int) -> None:
+        """The view's selection, for the panes: none while the table shows a load in progress
+        (its ids are not the final ones yet)."""
+        self.conversationSelected.emit(-1 if self._partial is not None else conversation)
+
+    def _load_partial(self, job: Job, data: ConversationData) -> None:
+        """The conversations found so far: the table shows them, keeping sort, filter and
+        selection; the panes and exports wait for the end."""
+        if job is not self._job or job.is_cancelled:
+            return
+        with GUI_TURN.turn():  # many Python calls: the load waits meanwhile
+            self._show_partial(data)
+
+    def _show_partial(self, data: ConversationData) -> None:
+        if self._partial is None:
+            for action in (self.copy_action, self.export_action, self.export_stream_action):
+                action.setEnabled(False)
+            self.details.set_capture(None)
+        self._partial = data
+        self.model.update_conversations(data)
+        self.filter_bar.set_conversations(data)
+
+    def _restore_after_load(self) -> None:
+        """A load that showed partial rows failed or was cancelled: back to the capture before."""
+        if self._partial is None:
+            return
+        self._partial = None
+        self.model.set_conversations(self._data)
+        self.filter_bar.set_conversations(self._data)
+        self.details.set_capture(self._data)
+        has = self._data is not None
+        for action in (self.copy_action, self.export_action, self.export_stream_action):
+            action.setEnabled(has)
+
     def _load_finished(self, job: Job, data: ConversationData) -> None:
         if job is not self._job:  # superseded by a newer open: nobody wants this result
             data.result.close()
@@ -378,7 +415,11 @@ class MainWindow(QMainWindow):
         previous, previous_name = self._data, self.capture_name
         self._data, self._paths = data, list(job.paths)
         self._is_sample = self._job_is_sample
-        self.model.set_conversations(data)
+        partial, self._partial = self._partial, None
+        if partial is not None:  # the rows shown while loading become the final ones
+            self.model.update_conversations(data, partial.running_to_final(data))
+        else:
+            self.model.set_conversations(data)
         self.filter_bar.set_conversations(data)
         self.banner.show_warnings(list(data.result.capture.warnings))
         self.copy_action.setEnabled(True)
@@ -399,10 +440,13 @@ class MainWindow(QMainWindow):
         self._end_load()
         self.statusBar().showMessage(message, 15_000)
         self.captureLoaded.emit(data)
+        if partial is not None and self.view.selected_id >= 0:
+            self.conversationSelected.emit(self.view.selected_id)
 
     def _load_failed(self, job: Job, message: str) -> None:
         if job is not self._job:
             return
+        self._restore_after_load()
         self._end_load()
         self.loadFailed.emit(message)
         QMessageBox.critical(self, "Cannot open capture", message)
@@ -411,6 +455,7 @@ class MainWindow(QMainWindow):
         if job is not self._job:
             return
         assert isinstance(job, LoadJob)
+        self._restore_after_load()
         self._end_load()
         still = f"; still showing {self.capture_name}" if self._paths else ""
         self.statusBar().showMessage(f"Loading {job.name} was cancelled{still}.", 10_000)
@@ -566,17 +611,17 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()
 
     def _update_counts(self) -> None:
-        data = self._data
+        data = self.model.conversations  # what the table shows: loaded, or found so far
         if data is None:
             self.counts.show_counts(0, 0, 0, 0, 0)
         else:
             self.counts.show_counts(self.model.rowCount(), len(data), self.model.shown_packets(),
-                                    data.total_packets, data.result.unassigned.total)
+                                    data.total_packets, data.unassigned)
         self._update_empty_text()
 
     def _update_empty_text(self) -> None:
-        data = self._data
-        if data is None:
+        data = self.model.conversations
+        if data is None or (data.loading and len(data) == 0):
             text = (f"Reading {self._job.name}…" if self._job is not None
                     else EMPTY_NO_CAPTURE)
         elif len(data) == 0:

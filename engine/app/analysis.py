@@ -30,7 +30,15 @@ from . import dns
 from .banners import ftp_channels
 from .detect import Heads, nominate
 from .fields import COUNT_FIELDS, empty_columns
-from .inspect import INSPECTORS, ONE_BY_ONE, ROWS_INSPECTORS, Context, Found, OneByOne, Verdict
+from .inspect import (
+    INSPECTORS,
+    ONE_BY_ONE,
+    ROWS_INSPECTORS,
+    Context,
+    Found,
+    OneByOne,
+    Verdict,
+)
 from .names import NameTable, endpoint_names
 from .payload import (
     DirectionReader,
@@ -88,6 +96,7 @@ def _add_app_columns(result: FlowResult) -> None:
     _guess_by_port(result, columns)
     _count_requests(result, reader, columns)
     names = _dns_names(result, reader, columns)
+    reader.release()
     _server_names(columns)
     named = endpoint_names(names, table)
     columns["a_name"], columns["b_name"] = named["a"], named["b"]
@@ -291,6 +300,10 @@ def _count_requests(result: FlowResult, reader: PayloadReader,
         columns["dns_queries"][dns_rows] = counts[dns_rows]
 
 
+#: DNS packets one compiled pass of the names reads before the capture's pages are let go
+PACKETS_PER_PASS = 1 << 12
+
+
 def _dns_names(result: FlowResult, reader: PayloadReader,
                columns: dict[str, np.ndarray]) -> NameTable:
     """Every A/AAAA answer of the capture's DNS, mDNS and LLMNR responses."""
@@ -302,12 +315,16 @@ def _dns_names(result: FlowResult, reader: PayloadReader,
         return names
     kinds = result.conversations.kind
     udp_rows = rows[kinds[rows] == Kind.UDP]
-    packets = conversation_packets(result, udp_rows)
-    multicast = np.asarray(columns["service"][p.conv[packets]] == "mdns", dtype=bool)
-    buffer, starts, sizes = reader.spans(packets)
-    when = p.ts_ns[packets].tolist()
-    names.add_many((address, name, when[k]) for k, address, name in dns.answered_names(
-        buffer, starts, sizes, multicast, responses_only=True))
+    # passes of whole conversations, about PACKETS_PER_PASS packets each
+    batch = np.cumsum(result.conversations.packets[udp_rows]) // PACKETS_PER_PASS
+    for part in np.split(udp_rows, np.flatnonzero(np.diff(batch)) + 1):
+        packets = conversation_packets(result, part)
+        multicast = np.asarray(columns["service"][p.conv[packets]] == "mdns", dtype=bool)
+        buffer, starts, sizes = reader.spans(packets)
+        when = p.ts_ns[packets].tolist()
+        names.add_many((address, name, when[k]) for k, address, name in dns.answered_names(
+            buffer, starts, sizes, multicast, responses_only=True))
+        reader.release()  # the pages of the capture the compiled pass mapped
     for row in rows[kinds[rows] == Kind.TCP].tolist():
         try:
             with conversation_stream(result, row) as s:

@@ -132,10 +132,24 @@ def _record_want(data: bytes) -> int:
     return 5 + (data[3] << 8 | data[4]) if len(data) >= 5 else 0
 
 
+#: conversations one compiled pass reads from the capture's memory map before its pages are
+#: let go: every packet read maps its page and the kernel maps neighbours with it (up to
+#: 64 kB), so one pass over all of a big capture's conversations would map most of the file
+ROWS_PER_PASS = 1024
+
+
 def inspect_tls_rows(ctx: Context, rows: list[int]) -> list[Verdict]:
-    """:func:`inspect_tls` for many rows in one compiled pass over their first packets (from
+    """:func:`inspect_tls` for many rows in compiled passes over their first packets (from
     the capture's memory map); a row whose hellos go on past those packets, or whose packets
     leave a hole, is left to the one-by-one inspector."""
+    out: list[Verdict] = []
+    for a in range(0, len(rows), ROWS_PER_PASS):
+        out += _inspect_tls_pass(ctx, rows[a : a + ROWS_PER_PASS])
+        ctx.r.reader.release()  # the pages of the capture the compiled pass mapped
+    return out
+
+
+def _inspect_tls_pass(ctx: Context, rows: list[int]) -> list[Verdict]:
     fast = accel.FAST
     spans = ctx.r.stream_spans(rows)
     if fast is None or spans is None:
@@ -554,14 +568,19 @@ def inspect_dns(ctx: Context, i: int) -> Found | None:
 
 
 def inspect_dns_rows(ctx: Context, rows: list[int]) -> list[Verdict]:
-    """:func:`inspect_dns` for many rows: the UDP ones' first messages read in one pass, the
-    TCP ones left to the one-by-one inspector."""
-    udp = [i for i in rows if not ctx.tcp[i]]
-    starts, sizes = ctx.r.first_spans(udp)
-    buffer, starts, sizes = ctx.r.reader.spans_at(starts.ravel(), sizes.ravel())
-    summaries = iter(dns.message_summaries(buffer, starts, sizes))
-    return [ONE_BY_ONE if ctx.tcp[i] else _dns_found(ctx, i, next(summaries), next(summaries))
-            for i in rows]
+    """:func:`inspect_dns` for many rows: the UDP ones' first messages read in compiled
+    passes, the TCP ones left to the one-by-one inspector."""
+    out: list[Verdict] = []
+    for a in range(0, len(rows), ROWS_PER_PASS):
+        part = rows[a : a + ROWS_PER_PASS]
+        udp = [i for i in part if not ctx.tcp[i]]
+        starts, sizes = ctx.r.first_spans(udp)
+        buffer, starts, sizes = ctx.r.reader.spans_at(starts.ravel(), sizes.ravel())
+        summaries = iter(dns.message_summaries(buffer, starts, sizes))
+        ctx.r.reader.release()  # the pages of the capture the compiled pass mapped
+        out += [ONE_BY_ONE if ctx.tcp[i] else _dns_found(ctx, i, next(summaries),
+                                                         next(summaries)) for i in part]
+    return out
 
 
 def _dns_found(ctx: Context, i: int, q: dns.Summary | None, a: dns.Summary | None

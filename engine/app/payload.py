@@ -11,7 +11,7 @@ through the engine's Follow reassembly instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -19,13 +19,18 @@ from ..capture.ranges import read_pieces
 from ..capture.source import source_array
 from ..errors import FlowError
 from ..follow import conversation_stream
-from ..packets import Kind
+from ..packet_store import release_pages, take
+from ..packets import Kind, PacketTable
 from ..result import FlowResult
 
 #: payload packets remembered per direction
 DEPTH = 4
 #: bytes of each direction's first payload kept for the signatures
 WIDTH = 64
+#: reads through the capture's memory map between releases of its pages: each read maps the
+#: 64 KiB or more around it (the kernel's fault-around), and reads scattered over a big capture
+#: would otherwise keep most of the file resident (counted in the process's RSS)
+RELEASE_EVERY = 512
 
 
 @dataclass
@@ -59,13 +64,20 @@ def conversation_packets(result: FlowResult, rows: np.ndarray) -> np.ndarray:
     return chosen[np.argsort(result.inner_view().conv[chosen], kind="stable")]
 
 
+#: packets whose columns :func:`openings` gathers at once on a big capture (bounds its memory)
+BATCH_PACKETS = 1 << 20
+
+
 def openings(result: FlowResult, depth: int = DEPTH, rows: np.ndarray | None = None
              ) -> Openings:
     """The first ``depth`` payload packets of each direction of every TCP/UDP conversation
     (or of the conversations ``rows``: a second, deeper look at a few)."""
     p = result.inner_view()  # conversations inside UDP tunnels read their inner packets
     table = result.conversations
-    if rows is None:
+    if rows is not None:
+        order = conversation_packets(result, np.unique(rows))
+        return _openings(result, p, depth, order[_carries_payload(p, order)])
+    if table.packet_index is None or len(p) <= BATCH_PACKETS:
         has_payload = (p.payload_len > 0) & (p.payload_off >= 0) & (p.conv >= 0)
         has_payload &= (p.kind == Kind.TCP) | (p.kind == Kind.UDP)
         if table.packet_index is not None:
@@ -73,10 +85,27 @@ def openings(result: FlowResult, depth: int = DEPTH, rows: np.ndarray | None = N
         else:
             chosen = np.flatnonzero(has_payload)
             order = chosen[np.argsort(p.conv[chosen], kind="stable")]
-    else:
-        order = conversation_packets(result, np.unique(rows))
-        order = order[(p.payload_len[order] > 0) & (p.payload_off[order] >= 0)]
-    conv = p.conv[order].astype(np.int64)
+        return _openings(result, p, depth, order)
+    # a big capture: batches of whole conversations, read through their packet lists
+    ported = np.flatnonzero((table.kind == Kind.TCP) | (table.kind == Kind.UDP))
+    batch = np.cumsum(table.packets[ported]) // BATCH_PACKETS
+    parts = []
+    for convs in np.split(ported, np.flatnonzero(np.diff(batch)) + 1):
+        order = conversation_packets(result, convs)
+        parts.append(_openings(result, p, depth, order[_carries_payload(p, order)]))
+        release_pages(p, table.packet_index)
+    return Openings(*(np.concatenate([getattr(part, f.name) for part in parts])
+                      for f in fields(Openings)))
+
+
+def _carries_payload(p: PacketTable, order: np.ndarray) -> np.ndarray:
+    return (take(p.payload_len, order) > 0) & (take(p.payload_off, order) >= 0)
+
+
+def _openings(result: FlowResult, p: PacketTable, depth: int, order: np.ndarray) -> Openings:
+    """:func:`openings` of the payload packets ``order`` (grouped by conversation)."""
+    table = result.conversations
+    conv = take(p.conv, order).astype(np.int64)
     runs = np.r_[True, conv[1:] != conv[:-1]] if conv.size else np.zeros(0, dtype=bool)
     rows = conv[runs]  # grouped by conversation in id order, so the runs are the unique ids
     if rows.size > 1 and np.any(rows[1:] <= rows[:-1]):
@@ -84,7 +113,7 @@ def openings(result: FlowResult, depth: int = DEPTH, rows: np.ndarray | None = N
     n = rows.size
     packets = np.full((n, 2, depth), -1, dtype=np.int32)
     more = np.zeros((n, 2), dtype=bool)
-    direction = p.direction[order]
+    direction = take(p.direction, order)
     for d in (0, 1):
         mine = direction == d
         sub, sub_conv = order[mine], conv[mine]
@@ -156,6 +185,19 @@ class PayloadReader:
         self.array = source_array(result.source)
         #: the same bytes for slicing (a numpy slice of a memory map costs far more)
         self.view = memoryview(self.array.data) if self.array is not None else None
+        self._reads = 0
+
+    def touched(self, reads: int) -> None:
+        """Count reads through the map; every :data:`RELEASE_EVERY` its pages are let go."""
+        self._reads += reads
+        if self._reads >= RELEASE_EVERY:
+            self.release()
+
+    def release(self) -> None:
+        """Let go of the mapped pages of the capture and of spilled packet columns (they stay
+        in the page cache)."""
+        self._reads = 0
+        release_pages(self.array, self.p)
 
     def payload(self, packet: int, skip: int = 0) -> bytes:
         """The captured payload of ``packet`` (after its first ``skip`` bytes)."""
@@ -168,6 +210,7 @@ class PayloadReader:
             return b""
         start = int(p.offset[packet]) + off + skip
         if self.view is not None:
+            self.touched(1)
             return bytes(self.view[start : start + size])
         return self.result.source.read(start, size)
 
@@ -175,9 +218,9 @@ class PayloadReader:
         """Captured payload bytes of each packet (0 for -1 entries)."""
         p = self.p
         safe = np.maximum(packets, 0)
-        off = p.payload_off[safe].astype(np.int64)
-        size = np.minimum(p.payload_len[safe].astype(np.int64),
-                          p.caplen[safe].astype(np.int64) - off)
+        off = take(p.payload_off, safe).astype(np.int64)
+        size = np.minimum(take(p.payload_len, safe).astype(np.int64),
+                          take(p.caplen, safe).astype(np.int64) - off)
         return np.where((packets >= 0) & (off >= 0), np.maximum(size, 0), 0)
 
     def spans(self, packets: np.ndarray) -> tuple[bytes | memoryview, np.ndarray, np.ndarray]:
@@ -211,12 +254,16 @@ class PayloadReader:
         if not rows.size:
             return out, full
         chosen = packets[rows]
-        start = (self.p.offset[chosen] + self.p.payload_off[chosen]).astype(np.int64)
+        start = (take(self.p.offset, chosen) + take(self.p.payload_off, chosen)).astype(np.int64)
         array = self.array
         if array is not None and array.size >= width:
             windows = np.lib.stride_tricks.sliding_window_view(array, width)
             inside = start <= array.size - width
-            out[rows[inside]] = windows[start[inside]]
+            fits = np.flatnonzero(inside)
+            for a in range(0, fits.size, RELEASE_EVERY):  # a piece at a time: see touched()
+                piece = fits[a : a + RELEASE_EVERY]
+                out[rows[piece]] = windows[start[piece]]
+                self.touched(piece.size)
             for r, s in zip(rows[~inside].tolist(), start[~inside].tolist(), strict=True):
                 tail = array[s : s + width]
                 out[r, : tail.size] = tail
@@ -270,6 +317,7 @@ class DirectionReader:
             pairs = zip(self._start[i, d].tolist(), self._size[i, d].tolist(), strict=True)
             if view is not None:
                 pieces = [bytes(view[s : s + n]) if n else b"" for s, n in pairs]
+                self.reader.touched(len(pieces))
             else:
                 pieces = [source.read(s, n) if n else b"" for s, n in pairs]
             self._pieces[d] = pieces

@@ -14,12 +14,13 @@ import functools
 import hmac
 import struct
 from dataclasses import dataclass, field
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING
 
 from .wire import Short
+
+if TYPE_CHECKING:  # cryptography is imported when a QUIC Initial is decrypted
+    from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, modes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 V1, V2 = 0x00000001, 0x6B3343CF
 #: the initial salts (RFC 9001, RFC 9369, the drafts, Google's TLS-based versions)
@@ -123,6 +124,9 @@ def initial_keys(version: int, dcid: bytes, server: bool
     secrets = initial_secrets(version, dcid, server)
     if secrets is None:
         return None
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     key, iv, hp = secrets
     return AESGCM(key), iv, Cipher(algorithms.AES(hp), modes.ECB())
 
@@ -206,7 +210,7 @@ def long_packets(datagram: bytes) -> list[LongPacket]:
 
 #: what decrypting one side's Initial packets needs: the AEAD, its IV, and an AES-ECB
 #: encryptor for header protection (it holds no state between blocks, so one serves all)
-Keys = tuple[AESGCM, bytes, CipherContext]
+Keys = tuple["AESGCM", bytes, "CipherContext"]
 
 
 def decrypt(datagram: bytes, packet: LongPacket, keys_dcid: bytes, server: bool,
@@ -238,6 +242,8 @@ def decrypt(datagram: bytes, packet: LongPacket, keys_dcid: bytes, server: bool,
         mask[1 : 1 + pn_len], "big")
     header = bytes([first]) + datagram[start + 1 : pn] + number.to_bytes(pn_len, "big")
     nonce = (int.from_bytes(iv, "big") ^ number).to_bytes(12, "big")
+    from cryptography.exceptions import InvalidTag
+
     try:
         return aead.decrypt(nonce, datagram[pn + pn_len : packet.end], header)
     except (InvalidTag, ValueError):

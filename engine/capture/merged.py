@@ -147,6 +147,8 @@ class MergedReader:
         self.unlisted_span: tuple[int, int] | None = None
         #: makes the buffers of merged chunks (the load may hand out shared memory)
         self.allocate: Callable[[int], Any] = bytearray
+        #: whether a buffer given back is worth keeping (a load keeps only its shared ones)
+        self.reusable: Callable[[Any], bool] = lambda buf: True
         self.segments = SegmentTable()
         self.sources: list[MemberFile | None] = [None] * len(self.files)
         #: chunks handed out as they were read, and merged ones (with how many records)
@@ -392,7 +394,7 @@ class MergedReader:
 
     def _recycle(self, buf: Any) -> None:
         """Keep a buffer nobody uses any more for the next file or merged chunk."""
-        if len(self._spare) < SPARE_BUFFERS:
+        if len(self._spare) < SPARE_BUFFERS and self.reusable(buf):
             self._spare.append(buf)
 
     # -- the files ------------------------------------------------------------------------------
@@ -412,6 +414,7 @@ class MergedReader:
             return
         # the file's reader takes its buffers from the spares, and gives them back when done
         setattr(reader, "allocate", self._buffer)  # noqa: B010 (a load's shared buffers)
+        setattr(reader, "reusable", self.reusable)  # noqa: B010
         reader.release = self._recycle
         member.reader = reader
         member.stream = reader.chunks(functools.partial(self._member_progress, member),

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,6 +84,11 @@ class ChunkedReader:
         self._listed_empty = 0
         self._buf = bytearray(self.chunk_bytes + PAD)
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()  # recycled buffers
+        #: makes the buffers of later chunks (shared memory, when a decoding process reads them)
+        self.allocate: Callable[[int], Any] = bytearray
+        #: whether a buffer handed back is kept for a later chunk (with a decoding process: only
+        #: its shared slots, so a stop-gap buffer made when they were all taken is not reused)
+        self.reusable: Callable[[Any], bool] = lambda buf: True
         self._stopped = False
         #: the first chunk is read at once so subclasses can parse the file header from it
         self._end = self._fill(self._buf, 0)
@@ -232,7 +238,7 @@ class ChunkedReader:
             nxt = self._buffer(max(self.chunk_bytes, grow, tail) + PAD)
             nxt[:tail] = buf[pos:end]
             if not handed:
-                self._free.put(buf)
+                self._recycle(buf)
             base += pos
             buf = nxt
             end = tail + self._fill(buf, tail)
@@ -283,7 +289,7 @@ class ChunkedReader:
             self.release(buf)
 
     def _recycle(self, buf: bytearray) -> None:
-        if self._reading:
+        if self._reading and self.reusable(buf):
             self._free.put(buf)
         else:
             self._let_go(buf)
@@ -297,7 +303,7 @@ class ChunkedReader:
             try:
                 buf = self._free.get_nowait()
             except queue.Empty:
-                return bytearray(size)
+                return self.allocate(size)
             if len(buf) >= size:
                 return buf
 

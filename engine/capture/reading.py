@@ -7,9 +7,9 @@ or turned into the byte source that reads packets back by offset.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .chunk import RecordChunk
 from .reader import CancelFn, Interface, ProgressFn
@@ -38,6 +38,10 @@ class CaptureReader(Protocol):
     packets: int
     unlisted_empty: int
     unlisted_span: tuple[int, int] | None
+    #: makes chunk buffers (a load may hand out shared memory) ...
+    allocate: Callable[[int], Any]
+    #: ... and says which of those given back are worth keeping for later chunks
+    reusable: Callable[[Any], bool]
 
     @property
     def input(self) -> ReaderInput: ...

@@ -12,8 +12,7 @@ from typing import Any
 from ..config import FlowConfig
 from ..errors import ConversationNotFound
 from ..packets import Kind
-from ..pipeline import analyse_file
-from .options import add_capture_argument
+from .options import add_capture_argument, open_capture_for
 
 
 def add_parser(sub: Any) -> None:
@@ -51,7 +50,7 @@ def run_app(args: argparse.Namespace) -> int:
     from . import warn
 
     config = FlowConfig(udp_timeout=None)  # one conversation per udp.stream, as Wireshark
-    with analyse_file(args.file, config) as result:
+    with open_capture_for(args, config) as result:
         warn(result.capture.warnings)
         row = _stream_row(result, Kind.UDP if args.udp else Kind.TCP, args.stream)
         detail = transactions(result, row)
@@ -70,7 +69,7 @@ def _seconds(ns: int) -> str:
 def run_names(args: argparse.Namespace) -> int:
     from . import warn
 
-    with analyse_file(args.file, FlowConfig(udp_timeout=None)) as result:
+    with open_capture_for(args, FlowConfig(udp_timeout=None)) as result:
         warn(result.capture.warnings)
         rows = result.plugin_data["app"].names.rows()
     records = [{"address": a, "name": n, "first_seen_ns": f, "last_seen_ns": last}

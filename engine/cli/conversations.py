@@ -9,9 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..export.conversations import LIST_FORMATS
-from ..filter import FilterColumns, FilterError, compile_filter
-from ..pipeline import analyse_file
-from .options import add_capture_argument, add_config_options, config_from
+from .options import add_capture_argument, add_config_options, config_from, open_capture_for
 
 
 def add_parser(sub: Any) -> None:
@@ -32,11 +30,18 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from . import warn
 
+    if not args.filter:  # (the filter language is imported only when a filter is given)
+        with open_capture_for(args, config_from(args)) as result:
+            warn(result.capture.warnings)
+            LIST_FORMATS[args.format].write(result, sys.stdout, None)
+        return 0
+    from ..filter import FilterColumns, FilterError, compile_filter
+
     try:  # a mistyped filter fails before a large file is read
         expression = compile_filter(args.filter)
     except FilterError as exc:
         return _bad_filter(exc)
-    with analyse_file(args.file, config_from(args)) as result:
+    with open_capture_for(args, config_from(args)) as result:
         warn(result.capture.warnings)
         rows = None
         try:
@@ -49,6 +54,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bad_filter(exc: FilterError) -> int:
+def _bad_filter(exc: Exception) -> int:
     print(f"flowscope-cli: --filter: {exc}", file=sys.stderr)
     return 2

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..pipeline import analyse_file
-from .options import add_capture_argument, add_config_options, config_from
+from .options import add_capture_argument, add_config_options, config_from, open_capture_for
 
 
 def add_parser(sub: Any) -> None:
@@ -26,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from ..follow.tcp import find_tcp_stream
     from . import warn
 
-    with analyse_file(args.file, config_from(args)) as result:
+    with open_capture_for(args, config_from(args)) as result:
         warn(result.capture.warnings)
         export_conversation(result, find_tcp_stream(result, args.stream), args.output)
     return 0

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..export.follow import DIRECTION_CHOICES, FOLLOW_FORMATS, export_follow, write_follow
-from ..pipeline import analyse_file
-from .options import add_capture_argument, add_config_options, config_from, size
+from .options import add_capture_argument, add_config_options, config_from, open_capture_for, size
 
 
 def add_parser(sub: Any) -> None:
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from(args).replace(memory_budget=args.memory_budget,
                                        spill_dir=args.spill_dir)
-    with analyse_file(args.file, config) as result:
+    with open_capture_for(args, config) as result:
         warn(result.capture.warnings)
         with reassemble(result, find_tcp_stream(result, args.stream)) as stream:
             warn(stream.limits)

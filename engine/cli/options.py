@@ -7,6 +7,7 @@ import math
 import re
 
 from ..config import FlowConfig
+from ..result import FlowResult
 
 #: longest idle timeout accepted (about 31 years): nanosecond times must stay in 64 bits
 MAX_TIMEOUT_S = 1e9
@@ -65,6 +66,8 @@ def add_capture_argument(parser: argparse.ArgumentParser, stream: bool = False) 
                         help="pcap or pcapng file (gzip-compressed is fine); several files, or "
                              "a folder of them, are read as one capture merged by time, as "
                              "mergecap merges them")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress line on stderr (it is only drawn on a terminal)")
     if stream:
         parser.add_argument("--stream", type=stream_number, required=True, metavar="N",
                             help="the tcp.stream number (as in the conversations list)")
@@ -79,6 +82,21 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--icmp-timeout", type=timeout, default=FlowConfig.icmp_timeout,
                         metavar="SECONDS|none",
                         help="the same for ICMP and other IP protocols (default: %(default)s)")
+
+
+def open_capture_for(args: argparse.Namespace, config: FlowConfig) -> FlowResult:
+    """Analyse ``args.file`` (one or more files), with a progress line on stderr when a person
+    is watching."""
+    from ..capture.files import request_name
+    from ..pipeline import analyse_file
+    from .load_progress import progress_line
+
+    line = progress_line(request_name(args.file), args.quiet)
+    try:
+        return analyse_file(args.file, config, progress=line)
+    finally:
+        if line is not None:
+            line.close()
 
 
 def config_from(args: argparse.Namespace) -> FlowConfig:

@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..export.packet_list import write_packets_json, write_packets_table
-from ..pipeline import analyse_file
-from .options import add_capture_argument, add_config_options, config_from
+from .options import add_capture_argument, add_config_options, config_from, open_capture_for
 
 
 def add_parser(sub: Any) -> None:
@@ -32,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from ..follow.tcp import find_tcp_stream  # the same lookup (and error) as follow
     from . import warn
 
-    with analyse_file(args.file, config_from(args)) as result:
+    with open_capture_for(args, config_from(args)) as result:
         warn(result.capture.warnings)
         if args.stream is None:
             index = np.arange(len(result.packets), dtype=np.int64)

@@ -60,12 +60,13 @@ class Reassembled:
 
 @dataclass
 class _Datagram:
-    # (offset in the datagram, length, arrival, fragment) of every fragment received
+    # (offset in the datagram, length, arrival, where its payload is in the capture, fragment)
+    # of every fragment received
     parts: list[tuple[int, int, int, int, Fragment]] = field(default_factory=list)
     total: int | None = None  # payload length, known once the last fragment arrived
 
-    def add(self, frag: Fragment, index: int) -> None:
-        self.parts.append((frag.offset, frag.length, len(self.parts), index, frag))
+    def add(self, frag: Fragment, where: int) -> None:
+        self.parts.append((frag.offset, frag.length, len(self.parts), where, frag))
         if not frag.more:
             self.total = frag.offset + frag.length
 
@@ -82,16 +83,16 @@ class _Datagram:
         return reach >= self.total
 
     def pieces(self) -> list[tuple[int, int, int, int, Fragment]]:
-        """(datagram offset, length, skip, packet index, fragment) covering the payload once:
+        """(datagram offset, length, skip, capture offset, fragment) covering the payload once:
         in offset order, bytes already covered by an earlier piece are left out."""
         out = []
         reach = 0
-        for offset, length, _, index, frag in sorted(self.parts, key=lambda p: p[:3]):
+        for offset, length, _, where, frag in sorted(self.parts, key=lambda p: p[:3]):
             end = min(offset + length, self.total or 0)
             if end <= reach:
                 continue
             skip = max(reach - offset, 0)
-            out.append((offset + skip, end - offset - skip, skip, index, frag))
+            out.append((offset + skip, end - offset - skip, skip, where, frag))
             reach = end
         return out
 
@@ -106,48 +107,73 @@ def _head(pieces: list[tuple[int, int, int, int, Fragment]]) -> bytes:
     return bytes(head)
 
 
+class Fragments:
+    """Datagrams being put together from their fragments, chunk by chunk.
+
+    :meth:`add` takes one chunk's fragments (the completing frame of a datagram is always in
+    the chunk being added; the others may be in earlier ones, so where each fragment's bytes are
+    in the capture is noted when it arrives); :meth:`reassembled` says where the completed
+    datagrams' payloads are.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[tuple[int, int, int, int, int], _Datagram] = {}
+        self._done: list[int] = []
+        self._offsets: list[int] = []
+        self._lengths: list[int] = []
+        self._counts: list[int] = []
+
+    def add(self, fragments: list[tuple[int, Fragment]], packets: PacketTable,
+            first_index: int = 0) -> None:
+        """Give each completing frame its datagram's transport fields; ``packets`` holds the
+        packets ``first_index`` on (the chunk of ``fragments``)."""
+        pending = self.pending
+        for k in every(len(fragments), 1 << 10):
+            index, frag = fragments[k]
+            if not frag.captured:
+                continue  # Wireshark leaves it out of reassembly: its datagram never completes
+            row = index - first_index
+            key = (frag.family, frag.src, frag.dst, frag.ident, frag.proto)
+            datagram = pending.setdefault(key, _Datagram())
+            datagram.add(frag, int(packets.offset[row]) + frag.at)
+            if not datagram.complete():
+                continue
+            del pending[key]
+            pieces = datagram.pieces()
+            fields, payload_start = transport_fields(_head(pieces), frag.family, frag.src,
+                                                     frag.dst, frag.proto, datagram.total or 0)
+            if fields.reason not in (Reason.NONE, Reason.TCP_HEADER):
+                continue
+            fields.ethertype = int(packets.ethertype[row])
+            store_fields(packets, row, fields)
+            if payload_start < 0 or fields.reason != Reason.NONE:
+                continue
+            n = 0
+            for offset, length, skip, where, _ in pieces:
+                cut = max(payload_start - offset, 0)  # the transport header is not payload
+                if cut >= length:
+                    continue
+                self._offsets.append(where + skip + cut)
+                self._lengths.append(length - cut)
+                n += 1
+            self._done.append(index)
+            self._counts.append(n)
+
+    def reassembled(self) -> Reassembled:
+        """Where the transport payloads of the datagrams completed so far are."""
+        if not self._done:
+            return Reassembled()
+        start = np.zeros(len(self._done) + 1, dtype=np.int64)
+        np.cumsum(self._counts, out=start[1:])
+        # fragments come in packet order, so the completing packets are already ascending
+        return Reassembled(np.array(self._done, dtype=np.int64), start,
+                           np.array(self._offsets, dtype=np.int64),
+                           np.array(self._lengths, dtype=np.int64))
+
+
 def resolve_fragments(fragments: list[tuple[int, Fragment]], packets: PacketTable
                       ) -> Reassembled:
-    """Give each completing frame its datagram's transport fields; returns where the transport
-    payloads of the completed datagrams are in the capture."""
-    pending: dict[tuple[int, int, int, int, int], _Datagram] = {}
-    done: list[int] = []
-    offsets: list[int] = []
-    lengths: list[int] = []
-    counts: list[int] = []
-    for k in every(len(fragments), 1 << 10):
-        index, frag = fragments[k]
-        if not frag.captured:
-            continue  # Wireshark leaves it out of reassembly: its datagram never completes
-        key = (frag.family, frag.src, frag.dst, frag.ident, frag.proto)
-        datagram = pending.setdefault(key, _Datagram())
-        datagram.add(frag, index)
-        if not datagram.complete():
-            continue
-        del pending[key]
-        pieces = datagram.pieces()
-        fields, payload_start = transport_fields(_head(pieces), frag.family, frag.src,
-                                                 frag.dst, frag.proto, datagram.total or 0)
-        if fields.reason not in (Reason.NONE, Reason.TCP_HEADER):
-            continue
-        fields.ethertype = int(packets.ethertype[index])
-        store_fields(packets, index, fields)
-        if payload_start < 0 or fields.reason != Reason.NONE:
-            continue
-        n = 0
-        for offset, length, skip, frame, frag_k in pieces:
-            cut = max(payload_start - offset, 0)  # the transport header is not payload
-            if cut >= length:
-                continue
-            offsets.append(int(packets.offset[frame]) + frag_k.at + skip + cut)
-            lengths.append(length - cut)
-            n += 1
-        done.append(index)
-        counts.append(n)
-    if not done:
-        return Reassembled()
-    start = np.zeros(len(done) + 1, dtype=np.int64)
-    np.cumsum(counts, out=start[1:])
-    # fragments come in packet order, so the completing packets are already ascending
-    return Reassembled(np.array(done, dtype=np.int64), start, np.array(offsets, dtype=np.int64),
-                       np.array(lengths, dtype=np.int64))
+    """All of a capture's fragments at once (see :class:`Fragments`)."""
+    found = Fragments()
+    found.add(fragments, packets)
+    return found.reassembled()

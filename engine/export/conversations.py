@@ -12,6 +12,7 @@ import functools
 import io
 import json
 import math
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -110,11 +111,27 @@ def conversation_records(result: FlowResult, rows: np.ndarray | None = None
             rec["icmp"] = {"type": cols["icmp_type"][k], "code": cols["icmp_code"][k],
                            "id": None if icmp_id < 0 else icmp_id}
             rec["quotes"] = None if cols["quotes"][k] < 0 else cols["quotes"][k]
-        for name, values in extra:
-            if values[k] is not _ABSENT:
-                rec[name] = values[k]
         records.append(rec)
+    _add_declared(records, proto, extra)
     return records
+
+
+def _add_declared(records: list[dict[str, Any]], proto: list[str],
+                  extra: list[tuple[str, list[Any]]]) -> None:
+    """The declared fields, in order, into each record. Which fields a record has depends on
+    its protocol only, so the rows of each protocol get theirs in one ``update`` each."""
+    by_proto: dict[str, list[int]] = {}
+    for k, name in enumerate(proto):
+        by_proto.setdefault(name, []).append(k)
+    for ks in by_proto.values():
+        present = [(name, values) for name, values in extra if values[ks[0]] is not _ABSENT]
+        if not present:
+            continue
+        names = [name for name, _ in present]
+        pick = operator.itemgetter(*ks) if len(ks) > 1 else (lambda v, k=ks[0]: (v[k],))
+        columns = [pick(values) for _, values in present]
+        for k, row in zip(ks, zip(*columns, strict=True), strict=True):
+            records[k].update(zip(names, row, strict=True))
 
 
 #: the value of a field for rows of protocols it does not describe (the key is left out)
@@ -135,10 +152,11 @@ def _declared_fields(result: FlowResult, rows: np.ndarray, proto: list[str]
     out: list[tuple[str, list[Any]]] = []
     endpoint_fields: list[tuple[str, str, list[Any]]] = []
     groups: dict[str, list[tuple[str, list[Any]]]] = {}
+    by_protocol = _RowsByProtocol(proto)
     for spec in COLUMNS.values():
         if spec.core or spec.name not in t.extra:
             continue
-        values = _column_values(spec, t.extra[spec.name][rows].tolist(), proto)
+        values = _column_values(spec, t.extra[spec.name][rows], by_protocol)
         group, _, key = spec.key.rpartition(".")
         if group in _ENDPOINTS:
             endpoint_fields.append((group, key, values))
@@ -156,24 +174,69 @@ def _declared_fields(result: FlowResult, rows: np.ndarray, proto: list[str]
     return out, endpoint_fields
 
 
-def _column_values(spec: ColumnSpec, values: list[Any], proto: list[str]) -> list[Any]:
-    convert = spec.convert
-    if not spec.protocols:
-        return [convert(v) for v in values]
-    mine = set(spec.protocols)
-    return [convert(v) if p in mine else _ABSENT for v, p in zip(values, proto, strict=True)]
+class _RowsByProtocol:
+    """Which rows are of given protocols (masks made once per protocol, shared by columns)."""
+
+    def __init__(self, proto: list[str]) -> None:
+        names = np.asarray(proto, dtype=object)
+        self._masks = {name: names == name for name in set(proto)}
+        self._none = np.zeros(len(proto), dtype=bool)
+
+    def rows_of(self, protocols: tuple[str, ...]) -> np.ndarray:
+        masks = [self._masks[p] for p in protocols if p in self._masks]
+        return np.logical_or.reduce(masks) if masks else self._none
+
+
+def _column_values(spec: ColumnSpec, column: np.ndarray, proto: _RowsByProtocol) -> list[Any]:
+    """The column's JSON values (``_ABSENT`` for rows of protocols it does not describe). A
+    column holds few distinct values next to its rows (counts, states, -1 for "none"), so each
+    distinct value is converted once and the rows pick theirs."""
+    convert = spec.converter()
+    n = column.size
+    if spec.protocols:
+        mine = proto.rows_of(spec.protocols)
+        if not mine.all():
+            out = np.full(n, _ABSENT, dtype=object)
+            out[mine] = _converted(convert, column[mine])
+            return out.tolist()
+    return _converted(convert, column).tolist()
+
+
+def _converted(convert: Any, column: np.ndarray) -> np.ndarray:
+    """``convert`` of every value, as an object array: per distinct value where numpy can
+    sort the column, else value by value."""
+    out = np.empty(column.size, dtype=object)
+    if not column.size:
+        return out
+    uniq = None
+    if column.dtype.kind in "biuUS":  # (not floats: -0.0 and 0.0 are one value to np.unique)
+        uniq, inverse = np.unique(column, return_inverse=True)
+    elif column.dtype.kind == "O" and all(type(v) is str for v in column.tolist()):
+        uniq, inverse = np.unique(column, return_inverse=True)  # text kept as Python strings
+    if uniq is not None and uniq.size < column.size:
+        values = np.empty(uniq.size, dtype=object)
+        for k, v in enumerate(uniq.tolist()):
+            values[k] = convert(v)
+        return values[inverse]
+    for k, v in enumerate(column.tolist()):
+        out[k] = convert(v)
+    return out
 
 
 def _objects(members: list[tuple[str, list[Any]]], n: int) -> list[Any]:
-    out: list[Any] = []
-    for k in range(n):
-        obj = {key: values[k] for key, values in members}
-        if any(v is _ABSENT for v in obj.values()):
-            out.append(_ABSENT)
-        elif all(v is None for v in obj.values()):
-            out.append(None)
-        else:
-            out.append(obj)
+    """One object per row from a group's members: absent when a member is, null when all are
+    null; objects are built only for the rows that have one."""
+    absent = np.zeros(n, dtype=bool)
+    empty = np.ones(n, dtype=bool)
+    for _, values in members:
+        column = np.fromiter(values, dtype=object, count=n)
+        absent |= (column == _ABSENT).astype(bool)  # (JSON-ready values: equal only to itself)
+        empty &= (column == None).astype(bool)  # noqa: E711 (elementwise, not identity)
+    out: list[Any] = [None] * n
+    for k in np.flatnonzero(absent).tolist():
+        out[k] = _ABSENT
+    for k in np.flatnonzero(~absent & ~empty).tolist():
+        out[k] = {key: values[k] for key, values in members}
     return out
 
 
@@ -191,26 +254,39 @@ def capture_record(result: FlowResult) -> dict[str, Any]:
     }
 
 
-def to_json_document(result: FlowResult, rows: np.ndarray | None = None) -> dict[str, Any]:
+def _document_head(result: FlowResult) -> dict[str, Any]:
     u = result.unassigned
     return {
         "capture": capture_record(result),
         "unassigned_packets": u.total,
         "unassigned": {"by_reason": u.by_reason, "by_ethertype": u.by_ethertype,
                        "by_linktype": u.by_linktype},
-        "conversations": conversation_records(result, rows),
     }
 
 
+def to_json_document(result: FlowResult, rows: np.ndarray | None = None) -> dict[str, Any]:
+    return {**_document_head(result), "conversations": conversation_records(result, rows)}
+
+
+#: conversations turned into records at once while writing (bounds the memory of a big list)
+WRITE_BLOCK = 1 << 14
+
+
 def write_json(result: FlowResult, out: TextIO, rows: np.ndarray | None = None) -> None:
-    """The JSON document, one conversation per line (readable, and fast: the C encoder does it)."""
-    doc = to_json_document(result, rows)
-    convs = doc.pop("conversations")
-    head = json.dumps(doc, indent=1)
+    """The JSON document, one conversation per line (readable, and fast: the C encoder does it),
+    written a block of conversations at a time."""
+    head = json.dumps(_document_head(result), indent=1)
     out.write(head[:-2] + ',\n "conversations": [')
     encode = json.JSONEncoder(separators=(", ", ": ")).encode  # one encoder for all rows
-    if convs:
-        out.write("\n  " + ",\n  ".join(map(encode, convs)) + "\n ")
+    if rows is None:
+        rows = np.arange(len(result.conversations))
+    lead = "\n  "
+    for a in range(0, len(rows), WRITE_BLOCK):
+        records = conversation_records(result, rows[a : a + WRITE_BLOCK])
+        out.write(lead + ",\n  ".join(map(encode, records)))
+        lead = ",\n  "
+    if len(rows):
+        out.write("\n ")
     out.write("]\n}\n")
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..capture.source import ByteSource, source_array
+from ..packet_store import release_pages
 from ..packets import PacketTable
 
 OPTION_ROOM = 40  # a TCP header has at most 40 bytes of options
@@ -54,6 +55,7 @@ def option_bytes(p: PacketTable, source: ByteSource, index: np.ndarray) -> np.nd
     cols = np.arange(OPTION_ROOM, dtype=np.int64)
     pos = np.minimum(where[:, None] + cols, data.size - 1)
     out[:] = data[pos]
+    release_pages(data)  # the capture's pages this gather mapped (a big file: most of it)
     out[cols[None, :] >= have[:, None]] = 0
     return out
 

@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from ..cancel import checkpoint
+from ..packet_store import take
 from ..packets import ACK, PAYLOAD_REASSEMBLED, SYN, Kind, PacketTable
 from ..table import ConversationTable
 
@@ -81,7 +82,7 @@ class TcpPackets:
     @cached_property
     def ts(self) -> np.ndarray:
         """int64 ns per row."""
-        return self.ts_source[self.index]
+        return take(self.ts_source, self.index)
 
     def per_row(self, values: np.ndarray) -> np.ndarray:
         """Expand one value per conversation to one per row (faster than ``values[local]``)."""
@@ -171,17 +172,19 @@ def gather_tcp(p: PacketTable, table: ConversationTable, convs: np.ndarray) -> T
     local = np.repeat(np.arange(convs.size, dtype=np.int64), counts)
     bounds = np.zeros(convs.size + 1, dtype=np.int64)
     np.cumsum(counts, out=bounds[1:])
-    lane = p.direction[index]
-    flags = p.tcp_flags[index]
-    seq = p.seq[index].astype(np.int64)
-    ack = p.ack[index]
-    plen = np.maximum(p.payload_len[index], 0).astype(np.int64)
-    poff = p.payload_off[index].astype(np.int64)
+    lane = take(p.direction, index)
+    flags = take(p.tcp_flags, index)
+    raw_seq = take(p.seq, index)
+    seq = raw_seq.astype(np.int64)
+    ack = take(p.ack, index)
+    plen = np.maximum(take(p.payload_len, index), 0).astype(np.int64)
+    poff = take(p.payload_off, index).astype(np.int64)
     # a payload reassembled from IP fragments was all captured (else it would not be one)
-    room = np.where(poff >= 0, p.caplen[index] - poff,
+    room = np.where(poff >= 0, take(p.caplen, index) - poff,
                     np.where(poff == PAYLOAD_REASSEMBLED, plen, 0))
     cap = np.minimum(np.maximum(room, 0), plen)
-    wire = np.where(poff >= 0, np.minimum(np.maximum(p.origlen[index] - poff, 0), plen), plen)
+    wire = np.where(poff >= 0, np.minimum(np.maximum(take(p.origlen, index) - poff, 0), plen),
+                    plen)
     checkpoint()
 
     base = np.full((convs.size, 2), -1, dtype=np.int64)
@@ -214,8 +217,8 @@ def gather_tcp(p: PacketTable, table: ConversationTable, convs: np.ndarray) -> T
             chain = rows[real]
             ack_rel[chain] = unwrap(diff[real], group_starts(local[chain]))
     return TcpPackets(convs=convs, bounds=bounds, index=index, local=local, lane=lane,
-                      flags=flags, seq=p.seq[index], ack=ack, rel=rel, ack_rel=ack_rel,
-                      plen=plen, wire=wire, cap=cap, win=p.win[index], base=base,
+                      flags=flags, seq=raw_seq, ack=ack, rel=rel, ack_rel=ack_rel,
+                      plen=plen, wire=wire, cap=cap, win=take(p.win, index), base=base,
                       ts_source=p.ts_ns)
 
 

@@ -7,6 +7,7 @@ the state machines run only over the packets that can change a state (see ``even
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
@@ -14,7 +15,9 @@ import numpy as np
 
 from ..cancel import checkpoint
 from ..config import FlowConfig
+from ..packet_store import release_pages
 from ..packets import PacketTable
+from ..parallel.halves import map_halves
 from ..table import ConversationTable
 from . import state as st
 from . import zeek as zk
@@ -77,17 +80,42 @@ def final_states(t: TcpPackets) -> tuple[Roles, np.ndarray, np.ndarray]:
 BATCH_PACKETS = 1 << 18
 
 
+#: TCP packets from which the batches are shared with a forked process (engine.parallel.halves)
+PARALLEL_PACKETS = 1 << 18
+
+
 def summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig,
               capture_last_ns: int | None, each_batch: BatchHook | None = None) -> TcpSummary:
-    """The summary of every TCP conversation, in batches of about ``BATCH_PACKETS`` packets;
+    """The summary of every TCP conversation, in batches of about ``BATCH_PACKETS`` packets
+    (at least two from ``PARALLEL_PACKETS`` on: the later half goes to a forked process);
     ``each_batch(rows, t)`` also sees each batch's gathered packets (other TCP analyses share
-    them instead of gathering again)."""
+    them instead of gathering again). It runs in this process: for a batch the child
+    summarised, the batch is gathered again here."""
     rows = tcp_conversations(table)
     sizes = table.packets[rows]
-    batch = np.cumsum(sizes) // BATCH_PACKETS  # a conversation larger than a batch: alone
+    total = int(sizes.sum())
+    size = BATCH_PACKETS if total < PARALLEL_PACKETS else min(BATCH_PACKETS, -(-total // 2))
+    batch = np.cumsum(sizes) // size  # a conversation larger than a batch: alone
     cuts = np.flatnonzero(np.diff(batch)) + 1
-    parts = [_summarize(packets, table, config, capture_last_ns, part, each_batch)
-             for part in np.split(rows, cuts)] if rows.size else []
+    batches = np.split(rows, cuts) if rows.size else []
+    parent = os.getpid()
+
+    def one(part: np.ndarray) -> tuple[TcpSummary, bool]:
+        hook = each_batch if os.getpid() == parent else None  # the child's calls would be lost
+        summary = _summarize(packets, table, config, capture_last_ns, part, hook)
+        release_pages(packets, table.packet_index)  # spilled columns: keep one batch resident
+        return summary, hook is not None
+
+    weights = [int(table.packets[part].sum()) for part in batches]
+    done = map_halves(one, batches, weights,
+                      config.workers if total >= PARALLEL_PACKETS else 0)
+    if each_batch is not None:
+        for part, (_, hooked) in zip(batches, done, strict=True):
+            if not hooked:
+                checkpoint()
+                each_batch(part, gather_tcp(packets, table, part))
+                release_pages(packets, table.packet_index)
+    parts = [summary for summary, _ in done]
     if len(parts) == 1:
         return parts[0]
     if not parts:

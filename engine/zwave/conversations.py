@@ -30,6 +30,17 @@ CAST_NAMES = ("unicast", "broadcast", "multicast")
 def zwave_conversations(p: PacketTable, frames: ZWaveFrames) -> ConversationTable:
     """Group the keyed frames; sets ``p.conv`` (ids local to the returned table) and
     ``p.direction`` of their packets. Rows are sorted by start time."""
+    idx = frames.index[frames.keyed]
+    table, conv, direction = zwave_table(frames, p.origlen[idx], p.ts_ns[idx])
+    p.conv[idx] = conv
+    p.direction[idx] = direction
+    return table
+
+
+def zwave_table(frames: ZWaveFrames, origlen: np.ndarray, ts_ns: np.ndarray
+                ) -> tuple[ConversationTable, np.ndarray, np.ndarray]:
+    """The conversations of the keyed frames (``origlen`` and ``ts_ns`` of each keyed frame),
+    sorted by start time, and the conversation and direction of each keyed frame."""
     rows = np.flatnonzero(frames.keyed)
     idx = frames.index[rows]
     home = frames.home_id[rows]
@@ -48,7 +59,7 @@ def zwave_conversations(p: PacketTable, frames: ZWaveFrames) -> ConversationTabl
     a_node, b_node = src[first], dst[first]
     direction = (src != a_node[conv]).astype(np.uint8)
 
-    cols = _sums(p, idx, conv, direction, nconv, frames.payload_length[rows])
+    cols = _sums(origlen, ts_ns, idx, conv, direction, nconv, frames.payload_length[rows])
     extra = _extra(frames, rows, conv, nconv, home[first], lo[first], hi[first], cast[first])
     full = np.full(nconv, 0, dtype=np.uint8)
     table = ConversationTable(
@@ -67,10 +78,7 @@ def zwave_conversations(p: PacketTable, frames: ZWaveFrames) -> ConversationTabl
     order = np.lexsort((table.first_packet, table.start_ns))
     new_id = np.empty(nconv, dtype=np.int64)
     new_id[order] = np.arange(nconv)
-    table = _reorder(table, order)
-    p.conv[idx] = new_id[conv]
-    p.direction[idx] = direction
-    return table
+    return _reorder(table, order), new_id[conv], direction
 
 
 def _group(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,15 +97,14 @@ def _group(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank[group], first[by_first]
 
 
-def _sums(p: PacketTable, idx: np.ndarray, conv: np.ndarray, direction: np.ndarray,
-          nconv: int, payload: np.ndarray) -> dict[str, np.ndarray]:
+def _sums(origlen: np.ndarray, ts: np.ndarray, idx: np.ndarray, conv: np.ndarray,
+          direction: np.ndarray, nconv: int, payload: np.ndarray) -> dict[str, np.ndarray]:
     """Packets, frame bytes (origlen) and payload bytes per direction; first/last times."""
     slot = conv * 2 + direction
     size = 2 * nconv
     packets = np.bincount(slot, minlength=size).reshape(nconv, 2)
-    frame = np.bincount(slot, weights=p.origlen[idx], minlength=size).reshape(nconv, 2)
+    frame = np.bincount(slot, weights=origlen, minlength=size).reshape(nconv, 2)
     pay = np.bincount(slot, weights=np.maximum(payload, 0), minlength=size).reshape(nconv, 2)
-    ts = p.ts_ns[idx]
     start = np.full(nconv, np.iinfo(np.int64).max, dtype=np.int64)
     end = np.full(nconv, np.iinfo(np.int64).min, dtype=np.int64)
     last = np.full(nconv, -1, dtype=np.int64)

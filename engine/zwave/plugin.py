@@ -17,7 +17,7 @@ from ..packets import Kind, PacketTable
 from ..result import FlowResult
 from ..table import ConversationTable
 from . import fields  # noqa: F401  (declares the Z-Wave columns)
-from .conversations import zwave_conversations
+from .conversations import zwave_conversations, zwave_table
 from .frames import ZWaveFrames, decode_frames
 from .protocol import DAMAGED, FAMILY_ZWAVE, ZWAVE
 
@@ -31,12 +31,17 @@ class ZWavePlugin:
     def __init__(self) -> None:
         self._parts: list[ZWaveFrames] = []
         self.frames = ZWaveFrames.empty(0)
+        # frame length and time of every frame so far, for snapshots while loading
+        self._wire: list[np.ndarray] = []
+        self._ts: list[np.ndarray] = []
 
     def decode(self, chunk: RecordChunk, rows: np.ndarray, part: PacketTable,
                first_index: int) -> None:
         f = decode_frames(chunk.buf, chunk.data_off[rows], chunk.caplen[rows],
                           chunk.origlen[rows], part.linktype[rows], first_index + rows)
         self._parts.append(f)
+        self._wire.append(chunk.origlen[rows])
+        self._ts.append(chunk.ts_ns[rows])
         ok = f.keyed
         mine = rows[ok]
         part.kind[mine] = ZWAVE.kind
@@ -56,13 +61,27 @@ class ZWavePlugin:
                       ) -> ConversationTable | None:
         self.frames = ZWaveFrames.concat(self._parts)
         self._parts = [self.frames]
+        self._wire, self._ts = [], []
         if not self.frames.keyed.any():
             return None
         return zwave_conversations(packets, self.frames)
 
 
+    def snapshot(self) -> ConversationTable | None:
+        """The conversations of the frames decoded so far (for a viewer while loading)."""
+        frames = ZWaveFrames.concat(self._parts)
+        wire, ts = np.concatenate(self._wire or [_NONE]), np.concatenate(self._ts or [_NONE])
+        self._parts, self._wire, self._ts = [frames], [wire], [ts]  # the next one adds to these
+        keyed = frames.keyed
+        if not keyed.any():
+            return None
+        return zwave_table(frames, wire[keyed], ts[keyed])[0]
+
     def finish(self) -> ZWaveFrames:
         return self.frames
+
+
+_NONE = np.zeros(0, dtype=np.int64)
 
 
 def frames_of(result: FlowResult) -> ZWaveFrames:

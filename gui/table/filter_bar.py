@@ -69,7 +69,10 @@ class FilterBar(QWidget):
 
     # -- data --------------------------------------------------------------------------------
     def set_conversations(self, data: ConversationData | None) -> None:
-        """New capture: one button per protocol it has (all on); the typed filter is kept."""
+        """New capture (or newer numbers of the one loading): one button per protocol it has
+        (on, unless the user turned that protocol off meanwhile); the typed filter is kept."""
+        off = ({name for name, b in self._buttons.items() if not b.isChecked()}
+               if data is not None and self._data is not None and self._data.loading else set())
         self._data = data
         for button in self._buttons.values():
             self._protocols.removeWidget(button)
@@ -80,7 +83,7 @@ class FilterBar(QWidget):
                 button = QToolButton(self)
                 button.setObjectName("protocol")
                 button.setCheckable(True)
-                button.setChecked(True)
+                button.setChecked(p.name not in off)
                 button.setText(f"{protocol_title(p.name)}  {units.count(p.conversations)}")
                 button.setToolTip(f"Show {protocol_title(p.name)} conversations "
                                   f"({units.count(p.conversations)} conversations, "

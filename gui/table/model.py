@@ -148,6 +148,24 @@ class ConversationModel(QAbstractTableModel):
         self.endResetModel()
         self.rowsShownChanged.emit()
 
+    def update_conversations(self, data: ConversationData,
+                             id_map: np.ndarray | None = None) -> None:
+        """Newer numbers for the capture shown (a load in progress, or its end): rows grow and
+        change, the sort and the selection stay. ``id_map`` gives the new id of each old id when
+        ids change (the final table is ordered by start time). The filter mask is dropped (the
+        filter bar sends the new one)."""
+        if self._data is None or [c.key for c in columns_for(data)] != \
+                [c.key for c in self._columns]:
+            self.set_conversations(data)  # other columns: only a reset can say so
+            return
+
+        def change() -> None:
+            self._data = data
+            self._mask = None
+            self._orders = {}
+        self._relayout(change, id_map)
+        self.rowsShownChanged.emit()
+
     def set_mask(self, mask: np.ndarray | None) -> None:
         """Show only the conversations where ``mask`` is True (None: all)."""
         if self._data is not None and mask is not None and mask.shape != (len(self._data),):
@@ -206,12 +224,15 @@ class ConversationModel(QAbstractTableModel):
             return full
         return full[self._mask[full]]
 
-    def _relayout(self, change: Any) -> None:
-        """Apply ``change`` and rebuild the shown ids; persistent indexes follow their ids."""
+    def _relayout(self, change: Any, id_map: np.ndarray | None = None) -> None:
+        """Apply ``change`` and rebuild the shown ids; persistent indexes follow their ids
+        (through ``id_map`` when the change renumbers them)."""
         self.layoutAboutToBeChanged.emit()
         old = self.persistentIndexList()
         old_ids = [int(self._ids[p.row()]) if 0 <= p.row() < self._ids.size else -1
                    for p in old]
+        if id_map is not None:
+            old_ids = [int(id_map[c]) if 0 <= c < id_map.size else -1 for c in old_ids]
         change()
         self._ids = self._ordered(self._visible())
         if old:
@@ -234,8 +255,29 @@ class ConversationModel(QAbstractTableModel):
         # the view asks for ~7 roles per painted cell: answer the unused ones first and fast
         if role not in _HANDLED_ROLES or self._data is None or not index.isValid():
             return None
+        return self._value(self._columns[index.column()], int(self._ids[index.row()]), role)
+
+    def multiData(self, index: _Index, roleDataSpan: Any) -> None:
+        """Every role a painted cell asks for in one call (Qt 6's delegates ask this way):
+        one Python call per cell instead of seven, which matters most while a load competes
+        for the interpreter (see :class:`gui.jobs.GuiTurn`)."""
+        if self._data is None or not index.isValid():
+            return  # (the items come empty: roles not answered stay so)
         column = self._columns[index.column()]
         i = int(self._ids[index.row()])
+        for item in roleDataSpan:
+            role = item.role()
+            if role == _DISPLAY:
+                item.setData(column.text(self._data, i, self._options))
+            elif role == _ALIGNMENT:
+                item.setData(_RIGHT if column.numeric else _LEFT)
+            elif role in _HANDLED_ROLES:
+                value = self._value(column, i, role)
+                if value is not None:
+                    item.setData(value)
+
+    def _value(self, column: Column, i: int, role: int) -> Any:
+        """Conversation ``i``'s value of ``column`` for one of the handled roles."""
         if role == _DISPLAY:
             return column.text(self._data, i, self._options)
         if role == _ALIGNMENT:

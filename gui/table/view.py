@@ -11,6 +11,7 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QFontDatabase, QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
+from gui.jobs import GUI_TURN
 from gui.style import TABLE_HEADER_STYLE
 from gui.table.columns import default_hidden
 from gui.table.model import ConversationModel
@@ -195,7 +196,8 @@ class ConversationView(QTableView):
 
     # -- empty state -------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
+        with GUI_TURN.turn():  # thousands of data() calls: a load in progress waits meanwhile
+            super().paintEvent(event)
         if self._model.rowCount() == 0 and self.empty_text:
             painter = QPainter(self.viewport())
             painter.setPen(self.palette().placeholderText().color())

@@ -107,9 +107,17 @@ def test_reset_and_rejected_are_final() -> None:
 
 def test_table_is_step() -> None:
     table = st.transition_table()
+    reached = {st.FRESH}
     for state in range(st.NJOINT):
+        if table[state, 0] < 0:  # a row of a state no connection reaches from FRESH
+            assert (table[state] == -1).all()
+            continue
         for code in range(st.NCODES):
             assert table[state, code] == st.step(state, code)[0]
+            reached.add(int(table[state, code]))
+    # every state a transition leads to has its row: the automaton never reads a -1 row
+    assert all(table[state, 0] >= 0 for state in reached)
+    assert 10 < len(reached) < st.NJOINT
     ztable = zk.zeek_table()
     for state in range(zk.NZJOINT):
         for code in range(zk.NZCODES):

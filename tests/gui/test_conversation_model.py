@@ -219,3 +219,31 @@ def test_extra_columns_appear_for_the_protocols_they_describe(wikipedia_data) ->
                 assert (f"extra:{spec.name}" in keys) == applies, (spec.name, present)
         assert any(spec.protocols == ("zwave",) for spec in zwave.extra_columns)
         assert not any("tcp" in spec.protocols for spec in zwave.extra_columns)
+
+
+def test_multi_data_answers_every_role_as_data_does(synthetic_data) -> None:  # type: ignore[no-untyped-def]
+    """Qt 6's delegates ask all of a cell's roles in one multiData call (one Python call per
+    cell instead of seven); each answer is what data() gives for that role."""
+    from PySide6.QtCore import QModelRoleData, QModelRoleDataSpan
+
+    model = _model(synthetic_data)
+    roles = [int(r) for r in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole,
+                              Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole,
+                              Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.DecorationRole,
+                              EXACT_ROLE, ID_ROLE)]
+    answered = 0
+    for row in (0, 1, model.rowCount() // 2, model.rowCount() - 1):
+        for column in range(model.columnCount()):
+            index = model.index(row, column)
+            for role in roles:
+                item = QModelRoleData(role)
+                model.multiData(index, QModelRoleDataSpan(item))
+                expected = model.data(index, role)
+                got = item.data()
+                if expected is None:
+                    assert got is None, (row, column, role)
+                else:
+                    answered += 1
+                    assert got == expected or (isinstance(got, float) and math.isnan(got)
+                                               and math.isnan(expected)), (row, column, role)
+    assert answered > 4 * model.columnCount()

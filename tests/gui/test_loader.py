@@ -104,11 +104,11 @@ def test_shutdown_cancels_and_waits(qtbot, generated_capture, monkeypatch) -> No
     started = threading.Event()
     real = loader.extract_flows_from_file
 
-    def slow_start(path, config, progress, cancel):  # type: ignore[no-untyped-def]
+    def slow_start(path, config, progress, cancel, on_snapshot):  # type: ignore[no-untyped-def]
         def report(done: int, total: int, packets: int) -> None:
             started.set()
             progress(done, total, packets)
-        return real(path, config, progress=report, cancel=cancel)
+        return real(path, config, progress=report, cancel=cancel, on_snapshot=on_snapshot)
 
     monkeypatch.setattr(loader, "extract_flows_from_file", slow_start)
     runner = JobRunner()

@@ -135,11 +135,11 @@ def gated_engine(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     gate = threading.Event()
     real = loader.extract_flows_from_file
 
-    def gated(path, config, progress, cancel):  # type: ignore[no-untyped-def]
+    def gated(path, config, progress, cancel, on_snapshot):  # type: ignore[no-untyped-def]
         def report(done: int, total: int, packets: int) -> None:
             progress(done, total, packets)
             gate.wait(30)
-        return real(path, config, progress=report, cancel=cancel)
+        return real(path, config, progress=report, cancel=cancel, on_snapshot=on_snapshot)
 
     monkeypatch.setattr(loader, "extract_flows_from_file", gated)
     yield gate

@@ -1,0 +1,199 @@
+"""Where the per-packet columns live: in memory up to a budget, then in memory-mapped files.
+
+The packet list, Follow and the exports read per-packet columns long after a load; on a big
+capture they would hold most of the process's memory. A :class:`PacketStore` keeps them in RAM
+while they fit ``FlowConfig.packet_budget`` and otherwise appends each chunk to one file per
+column in a temporary folder (in ``FlowConfig.spill_dir``), handed out at the end as
+``np.memmap`` arrays — ndarrays to every consumer, with pages the kernel can drop. The folder is
+removed by :meth:`close` (the result's close, or a failed or cancelled load).
+
+:func:`release_pages` lets go of the mapped pages a pass has touched, so a pass over all packets
+in batches keeps only a batch resident; :func:`take` gathers and lets go at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import shutil
+import tempfile
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from .packets import DTYPES, PacketTable, PacketTableBuilder
+
+#: bytes of every packet's columns
+ROW_BYTES = sum(np.dtype(d).itemsize for d in DTYPES.values())
+
+
+def release_pages(*arrays: Any) -> None:
+    """Drop the resident pages of memory-mapped arrays (their data stays in the file and the
+    page cache; the next access maps it back). Arrays in RAM are left alone. Accepts arrays and
+    :class:`PacketTable` objects."""
+    for item in arrays:
+        if isinstance(item, PacketTable):
+            release_pages(*(getattr(item, f.name) for f in fields(item)))
+            continue
+        mm = getattr(item, "_mmap", None)
+        if isinstance(mm, mmap.mmap) and hasattr(mm, "madvise"):
+            with contextlib.suppress(ValueError, OSError):  # closed, or not supported
+                mm.madvise(mmap.MADV_DONTNEED)
+
+
+def take(column: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``column[index]``, letting go of the pages a memory-mapped column had mapped for it: a
+    gather scattered over a spilled column would otherwise leave most of it resident."""
+    out = column[index]
+    release_pages(column)
+    return out
+
+
+class PacketStore:
+    """The packet columns of one load (see the module docstring)."""
+
+    def __init__(self, budget: int | None, spill_dir: Path | None) -> None:
+        self.budget = budget
+        self.spill_dir = spill_dir
+        self.size = 0
+        self.directory: Path | None = None
+        self._builder: PacketTableBuilder | None = PacketTableBuilder()
+        self._pending: PacketTable | None = None
+        self._scratch: PacketTable | None = None
+        self._files: dict[str, BinaryIO] = {}
+        self._extra: dict[str, np.dtype] = {}
+        self._ram_extra: dict[str, list[np.ndarray]] = {}
+        self._maps: list[np.ndarray] = []
+        if budget is not None and budget <= 0:
+            self._spill()
+
+    @property
+    def spilled(self) -> bool:
+        return self.directory is not None
+
+    def reserve(self, rows: int) -> None:
+        """Room for about ``rows`` packets (a hint from the file size): in memory when they fit
+        the budget, else straight to the spill folder (filling memory first would cost a copy
+        and, while the columns grow, up to twice the budget)."""
+        if self._builder is None:
+            return
+        if self.budget is None or rows * ROW_BYTES <= self.budget:
+            self._builder.reserve(rows)
+        else:
+            self._spill()
+
+    # -- filling -------------------------------------------------------------------------------
+    def rows(self, n: int) -> PacketTable:
+        """``n`` cleared rows to decode the next chunk into (commit them with :meth:`commit`)."""
+        if self._builder is not None:
+            self._pending = self._builder.append(n)
+            return self._pending
+        if self._scratch is None or len(self._scratch) < n:
+            self._scratch = PacketTable.empty(max(n, 1 << 16))
+        part = self._scratch.rows(0, n)
+        for f in fields(part):
+            getattr(part, f.name).fill(0)
+        part.conv.fill(-1)
+        part.payload_off.fill(-1)
+        return part
+
+    def commit(self, part: PacketTable, **extra: np.ndarray) -> None:
+        """The chunk's rows are final: keep them (``extra`` = further per-packet columns)."""
+        n = len(part)
+        if self._builder is not None:
+            if part is not self._pending:
+                dest = self._builder.append(n)
+                for f in fields(part):
+                    getattr(dest, f.name)[:] = getattr(part, f.name)
+            for name, values in extra.items():
+                self._ram_extra.setdefault(name, []).append(np.array(values))
+            self._pending = None
+            self.size += n
+            if self.budget is not None and self.size * ROW_BYTES > self.budget:
+                self._spill()
+            return
+        for f in fields(part):
+            self._write(f.name, getattr(part, f.name))
+        for name, values in extra.items():
+            self._write(name, values)
+        self.size += n
+
+    def _write(self, name: str, values: np.ndarray) -> None:
+        out = self._files.get(name)
+        if out is None:
+            assert self.directory is not None
+            out = self._files[name] = open(self.directory / f"{name}.bin", "wb")  # noqa: SIM115
+            self._extra.setdefault(name, values.dtype)
+        out.write(np.ascontiguousarray(values).data.cast("B"))
+
+    def _spill(self) -> None:
+        """Move what is in memory to files and continue there."""
+        self.directory = Path(tempfile.mkdtemp(prefix="flowscope-packets-", dir=self.spill_dir))
+        builder, self._builder = self._builder, None
+        if builder is not None and builder.size:
+            done = builder.finish()
+            for f in fields(done):
+                self._write(f.name, getattr(done, f.name))
+        for name, parts in self._ram_extra.items():
+            for values in parts:
+                self._write(name, values)
+        self._ram_extra = {}
+
+    # -- the result ------------------------------------------------------------------------------
+    def finish(self) -> tuple[PacketTable, dict[str, np.ndarray]]:
+        """The packet columns and the extra columns, for reading (and in-place updates)."""
+        if self._builder is not None:
+            extra = {name: np.concatenate(parts) for name, parts in self._ram_extra.items()}
+            self._ram_extra = {}
+            return self._builder.finish(), extra
+        for out in self._files.values():
+            out.close()
+        cols = {name: self._map(name, dtype) for name, dtype in DTYPES.items()}
+        extra = {name: self._map(name, self._extra[name]) for name in self._files
+                 if name not in DTYPES}
+        self._files = {}
+        return PacketTable(**cols), extra
+
+    def column(self, name: str, dtype: Any, fill: Any = 0, size: int | None = None
+               ) -> np.ndarray:
+        """A new column of ``size`` values (default: one per packet), in memory or in the
+        spill folder."""
+        size = self.size if size is None else size
+        if self.directory is None:
+            return np.full(size, fill, dtype=dtype)
+        path = self.directory / f"{name}.bin"
+        if size == 0:
+            return np.zeros(0, dtype=dtype)
+        arr = np.memmap(path, dtype=dtype, mode="w+", shape=(size,))
+        if fill:
+            arr.fill(fill)
+        self._maps.append(arr)
+        return arr
+
+    def _map(self, name: str, dtype: Any) -> np.ndarray:
+        assert self.directory is not None
+        if self.size == 0:
+            return np.zeros(0, dtype=dtype)
+        arr = np.memmap(self.directory / f"{name}.bin", dtype=dtype, mode="r+",
+                        shape=(self.size,))
+        self._maps.append(arr)
+        return arr
+
+    def bytes_on_disk(self) -> int:
+        if self.directory is None or not self.directory.exists():
+            return 0
+        return sum(p.stat().st_size for p in self.directory.iterdir())
+
+    def close(self) -> None:
+        """Remove the spill folder (arrays still held elsewhere stay readable until dropped)."""
+        for out in self._files.values():
+            with contextlib.suppress(OSError):
+                out.close()
+        self._files = {}
+        self._maps = []
+        self._builder = None
+        self._scratch = None
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)

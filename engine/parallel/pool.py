@@ -1,0 +1,240 @@
+"""The decoding process and the loop that feeds it.
+
+The worker is forked at the start of a load (cheap: it shares this process's pages until it
+writes) and serves ``decode`` requests over a pipe: a chunk's record columns go there (about
+30 bytes a packet), its bytes are already in a shared slot, the decoded columns come back in an
+output slot and the rarer side findings (IP fragments, ICMP quotes, packets inside tunnels) as
+a pickle. Results are taken in submission order, so the aggregation sees chunks in file order.
+A chunk that cannot go (its buffer is not shared, no output slot is free, the worker died) is
+decoded here instead, with the same result.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..cancel import cancel_scope, checkpoint
+from ..capture import RecordChunk
+from ..capture.chunk import PAD
+from ..decode.fast import SideInfo, decode_chunk
+from ..errors import FlowError
+from ..packets import PacketTable
+from .slots import ROW_BYTES, SharedSlots, clear, rows_per_slot, table_in
+
+if TYPE_CHECKING:  # multiprocessing is imported when a process is started
+    from multiprocessing.connection import Connection
+
+#: chunks queued in the worker ahead of the one being aggregated
+AHEAD = 2
+#: shared chunk buffers: being read, queued by the reader, in the worker, being aggregated
+INPUT_SLOTS = 10
+OUTPUT_SLOTS = AHEAD + 2
+#: smallest record: a pcap record header with no data
+MIN_RECORD = 16
+#: seconds between looks at a worker that has not answered yet, and before giving up on it
+POLL = 0.05
+PATIENCE = 30.0
+
+
+def can_fork() -> bool:
+    import multiprocessing
+
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def worker_count(configured: int) -> int:
+    """``FlowConfig.workers``, unless ``FLOWSCOPE_WORKERS`` says otherwise (benchmarks)."""
+    env = os.environ.get("FLOWSCOPE_WORKERS")
+    if env is not None and env.strip().isdigit():
+        return int(env)
+    return configured
+
+
+@dataclass
+class Ticket:
+    in_slot: int
+    out_slot: int
+    rows: int
+
+
+class DecodePool:
+    """One worker process decoding chunks that sit in shared slots."""
+
+    def __init__(self, chunk_bytes: int) -> None:
+        self.inputs = SharedSlots(INPUT_SLOTS, chunk_bytes + PAD)
+        self.capacity = max(chunk_bytes // MIN_RECORD + 1, 1024)
+        self.outputs = SharedSlots(OUTPUT_SLOTS, self.capacity * ROW_BYTES + 4096 * 8)
+        self.capacity = rows_per_slot(self.outputs.size)
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child, self.inputs, self.outputs),
+                                 name="flowscope-decode", daemon=True)
+        self._proc.start()
+        child.close()
+        self.alive = True
+
+    # -- the reader's buffers --------------------------------------------------------------
+    def allocate(self, size: int) -> Any:
+        """A chunk buffer: a shared slot while one is free and big enough."""
+        if size <= self.inputs.size:
+            slot = self.inputs.take()
+            if slot is not None:
+                return self.inputs.buffer(slot, size)
+        return bytearray(size)
+
+    def owns(self, buf: Any) -> bool:
+        """Whether ``buf`` (a buffer the reader hands back) is one of the shared slots."""
+        return self.inputs.slot_of(np.frombuffer(buf, dtype=np.uint8)) is not None
+
+    # -- requests ----------------------------------------------------------------------------
+    def submit(self, chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
+               foreign: frozenset[int]) -> Ticket | None:
+        """Send ``chunk`` to the worker; None when it has to be decoded here."""
+        if not self.alive or len(chunk) > self.capacity or not self.outputs.free:
+            return None
+        in_slot = self.inputs.slot_of(chunk.buf)
+        if in_slot is None:
+            return None
+        out_slot = self.outputs.take()
+        assert out_slot is not None
+        # the record columns travel in the output slot's own columns (a pipe would make this
+        # process wait while the worker drains it)
+        out = table_in(self.outputs, out_slot, len(chunk))
+        out.offset[:] = chunk.data_off
+        out.caplen[:] = chunk.caplen
+        out.origlen[:] = chunk.origlen
+        out.ts_ns[:] = chunk.ts_ns
+        out.iface[:] = chunk.iface
+        try:
+            self._conn.send((in_slot, out_slot, len(chunk), len(chunk.buf), chunk.base,
+                             linktypes, first_index, foreign))
+        except (OSError, ValueError):
+            self.outputs.give(out_slot)
+            self.alive = False
+            return None
+        return Ticket(in_slot, out_slot, len(chunk))
+
+    def result(self, ticket: Ticket) -> tuple[PacketTable, SideInfo] | None:
+        """The decoded rows of the oldest request; None if the worker died or stopped
+        answering meanwhile (its chunks are then decoded here). Polls the load's cancel
+        scope while waiting."""
+        waited = 0.0
+        try:
+            while not self._conn.poll(POLL):
+                waited += POLL
+                checkpoint()
+                if not self._proc.is_alive() or waited > PATIENCE:
+                    raise EOFError
+            reply = self._conn.recv()
+        except (EOFError, OSError):
+            self._give_up()
+            self.outputs.give(ticket.out_slot)
+            return None
+        if isinstance(reply, str):
+            self.outputs.give(ticket.out_slot)
+            raise FlowError(f"Decoding failed in the worker process: {reply}")
+        return table_in(self.outputs, ticket.out_slot, ticket.rows), SideInfo(*reply)
+
+    def _give_up(self) -> None:
+        self.alive = False
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout=2)
+
+    def done(self, ticket: Ticket) -> None:
+        self.outputs.give(ticket.out_slot)
+
+    def close(self) -> None:
+        """Stop the worker (it also stops by itself when this process goes away)."""
+        if self._conn.closed:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            self._conn.send(None)
+        self._conn.close()
+        self._proc.join(timeout=2)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join(timeout=2)
+        if not self._proc.is_alive():
+            self._proc.close()  # its sentinel pipe, not left to the garbage collector
+        self.alive = False
+
+
+def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:
+    """The worker's loop (in the forked process); it ends with its parent, even when another
+    process keeps the pipe open. It polls no cancel callback: the one it inherited is a copy
+    that nobody sets (this process's parent stops it instead)."""
+    with cancel_scope(None, ""):
+        _serve_requests(conn, inputs, outputs)
+
+
+def _serve_requests(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:
+    parent = os.getppid()
+    while True:
+        try:
+            while not conn.poll(1.0):
+                if os.getppid() != parent:
+                    return
+            request = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if request is None:
+            return
+        in_slot, out_slot, rows, size, base, linktypes, first_index, foreign = request
+        try:
+            out = table_in(outputs, out_slot, rows)
+            chunk = RecordChunk(buf=inputs.array(in_slot, size), base=base,
+                                data_off=out.offset.copy(), caplen=out.caplen.copy(),
+                                origlen=out.origlen.copy(), ts_ns=out.ts_ns.copy(),
+                                iface=out.iface.copy())
+            clear(out)
+            _, side = decode_chunk(chunk, linktypes, first_index, foreign, out)
+            reply: Any = (side.fragments, side.quoted, side.inner, side.inner_quoted)
+        except Exception as exc:  # reported to the parent, which raises it there
+            reply = f"{type(exc).__name__}: {exc}"
+        try:
+            conn.send(reply)
+        except (OSError, ValueError):
+            return
+
+
+def feed_chunks(load: Any, chunks: Iterable[RecordChunk], pool: DecodePool | None) -> None:
+    """Every chunk into ``load`` in file order, decoded by ``pool`` where it can, here
+    otherwise; the worker decodes chunk k+1 and k+2 while this process aggregates chunk k.
+    The cancel scope (:mod:`engine.cancel`) is polled after every chunk."""
+    pending: collections.deque[tuple[RecordChunk, Ticket | None]] = collections.deque()
+    index = load.index
+
+    def settle() -> None:
+        chunk, ticket = pending.popleft()
+        if ticket is not None and pool is not None:
+            got = pool.result(ticket)
+            if got is not None:
+                part, side = got
+                load.add(chunk, part, side)
+                pool.done(ticket)
+                return
+        load.decode(chunk)
+
+    for chunk in chunks:
+        ticket = None
+        if pool is not None:
+            ticket = pool.submit(chunk, load.linktypes(), index, load.foreign)
+        pending.append((chunk, ticket))
+        index += len(chunk)
+        while pending and (len(pending) > AHEAD or pending[0][1] is None):
+            settle()
+        checkpoint()
+    while pending:
+        settle()
+        checkpoint()

@@ -1,0 +1,83 @@
+"""Fixed-size slots in one anonymous shared mapping.
+
+``mmap.mmap(-1, n)`` is MAP_SHARED | MAP_ANONYMOUS: a process forked after it was made sees the
+same pages, so a chunk read into a slot by this process is decoded in place by the worker, and
+the worker's decoded columns are read in place here. Pages are only resident once touched.
+"""
+
+from __future__ import annotations
+
+import mmap
+from dataclasses import fields
+from typing import Any
+
+import numpy as np
+
+from ..packets import DTYPES, PacketTable
+
+
+class SharedSlots:
+    """``count`` slots of ``size`` bytes; :meth:`take` and :meth:`give` track which are free."""
+
+    def __init__(self, count: int, size: int) -> None:
+        self.count = count
+        self.size = (size + 4095) // 4096 * 4096
+        self._map = mmap.mmap(-1, self.count * self.size)
+        self._bytes = np.frombuffer(self._map, dtype=np.uint8)
+        self._address = int(self._bytes.ctypes.data)
+        self._free = list(range(count - 1, -1, -1))
+
+    def take(self) -> int | None:
+        return self._free.pop() if self._free else None
+
+    def give(self, slot: int) -> None:
+        self._free.append(slot)
+
+    @property
+    def free(self) -> int:
+        return len(self._free)
+
+    def array(self, slot: int, size: int | None = None) -> np.ndarray:
+        """The slot's bytes (its first ``size`` bytes) as a writable uint8 array."""
+        start = slot * self.size
+        return self._bytes[start : start + (self.size if size is None else size)]
+
+    def buffer(self, slot: int, size: int) -> memoryview:
+        return memoryview(self._map)[slot * self.size : slot * self.size + size]
+
+    def slot_of(self, arr: np.ndarray) -> int | None:
+        """The slot an array's data starts in, or None when it is not in this mapping."""
+        offset = int(arr.ctypes.data) - self._address
+        if 0 <= offset < self.count * self.size and offset % self.size == 0:
+            return offset // self.size
+        return None
+
+
+#: columns laid out largest item first, so every column stays aligned
+_LAYOUT = sorted(DTYPES, key=lambda name: -np.dtype(DTYPES[name]).itemsize)
+ROW_BYTES = sum(np.dtype(d).itemsize for d in DTYPES.values())
+
+
+def rows_per_slot(slot_size: int) -> int:
+    return (slot_size // ROW_BYTES) // 8 * 8
+
+
+def table_in(slots: SharedSlots, slot: int, n: int) -> PacketTable:
+    """A packet table of ``n`` rows laid out in output slot ``slot``."""
+    capacity = rows_per_slot(slots.size)
+    base = slots.array(slot)
+    cols: dict[str, Any] = {}
+    offset = 0
+    for name in _LAYOUT:
+        dtype = np.dtype(DTYPES[name])
+        cols[name] = base[offset : offset + n * dtype.itemsize].view(dtype)
+        offset += capacity * dtype.itemsize
+    return PacketTable(**cols)
+
+
+def clear(t: PacketTable) -> None:
+    """The "nothing decoded" state the decoder expects (conv and payload_off are -1)."""
+    for f in fields(t):
+        getattr(t, f.name).fill(0)
+    t.conv.fill(-1)
+    t.payload_off.fill(-1)

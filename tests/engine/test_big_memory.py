@@ -1,0 +1,99 @@
+"""What keeps a big capture's memory bounded changes no result: passes in batches of
+conversations, the JSON written a block at a time, a store that spills from the start, pages let
+go after a gather."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import engine.app.payload as payload
+import engine.export.conversations as export
+from engine import WIRESHARK, extract_flows_from_file
+from engine.packet_store import PacketStore, take
+from engine.packets import PacketTable
+from tests.engine.bigger import bigger_capture
+
+SMALL_CHUNKS = WIRESHARK.replace(chunk_bytes=1 << 16)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return bigger_capture(tmp_path_factory.mktemp("big") / "big.pcap", copies=4)
+
+
+def _json(path: Path, config: object) -> str:
+    with extract_flows_from_file(path, config) as result:  # type: ignore[arg-type]
+        out = io.StringIO()
+        export.write_json(result, out)
+        return out.getvalue()
+
+
+def test_application_layer_in_batches_of_conversations(big: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first payload packets found batch by batch through the packet lists are the ones a
+    pass over every packet finds, so every application column is the same."""
+    with extract_flows_from_file(big, SMALL_CHUNKS) as whole:
+        monkeypatch.setattr(payload, "BATCH_PACKETS", 200)
+        with extract_flows_from_file(big, SMALL_CHUNKS) as batched:
+            assert len(whole.packets) > 2000  # many batches
+            assert set(whole.conversations.extra) == set(batched.conversations.extra)
+            for name, column in whole.conversations.extra.items():
+                np.testing.assert_array_equal(batched.conversations.extra[name], column,
+                                              err_msg=name)
+            assert (whole.conversations.extra["service"] != "").any()
+
+
+def test_json_written_block_by_block_is_one_document(big: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    with extract_flows_from_file(big, SMALL_CHUNKS) as result:
+        whole = json_document(result)
+        monkeypatch.setattr(export, "WRITE_BLOCK", 7)
+        out = io.StringIO()
+        export.write_json(result, out)
+        assert out.getvalue() == whole
+        assert len(result.conversations) > 7 * 3
+
+
+def json_document(result: object) -> str:
+    """The document as the dict builder and the standard encoder make it (the reference)."""
+    import json
+
+    doc = export.to_json_document(result)  # type: ignore[arg-type]
+    convs = doc.pop("conversations")
+    head = json.dumps(doc, indent=1)
+    encode = json.JSONEncoder(separators=(", ", ": ")).encode
+    body = "\n  " + ",\n  ".join(map(encode, convs)) + "\n " if convs else ""
+    return head[:-2] + ',\n "conversations": [' + body + "]\n}\n"
+
+
+def test_a_store_told_of_a_big_capture_spills_from_the_start(tmp_path: Path) -> None:
+    store = PacketStore(budget=2000, spill_dir=tmp_path)  # about 20 packets
+    store.reserve(10)  # fits: stays in memory
+    assert not store.spilled
+    store.reserve(1000)  # would not fit: no copy in memory first
+    assert store.spilled
+    part = store.rows(5)
+    part.ts_ns[:] = np.arange(5)
+    store.commit(part)
+    packets, _ = store.finish()
+    np.testing.assert_array_equal(packets.ts_ns, np.arange(5))
+    store.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_take_gathers_from_mapped_and_plain_columns(tmp_path: Path) -> None:
+    store = PacketStore(budget=0, spill_dir=tmp_path)
+    part = store.rows(100)
+    part.seq[:] = np.arange(100, 200)
+    store.commit(part)
+    packets, _ = store.finish()
+    assert isinstance(packets.seq, np.memmap)
+    index = np.array([99, 0, 50])
+    np.testing.assert_array_equal(take(packets.seq, index), [199, 100, 150])
+    np.testing.assert_array_equal(take(packets.seq, index), [199, 100, 150])  # mapped again
+    np.testing.assert_array_equal(take(PacketTable.empty(3).seq, np.array([2])), [0])
+    store.close()

@@ -1,0 +1,71 @@
+"""Decoding in a worker process gives exactly what decoding in this process gives."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine import WIRESHARK, extract_flows_from_file
+from engine.packets import PacketTable
+from engine.parallel import pool as pool_module
+from engine.table import COLUMN_NAMES
+
+from .bigger import bigger_capture
+
+pytestmark = pytest.mark.skipif(not pool_module.can_fork(), reason="needs fork (Linux)")
+
+
+def _same(a: object, b: object) -> None:
+    for f in dataclasses.fields(PacketTable):
+        np.testing.assert_array_equal(getattr(a.packets, f.name), getattr(b.packets, f.name),
+                                      err_msg=f.name)
+    for name in COLUMN_NAMES:
+        np.testing.assert_array_equal(getattr(a.conversations, name),
+                                      getattr(b.conversations, name), err_msg=name)
+    for name, col in a.conversations.extra.items():
+        np.testing.assert_array_equal(b.conversations.extra[name], col, err_msg=name)
+    np.testing.assert_array_equal(a.conversations.packet_index, b.conversations.packet_index)
+    assert a.capture.warnings == b.capture.warnings
+
+
+@pytest.mark.parametrize("budget", [None, 0], ids=["in memory", "spilled"])
+def test_worker_decodes_like_this_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          budget: int | None) -> None:
+    path = bigger_capture(tmp_path / "big.pcap")
+    served = []
+    result = pool_module.DecodePool.result
+
+    def counting(self: pool_module.DecodePool, ticket: pool_module.Ticket) -> object:
+        served.append(ticket.rows)
+        return result(self, ticket)
+
+    monkeypatch.setattr(pool_module.DecodePool, "result", counting)
+    config = WIRESHARK.replace(chunk_bytes=1 << 16, packet_budget=budget,
+                               spill_dir=tmp_path)
+    with extract_flows_from_file(path, config.replace(workers=0)) as here:
+        assert not served
+        with extract_flows_from_file(path, config.replace(workers=1)) as there:
+            assert len(served) > 10  # most chunks went to the worker
+            assert sum(served) < here.capture.packets  # the first chunk was decoded here
+            _same(here, there)
+
+
+def test_a_dead_worker_leaves_the_chunks_to_this_process(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    path = bigger_capture(tmp_path / "big.pcap", copies=6)
+    config = WIRESHARK.replace(chunk_bytes=1 << 16)
+    original = pool_module.DecodePool.__init__
+
+    def start_then_die(self: pool_module.DecodePool, chunk_bytes: int) -> None:
+        original(self, chunk_bytes)
+        self._proc.kill()
+        self._proc.join()
+
+    with extract_flows_from_file(path, config.replace(workers=0)) as here:
+        monkeypatch.setattr(pool_module.DecodePool, "__init__", start_then_die)
+        with extract_flows_from_file(path, config.replace(workers=1)) as there:
+            _same(here, there)

@@ -1,0 +1,90 @@
+"""The finishing work shared with a forked process gives what this process alone gives: the
+TCP summary in halves, a child that fails, a load cancelled while the child works."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import engine.tcp.summary as summary
+from engine import WIRESHARK, LoadCancelled, extract_flows_from_file
+from engine.cancel import cancel_scope
+from engine.parallel.halves import _split, map_halves
+from tests.engine.bigger import bigger_capture
+
+
+def test_halves_keep_the_order() -> None:
+    items = list(range(9))
+    assert map_halves(lambda x: (x, os.getpid()), items, [1] * 9, workers=1) != \
+        [(x, os.getpid()) for x in items]  # some were done elsewhere ...
+    got = map_halves(lambda x: x * x, items, [1] * 9, workers=1)
+    assert got == [x * x for x in items]  # ... and all come back in order
+    assert map_halves(lambda x: os.getpid(), items, [1] * 9, workers=0) == [os.getpid()] * 9
+
+
+def test_the_split_balances_weights() -> None:
+    assert _split([1, 1, 1, 1]) == 2
+    assert _split([10, 1, 1]) == 1
+    assert _split([1, 1, 10]) == 2
+    assert _split([5, 5]) == 1
+
+
+def test_a_failing_child_leaves_its_half_here() -> None:
+    parent = os.getpid()
+
+    def picky(x: int) -> int:
+        if os.getpid() != parent:
+            raise RuntimeError("not here")
+        return x + 1
+
+    assert map_halves(picky, [1, 2, 3, 4], [1] * 4, workers=1) == [2, 3, 4, 5]
+
+
+def test_cancel_stops_the_child() -> None:
+    parent = os.getpid()
+
+    def slow(x: int) -> int:
+        if os.getpid() != parent:
+            time.sleep(30)  # the child's half would take long
+        return x
+
+    started = time.perf_counter()
+    polls = 0
+
+    def cancel() -> bool:
+        nonlocal polls
+        polls += 1
+        return polls > 3
+
+    with cancel_scope(cancel, "stop"), pytest.raises(LoadCancelled, match="stop"):
+        map_halves(slow, [1, 2, 3, 4], [1] * 4, workers=1)
+    assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize("budget", [None, 0], ids=["in memory", "spilled"])
+def test_tcp_summary_in_halves_equals_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  budget: int | None) -> None:
+    path = bigger_capture(tmp_path / "big.pcap", copies=4)
+    config = WIRESHARK.replace(packet_budget=budget, spill_dir=tmp_path)
+    monkeypatch.setattr(summary, "PARALLEL_PACKETS", 100)
+    monkeypatch.setattr(summary, "BATCH_PACKETS", 500)
+    calls = []
+    real = summary.map_halves
+
+    def spy(fn: object, items: list, weights: list, workers: int) -> list:
+        calls.append((len(items), workers))
+        return real(fn, items, weights, workers)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(summary, "map_halves", spy)
+    with extract_flows_from_file(path, config.replace(workers=0)) as alone, \
+            extract_flows_from_file(path, config.replace(workers=1)) as halves:
+        assert calls[0][1] == 0 and calls[1] == (calls[0][0], 1) and calls[1][0] >= 2
+        names = [n for n in alone.conversations.extra if n in halves.conversations.extra]
+        assert {"history", "conn_state", "retransmissions"} <= set(names)
+        for name in names:
+            np.testing.assert_array_equal(halves.conversations.extra[name],
+                                          alone.conversations.extra[name], err_msg=name)
