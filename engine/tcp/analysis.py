@@ -14,7 +14,7 @@ import numpy as np
 from ..columns import ColumnSpec, declare_columns
 from ..hooks import register_analysis
 from ..result import FlowResult
-from .batches import run_batch_consumers
+from .batches import forked_consumers, run_batch_consumers
 from .summary import STATE_NAMES, STATUS_NAMES, summarize
 
 TEXT_COLUMNS = ("client_state", "server_state", "status", "conn_state", "history", "client")
@@ -26,7 +26,8 @@ def add_tcp_columns(result: FlowResult) -> None:
     table = result.conversations
     # the inner view serves every TCP conversation: inside UDP tunnels and in the open alike
     s = summarize(result.inner_view(), table, result.config, result.capture.last_ns,
-                  lambda rows, t: run_batch_consumers(result, rows, t))
+                  lambda rows, t: run_batch_consumers(result, rows, t),
+                  forked_consumers(result))
     n = len(table)
     values: dict[str, np.ndarray] = {
         "client_state": STATE_NAMES[s.client_state] if s.rows.size else STATE_NAMES[:0],

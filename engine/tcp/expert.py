@@ -35,6 +35,8 @@ class ExpertBuilder:
         self.store = TcpExpert.empty(len(result.packets), len(result.conversations))
         self.dup: list[np.ndarray] = []
         self.batches = 0
+        self._dup_mark = 0  # (what export() has already reported)
+        self._change_mark = 0
 
     def add_batch(self, convs: np.ndarray, t: TcpPackets | None = None, exact: bool = False
                   ) -> None:
@@ -45,6 +47,37 @@ class ExpertBuilder:
                                                                           self.dup)
         for k in np.flatnonzero(todo).tolist():
             _exact_one(inp, k, self.store, self.dup)
+
+    def export(self, convs: np.ndarray, t: TcpPackets) -> dict[str, np.ndarray]:
+        """What the last :meth:`add_batch` (of ``convs``, packets ``t``) wrote: its packets'
+        values, its conversations', the duplicate ACKs and base changes it added (made in a
+        forked process, for :meth:`absorb` in the parent)."""
+        store, index = self.store, t.index
+        dup = self.dup[self._dup_mark:]
+        self._dup_mark = len(self.dup)
+        changes = store.base_changes[self._change_mark:]
+        self._change_mark = len(store.base_changes)
+        return {"index": index, "flags": store.flags[index],
+                "bytes_in_flight": store.bytes_in_flight[index],
+                "acked_back": store.acked_back[index], "irtt_ns": store.irtt_ns[convs],
+                "irtt_at": store.irtt_at[convs], "base": store.base[convs],
+                "dup": np.concatenate(dup) if dup else np.zeros((0, 3), dtype=np.int64),
+                "base_changes": changes}
+
+    def absorb(self, convs: np.ndarray, found: dict[str, np.ndarray]) -> None:
+        """Add a batch :meth:`export` described, as if :meth:`add_batch` had run here."""
+        self.batches += 1
+        store, index = self.store, found["index"]
+        store.flags[index] = found["flags"]
+        store.bytes_in_flight[index] = found["bytes_in_flight"]
+        store.acked_back[index] = found["acked_back"]
+        store.irtt_ns[convs] = found["irtt_ns"]
+        store.irtt_at[convs] = found["irtt_at"]
+        store.base[convs] = found["base"]
+        if found["dup"].size:
+            self.dup.append(found["dup"])
+        if found["base_changes"].size:
+            store.base_changes = np.concatenate([store.base_changes, found["base_changes"]])
 
     def finish(self) -> TcpExpert:
         store = self.store

@@ -42,9 +42,23 @@ COUNTS = (
 SEVERITIES = ("warning", "note", "chat")  # Wireshark's, for the tcp.analysis items it raises
 
 
+def _builder(result: FlowResult) -> ExpertBuilder:
+    builder = result.plugin_data.get(_BUILDING)
+    if builder is None:
+        builder = result.plugin_data[_BUILDING] = ExpertBuilder(result)
+    return builder
+
+
 def _each_batch(result: FlowResult, rows: np.ndarray, t: TcpPackets) -> None:
-    builder = result.plugin_data.setdefault(_BUILDING, ExpertBuilder(result))
-    builder.add_batch(rows, t)
+    _builder(result).add_batch(rows, t)
+
+
+def _export(result: FlowResult, rows: np.ndarray, t: TcpPackets) -> dict[str, np.ndarray]:
+    return _builder(result).export(rows, t)
+
+
+def _absorb(result: FlowResult, rows: np.ndarray, found: dict[str, np.ndarray]) -> None:
+    _builder(result).absorb(rows, found)
 
 
 def add_tcp_health(result: FlowResult) -> None:
@@ -146,7 +160,7 @@ def _share(value: Any) -> float | None:
     return None if math.isnan(v) else round(v, 3)
 
 
-register_batch_consumer(_each_batch)
+register_batch_consumer(_each_batch, _export, _absorb)
 register_analysis(add_tcp_health)
 
 _T = ("tcp",)

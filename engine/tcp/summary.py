@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -84,13 +85,24 @@ BATCH_PACKETS = 1 << 18
 PARALLEL_PACKETS = 1 << 18
 
 
+class ForkedBatches(Protocol):
+    """Batch hooks that can also run in the forked process: ``export(rows, t)`` (in the child,
+    after the hook saw the batch) returns what the hook found, picklable; ``absorb(rows,
+    found)`` (here) adds it as if the hook had run here."""
+
+    def export(self, rows: np.ndarray, t: TcpPackets) -> Any: ...
+
+    def absorb(self, rows: np.ndarray, found: Any) -> None: ...
+
+
 def summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig,
-              capture_last_ns: int | None, each_batch: BatchHook | None = None) -> TcpSummary:
+              capture_last_ns: int | None, each_batch: BatchHook | None = None,
+              forked: ForkedBatches | None = None) -> TcpSummary:
     """The summary of every TCP conversation, in batches of about ``BATCH_PACKETS`` packets
     (at least two from ``PARALLEL_PACKETS`` on: the later half goes to a forked process);
     ``each_batch(rows, t)`` also sees each batch's gathered packets (other TCP analyses share
-    them instead of gathering again). It runs in this process: for a batch the child
-    summarised, the batch is gathered again here."""
+    them instead of gathering again). In the forked process the hook runs too when
+    ``forked`` can carry its findings back; else the batch is gathered again here for it."""
     rows = tcp_conversations(table)
     sizes = table.packets[rows]
     total = int(sizes.sum())
@@ -99,20 +111,39 @@ def summarize(packets: PacketTable, table: ConversationTable, config: FlowConfig
     cuts = np.flatnonzero(np.diff(batch)) + 1
     batches = np.split(rows, cuts) if rows.size else []
     parent = os.getpid()
+    carried = each_batch is not None and forked is not None
 
-    def one(part: np.ndarray) -> tuple[TcpSummary, bool]:
-        hook = each_batch if os.getpid() == parent else None  # the child's calls would be lost
-        summary = _summarize(packets, table, config, capture_last_ns, part, hook)
+    def one(part: np.ndarray) -> tuple[TcpSummary, tuple[Any, ...]]:
+        """A batch's summary, and where its hook ran: ("here",), ("child", what it found), or
+        ("again",): in the child without a way back, so it runs here on a new gather."""
+        here = os.getpid() == parent
+        found: list[Any] = []
+
+        def hook(rows: np.ndarray, t: TcpPackets) -> None:
+            assert each_batch is not None
+            each_batch(rows, t)
+            if not here and forked is not None:
+                found.append(forked.export(rows, t))
+
+        run_hook = each_batch is not None and (here or carried)
+        summary = _summarize(packets, table, config, capture_last_ns, part,
+                             hook if run_hook else None)
         release_pages(packets, table.packet_index)  # spilled columns: keep one batch resident
-        return summary, hook is not None
+        if here or each_batch is None:
+            return summary, ("here",)
+        return summary, ("child", found[0]) if found else ("again",)
 
     weights = [int(table.packets[part].sum()) for part in batches]
     done = map_halves(one, batches, weights,
                       config.workers if total >= PARALLEL_PACKETS else 0)
     if each_batch is not None:
-        for part, (_, hooked) in zip(batches, done, strict=True):
-            if not hooked:
-                checkpoint()
+        for part, (_, (where, *found)) in zip(batches, done, strict=True):
+            if where == "here":
+                continue
+            checkpoint()
+            if where == "child" and forked is not None:
+                forked.absorb(part, found[0])
+            else:
                 each_batch(part, gather_tcp(packets, table, part))
                 release_pages(packets, table.packet_index)
     parts = [summary for summary, _ in done]

@@ -3,6 +3,7 @@ TCP summary in halves, a child that fails, a load cancelled while the child work
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import engine.tcp.batches as batches
 import engine.tcp.summary as summary
 from engine import WIRESHARK, LoadCancelled, extract_flows_from_file
 from engine.cancel import cancel_scope
@@ -80,6 +82,14 @@ def test_tcp_summary_in_halves_equals_one_process(tmp_path: Path, monkeypatch: p
         return real(fn, items, weights, workers)  # type: ignore[arg-type]
 
     monkeypatch.setattr(summary, "map_halves", spy)
+    absorbed = []
+    real_absorb = batches.ForkedConsumers.absorb
+
+    def absorb(self: batches.ForkedConsumers, rows: np.ndarray, found: object) -> None:
+        absorbed.append(rows.size)
+        real_absorb(self, rows, found)
+
+    monkeypatch.setattr(batches.ForkedConsumers, "absorb", absorb)
     with extract_flows_from_file(path, config.replace(workers=0)) as alone, \
             extract_flows_from_file(path, config.replace(workers=1)) as halves:
         assert calls[0][1] == 0 and calls[1] == (calls[0][0], 1) and calls[1][0] >= 2
@@ -88,3 +98,12 @@ def test_tcp_summary_in_halves_equals_one_process(tmp_path: Path, monkeypatch: p
         for name in names:
             np.testing.assert_array_equal(halves.conversations.extra[name],
                                           alone.conversations.extra[name], err_msg=name)
+        # Wireshark's per-packet TCP analysis: the child analysed its batches, and what it
+        # found came back whole
+        assert absorbed and sum(absorbed) < len(alone.conversations)
+        assert {"rtt_median", "dup_acks", "expert_severity"} <= set(names)
+        a, b = alone.plugin_data["tcp_expert"], halves.plugin_data["tcp_expert"]
+        assert (a.flags != 0).sum() > 100 and a.dup_index.size > 0
+        for field in dataclasses.fields(a):
+            np.testing.assert_array_equal(getattr(b, field.name), getattr(a, field.name),
+                                          err_msg=field.name)
