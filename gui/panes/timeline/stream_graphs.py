@@ -83,28 +83,47 @@ LINE, DASHED, BAR, POINT = "━━", "╍╍", "┃", "●"
 def thin_points(x: np.ndarray, y: np.ndarray, x_range: tuple[float, float],
                 y_range: tuple[float, float], width: int, height: int) -> np.ndarray:
     """Rows of the points (``x`` need not be sorted) worth drawing in the view: those with x in
-    ``x_range``, all of them when few, else one per cell of a few pixels plus each column's
-    lowest and highest (so the y auto-range still sees the true extent)."""
+    ``x_range``, all of them when few, else the first point of each cell of a few pixels plus
+    each column's lowest and highest (so the y auto-range still sees the true extent). Cells
+    and columns are marked in grids (no sort: a graph of 200k points thins in a few ms)."""
     (x0, x1), (y0, y1) = x_range, y_range
     rows = np.flatnonzero((x >= x0) & (x <= x1) & np.isfinite(y))
     if rows.size <= POINT_LIMIT:
         return rows
-    fx = (x[rows] - x0) / max(x1 - x0, 1e-300) * max(width, 50)
-    fy = np.clip((y[rows] - y0) / max(y1 - y0, 1e-300) * max(height, 50), -CELL,
-                 max(height, 50) + CELL)
+    w, h = max(width, 50), max(height, 50)
+    fx = (x[rows] - x0) / max(x1 - x0, 1e-300) * w
+    fy = np.clip((y[rows] - y0) / max(y1 - y0, 1e-300) * h, -CELL, h + CELL)
+    at = np.arange(rows.size)
     cell = CELL
     while True:
         cx = np.floor(fx / cell).astype(np.int64)
         cy = np.floor(fy / cell).astype(np.int64) + 2
-        _, first = np.unique(cx * (int(max(height, 50) / cell) + 5) + cy, return_index=True)
+        ncx, ncy = int(w / cell) + 2, int(h / cell) + 5
+        first = _first_of(cx * ncy + cy, ncx * ncy, at)
+        first = first[first >= 0]
         if first.size <= MAX_POINTS or cell >= 32:
             break
         cell *= 2
-    order = np.lexsort((y[rows], cx))
-    starts = np.flatnonzero(np.r_[True, cx[order][1:] != cx[order][:-1]])
-    ends = np.r_[starts[1:], order.size] - 1
-    keep = np.unique(np.concatenate((first, order[starts], order[ends])))
+    ys = y[rows]
+    low = np.full(ncx, np.inf)
+    high = np.full(ncx, -np.inf)
+    np.minimum.at(low, cx, ys)
+    np.maximum.at(high, cx, ys)
+    # each column's lowest (the first of equals) and highest (the last of equals); the rows
+    # that are neither go to an extra column left out
+    lowest = _first_of(np.where(ys == low[cx], cx, ncx), ncx + 1, at)[:ncx]
+    highest = np.full(ncx + 1, -1, dtype=np.int64)
+    highest[np.where(ys == high[cx], cx, ncx)] = at
+    highest = highest[:ncx]
+    keep = np.unique(np.concatenate((first, lowest[lowest >= 0], highest[highest >= 0])))
     return rows[keep]
+
+
+def _first_of(keys: np.ndarray, size: int, at: np.ndarray) -> np.ndarray:
+    """For every key in ``[0, size)``: the position of its first occurrence (-1: none)."""
+    first = np.full(size, -1, dtype=np.int64)
+    first[keys[::-1]] = at[::-1]  # of repeated stores the last wins: the first occurrence
+    return first
 
 
 def step_line(t: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -384,10 +403,12 @@ class StreamGraph:
         self.plot.setLabel("right", "Segment length", units="B", **style)
         self._fit_right()
         average = f"{d.average_s * 1000:g} ms" if d.average_s < 1 else f"{d.average_s:g} s"
-        order = np.argsort(d.seg_t, kind="stable")
-        self._line(d.seg_t[order], d.goodput[order] * 8, color,
+        t = d.seg_t
+        order = (slice(None) if t.size < 2 or bool(np.all(t[1:] >= t[:-1]))
+                 else np.argsort(t, kind="stable"))  # (segments usually come in time order)
+        self._line(t[order], d.goodput[order] * 8, color,
                    f"{side} goodput ({average} average)", width=2)
-        self._line(d.seg_t[order], d.throughput[order] * 8, pale(color, 0.55),
+        self._line(t[order], d.throughput[order] * 8, pale(color, 0.55),
                    f"Throughput, all bytes ({average} average)", width=1)
         self._points(d.seg_t, d.seg_len, "Segment length (right axis)", pale(color, 0.4),
                      self.right, symbol="o", size=4, pen=None, brush=pg.mkBrush(pale(color, 0.4)))
