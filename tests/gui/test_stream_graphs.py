@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from engine.tcp_graphs import stream_graph_data
 from gui.panes.timeline import pane as pane_module
+from gui.panes.timeline import stream_graphs as sg
 from gui.panes.timeline.pane import TimelinePane
 from gui.panes.timeline.stream_graphs import GraphKind, Points, thin_points
 from tests.conftest import CAPTURES
@@ -193,6 +194,49 @@ def test_thinning_keeps_one_point_per_cell_and_each_columns_extremes() -> None:
     assert few.size == 100
     inside = thin_points(x, y, (2, 3), (-3, 3), 500, 200)
     assert np.all((x[inside] >= 2) & (x[inside] <= 3))
+
+
+def _thin_by_sorting(x: np.ndarray, y: np.ndarray, x_range: tuple[float, float],
+                     y_range: tuple[float, float], width: int, height: int) -> np.ndarray:
+    """The rule :func:`thin_points` follows, written the plain way (sorts): the first point of
+    each cell, and each column's lowest (first of equals) and highest (last of equals)."""
+    (x0, x1), (y0, y1) = x_range, y_range
+    rows = np.flatnonzero((x >= x0) & (x <= x1) & np.isfinite(y))
+    if rows.size <= sg.POINT_LIMIT:
+        return rows
+    w, h = max(width, 50), max(height, 50)
+    fx = (x[rows] - x0) / max(x1 - x0, 1e-300) * w
+    fy = np.clip((y[rows] - y0) / max(y1 - y0, 1e-300) * h, -sg.CELL, h + sg.CELL)
+    cell = sg.CELL
+    while True:
+        cx = np.floor(fx / cell).astype(np.int64)
+        cy = np.floor(fy / cell).astype(np.int64) + 2
+        _, first = np.unique(cx * (int(h / cell) + 5) + cy, return_index=True)
+        if first.size <= sg.MAX_POINTS or cell >= 32:
+            break
+        cell *= 2
+    order = np.lexsort((y[rows], cx))
+    starts = np.flatnonzero(np.r_[True, cx[order][1:] != cx[order][:-1]])
+    ends = np.r_[starts[1:], order.size] - 1
+    return rows[np.unique(np.concatenate((first, order[starts], order[ends])))]
+
+
+def test_thinning_equals_the_plain_rule_on_random_points() -> None:
+    rng = np.random.default_rng(11)
+    for case in range(120):
+        n = int(rng.integers(1_000, 40_000))
+        x = rng.uniform(0, 10, n)
+        if case % 2:
+            x.sort()
+        y = rng.normal(0, 1, n)
+        if case % 3 == 0:
+            y = np.round(y, 1)  # many equal values in a column
+        if case % 5 == 0:
+            y[rng.integers(0, n, 40)] = np.nan
+        args = (x, y, (float(rng.uniform(0, 2)), float(rng.uniform(5, 10))), (-3.0, 3.0),
+                int(rng.integers(100, 1500)), int(rng.integers(100, 800)))
+        np.testing.assert_array_equal(thin_points(*args), _thin_by_sorting(*args),
+                                      err_msg=str(case))
 
 
 def test_a_big_connection_draws_a_bounded_number_of_items(qtbot, pane) -> None:  # type: ignore[no-untyped-def]
