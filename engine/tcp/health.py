@@ -160,7 +160,7 @@ def _share(value: Any) -> float | None:
     return None if math.isnan(v) else round(v, 3)
 
 
-register_batch_consumer(_each_batch, _export, _absorb)
+register_batch_consumer(_each_batch, _export, _absorb, _builder)
 register_analysis(add_tcp_health)
 
 _T = ("tcp",)
