@@ -25,6 +25,7 @@ from ..follow import conversation_stream
 from ..hooks import register_analysis
 from ..packet_store import take
 from ..packets import Kind
+from ..parallel.halves import map_halves
 from ..protocols import format_address
 from ..result import FlowResult
 from . import dns
@@ -53,6 +54,9 @@ from .services import TCP_PORTS, UDP_PORTS
 
 #: conversations whose first bytes are tested at once (bounds the matrices' memory)
 BLOCK = 1 << 15
+#: conversations with payload from which the inspection is shared with a forked process: below,
+#: starting one costs more than the half it saves
+PARALLEL_ROWS = 4096
 #: payload packets per direction for the second look
 DEEP = 24
 _DNS_FAMILY = ("dns", "mdns", "llmnr")
@@ -118,17 +122,39 @@ def _tcp_client(result: FlowResult, rows: np.ndarray) -> np.ndarray:
 
 def _inspect(result: FlowResult, o: Openings, reader: PayloadReader) -> list[Found | None]:
     """Signatures over every conversation in blocks, then the nominated parsers; a parser that
-    needs more than the first packets gets a second, deeper look (one pass for all such)."""
+    needs more than the first packets gets a second, deeper look (one pass for all such).
+    Conversations are independent here, so on a capture with many of them the later half is
+    inspected by a forked copy of this process (:func:`~engine.parallel.halves.map_halves`)
+    while this one does the earlier half: the parsers are Python, one conversation at a time."""
     table = result.conversations
     rows = o.rows
     a_port = table.a_port[rows].astype(np.int64)
     b_port = table.b_port[rows].astype(np.int64)
     client = _tcp_client(result, rows)
     ctx = Context(o, DirectionReader(reader, o), a_port, b_port, client)
-    found: list[Found | None] = [None] * len(o)
+
+    def span(bounds: tuple[int, int]) -> list[Found | None]:
+        return _inspect_span(result, o, reader, ctx, (a_port, b_port, client), *bounds)
+
+    n = len(o)
+    if n < PARALLEL_ROWS:
+        return span((0, n))
+    size = min(BLOCK, -(-n // 2))
+    spans = [(a, min(a + size, n)) for a in range(0, n, size)]
+    parts = map_halves(span, spans, [b - a for a, b in spans], result.config.workers)
+    return [hit for part in parts for hit in part]
+
+
+def _inspect_span(result: FlowResult, o: Openings, reader: PayloadReader, ctx: Context,
+                  columns: tuple[np.ndarray, np.ndarray, np.ndarray], first: int,
+                  end: int) -> list[Found | None]:
+    """What the parsers found for openings rows ``first`` to ``end`` (exclusive);
+    ``columns``: A's port, B's port and the TCP client of every openings row."""
+    a_port, b_port, client = columns
+    found: list[Found | None] = [None] * (end - first)
     deeper: dict[int, list[str]] = {}  # row → the nominated families still to try
-    for start in range(0, len(o), BLOCK):
-        stop = min(start + BLOCK, len(o))
+    for start in range(first, end, BLOCK):
+        stop = min(start + BLOCK, end)
         h0, s0 = reader.head_matrix(o.packets[start:stop, 0, 0])
         h1, s1 = reader.head_matrix(o.packets[start:stop, 1, 0])
         # signatures read byte columns: column-major matrices make each one contiguous (3×)
@@ -153,17 +179,18 @@ def _inspect(result: FlowResult, o: Openings, reader: PayloadReader) -> list[Fou
                         done[k] = True
                         continue
                 if hit is not None:
-                    found[start + k] = hit
+                    found[start - first + k] = hit
                     done[k] = True
     if deeper:
-        _inspect_deeper(result, o, reader, deeper, found, client)
+        _inspect_deeper(result, o, reader, deeper, found, client, first)
     return found
 
 
 def _inspect_deeper(result: FlowResult, o: Openings, reader: PayloadReader,
                     deeper: dict[int, list[str]], found: list[Found | None],
-                    client: np.ndarray) -> None:
-    """The conversations whose first packets ended inside a message, with more packets."""
+                    client: np.ndarray, first: int) -> None:
+    """The conversations whose first packets ended inside a message, with more packets
+    (``found[i - first]`` is openings row i's)."""
     table = result.conversations
     picked = np.array(sorted(deeper), dtype=np.int64)
     deep = openings(result, DEEP, o.rows[picked])
@@ -176,7 +203,7 @@ def _inspect_deeper(result: FlowResult, o: Openings, reader: PayloadReader,
         for family in deeper[i]:
             hit = inspectors[family](ctx, j)
             if hit is not None:
-                found[i] = hit
+                found[i - first] = hit
                 break
 
 
