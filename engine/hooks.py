@@ -5,11 +5,17 @@ add columns to ``conversations.extra`` (declared in :mod:`engine.columns`). A *l
 decodes link types that carry no IP (Z-Wave radio frames) into conversations of its own; what it
 keeps for later (its per-frame columns) goes to ``result.plugin_data[plugin.name]``. Plug-in
 modules register here on import; :mod:`engine.plugins` imports the built-in ones.
+
+An analysis that reads only what the load made (no other analysis' columns) may also say how
+to run *ahead* (:class:`Ahead`): its work starts in a forked copy of the process as the
+analyses begin, and its findings are kept at its place in the order, so the second core works
+on it while the analyses before it run here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -56,12 +62,31 @@ LINK_PLUGINS: list[Callable[[], LinkPlugin]] = []
 ANALYSES: list[Callable[[FlowResult], None]] = []
 
 
+@dataclass(frozen=True)
+class Ahead:
+    """How an analysis runs ahead: ``analysis(result)`` is ``keep(result, work(result))``;
+    ``work`` reads no other analysis' output and returns what it found (picklable: it comes
+    back from the forked copy); ``worth(result)`` says whether the result is big enough for a
+    process to pay."""
+
+    work: Callable[[FlowResult], Any]
+    keep: Callable[[FlowResult, Any], None]
+    worth: Callable[[FlowResult], bool]
+
+
+#: the analyses that can run ahead
+AHEAD: dict[Callable[[FlowResult], None], Ahead] = {}
+
+
 def register_link_plugin(factory: Callable[[], LinkPlugin]) -> None:
     LINK_PLUGINS.append(factory)
 
 
-def register_analysis(analysis: Callable[[FlowResult], None]) -> None:
+def register_analysis(analysis: Callable[[FlowResult], None],
+                      ahead: Ahead | None = None) -> None:
     ANALYSES.append(analysis)
+    if ahead is not None:
+        AHEAD[analysis] = ahead
 
 
 def unregister_link_plugin(factory: Callable[[], LinkPlugin]) -> None:
@@ -72,3 +97,4 @@ def unregister_link_plugin(factory: Callable[[], LinkPlugin]) -> None:
 def unregister_analysis(analysis: Callable[[FlowResult], None]) -> None:
     if analysis in ANALYSES:
         ANALYSES.remove(analysis)
+    AHEAD.pop(analysis, None)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .aggregate import Levels
+from .analyses import run_analyses
 from .cancel import checkpoint
 from .capture import ByteSource, Interface, RecordChunk
 from .config import FlowConfig
@@ -24,7 +25,7 @@ from .conversations import QuotedLinks, packet_lists
 from .decode.fast import SideInfo, decode_chunk
 from .decode.fragments import Fragments
 from .heap import release_freed_memory
-from .hooks import ANALYSES, LinkPlugin
+from .hooks import LinkPlugin
 from .packet_store import PacketStore, release_pages
 from .packets import InnerPackets, PacketTable
 from .result import CaptureInfo, FlowResult
@@ -204,10 +205,7 @@ class Load:
                             self._fragments.reassembled(), inner)
         result.packet_store = self.store
         result.plugin_data = {p.name: p.finish() for p in self.plugins}
-        for analysis in ANALYSES:
-            checkpoint()
-            analysis(result)
-            release_pages(packets, table.packet_index)
+        run_analyses(result)
         release_freed_memory()  # what the phases freed goes back to the system, not just the heap
         return result
 

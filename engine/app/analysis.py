@@ -22,12 +22,13 @@ import numpy as np
 
 from ..errors import FlowError
 from ..follow import conversation_stream
-from ..hooks import register_analysis
+from ..hooks import Ahead, register_analysis
 from ..packet_store import take
 from ..packets import Kind
 from ..parallel.halves import map_halves
 from ..protocols import format_address
 from ..result import FlowResult
+from ..tcp.events import openers
 from . import dns
 from .banners import ftp_channels
 from .detect import Heads, nominate
@@ -43,6 +44,7 @@ from .inspect import (
 )
 from .names import NameTable, endpoint_names
 from .payload import (
+    SCATTERED_MAP_LIMIT,
     DirectionReader,
     NeedMore,
     Openings,
@@ -57,6 +59,8 @@ BLOCK = 1 << 15
 #: conversations with payload from which the inspection is shared with a forked process: below,
 #: starting one costs more than the half it saves
 PARALLEL_ROWS = 4096
+#: conversations from which the analysis runs ahead in a forked process (engine.analyses)
+AHEAD_CONVERSATIONS = 2048
 #: payload packets per direction for the second look
 DEEP = 24
 _DNS_FAMILY = ("dns", "mdns", "llmnr")
@@ -86,41 +90,73 @@ def _collector_paused() -> Iterator[None]:
 
 def add_app_columns(result: FlowResult) -> None:
     """The analysis hook."""
+    keep_findings(result, app_findings(result))
+
+
+def app_findings(result: FlowResult) -> tuple[dict[str, np.ndarray], NameTable]:
+    """The application columns and the names from the capture's DNS. Reads the packets only
+    (who opened each TCP connection from its first SYN, not from the TCP summary), so it may
+    run ahead of the other analyses, in a forked copy (:class:`engine.hooks.Ahead`)."""
     with _collector_paused():
-        _add_app_columns(result)
+        table = result.conversations
+        columns = empty_columns(len(table))
+        opener = openers(result.inner_view(), table)
+        o = openings(result)
+        reader = PayloadReader(result)
+        found = _inspect(result, o, reader, opener[o.rows])
+        _store(columns, o, found)
+        _link_ftp_data(result, columns, opener)
+        _guess_by_port(result, columns)
+        _count_requests(result, reader, columns)
+        names = _dns_names(result, reader, columns)
+        reader.release()
+        _server_names(columns)
+        named = endpoint_names(names, table)
+        columns["a_name"], columns["b_name"] = named["a"], named["b"]
+        return columns, names
 
 
-def _add_app_columns(result: FlowResult) -> None:
-    table = result.conversations
-    columns = empty_columns(len(table))
-    o = openings(result)
-    reader = PayloadReader(result)
-    found = _inspect(result, o, reader)
-    _store(columns, o, found)
-    _link_ftp_data(result, columns)
-    _guess_by_port(result, columns)
-    _count_requests(result, reader, columns)
-    names = _dns_names(result, reader, columns)
-    reader.release()
-    _server_names(columns)
-    named = endpoint_names(names, table)
-    columns["a_name"], columns["b_name"] = named["a"], named["b"]
-    table.extra.update(columns)
+def keep_findings(result: FlowResult, found: tuple[dict[str, np.ndarray], NameTable]) -> None:
+    columns, names = found
+    result.conversations.extra.update(columns)
     result.plugin_data["app"] = AppData(names)
 
 
-def _tcp_client(result: FlowResult, rows: np.ndarray) -> np.ndarray:
-    """0 (A) or 1 (B) where the TCP analysis saw who opened the connection, else -1."""
-    extra = result.conversations.extra
-    out = np.full(rows.size, -1, dtype=np.int64)
-    if "client" in extra and "partial" in extra:
-        client, partial = extra["client"][rows], extra["partial"][rows]
-        out[(client == "A") & (partial == 0)] = 0
-        out[(client == "B") & (partial == 0)] = 1
-    return out
+#: a column as it travels between processes: the rows that are known and their values
+Packed = tuple[np.ndarray, list[object]]
 
 
-def _inspect(result: FlowResult, o: Openings, reader: PayloadReader) -> list[Found | None]:
+def _packed_findings(result: FlowResult) -> tuple[dict[str, Packed], NameTable]:
+    """:func:`app_findings` as the forked copy sends them back: each column as its known rows
+    and their values as a list (a text column pickled whole goes value by value, and costs the
+    two processes about ten times more)."""
+    columns, names = app_findings(result)
+    packed: dict[str, Packed] = {}
+    for name, column in columns.items():
+        rows = np.flatnonzero(column != (-1 if name in COUNT_FIELDS else ""))
+        packed[name] = (rows, column[rows].tolist())
+    return packed, names
+
+
+def _keep_packed(result: FlowResult, found: tuple[dict[str, Packed], NameTable]) -> None:
+    packed, names = found
+    columns = empty_columns(len(result.conversations))
+    for name, (rows, values) in packed.items():
+        if rows.size:
+            columns[name][rows] = values
+    keep_findings(result, (columns, names))
+
+
+def _worth_running_ahead(result: FlowResult) -> bool:
+    """Enough conversations for a forked process to pay, on a capture small enough that a
+    second process' memory does not matter (above, the application layer reads with pread to
+    bound memory, and the TCP summary already keeps both cores busy)."""
+    return (len(result.conversations) >= AHEAD_CONVERSATIONS
+            and result.capture.file_bytes <= SCATTERED_MAP_LIMIT)
+
+
+def _inspect(result: FlowResult, o: Openings, reader: PayloadReader,
+             client: np.ndarray) -> list[Found | None]:
     """Signatures over every conversation in blocks, then the nominated parsers; a parser that
     needs more than the first packets gets a second, deeper look (one pass for all such).
     Conversations are independent here, so on a capture with many of them the later half is
@@ -130,7 +166,6 @@ def _inspect(result: FlowResult, o: Openings, reader: PayloadReader) -> list[Fou
     rows = o.rows
     a_port = table.a_port[rows].astype(np.int64)
     b_port = table.b_port[rows].astype(np.int64)
-    client = _tcp_client(result, rows)
     ctx = Context(o, DirectionReader(reader, o), a_port, b_port, client)
 
     def span(bounds: tuple[int, int]) -> list[Found | None]:
@@ -254,7 +289,8 @@ def _guess_by_port(result: FlowResult, columns: dict[str, np.ndarray]) -> None:
             columns["service_by"][rows[hit]] = "port"
 
 
-def _link_ftp_data(result: FlowResult, columns: dict[str, np.ndarray]) -> None:
+def _link_ftp_data(result: FlowResult, columns: dict[str, np.ndarray],
+                   opener: np.ndarray) -> None:
     """Data connections announced on FTP control connections (PASV, EPSV, PORT, EPRT) become
     ``ftp-data`` with ``parent`` = the control conversation."""
     t = result.conversations
@@ -266,7 +302,7 @@ def _link_ftp_data(result: FlowResult, columns: dict[str, np.ndarray]) -> None:
                 data = (s.data(0), s.data(1))
         except FlowError:
             continue
-        client = max(int(_tcp_client(result, np.array([control]))[0]), 0)
+        client = max(int(opener[control]), 0)
         server = 1 - client
         server_address = format_address(int(t.family[control]),
                                         int(t.b_hi[control] if server else t.a_hi[control]),
@@ -378,6 +414,7 @@ def _server_names(columns: dict[str, np.ndarray]) -> None:
         server[rows] = values[rows]
 
 
-register_analysis(add_app_columns)
+register_analysis(add_app_columns,
+                  Ahead(_packed_findings, _keep_packed, _worth_running_ahead))
 
 __all__ = ["COUNT_FIELDS", "AppData", "add_app_columns"]

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # multiprocessing is imported when a process is started
 
 T = TypeVar("T")
 R = TypeVar("R")
+#: True in a forked child: its work is not shared again
+_IN_CHILD = False
 
 
 def map_halves(fn: Callable[[T], R], items: Sequence[T], weights: Sequence[int],
@@ -30,32 +32,62 @@ def map_halves(fn: Callable[[T], R], items: Sequence[T], weights: Sequence[int],
     """``[fn(item) for item in items]``, the later items (by ``weights``, about half of the
     total) done in a forked child when ``workers`` allows one (see :mod:`engine.parallel.pool`)
     and the platform can fork."""
-    if len(items) < 2 or worker_count(workers) < 1 or not can_fork():
+    if len(items) < 2 or not may_fork(workers):
         return [fn(item) for item in items]
     split = _split(weights)
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork")
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(fn, items[split:], send), daemon=True,
-                        name="flowscope-finish")
-    child.start()
-    send.close()
+    later = items[split:]
+    child = ForkedCall(lambda: [fn(item) for item in later])
     try:
         mine = []
         for item in items[:split]:
             checkpoint()
             mine.append(fn(item))
-        theirs = _collect(receive, child)
-    except BaseException:
-        child.kill()
-        raise
+        theirs = child.result()
     finally:
-        receive.close()
-        child.join(timeout=5)
+        child.close()
     if theirs is None:  # the child failed: its half is done here
-        theirs = [fn(item) for item in items[split:]]
+        theirs = [fn(item) for item in later]
     return mine + theirs
+
+
+def may_fork(workers: int) -> bool:
+    """Whether finishing work may go to a forked child: ``workers`` allows one, the platform
+    can fork, and this process is not itself such a child (one level: two cores)."""
+    return not _IN_CHILD and worker_count(workers) >= 1 and can_fork()
+
+
+class ForkedCall:
+    """``fn()`` run by a forked copy of this process from the moment this is made, while this
+    process goes on; :meth:`result` waits for its value (pickled back), None when the child
+    failed. :meth:`close` stops a child whose value is no longer wanted."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self._receive, send = ctx.Pipe(duplex=False)
+        self._child = ctx.Process(target=_child, args=(fn, send), daemon=True,
+                                  name="flowscope-finish")
+        self._child.start()
+        send.close()
+        self._collected = False
+
+    def result(self) -> Any | None:
+        """The child's value; None when it failed. Polls the cancel scope while waiting (a
+        cancel stops the child)."""
+        try:
+            value = _collect(self._receive, self._child)
+        except BaseException:
+            self._child.kill()
+            raise
+        self._collected = True
+        return value
+
+    def close(self) -> None:
+        if not self._collected:  # (it may be blocked writing a value nobody will read)
+            self._child.kill()
+        self._receive.close()
+        self._child.join(timeout=5)
 
 
 def _split(weights: Sequence[int]) -> int:
@@ -70,10 +102,12 @@ def _split(weights: Sequence[int]) -> int:
     return len(weights) - 1
 
 
-def _child(fn: Callable[[Any], Any], items: Sequence[Any], send: Connection) -> None:
+def _child(fn: Callable[[], Any], send: Connection) -> None:
+    global _IN_CHILD
+    _IN_CHILD = True
     try:
         with cancel_scope(None, ""):
-            result: Any = ("ok", [fn(item) for item in items])
+            result: Any = ("ok", fn())
     except BaseException as exc:  # reported; the parent does this half itself
         result = ("failed", f"{type(exc).__name__}: {exc}")
     try:

@@ -15,10 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..packets import ACK, FIN, RST, SYN
+from ..packet_store import release_pages
+from ..packets import ACK, FIN, RST, SYN, Kind, PacketTable
+from ..table import ConversationTable
 from . import state as st
 from . import zeek as zk
 from .segments import TcpPackets
+
+#: packets read at once by :func:`openers`
+_STEP = 1 << 22
 
 
 @dataclass
@@ -40,6 +45,30 @@ def _first_lane(t: TcpPackets, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
         found[convs] = True
         lane[convs] = t.lane[rows[first]]
     return found, lane
+
+
+def openers(p: PacketTable, table: ConversationTable) -> np.ndarray:
+    """Per conversation of ``table``: the lane (0: A, 1: B) of its first SYN without ACK, -1
+    for a TCP conversation without one and for every other row. That is :func:`roles`' client
+    where it is no guess (``partial`` false), read from the packet columns (``p``: the view
+    whose rows are the conversations' packets, inner ones for tunnelled traffic) without
+    gathering the conversations, so an analysis may know it before the TCP summary ran."""
+    lane = np.full(len(table), -1, dtype=np.int64)
+    is_tcp = table.kind == Kind.TCP
+    seen = np.zeros(len(table), dtype=bool)
+    for a in range(0, len(p), _STEP):  # in file order: a conversation's first SYN comes first
+        flags = p.tcp_flags[a : a + _STEP]
+        rows = np.flatnonzero((flags & SYN != 0) & (flags & ACK == 0))
+        conv = p.conv[a : a + _STEP][rows]
+        keep = conv >= 0
+        rows, conv = rows[keep], conv[keep]
+        keep = is_tcp[conv] & ~seen[conv]
+        rows, conv = rows[keep], conv[keep]
+        convs, first = np.unique(conv, return_index=True)
+        lane[convs] = p.direction[a : a + _STEP][rows[first]]
+        seen[convs] = True
+        release_pages(p.tcp_flags, p.conv, p.direction)
+    return lane
 
 
 def roles(t: TcpPackets) -> Roles:

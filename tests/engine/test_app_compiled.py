@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from engine import WIRESHARK, FlowResult, analyse_file, extract_flows_from_files
 from engine.app import accel, dns, fingerprints, inspect, payload, tls, x509
-from engine.app.analysis import _tcp_client
 from engine.app.fields import ORDER
 from engine.app.payload import DirectionReader, PayloadReader, openings
+from engine.tcp.events import openers
 
 from .app_build import Dialogue, analyse
 from .app_truth import APP, CAPTURES
@@ -397,7 +397,7 @@ def _tls_verdicts_agree(result: FlowResult) -> int:
     t = result.conversations
     ctx = inspect.Context(o, DirectionReader(PayloadReader(result), o),
                           t.a_port[o.rows].astype(np.int64), t.b_port[o.rows].astype(np.int64),
-                          _tcp_client(result, o.rows))
+                          openers(result.inner_view(), t)[o.rows])
     rows = [i for i in range(len(o)) if o.tcp[i]]
     answered = 0
     for i, verdict in zip(rows, inspect.inspect_tls_rows(ctx, rows), strict=True):

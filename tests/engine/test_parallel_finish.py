@@ -122,6 +122,7 @@ def test_application_inspection_in_halves_equals_one_process(
 
     monkeypatch.setattr(app, "PARALLEL_ROWS", 8)
     monkeypatch.setattr(app, "BLOCK", 37)
+    monkeypatch.setattr(app, "AHEAD_CONVERSATIONS", 1 << 40)  # in order, not ahead
     calls = []
     real = app.map_halves
 
@@ -143,3 +144,75 @@ def test_application_inspection_in_halves_equals_one_process(
         for name in ORDER:
             np.testing.assert_array_equal(extra_h[name], extra_a[name], err_msg=name)
         assert halves.plugin_data["app"].names.entries == alone.plugin_data["app"].names.entries
+
+
+def _app_columns_equal(a: object, b: object) -> None:
+    from engine.app.fields import ORDER
+
+    extra_a, extra_b = a.conversations.extra, b.conversations.extra  # type: ignore[attr-defined]
+    for name in ORDER:
+        np.testing.assert_array_equal(extra_b[name], extra_a[name], err_msg=name)
+    assert b.plugin_data["app"].names.entries == a.plugin_data["app"].names.entries  # type: ignore[attr-defined]
+
+
+def test_application_layer_ahead_equals_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The application layer started in a forked copy before the TCP summary (so reading who
+    opened each connection from the packets) gives what it gives in order, after the summary;
+    and the findings kept came from the child."""
+    from engine import hooks
+    from engine.app.analysis import add_app_columns, app_findings, keep_findings
+    from tests.engine.app_truth import APP, CAPTURES
+
+    parent = os.getpid()
+    kept: list[int] = []
+
+    def work(result: object) -> tuple[int, object]:
+        return os.getpid(), app_findings(result)  # type: ignore[arg-type]
+
+    def keep(result: object, found: tuple[int, object]) -> None:
+        kept.append(found[0])
+        keep_findings(result, found[1])  # type: ignore[arg-type]
+
+    monkeypatch.setitem(hooks.AHEAD, add_app_columns, hooks.Ahead(work, keep, lambda r: True))
+    assert hooks.ANALYSES.index(add_app_columns) > 0
+    paths = [APP / name for name in CAPTURES]
+    with extract_flows_from_file(paths, WIRESHARK.replace(workers=0)) as in_order, \
+            extract_flows_from_file(paths, WIRESHARK.replace(workers=1)) as ahead:
+        assert len(kept) == 1 and kept[0] != parent
+        assert int((in_order.conversations.extra["service_by"] == "content").sum()) > 300
+        _app_columns_equal(in_order, ahead)
+
+
+def test_an_analysis_whose_child_fails_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that fails (here: raises) leaves its analysis to this process, at its place
+    in the order."""
+    from engine import hooks
+
+    parent = os.getpid()
+    order: list[str] = []
+
+    def first(result: object) -> None:
+        order.append("first")
+
+    def picky_work(result: object) -> int:
+        if os.getpid() != parent:
+            raise RuntimeError("not in the child")
+        return 7
+
+    def picky(result: object) -> None:
+        order.append("picky")
+        result.plugin_data["picky"] = picky_work(result)  # type: ignore[attr-defined]
+
+    def keep(result: object, found: int) -> None:
+        raise AssertionError("nothing came back from the child")
+
+    monkeypatch.setattr(hooks, "ANALYSES", [first, picky])
+    monkeypatch.setitem(hooks.AHEAD, picky, hooks.Ahead(picky_work, keep, lambda r: True))
+    import engine.analyses
+
+    monkeypatch.setattr(engine.analyses, "ANALYSES", hooks.ANALYSES)
+    from tests.conftest import CAPTURES
+
+    with extract_flows_from_file(CAPTURES / "zeek-dns53.pcap",
+                                 WIRESHARK.replace(workers=1)) as result:
+        assert order == ["first", "picky"] and result.plugin_data["picky"] == 7

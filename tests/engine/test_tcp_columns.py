@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -122,3 +123,29 @@ def test_without_stored_packet_lists_the_answers_are_the_same() -> None:
             with reassemble(a, row) as x, reassemble(b, row) as y:
                 assert (x.data(0), x.data(1)) == (y.data(0), y.data(1))
             assert tcp_timeline(a, row).changes == tcp_timeline(b, row).changes
+
+
+def test_openers_are_the_summary_clients_that_are_no_guess(capture_path: Path) -> None:
+    """The application layer reads who opened each TCP connection from the packets, before the
+    TCP summary runs; it must name the summary's client wherever that is no guess."""
+    from engine.tcp.events import openers
+
+    with extract_flows_from_file(capture_path, WIRESHARK) as r:
+        t = r.conversations
+        expected = np.where(t.extra["partial"] == 0,
+                            np.where(t.extra["client"] == "B", 1, 0), -1)
+        np.testing.assert_array_equal(openers(r.inner_view(), t), expected)
+
+
+def test_openers_on_the_application_truth_set() -> None:
+    from engine.tcp.events import openers
+    from tests.engine.app_truth import APP
+    from tests.engine.app_truth import CAPTURES as APP_CAPTURES
+
+    paths = [APP / name for name in APP_CAPTURES]
+    with extract_flows_from_file(paths, WIRESHARK) as r:
+        t = r.conversations
+        expected = np.where(t.extra["partial"] == 0,
+                            np.where(t.extra["client"] == "B", 1, 0), -1)
+        assert (expected == 0).sum() > 100
+        np.testing.assert_array_equal(openers(r.inner_view(), t), expected)

@@ -1,0 +1,40 @@
+"""Runs the registered analyses (:mod:`engine.hooks`) on a finished result, in order.
+
+Those that can run ahead (:class:`~engine.hooks.Ahead`) and find the result worth it start in a
+forked copy of this process before the first analysis runs here; at its place in the order each
+one's findings are kept as if it had run here. A child that fails leaves its analysis to run
+here; a cancel or an error stops every child.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from .cancel import checkpoint
+from .hooks import AHEAD, ANALYSES
+from .packet_store import release_pages
+from .parallel.halves import ForkedCall, may_fork
+from .result import FlowResult
+
+
+def run_analyses(result: FlowResult) -> None:
+    analyses = list(ANALYSES)
+    started: dict[int, ForkedCall] = {}
+    try:
+        if may_fork(result.config.workers):
+            for k, analysis in enumerate(analyses[1:], start=1):  # (the first runs here now)
+                ahead = AHEAD.get(analysis)
+                if ahead is not None and ahead.worth(result):
+                    started[k] = ForkedCall(partial(ahead.work, result))
+        for k, analysis in enumerate(analyses):
+            checkpoint()
+            child = started.get(k)
+            found = child.result() if child is not None else None
+            if found is not None:
+                AHEAD[analysis].keep(result, found)
+            else:  # not started ahead, or its child failed
+                analysis(result)
+            release_pages(result.packets, result.conversations.packet_index)
+    finally:
+        for child in started.values():
+            child.close()
