@@ -25,7 +25,6 @@ from ..follow import conversation_stream
 from ..hooks import Ahead, register_analysis
 from ..packet_store import take
 from ..packets import Kind
-from ..parallel.halves import map_halves
 from ..protocols import format_address
 from ..result import FlowResult
 from ..tcp.events import openers
@@ -56,9 +55,6 @@ from .services import TCP_PORTS, UDP_PORTS
 
 #: conversations whose first bytes are tested at once (bounds the matrices' memory)
 BLOCK = 1 << 15
-#: conversations with payload from which the inspection is shared with a forked process: below,
-#: starting one costs more than the half it saves
-PARALLEL_ROWS = 4096
 #: conversations from which the analysis runs ahead in a forked process (engine.analyses)
 AHEAD_CONVERSATIONS = 2048
 #: payload packets per direction for the second look
@@ -158,38 +154,16 @@ def _worth_running_ahead(result: FlowResult) -> bool:
 def _inspect(result: FlowResult, o: Openings, reader: PayloadReader,
              client: np.ndarray) -> list[Found | None]:
     """Signatures over every conversation in blocks, then the nominated parsers; a parser that
-    needs more than the first packets gets a second, deeper look (one pass for all such).
-    Conversations are independent here, so on a capture with many of them the later half is
-    inspected by a forked copy of this process (:func:`~engine.parallel.halves.map_halves`)
-    while this one does the earlier half: the parsers are Python, one conversation at a time."""
+    needs more than the first packets gets a second, deeper look (one pass for all such)."""
     table = result.conversations
     rows = o.rows
     a_port = table.a_port[rows].astype(np.int64)
     b_port = table.b_port[rows].astype(np.int64)
     ctx = Context(o, DirectionReader(reader, o), a_port, b_port, client)
-
-    def span(bounds: tuple[int, int]) -> list[Found | None]:
-        return _inspect_span(result, o, reader, ctx, (a_port, b_port, client), *bounds)
-
-    n = len(o)
-    if n < PARALLEL_ROWS:
-        return span((0, n))
-    size = min(BLOCK, -(-n // 2))
-    spans = [(a, min(a + size, n)) for a in range(0, n, size)]
-    parts = map_halves(span, spans, [b - a for a, b in spans], result.config.workers)
-    return [hit for part in parts for hit in part]
-
-
-def _inspect_span(result: FlowResult, o: Openings, reader: PayloadReader, ctx: Context,
-                  columns: tuple[np.ndarray, np.ndarray, np.ndarray], first: int,
-                  end: int) -> list[Found | None]:
-    """What the parsers found for openings rows ``first`` to ``end`` (exclusive);
-    ``columns``: A's port, B's port and the TCP client of every openings row."""
-    a_port, b_port, client = columns
-    found: list[Found | None] = [None] * (end - first)
+    found: list[Found | None] = [None] * len(o)
     deeper: dict[int, list[str]] = {}  # row → the nominated families still to try
-    for start in range(first, end, BLOCK):
-        stop = min(start + BLOCK, end)
+    for start in range(0, len(o), BLOCK):
+        stop = min(start + BLOCK, len(o))
         h0, s0 = reader.head_matrix(o.packets[start:stop, 0, 0])
         h1, s1 = reader.head_matrix(o.packets[start:stop, 1, 0])
         # signatures read byte columns: column-major matrices make each one contiguous (3×)
@@ -214,18 +188,17 @@ def _inspect_span(result: FlowResult, o: Openings, reader: PayloadReader, ctx: C
                         done[k] = True
                         continue
                 if hit is not None:
-                    found[start - first + k] = hit
+                    found[start + k] = hit
                     done[k] = True
     if deeper:
-        _inspect_deeper(result, o, reader, deeper, found, client, first)
+        _inspect_deeper(result, o, reader, deeper, found, client)
     return found
 
 
 def _inspect_deeper(result: FlowResult, o: Openings, reader: PayloadReader,
                     deeper: dict[int, list[str]], found: list[Found | None],
-                    client: np.ndarray, first: int) -> None:
-    """The conversations whose first packets ended inside a message, with more packets
-    (``found[i - first]`` is openings row i's)."""
+                    client: np.ndarray) -> None:
+    """The conversations whose first packets ended inside a message, with more packets."""
     table = result.conversations
     picked = np.array(sorted(deeper), dtype=np.int64)
     deep = openings(result, DEEP, o.rows[picked])
@@ -238,7 +211,7 @@ def _inspect_deeper(result: FlowResult, o: Openings, reader: PayloadReader,
         for family in deeper[i]:
             hit = inspectors[family](ctx, j)
             if hit is not None:
-                found[i - first] = hit
+                found[i] = hit
                 break
 
 

@@ -1,14 +1,13 @@
 """The finishing work shared with a forked process gives what this process alone gives: the
-TCP summary in halves, a child that fails, a load cancelled while the child works."""
+TCP summary in halves, the application layer run ahead, a child that fails, a load cancelled
+while the child works."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -109,41 +108,6 @@ def test_tcp_summary_in_halves_equals_one_process(tmp_path: Path, monkeypatch: p
         for field in dataclasses.fields(a):
             np.testing.assert_array_equal(getattr(b, field.name), getattr(a, field.name),
                                           err_msg=field.name)
-
-
-def test_application_inspection_in_halves_equals_one_process(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every application column and the names from DNS, on the whole application truth set
-    read as one capture, when a forked child inspects the later half of the conversations
-    (in blocks of a few rows, so spans and blocks do not line up)."""
-    import engine.app.analysis as app
-    from engine.app.fields import ORDER
-    from tests.engine.app_truth import APP, CAPTURES
-
-    monkeypatch.setattr(app, "PARALLEL_ROWS", 8)
-    monkeypatch.setattr(app, "BLOCK", 37)
-    monkeypatch.setattr(app, "AHEAD_CONVERSATIONS", 1 << 40)  # in order, not ahead
-    calls = []
-    real = app.map_halves
-
-    def spy(fn: Callable[[Any], Any], items: list, weights: list, workers: int) -> list:
-        out = real(lambda item: (os.getpid(), fn(item)), items, weights, workers)
-        calls.append((len(items), workers, {pid for pid, _ in out} - {os.getpid()}))
-        return [part for _, part in out]
-
-    monkeypatch.setattr(app, "map_halves", spy)
-    paths = [APP / name for name in CAPTURES]
-    with extract_flows_from_file(paths, WIRESHARK.replace(workers=0)) as alone, \
-            extract_flows_from_file(paths, WIRESHARK.replace(workers=1)) as halves:
-        assert calls[0][1:] == (0, set()) and calls[1][:2] == (calls[0][0], 1)
-        assert calls[1][0] >= 2 and calls[1][2]  # the child's half came from the child
-        extra_a, extra_h = alone.conversations.extra, halves.conversations.extra
-        assert int((extra_a["service_by"] == "content").sum()) > 300
-        assert int((extra_a["tls_ja4"] != "").sum()) > 50
-        assert int((extra_a["quic_sni"] != "").sum()) > 5
-        for name in ORDER:
-            np.testing.assert_array_equal(extra_h[name], extra_a[name], err_msg=name)
-        assert halves.plugin_data["app"].names.entries == alone.plugin_data["app"].names.entries
 
 
 def _app_columns_equal(a: object, b: object) -> None:
