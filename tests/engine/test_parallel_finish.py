@@ -7,7 +7,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ import pytest
 import engine.tcp.batches as batches
 import engine.tcp.summary as summary
 from engine import WIRESHARK, LoadCancelled, extract_flows_from_file
-from engine.cancel import cancel_scope
+from engine.cancel import cancel_scope, checkpoint
 from engine.parallel.halves import _split, map_halves
 from tests.engine.bigger import bigger_capture
 
@@ -180,3 +182,53 @@ def test_an_analysis_whose_child_fails_runs_here(monkeypatch: pytest.MonkeyPatch
     with extract_flows_from_file(CAPTURES / "zeek-dns53.pcap",
                                  WIRESHARK.replace(workers=1)) as result:
         assert order == ["first", "picky"] and result.plugin_data["picky"] == 7
+
+
+def test_cancel_while_an_analysis_runs_ahead_stops_its_child(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A load cancelled while the analyses run here and one runs ahead in its child: the load
+    ends with the cancel's message and the child is gone."""
+    import engine.analyses
+    from engine import hooks
+
+    children: list[object] = []
+    real_init = engine.analyses.ForkedCall.__init__
+
+    def init(self: object, fn: Callable[[], Any]) -> None:
+        real_init(self, fn)  # type: ignore[arg-type]
+        children.append(self)
+
+    monkeypatch.setattr(engine.analyses.ForkedCall, "__init__", init)
+    polls = 0
+    analysing = False
+
+    def cancel() -> bool:
+        nonlocal polls
+        return analysing and (polls := polls + 1) > 2
+
+    def first(result: object) -> None:
+        nonlocal analysing
+        analysing = True
+        for _ in range(1000):  # long enough for the cancel to land here
+            time.sleep(0.01)
+            checkpoint()
+
+    def slow_work(result: object) -> int:
+        time.sleep(30)
+        return 1
+
+    def slow(result: object) -> None:
+        raise AssertionError("never reached")
+
+    monkeypatch.setattr(hooks, "ANALYSES", [first, slow])
+    monkeypatch.setattr(engine.analyses, "ANALYSES", hooks.ANALYSES)
+    monkeypatch.setitem(hooks.AHEAD, slow, hooks.Ahead(slow_work, lambda r, f: None,
+                                                       lambda r: True))
+    from tests.conftest import CAPTURES
+
+    started = time.perf_counter()
+    with pytest.raises(LoadCancelled):
+        extract_flows_from_file(CAPTURES / "zeek-dns53.pcap", WIRESHARK.replace(workers=1),
+                                cancel=cancel)
+    assert time.perf_counter() - started < 10
+    assert len(children) == 1 and not children[0]._child.is_alive()  # type: ignore[attr-defined]
