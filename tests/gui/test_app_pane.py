@@ -178,3 +178,41 @@ def test_filter_terms_for_the_application_columns(text: str, expected) -> None: 
         assert np.array_equal(mask, want), text
     finally:
         result.close()
+
+
+def test_the_window_shows_the_services_found_ahead_in_a_forked_copy(  # type: ignore[no-untyped-def]
+        qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A load in the GUI's worker thread forks the application layer's copy (here on a small
+    capture, the threshold lowered): the table shows what the engine finds in one process."""
+    import os
+
+    from engine import hooks
+    from engine.app.analysis import add_app_columns
+
+    ahead = hooks.AHEAD[add_app_columns]
+    parent = os.getpid()
+    workers: list[int] = []
+
+    def work(result: FlowResult) -> object:
+        workers.append(os.getpid())  # (in the child: the list seen here stays empty)
+        return os.getpid(), ahead.work(result)
+
+    def keep(result: FlowResult, found: tuple[int, object]) -> None:
+        workers.append(found[0])
+        ahead.keep(result, found[1])
+
+    monkeypatch.setitem(hooks.AHEAD, add_app_columns, hooks.Ahead(work, keep, lambda r: True))
+    data = load_window(qtbot, window, APP / "ndpi-android.pcap")
+    assert len(workers) == 1 and workers[0] != parent
+    with extract_flows_from_file(APP / "ndpi-android.pcap",
+                                 WIRESHARK.replace(workers=0)) as alone:
+        expected = alone.conversations.extra["service"]
+        assert (expected == "tls").sum() > 5
+        np.testing.assert_array_equal(data.result.conversations.extra["service"], expected)
+        model = window.model
+        titles = [model.headerData(c, Qt.Orientation.Horizontal)
+                  for c in range(model.columnCount())]
+        column = titles.index("Service")
+        shown = {model.conversation_id(r): model.data(model.index(r, column))
+                 for r in range(model.rowCount())}
+        assert shown == {conv: str(expected[conv]) for conv in shown}
