@@ -10,20 +10,20 @@ from __future__ import annotations
 
 from functools import partial
 
+from . import hooks
 from .cancel import checkpoint
-from .hooks import AHEAD, ANALYSES
 from .packet_store import release_pages
 from .parallel.halves import ForkedCall, may_fork
 from .result import FlowResult
 
 
 def run_analyses(result: FlowResult) -> None:
-    analyses = list(ANALYSES)
+    analyses = list(hooks.ANALYSES)
     started: dict[int, ForkedCall] = {}
     try:
         if may_fork(result.config.workers):
             for k, analysis in enumerate(analyses[1:], start=1):  # (the first runs here now)
-                ahead = AHEAD.get(analysis)
+                ahead = hooks.AHEAD.get(analysis)
                 if ahead is not None and ahead.worth(result):
                     started[k] = ForkedCall(partial(ahead.work, result))
         for k, analysis in enumerate(analyses):
@@ -31,7 +31,7 @@ def run_analyses(result: FlowResult) -> None:
             child = started.get(k)
             found = child.result() if child is not None else None
             if found is not None:
-                AHEAD[analysis].keep(result, found)
+                hooks.AHEAD[analysis].keep(result, found)
             else:  # not started ahead, or its child failed
                 analysis(result)
             release_pages(result.packets, result.conversations.packet_index)

@@ -66,7 +66,8 @@ ANALYSES: list[Callable[[FlowResult], None]] = []
 class Ahead:
     """How an analysis runs ahead: ``analysis(result)`` is ``keep(result, work(result))``;
     ``work`` reads no other analysis' output and returns what it found (picklable: it comes
-    back from the forked copy); ``worth(result)`` says whether the result is big enough for a
+    back from the forked copy; never None, which stands for a child that failed);
+    ``worth(result)`` says whether the result is big enough for a
     process to pay."""
 
     work: Callable[[FlowResult], Any]

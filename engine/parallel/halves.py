@@ -1,12 +1,14 @@
 """Independent pieces of the finishing work, shared with a forked copy of this process.
 
-After a load, analyses such as the TCP summary work in batches of whole conversations that do
-not depend on each other. :func:`map_halves` forks a child (cheap: it shares every page with
-this process until one is written) that does the later half of the batches while this process
-does the earlier half; the child's results come back pickled (per-conversation figures: small
-next to the packets they summarise). Anything that goes wrong in the child (it dies, it raises)
-makes this process do its half too, with the same result. The child polls no cancel callback
-(its copy would never be set); this process does, and stops the child when cancelled.
+:class:`ForkedCall` runs a function in a forked child (cheap: it shares every page with this
+process until one is written) while this process goes on; its value comes back pickled. After
+a load, analyses such as the TCP summary work in batches of whole conversations that do not
+depend on each other: :func:`map_halves` has a child do the later half of the batches while this
+process does the earlier half (per-conversation figures come back: small next to the packets
+they summarise); an analysis that runs ahead (:mod:`engine.analyses`) is one call. Anything that
+goes wrong in the child (it dies, it raises) makes this process do that work itself, with the
+same result. The child polls no cancel callback (its copy would never be set); this process
+does, and stops the child when cancelled. A child shares no work further (one level: two cores).
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ def _child(fn: Callable[[], Any], send: Connection) -> None:
     try:
         with cancel_scope(None, ""):
             result: Any = ("ok", fn())
-    except BaseException as exc:  # reported; the parent does this half itself
+    except BaseException as exc:  # reported; the parent does this work itself
         result = ("failed", f"{type(exc).__name__}: {exc}")
     try:
         send.send(result)

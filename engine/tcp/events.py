@@ -55,18 +55,16 @@ def openers(p: PacketTable, table: ConversationTable) -> np.ndarray:
     gathering the conversations, so an analysis may know it before the TCP summary ran."""
     lane = np.full(len(table), -1, dtype=np.int64)
     is_tcp = table.kind == Kind.TCP
-    seen = np.zeros(len(table), dtype=bool)
     for a in range(0, len(p), _STEP):  # in file order: a conversation's first SYN comes first
         flags = p.tcp_flags[a : a + _STEP]
         rows = np.flatnonzero((flags & SYN != 0) & (flags & ACK == 0))
         conv = p.conv[a : a + _STEP][rows]
         keep = conv >= 0
         rows, conv = rows[keep], conv[keep]
-        keep = is_tcp[conv] & ~seen[conv]
+        keep = is_tcp[conv] & (lane[conv] < 0)  # (an earlier step may have found it)
         rows, conv = rows[keep], conv[keep]
         convs, first = np.unique(conv, return_index=True)
         lane[convs] = p.direction[a : a + _STEP][rows[first]]
-        seen[convs] = True
         release_pages(p.tcp_flags, p.conv, p.direction)
     return lane
 

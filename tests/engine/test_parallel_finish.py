@@ -16,7 +16,7 @@ import pytest
 
 import engine.tcp.batches as batches
 import engine.tcp.summary as summary
-from engine import WIRESHARK, LoadCancelled, extract_flows_from_file
+from engine import WIRESHARK, FlowResult, LoadCancelled, extract_flows_from_file
 from engine.cancel import cancel_scope, checkpoint
 from engine.parallel.halves import _split, map_halves
 from tests.engine.bigger import bigger_capture
@@ -112,13 +112,13 @@ def test_tcp_summary_in_halves_equals_one_process(tmp_path: Path, monkeypatch: p
                                           err_msg=field.name)
 
 
-def _app_columns_equal(a: object, b: object) -> None:
+def _app_columns_equal(a: FlowResult, b: FlowResult) -> None:
     from engine.app.fields import ORDER
 
-    extra_a, extra_b = a.conversations.extra, b.conversations.extra  # type: ignore[attr-defined]
+    extra_a, extra_b = a.conversations.extra, b.conversations.extra
     for name in ORDER:
         np.testing.assert_array_equal(extra_b[name], extra_a[name], err_msg=name)
-    assert b.plugin_data["app"].names.entries == a.plugin_data["app"].names.entries  # type: ignore[attr-defined]
+    assert b.plugin_data["app"].names.entries == a.plugin_data["app"].names.entries
 
 
 def test_application_layer_ahead_equals_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,12 +132,12 @@ def test_application_layer_ahead_equals_in_order(monkeypatch: pytest.MonkeyPatch
     parent = os.getpid()
     kept: list[int] = []
 
-    def work(result: object) -> tuple[int, object]:
-        return os.getpid(), app_findings(result)  # type: ignore[arg-type]
+    def work(result: FlowResult) -> tuple[int, Any]:
+        return os.getpid(), app_findings(result)
 
-    def keep(result: object, found: tuple[int, object]) -> None:
+    def keep(result: FlowResult, found: tuple[int, Any]) -> None:
         kept.append(found[0])
-        keep_findings(result, found[1])  # type: ignore[arg-type]
+        keep_findings(result, found[1])
 
     monkeypatch.setitem(hooks.AHEAD, add_app_columns, hooks.Ahead(work, keep, lambda r: True))
     assert hooks.ANALYSES.index(add_app_columns) > 0
@@ -174,9 +174,6 @@ def test_an_analysis_whose_child_fails_runs_here(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(hooks, "ANALYSES", [first, picky])
     monkeypatch.setitem(hooks.AHEAD, picky, hooks.Ahead(picky_work, keep, lambda r: True))
-    import engine.analyses
-
-    monkeypatch.setattr(engine.analyses, "ANALYSES", hooks.ANALYSES)
     from tests.conftest import CAPTURES
 
     with extract_flows_from_file(CAPTURES / "zeek-dns53.pcap",
@@ -221,7 +218,6 @@ def test_cancel_while_an_analysis_runs_ahead_stops_its_child(
         raise AssertionError("never reached")
 
     monkeypatch.setattr(hooks, "ANALYSES", [first, slow])
-    monkeypatch.setattr(engine.analyses, "ANALYSES", hooks.ANALYSES)
     monkeypatch.setitem(hooks.AHEAD, slow, hooks.Ahead(slow_work, lambda r, f: None,
                                                        lambda r: True))
     from tests.conftest import CAPTURES

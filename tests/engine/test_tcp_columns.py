@@ -15,6 +15,7 @@ from engine import WIRESHARK, Kind, extract_flows_from_file
 from engine.cli import main
 from engine.columns import COLUMNS as EXTRA_COLUMNS
 from engine.export.conversations import csv_text, to_json_document
+from engine.table import ConversationTable
 from tests.conftest import CAPTURES
 
 TEXT = ("client_state", "server_state", "status", "conn_state", "history", "client")
@@ -131,10 +132,8 @@ def test_openers_are_the_summary_clients_that_are_no_guess(capture_path: Path) -
     from engine.tcp.events import openers
 
     with extract_flows_from_file(capture_path, WIRESHARK) as r:
-        t = r.conversations
-        expected = np.where(t.extra["partial"] == 0,
-                            np.where(t.extra["client"] == "B", 1, 0), -1)
-        np.testing.assert_array_equal(openers(r.inner_view(), t), expected)
+        np.testing.assert_array_equal(openers(r.inner_view(), r.conversations),
+                                      _summary_openers(r.conversations))
 
 
 def test_openers_on_the_application_truth_set() -> None:
@@ -144,8 +143,11 @@ def test_openers_on_the_application_truth_set() -> None:
 
     paths = [APP / name for name in APP_CAPTURES]
     with extract_flows_from_file(paths, WIRESHARK) as r:
-        t = r.conversations
-        expected = np.where(t.extra["partial"] == 0,
-                            np.where(t.extra["client"] == "B", 1, 0), -1)
+        expected = _summary_openers(r.conversations)
         assert (expected == 0).sum() > 100
-        np.testing.assert_array_equal(openers(r.inner_view(), t), expected)
+        np.testing.assert_array_equal(openers(r.inner_view(), r.conversations), expected)
+
+
+def _summary_openers(t: ConversationTable) -> np.ndarray:
+    """The TCP summary's client (0: A, 1: B) where it is no guess, else -1."""
+    return np.where(t.extra["partial"] == 0, np.where(t.extra["client"] == "B", 1, 0), -1)
