@@ -17,6 +17,7 @@ from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
 
+from gui.collector import collect_on_gui_thread
 from gui.settings import APPLICATION, ORGANIZATION
 
 
@@ -84,6 +85,7 @@ def application(qt_args: Sequence[str] = ()) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("Flowscope")
     app.setDesktopFileName("flowscope")
+    collect_on_gui_thread(app)
     return app
 
 

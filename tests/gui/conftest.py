@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from engine import WIRESHARK, FlowResult, extract_flows_from_file
 from engine.columns import COLUMNS as EXTRA_COLUMNS
+from gui.collector import collect_on_gui_thread
 from gui.jobs import Job
 from gui.table.data import ConversationData
 from gui.window import MainWindow
@@ -31,6 +32,13 @@ def private_settings(tmp_path: Path) -> Iterator[Path]:
     folder.mkdir()
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
     yield folder
+
+
+@pytest.fixture(autouse=True)
+def collector_on_the_gui_thread(qapp) -> None:  # type: ignore[no-untyped-def]
+    """As in the application: cyclic garbage (widgets earlier tests left in cycles among it)
+    is collected on the GUI thread, never by a loading thread (see gui.collector)."""
+    collect_on_gui_thread(qapp)
 
 
 @pytest.fixture(autouse=True)
