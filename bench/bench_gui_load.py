@@ -39,6 +39,8 @@ from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine import WIRESHARK, extract_flows_from_file  # noqa: E402
+from gui.app import application  # noqa: E402
+from gui.collector import collect_on_gui_thread  # noqa: E402
 from gui.table.data import ConversationData  # noqa: E402
 from gui.window import MainWindow  # noqa: E402
 
@@ -311,7 +313,8 @@ def main() -> None:
     if path is None:
         args.workdir.mkdir(parents=True, exist_ok=True)
         path, _manifest = synthetic_capture(args.workdir, args.packets, args.flows)
-    app = QApplication.instance() or QApplication(["bench"])
+    app = application()  # as gui.app.start sets the application up
+    collect_on_gui_thread(app)
     print(f"{path} ({path.stat().st_size / 1e6:.0f} MB), switch interval "
           f"{sys.getswitchinterval() * 1000:.1f} ms, platform {app.platformName()}")
     if not args.no_engine:

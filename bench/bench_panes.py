@@ -44,6 +44,8 @@ from engine.packets import Kind  # noqa: E402
 from engine.tcp_graphs import stream_graph_data  # noqa: E402
 from engine.zwave.protocol import ZWAVE  # noqa: E402
 from engine.zwave.synth import main as zwave_synth  # noqa: E402
+from gui.app import application  # noqa: E402
+from gui.collector import collect_on_gui_thread  # noqa: E402
 from gui.panes.details import DetailsPanel  # noqa: E402
 from gui.panes.timeline.stream_graphs import GRAPH_TITLES, GraphKind  # noqa: E402
 from gui.table.data import ConversationData  # noqa: E402
@@ -224,7 +226,8 @@ def main() -> int:
     parser.add_argument("--graphs-only", action="store_true", help="time the stream graphs only")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication([])
+    app = application()  # as gui.app.start sets the application up
+    collect_on_gui_thread(app)
     details = DetailsPanel()
     details.resize(1300, 700)
     details.show()

@@ -85,7 +85,6 @@ def application(qt_args: Sequence[str] = ()) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("Flowscope")
     app.setDesktopFileName("flowscope")
-    collect_on_gui_thread(app)
     return app
 
 
@@ -106,6 +105,7 @@ def start(argv: Sequence[str] | None = None) -> tuple[object, FileOpenRelay]:
     relay = FileOpenRelay(app)
     app.installEventFilter(relay)
     window = MainWindow()
+    collect_on_gui_thread(app)  # start-up is done: what it made is frozen
     window.show()
     if args.index:
         window.index_mode.open_index(args.index)
