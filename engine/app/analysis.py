@@ -31,7 +31,7 @@ from ..tcp.events import openers
 from . import dns
 from .banners import ftp_channels
 from .detect import Heads, nominate
-from .fields import COUNT_FIELDS, empty_columns
+from .fields import COUNT_FIELDS, FIELDS, empty_columns
 from .inspect import (
     INSPECTORS,
     ONE_BY_ONE,
@@ -93,14 +93,32 @@ def app_findings(result: FlowResult) -> tuple[dict[str, np.ndarray], NameTable]:
     """The application columns and the names from the capture's DNS. Reads the packets only
     (who opened each TCP connection from its first SYN, not from the TCP summary), so it may
     run ahead of the other analyses, in a forked copy (:class:`engine.hooks.Ahead`)."""
+    columns, sparse, names = _findings(result)
+    return _unpacked(len(result.conversations), sparse, columns), names
+
+
+#: a column as its known rows and their values (how most columns are found, and how they
+#: travel between processes: a text column pickled whole goes value by value, and costs the
+#: two processes about ten times more)
+Packed = tuple[np.ndarray, list[object]]
+#: the columns that passes after the parsers read or write, kept whole while they run
+_WHOLE = ("service", "service_by", "server_name", "parent", "http_requests", "dns_queries",
+          "tls_sni", "quic_sni", "http_host", "dns_name", "a_name", "b_name")
+
+
+def _findings(result: FlowResult) -> tuple[dict[str, np.ndarray], dict[str, Packed],
+                                           NameTable]:
+    """(the columns of :data:`_WHOLE`, every other column as its known rows and values, the
+    names): the parsers' metadata goes straight from their records to the rows and values
+    lists, never through a whole text column the passes do not need."""
     with _collector_paused():
         table = result.conversations
-        columns = empty_columns(len(table))
+        columns = empty_columns(len(table), _WHOLE)
         opener = openers(result.inner_view(), table)
         o = openings(result)
         reader = PayloadReader(result)
         found = _inspect(result, o, reader, opener[o.rows])
-        _store(columns, o, found)
+        sparse = _store(columns, o, found)
         _link_ftp_data(result, columns, opener)
         _guess_by_port(result, columns)
         _count_requests(result, reader, columns)
@@ -109,7 +127,7 @@ def app_findings(result: FlowResult) -> tuple[dict[str, np.ndarray], NameTable]:
         _server_names(columns)
         named = endpoint_names(names, table)
         columns["a_name"], columns["b_name"] = named["a"], named["b"]
-        return columns, names
+        return columns, sparse, names
 
 
 def keep_findings(result: FlowResult, found: tuple[dict[str, np.ndarray], NameTable]) -> None:
@@ -118,16 +136,10 @@ def keep_findings(result: FlowResult, found: tuple[dict[str, np.ndarray], NameTa
     result.plugin_data["app"] = AppData(names)
 
 
-#: a column as it travels between processes: the rows that are known and their values
-Packed = tuple[np.ndarray, list[object]]
-
-
 def _packed_findings(result: FlowResult) -> tuple[dict[str, Packed], NameTable]:
     """:func:`app_findings` as the forked copy sends them back: each column as its known rows
-    and their values as a list (a text column pickled whole goes value by value, and costs the
-    two processes about ten times more)."""
-    columns, names = app_findings(result)
-    packed: dict[str, Packed] = {}
+    and their values as a list."""
+    columns, packed, names = _findings(result)
     for name, column in columns.items():
         rows = np.flatnonzero(column != (-1 if name in COUNT_FIELDS else ""))
         packed[name] = (rows, column[rows].tolist())
@@ -136,11 +148,18 @@ def _packed_findings(result: FlowResult) -> tuple[dict[str, Packed], NameTable]:
 
 def _keep_packed(result: FlowResult, found: tuple[dict[str, Packed], NameTable]) -> None:
     packed, names = found
-    columns = empty_columns(len(result.conversations))
+    keep_findings(result, (_unpacked(len(result.conversations), packed), names))
+
+
+def _unpacked(n: int, packed: dict[str, Packed],
+              whole: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Every application column for ``n`` rows: ``whole`` as they are, ``packed`` filled in."""
+    columns = empty_columns(n)
+    columns.update(whole or {})
     for name, (rows, values) in packed.items():
         if rows.size:
             columns[name][rows] = values
-    keep_findings(result, (columns, names))
+    return columns
 
 
 def _worth_running_ahead(result: FlowResult) -> bool:
@@ -215,7 +234,10 @@ def _inspect_deeper(result: FlowResult, o: Openings, reader: PayloadReader,
                 break
 
 
-def _store(columns: dict[str, np.ndarray], o: Openings, found: list[Found | None]) -> None:
+def _store(columns: dict[str, np.ndarray], o: Openings,
+           found: list[Found | None]) -> dict[str, Packed]:
+    """The parsers' findings: written into ``columns`` where a column is there, else returned
+    as known rows and values."""
     rows = o.rows.tolist()
     hits = [(rows[i], f) for i, f in enumerate(found) if f is not None]
     values: dict[str, tuple[list[int], list[object]]] = {
@@ -232,9 +254,17 @@ def _store(columns: dict[str, np.ndarray], o: Openings, found: list[Found | None
                 pair = values[name] = ([], [])
             pair[0].append(row)
             pair[1].append(value)
+    sparse: dict[str, Packed] = {}
+    service_by = values.pop("service_by")[0]
+    if service_by:
+        columns["service_by"][np.array(service_by, dtype=np.int64)] = "content"
     for name, (where, vals) in values.items():
-        if name in columns and where:
-            columns[name][np.array(where, dtype=np.int64)] = vals
+        if name in columns:
+            if where:
+                columns[name][np.array(where, dtype=np.int64)] = vals
+        elif name in FIELDS and where:
+            sparse[name] = (np.array(where, dtype=np.int64), vals)
+    return sparse
 
 
 def _guess_by_port(result: FlowResult, columns: dict[str, np.ndarray]) -> None:

@@ -7,6 +7,7 @@ and JSON lists in the export.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -107,6 +108,7 @@ ORDER = ["service", "service_by", "server_name", "parent", "tls_version", "tls_c
          "http_status", "http_content_type", "dns_queries", "dns_name", "dns_type",
          "dns_rcode", "dns_answers", "ssh_client", "ssh_server", "banner", "ftp_user",
          "a_name", "b_name"]
+FIELDS = frozenset(ORDER)
 #: aliases the filter accepts (``ja4 t13d…`` matches either JA4 column)
 ALIASES = {"tls_ja4": ("ja4",), "quic_ja4": ("ja4",), "tls_ja3": ("ja3",),
            "tls_ja3s": ("ja3s",), "tls_sni": ("sni",), "service": ("app",),
@@ -130,10 +132,10 @@ def _spec(name: str) -> ColumnSpec:
 declare_columns(*(_spec(name) for name in ORDER))
 
 
-def empty_columns(n: int) -> dict[str, np.ndarray]:
-    """Every application column for ``n`` rows, all "not known"."""
+def empty_columns(n: int, names: Iterable[str] = ORDER) -> dict[str, np.ndarray]:
+    """The application columns (every one, or ``names``) for ``n`` rows, all "not known"."""
     out: dict[str, np.ndarray] = {}
-    for name in ORDER:
+    for name in names:
         if name in COUNT_FIELDS:
             out[name] = np.full(n, -1, dtype=np.int64)
         else:
