@@ -28,7 +28,8 @@ from ..packets import ACK, Kind
 from ..result import FlowResult
 from ..tcp.expert_flags import flag_names, notes
 from ..tcp.expert_store import KEY, TcpExpert
-from .conversations import capture_record, flag_string
+from .conversations import capture_record
+from .records import flag_string
 
 M32 = 0xFFFFFFFF
 
