@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import ipaddress
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -237,27 +238,31 @@ def _inspect_deeper(result: FlowResult, o: Openings, reader: PayloadReader,
 def _store(columns: dict[str, np.ndarray], o: Openings,
            found: list[Found | None]) -> dict[str, Packed]:
     """The parsers' findings: written into ``columns`` where a column is there, else returned
-    as known rows and values."""
+    as known rows and values. Records with the same fields (one parser's, mostly) are read a
+    field at a time; values that say nothing ("" or None) are left out."""
     rows = o.rows.tolist()
     hits = [(rows[i], f) for i, f in enumerate(found) if f is not None]
+    columns["service_by"][np.array([row for row, _ in hits], dtype=np.int64)] = "content"
     values: dict[str, tuple[list[int], list[object]]] = {
         "service": ([row for row, f in hits if f.service], [f.service for _, f in hits
-                                                             if f.service]),
-        "service_by": ([row for row, _ in hits], ["content"] * len(hits)),
-    }
-    for row, f in hits:
-        for name, value in f.meta.items():
-            if value == "" or value is None:
-                continue
-            pair = values.get(name)
-            if pair is None:
-                pair = values[name] = ([], [])
-            pair[0].append(row)
-            pair[1].append(value)
+                                                             if f.service])}
+    alike: dict[tuple[str, ...], list[tuple[int, Found]]] = {}
+    for hit in hits:
+        alike.setdefault(tuple(hit[1].meta), []).append(hit)
+    for names, group in alike.items():
+        where = [row for row, _ in group]
+        metas = [f.meta for _, f in group]
+        for name in names:
+            got = list(map(operator.itemgetter(name), metas))
+            pair = values.setdefault(name, ([], []))
+            if "" in got or None in got:
+                known = [k for k, v in enumerate(got) if v != "" and v is not None]
+                pair[0].extend(where[k] for k in known)
+                pair[1].extend(got[k] for k in known)
+            else:
+                pair[0].extend(where)
+                pair[1].extend(got)
     sparse: dict[str, Packed] = {}
-    service_by = values.pop("service_by")[0]
-    if service_by:
-        columns["service_by"][np.array(service_by, dtype=np.int64)] = "content"
     for name, (where, vals) in values.items():
         if name in columns:
             if where:
