@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 
 from . import accel
 from .tls import ClientHello, ServerHello
@@ -20,7 +21,7 @@ _JA4_VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300:
 _SNI, _ALPN = 0x0000, 0x0010
 
 
-def _dash(values: list[int] | tuple[int, ...]) -> str:
+def _dash(values: Sequence[int]) -> str:
     """Decimal values joined by "-", GREASE left out (JA3's lists)."""
     fast = accel.FAST
     if fast is not None:
@@ -30,14 +31,32 @@ def _dash(values: list[int] | tuple[int, ...]) -> str:
     return py_dash(values)
 
 
-def py_dash(values: list[int] | tuple[int, ...]) -> str:
+def py_dash(values: Sequence[int]) -> str:
     """:func:`_dash` in Python (the reference for the compiled one)."""
     return "-".join([str(v) for v in values if v not in GREASE])
 
 
 def ja3_string(hello: ClientHello) -> str:
-    return ",".join((str(hello.version), _dash(hello.ciphers), _dash(hello.extensions),
-                     _dash(hello.groups), "-".join(str(v) for v in hello.point_formats)))
+    return _ja3_text(hello.version, hello.ciphers, hello.extensions, hello.groups,
+                     hello.point_formats)
+
+
+def _ja3_text(version: int, ciphers: Sequence[int], extensions: Sequence[int],
+              groups: Sequence[int], point_formats: Sequence[int]) -> str:
+    """The string JA3 hashes (one compiled call when the module is there)."""
+    fast = accel.FAST
+    if fast is not None:
+        text: str | None = fast.ja3_text(version, ciphers, extensions, groups, point_formats)
+        if text is not None:
+            return text
+    return py_ja3_text(version, ciphers, extensions, groups, point_formats)
+
+
+def py_ja3_text(version: int, ciphers: Sequence[int], extensions: Sequence[int],
+                groups: Sequence[int], point_formats: Sequence[int]) -> str:
+    """:func:`_ja3_text` in Python (the reference for the compiled one)."""
+    return ",".join((str(version), py_dash(ciphers), py_dash(extensions), py_dash(groups),
+                     "-".join(str(v) for v in point_formats)))
 
 
 def ja3(hello: ClientHello) -> str:
@@ -52,8 +71,7 @@ _CACHE = 4096
 @functools.lru_cache(maxsize=_CACHE)
 def _ja3(version: int, ciphers: tuple[int, ...], extensions: tuple[int, ...],
          groups: tuple[int, ...], point_formats: tuple[int, ...]) -> str:
-    raw = ",".join((str(version), _dash(ciphers), _dash(extensions), _dash(groups),
-                    "-".join(str(v) for v in point_formats)))
+    raw = _ja3_text(version, ciphers, extensions, groups, point_formats)
     return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -104,6 +122,21 @@ def py_hex_list(values: tuple[int, ...], sort: bool, drop_sni_alpn: bool) -> tup
     return ",".join([f"{v:04x}" for v in ordered]), len(kept)
 
 
+def _ja4_lists(ciphers: tuple[int, ...], extensions: tuple[int, ...],
+               signature_algorithms: tuple[int, ...]) -> tuple[tuple[str, int], ...]:
+    """The three lists JA4 hashes (:func:`_hex_list` of the ciphers sorted, the extensions
+    sorted without SNI and ALPN, the signature algorithms in order), in one compiled call
+    when the module is there."""
+    fast = accel.FAST
+    if fast is not None:
+        lists: tuple[tuple[str, int], ...] | None = fast.ja4_lists(ciphers, extensions,
+                                                                   signature_algorithms)
+        if lists is not None:
+            return lists
+    return (_hex_list(ciphers, True, False), _hex_list(extensions, True, True),
+            _hex_list(signature_algorithms, False, False))
+
+
 def ja4(hello: ClientHello, transport: str) -> str:
     """JA4 of a ClientHello; ``transport`` is "t" (TCP), "q" (QUIC) or "d" (DTLS)."""
     return _ja4(transport, hello.version, tuple(hello.supported_versions), bool(hello.sni),
@@ -122,9 +155,8 @@ def _ja4(transport: str, legacy: int, supported: tuple[int, ...], sni: bool,
         version = min(versions)
     else:
         version = legacy
-    ciphers, cipher_count = _hex_list(all_ciphers, True, False)
-    extensions, extension_count = _hex_list(all_extensions, True, True)
-    sigs, sig_count = _hex_list(signature_algorithms, False, False)
+    (ciphers, cipher_count), (extensions, extension_count), (sigs, sig_count) = _ja4_lists(
+        all_ciphers, all_extensions, signature_algorithms)
     head = (f"{transport}{_JA4_VERSIONS.get(version, '00')}"
             f"{'d' if sni else 'i'}{min(cipher_count, 99):02d}"
             f"{min(extension_count, 99):02d}{alpn}")

@@ -253,6 +253,24 @@ def test_fingerprint_lists_agree(values: list[int], sort: bool, drop: bool) -> N
             == fingerprints.py_hex_list(tuple(values), sort, drop))
 
 
+@given(st.integers(-3, 1 << 17), VALUES, VALUES, VALUES, VALUES)
+@settings(max_examples=300, deadline=None)
+def test_fingerprint_texts_agree(version: int, ciphers: list[int], extensions: list[int],
+                                 sigs: list[int], points: list[int]) -> None:
+    """The one-call JA3 text and JA4 lists equal their Python references (values outside
+    0..0xffff make the compiled side hand back to Python)."""
+    assert (fingerprints._ja3_text(version, ciphers, extensions, sigs, points)
+            == fingerprints.py_ja3_text(version, ciphers, extensions, sigs, points))
+    assert (fingerprints._ja4_lists(tuple(ciphers), tuple(extensions), tuple(sigs))
+            == (fingerprints.py_hex_list(tuple(ciphers), True, False),
+                fingerprints.py_hex_list(tuple(extensions), True, True),
+                fingerprints.py_hex_list(tuple(sigs), False, False)))
+    if accel.FAST is not None and all(0 <= v <= 0xFFFF for v in
+                                      [version, *ciphers, *extensions, *sigs, *points]):
+        assert accel.FAST.ja3_text(version, ciphers, extensions, sigs, points) is not None
+        assert accel.FAST.ja4_lists(ciphers, extensions, sigs) is not None
+
+
 def _fingerprints(hello: tls.ClientHello) -> tuple[str, str]:
     """JA3 and JA4 computed afresh (not from the caches)."""
     h = hello

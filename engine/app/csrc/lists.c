@@ -74,15 +74,9 @@ static int compare_longs(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* hex_list(values, sort, drop_sni_alpn) -> ("002f,0035", count) or None for values outside
- * 0..0xffff: JA4's lists, GREASE left out, sorted or not, without 0x0000 and 0x0010 if asked;
- * count is the number of values without GREASE (before SNI and ALPN are dropped). */
-PyObject *hex_list(PyObject *self, PyObject *args)
+/* (values as hex text, count) like hex_list, or None for values outside 0..0xffff. */
+static PyObject *hex_list_of(PyObject *seq, int sort, int drop)
 {
-    PyObject *seq;
-    int sort = 0, drop = 0;
-    if (!PyArg_ParseTuple(args, "Opp", &seq, &sort, &drop))
-        return NULL;
     Py_ssize_t n, kept = 0;
     long *v = small_values(seq, &n);
     if (v == NULL)
@@ -112,3 +106,92 @@ PyObject *hex_list(PyObject *self, PyObject *args)
     return out;
 }
 
+/* hex_list(values, sort, drop_sni_alpn) -> ("002f,0035", count) or None for values outside
+ * 0..0xffff: JA4's lists, GREASE left out, sorted or not, without 0x0000 and 0x0010 if asked;
+ * count is the number of values without GREASE (before SNI and ALPN are dropped). */
+PyObject *hex_list(PyObject *self, PyObject *args)
+{
+    PyObject *seq;
+    int sort = 0, drop = 0;
+    if (!PyArg_ParseTuple(args, "Opp", &seq, &sort, &drop))
+        return NULL;
+    return hex_list_of(seq, sort, drop);
+}
+
+/* ja4_lists(ciphers, extensions, signature_algorithms) -> the three hex_list answers JA4
+ * hashes (ciphers sorted; extensions sorted, without SNI and ALPN; signature algorithms in
+ * order) in one call, or None when any has a value outside 0..0xffff. */
+PyObject *ja4_lists(PyObject *self, PyObject *args)
+{
+    PyObject *seqs[3];
+    static const int sort[3] = {1, 1, 0}, drop[3] = {0, 1, 0};
+    if (!PyArg_ParseTuple(args, "OOO", &seqs[0], &seqs[1], &seqs[2]))
+        return NULL;
+    PyObject *out = PyTuple_New(3);
+    if (out == NULL)
+        return NULL;
+    for (int k = 0; k < 3; k++) {
+        PyObject *one = hex_list_of(seqs[k], sort[k], drop[k]);
+        if (one == NULL || one == Py_None) {
+            Py_DECREF(out);
+            return one;
+        }
+        PyTuple_SET_ITEM(out, k, one);
+    }
+    return out;
+}
+
+/* Values as decimal text joined by '-' (GREASE left out if asked) at out; its length. */
+static Py_ssize_t put_dashed(char *out, const long *v, Py_ssize_t n, int skip)
+{
+    Py_ssize_t used = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (skip && is_grease(v[k]))
+            continue;
+        if (used)
+            out[used++] = '-';
+        used += put_decimal(out + used, (uint64_t)v[k]);
+    }
+    return used;
+}
+
+/* ja3_text(version, ciphers, extensions, groups, point_formats) -> the string JA3 hashes
+ * ("771,4865-4866,0-23,29-23,0"; GREASE left out except from the point formats, as
+ * fingerprints.ja3_string), or None when a value is outside 0..0xffff. */
+PyObject *ja3_text(PyObject *self, PyObject *args)
+{
+    long version;
+    PyObject *seqs[4];
+    if (!PyArg_ParseTuple(args, "lOOOO", &version, &seqs[0], &seqs[1], &seqs[2], &seqs[3]))
+        return NULL;
+    if (version < 0 || version > 0xFFFF)
+        return Py_NewRef(Py_None);
+    long *v[4] = {NULL, NULL, NULL, NULL};
+    Py_ssize_t n[4] = {0, 0, 0, 0}, total = 6;
+    PyObject *out = NULL;
+    for (int k = 0; k < 4; k++) {
+        v[k] = small_values(seqs[k], &n[k]);
+        if (v[k] == NULL) {
+            if (!PyErr_Occurred())
+                out = Py_NewRef(Py_None);
+            goto done;
+        }
+        total += n[k] * 6 + 1;
+    }
+    char *text = PyMem_Malloc((size_t)total);
+    if (text == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t used = put_decimal(text, (uint64_t)version);
+    for (int k = 0; k < 4; k++) {
+        text[used++] = ',';
+        used += put_dashed(text + used, v[k], n[k], k < 3);
+    }
+    out = PyUnicode_FromStringAndSize(text, used);
+    PyMem_Free(text);
+done:
+    for (int k = 0; k < 4; k++)
+        PyMem_Free(v[k]);
+    return out;
+}

@@ -67,6 +67,8 @@ static PyMethodDef methods[] = {
     {"certificate_fields", certificate_fields, METH_VARARGS, "A certificate's names and times"},
     {"decimal_list", decimal_list, METH_VARARGS, "JA3's dash-joined decimal lists"},
     {"hex_list", hex_list, METH_VARARGS, "JA4's comma-joined hex lists and their size"},
+    {"ja4_lists", ja4_lists, METH_VARARGS, "JA4's three hex lists and their sizes"},
+    {"ja3_text", ja3_text, METH_VARARGS, "The string JA3 hashes"},
     {NULL, NULL, 0, NULL},
 };
 

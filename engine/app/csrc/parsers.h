@@ -107,5 +107,7 @@ PyObject *certificate_fields(PyObject *self, PyObject *args);
 /* lists.c */
 PyObject *decimal_list(PyObject *self, PyObject *args);
 PyObject *hex_list(PyObject *self, PyObject *args);
+PyObject *ja4_lists(PyObject *self, PyObject *args);
+PyObject *ja3_text(PyObject *self, PyObject *args);
 
 #endif
