@@ -71,7 +71,19 @@ _CACHE = 4096
 @functools.lru_cache(maxsize=_CACHE)
 def _ja3(version: int, ciphers: tuple[int, ...], extensions: tuple[int, ...],
          groups: tuple[int, ...], point_formats: tuple[int, ...]) -> str:
-    raw = _ja3_text(version, ciphers, extensions, groups, point_formats)
+    fast = accel.FAST
+    if fast is not None:  # the text and its MD5 in one compiled call
+        digest: str | None = fast.ja3_text(version, ciphers, extensions, groups, point_formats,
+                                           True)
+        if digest is not None:
+            return digest
+    return py_ja3(version, ciphers, extensions, groups, point_formats)
+
+
+def py_ja3(version: int, ciphers: Sequence[int], extensions: Sequence[int],
+           groups: Sequence[int], point_formats: Sequence[int]) -> str:
+    """:func:`_ja3` in Python (the reference for the compiled one)."""
+    raw = py_ja3_text(version, ciphers, extensions, groups, point_formats)
     return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -81,7 +93,17 @@ def ja3s(hello: ServerHello) -> str:
 
 @functools.lru_cache(maxsize=_CACHE)
 def _ja3s(version: int, cipher: int, extensions: tuple[int, ...]) -> str:
-    raw = f"{version},{cipher},{_dash(extensions)}"
+    fast = accel.FAST
+    if fast is not None:
+        digest: str | None = fast.ja3s_md5(version, cipher, extensions)
+        if digest is not None:
+            return digest
+    return py_ja3s(version, cipher, extensions)
+
+
+def py_ja3s(version: int, cipher: int, extensions: Sequence[int]) -> str:
+    """:func:`_ja3s` in Python (the reference for the compiled one)."""
+    raw = f"{version},{cipher},{py_dash(extensions)}"
     return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -122,19 +144,31 @@ def py_hex_list(values: tuple[int, ...], sort: bool, drop_sni_alpn: bool) -> tup
     return ",".join([f"{v:04x}" for v in ordered]), len(kept)
 
 
-def _ja4_lists(ciphers: tuple[int, ...], extensions: tuple[int, ...],
-               signature_algorithms: tuple[int, ...]) -> tuple[tuple[str, int], ...]:
-    """The three lists JA4 hashes (:func:`_hex_list` of the ciphers sorted, the extensions
-    sorted without SNI and ALPN, the signature algorithms in order), in one compiled call
-    when the module is there."""
+def _ja4_hashes(ciphers: tuple[int, ...], extensions: tuple[int, ...],
+                signature_algorithms: tuple[int, ...]) -> tuple[int, int, str, str]:
+    """(cipher count, extension count, cipher hash, extension hash) of JA4 (its lists built
+    and hashed in one compiled call when the module is there)."""
     fast = accel.FAST
     if fast is not None:
-        lists: tuple[tuple[str, int], ...] | None = fast.ja4_lists(ciphers, extensions,
-                                                                   signature_algorithms)
-        if lists is not None:
-            return lists
-    return (_hex_list(ciphers, True, False), _hex_list(extensions, True, True),
-            _hex_list(signature_algorithms, False, False))
+        hashes: tuple[int, int, str, str] | None = fast.ja4_hashes(ciphers, extensions,
+                                                                    signature_algorithms)
+        if hashes is not None:
+            return hashes
+    return py_ja4_hashes(ciphers, extensions, signature_algorithms)
+
+
+def py_ja4_hashes(ciphers: tuple[int, ...], extensions: tuple[int, ...],
+                  signature_algorithms: tuple[int, ...]) -> tuple[int, int, str, str]:
+    """:func:`_ja4_hashes` in Python (the reference for the compiled one): the first 12 hex
+    digits of the SHA-256 of the sorted cipher list, and of the sorted extensions without SNI
+    and ALPN followed by the signature algorithms; twelve zeros for an empty list."""
+    cipher_text, cipher_count = _hex_list(ciphers, True, False)
+    extension_text, extension_count = _hex_list(extensions, True, True)
+    sigs, sig_count = _hex_list(signature_algorithms, False, False)
+    cipher_hash = _hash12(cipher_text) if cipher_count else "0" * 12
+    raw = f"{extension_text}_{sigs}" if sig_count else extension_text
+    ext_hash = _hash12(raw) if extension_count else "0" * 12
+    return cipher_count, extension_count, cipher_hash, ext_hash
 
 
 def ja4(hello: ClientHello, transport: str) -> str:
@@ -155,12 +189,8 @@ def _ja4(transport: str, legacy: int, supported: tuple[int, ...], sni: bool,
         version = min(versions)
     else:
         version = legacy
-    (ciphers, cipher_count), (extensions, extension_count), (sigs, sig_count) = _ja4_lists(
+    cipher_count, extension_count, cipher_hash, ext_hash = _ja4_hashes(
         all_ciphers, all_extensions, signature_algorithms)
-    head = (f"{transport}{_JA4_VERSIONS.get(version, '00')}"
-            f"{'d' if sni else 'i'}{min(cipher_count, 99):02d}"
-            f"{min(extension_count, 99):02d}{alpn}")
-    cipher_hash = _hash12(ciphers) if cipher_count else "0" * 12
-    raw = f"{extensions}_{sigs}" if sig_count else extensions
-    ext_hash = _hash12(raw) if extension_count else "0" * 12
-    return f"{head}_{cipher_hash}_{ext_hash}"
+    return (f"{transport}{_JA4_VERSIONS.get(version, '00')}{'d' if sni else 'i'}"
+            f"{min(cipher_count, 99):02d}{min(extension_count, 99):02d}{alpn}_{cipher_hash}_"
+            f"{ext_hash}")
