@@ -43,6 +43,20 @@ def release_pages(*arrays: Any) -> None:
                 mm.madvise(mmap.MADV_DONTNEED)
 
 
+def release_range(array: Any, start: int, stop: int) -> None:
+    """Drop the resident pages of ``array[start:stop]`` (a memory-mapped byte array mapped
+    from the file's start), whole pages only; cheap when the stretch is short."""
+    mm = getattr(array, "_mmap", None)
+    if not isinstance(mm, mmap.mmap) or not hasattr(mm, "madvise"):
+        return
+    page = mmap.PAGESIZE
+    first = (start // page) * page
+    stop = min(stop, len(mm))
+    if stop > first:
+        with contextlib.suppress(ValueError, OSError):
+            mm.madvise(mmap.MADV_DONTNEED, first, stop - first)
+
+
 def take(column: np.ndarray, index: np.ndarray) -> np.ndarray:
     """``column[index]``, letting go of the pages a memory-mapped column had mapped for it: a
     gather scattered over a spilled column would otherwise leave most of it resident."""

@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import FlowError
 from ..follow import conversation_stream
 from ..hooks import register_analysis
+from ..packet_store import take
 from ..packets import Kind
 from ..protocols import format_address
 from ..result import FlowResult
@@ -283,7 +284,7 @@ def _count_requests(result: FlowResult, reader: PayloadReader,
     http = np.flatnonzero((columns["service"] == "http") & by_content)
     if http.size:
         packets = conversation_packets(result, http)
-        packets = packets[p.payload_len[packets] > 0]
+        packets = packets[take(p.payload_len, packets) > 0]
         head, size = reader.head_matrix(packets, 4)
         starts = np.zeros(packets.size, dtype=bool)
         for method in _METHODS:
@@ -321,9 +322,9 @@ def _dns_names(result: FlowResult, reader: PayloadReader,
     mdns = np.asarray(columns["service"] == "mdns", dtype=bool)
     for part in np.split(udp_rows, np.flatnonzero(np.diff(batch)) + 1):
         packets = conversation_packets(result, part)
-        multicast = mdns[p.conv[packets]]
+        multicast = mdns[take(p.conv, packets)]
         buffer, starts, sizes = reader.spans(packets)
-        when = p.ts_ns[packets].tolist()
+        when = take(p.ts_ns, packets).tolist()
         names.add_many((address, name, when[k]) for k, address, name in dns.answered_names(
             buffer, starts, sizes, multicast, responses_only=True))
         reader.release()  # the pages of the capture the compiled pass mapped

@@ -19,7 +19,7 @@ from ..capture.ranges import read_pieces
 from ..capture.source import source_array
 from ..errors import FlowError
 from ..follow import conversation_stream
-from ..packet_store import release_pages, take
+from ..packet_store import release_pages, release_range, take
 from ..packets import Kind, PacketTable
 from ..result import FlowResult
 
@@ -31,6 +31,9 @@ WIDTH = 64
 #: 64 KiB or more around it (the kernel's fault-around), and reads scattered over a big capture
 #: would otherwise keep most of the file resident (counted in the process's RSS)
 RELEASE_EVERY = 512
+
+#: captures up to this size are read through their memory map in passes over many packets
+SCATTERED_MAP_LIMIT = 1 << 30
 
 
 @dataclass
@@ -142,10 +145,10 @@ def _sequence_order(result: FlowResult, packets: np.ndarray, skip: np.ndarray,
     block = packets[tcp_rows]  # [m, 2, depth]
     valid = block >= 0
     safe = np.where(valid, block, 0)
-    seq = p.seq[safe].astype(np.int64)
-    size = np.where(valid, p.payload_len[safe], 0).astype(np.int64)
-    off = p.payload_off[safe].astype(np.int64)
-    short = valid & (p.caplen[safe].astype(np.int64) - off < size)  # cut by the snap length
+    seq = take(p.seq, safe).astype(np.int64)
+    size = np.where(valid, take(p.payload_len, safe), 0).astype(np.int64)
+    off = take(p.payload_off, safe).astype(np.int64)
+    short = valid & (take(p.caplen, safe).astype(np.int64) - off < size)  # cut by the snap length
     rel = (seq - seq[:, :, :1]) & 0xFFFFFFFF
     rel = np.where(rel >= 1 << 31, rel - (1 << 32), rel)  # before the first packet: negative
     rel = np.where(valid, rel, np.iinfo(np.int64).max)
@@ -185,6 +188,12 @@ class PayloadReader:
         self.array = source_array(result.source)
         #: the same bytes for slicing (a numpy slice of a memory map costs far more)
         self.view = memoryview(self.array.data) if self.array is not None else None
+        #: the map, for passes that read many scattered packets at once — only on a capture
+        #: small enough that mapping all of it is fine: a read through the map maps the page
+        #: cache's folio around it (hundreds of kB), so one pass over a big capture's packets
+        #: would hold hundreds of MB; those are read with pread instead
+        self.scattered_view = (self.view if self.view is not None
+                               and len(self.view) <= SCATTERED_MAP_LIMIT else None)
         self._reads = 0
 
     def touched(self, reads: int) -> None:
@@ -209,9 +218,9 @@ class PayloadReader:
         if size <= 0:
             return b""
         start = int(p.offset[packet]) + off + skip
-        if self.view is not None:
+        if self.scattered_view is not None:
             self.touched(1)
-            return bytes(self.view[start : start + size])
+            return bytes(self.scattered_view[start : start + size])
         return self.result.source.read(start, size)
 
     def captured(self, packets: np.ndarray) -> np.ndarray:
@@ -229,15 +238,15 @@ class PayloadReader:
         memory-mapped, else the payloads read and joined."""
         sizes = self.captured(packets)
         p = self.p
-        starts = (p.offset[packets] + p.payload_off[packets]).astype(np.int64)
+        starts = (take(p.offset, packets) + take(p.payload_off, packets)).astype(np.int64)
         return self.spans_at(np.where(sizes > 0, starts, 0), sizes)
 
     def spans_at(self, starts: np.ndarray, sizes: np.ndarray
                  ) -> tuple[bytes | memoryview, np.ndarray, np.ndarray]:
         """The capture's bytes ``[starts[k], starts[k] + sizes[k])`` as (buffer, starts,
         sizes): the memory map itself, or those bytes read and joined."""
-        if self.view is not None:
-            return self.view, starts, sizes
+        if self.scattered_view is not None:
+            return self.scattered_view, starts, sizes
         pieces = read_pieces(self.result.source, starts, sizes)  # nearby ones read in blocks
         sizes = np.array([len(piece) for piece in pieces], dtype=np.int64)
         return b"".join(pieces), np.cumsum(sizes) - sizes, sizes
@@ -260,10 +269,17 @@ class PayloadReader:
             windows = np.lib.stride_tricks.sliding_window_view(array, width)
             inside = start <= array.size - width
             fits = np.flatnonzero(inside)
+            big = self.scattered_view is None
+            if big:  # in file order: a piece of reads maps one short stretch, let go after
+                fits = fits[np.argsort(start[fits], kind="stable")]
             for a in range(0, fits.size, RELEASE_EVERY):  # a piece at a time: see touched()
                 piece = fits[a : a + RELEASE_EVERY]
-                out[rows[piece]] = windows[start[piece]]
-                self.touched(piece.size)
+                at = start[piece]
+                out[rows[piece]] = windows[at]
+                if big:
+                    release_range(array, int(at[0]), int(at[-1]) + width)
+                else:
+                    self.touched(piece.size)
             for r, s in zip(rows[~inside].tolist(), start[~inside].tolist(), strict=True):
                 tail = array[s : s + width]
                 out[r, : tail.size] = tail
@@ -295,10 +311,10 @@ class DirectionReader:
         # where each remembered packet's new bytes are in the capture, for all rows at once
         p = reader.p
         safe = np.maximum(openings.packets, 0)
-        off = p.payload_off[safe].astype(np.int64)
-        size = np.minimum(p.payload_len[safe].astype(np.int64),
-                          p.caplen[safe].astype(np.int64) - off) - openings.skip
-        self._start = p.offset[safe] + off + openings.skip
+        off = take(p.payload_off, safe).astype(np.int64)
+        size = np.minimum(take(p.payload_len, safe).astype(np.int64),
+                          take(p.caplen, safe).astype(np.int64) - off) - openings.skip
+        self._start = take(p.offset, safe) + off + openings.skip
         self._size = np.where((openings.packets >= 0) & (off >= 0), np.maximum(size, 0), 0)
         # the first packet of each direction, which nearly every parser reads, as plain lists
         self._first_start = self._start[:, :, 0].tolist()
@@ -313,7 +329,7 @@ class DirectionReader:
             self._row, self._pieces = i, {}
         pieces = self._pieces.get(d)
         if pieces is None:
-            view, source = self.reader.view, self.reader.result.source
+            view, source = self.reader.scattered_view, self.reader.result.source
             pairs = zip(self._start[i, d].tolist(), self._size[i, d].tolist(), strict=True)
             if view is not None:
                 pieces = [bytes(view[s : s + n]) if n else b"" for s, n in pairs]
@@ -328,12 +344,19 @@ class DirectionReader:
         """(the capture's memory map, starts and sizes [len(rows), 2, depth] of the remembered
         packets' new bytes, contiguous and more [len(rows), 2]) for a compiled reader of many
         rows; None when the capture is not memory-mapped."""
-        view = self.reader.view
-        if view is None:
+        if self.reader.view is None:
             return None
         o = self.o
-        return (view, np.ascontiguousarray(self._start[rows], dtype=np.int64),
-                np.ascontiguousarray(self._size[rows], dtype=np.int64),
+        starts = np.ascontiguousarray(self._start[rows], dtype=np.int64)
+        sizes = np.ascontiguousarray(self._size[rows], dtype=np.int64)
+        view = self.reader.scattered_view
+        if view is None:  # a big capture: the packets' bytes read and joined
+            buffer, flat_starts, flat_sizes = self.reader.spans_at(
+                np.where(sizes > 0, starts, 0).ravel(), np.maximum(sizes, 0).ravel())
+            view = memoryview(buffer)
+            starts = np.ascontiguousarray(flat_starts.reshape(starts.shape), dtype=np.int64)
+            sizes = np.where(sizes > 0, flat_sizes.reshape(sizes.shape), sizes)
+        return (view, starts, np.ascontiguousarray(sizes, dtype=np.int64),
                 np.ascontiguousarray(o.contiguous[rows]), np.ascontiguousarray(o.more[rows]))
 
     def first_spans(self, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -370,8 +393,8 @@ class DirectionReader:
         if i != self._row:
             self._row, self._pieces = i, {}
         pieces = self._pieces.get(d)
-        if pieces is None and self.reader.view is not None:
-            view = self.reader.view  # joined straight from the capture's memory map
+        if pieces is None and self.reader.scattered_view is not None:
+            view = self.reader.scattered_view  # joined straight from the capture's map
             return b"".join([view[s : s + n] for s, n in zip(
                 self._start[i, d].tolist(), self._size[i, d].tolist(), strict=True) if n])
         return b"".join(self._read(i, d))

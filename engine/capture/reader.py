@@ -82,7 +82,12 @@ class ChunkedReader:
         self.unlisted_empty = 0
         self.unlisted_span: tuple[int, int] | None = None
         self._listed_empty = 0
-        self._buf = bytearray(self.chunk_bytes + PAD)
+        # a small plain file gets a first buffer its size (one byte more, so reading it whole
+        # is seen as its end), not a whole chunk's: zeroing 32 MB costs more than reading it
+        first = self.chunk_bytes
+        if not capture_input.compressed:
+            first = min(first, max(capture_input.total_bytes + 1, 1 << 16))
+        self._buf = bytearray(first + PAD)
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()  # recycled buffers
         #: makes the buffers of later chunks (shared memory, when a decoding process reads them)
         self.allocate: Callable[[int], Any] = bytearray

@@ -14,7 +14,7 @@ import numpy as np
 from ..columns import ColumnSpec, declare_columns
 from ..hooks import register_analysis
 from ..result import FlowResult
-from .batches import forked_consumers, run_batch_consumers
+from .batches import forked_consumers, prepare_batch_consumers, run_batch_consumers
 from .summary import STATE_NAMES, STATUS_NAMES, summarize
 
 TEXT_COLUMNS = ("client_state", "server_state", "status", "conn_state", "history", "client")
@@ -25,6 +25,7 @@ def add_tcp_columns(result: FlowResult) -> None:
     """The analysis hook: fill the TCP columns of ``result.conversations.extra``."""
     table = result.conversations
     # the inner view serves every TCP conversation: inside UDP tunnels and in the open alike
+    prepare_batch_consumers(result)
     s = summarize(result.inner_view(), table, result.config, result.capture.last_ns,
                   lambda rows, t: run_batch_consumers(result, rows, t),
                   forked_consumers(result))

@@ -29,16 +29,25 @@ class Consumer:
     see: BatchConsumer
     export: BatchExport | None = None
     absorb: BatchAbsorb | None = None
+    prepare: Callable[[FlowResult], object] | None = None
 
 
 CONSUMERS: list[Consumer] = []
 
 
 def register_batch_consumer(consumer: BatchConsumer, export: BatchExport | None = None,
-                            absorb: BatchAbsorb | None = None) -> None:
+                            absorb: BatchAbsorb | None = None,
+                            prepare: Callable[[FlowResult], object] | None = None) -> None:
     """``consumer`` sees every batch; with ``export`` and ``absorb`` it can also see the
-    batches the summary's forked process works on (what it found there comes back)."""
-    CONSUMERS.append(Consumer(consumer, export, absorb))
+    batches the summary's forked process works on (what it found there comes back);
+    ``prepare(result)`` runs before the first batch (before the process forks)."""
+    CONSUMERS.append(Consumer(consumer, export, absorb, prepare))
+
+
+def prepare_batch_consumers(result: FlowResult) -> None:
+    for consumer in CONSUMERS:
+        if consumer.prepare is not None:
+            consumer.prepare(result)
 
 
 def run_batch_consumers(result: FlowResult, rows: np.ndarray, t: TcpPackets) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..packet_store import release_pages
 from ..packets import ACK, Kind
 from ..result import FlowResult
 from .expert_acks import analyse_acks
@@ -32,7 +33,13 @@ class ExpertBuilder:
 
     def __init__(self, result: FlowResult) -> None:
         self.result = result
-        self.store = TcpExpert.empty(len(result.packets), len(result.conversations))
+        store = result.packet_store
+        spill = store.column if store is not None and store.spilled else None
+        # (on a big capture the per-packet arrays live in the spill folder; made before the
+        # TCP summary forks, the forked process writes its half into the same files)
+        self.store = TcpExpert.empty(len(result.packets), len(result.conversations),
+                                     None if spill is None else
+                                     lambda name, dtype: spill(name, dtype, 0))
         self.dup: list[np.ndarray] = []
         self.batches = 0
         self._dup_mark = 0  # (what export() has already reported)
@@ -47,6 +54,7 @@ class ExpertBuilder:
                                                                           self.dup)
         for k in np.flatnonzero(todo).tolist():
             _exact_one(inp, k, self.store, self.dup)
+        self._let_go()
 
     def export(self, convs: np.ndarray, t: TcpPackets) -> dict[str, np.ndarray]:
         """What the last :meth:`add_batch` (of ``convs``, packets ``t``) wrote: its packets'
@@ -78,6 +86,11 @@ class ExpertBuilder:
             self.dup.append(found["dup"])
         if found["base_changes"].size:
             store.base_changes = np.concatenate([store.base_changes, found["base_changes"]])
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """Spilled per-packet arrays: drop the pages a batch wrote (they stay in the file)."""
+        release_pages(self.store.flags, self.store.bytes_in_flight, self.store.acked_back)
 
     def finish(self) -> TcpExpert:
         store = self.store

@@ -10,7 +10,9 @@ its initial RTT, the packet where the handshake completed and Wireshark's base s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -39,10 +41,16 @@ class TcpExpert:
     base_changes: np.ndarray
 
     @classmethod
-    def empty(cls, packets: int, conversations: int) -> TcpExpert:
-        return cls(flags=np.zeros(packets, dtype=np.uint16),
-                   bytes_in_flight=np.zeros(packets, dtype=np.uint32),
-                   acked_back=np.zeros(packets, dtype=np.int32),
+    def empty(cls, packets: int, conversations: int,
+              column: Callable[[str, Any], np.ndarray] | None = None) -> TcpExpert:
+        """All "nothing found"; the per-packet arrays from ``column(name, dtype)`` (zeroed)
+        when given: the packet store's spill folder on a big capture."""
+        def per_packet(name: str, dtype: Any) -> np.ndarray:
+            return np.zeros(packets, dtype=dtype) if column is None else column(name, dtype)
+
+        return cls(flags=per_packet("tcp_expert_flags", np.uint16),
+                   bytes_in_flight=per_packet("tcp_expert_bytes_in_flight", np.uint32),
+                   acked_back=per_packet("tcp_expert_acked_back", np.int32),
                    dup_index=np.zeros(0, dtype=np.int64), dup_num=np.zeros(0, dtype=np.int64),
                    dup_of=np.zeros(0, dtype=np.int64),
                    irtt_ns=np.full(conversations, NO_IRTT, dtype=np.int64),

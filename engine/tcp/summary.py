@@ -69,7 +69,8 @@ def final_states(t: TcpPackets) -> tuple[Roles, np.ndarray, np.ndarray]:
     codes = rfc_codes(t, r, acks_syn, acks_fin)
     ev = np.flatnonzero(rfc_events(t, acks_syn, acks_fin))
     checkpoint()
-    rfc = run_automaton(st.transition_table(), st.FRESH, t.local[ev], codes[ev], t.nconv)
+    rfc = run_automaton(st.transition_table(np.unique(codes[ev])), st.FRESH, t.local[ev],
+                        codes[ev], t.nconv)
     checkpoint()
     zev = np.flatnonzero(zeek_events(t))
     zeek = run_automaton(zk.zeek_table(), 0, t.local[zev], zeek_codes(t, r)[zev], t.nconv)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import WIRESHARK, FlowResult, analyse_file, extract_flows_from_files
-from engine.app import accel, dns, fingerprints, inspect, tls, x509
+from engine.app import accel, dns, fingerprints, inspect, payload, tls, x509
 from engine.app.analysis import _tcp_client
 from engine.app.fields import ORDER
 from engine.app.payload import DirectionReader, PayloadReader, openings
@@ -487,3 +487,23 @@ def test_every_column_is_the_same_without_the_compiled_parsers(
     compiled = _columns(APP / capture)
     monkeypatch.setattr(accel, "FAST", None)
     assert _columns(APP / capture) == compiled
+
+
+@pytest.mark.parametrize("capture", ["ndpi-chrome.pcap", "ndpi-android.pcap",
+                                     "ndpi-443-firefox.pcap", "ndpi-dns_ambiguous_names.pcap"])
+def test_a_big_capture_reads_its_passes_without_the_map_and_gets_the_same_columns(
+        capture: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond SCATTERED_MAP_LIMIT the passes over many packets (TLS hellos, DNS messages and
+    names) read their bytes with pread instead of through the memory map: same columns."""
+    mapped = _columns(APP / capture)
+    calls = []
+    real = payload.read_pieces
+
+    def counted(source: object, starts: object, sizes: object) -> object:
+        calls.append(1)
+        return real(source, starts, sizes)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(payload, "SCATTERED_MAP_LIMIT", 0)
+    monkeypatch.setattr(payload, "read_pieces", counted)
+    assert _columns(APP / capture) == mapped
+    assert calls  # the passes did read that way

@@ -116,17 +116,12 @@ def test_json_csv_and_filter_names() -> None:
 def test_rtt_columns_with_time_going_backwards() -> None:
     """ACK RTTs are negative when timestamps go backwards (Wireshark shows them so); the
     minimum / median / maximum still belong to their conversations."""
-    from types import SimpleNamespace
+    from engine.tcp.health import _rtt_stats
 
-    from engine.tcp.health import _rtt_columns
-
-    acked_back = np.array([0, 1, 0, 1, 1], dtype=np.int32)
-    ts = np.array([0, -5_000, 100, 50, 400], dtype=np.int64)
-    e = SimpleNamespace(irtt_ns=np.full(2, -1, dtype=np.int64), acked_back=acked_back,
-                        ack_rtt_ns=lambda ts_ns, idx: ts_ns[idx] - ts_ns[idx - acked_back[idx]])
-    result = SimpleNamespace(packets=SimpleNamespace(ts_ns=ts, conv=np.array([0, 0, 1, 1, 1])),
-                             inner_view=lambda: result.packets)
-    cols = _rtt_columns(result, e, np.array([True, True]))  # type: ignore[arg-type]
-    assert cols["rtt_min"].tolist() == [-5_000, -50]
-    assert cols["rtt_max"].tolist() == [-5_000, 350]
-    assert cols["rtt_median"].tolist() == [-5_000, 150]
+    conv = np.array([0, 1, 1], dtype=np.int64)
+    rtt = np.array([-5_000, -50, 350], dtype=np.int64)
+    lo, mid, hi = (np.full(3, -1, dtype=np.int64) for _ in range(3))
+    _rtt_stats(conv, rtt, lo, mid, hi)
+    assert lo.tolist() == [-5_000, -50, -1]
+    assert hi.tolist() == [-5_000, 350, -1]
+    assert mid.tolist() == [-5_000, 150, -1]

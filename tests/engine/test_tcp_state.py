@@ -124,6 +124,19 @@ def test_table_is_step() -> None:
             assert ztable[state, code] == zk.zeek_step(state, code)
 
 
+def test_a_table_for_some_codes_agrees_with_the_whole_table_where_it_is_filled() -> None:
+    full = st.transition_table()
+    codes = [0, st.E_SYN, st.E_SYN | st.E_ACK | st.FROM_SERVER, st.E_ACK, st.E_FIN | st.E_ACK,
+             st.E_RST | st.FROM_SERVER]
+    part = st.transition_table(np.array(codes))
+    filled = part >= 0
+    assert filled.any() and not filled[:, [c for c in range(st.NCODES) if c not in codes]].any()
+    np.testing.assert_array_equal(part[filled], full[filled])
+    # every state those codes lead to from FRESH has its row for those codes
+    reached = {int(v) for v in part[filled]} | {st.FRESH}
+    assert all((part[state, codes] >= 0).all() for state in reached)
+
+
 def test_status_words() -> None:
     j = st.joint
     finals = np.array([j(S.ESTABLISHED, S.ESTABLISHED), j(S.SYN_SENT, S.LISTEN),
