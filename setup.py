@@ -11,6 +11,7 @@ from setuptools import Extension, setup
 setup(ext_modules=[
     Extension("engine.capture._walk", ["engine/capture/_walk.c"], optional=True),
     Extension("engine.app._parsers",
-              [f"engine/app/csrc/{name}.c" for name in ("module", "tls", "dns", "x509", "lists")],
+              [f"engine/app/csrc/{name}.c"
+               for name in ("module", "tls", "dns", "x509", "lists", "digest")],
               depends=["engine/app/csrc/parsers.h"], optional=True),
 ])

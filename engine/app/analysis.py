@@ -389,9 +389,11 @@ def _dns_names(result: FlowResult, reader: PayloadReader,
     udp_rows = rows[kinds[rows] == Kind.UDP]
     # passes of whole conversations, about PACKETS_PER_PASS packets each
     batch = np.cumsum(result.conversations.packets[udp_rows]) // PACKETS_PER_PASS
+    # compared once per conversation: indexing the text column per packet copies each string
+    mdns = np.asarray(columns["service"] == "mdns", dtype=bool)
     for part in np.split(udp_rows, np.flatnonzero(np.diff(batch)) + 1):
         packets = conversation_packets(result, part)
-        multicast = np.asarray(columns["service"][take(p.conv, packets)] == "mdns", dtype=bool)
+        multicast = mdns[take(p.conv, packets)]
         buffer, starts, sizes = reader.spans(packets)
         when = take(p.ts_ns, packets).tolist()
         names.add_many((address, name, when[k]) for k, address, name in dns.answered_names(

@@ -139,5 +139,5 @@ def empty_columns(n: int, names: Iterable[str] = ORDER) -> dict[str, np.ndarray]
         if name in COUNT_FIELDS:
             out[name] = np.full(n, -1, dtype=np.int64)
         else:
-            out[name] = np.zeros(n, dtype=np.dtypes.StringDType())  # all ""
+            out[name] = np.empty(n, dtype=np.dtypes.StringDType())  # all ""
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 
 from . import accel
 from .tls import ClientHello, ServerHello
@@ -20,7 +21,7 @@ _JA4_VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300:
 _SNI, _ALPN = 0x0000, 0x0010
 
 
-def _dash(values: list[int] | tuple[int, ...]) -> str:
+def _dash(values: Sequence[int]) -> str:
     """Decimal values joined by "-", GREASE left out (JA3's lists)."""
     fast = accel.FAST
     if fast is not None:
@@ -30,14 +31,32 @@ def _dash(values: list[int] | tuple[int, ...]) -> str:
     return py_dash(values)
 
 
-def py_dash(values: list[int] | tuple[int, ...]) -> str:
+def py_dash(values: Sequence[int]) -> str:
     """:func:`_dash` in Python (the reference for the compiled one)."""
     return "-".join([str(v) for v in values if v not in GREASE])
 
 
 def ja3_string(hello: ClientHello) -> str:
-    return ",".join((str(hello.version), _dash(hello.ciphers), _dash(hello.extensions),
-                     _dash(hello.groups), "-".join(str(v) for v in hello.point_formats)))
+    return _ja3_text(hello.version, hello.ciphers, hello.extensions, hello.groups,
+                     hello.point_formats)
+
+
+def _ja3_text(version: int, ciphers: Sequence[int], extensions: Sequence[int],
+              groups: Sequence[int], point_formats: Sequence[int]) -> str:
+    """The string JA3 hashes (one compiled call when the module is there)."""
+    fast = accel.FAST
+    if fast is not None:
+        text: str | None = fast.ja3_text(version, ciphers, extensions, groups, point_formats)
+        if text is not None:
+            return text
+    return py_ja3_text(version, ciphers, extensions, groups, point_formats)
+
+
+def py_ja3_text(version: int, ciphers: Sequence[int], extensions: Sequence[int],
+                groups: Sequence[int], point_formats: Sequence[int]) -> str:
+    """:func:`_ja3_text` in Python (the reference for the compiled one)."""
+    return ",".join((str(version), py_dash(ciphers), py_dash(extensions), py_dash(groups),
+                     "-".join(str(v) for v in point_formats)))
 
 
 def ja3(hello: ClientHello) -> str:
@@ -52,8 +71,19 @@ _CACHE = 4096
 @functools.lru_cache(maxsize=_CACHE)
 def _ja3(version: int, ciphers: tuple[int, ...], extensions: tuple[int, ...],
          groups: tuple[int, ...], point_formats: tuple[int, ...]) -> str:
-    raw = ",".join((str(version), _dash(ciphers), _dash(extensions), _dash(groups),
-                    "-".join(str(v) for v in point_formats)))
+    fast = accel.FAST
+    if fast is not None:  # the text and its MD5 in one compiled call
+        digest: str | None = fast.ja3_text(version, ciphers, extensions, groups, point_formats,
+                                           True)
+        if digest is not None:
+            return digest
+    return py_ja3(version, ciphers, extensions, groups, point_formats)
+
+
+def py_ja3(version: int, ciphers: Sequence[int], extensions: Sequence[int],
+           groups: Sequence[int], point_formats: Sequence[int]) -> str:
+    """:func:`_ja3` in Python (the reference for the compiled one)."""
+    raw = py_ja3_text(version, ciphers, extensions, groups, point_formats)
     return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -63,7 +93,17 @@ def ja3s(hello: ServerHello) -> str:
 
 @functools.lru_cache(maxsize=_CACHE)
 def _ja3s(version: int, cipher: int, extensions: tuple[int, ...]) -> str:
-    raw = f"{version},{cipher},{_dash(extensions)}"
+    fast = accel.FAST
+    if fast is not None:
+        digest: str | None = fast.ja3s_md5(version, cipher, extensions)
+        if digest is not None:
+            return digest
+    return py_ja3s(version, cipher, extensions)
+
+
+def py_ja3s(version: int, cipher: int, extensions: Sequence[int]) -> str:
+    """:func:`_ja3s` in Python (the reference for the compiled one)."""
+    raw = f"{version},{cipher},{py_dash(extensions)}"
     return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -104,6 +144,33 @@ def py_hex_list(values: tuple[int, ...], sort: bool, drop_sni_alpn: bool) -> tup
     return ",".join([f"{v:04x}" for v in ordered]), len(kept)
 
 
+def _ja4_hashes(ciphers: tuple[int, ...], extensions: tuple[int, ...],
+                signature_algorithms: tuple[int, ...]) -> tuple[int, int, str, str]:
+    """(cipher count, extension count, cipher hash, extension hash) of JA4 (its lists built
+    and hashed in one compiled call when the module is there)."""
+    fast = accel.FAST
+    if fast is not None:
+        hashes: tuple[int, int, str, str] | None = fast.ja4_hashes(ciphers, extensions,
+                                                                    signature_algorithms)
+        if hashes is not None:
+            return hashes
+    return py_ja4_hashes(ciphers, extensions, signature_algorithms)
+
+
+def py_ja4_hashes(ciphers: tuple[int, ...], extensions: tuple[int, ...],
+                  signature_algorithms: tuple[int, ...]) -> tuple[int, int, str, str]:
+    """:func:`_ja4_hashes` in Python (the reference for the compiled one): the first 12 hex
+    digits of the SHA-256 of the sorted cipher list, and of the sorted extensions without SNI
+    and ALPN followed by the signature algorithms; twelve zeros for an empty list."""
+    cipher_text, cipher_count = _hex_list(ciphers, True, False)
+    extension_text, extension_count = _hex_list(extensions, True, True)
+    sigs, sig_count = _hex_list(signature_algorithms, False, False)
+    cipher_hash = _hash12(cipher_text) if cipher_count else "0" * 12
+    raw = f"{extension_text}_{sigs}" if sig_count else extension_text
+    ext_hash = _hash12(raw) if extension_count else "0" * 12
+    return cipher_count, extension_count, cipher_hash, ext_hash
+
+
 def ja4(hello: ClientHello, transport: str) -> str:
     """JA4 of a ClientHello; ``transport`` is "t" (TCP), "q" (QUIC) or "d" (DTLS)."""
     return _ja4(transport, hello.version, tuple(hello.supported_versions), bool(hello.sni),
@@ -122,13 +189,8 @@ def _ja4(transport: str, legacy: int, supported: tuple[int, ...], sni: bool,
         version = min(versions)
     else:
         version = legacy
-    ciphers, cipher_count = _hex_list(all_ciphers, True, False)
-    extensions, extension_count = _hex_list(all_extensions, True, True)
-    sigs, sig_count = _hex_list(signature_algorithms, False, False)
-    head = (f"{transport}{_JA4_VERSIONS.get(version, '00')}"
-            f"{'d' if sni else 'i'}{min(cipher_count, 99):02d}"
-            f"{min(extension_count, 99):02d}{alpn}")
-    cipher_hash = _hash12(ciphers) if cipher_count else "0" * 12
-    raw = f"{extensions}_{sigs}" if sig_count else extensions
-    ext_hash = _hash12(raw) if extension_count else "0" * 12
-    return f"{head}_{cipher_hash}_{ext_hash}"
+    cipher_count, extension_count, cipher_hash, ext_hash = _ja4_hashes(
+        all_ciphers, all_extensions, signature_algorithms)
+    return (f"{transport}{_JA4_VERSIONS.get(version, '00')}{'d' if sni else 'i'}"
+            f"{min(cipher_count, 99):02d}{min(extension_count, 99):02d}{alpn}_{cipher_hash}_"
+            f"{ext_hash}")

@@ -5,6 +5,7 @@ and every application column of every truth-set capture loaded both ways."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import struct
 from pathlib import Path
 
@@ -251,6 +252,48 @@ def test_fingerprint_lists_agree(values: list[int], sort: bool, drop: bool) -> N
     assert fingerprints._dash(values) == fingerprints.py_dash(values)
     assert (fingerprints._hex_list(tuple(values), sort, drop)
             == fingerprints.py_hex_list(tuple(values), sort, drop))
+
+
+@given(st.integers(-3, 1 << 17), st.integers(-3, 1 << 17), VALUES, VALUES, VALUES, VALUES)
+@settings(max_examples=400, deadline=None)
+def test_fingerprints_agree(version: int, cipher: int, ciphers: list[int],
+                            extensions: list[int], sigs: list[int], points: list[int]) -> None:
+    """The compiled JA3 text, JA3, JA3S and JA4 hashes equal their Python references (values
+    outside 0..0xffff make the compiled side hand back to Python, which must then be asked)."""
+    c, e, s = tuple(ciphers), tuple(extensions), tuple(sigs)
+    assert (fingerprints._ja3_text(version, ciphers, extensions, sigs, points)
+            == fingerprints.py_ja3_text(version, ciphers, extensions, sigs, points))
+    assert (fingerprints._ja3.__wrapped__(version, c, e, s, tuple(points))
+            == fingerprints.py_ja3(version, c, e, s, points))
+    assert (fingerprints._ja3s.__wrapped__(version, cipher, e)
+            == fingerprints.py_ja3s(version, cipher, e))
+    assert fingerprints._ja4_hashes(c, e, s) == fingerprints.py_ja4_hashes(c, e, s)
+    fast = accel.FAST
+    if fast is not None and all(0 <= v <= 0xFFFF for v in
+                                [version, cipher, *ciphers, *extensions, *sigs, *points]):
+        assert fast.ja3_text(version, ciphers, extensions, sigs, points, True) is not None
+        assert fast.ja3s_md5(version, cipher, extensions) is not None
+        assert fast.ja4_hashes(ciphers, extensions, sigs) is not None
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_digests_agree(data: bytes) -> None:
+    """The compiled MD5 and SHA-256 equal hashlib's (every padding case up to 300 bytes)."""
+    if accel.FAST is None:
+        pytest.skip("the compiled module is not built")
+    assert accel.FAST.digest_hex(data, False) == hashlib.md5(data).hexdigest()
+    assert accel.FAST.digest_hex(data, True) == hashlib.sha256(data).hexdigest()
+
+
+def test_digests_at_block_edges() -> None:
+    if accel.FAST is None:
+        pytest.skip("the compiled module is not built")
+    for n in range(0, 260):
+        data = bytes(range(256)) * 2
+        data = data[:n]
+        assert accel.FAST.digest_hex(data, False) == hashlib.md5(data).hexdigest()
+        assert accel.FAST.digest_hex(data, True) == hashlib.sha256(data).hexdigest()
 
 
 def _fingerprints(hello: tls.ClientHello) -> tuple[str, str]:

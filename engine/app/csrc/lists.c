@@ -74,26 +74,21 @@ static int compare_longs(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* hex_list(values, sort, drop_sni_alpn) -> ("002f,0035", count) or None for values outside
- * 0..0xffff: JA4's lists, GREASE left out, sorted or not, without 0x0000 and 0x0010 if asked;
- * count is the number of values without GREASE (before SNI and ALPN are dropped). */
-PyObject *hex_list(PyObject *self, PyObject *args)
+/* The GREASE-free values of a sequence as JA4's hex text into a new buffer (*len long; sorted
+ * and without SNI and ALPN if asked) and their count before SNI and ALPN are dropped; NULL
+ * with no exception set for values outside 0..0xffff. */
+static char *hex_text(PyObject *seq, int sort, int drop, Py_ssize_t *len, Py_ssize_t *count)
 {
-    PyObject *seq;
-    int sort = 0, drop = 0;
-    if (!PyArg_ParseTuple(args, "Opp", &seq, &sort, &drop))
-        return NULL;
     Py_ssize_t n, kept = 0;
     long *v = small_values(seq, &n);
     if (v == NULL)
-        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+        return NULL;
     for (Py_ssize_t k = 0; k < n; k++)
         if (!is_grease(v[k]))
             v[kept++] = v[k];
     if (sort)
         qsort(v, (size_t)kept, sizeof(long), compare_longs);
     char *text = PyMem_Malloc((size_t)kept * 5 + 1);
-    PyObject *out = NULL;
     if (text == NULL) {
         PyErr_NoMemory();
     } else {
@@ -105,10 +100,179 @@ PyObject *hex_list(PyObject *self, PyObject *args)
                 text[used++] = ',';
             used += put_hex(text + used, (unsigned)v[k], 4);
         }
-        out = Py_BuildValue("(Nn)", PyUnicode_FromStringAndSize(text, used), kept);
+        *len = used;
+        *count = kept;
     }
-    PyMem_Free(text);
     PyMem_Free(v);
+    return text;
+}
+
+/* hex_list(values, sort, drop_sni_alpn) -> ("002f,0035", count) or None for values outside
+ * 0..0xffff: JA4's lists, GREASE left out, sorted or not, without 0x0000 and 0x0010 if asked;
+ * count is the number of values without GREASE (before SNI and ALPN are dropped). */
+PyObject *hex_list(PyObject *self, PyObject *args)
+{
+    PyObject *seq;
+    int sort = 0, drop = 0;
+    if (!PyArg_ParseTuple(args, "Opp", &seq, &sort, &drop))
+        return NULL;
+    Py_ssize_t len = 0, count = 0;
+    char *text = hex_text(seq, sort, drop, &len, &count);
+    if (text == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    PyObject *out = Py_BuildValue("(s#n)", text, len, count);
+    PyMem_Free(text);
     return out;
 }
 
+/* ja4_hashes(ciphers, extensions, signature_algorithms) -> (cipher count, extension count,
+ * cipher hash, extension hash): JA4's second and third parts (fingerprints.py_ja4_hashes:
+ * the first 12 hex digits of the SHA-256 of the sorted cipher list, and of the sorted
+ * extensions without SNI and ALPN followed by "_" and the signature algorithms in order when
+ * there are any; twelve zeros for an empty list), or None for values outside 0..0xffff. */
+PyObject *ja4_hashes(PyObject *self, PyObject *args)
+{
+    PyObject *seqs[3];
+    static const int sort[3] = {1, 1, 0}, drop[3] = {0, 1, 0};
+    if (!PyArg_ParseTuple(args, "OOO", &seqs[0], &seqs[1], &seqs[2]))
+        return NULL;
+    char *text[3] = {NULL, NULL, NULL};
+    Py_ssize_t len[3] = {0, 0, 0}, count[3] = {0, 0, 0};
+    PyObject *out = NULL;
+    for (int k = 0; k < 3; k++) {
+        text[k] = hex_text(seqs[k], sort[k], drop[k], &len[k], &count[k]);
+        if (text[k] == NULL) {
+            if (!PyErr_Occurred())
+                out = Py_NewRef(Py_None);
+            goto done;
+        }
+    }
+    char hashes[2][64];
+    memset(hashes, '0', sizeof hashes);
+    if (count[0])
+        sha256_hex((const unsigned char *)text[0], (size_t)len[0], hashes[0]);
+    if (count[1]) {
+        char *joined = PyMem_Malloc((size_t)(len[1] + 1 + len[2]) + 1);
+        if (joined == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        memcpy(joined, text[1], (size_t)len[1]);
+        Py_ssize_t used = len[1];
+        if (count[2]) {
+            joined[used++] = '_';
+            memcpy(joined + used, text[2], (size_t)len[2]);
+            used += len[2];
+        }
+        sha256_hex((const unsigned char *)joined, (size_t)used, hashes[1]);
+        PyMem_Free(joined);
+    }
+    out = Py_BuildValue("(nns#s#)", count[0], count[1], hashes[0], (Py_ssize_t)12, hashes[1],
+                        (Py_ssize_t)12);
+done:
+    for (int k = 0; k < 3; k++)
+        PyMem_Free(text[k]);
+    return out;
+}
+
+/* Values as decimal text joined by '-' (GREASE left out if asked) at out; its length. */
+static Py_ssize_t put_dashed(char *out, const long *v, Py_ssize_t n, int skip)
+{
+    Py_ssize_t used = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (skip && is_grease(v[k]))
+            continue;
+        if (used)
+            out[used++] = '-';
+        used += put_decimal(out + used, (uint64_t)v[k]);
+    }
+    return used;
+}
+
+/* The head numbers and lists as JA3-style text ("771,4865-4866,0-23,29-23,0") into a new
+ * buffer (*len long): the heads (0..0xffff) comma-joined, then each list dash-joined after a
+ * comma, GREASE left out of the first `skipped` lists. NULL with no exception set when a value
+ * is outside 0..0xffff. */
+static char *ja3_like(const long *heads, int nheads, PyObject **seqs, int nseqs, int skipped,
+                      Py_ssize_t *len)
+{
+    long *v[4] = {NULL, NULL, NULL, NULL};
+    Py_ssize_t n[4] = {0, 0, 0, 0}, total = 7 * nheads;
+    char *text = NULL;
+    for (int k = 0; k < nheads; k++)
+        if (heads[k] < 0 || heads[k] > 0xFFFF)
+            return NULL;
+    for (int k = 0; k < nseqs; k++) {
+        v[k] = small_values(seqs[k], &n[k]);
+        if (v[k] == NULL)
+            goto done;
+        total += n[k] * 6 + 1;
+    }
+    text = PyMem_Malloc((size_t)total + 1);
+    if (text == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t used = 0;
+    for (int k = 0; k < nheads; k++) {
+        if (k)
+            text[used++] = ',';
+        used += put_decimal(text + used, (uint64_t)heads[k]);
+    }
+    for (int k = 0; k < nseqs; k++) {
+        text[used++] = ',';
+        used += put_dashed(text + used, v[k], n[k], k < skipped);
+    }
+    *len = used;
+done:
+    for (int k = 0; k < nseqs; k++)
+        PyMem_Free(v[k]);
+    return text;
+}
+
+/* ja3_text(version, ciphers, extensions, groups, point_formats) -> the string JA3 hashes
+ * ("771,4865-4866,0-23,29-23,0"; GREASE left out except from the point formats, as
+ * fingerprints.py_ja3_text), or None when a value is outside 0..0xffff. With md5 true, the hex
+ * MD5 of that string (the JA3 itself). */
+PyObject *ja3_text(PyObject *self, PyObject *args)
+{
+    long version;
+    PyObject *seqs[4];
+    int md5 = 0;
+    if (!PyArg_ParseTuple(args, "lOOOO|p", &version, &seqs[0], &seqs[1], &seqs[2], &seqs[3],
+                          &md5))
+        return NULL;
+    Py_ssize_t len = 0;
+    char *text = ja3_like(&version, 1, seqs, 4, 3, &len);
+    if (text == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    PyObject *out;
+    if (md5) {
+        char hex[32];
+        md5_hex((const unsigned char *)text, (size_t)len, hex);
+        out = PyUnicode_FromStringAndSize(hex, 32);
+    } else {
+        out = PyUnicode_FromStringAndSize(text, len);
+    }
+    PyMem_Free(text);
+    return out;
+}
+
+/* ja3s_md5(version, cipher, extensions) -> JA3S, the hex MD5 of "771,4865,43-51" (GREASE
+ * left out of the extensions, as fingerprints.py_ja3s), or None when a value is outside
+ * 0..0xffff. */
+PyObject *ja3s_md5(PyObject *self, PyObject *args)
+{
+    long heads[2];
+    PyObject *seq;
+    if (!PyArg_ParseTuple(args, "llO", &heads[0], &heads[1], &seq))
+        return NULL;
+    Py_ssize_t len = 0;
+    char *text = ja3_like(heads, 2, &seq, 1, 1, &len);
+    if (text == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    char hex[32];
+    md5_hex((const unsigned char *)text, (size_t)len, hex);
+    PyMem_Free(text);
+    return PyUnicode_FromStringAndSize(hex, 32);
+}

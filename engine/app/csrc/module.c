@@ -67,6 +67,10 @@ static PyMethodDef methods[] = {
     {"certificate_fields", certificate_fields, METH_VARARGS, "A certificate's names and times"},
     {"decimal_list", decimal_list, METH_VARARGS, "JA3's dash-joined decimal lists"},
     {"hex_list", hex_list, METH_VARARGS, "JA4's comma-joined hex lists and their size"},
+    {"ja4_hashes", ja4_hashes, METH_VARARGS, "JA4's list sizes and hashes"},
+    {"ja3_text", ja3_text, METH_VARARGS, "The string JA3 hashes, or its MD5"},
+    {"ja3s_md5", ja3s_md5, METH_VARARGS, "JA3S"},
+    {"digest_hex", digest_hex, METH_VARARGS, "Hex MD5 or SHA-256 of bytes"},
     {NULL, NULL, 0, NULL},
 };
 
