@@ -97,3 +97,26 @@ def test_take_gathers_from_mapped_and_plain_columns(tmp_path: Path) -> None:
     np.testing.assert_array_equal(take(packets.seq, index), [199, 100, 150])  # mapped again
     np.testing.assert_array_equal(take(PacketTable.empty(3).seq, np.array([2])), [0])
     store.close()
+
+
+@pytest.mark.parametrize("budget_factor", [0.5, 2.0])
+def test_the_capture_pages_are_let_go_only_above_the_packet_budget(
+        big: Path, budget_factor: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The application layer lets go of the capture's mapped pages as it reads only when the
+    capture is bigger than the packet columns' memory budget (below it, the refaults cost an
+    eighth of the analysis for nothing); the columns are the same either way."""
+    size = big.stat().st_size
+    config = SMALL_CHUNKS.replace(packet_budget=int(size * budget_factor))
+    with extract_flows_from_file(big, config) as result:
+        released: list[object] = []
+        monkeypatch.setattr(payload, "release_pages",
+                            lambda *arrays: released.extend(arrays))
+        reader = payload.PayloadReader(result)
+        assert reader.array is not None
+        reader.release()
+        assert any(a is reader.array for a in released) == (budget_factor < 1)
+        assert any(a is reader.p for a in released)  # the packet columns: always
+        with extract_flows_from_file(big, SMALL_CHUNKS.replace(packet_budget=None)) as kept:
+            for name, column in kept.conversations.extra.items():
+                np.testing.assert_array_equal(result.conversations.extra[name], column,
+                                              err_msg=name)
