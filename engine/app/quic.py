@@ -333,6 +333,7 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
     seeds: list[bytes] = []
     stream = CryptoStream()
     keys: dict[tuple[int, bytes, bool], Keys | None] = {}
+    good: bytes | None = None  # the DCID whose keys decrypted the client's last packet
     for datagram in client:
         for packet in long_packets(datagram):
             if out.version is None:
@@ -341,7 +342,15 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
                 continue
             if packet.dcid not in seeds:
                 seeds.append(packet.dcid)
-            payload = decrypt(datagram, packet, packet.dcid, False, keys)
+            # the keys stay those of the DCID that last worked when the client moves to the
+            # server's connection id (RFC 9001 section 5.2); after a Retry the packet's own
+            # DCID seeds new ones
+            payload = None
+            for seed in _seeds(good, [packet.dcid]):
+                payload = decrypt(datagram, packet, seed, False, keys)
+                if payload is not None:
+                    good = seed
+                    break
             if payload is not None:
                 for offset, data in crypto_frames(payload, packet.version):
                     stream.add(offset, data)
@@ -352,7 +361,7 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
         for packet in long_packets(datagram):
             if not packet.initial:
                 continue
-            for seed in seeds:
+            for seed in _seeds(good, seeds):
                 payload = decrypt(datagram, packet, seed, True, keys)
                 if payload is not None:
                     for offset, data in crypto_frames(payload, packet.version):
@@ -360,6 +369,11 @@ def read_initials(client: list[bytes], server: list[bytes]) -> QuicInitials:
                     break
     out.server_crypto = answer.contiguous()
     return out
+
+
+def _seeds(good: bytes | None, others: list[bytes]) -> list[bytes]:
+    """The DCIDs to derive keys from, in the order to try: the one that worked last first."""
+    return others if good is None else [good, *(s for s in others if s != good)]
 
 
 # -- Google QUIC ------------------------------------------------------------------------------

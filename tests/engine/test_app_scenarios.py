@@ -205,3 +205,38 @@ def test_an_address_answered_under_two_names_takes_the_latest_before_each_conver
     assert named == {44000: "old.example", 44001: "new.example"}
     assert result.plugin_data["app"].names.names_of() == {
         "93.184.216.34": ["new.example", "old.example"]}
+
+
+def test_every_client_initial_decrypts_across_a_retry_and_a_connection_id_change(
+        monkeypatch) -> None:
+    """ndpi-quic-29: the client's first Initial, its Initial after the server's Retry (a new
+    DCID, new keys), and its next Initial sent to the server's connection id (the keys of the
+    Retry's DCID still: RFC 9001 section 5.2) all decrypt, as do the server's Initials."""
+    from engine import WIRESHARK, extract_flows_from_file
+    from engine.app.payload import PayloadReader
+
+    from .app_truth import APP
+
+    with extract_flows_from_file(APP / "ndpi-quic-29.pcap", WIRESHARK) as result:
+        p = result.packets
+        reader = PayloadReader(result)
+        rows = np.flatnonzero(p.payload_len > 0)
+        quic_conv = int(p.conv[rows[0]])
+        rows = rows[p.conv[rows] == quic_conv]
+        client = [reader.payload(k) for k in rows.tolist() if not p.direction[k]]
+        server = [reader.payload(k) for k in rows.tolist() if p.direction[k]]
+    tried: list[tuple[bytes, bool, bool]] = []
+    decrypt = quic.decrypt
+
+    def counted(datagram, packet, seed, server_side, keys=None):
+        out = decrypt(datagram, packet, seed, server_side, keys)
+        tried.append((packet.dcid, server_side, out is not None))
+        return out
+
+    monkeypatch.setattr(quic, "decrypt", counted)
+    initials = quic.read_initials(client, server)
+    client_dcids = [dcid for dcid, side, ok in tried if not side and ok]
+    assert len(set(client_dcids)) == 3  # the first, the Retry's, the server's connection id
+    assert any(side and ok for _, side, ok in tried)
+    assert tls.crypto_handshake(initials.client_crypto).first(tls.CLIENT_HELLO) is not None
+    assert tls.crypto_handshake(initials.server_crypto).first(tls.SERVER_HELLO) is not None
