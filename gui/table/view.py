@@ -35,6 +35,7 @@ class ConversationView(QTableView):
         super().__init__(parent)
         self._model = model
         self._hidden: set[str] = set()
+        self._fitted: set[int] = set()  # columns sized since the last reset
         self._shown: set[str] = set()
         self._selected_id = -1
         self.empty_text = "No capture loaded"
@@ -135,8 +136,13 @@ class ConversationView(QTableView):
         self.columnChoicesChanged.emit(sorted(self._hidden), sorted(self._shown))
 
     def _apply_hidden(self) -> None:
+        shown = []
         for k, col in enumerate(self._model.columns):
-            self.setColumnHidden(k, self.is_column_hidden(col.key))
+            hidden = self.is_column_hidden(col.key)
+            self.setColumnHidden(k, hidden)
+            if not hidden:
+                shown.append(k)
+        self._fit([k for k in shown if k not in self._fitted])
 
     def column_menu(self, parent: QWidget | None = None) -> QMenu:
         """A checkable entry per column (View ▸ Columns and the header's context menu)."""
@@ -170,12 +176,22 @@ class ConversationView(QTableView):
         menu.deleteLater()
 
     def _after_reset(self) -> None:
-        self._apply_hidden()
-        self.fit_columns()
+        self._fitted.clear()
+        self._apply_hidden()  # (fits the shown columns)
         self._publish_current()
 
     def fit_columns(self) -> None:
-        """Size each column for its title, a typical value and the first rows shown."""
+        """Size each shown column for its title, a typical value and the first rows shown (a
+        hidden one is sized when it is shown: measuring all 80-odd columns at every refresh of
+        a loading table cost 10 ms of the GUI thread's)."""
+        shown = [k for k in range(self._model.columnCount()) if not self.isColumnHidden(k)]
+        self._fitted.clear()  # (a hidden column is sized anew when shown)
+        self._fit(shown)
+
+    def _fit(self, columns: list[int]) -> None:
+        if not columns:
+            return
+        self._fitted.update(columns)
         model = self._model
         data = model.conversations
         options = model.display_options
@@ -185,7 +201,8 @@ class ConversationView(QTableView):
         style = self.style()
         padding = 2 * style.pixelMetric(style.PixelMetric.PM_FocusFrameHMargin) + 10
         head_padding = 5 + 14 + 4  # the header's left and right padding (style sheet) and a bit
-        for k, col in enumerate(model.columns):
+        for k in columns:
+            col = model.columns[k]
             texts = {col.sample}
             if data is not None:
                 texts.update(col.text(data, i, options) for i in ids)

@@ -242,6 +242,24 @@ def test_detail_columns_start_hidden_and_can_be_shown(qtbot, loaded) -> None:  #
     assert not other.view.isColumnHidden(other.model.column_index(key))
 
 
+def test_a_column_shown_later_is_sized_as_one_shown_from_the_start(loaded) -> None:  # type: ignore[no-untyped-def]
+    """Hidden columns are not measured at each refresh of the table: one is sized when shown,
+    to the width Resize Columns gives it."""
+    w = loaded
+    hidden = [k for k in range(w.model.columnCount()) if w.view.isColumnHidden(k)]
+    assert hidden
+    widths = {}
+    for k in hidden[:6]:
+        w.view.set_column_visible(w.model.columns[k].key, True)
+        widths[k] = w.view.columnWidth(k)
+    w.view.fit_columns()
+    assert widths == {k: w.view.columnWidth(k) for k in widths}
+    head = w.view.horizontalHeader().fontMetrics()
+    for k in widths:
+        title = w.model.columns[k].header(w.model.display_options).split("\n")[0]
+        assert widths[k] > head.horizontalAdvance(title)
+
+
 def test_large_copies_run_in_the_background(qtbot, loaded, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(window_module, "COPY_IN_BACKGROUND", 1)
     _select_rows(loaded, [1, 3])
