@@ -182,6 +182,20 @@ def ja4(hello: ClientHello, transport: str) -> str:
 def _ja4(transport: str, legacy: int, supported: tuple[int, ...], sni: bool,
          all_ciphers: tuple[int, ...], all_extensions: tuple[int, ...], alpn: str,
          signature_algorithms: tuple[int, ...]) -> str:
+    fast = accel.FAST
+    if fast is not None:  # the whole fingerprint in one compiled call
+        whole: str | None = fast.ja4(transport, legacy, supported, sni, all_ciphers,
+                                     all_extensions, alpn, signature_algorithms)
+        if whole is not None:
+            return whole
+    return py_ja4(transport, legacy, supported, sni, all_ciphers, all_extensions, alpn,
+                  signature_algorithms)
+
+
+def py_ja4(transport: str, legacy: int, supported: Sequence[int], sni: bool,
+           all_ciphers: tuple[int, ...], all_extensions: tuple[int, ...], alpn: str,
+           signature_algorithms: tuple[int, ...]) -> str:
+    """:func:`_ja4` in Python (the reference for the compiled one)."""
     versions = [v for v in supported if v not in GREASE]
     if versions and transport != "d":
         version = max(versions)

@@ -276,6 +276,40 @@ def test_fingerprints_agree(version: int, cipher: int, ciphers: list[int],
         assert fast.ja4_hashes(ciphers, extensions, sigs) is not None
 
 
+#: supported_versions lists: the TLS and DTLS versions, GREASE, anything else
+VERSIONS = st.lists(st.one_of(st.sampled_from([0x0304, 0x0303, 0x0302, 0x0301, 0x0300, 0x0002,
+                                               0xFEFF, 0xFEFD, 0xFEFC, 0x0A0A, 0x7F1C]),
+                              st.integers(0, 0xFFFF), st.integers(-3, 1 << 40)), max_size=6)
+
+
+@given(st.sampled_from("tqd"), st.sampled_from([0x0303, 0x0301, 0xFEFD, 0x1234]), VERSIONS,
+       st.booleans(), VALUES, VALUES, st.sampled_from(["00", "h2", "h1", "dt", "3c"]), VALUES)
+@settings(max_examples=400, deadline=None)
+def test_ja4_agrees(transport: str, legacy: int, supported: list[int], sni: bool,
+                    ciphers: list[int], extensions: list[int], alpn: str,
+                    sigs: list[int]) -> None:
+    """The compiled JA4 (version choice, counts capped at 99, hashes) equals the Python
+    reference, and it answers whenever every value is a 16-bit one."""
+    args = (transport, legacy, tuple(supported), sni, tuple(ciphers), tuple(extensions), alpn,
+            tuple(sigs))
+    assert fingerprints._ja4.__wrapped__(*args) == fingerprints.py_ja4(*args)
+    fast = accel.FAST
+    if fast is not None:  # the same lists cut to 16-bit values: the compiled side must answer
+        def cut(values: list[int]) -> tuple[int, ...]:
+            return tuple(v & 0xFFFF for v in values)
+
+        args = (transport, legacy, cut(supported), sni, cut(ciphers), cut(extensions), alpn,
+                cut(sigs))
+        assert fast.ja4(*args) == fingerprints.py_ja4(*args)
+
+
+def test_ja4_counts_stop_at_99() -> None:
+    many = tuple(range(1, 150))
+    args = ("t", 0x0303, (0x0304,), True, many, many, "h2", ())
+    assert fingerprints._ja4.__wrapped__(*args).startswith("t13d9999h2_")
+    assert fingerprints._ja4.__wrapped__(*args) == fingerprints.py_ja4(*args)
+
+
 @given(st.binary(max_size=300))
 @settings(max_examples=300, deadline=None)
 def test_digests_agree(data: bytes) -> None:

@@ -125,30 +125,25 @@ PyObject *hex_list(PyObject *self, PyObject *args)
     return out;
 }
 
-/* ja4_hashes(ciphers, extensions, signature_algorithms) -> (cipher count, extension count,
- * cipher hash, extension hash): JA4's second and third parts (fingerprints.py_ja4_hashes:
- * the first 12 hex digits of the SHA-256 of the sorted cipher list, and of the sorted
- * extensions without SNI and ALPN followed by "_" and the signature algorithms in order when
- * there are any; twelve zeros for an empty list), or None for values outside 0..0xffff. */
-PyObject *ja4_hashes(PyObject *self, PyObject *args)
+/* JA4's list sizes and hashes (fingerprints.py_ja4_hashes): the number of GREASE-free ciphers
+ * and extensions, and the first 12 hex digits of the SHA-256 of the sorted cipher list, and of
+ * the sorted extensions without SNI and ALPN followed by "_" and the signature algorithms in
+ * order when there are any; twelve zeros for an empty list. 0 with no exception set for values
+ * outside 0..0xffff, -1 with one on error. */
+static int ja4_parts(PyObject *seqs[3], Py_ssize_t counts[2], char hashes[2][64])
 {
-    PyObject *seqs[3];
     static const int sort[3] = {1, 1, 0}, drop[3] = {0, 1, 0};
-    if (!PyArg_ParseTuple(args, "OOO", &seqs[0], &seqs[1], &seqs[2]))
-        return NULL;
     char *text[3] = {NULL, NULL, NULL};
     Py_ssize_t len[3] = {0, 0, 0}, count[3] = {0, 0, 0};
-    PyObject *out = NULL;
+    int status = -1;
     for (int k = 0; k < 3; k++) {
         text[k] = hex_text(seqs[k], sort[k], drop[k], &len[k], &count[k]);
         if (text[k] == NULL) {
-            if (!PyErr_Occurred())
-                out = Py_NewRef(Py_None);
+            status = PyErr_Occurred() ? -1 : 0;
             goto done;
         }
     }
-    char hashes[2][64];
-    memset(hashes, '0', sizeof hashes);
+    memset(hashes, '0', 2 * 64);
     if (count[0])
         sha256_hex((const unsigned char *)text[0], (size_t)len[0], hashes[0]);
     if (count[1]) {
@@ -167,12 +162,84 @@ PyObject *ja4_hashes(PyObject *self, PyObject *args)
         sha256_hex((const unsigned char *)joined, (size_t)used, hashes[1]);
         PyMem_Free(joined);
     }
-    out = Py_BuildValue("(nns#s#)", count[0], count[1], hashes[0], (Py_ssize_t)12, hashes[1],
-                        (Py_ssize_t)12);
+    counts[0] = count[0];
+    counts[1] = count[1];
+    status = 1;
 done:
     for (int k = 0; k < 3; k++)
         PyMem_Free(text[k]);
-    return out;
+    return status;
+}
+
+/* ja4_hashes(ciphers, extensions, signature_algorithms) -> (cipher count, extension count,
+ * cipher hash, extension hash): JA4's second and third parts (ja4_parts), or None for values
+ * outside 0..0xffff. */
+PyObject *ja4_hashes(PyObject *self, PyObject *args)
+{
+    PyObject *seqs[3];
+    if (!PyArg_ParseTuple(args, "OOO", &seqs[0], &seqs[1], &seqs[2]))
+        return NULL;
+    Py_ssize_t counts[2];
+    char hashes[2][64];
+    int status = ja4_parts(seqs, counts, hashes);
+    if (status <= 0)
+        return status < 0 ? NULL : Py_NewRef(Py_None);
+    return Py_BuildValue("(nns#s#)", counts[0], counts[1], hashes[0], (Py_ssize_t)12, hashes[1],
+                         (Py_ssize_t)12);
+}
+
+/* JA4's two-character TLS version (fingerprints._JA4_VERSIONS), "00" for the others. */
+static const char *ja4_version(long version)
+{
+    switch (version) {
+    case 0x0304: return "13";
+    case 0x0303: return "12";
+    case 0x0302: return "11";
+    case 0x0301: return "10";
+    case 0x0300: return "s3";
+    case 0x0002: return "s2";
+    case 0xFEFF: return "d1";
+    case 0xFEFD: return "d2";
+    case 0xFEFC: return "d3";
+    default: return "00";
+    }
+}
+
+/* ja4(transport, legacy_version, supported_versions, sni, ciphers, extensions, alpn,
+ * signature_algorithms) -> the whole JA4 ("t13d1516h2_8daaf6152771_b0da82dd1658", as
+ * fingerprints.py_ja4), or None when a list value is outside 0..0xffff. ``alpn`` is its two
+ * characters already (fingerprints._alpn_chars); the version is the highest GREASE-free
+ * supported version (the lowest for DTLS, "d", whose numbers count down), else the legacy one. */
+PyObject *ja4(PyObject *self, PyObject *args)
+{
+    const char *transport, *alpn;
+    Py_ssize_t transport_len, alpn_len;
+    long legacy;
+    int sni;
+    PyObject *supported, *seqs[3];
+    if (!PyArg_ParseTuple(args, "s#lOpOOs#O", &transport, &transport_len, &legacy, &supported,
+                          &sni, &seqs[0], &seqs[1], &alpn, &alpn_len, &seqs[2]))
+        return NULL;
+    Py_ssize_t n;
+    long *v = small_values(supported, &n);
+    if (v == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    int dtls = transport_len == 1 && transport[0] == 'd';
+    long version = -1;
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (!is_grease(v[k]) && (version < 0 || (dtls ? v[k] < version : v[k] > version)))
+            version = v[k];
+    PyMem_Free(v);
+    if (version < 0)
+        version = legacy;
+    Py_ssize_t counts[2];
+    char hashes[2][64];
+    int status = ja4_parts(seqs, counts, hashes);
+    if (status <= 0)
+        return status < 0 ? NULL : Py_NewRef(Py_None);
+    return PyUnicode_FromFormat("%s%s%c%02zd%02zd%s_%.12s_%.12s", transport, ja4_version(version),
+                                sni ? 'd' : 'i', counts[0] < 99 ? counts[0] : 99,
+                                counts[1] < 99 ? counts[1] : 99, alpn, hashes[0], hashes[1]);
 }
 
 /* Values as decimal text joined by '-' (GREASE left out if asked) at out; its length. */

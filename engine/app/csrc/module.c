@@ -68,6 +68,7 @@ static PyMethodDef methods[] = {
     {"decimal_list", decimal_list, METH_VARARGS, "JA3's dash-joined decimal lists"},
     {"hex_list", hex_list, METH_VARARGS, "JA4's comma-joined hex lists and their size"},
     {"ja4_hashes", ja4_hashes, METH_VARARGS, "JA4's list sizes and hashes"},
+    {"ja4", ja4, METH_VARARGS, "The whole JA4 of a ClientHello's fields"},
     {"ja3_text", ja3_text, METH_VARARGS, "The string JA3 hashes, or its MD5"},
     {"ja3s_md5", ja3s_md5, METH_VARARGS, "JA3S"},
     {"digest_hex", digest_hex, METH_VARARGS, "Hex MD5 or SHA-256 of bytes"},

@@ -108,6 +108,7 @@ PyObject *certificate_fields(PyObject *self, PyObject *args);
 PyObject *decimal_list(PyObject *self, PyObject *args);
 PyObject *hex_list(PyObject *self, PyObject *args);
 PyObject *ja4_hashes(PyObject *self, PyObject *args);
+PyObject *ja4(PyObject *self, PyObject *args);
 PyObject *ja3_text(PyObject *self, PyObject *args);
 PyObject *ja3s_md5(PyObject *self, PyObject *args);
 PyObject *digest_hex(PyObject *self, PyObject *args);
