@@ -12,7 +12,9 @@ without the application analysis; the best of ``--repeat`` runs of each is repor
 ratio (wall clock, and CPU time of the process, which a busy machine disturbs less). Target
 (issue 11): at most 1.2×. Ten runs each by default: on a shared 2-core machine a single load
 moves by up to 1.5×, and the load with the application layer, which keeps both cores busy,
-is the one a neighbour's work slows most.
+is the one a neighbour's work slows most. One untimed load of each kind comes first: the first
+set of loads in a process came out 0.1–0.3× worse than the same set run second (the heap
+growing to its working size, the forked copy's first imports), whichever set it was.
 
 The replayed copies repeat every handshake 60 times, which flatters the application layer's
 memos (JA3/JA4/JA3S by their inputs, certificate names by certificate, QUIC keys by connection
@@ -147,6 +149,9 @@ def load(path: Path, with_app: bool) -> tuple[float, float, int]:
 def bench(name: str, path: Path, repeat: int, uncached: bool = False) -> float:
     times: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
     found = 0
+    for with_app in (False, True):  # untimed: first-load costs (see the module docstring)
+        with caches_off() if uncached else contextlib.nullcontext(0):
+            load(path, with_app)
     for _ in range(repeat):
         for with_app in (False, True):
             with caches_off() if uncached else contextlib.nullcontext(0) as bypassed:
