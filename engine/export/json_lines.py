@@ -11,7 +11,7 @@ with the TCP and application columns: ~0.5 s).
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,9 +60,10 @@ class _Object:
 Field = tuple[str, "Sequence[Any] | _Object"]
 
 
-def _memo_encoded(values: Iterable[Hashable]) -> list[str]:
-    """Each value's JSON text, encoded once per distinct value."""
-    memo: dict[Hashable, str] = {}
+def _memo_encoded(values: Iterable[str]) -> list[str]:
+    """Each text's JSON text, encoded once per distinct text (texts only: 1, 1.0 and True
+    would share a key)."""
+    memo: dict[str, str] = {}
     out = []
     for v in values:
         text = memo.get(v)
