@@ -9,9 +9,13 @@ files are removed on the way out.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
+import os
 import re
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -66,10 +70,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def entry() -> NoReturn:
+    """The ``flowscope-cli`` command and ``python -m engine.cli``: :func:`main`, then
+    :func:`leave` (tests call :func:`main`, which returns)."""
+    try:
+        status: object = main()
+    except SystemExit as exc:  # --help, and usage errors
+        status = exc.code
+    leave(status)
+
+
+def leave(status: object) -> NoReturn:
+    """Exit with ``status`` (as ``sys.exit`` takes it) without the interpreter's teardown.
+
+    Once the exit handlers have run (files the run left to finalizers, process pools) and the
+    output is flushed, freeing every object and module one by one does nothing a user needs,
+    and it took 40 ms of a small capture's 0.28 s. With another thread still running, the usual
+    exit waits for it instead."""
+    if threading.active_count() > 1:
+        sys.exit(status)  # type: ignore[arg-type]
+    if status is None or isinstance(status, int):
+        code = status or 0
+    else:  # sys.exit's rule for anything else: printed, status 1
+        print(status, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that went away, a closed one
+            stream.flush()
+    os._exit(code)
+
+
 def warn(messages: Sequence[str]) -> None:
     for message in messages:
         print(f"warning: {one_line(message)}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

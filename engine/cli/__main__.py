@@ -1,7 +1,5 @@
 """``python -m engine.cli``: the same as the ``flowscope-cli`` command."""
 
-import sys
+from . import entry
 
-from . import main
-
-sys.exit(main())
+entry()
