@@ -14,7 +14,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import plugins  # noqa: F401  (registers analyses and link-layer plug-ins)
+from . import (
+    blas_threads,  # noqa: F401  (before numpy is imported: see there)
+    plugins,  # noqa: F401  (registers analyses and link-layer plug-ins)
+)
 from .capture import CancelFn, ProgressFn
 from .capture.in_memory import RawPacket
 from .config import WIRESHARK, FlowConfig
