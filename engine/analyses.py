@@ -21,11 +21,15 @@ def run_analyses(result: FlowResult) -> None:
     analyses = list(hooks.ANALYSES)
     started: dict[int, ForkedCall] = {}
     try:
-        if may_fork(result.config.workers):
-            for k, analysis in enumerate(analyses[1:], start=1):  # (the first runs here now)
-                ahead = hooks.AHEAD.get(analysis)
-                if ahead is not None and ahead.worth(result):
-                    started[k] = ForkedCall(partial(ahead.work, result))
+        worth: dict[int, hooks.Ahead] = {}
+        for k, analysis in enumerate(analyses[1:], start=1):  # (the first runs here now)
+            ahead = hooks.AHEAD.get(analysis)
+            if ahead is not None and ahead.worth(result):
+                worth[k] = ahead
+        # asked only now: it loads multiprocessing (5 ms of a small capture's run)
+        if worth and may_fork(result.config.workers):
+            for k, ahead in worth.items():
+                started[k] = ForkedCall(partial(ahead.work, result))
         for k, analysis in enumerate(analyses):
             checkpoint()
             child = started.get(k)

@@ -11,7 +11,6 @@ only 8 MB and cost 0.08 s of page faults; forcing every large array onto its own
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import sys
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from collections.abc import Callable
 def _trim() -> Callable[[int], int] | None:
     if not sys.platform.startswith("linux"):
         return None
-    names = (lambda: "libc.so.6", lambda: ctypes.util.find_library("c"))  # the first is free
+    names = (lambda: "libc.so.6", _find_libc)  # the first is free
     for name_of in names:
         name = name_of()
         try:
@@ -30,6 +29,12 @@ def _trim() -> Callable[[int], int] | None:
             continue  # not glibc (musl has no malloc_trim)
         return trim
     return None
+
+
+def _find_libc() -> str | None:
+    import ctypes.util  # (it imports subprocess: only when libc.so.6 is not there)
+
+    return ctypes.util.find_library("c")
 
 
 def release_freed_memory() -> None:
