@@ -21,18 +21,9 @@ _JA4_VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300:
 _SNI, _ALPN = 0x0000, 0x0010
 
 
-def _dash(values: Sequence[int]) -> str:
-    """Decimal values joined by "-", GREASE left out (JA3's lists)."""
-    fast = accel.FAST
-    if fast is not None:
-        joined: str | None = fast.decimal_list(values, True)
-        if joined is not None:
-            return joined
-    return py_dash(values)
-
-
 def py_dash(values: Sequence[int]) -> str:
-    """:func:`_dash` in Python (the reference for the compiled one)."""
+    """Decimal values joined by "-", GREASE left out (JA3's lists; the reference for the
+    compiled JA3 and JA3S)."""
     return "-".join([str(v) for v in values if v not in GREASE])
 
 
@@ -124,19 +115,10 @@ def _alpn_chars(alpn: list[str]) -> str:
     return raw[0] + raw[-1]
 
 
-def _hex_list(values: tuple[int, ...], sort: bool, drop_sni_alpn: bool) -> tuple[str, int]:
-    """(the GREASE-free values as comma-separated 4-digit lower-case hex ("002f,0035"), sorted
-    if asked, without SNI and ALPN if asked; how many GREASE-free values there are)."""
-    fast = accel.FAST
-    if fast is not None:
-        listed: tuple[str, int] | None = fast.hex_list(values, sort, drop_sni_alpn)
-        if listed is not None:
-            return listed
-    return py_hex_list(values, sort, drop_sni_alpn)
-
-
 def py_hex_list(values: tuple[int, ...], sort: bool, drop_sni_alpn: bool) -> tuple[str, int]:
-    """:func:`_hex_list` in Python (the reference for the compiled one)."""
+    """(the GREASE-free values as comma-separated 4-digit lower-case hex ("002f,0035"), sorted
+    if asked, without SNI and ALPN if asked; how many GREASE-free values there are): JA4's
+    lists, the reference for the compiled JA4."""
     kept = [v for v in values if v not in GREASE]
     ordered = sorted(kept) if sort else kept
     if drop_sni_alpn:
@@ -144,27 +126,14 @@ def py_hex_list(values: tuple[int, ...], sort: bool, drop_sni_alpn: bool) -> tup
     return ",".join([f"{v:04x}" for v in ordered]), len(kept)
 
 
-def _ja4_hashes(ciphers: tuple[int, ...], extensions: tuple[int, ...],
-                signature_algorithms: tuple[int, ...]) -> tuple[int, int, str, str]:
-    """(cipher count, extension count, cipher hash, extension hash) of JA4 (its lists built
-    and hashed in one compiled call when the module is there)."""
-    fast = accel.FAST
-    if fast is not None:
-        hashes: tuple[int, int, str, str] | None = fast.ja4_hashes(ciphers, extensions,
-                                                                    signature_algorithms)
-        if hashes is not None:
-            return hashes
-    return py_ja4_hashes(ciphers, extensions, signature_algorithms)
-
-
 def py_ja4_hashes(ciphers: tuple[int, ...], extensions: tuple[int, ...],
                   signature_algorithms: tuple[int, ...]) -> tuple[int, int, str, str]:
-    """:func:`_ja4_hashes` in Python (the reference for the compiled one): the first 12 hex
+    """(cipher count, extension count, cipher hash, extension hash) of JA4: the first 12 hex
     digits of the SHA-256 of the sorted cipher list, and of the sorted extensions without SNI
     and ALPN followed by the signature algorithms; twelve zeros for an empty list."""
-    cipher_text, cipher_count = _hex_list(ciphers, True, False)
-    extension_text, extension_count = _hex_list(extensions, True, True)
-    sigs, sig_count = _hex_list(signature_algorithms, False, False)
+    cipher_text, cipher_count = py_hex_list(ciphers, True, False)
+    extension_text, extension_count = py_hex_list(extensions, True, True)
+    sigs, sig_count = py_hex_list(signature_algorithms, False, False)
     cipher_hash = _hash12(cipher_text) if cipher_count else "0" * 12
     raw = f"{extension_text}_{sigs}" if sig_count else extension_text
     ext_hash = _hash12(raw) if extension_count else "0" * 12
@@ -203,7 +172,7 @@ def py_ja4(transport: str, legacy: int, supported: Sequence[int], sni: bool,
         version = min(versions)
     else:
         version = legacy
-    cipher_count, extension_count, cipher_hash, ext_hash = _ja4_hashes(
+    cipher_count, extension_count, cipher_hash, ext_hash = py_ja4_hashes(
         all_ciphers, all_extensions, signature_algorithms)
     return (f"{transport}{_JA4_VERSIONS.get(version, '00')}{'d' if sni else 'i'}"
             f"{min(cipher_count, 99):02d}{min(extension_count, 99):02d}{alpn}_{cipher_hash}_"

@@ -246,19 +246,11 @@ VALUES = st.lists(st.one_of(st.sampled_from([0x0A0A, 0x1A1A, 0xFAFA, 0x0A1A, 0, 
                             st.integers(0, 0xFFFF), st.integers(-3, 1 << 40)), max_size=40)
 
 
-@given(VALUES, st.booleans(), st.booleans())
-@settings(max_examples=500, deadline=None)
-def test_fingerprint_lists_agree(values: list[int], sort: bool, drop: bool) -> None:
-    assert fingerprints._dash(values) == fingerprints.py_dash(values)
-    assert (fingerprints._hex_list(tuple(values), sort, drop)
-            == fingerprints.py_hex_list(tuple(values), sort, drop))
-
-
 @given(st.integers(-3, 1 << 17), st.integers(-3, 1 << 17), VALUES, VALUES, VALUES, VALUES)
 @settings(max_examples=400, deadline=None)
 def test_fingerprints_agree(version: int, cipher: int, ciphers: list[int],
                             extensions: list[int], sigs: list[int], points: list[int]) -> None:
-    """The compiled JA3 text, JA3, JA3S and JA4 hashes equal their Python references (values
+    """The compiled JA3 text, JA3 and JA3S equal their Python references (values
     outside 0..0xffff make the compiled side hand back to Python, which must then be asked)."""
     c, e, s = tuple(ciphers), tuple(extensions), tuple(sigs)
     assert (fingerprints._ja3_text(version, ciphers, extensions, sigs, points)
@@ -267,13 +259,11 @@ def test_fingerprints_agree(version: int, cipher: int, ciphers: list[int],
             == fingerprints.py_ja3(version, c, e, s, points))
     assert (fingerprints._ja3s.__wrapped__(version, cipher, e)
             == fingerprints.py_ja3s(version, cipher, e))
-    assert fingerprints._ja4_hashes(c, e, s) == fingerprints.py_ja4_hashes(c, e, s)
     fast = accel.FAST
     if fast is not None and all(0 <= v <= 0xFFFF for v in
                                 [version, cipher, *ciphers, *extensions, *sigs, *points]):
         assert fast.ja3_text(version, ciphers, extensions, sigs, points, True) is not None
         assert fast.ja3s_md5(version, cipher, extensions) is not None
-        assert fast.ja4_hashes(ciphers, extensions, sigs) is not None
 
 
 #: supported_versions lists: the TLS and DTLS versions, GREASE, anything else

@@ -1,6 +1,7 @@
 /*
- * The number lists JA3 and JA4 hash (engine/app/fingerprints.py: py_dash, py_hex_list): GREASE
- * values left out, decimal and dash-joined, or 4-digit hex, comma-joined, sorted if asked.
+ * JA3, JA3S and JA4 from the hello fields, in one call each (engine/app/fingerprints.py, whose
+ * py_ functions are the reference): the number lists they hash, GREASE values left out, decimal
+ * and dash-joined or 4-digit hex and comma-joined, sorted if asked, and their digests.
  */
 #include "parsers.h"
 
@@ -33,38 +34,6 @@ static long *small_values(PyObject *seq, Py_ssize_t *n)
         out[k] = v;
     }
     Py_DECREF(fast);
-    return out;
-}
-
-/* decimal_list(values, skip_grease) -> "771-4865-..." or None for values outside 0..0xffff:
- * JA3's lists (fingerprints._dash). */
-PyObject *decimal_list(PyObject *self, PyObject *args)
-{
-    PyObject *seq;
-    int skip = 1;
-    if (!PyArg_ParseTuple(args, "O|p", &seq, &skip))
-        return NULL;
-    Py_ssize_t n;
-    long *v = small_values(seq, &n);
-    if (v == NULL)
-        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
-    char *text = PyMem_Malloc((size_t)n * 6 + 1);
-    PyObject *out = NULL;
-    if (text == NULL) {
-        PyErr_NoMemory();
-    } else {
-        Py_ssize_t used = 0;
-        for (Py_ssize_t k = 0; k < n; k++) {
-            if (skip && is_grease(v[k]))
-                continue;
-            if (used)
-                text[used++] = '-';
-            used += put_decimal(text + used, (uint64_t)v[k]);
-        }
-        out = PyUnicode_FromStringAndSize(text, used);
-    }
-    PyMem_Free(text);
-    PyMem_Free(v);
     return out;
 }
 
@@ -105,24 +74,6 @@ static char *hex_text(PyObject *seq, int sort, int drop, Py_ssize_t *len, Py_ssi
     }
     PyMem_Free(v);
     return text;
-}
-
-/* hex_list(values, sort, drop_sni_alpn) -> ("002f,0035", count) or None for values outside
- * 0..0xffff: JA4's lists, GREASE left out, sorted or not, without 0x0000 and 0x0010 if asked;
- * count is the number of values without GREASE (before SNI and ALPN are dropped). */
-PyObject *hex_list(PyObject *self, PyObject *args)
-{
-    PyObject *seq;
-    int sort = 0, drop = 0;
-    if (!PyArg_ParseTuple(args, "Opp", &seq, &sort, &drop))
-        return NULL;
-    Py_ssize_t len = 0, count = 0;
-    char *text = hex_text(seq, sort, drop, &len, &count);
-    if (text == NULL)
-        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
-    PyObject *out = Py_BuildValue("(s#n)", text, len, count);
-    PyMem_Free(text);
-    return out;
 }
 
 /* JA4's list sizes and hashes (fingerprints.py_ja4_hashes): the number of GREASE-free ciphers
@@ -169,23 +120,6 @@ done:
     for (int k = 0; k < 3; k++)
         PyMem_Free(text[k]);
     return status;
-}
-
-/* ja4_hashes(ciphers, extensions, signature_algorithms) -> (cipher count, extension count,
- * cipher hash, extension hash): JA4's second and third parts (ja4_parts), or None for values
- * outside 0..0xffff. */
-PyObject *ja4_hashes(PyObject *self, PyObject *args)
-{
-    PyObject *seqs[3];
-    if (!PyArg_ParseTuple(args, "OOO", &seqs[0], &seqs[1], &seqs[2]))
-        return NULL;
-    Py_ssize_t counts[2];
-    char hashes[2][64];
-    int status = ja4_parts(seqs, counts, hashes);
-    if (status <= 0)
-        return status < 0 ? NULL : Py_NewRef(Py_None);
-    return Py_BuildValue("(nns#s#)", counts[0], counts[1], hashes[0], (Py_ssize_t)12, hashes[1],
-                         (Py_ssize_t)12);
 }
 
 /* JA4's two-character TLS version (fingerprints._JA4_VERSIONS), "00" for the others. */

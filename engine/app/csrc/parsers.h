@@ -105,9 +105,6 @@ PyObject *answered_names(PyObject *self, PyObject *args);
 PyObject *certificate_fields(PyObject *self, PyObject *args);
 
 /* lists.c */
-PyObject *decimal_list(PyObject *self, PyObject *args);
-PyObject *hex_list(PyObject *self, PyObject *args);
-PyObject *ja4_hashes(PyObject *self, PyObject *args);
 PyObject *ja4(PyObject *self, PyObject *args);
 PyObject *ja3_text(PyObject *self, PyObject *args);
 PyObject *ja3s_md5(PyObject *self, PyObject *args);
