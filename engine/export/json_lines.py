@@ -11,21 +11,19 @@ with the TCP and application columns: ~0.5 s).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..result import FlowResult
 from .records import (
-    ABSENT,
-    ICMP_PROTOCOLS,
     FixedColumns,
     declared_fields,
-    flag_string,
+    flatten,
     object_template,
     picker,
+    record_fields,
     rows_by_protocol,
     rows_of,
 )
@@ -47,17 +45,6 @@ def encode(value: Any) -> str:
     if kind is float and value - value == 0:  # (finite)
         return float.__repr__(value)
     return _ENCODER(value)
-
-
-@dataclass
-class _Object:
-    """An object inside the record (an endpoint, ICMP's fields): its fields."""
-
-    fields: list[Field]
-
-
-#: a field of a template: its key and its values' texts, or an object
-Field = tuple[str, "Sequence[Any] | _Object"]
 
 
 def _memo_encoded(values: Iterable[str]) -> list[str]:
@@ -87,73 +74,31 @@ def _floats(values: Sequence[float | None]) -> list[str]:
             for v in values]
 
 
-def _sums(a: list[int], b: list[int]) -> list[str]:
-    return list(map(int.__repr__, map(int.__add__, a, b)))
+#: how each kind of :class:`~engine.export.records.Column` is written
+_WRITERS: dict[str, Callable[[Sequence[Any]], Sequence[str]]] = {
+    "int": _ints, "nullable": _nullable, "float": _floats, "text": _memo_encoded,
+    "json": lambda texts: texts,  # (declared fields: encoded by declared_fields already)
+}
 
 
 def record_lines(result: FlowResult, rows: np.ndarray | None = None) -> list[str]:
     """Each conversation's record as one line of JSON (all, or ``rows`` in the given order)."""
     rows = rows_of(result, rows)
     f = FixedColumns.of(result, rows)
-    c = f.counts
-    extra, endpoint_fields = declared_fields(result, rows, f.proto, encode)
-    endpoint = {side: [(key, values) for s, key, values in endpoint_fields if s == side]
-                for side in ("a", "b")}
-    head: list[Field] = [
-        ("id", _ints(f.ids)), ("protocol", _memo_encoded(f.proto)), ("stream", _nullable(f.stream)),
-        ("a", _Object([("address", _memo_encoded(f.a_address)), ("port", _nullable(f.a_port)),
-                       *endpoint["a"]])),
-        ("b", _Object([("address", _memo_encoded(f.b_address)), ("port", _nullable(f.b_port)),
-                       *endpoint["b"]])),
-        ("packets", _sums(c["packets_ab"], c["packets_ba"])),
-        ("bytes", _sums(c["bytes_ab"], c["bytes_ba"])),
-        ("packets_a_to_b", _ints(c["packets_ab"])), ("bytes_a_to_b", _ints(c["bytes_ab"])),
-        ("packets_b_to_a", _ints(c["packets_ba"])), ("bytes_b_to_a", _ints(c["bytes_ba"])),
-        ("payload_bytes_a_to_b", _ints(c["payload_ab"])),
-        ("payload_bytes_b_to_a", _ints(c["payload_ba"])),
-        ("start_ns", _ints(f.start)), ("end_ns", _ints(f.end)),
-        ("relative_start", _floats(f.relative_start)), ("duration", _floats(f.duration)),
-        ("bits_per_second_a_to_b", _floats(f.bps_ab)),
-        ("bits_per_second_b_to_a", _floats(f.bps_ba)),
-    ]
-    by_proto = rows_by_protocol(f.proto)
+    extra, endpoint = declared_fields(result, rows, f.proto, encode)
     lines = [""] * len(f.ids)
-    for name, ks in by_proto.items():
-        fields = list(head)
-        if name == "tcp":
-            fields += [("tcp_flags_a_to_b", _memo_encoded(map(flag_string, c["flags_ab"]))),
-                       ("tcp_flags_b_to_a", _memo_encoded(map(flag_string, c["flags_ba"])))]
-        elif name in ICMP_PROTOCOLS:
-            fields += [("icmp", _Object([
-                ("type", _ints(c["icmp_type"])), ("code", _ints(c["icmp_code"])),
-                ("id", _nullable([None if v < 0 else v for v in c["icmp_id"]]))])),
-                       ("quotes", _nullable([None if v < 0 else v for v in c["quotes"]]))]
-        fields += [(key, values) for key, values in extra if values[ks[0]] is not ABSENT]
-        template, columns = _template(fields, ks[0])
-        pick = picker(ks)
-        for k, row in zip(ks, zip(*(pick(col) for col in columns), strict=True), strict=True):
+    for name, ks in rows_by_protocol(f.proto).items():
+        keys, columns = flatten(record_fields(f, name, ks[0], extra, endpoint), picker(ks),
+                                lambda column, values: _WRITERS[column.kind](values), _objects)
+        template = object_template(keys, encode)
+        for k, row in zip(ks, zip(*columns, strict=True), strict=True):
             lines[k] = template % row
     return lines
 
 
-def _template(fields: list[Field], first: int) -> tuple[str, list[Sequence[Any]]]:
-    """(the object's text with ``%s`` for each value, the value columns in that order); an
-    object inside leaves out the fields absent from the protocol's first row ``first``."""
-    keys: list[str] = []
-    pieces: list[str] = []
-    columns: list[Sequence[Any]] = []
-    for key, values in fields:
-        keys.append(key)
-        if isinstance(values, _Object):
-            inner = [(k, v) for k, v in values.fields
-                     if isinstance(v, _Object) or v[first] is not ABSENT]
-            piece, more = _template(inner, first)
-            pieces.append(piece)
-            columns += more
-        else:
-            pieces.append("%s")
-            columns.append(values)
-    return object_template(keys, encode, pieces), columns
+def _objects(keys: list[str], columns: list[Sequence[str]]) -> list[str]:
+    template = object_template(keys, encode)
+    return [template % row for row in zip(*columns, strict=True)]
 
 
 __all__ = ["record_lines"]

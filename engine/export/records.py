@@ -83,13 +83,21 @@ class FixedColumns:
     a_port: list[int | None]
     b_address: list[str]
     b_port: list[int | None]
-    counts: dict[str, list[int]]  # the table's counts by column name (and flags, ICMP fields)
+    packets: list[int]
+    bytes: list[int]
+    counts: dict[str, list[int]]  # the table's per-direction counts by column name
     start: list[int]
     end: list[int]
     relative_start: list[float]
     duration: list[float]
     bps_ab: list[float | None]
     bps_ba: list[float | None]
+    flags_ab: list[str]
+    flags_ba: list[str]
+    icmp_type: list[int]
+    icmp_code: list[int]
+    icmp_id: list[int | None]
+    quotes: list[int | None]
 
     @classmethod
     def of(cls, result: FlowResult, rows: np.ndarray) -> FixedColumns:
@@ -97,19 +105,105 @@ class FixedColumns:
         start = t.start_ns[rows].tolist()
         end = t.end_ns[rows].tolist()
         first_ns = result.capture.first_ns or 0
+        counts = {name: getattr(t, name)[rows].tolist() for name in (
+            "packets_ab", "bytes_ab", "packets_ba", "bytes_ba", "payload_ab", "payload_ba")}
         return cls(
             ids=rows.tolist(), proto=t.protocol_names()[rows].tolist(),
             stream=[None if s < 0 else s for s in t.stream[rows].tolist()],
             a_address=_addresses(t, rows, "a"), a_port=_ports(t.a_port[rows]),
             b_address=_addresses(t, rows, "b"), b_port=_ports(t.b_port[rows]),
-            counts={name: getattr(t, name)[rows].tolist() for name in (
-                "packets_ab", "bytes_ab", "packets_ba", "bytes_ba", "payload_ab", "payload_ba",
-                "flags_ab", "flags_ba", "icmp_type", "icmp_code", "icmp_id", "quotes")},
-            start=start, end=end,
+            packets=list(map(int.__add__, counts["packets_ab"], counts["packets_ba"])),
+            bytes=list(map(int.__add__, counts["bytes_ab"], counts["bytes_ba"])),
+            counts=counts, start=start, end=end,
             relative_start=[(s - first_ns) / 1e9 for s in start],
             duration=[(e - s) / 1e9 for s, e in zip(start, end, strict=True)],
             bps_ab=_rate(t.bits_per_second("ab")[rows]),
-            bps_ba=_rate(t.bits_per_second("ba")[rows]))
+            bps_ba=_rate(t.bits_per_second("ba")[rows]),
+            flags_ab=list(map(flag_string, t.flags_ab[rows].tolist())),
+            flags_ba=list(map(flag_string, t.flags_ba[rows].tolist())),
+            icmp_type=t.icmp_type[rows].tolist(), icmp_code=t.icmp_code[rows].tolist(),
+            icmp_id=_ports(t.icmp_id[rows]), quotes=_ports(t.quotes[rows]))
+
+
+@dataclass(frozen=True)
+class Column:
+    """A field's values, one per row, and how they are written: "int", "nullable" (an int or
+    None), "float" (or None), "text", or "json" (anything, as :mod:`json` writes it)."""
+
+    values: Sequence[Any]
+    kind: str
+
+
+@dataclass(frozen=True)
+class Obj:
+    """An object inside a record (an endpoint, ICMP's fields): its fields."""
+
+    fields: list[Field]
+
+
+#: a field of a record: its key, and its values or an object
+Field = tuple[str, "Column | Obj"]
+
+
+def record_fields(f: FixedColumns, protocol: str, first: int,
+                  extra: list[tuple[str, list[Any]]],
+                  endpoint: list[tuple[str, str, list[Any]]]) -> list[Field]:
+    """The fields of a ``protocol`` record, in the JSON layout's order (the one place it is
+    written down): the fixed part, then the declared fields (``extra``, from
+    :func:`declared_fields`) that the protocol's records have, as its row ``first`` tells."""
+
+    def side(name: str, address: list[str], port: list[int | None]) -> Field:
+        declared = [(key, Column(values, "json")) for s, key, values in endpoint
+                    if s == name and values[first] is not ABSENT]
+        return name, Obj([("address", Column(address, "text")),
+                          ("port", Column(port, "nullable")), *declared])
+
+    c = f.counts
+    fields: list[Field] = [
+        ("id", Column(f.ids, "int")), ("protocol", Column(f.proto, "text")),
+        ("stream", Column(f.stream, "nullable")),
+        side("a", f.a_address, f.a_port), side("b", f.b_address, f.b_port),
+        ("packets", Column(f.packets, "int")), ("bytes", Column(f.bytes, "int")),
+        ("packets_a_to_b", Column(c["packets_ab"], "int")),
+        ("bytes_a_to_b", Column(c["bytes_ab"], "int")),
+        ("packets_b_to_a", Column(c["packets_ba"], "int")),
+        ("bytes_b_to_a", Column(c["bytes_ba"], "int")),
+        ("payload_bytes_a_to_b", Column(c["payload_ab"], "int")),
+        ("payload_bytes_b_to_a", Column(c["payload_ba"], "int")),
+        ("start_ns", Column(f.start, "int")), ("end_ns", Column(f.end, "int")),
+        ("relative_start", Column(f.relative_start, "float")),
+        ("duration", Column(f.duration, "float")),
+        ("bits_per_second_a_to_b", Column(f.bps_ab, "float")),
+        ("bits_per_second_b_to_a", Column(f.bps_ba, "float")),
+    ]
+    if protocol == "tcp":
+        fields += [("tcp_flags_a_to_b", Column(f.flags_ab, "text")),
+                   ("tcp_flags_b_to_a", Column(f.flags_ba, "text"))]
+    elif protocol in ICMP_PROTOCOLS:
+        fields += [("icmp", Obj([("type", Column(f.icmp_type, "int")),
+                                 ("code", Column(f.icmp_code, "int")),
+                                 ("id", Column(f.icmp_id, "nullable"))])),
+                   ("quotes", Column(f.quotes, "nullable"))]
+    return fields + [(key, Column(values, "json")) for key, values in extra
+                     if values[first] is not ABSENT]
+
+
+def flatten(fields: list[Field], pick: Callable[[Sequence[Any]], tuple[Any, ...]],
+            convert: Callable[[Column, tuple[Any, ...]], Sequence[Any]],
+            join: Callable[[list[str], list[Sequence[Any]]], Sequence[Any]]
+            ) -> tuple[list[str], list[Sequence[Any]]]:
+    """(the keys, one sequence of values per key for the rows ``pick`` takes): a column's
+    values through ``convert``, an object's as one value per row made by ``join`` from its own
+    keys and values."""
+    keys: list[str] = []
+    columns: list[Sequence[Any]] = []
+    for key, field in fields:
+        keys.append(key)
+        if isinstance(field, Obj):
+            columns.append(join(*flatten(field.fields, pick, convert, join)))
+        else:
+            columns.append(convert(field, pick(field.values)))
+    return keys, columns
 
 
 def conversation_records(result: FlowResult, rows: np.ndarray | None = None
@@ -117,50 +211,23 @@ def conversation_records(result: FlowResult, rows: np.ndarray | None = None
     """One JSON-ready dict per conversation (all, or ``rows`` in the given order)."""
     rows = rows_of(result, rows)
     f = FixedColumns.of(result, rows)
-    c = f.counts
-    extra, endpoint_fields = declared_fields(result, rows, f.proto)
-    records = []
-    for k, i in enumerate(f.ids):
-        rec: dict[str, Any] = {
-            "id": i,
-            "protocol": f.proto[k],
-            "stream": f.stream[k],
-            "a": {"address": f.a_address[k], "port": f.a_port[k]},
-            "b": {"address": f.b_address[k], "port": f.b_port[k]},
-            "packets": c["packets_ab"][k] + c["packets_ba"][k],
-            "bytes": c["bytes_ab"][k] + c["bytes_ba"][k],
-            "packets_a_to_b": c["packets_ab"][k],
-            "bytes_a_to_b": c["bytes_ab"][k],
-            "packets_b_to_a": c["packets_ba"][k],
-            "bytes_b_to_a": c["bytes_ba"][k],
-            "payload_bytes_a_to_b": c["payload_ab"][k],
-            "payload_bytes_b_to_a": c["payload_ba"][k],
-            "start_ns": f.start[k],
-            "end_ns": f.end[k],
-            "relative_start": f.relative_start[k],
-            "duration": f.duration[k],
-            "bits_per_second_a_to_b": f.bps_ab[k],
-            "bits_per_second_b_to_a": f.bps_ba[k],
-        }
-        for side, key, values in endpoint_fields:
-            if values[k] is not ABSENT:
-                rec[side][key] = values[k]
-        if f.proto[k] == "tcp":
-            rec["tcp_flags_a_to_b"] = flag_string(c["flags_ab"][k])
-            rec["tcp_flags_b_to_a"] = flag_string(c["flags_ba"][k])
-        if f.proto[k] in ICMP_PROTOCOLS:
-            icmp_id = c["icmp_id"][k]
-            rec["icmp"] = {"type": c["icmp_type"][k], "code": c["icmp_code"][k],
-                           "id": None if icmp_id < 0 else icmp_id}
-            rec["quotes"] = None if c["quotes"][k] < 0 else c["quotes"][k]
-        records.append(rec)
-    _add_declared(records, f.proto, extra)
+    extra, endpoint = declared_fields(result, rows, f.proto)
+    records: list[dict[str, Any]] = [{} for _ in f.ids]
+    for name, ks in rows_by_protocol(f.proto).items():
+        keys, columns = flatten(record_fields(f, name, ks[0], extra, endpoint), picker(ks),
+                                lambda _, values: values, _dicts)
+        for k, row in zip(ks, zip(*columns, strict=True), strict=True):
+            records[k] = dict(zip(keys, row, strict=True))
     return records
 
 
+def _dicts(keys: list[str], columns: list[Sequence[Any]]) -> list[dict[str, Any]]:
+    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
 def rows_by_protocol(proto: list[str]) -> dict[str, list[int]]:
-    """Positions of each protocol's rows (which declared fields a record has depends on its
-    protocol only)."""
+    """Positions of each protocol's rows (which fields a record has depends on its protocol
+    only)."""
     by_proto: dict[str, list[int]] = {}
     for k, name in enumerate(proto):
         by_proto.setdefault(name, []).append(k)
@@ -173,21 +240,6 @@ def picker(ks: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
         return operator.itemgetter(*ks)
     only = ks[0]
     return lambda values: (values[only],)
-
-
-def _add_declared(records: list[dict[str, Any]], proto: list[str],
-                  extra: list[tuple[str, list[Any]]]) -> None:
-    """The declared fields, in order, into each record: the rows of each protocol get theirs
-    in one ``update`` each."""
-    for ks in rows_by_protocol(proto).values():
-        present = [(name, values) for name, values in extra if values[ks[0]] is not ABSENT]
-        if not present:
-            continue
-        names = [name for name, _ in present]
-        pick = picker(ks)
-        columns = [pick(values) for _, values in present]
-        for k, row in zip(ks, zip(*columns, strict=True), strict=True):
-            records[k].update(zip(names, row, strict=True))
 
 
 def declared_fields(result: FlowResult, rows: np.ndarray, proto: list[str],
@@ -316,9 +368,6 @@ def _objects(members: list[tuple[str, list[Any]]], n: int, encode: Encode) -> li
     return out
 
 
-def object_template(keys: list[str], encode: Callable[[Any], str],
-                    pieces: list[str] | None = None) -> str:
-    """``{"key": %s, …}``: a JSON object's text with its values' texts to fill in with ``%``
-    (or with ``pieces`` of such text, one per key, in place of each ``%s``)."""
-    return "{" + ", ".join(encode(key).replace("%", "%%") + ": " + piece for key, piece
-                           in zip(keys, pieces or ["%s"] * len(keys), strict=True)) + "}"
+def object_template(keys: list[str], encode: Callable[[Any], str]) -> str:
+    """``{"key": %s, …}``: a JSON object's text with its values' texts to fill in with ``%``."""
+    return "{" + ", ".join(encode(key).replace("%", "%%") + ": %s" for key in keys) + "}"
