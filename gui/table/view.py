@@ -176,17 +176,15 @@ class ConversationView(QTableView):
         menu.deleteLater()
 
     def _after_reset(self) -> None:
-        self._fitted.clear()
-        self._apply_hidden()  # (fits the shown columns)
+        self.fit_columns()
         self._publish_current()
 
     def fit_columns(self) -> None:
         """Size each shown column for its title, a typical value and the first rows shown (a
         hidden one is sized when it is shown: measuring all 80-odd columns at every refresh of
         a loading table cost 10 ms of the GUI thread's)."""
-        shown = [k for k in range(self._model.columnCount()) if not self.isColumnHidden(k)]
-        self._fitted.clear()  # (a hidden column is sized anew when shown)
-        self._fit(shown)
+        self._fitted.clear()
+        self._apply_hidden()  # (it sizes the shown columns not sized yet: all of them now)
 
     def _fit(self, columns: list[int]) -> None:
         if not columns:
