@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scapy.layers.inet import GRE, ICMP, IP, TCP, UDP
-from scapy.layers.l2 import ARP, Ether
+from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 from scapy.utils import wrpcap
 
@@ -24,21 +24,7 @@ from engine import (
 )
 from engine.export.conversations import conversation_records
 
-from .packets import A, B, at, ping, tcp, udp
-
-
-def _mixed() -> list:
-    pkts = [
-        tcp(A, 40000, B, 80, "S", 1, t=1.0),
-        tcp(B, 80, A, 40000, "SA", 7, 2, t=1.1),
-        tcp(A, 40000, B, 80, "PA", 2, 8, b"GET / HTTP/1.0\r\n\r\n", t=1.2),
-        udp(A, 5353, "224.0.0.251", 5353, b"q", t=0.5),
-        ping(A, B, 77, 1, t=2.0),
-        ping(B, A, 77, 1, reply=True, t=2.1),
-        at(Ether() / ARP(), 2.5),
-        tcp(B, 80, A, 40000, "FA", 8, 20, t=3.0),
-    ]
-    return pkts
+from .packets import A, B, at, mixed, ping, tcp, udp
 
 
 def _records(result: object) -> list[dict]:
@@ -46,7 +32,7 @@ def _records(result: object) -> list[dict]:
 
 
 def test_entry_points_agree(tmp_path: Path) -> None:
-    pkts = _mixed()
+    pkts = mixed()
     path = tmp_path / "mixed.pcap"
     wrpcap(str(path), pkts)
     with extract_flows(pkts) as r1, extract_flows_from_file(path) as r2, \
@@ -74,7 +60,7 @@ def test_a_packet_without_link_layer_is_refused() -> None:
 
 
 def test_sorted_by_start_time_and_ids_are_positions() -> None:
-    with extract_flows(_mixed()) as result:
+    with extract_flows(mixed()) as result:
         starts = result.conversations.start_ns
         assert np.all(starts[:-1] <= starts[1:])
         assert [c.id for c in result] == list(range(len(result)))
@@ -166,18 +152,18 @@ def test_tunnelled_tcp_is_the_inner_conversation() -> None:
 
 
 def test_packet_indices_can_be_switched_off() -> None:
-    with extract_flows(_mixed(), FlowConfig(store_packet_indices=False)) as result:
+    with extract_flows(mixed(), FlowConfig(store_packet_indices=False)) as result:
         assert result.conversations.packet_index is None
         with pytest.raises(ValueError, match="not stored"):
             _ = result[0].packet_indices
-    with extract_flows(_mixed()) as result:
+    with extract_flows(mixed()) as result:
         tcp_conv = next(c for c in result if c.protocol == "tcp")
         assert tcp_conv.packet_indices.tolist() == [0, 1, 2, 7]
         assert (result.packets.conv[tcp_conv.packet_indices] == tcp_conv.id).all()
 
 
 def test_kinds_are_recorded_per_packet() -> None:
-    with extract_flows(_mixed()) as result:
+    with extract_flows(mixed()) as result:
         assert result.packets.kind.tolist() == [Kind.TCP, Kind.TCP, Kind.TCP, Kind.UDP,
                                                 Kind.ICMP, Kind.ICMP, Kind.UNASSIGNED, Kind.TCP]
 
