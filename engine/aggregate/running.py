@@ -139,10 +139,7 @@ class RunningTable:
         if found.created:
             self.state.extend(found.created)
         g = found.group
-        if g.size and g.max() < (1 << 16):  # numpy sorts 16-bit keys stably in linear time
-            order = np.argsort(g.astype(np.uint16), kind="stable")
-        else:
-            order = np.argsort(g, kind="stable")
+        order = found.order
         m = order.size
         gs = g[order]
         first = np.ones(m, dtype=bool)

@@ -1,14 +1,18 @@
 """The tuples seen so far: a hash index from a chunk's rows to stable tuple numbers.
 
 A tuple is what :mod:`engine.key` groups by (kind, protocol, version and the two endpoints in
-either direction). Each chunk looks its distinct direction-free hashes up in a dictionary; every
-row is then compared field by field with its tuple's key, so a hash collision can never merge two
-tuples: rows that differ from the key they hashed to are placed by their exact key instead.
+either direction). The compiled index (``_tuples.c``) does a chunk in one pass over its rows,
+with the GIL released. Without it, each chunk looks its distinct direction-free hashes up in a
+dictionary and every row is then compared field by field with its tuple's key. Either way a hash
+collision can never merge two tuples, and both give the same answer: new tuples are numbered in
+order of their first row, a chunk's groups in order of first appearance.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +21,8 @@ from .growing import Growing
 
 _U64 = (np.uint64, 0)
 KEY_FIELDS = tuple(f.name for f in fields(Endpoints))
+#: the compiled table's key words, in its order
+_COMPILED_KEY = ("what", "src_hi", "src_lo", "sport", "dst_hi", "dst_lo", "dport")
 
 
 @dataclass
@@ -24,46 +30,78 @@ class Lookup:
     """Where a chunk's rows fall: tuple number, local group and orientation of every row."""
 
     tid: np.ndarray  # int64, tuple number of each row
-    group: np.ndarray  # int64, 0..groups-1: rows of one tuple share a group (for sorting)
+    group: np.ndarray  # int64, 0..groups-1 in order of first appearance: a tuple's rows
     forward: np.ndarray  # bool: the row goes the way of its tuple's key (src = key src)
     created: int  # tuples this lookup added
+    order: np.ndarray  # int64: the rows group by group, file order inside a group
+
+
+def compiled_table() -> Any | None:
+    """A new compiled tuple table, or None when it is not built or ``FLOWSCOPE_PURE_PYTHON``
+    is set."""
+    if os.environ.get("FLOWSCOPE_PURE_PYTHON"):
+        return None
+    try:
+        from . import _tuples  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _tuples.TupleTable()
 
 
 class TupleIndex:
     """Every tuple seen so far, numbered in order of creation, with its key (first sighting's
     orientation)."""
 
-    def __init__(self) -> None:
+    def __init__(self, compiled: bool = True) -> None:
+        self._table = compiled_table() if compiled else None
         self._by_hash: dict[int, int] = {}
         self._exact: dict[tuple[int, ...], int] = {}  # tuples whose hash another tuple holds
         self.keys = Growing({name: _U64 for name in KEY_FIELDS})
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self._table) if self._table is not None else len(self.keys)
 
     def lookup(self, e: Endpoints) -> Lookup:
         """Tuple numbers for the rows ``e`` (new tuples are created, keyed by their first row)."""
         n = len(e)
         if n == 0:
             z = np.zeros(0, dtype=np.int64)
-            return Lookup(z, z, np.zeros(0, dtype=bool), 0)
+            return Lookup(z, z, np.zeros(0, dtype=bool), 0, z)
+        if self._table is not None:
+            return self._lookup_compiled(e, n)
         h = tuple_hash(e)
         uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        # groups (and new tuples) in order of first appearance
+        appear = np.argsort(first, kind="stable")
+        rank = np.empty(uniq.size, dtype=np.int64)
+        rank[appear] = np.arange(uniq.size)
         get = self._by_hash.get
-        tids = np.fromiter((get(k, -1) for k in uniq.tolist()), dtype=np.int64,
+        tids = np.fromiter((get(k, -1) for k in uniq[appear].tolist()), dtype=np.int64,
                            count=uniq.size)
         new = np.flatnonzero(tids < 0)
         before = len(self)
         if new.size:
-            tids[new] = self._create(e, first[new])
-            self._by_hash.update(zip(uniq[new].tolist(), tids[new].tolist(), strict=True))
-        tid = tids[inverse]
+            tids[new] = self._create(e, first[appear[new]])
+            self._by_hash.update(zip(uniq[appear[new]].tolist(), tids[new].tolist(),
+                                     strict=True))
+        group = rank[inverse.reshape(-1)]
+        tid = tids[group]
         forward, same = self._compare(e, tid)
-        group = inverse.astype(np.int64)
         if not same.all():
-            self._place_exactly(e, np.flatnonzero(~same), tid, forward, group, uniq.size)
-        return Lookup(tid, group, forward, len(self) - before)
+            self._place_exactly(e, np.flatnonzero(~same), tid, forward, group)
+        return Lookup(tid, group, forward, len(self) - before,
+                      np.argsort(group, kind="stable"))
+
+    def _lookup_compiled(self, e: Endpoints, n: int) -> Lookup:
+        table: Any = self._table
+        tid = np.empty(n, dtype=np.int64)
+        forward = np.empty(n, dtype=bool)
+        group = np.empty(n, dtype=np.int64)
+        order = np.empty(n, dtype=np.int64)
+        created = np.empty(n, dtype=np.int64)
+        key = [np.ascontiguousarray(getattr(e, name), dtype=np.uint64) for name in _COMPILED_KEY]
+        _, new = table.lookup(*key, tid, forward, group, order, created)
+        return Lookup(tid, group, forward, new, order)
 
     def _create(self, e: Endpoints, rows: np.ndarray) -> np.ndarray:
         sl = self.keys.extend(rows.size)
@@ -84,9 +122,11 @@ class TupleIndex:
         return fwd, fwd | rev
 
     def _place_exactly(self, e: Endpoints, rows: np.ndarray, tid: np.ndarray,
-                       forward: np.ndarray, group: np.ndarray, groups: int) -> None:
-        """Rows whose hash belongs to another tuple (a collision): look up their exact key."""
+                       forward: np.ndarray, group: np.ndarray) -> None:
+        """Rows whose hash belongs to another tuple (a collision): look up their exact key.
+        Groups are then renumbered in order of first appearance, as without a collision."""
         local: dict[int, int] = {}
+        groups = int(group.max()) + 1
         for r in rows.tolist():
             src = (int(e.src_hi[r]), int(e.src_lo[r]), int(e.sport[r]))
             dst = (int(e.dst_hi[r]), int(e.dst_lo[r]), int(e.dport[r]))
@@ -101,3 +141,7 @@ class TupleIndex:
             if t not in local:
                 local[t] = groups + len(local)
             group[r] = local[t]
+        _, first, inverse = np.unique(group, return_index=True, return_inverse=True)
+        rank = np.empty(first.size, dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+        group[:] = rank[inverse.reshape(-1)]

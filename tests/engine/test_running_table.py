@@ -102,6 +102,14 @@ def test_chunk_by_chunk_equals_one_shot(path: Path, config_name: str) -> None:
     _check(*_decoded(path), CONFIGS[config_name])
 
 
+@pytest.mark.parametrize("path", _captures(), ids=lambda p: p.name)
+def test_python_tuple_index_equals_one_shot(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same with the tuple index's Python version (used when the compiled one is not
+    built): the two number tuples and groups alike, so the tables come out identical."""
+    monkeypatch.setenv("FLOWSCOPE_PURE_PYTHON", "1")
+    _check(*_decoded(path), CONFIGS["wireshark"])
+
+
 def _scenario_packets() -> list:
     """Every TCP stream-numbering scenario, each on its own port pair, interleaved packet by
     packet, plus a UDP pair that idles and a ping pair."""
