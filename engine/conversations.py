@@ -17,6 +17,7 @@ from .decode.exact import Quoted
 from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints, Tuples, group_tuples, tuple_hash
 from .packets import InnerPackets, Kind, PacketTable, Reason
 from .protocols import ip_kinds, kinds_with_ports
+from .sets import distinct
 from .stream_numbers import conversation_starts
 from .table import ConversationTable
 
@@ -270,7 +271,7 @@ def _streams(first: np.ndarray, tuple_of: np.ndarray, kind: np.ndarray, q_tuple:
     for k in (Kind.TCP, Kind.UDP):
         checkpoint()
         mine = np.flatnonzero((kind == k) & (is_head if k == Kind.UDP else True))
-        orphan = np.unique(q_tuple[(q_kind == k) & (head[q_tuple] < 0)])
+        orphan = distinct(q_tuple[(q_kind == k) & (head[q_tuple] < 0)])
         points = np.concatenate((alloc[mine], q_first[orphan]))
         ranks = np.empty(points.size, dtype=np.int64)
         ranks[np.argsort(points, kind="stable")] = np.arange(points.size)

@@ -17,6 +17,7 @@ from .conversations import QuotedLinks
 from .decode.fragments import Reassembled
 from .packet_store import PacketStore
 from .packets import PAYLOAD_REASSEMBLED, REASON_TEXT, InnerPackets, Kind, PacketTable, Reason
+from .sets import distinct
 from .table import Conversation, ConversationTable
 
 #: EtherTypes named in the unassigned breakdown
@@ -192,7 +193,7 @@ class FlowResult:
         files = self.packet_files()
         if self._file_numbers is None:
             numbers = np.empty(files.size, dtype=np.int64)
-            for f in np.unique(files).tolist():
+            for f in distinct(files).tolist():
                 mine = files == f
                 numbers[mine] = np.arange(1, int(mine.sum()) + 1)
             self._file_numbers = numbers

@@ -16,6 +16,7 @@ import numpy as np
 
 from .packets import Kind
 from .protocols import format_address, protocol_name
+from .sets import distinct
 
 
 @dataclass
@@ -91,7 +92,7 @@ class ConversationTable:
         """The protocol name of every row (object array; cheap: names are shared)."""
         names = np.empty(len(self), dtype=object)
         codes = self.kind.astype(np.int64) << 8 | self.ip_proto
-        for code in np.unique(codes):
+        for code in distinct(codes):
             names[codes == code] = protocol_name(int(code) >> 8, int(code) & 0xFF)
         return names
 

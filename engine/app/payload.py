@@ -22,6 +22,7 @@ from ..follow import conversation_stream
 from ..packet_store import release_pages, release_range, take
 from ..packets import Kind, PacketTable
 from ..result import FlowResult
+from ..sets import distinct
 
 #: payload packets remembered per direction
 DEPTH = 4
@@ -78,7 +79,7 @@ def openings(result: FlowResult, depth: int = DEPTH, rows: np.ndarray | None = N
     p = result.inner_view()  # conversations inside UDP tunnels read their inner packets
     table = result.conversations
     if rows is not None:
-        order = conversation_packets(result, np.unique(rows))
+        order = conversation_packets(result, distinct(rows))
         return _openings(result, p, depth, order[_carries_payload(p, order)])
     if table.packet_index is None or len(p) <= BATCH_PACKETS:
         has_payload = (p.payload_len > 0) & (p.payload_off >= 0) & (p.conv >= 0)
@@ -112,7 +113,7 @@ def _openings(result: FlowResult, p: PacketTable, depth: int, order: np.ndarray)
     runs = np.r_[True, conv[1:] != conv[:-1]] if conv.size else np.zeros(0, dtype=bool)
     rows = conv[runs]  # grouped by conversation in id order, so the runs are the unique ids
     if rows.size > 1 and np.any(rows[1:] <= rows[:-1]):
-        rows = np.unique(conv)
+        rows = distinct(conv)
     n = rows.size
     packets = np.full((n, 2, depth), -1, dtype=np.int32)
     more = np.zeros((n, 2), dtype=bool)

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..config import FlowConfig
 from ..errors import DiskSpaceError, FlowError, InvalidCaptureError, LoadCancelled
+from ..sets import distinct
 from .chunk import PAD, RecordChunk
 from .files import describe_files
 from .multi_source import MemberFile, MultiSource, SegmentTable
@@ -349,7 +350,7 @@ class MergedReader:
         n = part.size
         spans = []
         total = 0
-        for k in np.unique(part).tolist():
+        for k in distinct(part).tolist():
             member = parts[k][0]
             assert member.buffered is not None
             c = member.buffered.chunk

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidCaptureError, TruncatedCaptureError
+from ..sets import distinct
 from .accel import walker
 from .chunk import RecordChunk, gather
 from .input import CaptureInput
@@ -353,7 +354,7 @@ class PcapngReader(ChunkedReader):
 
 def _to_ns(raw: np.ndarray, iface: np.ndarray, interfaces: list[Interface]) -> np.ndarray:
     """Interface timestamp units → int64 nanoseconds since the epoch (per packet's interface)."""
-    used = np.unique(iface)
+    used = distinct(iface)
     params = {(interfaces[int(g)].ts_base, interfaces[int(g)].ts_exponent) for g in used}
     ns = np.zeros(raw.size, dtype=np.int64)
     base_of = np.array([i.ts_base for i in interfaces], dtype=np.int64)[iface]

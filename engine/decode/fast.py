@@ -17,6 +17,7 @@ from ..capture import linktypes as lt
 from ..capture.chunk import RecordChunk, gather
 from ..packets import InnerPackets, Kind, PacketTable, Reason
 from ..protocols import ported_ip_protocols
+from ..sets import distinct
 from .exact import Fields, Fragment, Quoted, decode_packet
 from .layers import (
     ETH_IPV4,
@@ -127,7 +128,7 @@ def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
     version = np.zeros(n, dtype=np.uint8)
     slow = np.zeros(n, dtype=bool)
 
-    for link in np.unique(t.linktype):
+    for link in distinct(t.linktype):
         rows = np.flatnonzero(t.linktype == link)
         if int(link) not in foreign:
             _link_layer(int(link), rows, buf, pos, cap, t, l3, version, slow)

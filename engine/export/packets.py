@@ -28,6 +28,7 @@ from ..capture.writer import (
 )
 from ..errors import ConversationNotFound, ExportError, LoadCancelled
 from ..result import FlowResult
+from ..sets import distinct
 
 #: progress(packets written, packets total)
 PacketProgressFn = Callable[[int, int], None]
@@ -45,7 +46,7 @@ def write_packets(result: FlowResult, packets: np.ndarray, path: str | Path,
     if packets.size and (packets.min() < 0 or packets.max() >= len(p)):
         raise ExportError("Some of the packets to export are not in this capture.")
     linktypes = p.linktype[packets]
-    kinds = np.unique(linktypes)
+    kinds = distinct(linktypes)
     ts = p.ts_ns[packets]
     snaplen = max(int(p.caplen[packets].max()) if packets.size else 0, 65535)
     as_pcapng = kinds.size > 1 or Path(path).suffix.lower() == ".pcapng"

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..packets import ACK, FIN, RST, SYN
+from ..sets import distinct
 from . import expert_flags as F
 from .expert_rows import NONE, KeyedMax, Lanes, exclusive_max, gt32, le32, lt32, mark
 from .expert_window import NO_SCALING, UNKNOWN, window_state
@@ -371,7 +372,7 @@ def _first_fill(t: TcpPackets, lanes: Lanes, d: int, cands: np.ndarray, m: np.nd
         return found
     lane_rows = rows[nz[rows]]
     keys = t.local[lane_rows] * (1 << 40) + (s[lane_rows] - int(m.min()))
-    wanted = np.unique(want)
+    wanted = distinct(want)
     at = np.searchsorted(wanted, keys)
     match = (at < wanted.size) & (wanted[np.minimum(at, wanted.size - 1)] == keys)
     lane_rows, keys = lane_rows[match], keys[match]

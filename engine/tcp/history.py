@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..packets import ACK, FIN, RST, SYN
+from ..sets import is_in
 from .segments import TcpPackets
 
 #: longest history kept (fixed-width column); longer ones end with "…"
@@ -68,7 +69,7 @@ def history_strings(t: TcpPackets, client_lane: np.ndarray, retransmitted: np.nd
                 continue
             first = np.flatnonzero(_group_firsts(t.local[rows]))
             rank = np.arange(rows.size) - np.repeat(first, np.diff(np.append(first, rows.size)))
-            ev.add(rows[np.isin(rank + 1, _POWERS)], ch, sub, lane)
+            ev.add(rows[is_in(rank + 1, _POWERS)], ch, sub, lane)
     starts = t.bounds[:-1]
     nonempty = t.bounds[1:] > starts
     ev.add(starts[nonempty & (client_lane == 1)], ord("^"), 0, -1)

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..cancel import checkpoint
 from ..packets import ACK, FIN, RST, SYN
+from ..sets import distinct
 from .segments import TcpPackets, group_starts, segmented_running_max
 
 _FLOOR = -(1 << 62)
@@ -134,7 +135,7 @@ def _fill_holes(k: np.ndarray, g: np.ndarray, s: np.ndarray, e: np.ndarray,
     the distinct sequence numbers: O(n log n), where following the open holes segment by
     segment cost O(n × holes) (20,000 shuffled segments took 47 s).
     """
-    pick = np.flatnonzero(np.isin(g, np.unique(g[k])))  # every segment of those sides covers
+    pick = np.flatnonzero(np.isin(g, distinct(g[k])))  # every segment of those sides covers
     a, b = s[pick], e[pick]
     # the distinct (side, sequence number) points in order; leaf i runs from point i to i + 1
     pg = np.concatenate([g[pick], g[pick]])
@@ -147,11 +148,11 @@ def _fill_holes(k: np.ndarray, g: np.ndarray, s: np.ndarray, e: np.ndarray,
         order = np.lexsort((pv, pg))
     checkpoint()
     pg, pv = pg[order], pv[order]
-    distinct = np.ones(pv.size, dtype=bool)
-    distinct[1:] = (pv[1:] != pv[:-1]) | (pg[1:] != pg[:-1])
+    new_point = np.ones(pv.size, dtype=bool)
+    new_point[1:] = (pv[1:] != pv[:-1]) | (pg[1:] != pg[:-1])
     rank = np.empty(pv.size, dtype=np.int64)
-    rank[order] = np.cumsum(distinct) - 1
-    pg, pv = pg[distinct], pv[distinct]
+    rank[order] = np.cumsum(new_point) - 1
+    pg, pv = pg[new_point], pv[new_point]
     width = np.zeros(pv.size, dtype=np.int64)
     width[:-1] = np.where(pg[1:] == pg[:-1], pv[1:] - pv[:-1], 0)
     checkpoint()

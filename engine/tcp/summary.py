@@ -19,6 +19,7 @@ from ..config import FlowConfig
 from ..packet_store import release_pages
 from ..packets import PacketTable
 from ..parallel.halves import map_halves
+from ..sets import distinct
 from ..table import ConversationTable
 from . import state as st
 from . import zeek as zk
@@ -69,7 +70,7 @@ def final_states(t: TcpPackets) -> tuple[Roles, np.ndarray, np.ndarray]:
     codes = rfc_codes(t, r, acks_syn, acks_fin)
     ev = np.flatnonzero(rfc_events(t, acks_syn, acks_fin))
     checkpoint()
-    rfc = run_automaton(st.transition_table(np.unique(codes[ev])), st.FRESH, t.local[ev],
+    rfc = run_automaton(st.transition_table(distinct(codes[ev])), st.FRESH, t.local[ev],
                         codes[ev], t.nconv)
     checkpoint()
     zev = np.flatnonzero(zeek_events(t))

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..packets import PacketTable
+from ..sets import distinct
 from ..table import ConversationTable
 from .commands import command_class_name
 from .frames import BROADCAST_NODE, MULTICAST_NODE, ZWaveFrames
@@ -87,7 +88,7 @@ def _group(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     One sort of the distinct keys' values (not of the rows with their indices), a binary search
     per row, and an unbuffered minimum for first rows: conversations are few, frames many.
     """
-    values = np.unique(key)
+    values = distinct(key)
     group = np.searchsorted(values, key)
     first = np.full(values.size, key.size, dtype=np.int64)
     np.minimum.at(first, group, np.arange(key.size, dtype=np.int64))
