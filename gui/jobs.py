@@ -54,17 +54,31 @@ class GuiTurn:
     @contextlib.contextmanager
     def turn(self, wait: float = 0.05) -> Iterator[None]:
         """Around GUI-thread work that calls Python many times: loads pause meanwhile."""
+        release = self.hold(wait)
+        try:
+            yield
+        finally:
+            release()
+
+    def hold(self, wait: float = 0.05) -> Callable[[], None]:
+        """A turn that lasts until the returned function is called (once is enough; later
+        calls do nothing): for work spread over passes of the event loop."""
         with self._cond:
             self._wanted += 1
             if self._wanted == 1 and self._workers:
                 self._cond.wait_for(lambda: self._parked >= self._workers, timeout=wait)
-        try:
-            yield
-        finally:
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
             with self._cond:
                 self._wanted -= 1
                 if not self._wanted:
                     self._cond.notify_all()
+        return release
 
     @contextlib.contextmanager
     def worker(self) -> Iterator[None]:

@@ -9,12 +9,13 @@ Open dialog, dropped, named on the command line, or a folder) are one capture me
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, Qt, Signal
+import shiboken6
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -383,8 +384,29 @@ class MainWindow(QMainWindow):
         selection; the panes and exports wait for the end."""
         if job is not self._job or job.is_cancelled:
             return
-        with GUI_TURN.turn():  # many Python calls: the load waits meanwhile
+        # many Python calls: the load waits meanwhile, until the table has painted. It paints
+        # in a later pass of the event loop: updating and painting it in one pass held the
+        # loop for 100-160 ms at the first rows of a big capture.
+        release = GUI_TURN.hold()
+        try:
+            self.view.setUpdatesEnabled(False)
             self._show_partial(data)
+        finally:
+            self._paint_table_later(release)
+
+    def _paint_table_later(self, release: Callable[[], None] = lambda: None) -> None:
+        """The table (its updates turned off before it changed) paints in a later pass of the
+        event loop, then ``release`` runs. (A timer: a zero delay would queue a call that runs
+        in this same pass. It has no receiver, so ``release`` runs even when the window has
+        gone meanwhile.)"""
+        def paint() -> None:
+            try:
+                if shiboken6.isValid(self.view):
+                    self.view.setUpdatesEnabled(True)  # (which asks for a paint)
+                    self.view.repaint()
+            finally:
+                release()
+        QTimer.singleShot(1, paint)
 
     def _show_partial(self, data: ConversationData) -> None:
         if self._partial is None:
@@ -412,6 +434,13 @@ class MainWindow(QMainWindow):
             data.result.close()
             return
         assert isinstance(job, LoadJob)
+        self.view.setUpdatesEnabled(False)  # (the final rows paint in the next pass)
+        try:
+            self._show_loaded(job, data)
+        finally:
+            self._paint_table_later()
+
+    def _show_loaded(self, job: LoadJob, data: ConversationData) -> None:
         previous, previous_name = self._data, self.capture_name
         self._data, self._paths = data, list(job.paths)
         self._is_sample = self._job_is_sample

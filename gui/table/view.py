@@ -70,6 +70,7 @@ class ConversationView(QTableView):
         header.customContextMenuRequested.connect(self._header_menu)
         self.selectionModel().currentRowChanged.connect(self._current_changed)
         model.modelReset.connect(self._after_reset)
+        model.layoutChanged.connect(self._lay_out_now)
         model.layoutChanged.connect(self._publish_current)
         self.doubleClicked.connect(self._activated)
 
@@ -136,13 +137,28 @@ class ConversationView(QTableView):
         self.columnChoicesChanged.emit(sorted(self._hidden), sorted(self._shown))
 
     def _apply_hidden(self) -> None:
-        shown = []
-        for k, col in enumerate(self._model.columns):
-            hidden = self.is_column_hidden(col.key)
-            self.setColumnHidden(k, hidden)
-            if not hidden:
-                shown.append(k)
-        self._fit([k for k in shown if k not in self._fitted])
+        # QTableView answers each column's resize with a repaint from that column rightwards,
+        # one event-loop pass later: after a refresh of a loading table that was a second
+        # paint of nearly the whole table (30-50 ms). The header's signals wait, and the view
+        # lays itself out once, below.
+        header = self.horizontalHeader()
+        blocked = header.blockSignals(True)
+        try:
+            shown = []
+            for k, col in enumerate(self._model.columns):
+                hidden = self.is_column_hidden(col.key)
+                self.setColumnHidden(k, hidden)
+                if not hidden:
+                    shown.append(k)
+            self._fit([k for k in shown if k not in self._fitted])
+        finally:
+            header.blockSignals(blocked)
+        self._lay_out_now()
+
+    def _lay_out_now(self) -> None:
+        """Scroll ranges and one repaint now, instead of the layout Qt defers to a later pass
+        after a model change (and the second paint it brings)."""
+        self.doItemsLayout()
 
     def column_menu(self, parent: QWidget | None = None) -> QMenu:
         """A checkable entry per column (View ▸ Columns and the header's context menu)."""

@@ -37,9 +37,10 @@ def test_is_in_is_numpy_isin(values: np.ndarray, members: np.ndarray) -> None:
 
 
 def test_small_capture_run_imports_no_masked_arrays() -> None:
+    capture = str(CAPTURES / "zeek-http-get.pcap")
     code = ("import sys, io, contextlib\n"
             "from engine.cli import main\n"
-            f"sys.argv = ['flowscope-cli', 'conversations', {str(CAPTURES / 'zeek-http-get.pcap')!r},"
+            f"sys.argv = ['flowscope-cli', 'conversations', {capture!r},"
             " '--format', 'json', '--quiet']\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    assert main() == 0\n"

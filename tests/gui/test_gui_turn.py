@@ -76,3 +76,21 @@ def test_without_a_load_a_turn_does_not_wait() -> None:
     turn = GuiTurn()
     with turn.turn(wait=3600):
         assert turn._parked == 0
+
+
+def test_a_held_turn_lasts_until_released_once() -> None:
+    """``hold`` spans passes of the event loop (the table's update, then its paint): the load
+    stays parked until the release, and a second release changes nothing."""
+    turn = GuiTurn()
+    with Loader(turn) as loader:
+        release = turn.hold(wait=10)
+        parked_at = loader.steps
+        with turn.turn(wait=10):  # a turn inside (the paint's own) does not end the hold
+            pass
+        assert turn._parked == 1 and loader.steps == parked_at
+        release()
+        wait_until(lambda: loader.steps > parked_at)
+        release()
+        assert turn._wanted == 0
+        with turn.turn(wait=10):  # and later turns still park the load
+            assert turn._parked == 1

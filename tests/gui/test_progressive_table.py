@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 import engine.load
 from engine import WIRESHARK, extract_flows_from_file
 from engine.table import COLUMN_NAMES
+from gui.jobs import GUI_TURN
 from tests.engine.bigger import bigger_capture
 
 SMALL_CHUNKS = WIRESHARK.replace(chunk_bytes=1 << 16)
@@ -69,6 +70,8 @@ def test_rows_appear_and_grow_while_loading_then_match_a_one_shot_load(  # type:
         for name, col in one_shot.conversations.extra.items():
             np.testing.assert_array_equal(data.table.extra[name], col, err_msg=name)
     assert window.export_action.isEnabled() and window.details.result is data.result
+    # each refresh painted the table in a later pass, and the load's turns all ended
+    qtbot.waitUntil(lambda: window.view.updatesEnabled() and not GUI_TURN._wanted)
 
 
 def test_cancel_after_rows_appeared_restores_the_previous_capture(  # type: ignore[no-untyped-def]
