@@ -227,7 +227,10 @@ class ConversationView(QTableView):
 
     # -- empty state -------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
-        with GUI_TURN.turn():  # thousands of data() calls: a load in progress waits meanwhile
+        if self._model.rowCount():
+            with GUI_TURN.turn():  # thousands of data() calls: a load in progress waits
+                super().paintEvent(event)
+        else:  # (no data() calls: no wait for a load that is just starting, 20-40 ms)
             super().paintEvent(event)
         if self._model.rowCount() == 0 and self.empty_text:
             painter = QPainter(self.viewport())

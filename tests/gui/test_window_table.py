@@ -285,3 +285,28 @@ def test_export_menu_asks_rows_format_and_file(qtbot, loaded, tmp_path, monkeypa
     assert asked == [("csv", "zeek-wikipedia-many-conns-conversations")]
     assert (tmp_path / "chosen.csv").read_text() == csv_text(loaded.conversations.result,
                                                              loaded.model.ids)
+
+
+@pytest.mark.qt_log_ignore("does not support propagateSizeHints")  # (offscreen, shown)
+def test_only_a_table_with_rows_pauses_a_load_to_paint(qtbot, window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Painting rows calls data() thousands of times, so a load parks meanwhile; an empty table
+    makes no such calls and paints without waiting for a load that is just starting."""
+    import gui.table.view as view_module
+    from gui.jobs import GuiTurn
+
+    turns: list[int] = []
+
+    class Recording(GuiTurn):
+        def hold(self, wait: float = 0.05):  # type: ignore[no-untyped-def]
+            turns.append(window.model.rowCount())
+            return super().hold(wait)
+
+    monkeypatch.setattr(view_module, "GUI_TURN", Recording())
+    window.show()
+    qtbot.waitExposed(window)
+    window.view.viewport().repaint()
+    assert turns == []
+    load_window(qtbot, window, WIKIPEDIA)
+    qtbot.waitUntil(window.view.updatesEnabled)  # (the final rows paint a pass later)
+    window.view.viewport().repaint()
+    assert turns and all(rows > 0 for rows in turns)
