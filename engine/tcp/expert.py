@@ -40,6 +40,10 @@ class ExpertBuilder:
         self.store = TcpExpert.empty(len(result.packets), len(result.conversations),
                                      None if spill is None else
                                      lambda name, dtype: spill(name, dtype, 0))
+        #: the per-packet arrays are shared file mappings: what a forked process writes there
+        #: is seen here, and need not travel back (at 20M packets its half was 180 MB through
+        #: a pipe, copied and unpickled here under the interpreter lock)
+        self.shared = spill is not None
         self.dup: list[np.ndarray] = []
         self.batches = 0
         self._dup_mark = 0  # (what export() has already reported)
@@ -65,20 +69,25 @@ class ExpertBuilder:
         self._dup_mark = len(self.dup)
         changes = store.base_changes[self._change_mark:]
         self._change_mark = len(store.base_changes)
-        return {"index": index, "flags": store.flags[index],
-                "bytes_in_flight": store.bytes_in_flight[index],
-                "acked_back": store.acked_back[index], "irtt_ns": store.irtt_ns[convs],
-                "irtt_at": store.irtt_at[convs], "base": store.base[convs],
-                "dup": np.concatenate(dup) if dup else np.zeros((0, 3), dtype=np.int64),
-                "base_changes": changes}
+        found = {"irtt_ns": store.irtt_ns[convs], "irtt_at": store.irtt_at[convs],
+                 "base": store.base[convs],
+                 "dup": np.concatenate(dup) if dup else np.zeros((0, 3), dtype=np.int64),
+                 "base_changes": changes}
+        if not self.shared:
+            found.update(index=index, flags=store.flags[index],
+                         bytes_in_flight=store.bytes_in_flight[index],
+                         acked_back=store.acked_back[index])
+        return found
 
     def absorb(self, convs: np.ndarray, found: dict[str, np.ndarray]) -> None:
         """Add a batch :meth:`export` described, as if :meth:`add_batch` had run here."""
         self.batches += 1
-        store, index = self.store, found["index"]
-        store.flags[index] = found["flags"]
-        store.bytes_in_flight[index] = found["bytes_in_flight"]
-        store.acked_back[index] = found["acked_back"]
+        store = self.store
+        if "index" in found:  # (else the forked process wrote them into the shared files)
+            index = found["index"]
+            store.flags[index] = found["flags"]
+            store.bytes_in_flight[index] = found["bytes_in_flight"]
+            store.acked_back[index] = found["acked_back"]
         store.irtt_ns[convs] = found["irtt_ns"]
         store.irtt_at[convs] = found["irtt_at"]
         store.base[convs] = found["base"]
