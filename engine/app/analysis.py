@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import FlowError
-from ..follow import conversation_stream
 from ..hooks import Ahead, register_analysis
 from ..packet_store import take
 from ..packets import Kind
@@ -303,6 +302,10 @@ def _link_ftp_data(result: FlowResult, columns: dict[str, np.ndarray],
     ``ftp-data`` with ``parent`` = the control conversation."""
     t = result.conversations
     controls = np.flatnonzero((columns["service"] == "ftp") & (t.kind == Kind.TCP))
+    if not controls.size:
+        return
+    from ..follow import conversation_stream  # (7 ms of imports: only FTP control needs it)
+
     tcp = t.kind == Kind.TCP
     for control in controls.tolist():
         try:
@@ -399,7 +402,10 @@ def _dns_names(result: FlowResult, reader: PayloadReader,
         names.add_many((address, name, when[k]) for k, address, name in dns.answered_names(
             buffer, starts, sizes, multicast, responses_only=True))
         reader.release()  # the pages of the capture the compiled pass mapped
-    for row in rows[kinds[rows] == Kind.TCP].tolist():
+    tcp_rows = rows[kinds[rows] == Kind.TCP].tolist()
+    if tcp_rows:
+        from ..follow import conversation_stream  # (DNS over TCP: reassembled)
+    for row in tcp_rows:
         try:
             with conversation_stream(result, row) as s:
                 data = (s.data(0), s.data(1))

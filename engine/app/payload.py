@@ -18,7 +18,6 @@ import numpy as np
 from ..capture.ranges import read_pieces
 from ..capture.source import source_array
 from ..errors import FlowError
-from ..follow import conversation_stream
 from ..packet_store import release_pages, release_range, take
 from ..packets import Kind, PacketTable
 from ..result import FlowResult
@@ -436,6 +435,8 @@ class DirectionReader:
         cached = self._follow.get(i)
         if cached is not None:
             return cached
+        from ..follow import conversation_stream  # (7 ms of imports, for gapped openings)
+
         try:
             with conversation_stream(self.reader.result, int(self.o.rows[i]),
                                      first_packets=packets) as s:

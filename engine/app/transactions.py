@@ -19,7 +19,6 @@ import numpy as np
 from ..capture import CancelFn
 from ..columns import COLUMNS
 from ..errors import ConversationNotFound, LoadCancelled
-from ..follow import conversation_stream, has_stream, no_stream_reason
 from ..result import FlowResult
 from . import banners, dns, http, quic, tls
 from .ciphers import cipher_name
@@ -109,6 +108,10 @@ def app_summary(result: FlowResult, conversation: int) -> dict[str, Any]:
 def transactions(result: FlowResult, conversation: int, cancel: CancelFn | None = None
                  ) -> AppDetail:
     """The application record of ``conversation`` (a table row)."""
+    # (the Follow machinery is 7 ms of imports that a load, which imports this module, never
+    # needs)
+    from ..follow import conversation_stream, has_stream, no_stream_reason
+
     if not has_stream(result, conversation):
         raise ConversationNotFound(no_stream_reason(result, conversation))
     summary = app_summary(result, conversation)
