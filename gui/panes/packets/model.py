@@ -1,6 +1,7 @@
 """The packets of one conversation as a table model: ``data()`` only indexes the engine's arrays
-(:class:`~engine.packet_notes.ConversationPackets`) and formats the one cell asked for, so a
-conversation of a million packets costs nothing until rows scroll into view.
+(:class:`~engine.packet_notes.PacketRows`, built a block of rows at a time as rows scroll into
+view) and formats the one cell asked for, so a conversation of a million packets costs nothing
+until its rows are shown.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from engine.packet_notes import ConversationPackets, flag_text, note_text
+from engine.packet_notes import ConversationPackets, PacketRows, flag_text, note_text
 from engine.tcp.expert_flags import bad_tcp
 from gui.style import BAD_TCP_BACKGROUND, BAD_TCP_FOREGROUND, CLIENT_COLOR, NOTE_COLOR, SERVER_COLOR
 
@@ -41,12 +42,12 @@ class PacketModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.packets: ConversationPackets | None = None
+        self.packets: PacketRows | None = None
         self._start = 0
         self._describe: Callable[[int], str] | None = None
         self._origin: Callable[[int], str] | None = None
 
-    def set_packets(self, packets: ConversationPackets | None,
+    def set_packets(self, packets: PacketRows | None,
                     describe: Callable[[int], str] | None = None,
                     origin: Callable[[int], str] | None = None) -> None:
         """Show ``packets``; ``describe(packet index)`` fills the Notes of non-TCP packets
@@ -56,7 +57,9 @@ class PacketModel(QAbstractTableModel):
         self.packets = packets
         self._describe = describe
         self._origin = origin
-        self._start = int(packets.ts_ns.min()) if packets is not None and len(packets) else 0
+        # (the conversation's first time: the earliest of its packets, without building them)
+        self._start = (int(packets.result.conversations.start_ns[packets.conversation])
+                       if packets is not None and len(packets) else 0)
         self.endResetModel()
 
     # -- lookups -------------------------------------------------------------------------------
@@ -89,16 +92,16 @@ class PacketModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        p = self.packets
-        if p is None or not index.isValid():
+        if self.packets is None or not index.isValid():
             return None
-        row, col = index.row(), index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(p, row, col)
+        col = index.column()
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _alignment(col)
         if role == Qt.ItemDataRole.ToolTipRole and col == NUMBER and self._origin is not None:
-            return self._origin(row)
+            return self._origin(index.row())
+        p, row = self.packets.at(index.row())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(p, row, col)
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == DIRECTION and p.is_tcp:
                 return CLIENT_COLOR if int(p.direction[row]) == p.client_lane else SERVER_COLOR

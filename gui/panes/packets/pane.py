@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.dissect import Node, packet_tree, warm_up
-from engine.packet_notes import conversation_packets
+from engine.packet_notes import PacketRows
 from engine.result import FlowResult
 from engine.zwave import frames_of
 from engine.zwave.protocol import ZWAVE
@@ -127,7 +127,7 @@ class PacketsPane(Pane):
         if not self._warm:  # the first list shown: load scapy while the user looks at it,
             self._warm = True  # once that list is painted (the import holds the GIL)
             self._warm_timer.start()
-        packets = conversation_packets(result, conversation)
+        packets = PacketRows(result, conversation)  # (rows are built as they are shown)
         describe: Callable[[int], str] | None = None
         if packets.kind == ZWAVE.kind:
             frames = frames_of(result)
