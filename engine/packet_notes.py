@@ -92,8 +92,13 @@ class ConversationPackets:
 
     def row_of(self, packet: int) -> int:
         """Row of capture packet ``packet`` (-1 if it is not in this conversation)."""
-        row = int(np.searchsorted(self.index, packet))
-        return row if row < len(self) and int(self.index[row]) == packet else -1
+        return _row_in(self.index, packet)
+
+
+def _row_in(index: np.ndarray, packet: int) -> int:
+    """Where ``packet`` is in the sorted packet list ``index`` (-1 if it is not there)."""
+    row = int(np.searchsorted(index, packet))
+    return row if row < index.size and int(index[row]) == packet else -1
 
 
 def flag_text(flags: int) -> str:
@@ -117,11 +122,9 @@ def expert_of(result: FlowResult) -> TcpExpert:
     return e
 
 
-def build_conversation_packets(result: FlowResult, conversation: int,
-                               rows: slice = slice(None)) -> ConversationPackets:
-    """The packet columns of one conversation (a table row), or of its packets ``rows`` (in
-    file order); see the module docstring."""
-    return _build(result, conversation, packet_list(result, conversation)[rows])
+def build_conversation_packets(result: FlowResult, conversation: int) -> ConversationPackets:
+    """The packet columns of one conversation (a table row); see the module docstring."""
+    return _build(result, conversation, packet_list(result, conversation))
 
 
 def packet_list(result: FlowResult, conversation: int) -> np.ndarray:
@@ -132,6 +135,7 @@ def packet_list(result: FlowResult, conversation: int) -> np.ndarray:
 
 
 def _build(result: FlowResult, conversation: int, index: np.ndarray) -> ConversationPackets:
+    """The columns of the conversation's packets ``index`` (all of them, or a block of rows)."""
     table = result.conversations
     kind = int(table.kind[conversation])
     if kind == Kind.TCP:
@@ -201,11 +205,10 @@ class PacketRows:
         self.result = result
         self.conversation = conversation
         self.kind = int(result.conversations.kind[conversation])
-        with _lock:
-            mine = _cache.get(result)
-            whole = mine.get(conversation) if mine is not None else None
-        self.index = whole.index if whole is not None else packet_list(result, conversation)
-        self._blocks: dict[int, ConversationPackets] = {} if whole is None else {-1: whole}
+        self._whole = _remembered(result, conversation)
+        self.index = (self._whole.index if self._whole is not None
+                      else packet_list(result, conversation))
+        self._blocks: dict[int, ConversationPackets] = {}
 
     def __len__(self) -> int:
         return int(self.index.size)
@@ -216,9 +219,8 @@ class PacketRows:
 
     def at(self, row: int) -> tuple[ConversationPackets, int]:
         """The block holding ``row``, and the row's place in it."""
-        whole = self._blocks.get(-1)
-        if whole is not None:
-            return whole, row
+        if self._whole is not None:
+            return self._whole, row
         k, local = divmod(row, self.BLOCK)
         block = self._blocks.get(k)
         if block is None:
@@ -229,12 +231,13 @@ class PacketRows:
 
     def row_of(self, packet: int) -> int:
         """Row of capture packet ``packet`` (-1 if it is not in this conversation)."""
-        row = int(np.searchsorted(self.index, packet))
-        return row if row < len(self) and int(self.index[row]) == packet else -1
+        return _row_in(self.index, packet)
 
     @property
     def built(self) -> int:
         """Rows built so far (tests: a list that shows its first rows builds few)."""
+        if self._whole is not None:
+            return len(self._whole)
         return sum(len(b) for b in self._blocks.values())
 
 
@@ -247,11 +250,9 @@ _lock = threading.Lock()
 
 def conversation_packets(result: FlowResult, conversation: int) -> ConversationPackets:
     """:func:`build_conversation_packets`, remembered for the last few conversations asked."""
-    with _lock:
-        mine = _cache.get(result)
-        if mine is not None and conversation in mine:
-            mine.move_to_end(conversation)
-            return mine[conversation]
+    found = _remembered(result, conversation)
+    if found is not None:
+        return found
     value = build_conversation_packets(result, conversation)
     with _lock:
         mine = _cache.setdefault(result, OrderedDict())
@@ -259,3 +260,13 @@ def conversation_packets(result: FlowResult, conversation: int) -> ConversationP
         while len(mine) > _KEEP:
             mine.popitem(last=False)
     return value
+
+
+def _remembered(result: FlowResult, conversation: int) -> ConversationPackets | None:
+    """The conversation's packets if they are remembered (now the most recently used)."""
+    with _lock:
+        mine = _cache.get(result)
+        if mine is None or conversation not in mine:
+            return None
+        mine.move_to_end(conversation)
+        return mine[conversation]

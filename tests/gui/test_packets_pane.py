@@ -74,7 +74,7 @@ def test_rows_built_in_blocks_read_as_the_whole_conversation(  # type: ignore[no
     whole.set_packets(PacketRows(result, biggest))
     monkeypatch.setattr(PacketRows, "BLOCK", 3)
     rows = PacketRows(result, biggest)
-    rows._blocks.clear()  # (forget the remembered whole: build in blocks)
+    rows._whole = None  # (forget the remembered whole: build in blocks)
     blocks = PacketModel()
     blocks.set_packets(rows)
     assert blocks.rowCount() == whole.rowCount() > 3
