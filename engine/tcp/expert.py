@@ -83,7 +83,7 @@ class ExpertBuilder:
         """Add a batch :meth:`export` described, as if :meth:`add_batch` had run here."""
         self.batches += 1
         store = self.store
-        if "index" in found:  # (else the forked process wrote them into the shared files)
+        if not self.shared:  # (else the forked process wrote them into the shared files)
             index = found["index"]
             store.flags[index] = found["flags"]
             store.bytes_in_flight[index] = found["bytes_in_flight"]

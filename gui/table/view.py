@@ -6,6 +6,8 @@ Column widths come from the header, a sample text and the first rows shown — n
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QFontDatabase, QPainter, QPaintEvent
@@ -227,12 +229,12 @@ class ConversationView(QTableView):
 
     # -- empty state -------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
-        if self._model.rowCount():
-            with GUI_TURN.turn():  # thousands of data() calls: a load in progress waits
-                super().paintEvent(event)
-        else:  # (no data() calls: no wait for a load that is just starting, 20-40 ms)
+        rows = self._model.rowCount()
+        # thousands of data() calls: a load in progress waits meanwhile (an empty table makes
+        # none, and does not wait 20-40 ms for a load that is just starting)
+        with GUI_TURN.turn() if rows else contextlib.nullcontext():
             super().paintEvent(event)
-        if self._model.rowCount() == 0 and self.empty_text:
+        if not rows and self.empty_text:
             painter = QPainter(self.viewport())
             painter.setPen(self.palette().placeholderText().color())
             font = QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont)
