@@ -8,8 +8,9 @@ Open dialog, dropped, named on the command line, or a folder) are one capture me
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -387,18 +388,16 @@ class MainWindow(QMainWindow):
         # many Python calls: the load waits meanwhile, until the table has painted. It paints
         # in a later pass of the event loop: updating and painting it in one pass held the
         # loop for 100-160 ms at the first rows of a big capture.
-        release = GUI_TURN.hold()
-        try:
-            self.view.setUpdatesEnabled(False)
+        with self._table_paints_later(GUI_TURN.hold()):
             self._show_partial(data)
-        finally:
-            self._paint_table_later(release)
 
-    def _paint_table_later(self, release: Callable[[], None] = lambda: None) -> None:
-        """The table (its updates turned off before it changed) paints in a later pass of the
-        event loop, then ``release`` runs. (A timer: a zero delay would queue a call that runs
-        in this same pass. It has no receiver, so ``release`` runs even when the window has
-        gone meanwhile.)"""
+    @contextlib.contextmanager
+    def _table_paints_later(self, release: Callable[[], None] = lambda: None
+                            ) -> Iterator[None]:
+        """Around a change of the table: its updates are off meanwhile, and it paints in a
+        later pass of the event loop, then ``release`` runs. (A timer: a zero delay would
+        queue a call that runs in this same pass. It has no receiver, so ``release`` runs even
+        when the window has gone meanwhile.)"""
         def paint() -> None:
             try:
                 if shiboken6.isValid(self.view):
@@ -406,7 +405,12 @@ class MainWindow(QMainWindow):
                     self.view.repaint()
             finally:
                 release()
-        QTimer.singleShot(1, paint)
+
+        self.view.setUpdatesEnabled(False)
+        try:
+            yield
+        finally:
+            QTimer.singleShot(1, paint)
 
     def _show_partial(self, data: ConversationData) -> None:
         if self._partial is None:
@@ -434,11 +438,8 @@ class MainWindow(QMainWindow):
             data.result.close()
             return
         assert isinstance(job, LoadJob)
-        self.view.setUpdatesEnabled(False)  # (the final rows paint in the next pass)
-        try:
+        with self._table_paints_later():  # (the final rows paint in the next pass)
             self._show_loaded(job, data)
-        finally:
-            self._paint_table_later()
 
     def _show_loaded(self, job: LoadJob, data: ConversationData) -> None:
         previous, previous_name = self._data, self.capture_name
