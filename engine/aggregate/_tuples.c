@@ -127,23 +127,22 @@ static int column(Py_buffer *b, Py_ssize_t n, Py_ssize_t itemsize, const char *w
     return 1;
 }
 
-/* lookup(what, src_hi, src_lo, sport, dst_hi, dst_lo, dport,
- *        tid, forward, group, order, created) -> (groups, new tuples)
+/* lookup(what, src_hi, src_lo, sport, dst_hi, dst_lo, dport, tid, forward, group, order)
+ *     -> new tuples
  * Inputs: seven contiguous uint64 columns of n rows. Outputs (written): tid, group, order
- * (int64), forward (one byte each), created (int64: the rows that made new tuples, in tuple
- * order; its first `new tuples` entries are written). */
+ * (int64), forward (one byte each). */
 static PyObject *lookup(TupleTable *self, PyObject *args)
 {
-    Py_buffer in[KEY_WORDS], out[5];
+    Py_buffer in[KEY_WORDS], out[4];
     int got_in = 0, got_out = 0;
     PyObject *result = NULL;
     memset(in, 0, sizeof(in));
     memset(out, 0, sizeof(out));
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*w*w*w*w*w*", &in[0], &in[1], &in[2], &in[3],
-                          &in[4], &in[5], &in[6], &out[0], &out[1], &out[2], &out[3], &out[4]))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*w*w*w*w*", &in[0], &in[1], &in[2], &in[3],
+                          &in[4], &in[5], &in[6], &out[0], &out[1], &out[2], &out[3]))
         return NULL;
     got_in = KEY_WORDS;
-    got_out = 5;
+    got_out = 4;
     if (self->busy) {
         PyErr_SetString(PyExc_RuntimeError, "the tuple table is in use by another thread");
         goto done;
@@ -154,8 +153,7 @@ static PyObject *lookup(TupleTable *self, PyObject *args)
             goto done;
     if (!column(&out[0], n, sizeof(int64_t), "tid") || !column(&out[1], n, 1, "forward") ||
         !column(&out[2], n, sizeof(int64_t), "group") ||
-        !column(&out[3], n, sizeof(int64_t), "order") ||
-        !column(&out[4], n, sizeof(int64_t), "created"))
+        !column(&out[3], n, sizeof(int64_t), "order"))
         goto done;
     /* room for every row being a new tuple, so nothing is allocated without the GIL */
     if (grow_tuples(self, self->count + n) < 0 || grow_slots(self, self->count + n) < 0) {
@@ -171,7 +169,6 @@ static PyObject *lookup(TupleTable *self, PyObject *args)
     for (int k = 0; k < KEY_WORDS; k++)
         col[k] = (const uint64_t *)in[k].buf;
     int64_t *tid_out = out[0].buf, *group_out = out[2].buf, *order_out = out[3].buf;
-    int64_t *created_out = out[4].buf;
     unsigned char *forward_out = out[1].buf;
     Py_ssize_t groups = 0, created = 0;
     self->busy = 1;
@@ -197,7 +194,7 @@ static PyObject *lookup(TupleTable *self, PyObject *args)
             self->hashes[tid] = h;
             self->mark[tid] = 0;
             self->slots[s] = tid;
-            created_out[created++] = i;
+            created++;
             way = 1;
         }
         if (self->mark[tid] != call) {
@@ -219,7 +216,7 @@ static PyObject *lookup(TupleTable *self, PyObject *args)
     Py_END_ALLOW_THREADS
     self->busy = 0;
     free(start);
-    result = Py_BuildValue("nn", groups, created);
+    result = PyLong_FromSsize_t(created);
 done:
     for (int k = 0; k < got_in; k++)
         PyBuffer_Release(&in[k]);
@@ -255,7 +252,7 @@ static PyObject *table_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 
 static PyMethodDef table_methods[] = {
     {"lookup", (PyCFunction)lookup, METH_VARARGS,
-     "lookup(7 key columns, tid, forward, group, order, created) -> (groups, created)"},
+     "lookup(7 key columns, tid, forward, group, order) -> tuples created"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -147,7 +147,9 @@ class RunningTable:
         run_start = np.flatnonzero(first)
         run_end = np.append(run_start[1:], m) if m else run_start
         prow = rows[order]
-        return Sorted(prow=prow, run=np.cumsum(first) - 1, run_start=run_start,
+        # (groups are numbered 0, 1, … in the order they first appear: the sorted groups are
+        # the run numbers)
+        return Sorted(prow=prow, run=gs, run_start=run_start,
                       run_end=run_end, tid=found.tid[order][run_start],
                       forward=found.forward[order],
                       kind=kinds[order] if kinds is not None else t.kind[prow],

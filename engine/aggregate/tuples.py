@@ -54,9 +54,10 @@ class TupleIndex:
 
     def __init__(self, compiled: bool = True) -> None:
         self._table = compiled_table() if compiled else None
-        self._by_hash: dict[int, int] = {}
-        self._exact: dict[tuple[int, ...], int] = {}  # tuples whose hash another tuple holds
-        self.keys = Growing({name: _U64 for name in KEY_FIELDS})
+        if self._table is None:  # (the Python index's own state)
+            self._by_hash: dict[int, int] = {}
+            self._exact: dict[tuple[int, ...], int] = {}  # tuples whose hash another holds
+            self.keys = Growing({name: _U64 for name in KEY_FIELDS})
 
     def __len__(self) -> int:
         return len(self._table) if self._table is not None else len(self.keys)
@@ -89,8 +90,11 @@ class TupleIndex:
         forward, same = self._compare(e, tid)
         if not same.all():
             self._place_exactly(e, np.flatnonzero(~same), tid, forward, group)
-        return Lookup(tid, group, forward, len(self) - before,
-                      np.argsort(group, kind="stable"))
+        if int(group.max()) < (1 << 16):  # numpy sorts 16-bit keys stably in linear time
+            order = np.argsort(group.astype(np.uint16), kind="stable")
+        else:
+            order = np.argsort(group, kind="stable")
+        return Lookup(tid, group, forward, len(self) - before, order)
 
     def _lookup_compiled(self, e: Endpoints, n: int) -> Lookup:
         table: Any = self._table
@@ -98,9 +102,8 @@ class TupleIndex:
         forward = np.empty(n, dtype=bool)
         group = np.empty(n, dtype=np.int64)
         order = np.empty(n, dtype=np.int64)
-        created = np.empty(n, dtype=np.int64)
         key = [np.ascontiguousarray(getattr(e, name), dtype=np.uint64) for name in _COMPILED_KEY]
-        _, new = table.lookup(*key, tid, forward, group, order, created)
+        new = table.lookup(*key, tid, forward, group, order)
         return Lookup(tid, group, forward, new, order)
 
     def _create(self, e: Endpoints, rows: np.ndarray) -> np.ndarray:

@@ -120,7 +120,7 @@ def test_compiled_index_refuses_mismatched_columns() -> None:
     table = compiled_table()
     key = [np.zeros(4, dtype=np.uint64)] * 6 + [np.zeros(3, dtype=np.uint64)]
     outs = [np.empty(4, dtype=np.int64), np.empty(4, dtype=bool)] + \
-        [np.empty(4, dtype=np.int64) for _ in range(3)]
+        [np.empty(4, dtype=np.int64) for _ in range(2)]
     with pytest.raises(ValueError, match="key column"):
         table.lookup(*key, *outs)
     assert len(table) == 0
