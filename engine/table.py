@@ -81,17 +81,19 @@ class ConversationTable:
     def duration_ns(self) -> np.ndarray:
         return self.end_ns - self.start_ns
 
-    def bits_per_second(self, direction: str) -> np.ndarray:
-        """Wireshark's Bits/s column: bytes × 8 / duration; NaN when the duration is zero."""
-        size = self.bytes_ab if direction == "ab" else self.bytes_ba
-        dur = self.duration_ns.astype(np.float64) / 1e9
+    def bits_per_second(self, direction: str, rows: Any = slice(None)) -> np.ndarray:
+        """Wireshark's Bits/s column: bytes × 8 / duration; NaN when the duration is zero (of
+        every row, or of ``rows``)."""
+        size = (self.bytes_ab if direction == "ab" else self.bytes_ba)[rows]
+        dur = (self.end_ns[rows] - self.start_ns[rows]).astype(np.float64) / 1e9
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(dur > 0, size * 8.0 / np.where(dur > 0, dur, 1.0), np.nan)
 
-    def protocol_names(self) -> np.ndarray:
-        """The protocol name of every row (object array; cheap: names are shared)."""
-        names = np.empty(len(self), dtype=object)
-        codes = self.kind.astype(np.int64) << 8 | self.ip_proto
+    def protocol_names(self, rows: Any = slice(None)) -> np.ndarray:
+        """The protocol name of every row, or of ``rows`` (object array; cheap: names are
+        shared)."""
+        codes = self.kind[rows].astype(np.int64) << 8 | self.ip_proto[rows]
+        names = np.empty(codes.size, dtype=object)
         for code in distinct(codes):
             names[codes == code] = protocol_name(int(code) >> 8, int(code) & 0xFF)
         return names

@@ -19,7 +19,7 @@ import numpy as np
 from ..columns import COLUMNS
 from ..result import FlowResult
 from .json_lines import record_lines
-from .records import conversation_records, rows_of
+from .records import ICMP_PROTOCOLS, conversation_records, rows_of
 
 
 def capture_record(result: FlowResult) -> dict[str, Any]:
@@ -135,7 +135,7 @@ ICMP_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any], bool]] = [
 
 def _section_columns(proto: str) -> list[tuple[str, Callable[[dict[str, Any]], Any], bool]]:
     """The columns a protocol's section of the text table adds to :data:`TABLE_COLUMNS`."""
-    if proto in ("icmp", "icmpv6"):
+    if proto in ICMP_PROTOCOLS:
         return ICMP_COLUMNS
     return [(spec.text_title, _field_of(spec.key), spec.format == "text")
             for spec in COLUMNS.values()

@@ -11,7 +11,8 @@ with the TCP and application columns: ~0.5 s).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from ..result import FlowResult
 from .records import (
     FixedColumns,
+    by_value,
     declared_fields,
     flatten,
     object_template,
@@ -47,19 +49,6 @@ def encode(value: Any) -> str:
     return _ENCODER(value)
 
 
-def _memo_encoded(values: Iterable[str]) -> list[str]:
-    """Each text's JSON text, encoded once per distinct text (texts only: 1, 1.0 and True
-    would share a key)."""
-    memo: dict[str, str] = {}
-    out = []
-    for v in values:
-        text = memo.get(v)
-        if text is None:
-            text = memo[v] = encode(v)
-        out.append(text)
-    return out
-
-
 def _ints(values: Sequence[int]) -> list[str]:
     return list(map(int.__repr__, values))
 
@@ -76,7 +65,8 @@ def _floats(values: Sequence[float | None]) -> list[str]:
 
 #: how each kind of :class:`~engine.export.records.Column` is written
 _WRITERS: dict[str, Callable[[Sequence[Any]], Sequence[str]]] = {
-    "int": _ints, "nullable": _nullable, "float": _floats, "text": _memo_encoded,
+    # (text columns only: 1, 1.0 and True would share a key of the memo)
+    "int": _ints, "nullable": _nullable, "float": _floats, "text": partial(by_value, encode),
     "json": lambda texts: texts,  # (declared fields: encoded by declared_fields already)
 }
 

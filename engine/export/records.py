@@ -57,7 +57,8 @@ def _addresses(t: ConversationTable, rows: np.ndarray, side: str) -> list[str]:
     return out
 
 
-def _ports(values: np.ndarray) -> list[int | None]:
+def _or_none(values: np.ndarray) -> list[int | None]:
+    """The values, None for the negative ones ("none")."""
     return [None if v < 0 else v for v in values.tolist()]
 
 
@@ -108,21 +109,21 @@ class FixedColumns:
         counts = {name: getattr(t, name)[rows].tolist() for name in (
             "packets_ab", "bytes_ab", "packets_ba", "bytes_ba", "payload_ab", "payload_ba")}
         return cls(
-            ids=rows.tolist(), proto=t.protocol_names()[rows].tolist(),
-            stream=[None if s < 0 else s for s in t.stream[rows].tolist()],
-            a_address=_addresses(t, rows, "a"), a_port=_ports(t.a_port[rows]),
-            b_address=_addresses(t, rows, "b"), b_port=_ports(t.b_port[rows]),
+            ids=rows.tolist(), proto=t.protocol_names(rows).tolist(),
+            stream=_or_none(t.stream[rows]),
+            a_address=_addresses(t, rows, "a"), a_port=_or_none(t.a_port[rows]),
+            b_address=_addresses(t, rows, "b"), b_port=_or_none(t.b_port[rows]),
             packets=list(map(int.__add__, counts["packets_ab"], counts["packets_ba"])),
             bytes=list(map(int.__add__, counts["bytes_ab"], counts["bytes_ba"])),
             counts=counts, start=start, end=end,
             relative_start=[(s - first_ns) / 1e9 for s in start],
             duration=[(e - s) / 1e9 for s, e in zip(start, end, strict=True)],
-            bps_ab=_rate(t.bits_per_second("ab")[rows]),
-            bps_ba=_rate(t.bits_per_second("ba")[rows]),
+            bps_ab=_rate(t.bits_per_second("ab", rows)),
+            bps_ba=_rate(t.bits_per_second("ba", rows)),
             flags_ab=list(map(flag_string, t.flags_ab[rows].tolist())),
             flags_ba=list(map(flag_string, t.flags_ba[rows].tolist())),
             icmp_type=t.icmp_type[rows].tolist(), icmp_code=t.icmp_code[rows].tolist(),
-            icmp_id=_ports(t.icmp_id[rows]), quotes=_ports(t.quotes[rows]))
+            icmp_id=_or_none(t.icmp_id[rows]), quotes=_or_none(t.quotes[rows]))
 
 
 @dataclass(frozen=True)
@@ -314,10 +315,10 @@ def _converted(convert: Any, column: np.ndarray) -> np.ndarray:
         out = np.empty(column.size, dtype=object)
         filled = column != ""
         out[~filled] = convert("")
-        out[filled] = _array(_by_value(convert, column[filled].tolist()))
+        out[filled] = _array(by_value(convert, column[filled].tolist()))
         return out
     if kind == "S" or (kind == "O" and all(type(v) is str for v in column.tolist())):
-        return _array(_by_value(convert, column.tolist()))
+        return _array(by_value(convert, column.tolist()))
     if kind in "biu":
         uniq, inverse = np.unique(column, return_inverse=True)
         if uniq.size < column.size:
@@ -330,7 +331,7 @@ def _array(values: list[Any]) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=len(values))
 
 
-def _by_value(convert: Any, values: list[Any]) -> list[Any]:
+def by_value(convert: Any, values: Sequence[Any]) -> list[Any]:
     """``convert`` of every value, called once per distinct (hashable, exactly equal) value."""
     memo: dict[Any, Any] = {}
     out = []

@@ -108,6 +108,8 @@ PyObject *certificate_fields(PyObject *self, PyObject *args);
 PyObject *ja4(PyObject *self, PyObject *args);
 PyObject *ja3_text(PyObject *self, PyObject *args);
 PyObject *ja3s_md5(PyObject *self, PyObject *args);
+
+/* digest.c */
 PyObject *digest_hex(PyObject *self, PyObject *args);
 void md5_hex(const unsigned char *data, size_t n, char out[32]);
 void sha256_hex(const unsigned char *data, size_t n, char out[64]);
