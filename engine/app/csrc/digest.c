@@ -47,16 +47,6 @@ static const uint32_t MD5_K[64] = {
 static inline uint32_t rotl(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
 static inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-static const char HEX[] = "0123456789abcdef";
-
-static void put_hex_bytes(char *out, const unsigned char *bytes, size_t n)
-{
-    for (size_t k = 0; k < n; k++) {
-        out[2 * k] = HEX[bytes[k] >> 4];
-        out[2 * k + 1] = HEX[bytes[k] & 15];
-    }
-}
-
 static const int MD5_S[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
                               5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
                               4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
@@ -157,10 +147,8 @@ void md5_hex(const unsigned char *data, size_t n, char out[32])
 {
     uint32_t h[4] = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u};
     digest(data, n, 0, h, md5_block);
-    unsigned char bytes[16];
-    for (int k = 0; k < 16; k++)
-        bytes[k] = (unsigned char)(h[k / 4] >> (8 * (k % 4)));
-    put_hex_bytes(out, bytes, 16);
+    for (int k = 0; k < 16; k++)  /* the words' bytes, low byte first */
+        put_hex(out + 2 * k, (h[k / 4] >> (8 * (k % 4))) & 0xff, 2);
 }
 
 void sha256_hex(const unsigned char *data, size_t n, char out[64])
@@ -168,10 +156,8 @@ void sha256_hex(const unsigned char *data, size_t n, char out[64])
     uint32_t h[8];
     memcpy(h, SHA_H, sizeof h);
     digest(data, n, 1, h, sha256_block);
-    unsigned char bytes[32];
-    for (int k = 0; k < 32; k++)
-        bytes[k] = (unsigned char)(h[k / 4] >> (24 - 8 * (k % 4)));
-    put_hex_bytes(out, bytes, 32);
+    for (int k = 0; k < 8; k++)  /* the words, high byte first */
+        put_hex(out + 8 * k, h[k], 8);
 }
 
 /* digest_hex(data, sha256) -> the hex MD5 or SHA-256 of bytes (for the tests). */
