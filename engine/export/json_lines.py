@@ -18,17 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..result import FlowResult
-from .records import (
-    FixedColumns,
-    by_value,
-    declared_fields,
-    flatten,
-    object_template,
-    picker,
-    record_fields,
-    rows_by_protocol,
-    rows_of,
-)
+from .records import by_value, object_texts, records_of
 
 #: the encoder whose output the lines equal (one record per line in the JSON document)
 _ENCODER = json.JSONEncoder(separators=(", ", ": ")).encode
@@ -73,22 +63,9 @@ _WRITERS: dict[str, Callable[[Sequence[Any]], Sequence[str]]] = {
 
 def record_lines(result: FlowResult, rows: np.ndarray | None = None) -> list[str]:
     """Each conversation's record as one line of JSON (all, or ``rows`` in the given order)."""
-    rows = rows_of(result, rows)
-    f = FixedColumns.of(result, rows)
-    extra, endpoint = declared_fields(result, rows, f.proto, encode)
-    lines = [""] * len(f.ids)
-    for name, ks in rows_by_protocol(f.proto).items():
-        keys, columns = flatten(record_fields(f, name, ks[0], extra, endpoint), picker(ks),
-                                lambda column, values: _WRITERS[column.kind](values), _objects)
-        template = object_template(keys, encode)
-        for k, row in zip(ks, zip(*columns, strict=True), strict=True):
-            lines[k] = template % row
-    return lines
-
-
-def _objects(keys: list[str], columns: list[Sequence[str]]) -> list[str]:
-    template = object_template(keys, encode)
-    return [template % row for row in zip(*columns, strict=True)]
+    return records_of(result, rows, encode,
+                      lambda column, values: _WRITERS[column.kind](values),
+                      partial(object_texts, encode))
 
 
 __all__ = ["record_lines"]

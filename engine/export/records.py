@@ -210,20 +210,36 @@ def flatten(fields: list[Field], pick: Callable[[Sequence[Any]], tuple[Any, ...]
 def conversation_records(result: FlowResult, rows: np.ndarray | None = None
                          ) -> list[dict[str, Any]]:
     """One JSON-ready dict per conversation (all, or ``rows`` in the given order)."""
+    return records_of(result, rows, None, lambda _, values: values, _dicts)
+
+
+def records_of(result: FlowResult, rows: np.ndarray | None, encode: Encode,
+               convert: Callable[[Column, Sequence[Any]], Sequence[Any]],
+               join: Callable[[list[str], list[Sequence[Any]]], list[Any]]) -> list[Any]:
+    """Each conversation's record (all, or ``rows`` in the given order) as ``join`` makes it
+    from the keys and the columns ``convert`` wrote (``encode``: the declared fields' texts
+    too): the dicts and the JSON lines are both built here."""
     rows = rows_of(result, rows)
     f = FixedColumns.of(result, rows)
-    extra, endpoint = declared_fields(result, rows, f.proto)
-    records: list[dict[str, Any]] = [{} for _ in f.ids]
+    extra, endpoint = declared_fields(result, rows, f.proto, encode)
+    records: list[Any] = [None] * len(f.ids)
     for name, ks in rows_by_protocol(f.proto).items():
-        keys, columns = flatten(record_fields(f, name, ks[0], extra, endpoint), picker(ks),
-                                lambda _, values: values, _dicts)
-        for k, row in zip(ks, zip(*columns, strict=True), strict=True):
-            records[k] = dict(zip(keys, row, strict=True))
+        made = join(*flatten(record_fields(f, name, ks[0], extra, endpoint), picker(ks),
+                             convert, join))
+        for k, record in zip(ks, made, strict=True):
+            records[k] = record
     return records
 
 
-def _dicts(keys: list[str], columns: list[Sequence[Any]]) -> list[dict[str, Any]]:
+def _dicts(keys: list[str], columns: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def object_texts(encode: Callable[[Any], str], keys: list[str],
+                 columns: Sequence[Sequence[str]]) -> list[str]:
+    """One JSON object's text per row, from the keys and the columns' value texts."""
+    template = object_template(keys, encode)
+    return [template % row for row in zip(*columns, strict=True)]
 
 
 def rows_by_protocol(proto: list[str]) -> dict[str, list[int]]:
@@ -357,15 +373,13 @@ def _objects(members: list[tuple[str, list[Any]]], n: int, encode: Encode) -> li
     for k in np.flatnonzero(absent).tolist():
         out[k] = ABSENT
     have = np.flatnonzero(~absent & ~empty).tolist()
-    if encode is None:
-        for k in have:
-            out[k] = {key: values[k] for key, values in members}
-    elif have:
-        template = object_template([key for key, _ in members], encode)
+    if have:
         pick = picker(have)
-        for k, row in zip(have, zip(*(pick(values) for _, values in members), strict=True),
-                          strict=True):
-            out[k] = template % row
+        keys = [key for key, _ in members]
+        columns = [pick(values) for _, values in members]
+        made = _dicts(keys, columns) if encode is None else object_texts(encode, keys, columns)
+        for k, record in zip(have, made, strict=True):
+            out[k] = record
     return out
 
 
