@@ -1,7 +1,7 @@
 """Builds the optional compiled modules; everything else is pyproject.toml.
 
 ``engine/capture/_walk.c`` walks capture records; ``engine/aggregate/_tuples.c`` is the running
-table's tuple index; ``engine/app/csrc/`` (the module
+table's tuple index; ``engine/tcp/_expert.c`` is the TCP analysis (``tcp.analysis.*``); ``engine/app/csrc/`` (the module
 ``engine.app._parsers``) walks TLS, DNS and X.509 for the application layer. Both are
 ``optional=True``: without a C compiler the install still succeeds and Flowscope uses the
 pure-Python equivalents (same results, slower).
@@ -12,6 +12,7 @@ from setuptools import Extension, setup
 setup(ext_modules=[
     Extension("engine.capture._walk", ["engine/capture/_walk.c"], optional=True),
     Extension("engine.aggregate._tuples", ["engine/aggregate/_tuples.c"], optional=True),
+    Extension("engine.tcp._expert", ["engine/tcp/_expert.c"], optional=True),
     Extension("engine.app._parsers",
               [f"engine/app/csrc/{name}.c"
                for name in ("module", "tls", "dns", "x509", "lists", "digest")],

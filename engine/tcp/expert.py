@@ -1,6 +1,8 @@
 """Wireshark's TCP analysis (``tcp.analysis.*``) for every TCP packet, computed at load.
 
-The analysis runs over batches of whole conversations (conversations are independent): the
+The analysis runs over batches of whole conversations (conversations are independent). When
+the compiled analysis is built (:mod:`.expert_compiled`), it states the rules packet by packet
+for the whole batch; otherwise the
 sequence rules (:mod:`.expert_seq`) and the unacknowledged-segment list (:mod:`.expert_acks`)
 are whole-column numpy; the few conversations they mark (numbers that do not compare like TCP's
 over the span, more than 10,000 unacknowledged segments, a SYN Wireshark would treat as a new
@@ -16,6 +18,7 @@ from ..packet_store import release_pages
 from ..packets import ACK, Kind
 from ..result import FlowResult
 from .expert_acks import analyse_acks
+from .expert_compiled import COMPILED, analyse_batch
 from .expert_exact import analyse_conversation
 from .expert_flags import HAS_RECORD, REUSED_PORTS
 from .expert_input import ExpertInput, gather_input
@@ -54,10 +57,13 @@ class ExpertBuilder:
         """Analyse the TCP conversations ``convs`` (``t``: their packets, if gathered)."""
         self.batches += 1
         inp = gather_input(self.result, convs, t)
-        todo = np.ones(convs.size, dtype=bool) if exact else _vectorised(inp, self.store,
-                                                                          self.dup)
-        for k in np.flatnonzero(todo).tolist():
-            _exact_one(inp, k, self.store, self.dup)
+        if not exact and COMPILED is not None:
+            analyse_batch(COMPILED, inp, self.store, self.dup)
+        else:
+            todo = np.ones(convs.size, dtype=bool) if exact else _vectorised(inp, self.store,
+                                                                              self.dup)
+            for k in np.flatnonzero(todo).tolist():
+                _exact_one(inp, k, self.store, self.dup)
         self._let_go()
 
     def export(self, convs: np.ndarray, t: TcpPackets) -> dict[str, np.ndarray]:

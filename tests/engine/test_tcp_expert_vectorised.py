@@ -1,6 +1,7 @@
-"""The vectorised TCP analysis equals the packet-by-packet statement of the rules (which equals
-tshark: test_tcp_expert_oracle.py) on random and deliberately awkward captures, and leaves only
-the rare conversations to the packet-by-packet pass."""
+"""The vectorised TCP analysis (numpy: what installs without a compiler use) equals the
+packet-by-packet statement of the rules (which equals tshark: test_tcp_expert_oracle.py) on random,
+deliberately awkward and real captures, and leaves only the rare conversations to the
+packet-by-packet pass. Every test here turns the compiled analysis off."""
 
 from __future__ import annotations
 
@@ -15,9 +16,15 @@ from engine.tcp.expert_store import TcpExpert
 from tests.engine.capwriter import pcap_bytes
 from tests.engine.tcp_expert_gen import ACK, FIN, SYN, random_capture, tcp_frame
 from tests.engine.tcp_expert_scenarios import OUT, build, names
+from tests.engine.test_tcp_expert_oracle import ORACLES, _capture
 
 FIELDS = ("flags", "bytes_in_flight", "acked_back", "dup_index", "dup_num", "dup_of", "irtt_ns",
           "irtt_at", "base")
+
+
+@pytest.fixture(autouse=True)
+def _vectorised(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(expert, "COMPILED", None)
 
 
 def assert_same(a: TcpExpert, b: TcpExpert) -> None:
@@ -36,7 +43,7 @@ def exact_conversations(result, monkeypatch) -> int:  # type: ignore[no-untyped-
 
     monkeypatch.setattr(expert, "_exact_one", counted)
     expert.analyse(result)
-    monkeypatch.undo()
+    monkeypatch.setattr(expert, "_exact_one", real)
     return len(calls)
 
 
@@ -110,3 +117,9 @@ def test_store_costs_ten_bytes_a_packet() -> None:
         e = result.plugin_data["tcp_expert"]
         per_packet = e.flags.nbytes + e.bytes_in_flight.nbytes + e.acked_back.nbytes
         assert per_packet == 10 * len(result.packets)
+
+
+@pytest.mark.parametrize("name", ORACLES)
+def test_oracle_captures(name: str) -> None:
+    with extract_flows_from_file(_capture(name), WIRESHARK) as result:
+        assert_same(result.plugin_data["tcp_expert"], expert.analyse_exact(result))
