@@ -1,10 +1,10 @@
 """Builds the optional compiled modules; everything else is pyproject.toml.
 
 ``engine/capture/_walk.c`` walks capture records; ``engine/aggregate/_tuples.c`` is the running
-table's tuple index; ``engine/tcp/_expert.c`` is the TCP analysis (``tcp.analysis.*``); ``engine/app/csrc/`` (the module
-``engine.app._parsers``) walks TLS, DNS and X.509 for the application layer. Both are
-``optional=True``: without a C compiler the install still succeeds and Flowscope uses the
-pure-Python equivalents (same results, slower).
+table's tuple index; ``engine/tcp/_expert.c`` is the TCP analysis (``tcp.analysis.*``);
+``engine/app/csrc/`` (the module ``engine.app._parsers``) walks TLS, DNS and X.509 for the
+application layer. All are ``optional=True``: without a C compiler the install still succeeds
+and Flowscope uses the pure-Python equivalents (same results, slower).
 """
 
 from setuptools import Extension, setup

@@ -22,7 +22,7 @@ def _load() -> ModuleType | None:
     if os.environ.get("FLOWSCOPE_PURE_PYTHON"):
         return None
     try:
-        from . import _expert  # type: ignore[attr-defined]
+        from . import _expert
     except ImportError:
         return None
     return _expert
