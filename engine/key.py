@@ -16,9 +16,12 @@ import numpy as np
 from .cancel import checkpoint
 from .decode.layers import ICMP4_ECHO, ICMP6_ECHO
 from .packets import Kind, PacketTable
+from .sets import byte_table
 
 ICMP4_ECHO_TYPES = np.array(sorted(ICMP4_ECHO), dtype=np.uint8)
 ICMP6_ECHO_TYPES = np.array(sorted(ICMP6_ECHO), dtype=np.uint8)
+ICMP4_ECHO_TABLE = byte_table(ICMP4_ECHO_TYPES)
+ICMP6_ECHO_TABLE = byte_table(ICMP6_ECHO_TYPES)
 #: added to the ICMP "port" of non-echo messages so type/code never equals an echo identifier
 NON_ECHO = np.uint64(1 << 16)
 
@@ -51,8 +54,7 @@ class Endpoints:
         icmp = (kind == Kind.ICMP) | (kind == Kind.ICMPV6)
         if icmp.any():
             itype = p.icmp_type[rows]
-            echo = np.where(kind == Kind.ICMP, np.isin(itype, ICMP4_ECHO_TYPES),
-                            np.isin(itype, ICMP6_ECHO_TYPES))
+            echo = np.where(kind == Kind.ICMP, ICMP4_ECHO_TABLE[itype], ICMP6_ECHO_TABLE[itype])
             typecode = (itype.astype(np.uint64) << np.uint64(8)) | p.icmp_code[rows] | NON_ECHO
             value = np.where(echo, p.icmp_id[rows].astype(np.uint64), typecode)
             sport = np.where(icmp, value, sport)

@@ -19,9 +19,10 @@ import numpy as np
 from ..cancel import checkpoint, every
 from ..conversations import QuotedLinks
 from ..decode.exact import Quoted
-from ..key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints
+from ..key import ICMP4_ECHO_TABLE, ICMP6_ECHO_TABLE, Endpoints
 from ..packets import Kind, PacketTable, Reason
 from ..protocols import ip_kinds, kinds_with_ports
+from ..sets import byte_table
 from ..table import ConversationTable
 from .growing import Growing
 from .splits import ChunkStarts, Sorted, new_tuple_state
@@ -70,8 +71,8 @@ class RunningTable:
         self.state = new_tuple_state()
         self.convs = Growing(CONVERSATION_COLUMNS)
         self._next_stream = {int(Kind.TCP): 0, int(Kind.UDP): 0}
-        self._kinds = np.array(sorted(ip_kinds()), dtype=np.uint8)
-        self._ported = np.array(sorted(kinds_with_ports()), dtype=np.uint8)
+        self._kinds = byte_table(sorted(ip_kinds()))
+        self._ported = byte_table(sorted(kinds_with_ports()))
         # every ICMP error seen: its frame and what it quotes (running id or -2 - tuple)
         self._quote_packets: list[int] = []
         self._quote_targets: list[int] = []
@@ -96,7 +97,7 @@ class RunningTable:
         :func:`engine.conversations.build_conversations`).
         """
         numbered = t.reason == Reason.TCP_HEADER
-        rows = np.flatnonzero(np.isin(t.kind, self._kinds) | numbered)
+        rows = np.flatnonzero(self._kinds[t.kind] | numbered)
         where = _Where(first_pos, frames if frames is not None else first_pos, inner)
         q_tids, q_where, q_kinds = self._quoted_tuples(quoted)
         s = self._sorted(t, rows, numbered)
@@ -225,7 +226,7 @@ class RunningTable:
         c["first_pos"][ids] = where.first_pos + r
         c["first_packet"][ids] = where.frame(r)
         c["inner"][ids] = where.is_inner(r)
-        has_ports = np.isin(kind, self._ported)
+        has_ports = self._ported[kind]
         c["a_hi"][ids], c["a_lo"][ids] = t.src_hi[r], t.src_lo[r]
         c["b_hi"][ids], c["b_lo"][ids] = t.dst_hi[r], t.dst_lo[r]
         c["a_port"][ids] = np.where(has_ports, t.sport[r].astype(np.int32), -1)
@@ -234,8 +235,8 @@ class RunningTable:
         c["icmp_type"][ids] = itype
         c["icmp_code"][ids] = t.icmp_code[r]
         is_icmp = (kind == Kind.ICMP) | (kind == Kind.ICMPV6)
-        echo = is_icmp & np.where(kind == Kind.ICMP, np.isin(itype, ICMP4_ECHO_TYPES),
-                                  np.isin(itype, ICMP6_ECHO_TYPES))
+        echo = is_icmp & np.where(kind == Kind.ICMP, ICMP4_ECHO_TABLE[itype],
+                                  ICMP6_ECHO_TABLE[itype])
         c["icmp_id"][ids] = np.where(echo, t.icmp_id[r].astype(np.int32), -1)
 
     def _sum(self, t: PacketTable, s: Sorted, seg: np.ndarray, conv: np.ndarray,

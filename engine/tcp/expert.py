@@ -21,7 +21,7 @@ from .expert_acks import analyse_acks
 from .expert_compiled import COMPILED, analyse_batch
 from .expert_exact import analyse_conversation
 from .expert_flags import HAS_RECORD, REUSED_PORTS
-from .expert_input import ExpertInput, gather_input
+from .expert_input import EarlierOnTuple, ExpertInput, gather_input
 from .expert_rows import Lanes, mark
 from .expert_seq import analyse_sequence
 from .expert_store import NO_IRTT, TcpExpert
@@ -47,6 +47,7 @@ class ExpertBuilder:
         #: is seen here, and need not travel back (at 20M packets its half was 180 MB through
         #: a pipe, copied and unpickled here under the interpreter lock)
         self.shared = spill is not None
+        self.earlier = EarlierOnTuple(result)
         self.dup: list[np.ndarray] = []
         self.batches = 0
         self._dup_mark = 0  # (what export() has already reported)
@@ -56,7 +57,7 @@ class ExpertBuilder:
                   ) -> None:
         """Analyse the TCP conversations ``convs`` (``t``: their packets, if gathered)."""
         self.batches += 1
-        inp = gather_input(self.result, convs, t)
+        inp = gather_input(self.result, convs, t, self.earlier)
         if not exact and COMPILED is not None:
             analyse_batch(COMPILED, inp, self.store, self.dup)
         else:

@@ -41,10 +41,25 @@ class ExpertInput:
             sack_count=self.sack_count[s], reused=bool(self.reused[k]))
 
 
-def gather_input(result: FlowResult, convs: np.ndarray, t: TcpPackets | None = None
-                 ) -> ExpertInput:
+class EarlierOnTuple:
+    """For each conversation, the latest earlier TCP conversation on the same address and port
+    pair (-1 if none): a sort of the whole table, made once for all the batches of a load."""
+
+    def __init__(self, result: FlowResult) -> None:
+        self.result = result
+        self._found: np.ndarray | None = None
+
+    def __call__(self) -> np.ndarray:
+        if self._found is None:
+            self._found = _previous_on_tuple(self.result)
+        return self._found
+
+
+def gather_input(result: FlowResult, convs: np.ndarray, t: TcpPackets | None = None,
+                 earlier: EarlierOnTuple | None = None) -> ExpertInput:
     """Everything the analysis reads for the TCP conversations ``convs`` (table rows); ``t``:
-    their packets when already gathered."""
+    their packets when already gathered; ``earlier``: the table's earlier conversations on
+    each tuple, shared by the batches."""
     p = result.inner_view()  # a TCP connection inside a UDP tunnel is read from the inside
     if t is None:
         t = gather_tcp(p, result.conversations, convs)
@@ -59,10 +74,11 @@ def gather_input(result: FlowResult, convs: np.ndarray, t: TcpPackets | None = N
         sack_count[has] = o.sack_count
         sack_bytes[has] = o.sack_bytes
     return ExpertInput(t=t, seglen=t.wire, wscale=wscale, sack_count=sack_count,
-                       sack_bytes=sack_bytes, reused=reused_ports(result, t))
+                       sack_bytes=sack_bytes,
+                       reused=reused_ports(result, t, earlier or EarlierOnTuple(result)))
 
 
-def reused_ports(result: FlowResult, t: TcpPackets) -> np.ndarray:
+def reused_ports(result: FlowResult, t: TcpPackets, earlier: EarlierOnTuple) -> np.ndarray:
     """Per conversation of ``t``: its first packet is a SYN on a 4-tuple an earlier conversation
     used, with a sequence number other than the one the sender had there (Wireshark then starts
     a new conversation and marks the SYN "TCP Port numbers reused")."""
@@ -73,10 +89,10 @@ def reused_ports(result: FlowResult, t: TcpPackets) -> np.ndarray:
     syn[nonempty] = (t.flags[first[nonempty]] & (SYN | ACK)) == SYN
     if not syn.any():
         return out
-    earlier = _previous_on_tuple(result)
+    before_of = earlier()
     p = result.inner_view()
     for k in np.flatnonzero(syn).tolist():
-        before = int(earlier[int(t.convs[k])])
+        before = int(before_of[int(t.convs[k])])
         if before < 0:
             continue
         i = int(t.index[first[k]])

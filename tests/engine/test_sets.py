@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from engine.sets import distinct, is_in
+from engine.sets import byte_table, distinct, is_in
 from tests.conftest import CAPTURES
 
 ints = arrays(np.int64, st.integers(0, 60), elements=st.integers(-(1 << 62), 1 << 62))
@@ -34,6 +34,12 @@ def test_distinct_flattens_like_numpy_unique(values: np.ndarray) -> None:
 def test_is_in_is_numpy_isin(values: np.ndarray, members: np.ndarray) -> None:
     members = np.unique(members)
     assert np.array_equal(is_in(values, members), np.isin(values, members))
+
+
+@given(arrays(np.uint8, st.integers(0, 80)),
+       st.lists(st.integers(0, 255), max_size=12))
+def test_byte_table_is_numpy_isin(values: np.ndarray, members: list[int]) -> None:
+    assert np.array_equal(byte_table(members)[values], np.isin(values, members))
 
 
 def test_small_capture_run_imports_no_masked_arrays() -> None:
