@@ -43,6 +43,16 @@ def release_pages(*arrays: Any) -> None:
                 mm.madvise(mmap.MADV_DONTNEED)
 
 
+#: reads through the capture's memory map between releases of its pages: each read maps the
+#: 64 KiB or more around it (the kernel's fault-around), and reads scattered over a big capture
+#: would otherwise keep most of the file resident (counted in the process's RSS)
+RELEASE_EVERY = 512
+#: reads per piece of a file-ordered gather through a big capture's map, whose pages are let go
+#: after each piece: on a recent kernel a read maps the whole page-cache folio around it, and
+#: after read-ahead on a cold cache folios reach megabytes (512 reads held ~560 MB at once)
+MAPPED_PIECE = 64
+
+
 def release_range(array: Any, start: int, stop: int) -> None:
     """Drop the resident pages of ``array[start:stop]`` (a memory-mapped byte array mapped
     from the file's start), whole pages only; cheap when the stretch is short."""

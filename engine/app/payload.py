@@ -18,7 +18,7 @@ import numpy as np
 from ..capture.ranges import read_pieces
 from ..capture.source import source_array
 from ..errors import FlowError
-from ..packet_store import release_pages, release_range, take
+from ..packet_store import MAPPED_PIECE, RELEASE_EVERY, release_pages, release_range, take
 from ..packets import Kind, PacketTable
 from ..result import FlowResult
 from ..sets import distinct
@@ -27,10 +27,6 @@ from ..sets import distinct
 DEPTH = 4
 #: bytes of each direction's first payload kept for the signatures
 WIDTH = 64
-#: reads through the capture's memory map between releases of its pages: each read maps the
-#: 64 KiB or more around it (the kernel's fault-around), and reads scattered over a big capture
-#: would otherwise keep most of the file resident (counted in the process's RSS)
-RELEASE_EVERY = 512
 
 #: captures up to this size are read through their memory map in passes over many packets
 SCATTERED_MAP_LIMIT = 1 << 30
@@ -280,8 +276,9 @@ class PayloadReader:
             big = self.scattered_view is None
             if big:  # in file order: a piece of reads maps one short stretch, let go after
                 fits = fits[np.argsort(start[fits], kind="stable")]
-            for a in range(0, fits.size, RELEASE_EVERY):  # a piece at a time: see touched()
-                piece = fits[a : a + RELEASE_EVERY]
+            step = MAPPED_PIECE if big else RELEASE_EVERY  # a piece at a time: see touched()
+            for a in range(0, fits.size, step):
+                piece = fits[a : a + step]
                 at = start[piece]
                 out[rows[piece]] = windows[at]
                 if big:
@@ -381,8 +378,11 @@ class DirectionReader:
         if not size:
             return b""
         start = self._first_start[i][d]
-        view = self.reader.view
+        # (through the map only where the capture is small: on a big one each read would map
+        # the page-cache folio around it, up to megabytes, and keep it until a release)
+        view = self.reader.scattered_view
         if view is not None:
+            self.reader.touched(1)
             return bytes(view[start : start + size])
         return self.reader.result.source.read(start, size)
 

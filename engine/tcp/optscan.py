@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..capture.source import ByteSource, source_array
-from ..packet_store import release_pages
+from ..packet_store import MAPPED_PIECE, release_range
 from ..packets import PacketTable
 
 OPTION_ROOM = 40  # a TCP header has at most 40 bytes of options
@@ -53,9 +53,16 @@ def option_bytes(p: PacketTable, source: ByteSource, index: np.ndarray) -> np.nd
             out[k, : len(raw)] = np.frombuffer(raw, dtype=np.uint8)
         return out
     cols = np.arange(OPTION_ROOM, dtype=np.int64)
-    pos = np.minimum(where[:, None] + cols, data.size - 1)
-    out[:] = data[pos]
-    release_pages(data)  # the capture's pages this gather mapped (a big file: most of it)
+    # in file order, a piece at a time, letting go of the pages each piece mapped: every read
+    # maps the page-cache folio around it (64 KiB to megabytes), so one gather over a big
+    # capture's packets kept hundreds of MB of it resident at once
+    order = np.argsort(where, kind="stable")
+    last = data.size - 1
+    for a in range(0, n, MAPPED_PIECE):
+        piece = order[a : a + MAPPED_PIECE]
+        at = where[piece]
+        out[piece] = data[np.minimum(at[:, None] + cols, last)]
+        release_range(data, int(at[0]), int(at[-1]) + OPTION_ROOM)
     out[cols[None, :] >= have[:, None]] = 0
     return out
 

@@ -527,7 +527,23 @@ def test_a_big_capture_reads_its_passes_without_the_map_and_gets_the_same_column
         calls.append(1)
         return real(source, starts, sizes)  # type: ignore[arg-type]
 
+    class Unreadable:
+        """The map's view on a big capture: no read may go through it (each maps the folio
+        around it, up to megabytes, kept until a release); only the file-ordered head gather
+        reads the map, a short piece at a time."""
+
+        def __getitem__(self, _: object) -> bytes:
+            raise AssertionError("a read through the memory map of a big capture")
+
+    real_init = payload.PayloadReader.__init__
+
+    def guarded(self: payload.PayloadReader, result: object) -> None:
+        real_init(self, result)  # type: ignore[arg-type]
+        if self.view is not None:
+            self.view = Unreadable()  # type: ignore[assignment]
+
     monkeypatch.setattr(payload, "SCATTERED_MAP_LIMIT", 0)
     monkeypatch.setattr(payload, "read_pieces", counted)
+    monkeypatch.setattr(payload.PayloadReader, "__init__", guarded)
     assert _columns(APP / capture) == mapped
     assert calls  # the passes did read that way
