@@ -24,6 +24,8 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from engine import FlowError, LoadCancelled
 
+from .priority import run_in_background
+
 log = logging.getLogger(__name__)
 
 #: progress signals are rate-limited to this interval (seconds); the engine may call more often
@@ -160,6 +162,7 @@ class Job(QObject):
 
     def _run(self) -> None:
         try:
+            run_in_background()  # (this thread and what the work starts yield to the GUI's)
             result = self.work()
         except LoadCancelled:
             self.cancelled.emit(self)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 import threading
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt, QThread
@@ -11,6 +15,7 @@ from engine import WIRESHARK, FlowConfig
 from gui import loading as loader
 from gui.jobs import FunctionJob, Job, JobRunner
 from gui.loading import LoadJob, LoadProgress
+from gui.priority import BACKGROUND_NICE
 from gui.table.data import ConversationData
 from tests.conftest import oracle
 from tests.gui.conftest import INVALID, WIKIPEDIA
@@ -116,3 +121,33 @@ def test_shutdown_cancels_and_waits(qtbot, generated_capture, monkeypatch) -> No
     assert started.wait(30)
     assert runner.shutdown(30_000)
     assert job.is_done and job.is_cancelled and Job.running_count() == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values: Linux")
+def test_jobs_and_what_they_start_run_below_the_gui_thread(qtbot, runner) -> None:  # type: ignore[no-untyped-def]
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def child_nice(send: Any) -> None:
+        send.send(os.getpriority(os.PRIO_PROCESS, 0))
+
+    def work() -> tuple[int, int, int]:
+        started: list[int] = []
+        helper = threading.Thread(target=lambda: started.append(nice()))
+        helper.start()
+        helper.join()
+        ctx = multiprocessing.get_context("fork")
+        receive, send = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=child_nice, args=(send,))
+        child.start()
+        forked = receive.recv()
+        child.join()
+        return nice(), started[0], forked
+
+    gui_before = nice()
+    job = FunctionJob("a check", work)
+    with qtbot.waitSignal(job.finished, timeout=30_000) as done:
+        runner.start(job)
+    mine, thread, forked = done.args[1]
+    assert mine >= BACKGROUND_NICE and thread >= BACKGROUND_NICE and forked >= BACKGROUND_NICE
+    assert nice() == gui_before < BACKGROUND_NICE  # the GUI thread keeps its priority
