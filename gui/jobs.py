@@ -219,10 +219,13 @@ class JobRunner(QObject):
         return [j for j in self._jobs if not j.is_done]
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        """Cancel every job and wait for the workers; True if they all returned."""
+        """Cancel every job and wait for the workers; True if they all returned. The jobs that
+        returned are let go (with whatever they hold: a pane's job holds its capture)."""
         for job in self._jobs:
             job.cancel()
-        return bool(self.pool.waitForDone(timeout_ms))
+        done = bool(self.pool.waitForDone(timeout_ms))
+        self._jobs = [j for j in self._jobs if not j.is_done]
+        return done
 
 # -- one request at a time, the newest wins ---------------------------------------------------
 class LatestJob(QObject):

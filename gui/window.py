@@ -524,7 +524,10 @@ class MainWindow(QMainWindow):
         self.runner.shutdown()
         self.index_mode.close()
         if self._data is not None:
+            # (the panes let go of the capture too: a closed window holds none of its memory)
             self.model.set_conversations(None)
+            self.filter_bar.set_conversations(None)
+            self.details.release()
             self._data.result.close()
             self._data = None
         super().closeEvent(event)

@@ -119,9 +119,20 @@ class DetailsPanel(QTabWidget):
         for pane in self.panes.values():
             pane.shutdown()
 
+    def release(self) -> None:
+        """Every pane lets go of the capture (the window is closing: a closed window holds
+        none of a capture's memory, which at 20M packets is hundreds of MB)."""
+        self.result, self.conversation = None, -1
+        self._shown.clear()
+        for pane in self.panes.values():
+            pane.show_conversation(None, -1)
+
     # -- what is shown ---------------------------------------------------------------------------
     def set_capture(self, data: ConversationData | None) -> None:
-        self.result = data.result if data is not None else None
+        result = data.result if data is not None else None
+        if self.result is not None and result is not self.result:
+            self.release()  # (panes not on top would keep the previous capture alive)
+        self.result = result
         self.conversation = -1
         self._fit(selected=False, again=True)
         self._shown.clear()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -195,3 +197,38 @@ def test_opening_during_a_load_supersedes_it(qtbot, window, generated_capture,  
     assert slow.is_cancelled
     qtbot.waitUntil(lambda: slow.is_done, timeout=30_000)
     assert window.conversations is data and window.current_path == WIKIPEDIA
+
+
+def test_a_closed_window_holds_none_of_its_capture(qtbot) -> None:  # type: ignore[no-untyped-def]
+    # the table, the filter bar and the panes all let go: a window closed after a big capture
+    # kept its packet columns (hundreds of MB) alive until the interpreter ended
+    w = window_module.MainWindow()
+    data = load_window(qtbot, w, WIKIPEDIA)
+    w.view.selectRow(0)
+    result = weakref.ref(data.result)
+    packets = weakref.ref(data.result.packets)
+    del data
+    w.close()
+    w.deleteLater()
+    QCoreApplication.sendPostedEvents()  # (the stopped jobs' last signals, then the delete)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    del w
+    gc.collect()
+    assert result() is None and packets() is None
+
+
+def test_the_previous_capture_is_let_go_when_another_replaces_it(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    # every pane that showed a conversation of the first capture lets go of it, not only the
+    # one on top (at 20M packets a capture held this way is hundreds of MB)
+    data = load_window(qtbot, window, WIKIPEDIA)
+    window.view.selectRow(0)
+    for pane in window.details.panes.values():
+        if window.details.indexOf(pane) >= 0:
+            window.details.setCurrentWidget(pane)
+    first = weakref.ref(data.result)
+    del data
+    load_window(qtbot, window, NMAP)
+    assert window.runner.shutdown()  # (the first capture's pane jobs are done: let go)
+    QCoreApplication.sendPostedEvents()
+    gc.collect()
+    assert first() is None
