@@ -3,9 +3,8 @@
 Loads the same capture with and without the analysis (engine.tcp.health: the per-packet
 ``tcp.analysis`` flags, bytes in flight, ACK RTTs and the health columns of every conversation),
 alternating, and reports the best and median load time of each and their ratio (target: at most
-1.3). Also the pieces of the analysis timed on their own (the vectorised rules, the health
-columns), the packets left to the packet-by-packet pass, and the memory the stored analysis takes
-per packet.
+1.3). Also the pieces of the analysis timed on their own (the rules, compiled where they are built,
+the health columns) and the memory the stored analysis takes per packet.
 
 Default capture: ../shared/tools/gen_capture.py --packets 1000000 --flows 2000 --seed 1, made
 once in a temporary directory. Run it alone on the machine::
