@@ -10,12 +10,12 @@ order of their first row, a chunk's groups in order of first appearance.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
+from ..compiled import compiled_module
 from ..key import Endpoints, tuple_hash
 from .growing import Growing
 
@@ -39,13 +39,8 @@ class Lookup:
 def compiled_table() -> Any | None:
     """A new compiled tuple table, or None when it is not built or ``FLOWSCOPE_PURE_PYTHON``
     is set."""
-    if os.environ.get("FLOWSCOPE_PURE_PYTHON"):
-        return None
-    try:
-        from . import _tuples  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _tuples.TupleTable()
+    module = compiled_module("engine.aggregate._tuples")
+    return None if module is None else module.TupleTable()
 
 
 class TupleIndex:

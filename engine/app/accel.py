@@ -8,18 +8,8 @@ None and compare).
 
 from __future__ import annotations
 
-import os
 from types import ModuleType
 
+from ..compiled import compiled_module
 
-def _load() -> ModuleType | None:
-    if os.environ.get("FLOWSCOPE_PURE_PYTHON"):
-        return None
-    try:
-        from . import _parsers  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _parsers
-
-
-FAST: ModuleType | None = _load()
+FAST: ModuleType | None = compiled_module("engine.app._parsers")

@@ -6,16 +6,11 @@
 
 from __future__ import annotations
 
-import os
 from types import ModuleType
+
+from ..compiled import compiled_module
 
 
 def walker() -> ModuleType | None:
     """The compiled ``_walk`` module, or None when it is not built or switched off."""
-    if os.environ.get("FLOWSCOPE_PURE_PYTHON"):
-        return None
-    try:
-        from . import _walk  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _walk
+    return compiled_module("engine.capture._walk")

@@ -9,26 +9,15 @@ packet-by-packet statement (``tests/engine/test_tcp_expert_compiled.py``,
 
 from __future__ import annotations
 
-import os
 from types import ModuleType
 
 import numpy as np
 
+from ..compiled import compiled_module
 from .expert_input import ExpertInput
 from .expert_store import TcpExpert
 
-
-def _load() -> ModuleType | None:
-    if os.environ.get("FLOWSCOPE_PURE_PYTHON"):
-        return None
-    try:
-        from . import _expert
-    except ImportError:
-        return None
-    return _expert
-
-
-COMPILED: ModuleType | None = _load()
+COMPILED: ModuleType | None = compiled_module("engine.tcp._expert")
 
 
 def analyse_batch(module: ModuleType, inp: ExpertInput, store: TcpExpert,

@@ -17,7 +17,7 @@ from tests.engine.capwriter import pcap_bytes
 from tests.engine.tcp_expert_gen import ACK, SYN, random_capture, tcp_frame
 from tests.engine.tcp_expert_scenarios import OUT, names
 from tests.engine.test_tcp_expert_oracle import ORACLES, _capture
-from tests.engine.test_tcp_expert_vectorised import _bulk, assert_same
+from tests.engine.test_tcp_expert_vectorised import _bulk, assert_same, wrapping_packets
 
 pytestmark = pytest.mark.skipif(COMPILED is None, reason="the compiled TCP analysis is not built")
 
@@ -103,16 +103,7 @@ def test_new_initial_sequence_numbers(tmp_path) -> None:  # type: ignore[no-unty
 
 
 def test_sequence_numbers_wrapping_past_zero() -> None:
-    pkts = []
-    for k, seq in enumerate(range(0xFFFFF000, 0xFFFFF000 + 10 * 1000, 1000)):
-        p = Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(
-            sport=1, dport=2, flags="A", seq=seq & 0xFFFFFFFF, ack=5) / (b"x" * 1000)
-        p.time = 1.0 + k * 0.01
-        q = Ether() / IP(src="10.0.0.2", dst="10.0.0.1") / TCP(
-            sport=2, dport=1, flags="A", seq=5, ack=(seq + 1000) & 0xFFFFFFFF)
-        q.time = p.time + 0.001
-        pkts += [p, q]
-    result = extract_flows(pkts)
+    result = extract_flows(wrapping_packets())
     got = expert.analyse(result)
     assert_same(got, expert.analyse_exact(result))
     assert (got.acked_back[1::2] == 1).all()

@@ -80,7 +80,8 @@ def test_more_segments_than_wireshark_lists(tmp_path, monkeypatch) -> None:  # t
         assert_same(result.plugin_data["tcp_expert"], expert.analyse_exact(result))
 
 
-def test_sequence_numbers_wrapping_past_zero() -> None:
+def wrapping_packets() -> list[Ether]:
+    """Ten 1000-byte segments whose sequence numbers pass 2^32, each ACKed at once."""
     pkts = []
     for k, seq in enumerate(range(0xFFFFF000, 0xFFFFF000 + 10 * 1000, 1000)):
         p = Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(
@@ -90,7 +91,11 @@ def test_sequence_numbers_wrapping_past_zero() -> None:
             sport=2, dport=1, flags="A", seq=5, ack=(seq + 1000) & 0xFFFFFFFF)
         a.time = p.time + 0.001
         pkts += [p, a]
-    result = extract_flows(pkts)
+    return pkts
+
+
+def test_sequence_numbers_wrapping_past_zero() -> None:
+    result = extract_flows(wrapping_packets())
     got, want = expert.analyse(result), expert.analyse_exact(result)
     assert_same(got, want)
     assert (got.acked_back[1::2] == 1).all()  # every ACK matches the segment just before
