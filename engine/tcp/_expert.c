@@ -431,6 +431,7 @@ static int column(Py_buffer *b, Py_ssize_t n, Py_ssize_t itemsize, const char *w
  * in the outputs (acked, dup_of, irtt_row, changes) are batch rows, -1 for none. */
 static PyObject *analyse(PyObject *module, PyObject *args)
 {
+    (void)module;
     Py_buffer in[N_IN], out[N_OUT];
     PyObject *result = NULL;
     memset(in, 0, sizeof(in));
