@@ -154,9 +154,12 @@ class ConversationModel(QAbstractTableModel):
         change, the sort and the selection stay. ``id_map`` gives the new id of each old id when
         ids change (the final table is ordered by start time). The filter mask is dropped (the
         filter bar sends the new one)."""
-        if self._data is None or [c.key for c in columns_for(data)] != \
-                [c.key for c in self._columns]:
-            self.set_conversations(data)  # other columns: only a reset can say so
+        columns = columns_for(data)
+        same = [c.key for c in columns] == [c.key for c in self._columns]
+        # other columns: only a reset can say so, unless a loading table gains some
+        if self._data is None or (not same and (id_map is not None
+                                                or not self._insert_columns(data, columns))):
+            self.set_conversations(data)
             return
 
         def change() -> None:
@@ -165,6 +168,34 @@ class ConversationModel(QAbstractTableModel):
             self._orders = {}
         self._relayout(change, id_map)
         self.rowsShownChanged.emit()
+
+    def _insert_columns(self, data: ConversationData, columns: list[Column]) -> bool:
+        """A loading table's first conversations of a protocol bring its columns: insert
+        them where they go (a reset would drop the selection and lay out and repaint the
+        whole table). False when the shown columns are not all kept in their order."""
+        keys = [c.key for c in columns]
+        old = [c.key for c in self._columns]
+        kept = [k for k in keys if k in set(old)]
+        if kept != old:
+            return False
+        # (the rows shown are running ids, the same in the newer numbers: they read them now)
+        self._data = data
+        self._orders = {}
+        current = list(self._columns)
+        k = 0
+        while k < len(columns):
+            if k < len(current) and current[k].key == keys[k]:
+                k += 1
+                continue
+            end = k
+            while end < len(columns) and keys[end] not in set(old):
+                end += 1
+            self.beginInsertColumns(QModelIndex(), k, end - 1)
+            current[k:k] = columns[k:end]
+            self._columns = list(current)
+            self.endInsertColumns()
+            k = end
+        return True
 
     def set_mask(self, mask: np.ndarray | None) -> None:
         """Show only the conversations where ``mask`` is True (None: all)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QFontDatabase, QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
@@ -72,6 +72,7 @@ class ConversationView(QTableView):
         header.customContextMenuRequested.connect(self._header_menu)
         self.selectionModel().currentRowChanged.connect(self._current_changed)
         model.modelReset.connect(self._after_reset)
+        model.columnsInserted.connect(self._columns_inserted)
         model.layoutChanged.connect(self._lay_out_now)
         model.layoutChanged.connect(self._publish_current)
         self.doubleClicked.connect(self._activated)
@@ -192,6 +193,22 @@ class ConversationView(QTableView):
         menu = self.column_menu(self)
         menu.exec(self.horizontalHeader().mapToGlobal(pos))
         menu.deleteLater()
+
+    def _columns_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
+        """A protocol's columns arrived while a capture loads: the columns sized so far keep
+        their sizes (at their new places), the new ones are hidden or sized as choices say."""
+        count = last - first + 1
+        self._fitted = {k if k < first else k + count for k in self._fitted}
+        # a selected row stays selected whole (Qt leaves the new cells out of its ranges)
+        selection = self.selectionModel()
+        spans = {(part.top(), part.bottom()) for part in selection.selection()}
+        if spans:
+            whole = QItemSelection()
+            for top, bottom in sorted(spans):
+                whole.select(self._model.index(top, 0), self._model.index(bottom, 0))
+            flags = QItemSelectionModel.SelectionFlag
+            selection.select(whole, flags.ClearAndSelect | flags.Rows)
+        self._apply_hidden()
 
     def _after_reset(self) -> None:
         self.fit_columns()
