@@ -40,6 +40,7 @@ class ConversationView(QTableView):
         self._fitted: set[int] = set()  # columns sized since the last reset
         self._shown: set[str] = set()
         self._selected_id = -1
+        self._header_blocked = False
         self.empty_text = "No capture loaded"
         self.setModel(model)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -73,7 +74,8 @@ class ConversationView(QTableView):
         self.selectionModel().currentRowChanged.connect(self._current_changed)
         model.modelReset.connect(self._after_reset)
         model.columnsInserted.connect(self._columns_inserted)
-        model.layoutChanged.connect(self._lay_out_now)
+        model.layoutAboutToBeChanged.connect(self._hold_header)
+        model.layoutChanged.connect(self._layout_changed)
         model.layoutChanged.connect(self._publish_current)
         self.doubleClicked.connect(self._activated)
 
@@ -156,6 +158,17 @@ class ConversationView(QTableView):
             self._fit([k for k in shown if k not in self._fitted])
         finally:
             header.blockSignals(blocked)
+        self._lay_out_now()
+
+    def _hold_header(self) -> None:
+        # QHeaderView keeps its sections across a layout change by showing each hidden one and
+        # hiding it again: some 70 resize signals a refresh of a loading table, each asking
+        # the view for a relayout and a repaint of the columns to its right. The sections end
+        # as they were, so those signals wait (and the view lays itself out once, below).
+        self._header_blocked = self.horizontalHeader().blockSignals(True)
+
+    def _layout_changed(self) -> None:
+        self.horizontalHeader().blockSignals(self._header_blocked)
         self._lay_out_now()
 
     def _lay_out_now(self) -> None:
