@@ -76,3 +76,28 @@ def test_a_final_table_with_other_columns_still_resets(qtbot) -> None:  # type: 
         model.modelReset.connect(lambda: resets.append(1))
         model.update_conversations(final, np.arange(len(early)))
         assert resets and [c.key for c in model.columns] == [c.key for c in columns_for(final)]
+
+
+def test_a_refresh_resizes_no_header_section(qtbot) -> None:  # type: ignore[no-untyped-def]
+    # QHeaderView shows and hides every hidden section again across a layout change; the view
+    # holds those signals (each would ask for a relayout and a repaint), and the sections end
+    # as they were
+    with extract_flows_from_file(WIKIPEDIA, WIRESHARK) as result:
+        t = result.conversations
+        rows = np.arange(len(t))
+        first_ns = int(t.start_ns.min())
+        early, later = _partial(t, rows[:20], first_ns), _partial(t, rows, first_ns)
+    model = ConversationModel()
+    view = ConversationView(model)
+    qtbot.addWidget(view)
+    model.set_conversations(early)
+    hidden = [view.isColumnHidden(k) for k in range(model.columnCount())]
+    widths = [view.columnWidth(k) for k in range(model.columnCount())]
+    assert any(hidden)
+    resized: list[int] = []
+    view.horizontalHeader().sectionResized.connect(lambda k, _old, _new: resized.append(k))
+    model.update_conversations(later)
+    assert resized == []
+    assert [view.isColumnHidden(k) for k in range(model.columnCount())] == hidden
+    assert [view.columnWidth(k) for k in range(model.columnCount())] == widths
+    assert not view.horizontalHeader().signalsBlocked()
