@@ -14,7 +14,7 @@ import numpy as np
 from .cancel import checkpoint, every
 from .config import FlowConfig
 from .decode.exact import Quoted
-from .key import ICMP4_ECHO_TYPES, ICMP6_ECHO_TYPES, Endpoints, Tuples, group_tuples, tuple_hash
+from .key import Endpoints, Tuples, group_tuples, icmp_echo, tuple_hash
 from .packets import InnerPackets, Kind, PacketTable, Reason
 from .protocols import ip_kinds, kinds_with_ports
 from .sets import distinct
@@ -78,9 +78,7 @@ def build_conversations(p: PacketTable, quoted: list[tuple[int, Quoted]], config
     kind = p.kind[first]
     has_ports = np.isin(kind, kinds_with_ports())
     itype = p.icmp_type[first]
-    is_icmp = (kind == Kind.ICMP) | (kind == Kind.ICMPV6)
-    echo = is_icmp & np.where(kind == Kind.ICMP, np.isin(itype, ICMP4_ECHO_TYPES),
-                              np.isin(itype, ICMP6_ECHO_TYPES))
+    echo = icmp_echo(kind, itype)
 
     table = ConversationTable(
         kind=kind, ip_proto=p.ip_proto[first], family=p.family[first], stream=stream,

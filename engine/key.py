@@ -18,12 +18,17 @@ from .decode.layers import ICMP4_ECHO, ICMP6_ECHO
 from .packets import Kind, PacketTable
 from .sets import byte_table
 
-ICMP4_ECHO_TYPES = np.array(sorted(ICMP4_ECHO), dtype=np.uint8)
-ICMP6_ECHO_TYPES = np.array(sorted(ICMP6_ECHO), dtype=np.uint8)
-ICMP4_ECHO_TABLE = byte_table(ICMP4_ECHO_TYPES)
-ICMP6_ECHO_TABLE = byte_table(ICMP6_ECHO_TYPES)
+_ICMP4_ECHO = byte_table(sorted(ICMP4_ECHO))
+_ICMP6_ECHO = byte_table(sorted(ICMP6_ECHO))
 #: added to the ICMP "port" of non-echo messages so type/code never equals an echo identifier
 NON_ECHO = np.uint64(1 << 16)
+
+
+def icmp_echo(kind: np.ndarray, itype: np.ndarray) -> np.ndarray:
+    """Which rows (``kind``, ICMP type ``itype``) are ICMP or ICMPv6 messages that carry an
+    identifier (echo and the like): those are told apart by it, the others by type and code."""
+    icmp = (kind == Kind.ICMP) | (kind == Kind.ICMPV6)
+    return icmp & np.where(kind == Kind.ICMP, _ICMP4_ECHO[itype], _ICMP6_ECHO[itype])
 
 
 @dataclass
@@ -54,7 +59,7 @@ class Endpoints:
         icmp = (kind == Kind.ICMP) | (kind == Kind.ICMPV6)
         if icmp.any():
             itype = p.icmp_type[rows]
-            echo = np.where(kind == Kind.ICMP, ICMP4_ECHO_TABLE[itype], ICMP6_ECHO_TABLE[itype])
+            echo = icmp_echo(kind, itype)
             typecode = (itype.astype(np.uint64) << np.uint64(8)) | p.icmp_code[rows] | NON_ECHO
             value = np.where(echo, p.icmp_id[rows].astype(np.uint64), typecode)
             sport = np.where(icmp, value, sport)

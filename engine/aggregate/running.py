@@ -19,7 +19,7 @@ import numpy as np
 from ..cancel import checkpoint, every
 from ..conversations import QuotedLinks
 from ..decode.exact import Quoted
-from ..key import ICMP4_ECHO_TABLE, ICMP6_ECHO_TABLE, Endpoints
+from ..key import Endpoints, icmp_echo
 from ..packets import Kind, PacketTable, Reason
 from ..protocols import ip_kinds, kinds_with_ports
 from ..sets import byte_table
@@ -234,10 +234,7 @@ class RunningTable:
         itype = t.icmp_type[r]
         c["icmp_type"][ids] = itype
         c["icmp_code"][ids] = t.icmp_code[r]
-        is_icmp = (kind == Kind.ICMP) | (kind == Kind.ICMPV6)
-        echo = is_icmp & np.where(kind == Kind.ICMP, ICMP4_ECHO_TABLE[itype],
-                                  ICMP6_ECHO_TABLE[itype])
-        c["icmp_id"][ids] = np.where(echo, t.icmp_id[r].astype(np.int32), -1)
+        c["icmp_id"][ids] = np.where(icmp_echo(kind, itype), t.icmp_id[r].astype(np.int32), -1)
 
     def _sum(self, t: PacketTable, s: Sorted, seg: np.ndarray, conv: np.ndarray,
              direction: np.ndarray, where: _Where, rank: np.ndarray | None) -> None:
