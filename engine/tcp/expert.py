@@ -24,7 +24,7 @@ from .expert_flags import HAS_RECORD, REUSED_PORTS
 from .expert_input import EarlierOnTuple, ExpertInput, gather_input
 from .expert_rows import Lanes, mark
 from .expert_seq import analyse_sequence
-from .expert_store import NO_IRTT, TcpExpert
+from .expert_store import NO_IRTT, TcpExpert, duplicate_ack_rows
 from .segments import TcpPackets
 
 #: packets analysed at once when the analysis gathers them itself
@@ -172,9 +172,8 @@ def _vectorised(inp: ExpertInput, store: TcpExpert, dup: list[np.ndarray]) -> np
     store.acked_back[rows] = rows - t.index[acks.acked[h]]
     mine = keep[seq.dup_rows]
     if mine.any():
-        of = seq.dup_of[mine]
-        dup.append(np.stack([t.index[seq.dup_rows[mine]], seq.dup_num[mine],
-                             np.where(of >= 0, t.index[np.maximum(of, 0)], -1)], axis=1))
+        dup.append(duplicate_ack_rows(t.index, seq.dup_rows[mine], seq.dup_num[mine],
+                                      seq.dup_of[mine]))
     ok = ~exact
     # a lane's base exists once it sent or was ACKed (rows are grouped by conversation)
     seen = np.zeros((t.nconv, 2), dtype=bool)
@@ -204,9 +203,7 @@ def _exact_one(inp: ExpertInput, k: int, store: TcpExpert, dup: list[np.ndarray]
     store.acked_back[rows[has]] = rows[has] - rows[res.acked[has]]
     d = np.flatnonzero(res.dupack_num)
     if d.size:
-        of = res.dupack_of[d]
-        dup.append(np.stack([rows[d], res.dupack_num[d],
-                             np.where(of >= 0, rows[np.maximum(of, 0)], -1)], axis=1))
+        dup.append(duplicate_ack_rows(rows, d, res.dupack_num[d], res.dupack_of[d]))
     conv = int(t.convs[k])
     store.base[conv] = -1
     changes: list[tuple[int, int, int, int]] = []

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..compiled import compiled_module
 from .expert_input import ExpertInput
-from .expert_store import TcpExpert
+from .expert_store import TcpExpert, duplicate_ack_rows
 
 COMPILED: ModuleType | None = compiled_module("engine.tcp._expert")
 
@@ -52,14 +52,12 @@ def analyse_batch(module: ModuleType, inp: ExpertInput, store: TcpExpert,
     store.acked_back[index[has]] = index[has] - index[acked[has]]
     d = np.flatnonzero(dup_num)
     if d.size:
-        of = dup_of[d]
-        dup.append(np.stack([index[d], dup_num[d],
-                             np.where(of >= 0, index[np.maximum(of, 0)], -1)], axis=1))
+        dup.append(duplicate_ack_rows(index, d, dup_num[d], dup_of[d]))
     store.base[t.convs] = base
     store.irtt_ns[t.convs] = irtt_ns
     known = irtt_row >= 0
-    store.irtt_at[t.convs] = np.where(known, index[np.where(known, irtt_row, 0)], -1) \
-        if n else -1
+    store.irtt_at[t.convs] = -1
+    store.irtt_at[t.convs[known]] = index[irtt_row[known]]
     if changes:
         c = np.frombuffer(changes, dtype=np.int64).reshape(-1, 4).copy()
         c[:, 0] = index[c[:, 0]]

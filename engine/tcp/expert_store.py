@@ -100,3 +100,11 @@ class TcpExpert:
         ``conv``): on packets with an analysis record from the handshake's end on."""
         at = self.irtt_at[conv]
         return ((self.flags[index] & F.HAS_RECORD) != 0) & (at >= 0) & (index >= at)
+
+
+def duplicate_ack_rows(index: np.ndarray, rows: np.ndarray, num: np.ndarray, of: np.ndarray
+                       ) -> np.ndarray:
+    """The (packet, number, repeated packet or -1) rows :attr:`TcpExpert.dup_index` and its
+    companions are made of, for the duplicate ACKs at ``rows`` of a batch whose packets are
+    ``index`` (``of``: the rows of the ACKs they repeat, -1 for none)."""
+    return np.stack([index[rows], num, np.where(of >= 0, index[np.maximum(of, 0)], -1)], axis=1)
