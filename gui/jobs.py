@@ -210,7 +210,7 @@ class JobRunner(QObject):
         self._jobs: list[Job] = []
 
     def start(self, job: Job) -> Job:
-        self._jobs = [j for j in self._jobs if not j.is_done]
+        self._jobs = self.active()
         self._jobs.append(job)
         job.start(self.pool)
         return job
@@ -224,7 +224,7 @@ class JobRunner(QObject):
         for job in self._jobs:
             job.cancel()
         done = bool(self.pool.waitForDone(timeout_ms))
-        self._jobs = [j for j in self._jobs if not j.is_done]
+        self._jobs = self.active()
         return done
 
 # -- one request at a time, the newest wins ---------------------------------------------------

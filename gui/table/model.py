@@ -175,8 +175,8 @@ class ConversationModel(QAbstractTableModel):
         whole table). False when the shown columns are not all kept in their order."""
         keys = [c.key for c in columns]
         old = [c.key for c in self._columns]
-        kept = [k for k in keys if k in set(old)]
-        if kept != old:
+        shown = set(old)
+        if [k for k in keys if k in shown] != old:
             return False
         # (the rows shown are running ids, the same in the newer numbers: they read them now)
         self._data = data
@@ -188,7 +188,7 @@ class ConversationModel(QAbstractTableModel):
                 k += 1
                 continue
             end = k
-            while end < len(columns) and keys[end] not in set(old):
+            while end < len(columns) and keys[end] not in shown:
                 end += 1
             self.beginInsertColumns(QModelIndex(), k, end - 1)
             current[k:k] = columns[k:end]
