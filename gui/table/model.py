@@ -93,6 +93,7 @@ class ConversationModel(QAbstractTableModel):
         #: full-table sort orders already computed, by (column key, descending)
         self._orders: dict[tuple[str, bool], np.ndarray] = {}
         self._options = DisplayOptions()
+        self._layouts = _SpanLayouts()
 
     # -- what is shown ------------------------------------------------------------------------
     @property
@@ -291,11 +292,26 @@ class ConversationModel(QAbstractTableModel):
     def multiData(self, index: _Index, roleDataSpan: Any) -> None:
         """Every role a painted cell asks for in one call (Qt 6's delegates ask this way):
         one Python call per cell instead of seven, which matters most while a load competes
-        for the interpreter (see :class:`gui.jobs.GuiTurn`)."""
+        for the interpreter (see :class:`gui.jobs.GuiTurn`). A span's items are reached by
+        position when its layout is known (:class:`_SpanLayouts`): asking each of the seven
+        items its role was a quarter of a repaint."""
         if self._data is None or not index.isValid():
             return  # (the items come empty: roles not answered stay so)
         column = self._columns[index.column()]
         i = int(self._ids[index.row()])
+        layout = self._layouts.of(roleDataSpan)
+        if layout is None:
+            self._fill_each(roleDataSpan, column, i)
+            return
+        display, alignment, foreground = layout
+        display.setData(column.text(self._data, i, self._options))
+        alignment.setData(_RIGHT if column.numeric else _LEFT)
+        if column.key == "protocol" and foreground >= 0:
+            item = roleDataSpan[foreground]
+            if item.role() == _FOREGROUND:
+                item.setData(protocol_color(str(self._data.protocol[i])))
+
+    def _fill_each(self, roleDataSpan: Any, column: Column, i: int) -> None:
         for item in roleDataSpan:
             role = item.role()
             if role == _DISPLAY:
@@ -335,3 +351,39 @@ class ConversationModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if column.numeric else _LEFT
         return None
+
+
+class _SpanLayouts:
+    """Where the display, alignment and foreground items sit in the spans ``multiData`` gets.
+
+    A view's delegate asks every cell for the same roles in the same order (Qt's
+    ``QStyledItemDelegate`` reads a fixed list of seven), so the positions found in one span
+    serve the next span of that length, once its display and alignment items are seen to be
+    where they were: two ``role()`` calls instead of seven. A span asking for another role
+    this model answers (a tooltip, the exact value, the id) is answered item by item; such
+    spans are never a delegate's (Qt's views ask those roles through ``data()``), so a length
+    learnt from a delegate's span does not meet them.
+    """
+
+    _OTHER_ROLES = _HANDLED_ROLES - {_DISPLAY, _ALIGNMENT, _FOREGROUND}
+
+    def __init__(self) -> None:
+        self._by_length: dict[int, tuple[int, int, int]] = {}
+
+    def of(self, span: Any) -> tuple[Any, Any, int] | None:
+        """(display item, alignment item, position of the foreground item or -1) of ``span``,
+        or None: answer it item by item. (The foreground is for one column only: its caller
+        checks that item's role.)"""
+        known = self._by_length.get(len(span))
+        if known is not None:
+            d, a, f = known
+            display, alignment = span[d], span[a]
+            if display.role() == _DISPLAY and alignment.role() == _ALIGNMENT:
+                return display, alignment, f
+        roles = [item.role() for item in span]
+        if _DISPLAY not in roles or _ALIGNMENT not in roles or self._OTHER_ROLES & set(roles):
+            return None
+        d, a = roles.index(_DISPLAY), roles.index(_ALIGNMENT)
+        f = roles.index(_FOREGROUND) if _FOREGROUND in roles else -1
+        self._by_length[len(roles)] = (d, a, f)
+        return span[d], span[a], f

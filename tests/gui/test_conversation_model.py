@@ -221,6 +221,94 @@ def test_extra_columns_appear_for_the_protocols_they_describe(wikipedia_data) ->
         assert not any("tcp" in spec.protocols for spec in zwave.extra_columns)
 
 
+class _Item:
+    """A stand-in for QModelRoleData (a span's item): its role, and the value set for it."""
+
+    def __init__(self, role: int) -> None:
+        self._role = role
+        self.value: object = None
+        self.calls = 0
+
+    def role(self) -> int:
+        self.calls += 1
+        return self._role
+
+    def setData(self, value: object) -> None:
+        self.value = value
+
+
+#: the roles QStyledItemDelegate asks of every painted cell, in its order
+_DELEGATE_ROLES = [int(r) for r in (
+    Qt.ItemDataRole.FontRole, Qt.ItemDataRole.TextAlignmentRole,
+    Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.CheckStateRole,
+    Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.BackgroundRole)]
+
+
+def _answers(model: ConversationModel, row: int, column: int, roles: list[int]
+             ) -> list[_Item]:
+    items = [_Item(role) for role in roles]
+    model.multiData(model.index(row, column), items)
+    return items
+
+
+def test_multi_data_by_position_answers_as_data_does(synthetic_data) -> None:  # type: ignore[no-untyped-def]
+    """Spans laid out like the delegate's are answered by position after the first (two role
+    lookups a cell, not seven), with exactly what data() gives; a span of the same length with
+    the roles moved, or asking a tooltip, is still answered role by role."""
+    model = _model(synthetic_data)
+    protocol = model.column_index("protocol")
+    assert protocol >= 0
+    for row in range(min(model.rowCount(), 20)):
+        for column in range(model.columnCount()):
+            items = _answers(model, row, column, _DELEGATE_ROLES)
+            for item in items:
+                assert item.value == model.data(model.index(row, column), item._role), (
+                    row, column, item._role)
+    later = _answers(model, 0, protocol, _DELEGATE_ROLES)
+    assert sum(item.calls for item in later) == 3  # display, alignment, foreground (protocol)
+    assert later[2].value is not None
+    later = _answers(model, 0, 0 if protocol else 1, _DELEGATE_ROLES)
+    assert sum(item.calls for item in later) == 2
+    moved = list(reversed(_DELEGATE_ROLES))
+    with_others = [*_DELEGATE_ROLES, int(Qt.ItemDataRole.ToolTipRole), int(EXACT_ROLE)]
+    for roles in (moved, with_others, _DELEGATE_ROLES, with_others):
+        for column in range(model.columnCount()):
+            index = model.index(3, column)
+            for item in _answers(model, 3, column, roles):
+                assert item.value == model.data(index, item._role), (roles, column, item._role)
+
+
+def test_painted_cells_show_what_data_gives(qtbot, synthetic_data) -> None:  # type: ignore[no-untyped-def]
+    """Through a real view and Qt's own delegate (whose span multiData answers by position):
+    every painted cell's text, alignment and colour are data()'s."""
+    from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QTableView
+
+    seen: dict[tuple[int, int], tuple[str, object, object]] = {}
+
+    class Spy(QStyledItemDelegate):
+        def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:  # type: ignore[no-untyped-def]
+            super().initStyleOption(option, index)
+            seen[(index.row(), index.column())] = (
+                option.text, option.displayAlignment, option.palette.text().color().name())
+
+    model = _model(synthetic_data)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.setItemDelegate(Spy(view))
+    view.resize(1200, 600)
+    view.grab()
+    assert len(seen) > 2 * model.columnCount()
+    protocol = model.column_index("protocol")
+    for (row, column), (text, alignment, color) in seen.items():
+        index = model.index(row, column)
+        assert text == model.data(index, Qt.ItemDataRole.DisplayRole)
+        assert alignment == model.data(index, Qt.ItemDataRole.TextAlignmentRole)
+        if column == protocol:
+            assert color == model.data(index, Qt.ItemDataRole.ForegroundRole).name()
+
+
 def test_multi_data_answers_every_role_as_data_does(synthetic_data) -> None:  # type: ignore[no-untyped-def]
     """Qt 6's delegates ask all of a cell's roles in one multiData call (one Python call per
     cell instead of seven); each answer is what data() gives for that role."""
