@@ -26,19 +26,10 @@ from ..cancel import checkpoint
 from ..packets import ACK, FIN, RST, SYN
 from ..sets import distinct
 from .segments import TcpPackets, group_starts, segmented_running_max
+from .seqstats_result import SeqStats
 
 _FLOOR = -(1 << 62)
 _MIN, _MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
-
-
-@dataclass
-class SeqStats:
-    retransmissions: np.ndarray  # int64 per conversation
-    out_of_order: np.ndarray  # int64 per conversation
-    missing: np.ndarray  # int64 per conversation (both sides)
-    missing_side: np.ndarray  # int64 (nconv, 2) per lane
-    retransmitted: np.ndarray  # bool per packet
-    reordered: np.ndarray  # bool per packet
 
 
 @dataclass
@@ -50,6 +41,12 @@ class _Side:
 
 
 def sequence_stats(t: TcpPackets) -> SeqStats:
+    """The statistics of ``t``'s conversations."""
+    return numpy_sequence_stats(t)
+
+
+def numpy_sequence_stats(t: TcpPackets) -> SeqStats:
+    """The statistics of ``t``'s conversations, whole columns at a time (the reference)."""
     n = len(t)
     syn = t.has(SYN)
     fin = t.has(FIN)
