@@ -14,6 +14,10 @@ the bytes a ``seq < H`` segment fills are the hole bytes it is the first to cove
 *Missing bytes* (Zeek's ``missed_bytes``): per side, the sequence space from the first data byte
 (after the SYN, or the lowest seen) to the highest data end seen or acknowledged by the peer,
 minus the bytes actually captured (so snaplen-cut payload counts as missing).
+
+This numpy statement is the reference, and what runs without a compiler; where
+``engine/tcp/_seqstats.c`` is built, :func:`sequence_stats` runs it instead (one pass per
+conversation, the same numbers: :mod:`.seqstats_compiled`).
 """
 
 from __future__ import annotations
@@ -26,19 +30,11 @@ from ..cancel import checkpoint
 from ..packets import ACK, FIN, RST, SYN
 from ..sets import distinct
 from .segments import TcpPackets, group_starts, segmented_running_max
+from .seqstats_compiled import COMPILED, compiled_sequence_stats
+from .seqstats_result import SeqStats
 
 _FLOOR = -(1 << 62)
 _MIN, _MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
-
-
-@dataclass
-class SeqStats:
-    retransmissions: np.ndarray  # int64 per conversation
-    out_of_order: np.ndarray  # int64 per conversation
-    missing: np.ndarray  # int64 per conversation (both sides)
-    missing_side: np.ndarray  # int64 (nconv, 2) per lane
-    retransmitted: np.ndarray  # bool per packet
-    reordered: np.ndarray  # bool per packet
 
 
 @dataclass
@@ -50,6 +46,14 @@ class _Side:
 
 
 def sequence_stats(t: TcpPackets) -> SeqStats:
+    """The statistics of ``t``'s conversations: compiled where built, else numpy."""
+    if COMPILED is not None:
+        return compiled_sequence_stats(COMPILED, t)
+    return numpy_sequence_stats(t)
+
+
+def numpy_sequence_stats(t: TcpPackets) -> SeqStats:
+    """The statistics of ``t``'s conversations, whole columns at a time (the reference)."""
     n = len(t)
     syn = t.has(SYN)
     fin = t.has(FIN)

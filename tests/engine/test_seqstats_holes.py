@@ -1,5 +1,6 @@
 """Hole filling in the TCP sequence statistics: the O(n log n) pass gives the answers of the
-segment-by-segment walk it replaced, on any order of segments, and shuffled streams open fast."""
+segment-by-segment walk it replaced, on any order of segments, and shuffled streams open fast.
+The tests that go through ``sequence_stats`` run twice: with the compiled pass and with numpy."""
 
 from __future__ import annotations
 
@@ -9,14 +10,39 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import WIRESHARK, extract_flows, extract_flows_from_file
 from engine.tcp import seqstats
-from engine.tcp.segments import gather_tcp, group_starts, segmented_running_max, tcp_conversations
+from engine.tcp.segments import (
+    TcpPackets,
+    gather_tcp,
+    group_starts,
+    segmented_running_max,
+    tcp_conversations,
+)
+from engine.tcp.seqstats_compiled import COMPILED
 
 from .tcpgen import ACK, FIN, PSH, SYN, A, B, segment_storm, shuffled_stream, tcp_frame
+
+
+@pytest.fixture(params=[
+    pytest.param("compiled", marks=pytest.mark.skipif(
+        COMPILED is None, reason="the compiled sequence statistics are not built")),
+    "numpy"])
+def stats_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``sequence_stats`` (and so every load) with the compiled pass, or with numpy."""
+    if request.param == "numpy":
+        monkeypatch.setattr(seqstats, "COMPILED", None)
+    return str(request.param)
+
+
+def _walked(t: TcpPackets) -> seqstats.SeqStats:
+    """The numpy statistics with the segment-by-segment hole walk (the reference)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(seqstats, "_fill_holes", _walk_holes)
+        return seqstats.numpy_sequence_stats(t)
 
 
 def _walk_holes(k: np.ndarray, g: np.ndarray, s: np.ndarray, e: np.ndarray, high: np.ndarray,
@@ -100,17 +126,17 @@ tcp_script = st.lists(st.tuples(st.integers(0, 1), st.integers(0, 120), st.integ
                       min_size=1, max_size=60)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # the same for each
 @given(tcp_script)
-def test_sequence_stats_unchanged_on_any_segment_order(script: list[tuple[int, int, int, int]],
+def test_sequence_stats_unchanged_on_any_segment_order(stats_path: str,
+                                                       script: list[tuple[int, int, int, int]],
                                                        ) -> None:
     """Every column and per-packet mark equals the walk's, whatever flags and order."""
     result = extract_flows(_frames(script), WIRESHARK)
     t = gather_tcp(result.packets, result.conversations, tcp_conversations(result.conversations))
     fast = seqstats.sequence_stats(t)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(seqstats, "_fill_holes", _walk_holes)
-        walked = seqstats.sequence_stats(t)
+    walked = _walked(t)
     for name in ("retransmissions", "out_of_order", "missing", "missing_side", "retransmitted",
                  "reordered"):
         assert getattr(fast, name).tolist() == getattr(walked, name).tolist(), name
@@ -126,7 +152,7 @@ def _expected_out_of_order(order: list[int]) -> int:
 
 
 @pytest.mark.parametrize("order", ["shuffle", "reverse", "sorted"])
-def test_reordered_stream_columns(order: str, tmp_path: Path) -> None:
+def test_reordered_stream_columns(stats_path: str, order: str, tmp_path: Path) -> None:
     n = 3000
     path = tmp_path / "stream.pcap"
     path.write_bytes(shuffled_stream(n, seed=7, order=order))
@@ -142,7 +168,7 @@ def test_reordered_stream_columns(order: str, tmp_path: Path) -> None:
         assert extra["out_of_order"].tolist() == [_expected_out_of_order(idx)]
 
 
-def test_two_hundred_thousand_shuffled_segments_open(tmp_path: Path) -> None:
+def test_two_hundred_thousand_shuffled_segments_open(stats_path: str, tmp_path: Path) -> None:
     """Following every open hole per segment took ~47 s at 20,000 segments and grew with the
     square; the hang guard is generous (the bench measures the speed)."""
     path = tmp_path / "shuffled.pcap"
@@ -155,7 +181,7 @@ def test_two_hundred_thousand_shuffled_segments_open(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_segment_storm_equals_the_walk(seed: int, tmp_path: Path) -> None:
+def test_segment_storm_equals_the_walk(stats_path: str, seed: int, tmp_path: Path) -> None:
     """Overlaps, retransmissions, holes, keep-alives and FINs at random, 1,500 segments."""
     path = tmp_path / "storm.pcap"
     path.write_bytes(segment_storm(random.Random(seed), 1500))
@@ -163,9 +189,7 @@ def test_segment_storm_equals_the_walk(seed: int, tmp_path: Path) -> None:
         t = gather_tcp(result.packets, result.conversations,
                        tcp_conversations(result.conversations))
     fast = seqstats.sequence_stats(t)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(seqstats, "_fill_holes", _walk_holes)
-        walked = seqstats.sequence_stats(t)
+    walked = _walked(t)
     assert fast.out_of_order.tolist() == walked.out_of_order.tolist()
     assert fast.out_of_order.sum() > 50 and fast.retransmissions.sum() > 50
     assert fast.reordered.tolist() == walked.reordered.tolist()
