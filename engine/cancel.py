@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
 from .errors import LoadCancelled
-from .step_aside import step_aside
 
 CancelFn = Callable[[], bool]
 
@@ -32,9 +31,7 @@ def cancel_scope(cancel: CancelFn | None, message: str) -> Iterator[None]:
 
 
 def checkpoint() -> None:
-    """Raise :class:`LoadCancelled` if the current scope's callback asks to stop (cheap); wait
-    first while the GUI thread has asked work to step aside (:mod:`.step_aside`)."""
-    step_aside()
+    """Raise :class:`LoadCancelled` if the current scope's callback asks to stop (cheap)."""
     scope = _scope.get()
     if scope is not None and scope[0]():
         raise LoadCancelled(scope[1])

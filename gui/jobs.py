@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from engine import FlowError, LoadCancelled, step_aside
+from engine import FlowError, LoadCancelled
 
 from .priority import run_in_background
 
@@ -42,9 +42,7 @@ class GuiTurn:
     work (:meth:`turn`), and a load parks at its next cancel check (:meth:`let_gui_run`, which
     the engine polls every step) until the turn is over: the repaint runs alone. The GUI thread
     waits at most ``wait`` seconds for a load to park, and a load never parks longer than
-    :data:`MAX_PARK` seconds. A turn also raises :mod:`engine.step_aside`'s flag, so the load's
-    reading thread, decoding process and forked analyses wait too: with them running, the
-    repaint took twice its CPU time.
+    :data:`MAX_PARK` seconds.
     """
 
     MAX_PARK = 0.5
@@ -69,8 +67,6 @@ class GuiTurn:
         calls do nothing): for work spread over passes of the event loop."""
         with self._cond:
             self._wanted += 1
-            if self._wanted == 1:
-                step_aside.raise_flag()
             if self._wanted == 1 and self._workers:
                 self._cond.wait_for(lambda: self._parked >= self._workers, timeout=wait)
         released = False
@@ -83,7 +79,6 @@ class GuiTurn:
             with self._cond:
                 self._wanted -= 1
                 if not self._wanted:
-                    step_aside.lower_flag()
                     self._cond.notify_all()
         return release
 

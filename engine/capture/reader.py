@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import LoadCancelled
-from ..step_aside import step_aside
 from .chunk import PAD, RecordChunk
 from .input import CaptureInput
 
@@ -217,7 +216,6 @@ class ChunkedReader:
         pos, end, base = self._pos, self._end, 0
         eof = end < len(buf) - PAD
         while True:
-            step_aside()  # (this thread reads ahead of the load, which polls the cancel check)
             walk = self.walk(buf, pos, end)
             handed = False
             if len(walk.positions):

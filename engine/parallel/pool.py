@@ -27,7 +27,6 @@ from ..capture.chunk import PAD
 from ..decode.fast import SideInfo, decode_chunk
 from ..errors import FlowError
 from ..packets import PacketTable
-from ..step_aside import step_aside
 from .slots import ROW_BYTES, SharedSlots, clear, rows_per_slot, table_in
 
 if TYPE_CHECKING:  # multiprocessing is imported when a process is started
@@ -192,7 +191,6 @@ def _serve_requests(conn: Connection, inputs: SharedSlots, outputs: SharedSlots)
         if request is None:
             return
         in_slot, out_slot, rows, size, base, linktypes, first_index, foreign = request
-        step_aside()  # (and at the decoder's checkpoints: its cancel scope is empty here)
         try:
             out = table_in(outputs, out_slot, rows)
             chunk = RecordChunk(buf=inputs.array(in_slot, size), base=base,

@@ -94,22 +94,3 @@ def test_a_held_turn_lasts_until_released_once() -> None:
         assert turn._wanted == 0
         with turn.turn(wait=10):  # and later turns still park the load
             assert turn._parked == 1
-
-
-def test_a_turn_asks_the_load_s_other_threads_and_processes_to_step_aside() -> None:
-    """The flag of engine.step_aside is up exactly while some turn is: the reading thread, the
-    decoding process and the forked analyses wait at their checks meanwhile."""
-    from engine import step_aside
-
-    turn = GuiTurn()
-    assert not step_aside.is_raised()
-    release = turn.hold(wait=0)
-    assert step_aside.is_raised()
-    with turn.turn(wait=0):
-        assert step_aside.is_raised()
-    assert step_aside.is_raised()  # the inner turn ended; the hold goes on
-    release()
-    assert not step_aside.is_raised()
-    with turn.turn(wait=0):
-        assert step_aside.is_raised()
-    assert not step_aside.is_raised()
