@@ -20,8 +20,10 @@ from engine import WIRESHARK, extract_flows
 from engine.columns import COLUMNS, ColumnSpec, declare_column
 from engine.export import conversations as conversations_export
 from engine.export.conversations import write_json
+from engine.export.float_text import float_texts
 from engine.export.json_lines import encode, record_lines
 from engine.export.records import conversation_records
+from engine.export.rounding import rounded
 from engine.pipeline import analyse_file
 
 from ..conftest import DATA, readable_captures
@@ -199,6 +201,7 @@ def test_any_times_and_rates(times: list[int], sizes: list[int]) -> None:
                                                     else round(rate, 3))
 
 
+# -- floats: their text and their rounding at numpy speed --------------------------------------
 @pytest.mark.parametrize("value", [
     0, -1, 2**70, 1.5, -0.0, 0.0, 5e-324, 1e300, 0.1 + 0.2, math.nan, math.inf, -math.inf,
     True, False, None, "", "a\"b\\c\x00\x1f\x7f", "ü€😀\u2028", "%s%%",
@@ -206,3 +209,32 @@ def test_any_times_and_rates(times: list[int], sizes: list[int]) -> None:
 ])
 def test_a_value_is_encoded_as_json_encodes_it(value: object) -> None:
     assert encode(value) == ENCODER(value)
+
+
+#: floats that are short decimals (what the fast text is for), and any floats
+_DECIMALS = st.builds(lambda k, places: k / 10**places, st.integers(0, 10**16),
+                      st.sampled_from([0, 1, 3, 6, 9, 12]))
+_FLOATS = st.one_of(_DECIMALS, st.floats(), st.floats(min_value=1e-5, max_value=1e-3))
+
+
+@settings(max_examples=300)
+@given(st.lists(_FLOATS, max_size=40))
+def test_floats_are_written_as_repr_writes_them(values: list[float]) -> None:
+    assert float_texts(np.array(values, dtype=np.float64)).tolist() == [
+        ENCODER(v) for v in values]
+
+
+#: values whose thousandfold lies on or near a half (where rounding could go either way)
+_NEAR_HALVES = st.builds(lambda k, nudge: (k + 0.5) / 1000 * (1 + nudge),
+                         st.integers(-(10**12), 10**12), st.sampled_from([0, 1e-16, -1e-16]))
+
+
+@settings(max_examples=300)
+@given(st.lists(st.one_of(_FLOATS, _NEAR_HALVES, st.floats(allow_nan=True)), max_size=40),
+       st.integers(0, 9))
+def test_floats_are_rounded_as_round_rounds_them(values: list[float], places: int) -> None:
+    got = rounded(np.array(values, dtype=np.float64), places)
+    want = np.array([round(v, places) for v in values], dtype=np.float64)
+    assert got.tobytes() == want.tobytes() or all(
+        (a != a and b != b) or np.float64(a).tobytes() == np.float64(b).tobytes()
+        for a, b in zip(got.tolist(), want.tolist(), strict=True))
