@@ -19,6 +19,7 @@ from scapy.layers.l2 import ARP, Ether
 from engine import WIRESHARK, extract_flows
 from engine.columns import COLUMNS, ColumnSpec, declare_column
 from engine.export import conversations as conversations_export
+from engine.export import json_objects
 from engine.export.conversations import write_json
 from engine.export.float_text import float_texts
 from engine.export.json_lines import encode, record_lines
@@ -90,15 +91,16 @@ def _document(result, rows=None) -> str:
     return out.getvalue()
 
 
-def test_the_document_is_the_records_lines_in_blocks(monkeypatch) -> None:
-    """The document's conversation lines are the records' text, whatever the blocks (here a
-    few rows, so that blocks end mid-protocol)."""
+def test_the_document_is_the_records_lines_in_blocks_and_pieces(monkeypatch) -> None:
+    """The document's conversation lines are the records' text, whatever the blocks and the
+    rows a ``%`` fills (here a few, so that blocks and pieces end mid-protocol)."""
     with analyse_file(DATA / "app" / "ndpi-wechat.pcap", WIRESHARK) as result:
         n = len(result.conversations)
         assert n > 20
         rows = np.random.default_rng(1).permutation(n)
         whole = _document(result, rows)
         monkeypatch.setattr(conversations_export, "WRITE_BLOCK", 7)
+        monkeypatch.setattr(json_objects, "FILL_ROWS", 3)
         assert _document(result, rows) == whole
         head, _, body = whole.partition('"conversations": [\n  ')
         assert body.split(",\n  ")[-1].endswith("\n ]\n}\n")

@@ -1,0 +1,131 @@
+"""The declared fields of conversation records: one per column that analyses and plug-ins declared.
+
+A declared column's JSON key is its name; ``group.key`` nests it in an object with its siblings
+(null when all of them are null), and ``a.key`` / ``b.key`` extend an endpoint object. Rows of
+protocols a column does not describe leave its field out. A column holds few distinct values
+next to its rows (counts, states, "" or -1 for none), so each distinct value is converted and
+written once (:class:`~engine.export.fields.Coded`); text columns are mostly empty, so only
+their filled rows are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..columns import COLUMNS
+from ..result import FlowResult
+from .fields import Coded, Field, Obj, Write, coded
+
+#: the fixed part's objects, which a declared ``a.key`` / ``b.key`` column extends
+ENDPOINTS = ("a", "b")
+#: a rows' span up to this many times their number is read as a slice (see :func:`_texts`)
+_SLICE_SPAN = 8
+
+
+def declared_fields(result: FlowResult, rows: np.ndarray, protocols: list[str],
+                    protocol: np.ndarray, write: Write
+                    ) -> tuple[list[Field], list[tuple[str, str, Coded]]]:
+    """Every declared column the table has, in declaration order, as a field of the records of
+    ``rows`` (of ``protocols[protocol]``) with ``write``'s values; a group's columns become one
+    object, at the place of its first member; the endpoints' fields are returned apart, as
+    (endpoint, key, field)."""
+    t = result.conversations
+    fields: list[tuple[str, Coded | None]] = []  # None: a group's place
+    endpoint_fields: list[tuple[str, str, Coded]] = []
+    groups: dict[str, list[Field]] = {}
+    by_protocol = _RowsByProtocol(protocols, protocol)
+    for spec in COLUMNS.values():
+        if spec.core or spec.name not in t.extra:
+            continue
+        mine = by_protocol.rows_of(spec.protocols)
+        field = _field(t.extra[spec.name], rows, mine, spec.converter(), write)
+        group, _, key = spec.key.rpartition(".")
+        if group in ENDPOINTS:
+            endpoint_fields.append((group, key, field))
+        elif not group:
+            fields.append((key, field))
+        else:
+            if group not in groups:
+                groups[group] = []
+                fields.append((group, None))
+            groups[group].append((key, field))
+    out: list[Field] = [(key, Obj(groups[key], nullable=True) if field is None else field)
+                        for key, field in fields]
+    return out, endpoint_fields
+
+
+class _RowsByProtocol:
+    """Which rows are of given protocols (masks made once per protocol, shared by columns)."""
+
+    def __init__(self, protocols: list[str], protocol: np.ndarray) -> None:
+        self._masks = {name: protocol == k for k, name in enumerate(protocols)}
+        self._size = protocol.size
+
+    def rows_of(self, protocols: tuple[str, ...]) -> np.ndarray | None:
+        """A mask of the rows of ``protocols``; None when that is every row (() too)."""
+        if not protocols or set(self._masks) <= set(protocols):
+            return None
+        masks = [self._masks[p] for p in protocols if p in self._masks]
+        return np.logical_or.reduce(masks) if masks else np.zeros(self._size, dtype=bool)
+
+
+def _field(column: np.ndarray, rows: np.ndarray, mine: np.ndarray | None,
+           to_json: Callable[[Any], Any], write: Write) -> Coded:
+    """The column (of the whole table) at ``rows`` as a record field: ``to_json`` of its
+    values, written by ``write``, left out of the rows ``mine`` does not mark (None: none)."""
+    if mine is None:
+        distinct, codes = _distinct(column, rows)
+    else:
+        distinct, mine_codes = _distinct(column, rows[mine])
+        codes = np.full(rows.size, -1, dtype=np.intp)
+        codes[mine] = mine_codes
+    return coded(list(map(to_json, distinct)), codes, write)
+
+
+def _distinct(column: np.ndarray, rows: np.ndarray) -> tuple[list[Any], np.ndarray]:
+    """(the distinct values of the column at ``rows``, each row's position among them): text
+    through a dict, numbers through ``np.unique`` (floats by their bits: -0.0 and 0.0 are
+    distinct), anything else value by value."""
+    kind = column.dtype.kind
+    if kind in "TU":
+        return _distinct_texts(column, rows)
+    picked = column[rows]
+    if kind == "O" and all(type(v) is str for v in picked.tolist()):
+        return _distinct_texts(picked, np.arange(picked.size))
+    if kind in "biuf":
+        bits = picked.view(f"i{picked.itemsize}") if kind == "f" else picked
+        uniq, inverse = np.unique(bits, return_inverse=True)
+        distinct = uniq.view(picked.dtype) if kind == "f" else uniq
+        return distinct.tolist(), inverse.reshape(-1)
+    return picked.tolist(), np.arange(picked.size)
+
+
+def _distinct_texts(column: np.ndarray, rows: np.ndarray) -> tuple[list[Any], np.ndarray]:
+    """:func:`_distinct` of a text column: empty text, the usual value, is the first, and
+    only the filled rows are read."""
+    filled, texts = _texts(column, rows)
+    distinct = ["", *dict.fromkeys(texts)]
+    position = {text: k for k, text in enumerate(distinct)}
+    codes = np.zeros(rows.size, dtype=np.intp)
+    codes[filled] = np.fromiter(map(position.__getitem__, texts), dtype=np.intp,
+                                count=len(texts))
+    return distinct, codes
+
+
+def _texts(column: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Which of ``rows`` hold text (not "") and their texts. Picking rows of a StringDType
+    column costs ~0.1 µs a row, a slice's comparison with "" a fraction of that, so when the
+    rows lie close together (a block of the whole table) only the filled ones are picked."""
+    if rows.size == 0:
+        return np.zeros(0, dtype=bool), []
+    first = int(rows.min())
+    span = int(rows.max()) + 1 - first
+    if span <= _SLICE_SPAN * rows.size:
+        filled = (column[first : first + span] != "")[rows - first]
+        return filled, column[rows[filled]].tolist()
+    picked = column[rows]
+    filled = picked != ""
+    return filled, picked[filled].tolist()
