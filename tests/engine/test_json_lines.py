@@ -21,9 +21,10 @@ from engine.columns import COLUMNS, ColumnSpec, declare_column
 from engine.export import conversations as conversations_export
 from engine.export import json_objects
 from engine.export.conversations import write_json
+from engine.export.declared import ENDPOINTS
 from engine.export.float_text import float_texts
 from engine.export.json_lines import encode, record_lines
-from engine.export.records import conversation_records
+from engine.export.records import conversation_records, rows_of
 from engine.export.rounding import rounded
 from engine.pipeline import analyse_file
 
@@ -41,7 +42,67 @@ def _dict_lines(result, rows=None) -> list[str]:
 
 
 def _assert_lines(result, rows=None) -> None:
+    """The lines are json's text of the dict records, whose declared fields are what their
+    columns' converters make of each row's value."""
     assert record_lines(result, rows) == _dict_lines(result, rows)
+    records = conversation_records(result, rows)
+    for row, record in zip(rows_of(result, rows).tolist(), records, strict=True):
+        fields, endpoints = _declared_reference(result, row)
+        assert _texts(_declared(record)) == _texts(fields)
+        for side in ENDPOINTS:
+            assert _texts(record[side])[2:] == _texts(endpoints[side])
+
+
+#: the keys of the records' fixed part (everything else is a declared field)
+FIXED = {"id", "protocol", "stream", "a", "b", "packets", "bytes", "packets_a_to_b",
+         "bytes_a_to_b", "packets_b_to_a", "bytes_b_to_a", "payload_bytes_a_to_b",
+         "payload_bytes_b_to_a", "start_ns", "end_ns", "relative_start", "duration",
+         "bits_per_second_a_to_b", "bits_per_second_b_to_a", "tcp_flags_a_to_b",
+         "tcp_flags_b_to_a", "icmp", "quotes"}
+
+
+def _declared(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key not in FIXED}
+
+
+def _texts(fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """The fields in order, each value as json writes it (-0.0 is not 0.0, NaN is NaN)."""
+    return [(key, ENCODER(value)) for key, value in fields.items()]
+
+
+def _declared_reference(result, row: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A row's declared fields worked out value by value, as the JSON layout says: each
+    column's converter of the row's value, left out for other protocols; ``group.key``
+    columns in one object at the first one's place (left out when one is, null when all are
+    null); ``a.key`` / ``b.key`` in the endpoints (returned apart)."""
+    t = result.conversations
+    protocol = t.protocol_names()[row]
+    fields: dict[str, Any] = {}
+    endpoints: dict[str, dict[str, Any]] = {side: {} for side in ENDPOINTS}
+    groups: dict[str, list[tuple[str, Any, bool]]] = {}
+    for spec in COLUMNS.values():
+        if spec.core or spec.name not in t.extra:
+            continue
+        value = spec.convert(t.extra[spec.name][row : row + 1].tolist()[0])
+        absent = bool(spec.protocols) and protocol not in spec.protocols
+        group, _, key = spec.key.rpartition(".")
+        if group in ENDPOINTS:
+            if not absent:
+                endpoints[group][key] = value
+        elif not group:
+            if not absent:
+                fields[key] = value
+        else:
+            if group not in groups:
+                groups[group] = []
+                fields[group] = None
+            groups[group].append((key, value, absent))
+    for group, members in groups.items():
+        if any(absent for _, _, absent in members):
+            del fields[group]
+        elif any(value is not None for _, value, _ in members):
+            fields[group] = {key: value for key, value, _ in members}
+    return fields, endpoints
 
 
 @pytest.mark.parametrize("path", CAPTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
