@@ -95,6 +95,8 @@ def _distinct(column: np.ndarray, rows: np.ndarray) -> tuple[list[Any], np.ndarr
     picked = column[rows]
     if kind == "O" and all(type(v) is str for v in picked.tolist()):
         return _distinct_texts(picked, np.arange(picked.size))
+    if picked.size and kind in "biu" and picked[0] == picked.min() == picked.max():
+        return picked[:1].tolist(), np.zeros(picked.size, dtype=np.intp)  # (one value)
     if kind in "biuf":
         bits = picked.view(f"i{picked.itemsize}") if kind == "f" else picked
         uniq, inverse = np.unique(bits, return_inverse=True)
@@ -124,8 +126,14 @@ def _texts(column: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, list[str]]
     first = int(rows.min())
     span = int(rows.max()) + 1 - first
     if span <= _SLICE_SPAN * rows.size:
-        filled = (column[first : first + span] != "")[rows - first]
+        filled = _filled(column[first : first + span])[rows - first]
         return filled, column[rows[filled]].tolist()
     picked = column[rows]
-    filled = picked != ""
+    filled = _filled(picked)
     return filled, picked[filled].tolist()
+
+
+def _filled(texts: np.ndarray) -> np.ndarray:
+    """Which texts are not empty (a StringDType column's cast to bool is twice as fast as
+    ``!= ""``; a fixed-width one's many times slower)."""
+    return texts.astype(bool) if texts.dtype.kind == "T" else texts != ""

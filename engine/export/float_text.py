@@ -77,7 +77,7 @@ def _decimal_texts(k: np.ndarray, places: int) -> list[str]:
     rest = fraction
     seen = np.zeros(k.size, dtype=bool)  # a non-zero decimal here or to the right
     for j in range(width + places, width, -1):
-        rest, chars[j] = np.divmod(rest, 10)
+        rest = _cut_digit(rest, chars[j])
         if j > width + 1:
             seen |= chars[j] != 0
             keep[j] = seen
@@ -85,8 +85,15 @@ def _decimal_texts(k: np.ndarray, places: int) -> list[str]:
     for j in range(width - 1, -1, -1):
         if j < width - 1:
             keep[j] = rest != 0
-        rest, chars[j] = np.divmod(rest, 10)
+        rest = _cut_digit(rest, chars[j])
     chars += ord("0")
     chars[width] = ord(".")
     chars[-1] = ord("\n")
     return chars.T[keep.T].tobytes().decode("ascii").split("\n")[:-1]
+
+
+def _cut_digit(values: np.ndarray, digit: np.ndarray) -> np.ndarray:
+    """``values // 10``, the last digits into ``digit`` (faster than ``np.divmod``)."""
+    tens = values // 10
+    np.subtract(values, tens * 10, out=digit, casting="unsafe")
+    return tens

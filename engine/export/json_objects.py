@@ -19,7 +19,7 @@ from .fields import Coded, Column, Field, Obj, null_rows, object_array
 from .json_values import CELLS, TEXT
 
 #: rows filled by one ``%`` (its text stays in the processor's cache)
-FILL_ROWS = 512
+FILL_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -34,30 +34,48 @@ class Shape:
 def shape_of(fields: list[Field], rows: np.ndarray) -> Shape:
     """The shape of the objects of ``fields`` (their values written as JSON text) at ``rows``
     (positions in the fields' columns, at least one)."""
-    pairs: list[str] = []
-    cells: list[np.ndarray] = []
-    for key, field in fields:
-        name = TEXT(key).replace("%", "%%") + ": "
+    texts: list[str] = ["{"]  # the template's text around the cells
+    cells: list[np.ndarray | _CodedCells] = []
+    _lay_out(fields, rows, texts, cells)
+    texts[-1] += "}"
+    return _joined(texts, cells, rows.size)
+
+
+@dataclass(frozen=True)
+class _CodedCells:
+    """A coded field's cells: its written values and each row's position among them."""
+
+    codes: np.ndarray
+    texts: np.ndarray
+
+
+def _lay_out(fields: list[Field], rows: np.ndarray, texts: list[str],
+             cells: list[np.ndarray | _CodedCells]) -> None:
+    """Add the fields' text to the template (``texts[-1]`` is the text after the last cell)
+    and their cells."""
+    for k, (key, field) in enumerate(fields):
+        texts[-1] += (", " if k else "") + TEXT(key).replace("%", "%%") + ": "
         if isinstance(field, Obj):
             null = null_rows(field, rows)
             if not null.any():
-                inner = shape_of(field.fields, rows)
-                pairs.append(name + inner.template)
-                cells += inner.cells
-                continue
-            if null.all():
-                pairs.append(name + "null")
-                continue
-            pairs.append(name + "%s")
-            cells.append(_object_cells(field, rows, null))
+                texts[-1] += "{"
+                _lay_out(field.fields, rows, texts, cells)
+                texts[-1] += "}"
+            elif null.all():
+                texts[-1] += "null"
+            else:
+                cells.append(_object_cells(field, rows, null))
+                texts.append("")
             continue
         same = _same(field, rows)
         if same is not None:
-            pairs.append(name + same.replace("%", "%%"))
+            texts[-1] += same.replace("%", "%%")
+            continue
+        if isinstance(field, Coded):
+            cells.append(_CodedCells(field.codes[rows], field.distinct))
         else:
-            pairs.append(name + "%s")
-            cells.append(_cells(field, rows))
-    return Shape("{" + ", ".join(pairs) + "}", cells)
+            cells.append(CELLS[field.kind](field.values[rows]))
+        texts.append("")
 
 
 def _same(field: Column | Coded, rows: np.ndarray) -> str | None:
@@ -76,12 +94,6 @@ def _all_equal(values: np.ndarray) -> bool:
     return bool(values[-1] == first and (values == first).all())
 
 
-def _cells(field: Column | Coded, rows: np.ndarray) -> np.ndarray:
-    if isinstance(field, Column):
-        return CELLS[field.kind](field.values[rows])
-    return field.values(rows)
-
-
 def _object_cells(obj: Obj, rows: np.ndarray, null: np.ndarray) -> np.ndarray:
     """The texts of an object at ``rows``, null where ``null`` says (on some rows)."""
     out = np.empty(rows.size, dtype=object)
@@ -90,6 +102,70 @@ def _object_cells(obj: Obj, rows: np.ndarray, null: np.ndarray) -> np.ndarray:
     shape = shape_of(obj.fields, rows[have])
     out[have] = object_array("".join(fill([(shape, np.arange(have.size))], "\n")).split("\n"))
     return out
+
+
+def _joined(texts: list[str], cells: list[np.ndarray | _CodedCells], n: int) -> Shape:
+    """The shape of a template's texts and cells, a run of coded cells made one cell (the
+    run's text for each combination of its values that the rows hold, written once) while
+    the rows hold few combinations (:data:`FEW_COMBINATIONS`)."""
+    template = [texts[0]]
+    joined: list[np.ndarray] = []
+    k = 0
+    while k < len(cells):
+        cell = cells[k]
+        if not isinstance(cell, _CodedCells):
+            joined.append(cell)
+            template.append("%s" + texts[k + 1])
+            k += 1
+            continue
+        combination, count = cell.codes, cell.texts.size
+        end = k + 1
+        while end < len(cells):
+            following = cells[end]
+            if not isinstance(following, _CodedCells):
+                break
+            more = _combined(combination, count, following, n)
+            if more[1] > FEW_COMBINATIONS * n:
+                break
+            combination, count = more
+            end += 1
+        if end == k + 1:
+            joined.append(cell.texts[cell.codes])
+        else:
+            joined.append(_run_texts(texts[k + 1 : end], cells[k:end], combination))
+        template.append("%s" + texts[end])
+        k = end
+    return Shape("".join(template), joined)
+
+
+#: a run of coded cells is made one cell while the rows hold at most this many combinations
+#: of their values for each row
+FEW_COMBINATIONS = 0.25
+
+
+def _combined(combination: np.ndarray, count: int, cell: _CodedCells, n: int
+              ) -> tuple[np.ndarray, int]:
+    """Each row's combination of ``combination`` (of ``count``) and the cell's value,
+    numbered from 0, and how many there are."""
+    key = combination.astype(np.int64) * cell.texts.size + cell.codes
+    if count * cell.texts.size <= 4 * n:  # (few possible: a table of them)
+        seen = np.zeros(count * cell.texts.size, dtype=bool)
+        seen[key] = True
+        return (np.cumsum(seen) - 1)[key], int(np.count_nonzero(seen))
+    distinct, numbers = np.unique(key, return_inverse=True)
+    return numbers.reshape(-1), distinct.size
+
+
+def _run_texts(between: list[str], run: list[np.ndarray | _CodedCells],
+               combination: np.ndarray) -> np.ndarray:
+    """Each row's text of a run of coded cells with the template's texts ``between`` them:
+    each combination's written once, from a row that holds it."""
+    rows_of = np.empty(int(combination.max()) + 1, dtype=np.intp)
+    rows_of[combination[::-1]] = np.arange(combination.size)[::-1]  # (its first row)
+    values = [cell.texts[cell.codes[rows_of]] for cell in run if isinstance(cell, _CodedCells)]
+    shape = Shape("%s" + "".join(text + "%s" for text in between), values)
+    text = "".join(fill([(shape, np.arange(rows_of.size))], "\n"))
+    return object_array(text.split("\n"))[combination]
 
 
 def fill(shapes: list[tuple[Shape, np.ndarray]], separator: str) -> Iterator[str]:
@@ -104,8 +180,9 @@ def fill(shapes: list[tuple[Shape, np.ndarray]], separator: str) -> Iterator[str
     ends = np.cumsum(widths)
     cells = np.empty(int(ends[-1]) if n else 0, dtype=object)
     for shape, rows in shapes:
+        first = ends[rows] - widths[rows]  # the rows' first cells
         for j, column in enumerate(shape.cells):
-            cells[ends[rows] - widths[rows] + j] = column
+            cells[first + j] = column
     templates = object_array([shape.template for shape, _ in shapes])[which].tolist()
     glue = separator.replace("%", "%%")
     for a in range(0, n, FILL_ROWS):

@@ -152,9 +152,12 @@ def _document(result, rows=None) -> str:
     return out.getvalue()
 
 
-def test_the_document_is_the_records_lines_in_blocks_and_pieces(monkeypatch) -> None:
-    """The document's conversation lines are the records' text, whatever the blocks and the
-    rows a ``%`` fills (here a few, so that blocks and pieces end mid-protocol)."""
+@pytest.mark.parametrize("combinations", [0.0, 1.0])
+def test_the_document_is_the_records_lines_in_blocks_and_pieces(monkeypatch,
+                                                                 combinations: float) -> None:
+    """The document's conversation lines are the records' text, whatever the blocks, the
+    rows a ``%`` fills (here a few, so that blocks and pieces end mid-protocol), and the
+    runs of coded fields written as one (none, or every run)."""
     with analyse_file(DATA / "app" / "ndpi-wechat.pcap", WIRESHARK) as result:
         n = len(result.conversations)
         assert n > 20
@@ -162,6 +165,7 @@ def test_the_document_is_the_records_lines_in_blocks_and_pieces(monkeypatch) -> 
         whole = _document(result, rows)
         monkeypatch.setattr(conversations_export, "WRITE_BLOCK", 7)
         monkeypatch.setattr(json_objects, "FILL_ROWS", 3)
+        monkeypatch.setattr(json_objects, "FEW_COMBINATIONS", combinations)
         assert _document(result, rows) == whole
         head, _, body = whole.partition('"conversations": [\n  ')
         assert body.split(",\n  ")[-1].endswith("\n ]\n}\n")
