@@ -11,6 +11,7 @@ their filled rows are read.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,12 +37,12 @@ def declared_fields(result: FlowResult, rows: np.ndarray, protocols: list[str],
     fields: list[tuple[str, Coded | None]] = []  # None: a group's place
     endpoint_fields: list[tuple[str, str, Coded]] = []
     groups: dict[str, list[Field]] = {}
-    by_protocol = _RowsByProtocol(protocols, protocol)
+    by_protocol = _RowsByProtocol(rows, protocols, protocol)
     for spec in COLUMNS.values():
         if spec.core or spec.name not in t.extra:
             continue
-        mine = by_protocol.rows_of(spec.protocols)
-        field = _field(t.extra[spec.name], rows, mine, spec.converter(), write)
+        field = _field(t.extra[spec.name], by_protocol.rows_of(spec.protocols), rows.size,
+                       spec.converter(), write)
         group, _, key = spec.key.rpartition(".")
         if group in ENDPOINTS:
             endpoint_fields.append((group, key, field))
@@ -57,44 +58,70 @@ def declared_fields(result: FlowResult, rows: np.ndarray, protocols: list[str],
     return out, endpoint_fields
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """The rows of some protocols among those written: which (None: all), their rows in the
+    table, and the slice of the table around them when they lie close together (a block of
+    the whole table; see :func:`_texts`) with their positions in it."""
+
+    mask: np.ndarray | None
+    table_rows: np.ndarray
+    around: slice | None = None
+    within: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, mask: np.ndarray | None, table_rows: np.ndarray) -> _Rows:
+        if table_rows.size == 0:
+            return cls(mask, table_rows)
+        first, last = int(table_rows.min()), int(table_rows.max())
+        if last + 1 - first > _SLICE_SPAN * table_rows.size:
+            return cls(mask, table_rows)
+        return cls(mask, table_rows, slice(first, last + 1), table_rows - first)
+
+
 class _RowsByProtocol:
-    """Which rows are of given protocols (masks made once per protocol, shared by columns)."""
+    """Which rows are of given protocols (made once per set of protocols, shared by the
+    columns)."""
 
-    def __init__(self, protocols: list[str], protocol: np.ndarray) -> None:
+    def __init__(self, rows: np.ndarray, protocols: list[str], protocol: np.ndarray) -> None:
+        self._rows = rows
         self._masks = {name: protocol == k for k, name in enumerate(protocols)}
-        self._size = protocol.size
+        self._made: dict[tuple[str, ...], _Rows] = {}
 
-    def rows_of(self, protocols: tuple[str, ...]) -> np.ndarray | None:
-        """A mask of the rows of ``protocols``; None when that is every row (() too)."""
+    def rows_of(self, protocols: tuple[str, ...]) -> _Rows:
+        """The rows of ``protocols`` (() or all the rows': every row)."""
         if not protocols or set(self._masks) <= set(protocols):
-            return None
-        masks = [self._masks[p] for p in protocols if p in self._masks]
-        return np.logical_or.reduce(masks) if masks else np.zeros(self._size, dtype=bool)
+            protocols = ()
+        if protocols not in self._made:
+            masks = [self._masks[p] for p in protocols if p in self._masks]
+            mask = (None if not protocols else np.logical_or.reduce(masks) if masks
+                    else np.zeros(self._rows.size, dtype=bool))
+            self._made[protocols] = _Rows.of(mask, self._rows if mask is None
+                                             else self._rows[mask])
+        return self._made[protocols]
 
 
-def _field(column: np.ndarray, rows: np.ndarray, mine: np.ndarray | None,
-           to_json: Callable[[Any], Any], write: Write) -> Coded:
-    """The column (of the whole table) at ``rows`` as a record field: ``to_json`` of its
-    values, written by ``write``, left out of the rows ``mine`` does not mark (None: none)."""
-    if mine is None:
-        distinct, codes = _distinct(column, rows)
-    else:
-        distinct, mine_codes = _distinct(column, rows[mine])
-        codes = np.full(rows.size, -1, dtype=np.intp)
-        codes[mine] = mine_codes
+def _field(column: np.ndarray, rows: _Rows, n: int, to_json: Callable[[Any], Any],
+           write: Write) -> Coded:
+    """The column (of the whole table) at ``rows`` (of the ``n`` written) as a record field:
+    ``to_json`` of its values, written by ``write``, left out of the other rows."""
+    distinct, codes = _distinct(column, rows)
+    if rows.mask is not None:
+        mine, codes = codes, np.full(n, -1, dtype=np.intp)
+        codes[rows.mask] = mine
     return coded(list(map(to_json, distinct)), codes, write)
 
 
-def _distinct(column: np.ndarray, rows: np.ndarray) -> tuple[list[Any], np.ndarray]:
+def _distinct(column: np.ndarray, rows: _Rows) -> tuple[list[Any], np.ndarray]:
     """(the distinct values of the column at ``rows``, each row's position among them): text
     through a dict, numbers through ``np.unique`` (floats by their bits: -0.0 and 0.0 are
     distinct), anything else value by value."""
     kind = column.dtype.kind
     if kind in "TU":
         return _distinct_texts(column, rows)
-    picked = column[rows]
+    picked = column[rows.table_rows]
     if kind == "O" and all(type(v) is str for v in picked.tolist()):
-        return _distinct_texts(picked, np.arange(picked.size))
+        return _distinct_texts(picked, _Rows.of(None, np.arange(picked.size)))
     if picked.size and kind in "biu" and picked[0] == picked.min() == picked.max():
         return picked[:1].tolist(), np.zeros(picked.size, dtype=np.intp)  # (one value)
     if kind in "biuf":
@@ -105,32 +132,28 @@ def _distinct(column: np.ndarray, rows: np.ndarray) -> tuple[list[Any], np.ndarr
     return picked.tolist(), np.arange(picked.size)
 
 
-def _distinct_texts(column: np.ndarray, rows: np.ndarray) -> tuple[list[Any], np.ndarray]:
+def _distinct_texts(column: np.ndarray, rows: _Rows) -> tuple[list[Any], np.ndarray]:
     """:func:`_distinct` of a text column: empty text, the usual value, is the first, and
     only the filled rows are read."""
     filled, texts = _texts(column, rows)
     distinct = ["", *dict.fromkeys(texts)]
     position = {text: k for k, text in enumerate(distinct)}
-    codes = np.zeros(rows.size, dtype=np.intp)
+    codes = np.zeros(filled.size, dtype=np.intp)
     codes[filled] = np.fromiter(map(position.__getitem__, texts), dtype=np.intp,
                                 count=len(texts))
     return distinct, codes
 
 
-def _texts(column: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def _texts(column: np.ndarray, rows: _Rows) -> tuple[np.ndarray, list[str]]:
     """Which of ``rows`` hold text (not "") and their texts. Picking rows of a StringDType
-    column costs ~0.1 µs a row, a slice's comparison with "" a fraction of that, so when the
-    rows lie close together (a block of the whole table) only the filled ones are picked."""
-    if rows.size == 0:
-        return np.zeros(0, dtype=bool), []
-    first = int(rows.min())
-    span = int(rows.max()) + 1 - first
-    if span <= _SLICE_SPAN * rows.size:
-        filled = _filled(column[first : first + span])[rows - first]
-        return filled, column[rows[filled]].tolist()
-    picked = column[rows]
-    filled = _filled(picked)
-    return filled, picked[filled].tolist()
+    column costs ~0.1 µs a row, a slice's test for "" a fraction of that, so when the rows lie
+    close together (a block of the whole table) only the filled ones are picked."""
+    if rows.around is None or rows.within is None:
+        picked = column[rows.table_rows]
+        filled = _filled(picked)
+        return filled, picked[filled].tolist()
+    filled = _filled(column[rows.around])[rows.within]
+    return filled, column[rows.table_rows[filled]].tolist()
 
 
 def _filled(texts: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ and :mod:`.json_lines`, the JSON text) walk the same fields, which
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,15 +29,19 @@ class Column:
 class Coded:
     """Values given as the distinct ones, written (as they are, or as JSON text), and each
     row's position among them (-1: the row's record leaves the field out). Most fields hold
-    few distinct values (a protocol, a state, a count), so each is written once; ``null``
-    marks the distinct values that are null."""
+    few distinct values (a protocol, a state, a count), so each is written once."""
 
     distinct: np.ndarray  # object array
     codes: np.ndarray
-    null: np.ndarray  # bool, one per distinct value
+    written_null: Any  # null as written
 
     def values(self, rows: np.ndarray) -> np.ndarray:
         return self.distinct[self.codes[rows]]
+
+    @functools.cached_property
+    def null(self) -> np.ndarray:
+        """Which distinct values are null."""
+        return np.equal(self.distinct, self.written_null).astype(bool)
 
 
 @dataclass(frozen=True)
@@ -58,9 +63,13 @@ Write = Callable[[list[Any]], list[Any]]
 
 def coded(values: list[Any], codes: np.ndarray, write: Write) -> Coded:
     """A :class:`Coded` field of the distinct JSON-ready ``values``, written by ``write``."""
-    distinct = object_array(write(values))
-    null = np.equal(distinct, write([None])[0]).astype(bool)
-    return Coded(distinct, codes, null)
+    return Coded(object_array(write(values)), codes, _null(write))
+
+
+@functools.lru_cache(maxsize=8)
+def _null(write: Write) -> Any:
+    """Null as ``write`` writes it."""
+    return write([None])[0]
 
 
 def present(field: Column | Coded | Obj, row: int) -> bool:

@@ -22,12 +22,16 @@ _PLACES = (9, 3)
 _DIGITS_15 = 10.0**15
 #: ``repr`` writes floats from here up without an exponent
 _SMALLEST_PLAIN = 1e-4
+#: fewer floats than this are written by ``repr`` (numpy's calls cost more)
+_FEW = 200
 
 
 def float_texts(values: np.ndarray) -> np.ndarray:
     """``json``'s text of each float (an object array): ``float.__repr__``, and ``NaN``,
     ``Infinity``, ``-Infinity``."""
     x = np.asarray(values, dtype=np.float64)
+    if x.size < _FEW:
+        return np.array([_repr(v) for v in x.tolist()], dtype=object)
     out = np.empty(x.size, dtype=object)
     left = np.ones(x.size, dtype=bool)
     for places in _PLACES:

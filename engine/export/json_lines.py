@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..result import FlowResult
-from .json_objects import fill, shape_of
+from .json_objects import ColumnCells, fill, shape_of
 from .json_values import encode, encode_all
 from .records import protocol_fields, rows_of
 
@@ -26,7 +26,8 @@ def record_texts(result: FlowResult, rows: np.ndarray | None, separator: str) ->
     by ``separator``, in pieces to write one after the other."""
     rows = rows_of(result, rows)
     if rows.size:
-        yield from fill([(shape_of(fields, ks), ks)
+        columns = ColumnCells()
+        yield from fill([(shape_of(fields, ks, columns), ks)
                          for ks, fields in protocol_fields(result, rows, encode_all)], separator)
 
 

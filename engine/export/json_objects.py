@@ -31,12 +31,26 @@ class Shape:
     cells: list[np.ndarray]
 
 
-def shape_of(fields: list[Field], rows: np.ndarray) -> Shape:
+class ColumnCells:
+    """Number columns written as cells once for all their rows (records of several protocols
+    share them; floats cost the most)."""
+
+    def __init__(self) -> None:
+        self._cells: dict[tuple[int, str], np.ndarray] = {}
+
+    def at(self, column: Column, rows: np.ndarray) -> np.ndarray:
+        key = (id(column.values), column.kind)
+        if key not in self._cells:
+            self._cells[key] = CELLS[column.kind](column.values)
+        return self._cells[key][rows]
+
+
+def shape_of(fields: list[Field], rows: np.ndarray, columns: ColumnCells) -> Shape:
     """The shape of the objects of ``fields`` (their values written as JSON text) at ``rows``
     (positions in the fields' columns, at least one)."""
     texts: list[str] = ["{"]  # the template's text around the cells
     cells: list[np.ndarray | _CodedCells] = []
-    _lay_out(fields, rows, texts, cells)
+    _lay_out(fields, rows, columns, texts, cells)
     texts[-1] += "}"
     return _joined(texts, cells, rows.size)
 
@@ -49,7 +63,7 @@ class _CodedCells:
     texts: np.ndarray
 
 
-def _lay_out(fields: list[Field], rows: np.ndarray, texts: list[str],
+def _lay_out(fields: list[Field], rows: np.ndarray, columns: ColumnCells, texts: list[str],
              cells: list[np.ndarray | _CodedCells]) -> None:
     """Add the fields' text to the template (``texts[-1]`` is the text after the last cell)
     and their cells."""
@@ -59,12 +73,12 @@ def _lay_out(fields: list[Field], rows: np.ndarray, texts: list[str],
             null = null_rows(field, rows)
             if not null.any():
                 texts[-1] += "{"
-                _lay_out(field.fields, rows, texts, cells)
+                _lay_out(field.fields, rows, columns, texts, cells)
                 texts[-1] += "}"
             elif null.all():
                 texts[-1] += "null"
             else:
-                cells.append(_object_cells(field, rows, null))
+                cells.append(_object_cells(field, rows, null, columns))
                 texts.append("")
             continue
         same = _same(field, rows)
@@ -74,7 +88,7 @@ def _lay_out(fields: list[Field], rows: np.ndarray, texts: list[str],
         if isinstance(field, Coded):
             cells.append(_CodedCells(field.codes[rows], field.distinct))
         else:
-            cells.append(CELLS[field.kind](field.values[rows]))
+            cells.append(columns.at(field, rows))
         texts.append("")
 
 
@@ -91,30 +105,41 @@ def _same(field: Column | Coded, rows: np.ndarray) -> str | None:
 
 def _all_equal(values: np.ndarray) -> bool:
     first = values[0]
-    return bool(values[-1] == first and (values == first).all())
+    return values.size == 1 or bool(values[-1] == first and (values == first).all())
 
 
-def _object_cells(obj: Obj, rows: np.ndarray, null: np.ndarray) -> np.ndarray:
+def _object_cells(obj: Obj, rows: np.ndarray, null: np.ndarray, columns: ColumnCells
+                  ) -> np.ndarray:
     """The texts of an object at ``rows``, null where ``null`` says (on some rows)."""
     out = np.empty(rows.size, dtype=object)
     out.fill("null")
     have = np.flatnonzero(~null)
-    shape = shape_of(obj.fields, rows[have])
-    out[have] = object_array("".join(fill([(shape, np.arange(have.size))], "\n")).split("\n"))
+    out[have] = object_array(_texts(shape_of(obj.fields, rows[have], columns), have.size))
     return out
+
+
+def _texts(shape: Shape, n: int) -> list[str]:
+    """The text of each of the shape's ``n`` objects (by one ``%``: inner objects, runs)."""
+    if not shape.cells:
+        return [shape.template % ()] * n
+    table = np.empty((n, len(shape.cells)), dtype=object)
+    for j, column in enumerate(shape.cells):
+        table[:, j] = column
+    return ("\n".join([shape.template] * n) % tuple(table.ravel().tolist())).split("\n")
 
 
 def _joined(texts: list[str], cells: list[np.ndarray | _CodedCells], n: int) -> Shape:
     """The shape of a template's texts and cells, a run of coded cells made one cell (the
     run's text for each combination of its values that the rows hold, written once) while
-    the rows hold few combinations (:data:`FEW_COMBINATIONS`)."""
+    the rows hold few combinations (:data:`FEW_COMBINATIONS`), if they are many
+    (:data:`JOIN_ROWS`)."""
     template = [texts[0]]
     joined: list[np.ndarray] = []
     k = 0
     while k < len(cells):
         cell = cells[k]
-        if not isinstance(cell, _CodedCells):
-            joined.append(cell)
+        if not isinstance(cell, _CodedCells) or n < JOIN_ROWS:
+            joined.append(cell if isinstance(cell, np.ndarray) else cell.texts[cell.codes])
             template.append("%s" + texts[k + 1])
             k += 1
             continue
@@ -141,6 +166,8 @@ def _joined(texts: list[str], cells: list[np.ndarray | _CodedCells], n: int) -> 
 #: a run of coded cells is made one cell while the rows hold at most this many combinations
 #: of their values for each row
 FEW_COMBINATIONS = 0.25
+#: runs are made one cell for this many rows or more (each run costs tens of µs)
+JOIN_ROWS = 512
 
 
 def _combined(combination: np.ndarray, count: int, cell: _CodedCells, n: int
@@ -164,8 +191,7 @@ def _run_texts(between: list[str], run: list[np.ndarray | _CodedCells],
     rows_of[combination[::-1]] = np.arange(combination.size)[::-1]  # (its first row)
     values = [cell.texts[cell.codes[rows_of]] for cell in run if isinstance(cell, _CodedCells)]
     shape = Shape("%s" + "".join(text + "%s" for text in between), values)
-    text = "".join(fill([(shape, np.arange(rows_of.size))], "\n"))
-    return object_array(text.split("\n"))[combination]
+    return object_array(_texts(shape, rows_of.size))[combination]
 
 
 def fill(shapes: list[tuple[Shape, np.ndarray]], separator: str) -> Iterator[str]:

@@ -166,6 +166,7 @@ def test_the_document_is_the_records_lines_in_blocks_and_pieces(monkeypatch,
         monkeypatch.setattr(conversations_export, "WRITE_BLOCK", 7)
         monkeypatch.setattr(json_objects, "FILL_ROWS", 3)
         monkeypatch.setattr(json_objects, "FEW_COMBINATIONS", combinations)
+        monkeypatch.setattr(json_objects, "JOIN_ROWS", 0)
         assert _document(result, rows) == whole
         head, _, body = whole.partition('"conversations": [\n  ')
         assert body.split(",\n  ")[-1].endswith("\n ]\n}\n")
