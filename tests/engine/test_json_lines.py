@@ -19,7 +19,7 @@ from scapy.layers.l2 import ARP, Ether
 from engine import WIRESHARK, extract_flows
 from engine.columns import COLUMNS, ColumnSpec, declare_column
 from engine.export import conversations as conversations_export
-from engine.export import json_objects
+from engine.export import float_text, json_objects
 from engine.export.conversations import write_json
 from engine.export.declared import ENDPOINTS
 from engine.export.float_text import float_texts
@@ -157,7 +157,8 @@ def test_the_document_is_the_records_lines_in_blocks_and_pieces(monkeypatch,
                                                                  combinations: float) -> None:
     """The document's conversation lines are the records' text, whatever the blocks, the
     rows a ``%`` fills (here a few, so that blocks and pieces end mid-protocol), and the
-    runs of coded fields written as one (none, or every run)."""
+    runs of coded fields written as one (none, or every run); floats by numpy, however
+    few."""
     with analyse_file(DATA / "app" / "ndpi-wechat.pcap", WIRESHARK) as result:
         n = len(result.conversations)
         assert n > 20
@@ -167,6 +168,7 @@ def test_the_document_is_the_records_lines_in_blocks_and_pieces(monkeypatch,
         monkeypatch.setattr(json_objects, "FILL_ROWS", 3)
         monkeypatch.setattr(json_objects, "FEW_COMBINATIONS", combinations)
         monkeypatch.setattr(json_objects, "JOIN_ROWS", 0)
+        monkeypatch.setattr(float_text, "_FEW", 0)
         assert _document(result, rows) == whole
         head, _, body = whole.partition('"conversations": [\n  ')
         assert body.split(",\n  ")[-1].endswith("\n ]\n}\n")
@@ -286,10 +288,11 @@ _FLOATS = st.one_of(_DECIMALS, st.floats(), st.floats(min_value=1e-5, max_value=
 
 
 @settings(max_examples=300)
-@given(st.lists(_FLOATS, max_size=40))
-def test_floats_are_written_as_repr_writes_them(values: list[float]) -> None:
-    assert float_texts(np.array(values, dtype=np.float64)).tolist() == [
-        ENCODER(v) for v in values]
+@given(st.lists(_FLOATS, min_size=1, max_size=40), st.integers(1, 300))
+def test_floats_are_written_as_repr_writes_them(values: list[float], size: int) -> None:
+    """As many floats as make numpy's way pay (and fewer, which repr writes)."""
+    floats = np.resize(np.array(values, dtype=np.float64), size)
+    assert float_texts(floats).tolist() == [ENCODER(v) for v in floats.tolist()]
 
 
 #: values whose thousandfold lies on or near a half (where rounding could go either way)
