@@ -20,6 +20,11 @@ from .json_values import CELLS, TEXT
 
 #: rows filled by one ``%`` (its text stays in the processor's cache)
 FILL_ROWS = 256
+#: a run of coded cells is made one cell while the rows hold at most this many combinations
+#: of their values for each row
+FEW_COMBINATIONS = 0.25
+#: runs are made one cell for this many rows or more (each run costs tens of µs)
+JOIN_ROWS = 512
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,8 @@ def _object_cells(obj: Obj, rows: np.ndarray, null: np.ndarray, columns: ColumnC
 
 
 def _texts(shape: Shape, n: int) -> list[str]:
-    """The text of each of the shape's ``n`` objects (by one ``%``: inner objects, runs)."""
+    """The text of each of the shape's ``n`` objects (inner objects, runs), by one ``%``: they
+    are its lines, as JSON text holds no line break."""
     if not shape.cells:
         return [shape.template % ()] * n
     table = np.empty((n, len(shape.cells)), dtype=object)
@@ -161,13 +167,6 @@ def _joined(texts: list[str], cells: list[np.ndarray | _CodedCells], n: int) -> 
         template.append("%s" + texts[end])
         k = end
     return Shape("".join(template), joined)
-
-
-#: a run of coded cells is made one cell while the rows hold at most this many combinations
-#: of their values for each row
-FEW_COMBINATIONS = 0.25
-#: runs are made one cell for this many rows or more (each run costs tens of µs)
-JOIN_ROWS = 512
 
 
 def _combined(combination: np.ndarray, count: int, cell: _CodedCells, n: int
