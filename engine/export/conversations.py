@@ -18,7 +18,7 @@ import numpy as np
 
 from ..columns import COLUMNS
 from ..result import FlowResult
-from .json_lines import record_lines
+from .json_lines import record_texts
 from .records import ICMP_PROTOCOLS, conversation_records, rows_of
 
 
@@ -62,7 +62,9 @@ def write_json(result: FlowResult, out: TextIO, rows: np.ndarray | None = None) 
     rows = rows_of(result, rows)
     lead = "\n  "
     for a in range(0, len(rows), WRITE_BLOCK):
-        out.write(lead + ",\n  ".join(record_lines(result, rows[a : a + WRITE_BLOCK])))
+        out.write(lead)
+        for text in record_texts(result, rows[a : a + WRITE_BLOCK], ",\n  "):
+            out.write(text)
         lead = ",\n  "
     if len(rows):
         out.write("\n ")
