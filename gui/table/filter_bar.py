@@ -20,7 +20,7 @@ from engine.filter import HELP, FilterError, compile_filter
 from gui import units
 from gui.resource_files import resource
 from gui.style import INVALID_INPUT_STYLE, PROTOCOL_CHIP_STYLE
-from gui.table.data import ConversationData, protocol_title
+from gui.table.data import ConversationData, ProtocolCount, protocol_title
 
 #: typing pauses this long before the filter is applied (Enter applies at once)
 DEBOUNCE_MS = 180
@@ -70,9 +70,20 @@ class FilterBar(QWidget):
     # -- data --------------------------------------------------------------------------------
     def set_conversations(self, data: ConversationData | None) -> None:
         """New capture (or newer numbers of the one loading): one button per protocol it has
-        (on, unless the user turned that protocol off meanwhile); the typed filter is kept."""
+        (on, unless the user turned that protocol off meanwhile); the typed filter is kept.
+        Newer numbers for the same protocols relabel the buttons in place: a loading table
+        refreshes every second, and making the buttons anew each time (a widget, its style
+        and the layout's) took a fifth of a refresh."""
+        names = [p.name for p in data.protocols] if data is not None else []
+        loading = data is not None and self._data is not None and self._data.loading
+        if loading and names == list(self._buttons):
+            self._data = data
+            for p in data.protocols:
+                self._label(self._buttons[p.name], p)
+            self.apply()
+            return
         off = ({name for name, b in self._buttons.items() if not b.isChecked()}
-               if data is not None and self._data is not None and self._data.loading else set())
+               if loading else set())
         self._data = data
         for button in self._buttons.values():
             self._protocols.removeWidget(button)
@@ -84,14 +95,18 @@ class FilterBar(QWidget):
                 button.setObjectName("protocol")
                 button.setCheckable(True)
                 button.setChecked(p.name not in off)
-                button.setText(f"{protocol_title(p.name)}  {units.count(p.conversations)}")
-                button.setToolTip(f"Show {protocol_title(p.name)} conversations "
-                                  f"({units.count(p.conversations)} conversations, "
-                                  f"{units.count(p.packets)} packets)")
+                self._label(button, p)
                 button.toggled.connect(lambda _on: self.apply())
                 self._protocols.addWidget(button)
                 self._buttons[p.name] = button
         self.apply()
+
+    @staticmethod
+    def _label(button: QToolButton, p: ProtocolCount) -> None:
+        button.setText(f"{protocol_title(p.name)}  {units.count(p.conversations)}")
+        button.setToolTip(f"Show {protocol_title(p.name)} conversations "
+                          f"({units.count(p.conversations)} conversations, "
+                          f"{units.count(p.packets)} packets)")
 
     def set_protocol_shown(self, name: str, shown: bool) -> None:
         self._buttons[name].setChecked(shown)

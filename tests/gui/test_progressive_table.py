@@ -3,6 +3,7 @@ to a one-shot load."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,9 @@ from PySide6.QtCore import Qt
 import engine.load
 from engine import WIRESHARK, extract_flows_from_file
 from engine.table import COLUMN_NAMES
+from gui import units
 from gui.jobs import GUI_TURN
+from gui.table.data import protocol_title
 from tests.engine.bigger import bigger_capture
 
 SMALL_CHUNKS = WIRESHARK.replace(chunk_bytes=1 << 16)
@@ -88,3 +91,39 @@ def test_cancel_after_rows_appeared_restores_the_previous_capture(  # type: igno
         window.cancel_load()
     assert window.model.conversations is previous and window.conversations is previous
     assert window.details.result is previous.result and window.export_action.isEnabled()
+
+
+def test_refreshes_relabel_the_protocol_buttons_in_place(  # type: ignore[no-untyped-def]
+        qtbot, window, big, every_chunk, monkeypatch) -> None:
+    """A refresh with the same protocols keeps the buttons (no widgets made anew each second)
+    and shows the newer counts; a protocol the user turned off mid-load stays off, and its
+    rows stay hidden, through the refreshes and the end of the load."""
+    monkeypatch.setattr(window, "flow_config", lambda: SMALL_CHUNKS)
+    seen: list[tuple[dict[str, int], dict[str, str]]] = []
+
+    def refreshed() -> None:
+        data = window.model.conversations
+        if not window.loading or data is None or not data.loading:
+            return
+        buttons = window.filter_bar.protocol_buttons()
+        seen.append(({name: id(b) for name, b in buttons.items()},
+                     {name: b.text() for name, b in buttons.items()}))
+        if "udp" in buttons and buttons["udp"].isChecked():
+            buttons["udp"].setChecked(False)
+
+    window.model.rowsShownChanged.connect(refreshed)
+    with qtbot.waitSignal(window.captureLoaded, timeout=60_000) as loaded:
+        window.open_file(big)
+    data = loaded.args[0]
+    kept = [(a, b) for a, b in itertools.pairwise(seen) if a[0].keys() == b[0].keys()]
+    assert len(kept) >= 3
+    assert all(a[0] == b[0] for a, b in kept)  # the same button objects
+    assert any(a[1] != b[1] for a, b in kept)  # with newer counts
+    buttons = window.filter_bar.protocol_buttons()
+    assert not buttons["udp"].isChecked() and buttons["tcp"].isChecked()
+    shown = window.model.ids
+    assert shown.size and not (data.protocol[shown] == "udp").any()
+    assert (data.protocol == "udp").any()
+    final_tcp = next(p for p in data.protocols if p.name == "tcp")
+    count = units.count(final_tcp.conversations)
+    assert buttons["tcp"].text() == f"{protocol_title('tcp')}  {count}"
