@@ -57,15 +57,20 @@ class PcapReader(ChunkedReader):
         self._pos = 24
         self._walker = walker()
         self._out = np.empty(0, dtype=np.int64)
+        self._heads = np.empty((0, 4), dtype=np.uint32)
 
     def walk(self, buf: bytearray, pos: int, end: int) -> Walk:
         hdr = self.record_header
+        heads = None
         if self._walker is not None:
             room = (end - pos) // hdr + 1
             if self._out.size < room:
                 self._out = np.empty(room, dtype=np.int64)
-            count, stop = self._walker.walk_pcap(buf, pos, end, hdr, self.big_endian, self._out)
+                self._heads = np.empty((room, 4), dtype=np.uint32)
+            count, stop = self._walker.walk_pcap(buf, pos, end, hdr, self.big_endian, self._out,
+                                                 self._heads)
             starts: list[int] | np.ndarray = self._out[:count].copy()
+            heads = self._heads[:count].copy()
             pos = stop
         else:
             starts = self._walk_python(buf, pos, end)
@@ -73,7 +78,7 @@ class PcapReader(ChunkedReader):
         need = hdr if pos < end else 0
         if end - pos >= hdr:
             need = hdr + self._caplen_at(buf, pos + 8)[0]
-        walk = Walk(starts, None, pos, need)
+        walk = Walk(starts, None, pos, need, heads)
         self._check_lengths(buf, walk)
         return walk
 
@@ -96,12 +101,15 @@ class PcapReader(ChunkedReader):
     def _check_lengths(self, buf: bytearray, walk: Walk) -> None:
         """Stop at the first record longer than the limit (in the chunk or still pending)."""
         if len(walk.positions):
-            caplen = u32_at(np.frombuffer(buf, dtype=np.uint8),
-                            np.asarray(walk.positions, dtype=np.int64) + 8, self.big_endian)
+            caplen = (walk.heads[:, 2] if walk.heads is not None else
+                      u32_at(np.frombuffer(buf, dtype=np.uint8),
+                             np.asarray(walk.positions, dtype=np.int64) + 8, self.big_endian))
             bad = np.flatnonzero(caplen > self.limit)
             if bad.size:
                 first = int(bad[0])
                 walk.positions = walk.positions[:first]
+                if walk.heads is not None:
+                    walk.heads = walk.heads[:first]
                 self.too_big(self.packets + first + 1, int(caplen[first]), self.limit)
                 return
         if walk.need - self.record_header > self.limit:
@@ -110,7 +118,7 @@ class PcapReader(ChunkedReader):
 
     def records(self, arr: np.ndarray, walk: Walk) -> RecordChunk | None:
         pos = np.asarray(walk.positions, dtype=np.int64)
-        head = u32_fields(arr, pos, 4, self.big_endian)
+        head = walk.heads if walk.heads is not None else u32_fields(arr, pos, 4, self.big_endian)
         sec = head[:, 0].astype(np.int64)
         frac = head[:, 1].astype(np.int64)
         scale = 1 if self.nanoseconds else 1000

@@ -61,6 +61,8 @@ class Walk:
     kinds: list[int] | None  # pcapng: indices (into positions) of non-EPB packet blocks
     stop: int  # first byte not consumed
     need: int = 0  # size of the record at ``stop`` when it did not fit (0 = unknown)
+    #: pcap: each record's (seconds, fraction, caplen, original length) when the walk read them
+    heads: np.ndarray | None = None
 
 
 class ChunkedReader:

@@ -24,7 +24,8 @@ def _records(path: Path, monkeypatch: pytest.MonkeyPatch, pure: bool) -> tuple:
     try:
         with open_capture(path, FlowConfig(chunk_bytes=1 << 16)) as reader:
             for chunk in reader.chunks():
-                out.append((chunk.base + chunk.data_off, chunk.caplen, chunk.ts_ns, chunk.iface))
+                out.append((chunk.base + chunk.data_off, chunk.caplen, chunk.origlen, chunk.ts_ns,
+                            chunk.iface))
             warnings = tuple(reader.warnings)
     except Exception as exc:  # the same error either way
         return (type(exc), str(exc))
