@@ -154,7 +154,7 @@ static int power_of_ten(int64_t count)
 typedef struct {
     uint32_t *row;
     int64_t count;
-    int client;
+    int client; /* the conversation's client lane, as given */
 } Letters;
 
 static inline void emit(Letters *h, uint32_t ch, int lane)
@@ -274,7 +274,7 @@ static PyObject *history_letters(PyObject *module, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     memset(grid, 0, (size_t)nconv * MAX_HISTORY * sizeof(uint32_t));
     for (Py_ssize_t k = 0; k < nconv; k++) {
-        Letters h = {.row = grid + k * MAX_HISTORY, .count = 0, .client = client[k] == 1};
+        Letters h = {.row = grid + k * MAX_HISTORY, .count = 0, .client = client[k]};
         history_of(&c, bounds[k], bounds[k + 1], missing + 2 * k, &h);
         counts[k] = h.count;
     }
