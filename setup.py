@@ -3,6 +3,7 @@
 ``engine/capture/_walk.c`` walks capture records; ``engine/aggregate/_tuples.c`` is the running
 table's tuple index; ``engine/tcp/_expert.c`` is the TCP analysis (``tcp.analysis.*``);
 ``engine/tcp/_seqstats.c`` counts retransmissions, out-of-order segments and missing bytes;
+``engine/tcp/_states.c`` runs the summary's state machines and builds Zeek's history;
 ``engine/app/csrc/`` (the module ``engine.app._parsers``) walks TLS, DNS and X.509 for the
 application layer. All are ``optional=True``: without a C compiler the install still succeeds
 and Flowscope uses the pure-Python equivalents (same results, slower).
@@ -15,6 +16,7 @@ setup(ext_modules=[
     Extension("engine.aggregate._tuples", ["engine/aggregate/_tuples.c"], optional=True),
     Extension("engine.tcp._expert", ["engine/tcp/_expert.c"], optional=True),
     Extension("engine.tcp._seqstats", ["engine/tcp/_seqstats.c"], optional=True),
+    Extension("engine.tcp._states", ["engine/tcp/_states.c"], optional=True),
     Extension("engine.app._parsers",
               [f"engine/app/csrc/{name}.c"
                for name in ("module", "tls", "dns", "x509", "lists", "digest")],

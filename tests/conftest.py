@@ -33,3 +33,14 @@ def readable_captures() -> list[Path]:
 def capture_path(request: pytest.FixtureRequest) -> Path:
     """Each readable real capture in turn."""
     return request.param
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def tcp_states_both_ways(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs a test with the compiled TCP state machines and history (where built), then with
+    the numpy reference (what installs without a compiler use)."""
+    if request.param == "numpy":
+        from engine.tcp import history, summary
+
+        monkeypatch.setattr(history, "COMPILED", None)
+        monkeypatch.setattr(summary, "COMPILED", None)

@@ -8,6 +8,9 @@ originator is not the sender of the first packet (Zeek's "flipped").
 As in Zeek, A/D/Q/I appear once per side; S/H, F and R again when their sequence number differs
 from the previous one of that kind; W and T again at the 10th, 100th, … occurrence. Unlike Zeek,
 G is placed at the end, once per side: a gap is only certain once the capture is over.
+
+Where the compiled module is built (:mod:`.states_compiled`) one walk per conversation writes
+the letters; the numpy statement below stays the reference.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 from ..packets import ACK, FIN, RST, SYN
 from ..sets import is_in
 from .segments import TcpPackets
+from .states_compiled import COMPILED, GRID_WIDTH, compiled_history_letters
 
 #: longest history kept (fixed-width column); longer ones end with "…"
 MAX_HISTORY = 32
@@ -30,7 +34,30 @@ def _group_firsts(keys: np.ndarray) -> np.ndarray:
 
 def history_strings(t: TcpPackets, client_lane: np.ndarray, retransmitted: np.ndarray,
                     missing_side: np.ndarray) -> np.ndarray:
-    """One history string per conversation of ``t`` (fixed-width unicode array)."""
+    """One history string per conversation of ``t`` (fixed-width unicode array): compiled
+    where built, else numpy."""
+    if COMPILED is not None and MAX_HISTORY <= GRID_WIDTH:
+        grid, counts = compiled_history_letters(COMPILED, t, client_lane, retransmitted,
+                                                missing_side)
+        return _fixed_width(grid, counts)
+    return numpy_history_strings(t, client_lane, retransmitted, missing_side)
+
+
+def _fixed_width(grid: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The strings of the letter grid, as wide as the longest (at most MAX_HISTORY); longer
+    ones end with "…"."""
+    nc = counts.size
+    if not nc:
+        return np.full(0, "", dtype="<U1")
+    width = int(min(max(int(counts.max()), 1), MAX_HISTORY))
+    grid = np.ascontiguousarray(grid[:, :width])
+    grid[counts > width, width - 1] = ord("…")
+    return grid.view(f"<U{width}").reshape(nc)
+
+
+def numpy_history_strings(t: TcpPackets, client_lane: np.ndarray, retransmitted: np.ndarray,
+                          missing_side: np.ndarray) -> np.ndarray:
+    """:func:`history_strings` with numpy: the reference."""
     n = len(t)
     f = t.flags
     syn, fin, rst, ack = (f & SYN) != 0, (f & FIN) != 0, (f & RST) != 0, (f & ACK) != 0

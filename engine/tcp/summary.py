@@ -2,7 +2,9 @@
 
 Final RFC 793 state of each endpoint, a one-word status, Zeek's ``conn_state`` and ``history``,
 retransmitted and out-of-order segments and missing bytes — all vectorised over the packets;
-the state machines run only over the packets that can change a state (see ``events``).
+the state machines run only over the packets that can change a state (see ``events``). Where
+the compiled module is built (:mod:`.states_compiled`), one walk per conversation steps the
+same machines' tables over every packet instead, and writes the history.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .events import (
 from .history import history_strings
 from .segments import TcpPackets, gather_tcp, tcp_conversations
 from .seqstats import sequence_stats
+from .states_compiled import COMPILED, compiled_final_states
 
 #: called with (table rows, their gathered packets) for each batch
 BatchHook = Callable[[np.ndarray, TcpPackets], None]
@@ -63,7 +66,15 @@ class TcpSummary:
 
 
 def final_states(t: TcpPackets) -> tuple[Roles, np.ndarray, np.ndarray]:
-    """(roles, final RFC joint state, final Zeek joint state) per conversation of ``t``."""
+    """(roles, final RFC joint state, final Zeek joint state) per conversation of ``t``:
+    compiled where built, else numpy."""
+    if COMPILED is not None:
+        return compiled_final_states(COMPILED, t)
+    return numpy_final_states(t)
+
+
+def numpy_final_states(t: TcpPackets) -> tuple[Roles, np.ndarray, np.ndarray]:
+    """:func:`final_states` with numpy over the event packets only: the reference."""
     r = roles(t)
     acks_syn, acks_fin = acknowledges(t)
     checkpoint()

@@ -18,6 +18,9 @@ from engine.export.conversations import csv_text, to_json_document
 from engine.table import ConversationTable
 from tests.conftest import CAPTURES
 
+#: with the compiled state machines and history, then with numpy
+pytestmark = pytest.mark.usefixtures("tcp_states_both_ways")
+
 TEXT = ("client_state", "server_state", "status", "conn_state", "history", "client")
 COUNTS = ("retransmissions", "out_of_order", "missing_bytes", "partial")
 FIELDS = ("client_state", "server_state", "status", "conn_state", "history", "retransmissions",

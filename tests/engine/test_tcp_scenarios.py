@@ -20,6 +20,9 @@ from engine import WIRESHARK, FlowConfig, FlowResult, extract_flows
 from engine.follow import reassemble
 from engine.tcp import tcp_timeline
 
+#: with the compiled state machines and history, then with numpy
+pytestmark = pytest.mark.usefixtures("tcp_states_both_ways")
+
 CLIENT = ("10.1.1.1", 40001)
 SERVER = ("10.2.2.2", 80)
 MOD = 1 << 32

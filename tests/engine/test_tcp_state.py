@@ -27,6 +27,9 @@ from engine.tcp.segments import gather_tcp, tcp_conversations
 from engine.tcp.summary import final_states
 from tests.engine.test_tcp_scenarios import CLIENT, SERVER, Flow, analyse, handshake, normal_close
 
+#: with the compiled state machines and history, then with numpy
+pytestmark = pytest.mark.usefixtures("tcp_states_both_ways")
+
 S = TcpState
 C, SV = st.CLIENT, st.SERVER
 SYN, ACK, FIN, RST = st.E_SYN, st.E_ACK, st.E_FIN, st.E_RST
