@@ -8,7 +8,6 @@ JA3 and JA3S are MD5 hashes of decimal field lists with GREASE values left out, 
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Sequence
 
 from . import accel
@@ -75,7 +74,7 @@ def py_ja3(version: int, ciphers: Sequence[int], extensions: Sequence[int],
            groups: Sequence[int], point_formats: Sequence[int]) -> str:
     """:func:`_ja3` in Python (the reference for the compiled one)."""
     raw = py_ja3_text(version, ciphers, extensions, groups, point_formats)
-    return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
+    return _md5(raw)
 
 
 def ja3s(hello: ServerHello) -> str:
@@ -95,11 +94,21 @@ def _ja3s(version: int, cipher: int, extensions: tuple[int, ...]) -> str:
 def py_ja3s(version: int, cipher: int, extensions: Sequence[int]) -> str:
     """:func:`_ja3s` in Python (the reference for the compiled one)."""
     raw = f"{version},{cipher},{py_dash(extensions)}"
-    return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
+    return _md5(raw)
 
 
 def _hash12(raw: str) -> str:
+    import hashlib
+
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def _md5(raw: str) -> str:
+    """JA3's MD5 digest in hex. (hashlib, OpenSSL's module, is imported on the first call:
+    4 ms of every start-up, and only captures with TLS need it.)"""
+    import hashlib
+
+    return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
 
 
 def _alpn_chars(alpn: list[str]) -> str:

@@ -103,14 +103,15 @@ def test_exit_handlers_run_and_the_status_is_sys_exits(status: str, code: int, e
 
 def test_a_small_capture_loads_only_what_the_command_needs() -> None:
     """Start-up is most of a small capture's run: the listing of one loads no process
-    machinery (nothing forks for it), no QUIC cryptography (no QUIC there), no dissector, no
-    Follow machinery (no stream needs reassembling there), no GUI and no index libraries."""
+    machinery (nothing forks for it), no QUIC cryptography (no QUIC there), no hashlib (no TLS
+    fingerprint to hash there), no dissector, no Follow machinery (no stream needs reassembling
+    there), no GUI and no index libraries."""
     program = ("import io, contextlib, sys; from engine.cli import main\n"
                "with contextlib.redirect_stdout(io.StringIO()):\n"
                f"    main(['conversations', {str(HTTP)!r}, '--format', 'json', '--quiet'])\n"
                "print(' '.join(sorted(m for m in ('subprocess', 'multiprocessing', "
-               "'cryptography', 'scapy', 'engine.follow', 'PySide6', 'pyarrow', 'duckdb', "
-               "'dask') "
+               "'cryptography', 'hashlib', 'scapy', 'engine.follow', 'PySide6', 'pyarrow', "
+               "'duckdb', 'dask') "
                "if m in sys.modules)))")
     proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
                           check=True, timeout=120)
