@@ -15,8 +15,10 @@ setup(ext_modules=[
     Extension("engine.capture._walk", ["engine/capture/_walk.c"], optional=True),
     Extension("engine.aggregate._tuples", ["engine/aggregate/_tuples.c"], optional=True),
     Extension("engine.tcp._expert", ["engine/tcp/_expert.c"], optional=True),
-    Extension("engine.tcp._seqstats", ["engine/tcp/_seqstats.c"], optional=True),
-    Extension("engine.tcp._states", ["engine/tcp/_states.c"], optional=True),
+    Extension("engine.tcp._seqstats", ["engine/tcp/_seqstats.c"],
+              depends=["engine/tcp/buffer_args.h"], optional=True),
+    Extension("engine.tcp._states", ["engine/tcp/_states.c"],
+              depends=["engine/tcp/buffer_args.h"], optional=True),
     Extension("engine.app._parsers",
               [f"engine/app/csrc/{name}.c"
                for name in ("module", "tls", "dns", "x509", "lists", "digest")],

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffer_args.h"
+
 /* TCP header flag bits (engine/packets.py) */
 #define TH_FIN 0x01
 #define TH_SYN 0x02
@@ -495,52 +497,6 @@ static void conversation(Side *sides, const Columns *c, Work *w, Py_ssize_t conv
     }
 }
 
-/* one argument: a C-contiguous buffer of items of one kind ('i' signed, 'u' unsigned, 'b'
- * bool) and size */
-typedef struct {
-    const char *name;
-    char kind;
-    Py_ssize_t itemsize;
-    int writable;
-} Spec;
-
-static int kind_of(const char *format)
-{
-    if (!format)
-        return 'u'; /* plain bytes */
-    if (*format == '@' || *format == '=' || *format == (PY_LITTLE_ENDIAN ? '<' : '>'))
-        format++;
-    if (!format[0] || format[1])
-        return 0;
-    if (strchr("bhilq", format[0]))
-        return 'i';
-    if (strchr("BHILQ", format[0]))
-        return 'u';
-    return format[0] == '?' ? 'b' : 0;
-}
-
-/* items < 0: any number of them */
-static int take(PyObject *obj, const Spec *spec, Py_ssize_t items, Py_buffer *view)
-{
-    int how = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (spec->writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, view, how) < 0) {
-        PyErr_Clear();
-        PyErr_Format(PyExc_ValueError, "%s: expected a %scontiguous array", spec->name,
-                     spec->writable ? "writable " : "");
-        return 0;
-    }
-    if (kind_of(view->format) != spec->kind || view->itemsize != spec->itemsize ||
-        (items >= 0 && view->len != items * spec->itemsize)) {
-        PyErr_Format(PyExc_ValueError, "%s: expected %zd items of %zd bytes (%s)", spec->name,
-                     items, spec->itemsize,
-                     spec->kind == 'i' ? "signed" : spec->kind == 'u' ? "unsigned" : "bool");
-        PyBuffer_Release(view);
-        view->obj = NULL;
-        return 0;
-    }
-    return 1;
-}
-
 enum { LANE, FLAGS, REL, PLEN, CAP, WIN, ACK_REL, BASE, BOUNDS, RETRANSMITTED, REORDERED,
        RETRANSMISSIONS, OUT_OF_ORDER, MISSING_SIDE, NARGS };
 
@@ -551,16 +507,6 @@ static const Spec specs[NARGS] = {
     {"retransmitted", 'b', 1, 1}, {"reordered", 'b', 1, 1},    {"retransmissions", 'i', 8, 1},
     {"out_of_order", 'i', 8, 1}, {"missing_side", 'i', 8, 1},
 };
-
-static int grouping(const int64_t *bounds, Py_ssize_t nconv, Py_ssize_t n)
-{
-    if (bounds[0] != 0 || bounds[nconv] != n)
-        return 0;
-    for (Py_ssize_t k = 0; k < nconv; k++)
-        if (bounds[k] > bounds[k + 1])
-            return 0;
-    return 1;
-}
 
 /* sequence_stats(lane, flags, rel, plen, cap, win, ack_rel, base, bounds,
  *                retransmitted, reordered, retransmissions, out_of_order, missing_side)
@@ -636,9 +582,7 @@ static PyObject *sequence_stats(PyObject *module, PyObject *args)
         result = Py_None;
     }
 done:
-    for (int k = 0; k < NARGS; k++)
-        if (view[k].obj)
-            PyBuffer_Release(&view[k]);
+    release_all(view, NARGS);
     return result;
 }
 
