@@ -69,6 +69,8 @@ static PyObject *walk_pcap(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     while (n < room && end - pos >= hdr) {
         const unsigned char *h = b + pos;
+        if (ahead < pos) /* (past a record longer than the window: its body is not wanted) */
+            ahead = pos;
         for (Py_ssize_t limit = pos + PREFETCH_BYTES < end ? pos + PREFETCH_BYTES : end;
              ahead < limit; ahead += 64)
             PREFETCH(b + ahead);
@@ -125,6 +127,8 @@ static PyObject *walk_pcapng(PyObject *self, PyObject *args)
     Py_ssize_t ahead = pos;
     Py_BEGIN_ALLOW_THREADS
     while (end - pos >= 12) {
+        if (ahead < pos)
+            ahead = pos;
         for (Py_ssize_t limit = pos + PREFETCH_BYTES < end ? pos + PREFETCH_BYTES : end;
              ahead < limit; ahead += 64)
             PREFETCH(b + ahead);
