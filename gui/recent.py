@@ -1,12 +1,16 @@
-"""File ▸ Open Recent: the last captures opened, newest first, kept in QSettings.
+"""File ▸ Open Recent: the last captures opened, newest first.
 
 A capture is one file, a folder, or a set of files read as one; a single path is stored as it
 always was, a set as a JSON list (an absolute path never starts with "[").
 
-The list is written on a thread of its own: QSettings writes its file atomically, with an
-fsync, and at the end of a big capture's load (gigabytes of spilled columns waiting to reach
-the disk) that fsync held the GUI thread for 250-320 ms. Readers wait for a write in flight,
-so the list read back is always the one last written.
+The list lives in ``recent.ini`` beside the settings file and is written on a thread of its
+own. QSettings writes a file atomically, with an fsync, and at the end of a big capture's load
+(gigabytes of spilled columns still on their way to the disk) that fsync held the GUI thread
+for 250-320 ms. QSettings objects of one file share a lock held through the write, so the list
+has a file of its own (any settings read meanwhile would wait on it), and the list last made is
+kept here for readers: nothing on the GUI thread waits for a write. Writes run one after the
+other, in the order they were asked for. A list from before it had its own file is read from
+the settings file until the first write.
 """
 
 from __future__ import annotations
@@ -22,8 +26,15 @@ from gui.settings import read_list, settings
 
 KEY = "recent/files"
 LIMIT = 10
+#: the list's own file, beside the settings file
+FILE_NAME = "recent.ini"
 
 RecentCapture = tuple[Path, ...]
+
+#: (the list's file, its entries) as last made here
+_latest: tuple[str, list[str]] | None = None
+#: the write asked for last (each waits for the one before it)
+_writing: threading.Thread | None = None
 
 
 def _decode(entry: str) -> RecentCapture:
@@ -42,40 +53,58 @@ def _encode(paths: Sequence[str | Path]) -> str:
     return resolved[0] if len(resolved) == 1 else json.dumps(resolved)
 
 
-_writing: threading.Thread | None = None
+def list_file() -> str:
+    """Where the list is kept: ``recent.ini`` in the settings file's folder."""
+    return str(Path(settings().fileName()).with_name(FILE_NAME))
 
 
-def _wait_for_write() -> None:
-    if _writing is not None:
-        _writing.join()
+def _entries(path: str) -> list[str]:
+    if _latest is not None and _latest[0] == path:
+        return list(_latest[1])
+    own = QSettings(path, QSettings.Format.IniFormat)
+    if own.contains(KEY):
+        value = own.value(KEY, [])
+        values = [value] if isinstance(value, str) else list(value or [])
+        return [str(v) for v in values if v]
+    return read_list(KEY)  # (kept in the settings file before it had a file of its own)
 
 
-def _write(path: str, entries: list[str]) -> None:
-    """(On the writing thread, with a QSettings of its own for the file named on the caller's.)"""
+def _write(before: threading.Thread | None, path: str, entries: list[str]) -> None:
+    """(On the writing thread, with a QSettings of its own.)"""
+    if before is not None:
+        before.join()
     store = QSettings(path, QSettings.Format.IniFormat)
     store.setValue(KEY, entries)
     store.sync()
 
 
+def _keep(path: str, entries: list[str]) -> None:
+    global _latest, _writing
+    _latest = (path, entries)
+    _writing = threading.Thread(target=_write, args=(_writing, path, list(entries)),
+                                name="flowscope-recent")
+    _writing.start()
+
+
+def wait_for_writes() -> None:
+    """Until the list is on disk (tests; the interpreter waits for the writes at exit)."""
+    if _writing is not None:
+        _writing.join()
+
+
 def recent_captures() -> list[RecentCapture]:
     """The captures opened last, newest first: each the file(s) or folder opened together."""
-    _wait_for_write()
-    return [_decode(entry) for entry in read_list(KEY)]
+    return [_decode(entry) for entry in _entries(list_file())]
 
 
 def add_recent(paths: str | Path | Sequence[str | Path]) -> list[RecentCapture]:
-    """Put the capture first (once), keep the newest :data:`LIMIT`; returns the new list (the
-    file is written in the background; the interpreter waits for it at exit)."""
-    global _writing
+    """Put the capture first (once), keep the newest :data:`LIMIT`; returns the new list."""
     entry = _encode([paths] if isinstance(paths, str | Path) else paths)
-    _wait_for_write()
-    entries = ([entry] + [e for e in read_list(KEY) if e != entry])[:LIMIT]
-    _writing = threading.Thread(target=_write, args=(settings().fileName(), entries),
-                                name="flowscope-recent")
-    _writing.start()
+    path = list_file()
+    entries = ([entry] + [e for e in _entries(path) if e != entry])[:LIMIT]
+    _keep(path, entries)
     return [_decode(e) for e in entries]
 
 
 def clear_recent() -> None:
-    _wait_for_write()
-    settings().remove(KEY)
+    _keep(list_file(), [])

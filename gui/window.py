@@ -313,7 +313,7 @@ class MainWindow(QMainWindow):
             none.setEnabled(False)
         self.recent_menu.addSeparator()
         clear = self.recent_menu.addAction("Clear Menu")
-        clear.setEnabled(bool(paths))
+        clear.setEnabled(bool(entries))
         clear.triggered.connect(clear_recent)
 
     # -- opening -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from engine import WIRESHARK, FlowResult, extract_flows_from_file
 from engine.columns import COLUMNS as EXTRA_COLUMNS
+from gui import recent
 from gui.collector import collect_on_gui_thread
 from gui.jobs import Job
 from gui.table.data import ConversationData
@@ -32,6 +33,7 @@ def private_settings(tmp_path: Path) -> Iterator[Path]:
     folder.mkdir()
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
     yield folder
+    recent.wait_for_writes()  # (a test's writes land in its own folder, before the next one)
 
 
 @pytest.fixture(autouse=True)

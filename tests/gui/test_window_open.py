@@ -234,22 +234,57 @@ def test_the_previous_capture_is_let_go_when_another_replaces_it(qtbot, window) 
     assert first() is None
 
 
-def test_the_recent_list_is_written_off_the_gui_thread(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_recent_list_is_written_off_the_gui_thread(qtbot, monkeypatch, private_settings  # type: ignore[no-untyped-def]
+                                                       ) -> None:
     """QSettings writes atomically, with an fsync that held the GUI thread 250-320 ms at the
-    end of a big load: the file is written on another thread, and readers wait for it."""
+    end of a big load: the list is written on a thread of its own, into a file of its own (the
+    QSettings of one file share a lock through a write), in the order the writes were asked
+    for, and read back from memory meanwhile."""
+    from PySide6.QtCore import QSettings
+
     from gui import recent
 
     writers: list[str] = []
     real_write = recent._write
 
-    def write(path: str, entries: list[str]) -> None:
+    def write(before, path: str, entries: list[str]) -> None:  # type: ignore[no-untyped-def]
         writers.append(threading.current_thread().name)
-        real_write(path, entries)
+        real_write(before, path, entries)
 
     monkeypatch.setattr(recent, "_write", write)
     recent.add_recent(WIKIPEDIA)
     recent.add_recent(CUT_SHORT)
-    assert recent.recent_captures() == [(CUT_SHORT.resolve(),), (WIKIPEDIA.resolve(),)]
+    newest_first = [(CUT_SHORT.resolve(),), (WIKIPEDIA.resolve(),)]
+    assert recent.recent_captures() == newest_first
+    recent.wait_for_writes()
     assert writers == ["flowscope-recent"] * 2
+    assert recent.list_file().startswith(str(private_settings))
+    on_disk = QSettings(recent.list_file(), QSettings.Format.IniFormat)
+    assert on_disk.value(recent.KEY) == [str(p) for (p,) in newest_first]
+    assert not QSettings(recent.settings().fileName(),
+                         QSettings.Format.IniFormat).contains(recent.KEY)
     recent.clear_recent()
     assert recent.recent_captures() == []
+    recent.wait_for_writes()
+    recent._latest = None  # (as a new process finds it)
+    assert recent.recent_captures() == []
+
+
+def test_a_recent_list_from_the_settings_file_is_read_until_the_first_write() -> None:
+    """Before the list had a file of its own it was kept in the settings file."""
+    from gui import recent
+
+    recent.settings().setValue(recent.KEY, [str(NMAP.resolve())])
+    recent._latest = None
+    assert recent.recent_captures() == [(NMAP.resolve(),)]
+    recent.add_recent(WIKIPEDIA)
+    recent.wait_for_writes()
+    recent._latest = None
+    assert recent.recent_captures() == [(WIKIPEDIA.resolve(),), (NMAP.resolve(),)]
+
+
+def test_the_recent_menu_with_no_captures(window) -> None:  # type: ignore[no-untyped-def]
+    """An empty list shows its placeholder and a disabled Clear Menu (it raised before)."""
+    window.recent_menu.aboutToShow.emit()
+    texts = {a.text(): a.isEnabled() for a in window.recent_menu.actions() if a.text()}
+    assert texts == {"No recent captures": False, "Clear Menu": False}
