@@ -237,19 +237,20 @@ def test_the_previous_capture_is_let_go_when_another_replaces_it(qtbot, window) 
 def test_the_recent_list_is_written_off_the_gui_thread(qtbot, monkeypatch, private_settings  # type: ignore[no-untyped-def]
                                                        ) -> None:
     """QSettings writes atomically, with an fsync that held the GUI thread 250-320 ms at the
-    end of a big load: the list is written on a thread of its own, into a file of its own (the
+    end of a big load: the list is written on the writer's thread (started with the module:
+    starting a thread per write waited 320 ms there too), into a file of its own (the
     QSettings of one file share a lock through a write), in the order the writes were asked
     for, and read back from memory meanwhile."""
     from PySide6.QtCore import QSettings
 
     from gui import recent
 
-    writers: list[str] = []
+    writers: list[threading.Thread] = []
     real_write = recent._write
 
-    def write(before, path: str, entries: list[str]) -> None:  # type: ignore[no-untyped-def]
-        writers.append(threading.current_thread().name)
-        real_write(before, path, entries)
+    def write(path: str, entries: list[str]) -> None:
+        writers.append(threading.current_thread())
+        real_write(path, entries)
 
     monkeypatch.setattr(recent, "_write", write)
     recent.add_recent(WIKIPEDIA)
@@ -257,7 +258,7 @@ def test_the_recent_list_is_written_off_the_gui_thread(qtbot, monkeypatch, priva
     newest_first = [(CUT_SHORT.resolve(),), (WIKIPEDIA.resolve(),)]
     assert recent.recent_captures() == newest_first
     recent.wait_for_writes()
-    assert writers == ["flowscope-recent"] * 2
+    assert writers == [recent._WRITER._thread] * 2  # the one writer, not a thread a write
     assert recent.list_file().startswith(str(private_settings))
     on_disk = QSettings(recent.list_file(), QSettings.Format.IniFormat)
     assert on_disk.value(recent.KEY) == [str(p) for (p,) in newest_first]
