@@ -40,7 +40,8 @@ _latest: tuple[str, list[str]] | None = None
 
 
 class _Writer:
-    """One thread, started with the module, that writes the lists it is given in order.
+    """One thread that writes the lists it is given, in order; the window starts it
+    (:func:`start_writer`) before any load can end.
 
     Not a thread per write: starting one waits for it to run, and at the end of a big load,
     while the load's memory is let go, that wait took 320 ms of the GUI thread (measured)."""
@@ -115,15 +116,28 @@ def _write(path: str, entries: list[str]) -> None:
     store.sync()
 
 
+_writer: _Writer | None = None
+
+
+def start_writer() -> None:
+    """Start the writing thread now (it starts at the first write otherwise)."""
+    global _writer
+    if _writer is None:
+        _writer = _Writer()
+
+
 def _keep(path: str, entries: list[str]) -> None:
     global _latest
     _latest = (path, entries)
-    _WRITER.write(path, entries)
+    start_writer()
+    assert _writer is not None
+    _writer.write(path, entries)
 
 
 def wait_for_writes() -> None:
     """Until the list is on disk (tests; at exit the writer finishes what it was given)."""
-    _WRITER.wait()
+    if _writer is not None:
+        _writer.wait()
 
 
 def recent_captures() -> list[RecentCapture]:
@@ -143,5 +157,3 @@ def add_recent(paths: str | Path | Sequence[str | Path]) -> list[RecentCapture]:
 def clear_recent() -> None:
     _keep(list_file(), [])
 
-
-_WRITER = _Writer()

@@ -45,7 +45,7 @@ from gui.index.mode import IndexMode
 from gui.jobs import GUI_TURN, FunctionJob, Job, JobRunner
 from gui.loading import LoadJob, LoadProgress
 from gui.panes.details import DetailsPanel
-from gui.recent import add_recent, clear_recent, recent_captures
+from gui.recent import add_recent, clear_recent, recent_captures, start_writer
 from gui.resource_files import ICON, resource
 from gui.settings import read_bool, read_list, settings
 from gui.status import CountsLabel, LoadProgressWidget
@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.runner = JobRunner(self)
+        start_writer()  # (the recent list's: a thread started as a load ends made it wait)
         self._data: ConversationData | None = None
         #: what the capture shown was opened from: a file, a folder, or several files
         self._paths: list[Path] = []
