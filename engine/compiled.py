@@ -11,6 +11,8 @@ import importlib
 import os
 from types import ModuleType
 
+import numpy as np
+
 
 def compiled_module(name: str) -> ModuleType | None:
     """The compiled module ``name`` (``engine.tcp._expert``), or None when it is not built or
@@ -21,3 +23,9 @@ def compiled_module(name: str) -> ModuleType | None:
         return importlib.import_module(name)
     except ImportError:
         return None
+
+
+def contiguous(values: np.ndarray, dtype: type) -> np.ndarray:
+    """``values`` as the compiled modules read an argument: C-contiguous, of ``dtype`` (copied
+    only when it is not so already)."""
+    return np.ascontiguousarray(values, dtype=dtype)

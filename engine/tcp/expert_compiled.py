@@ -14,6 +14,7 @@ from types import ModuleType
 import numpy as np
 
 from ..compiled import compiled_module
+from ..compiled import contiguous as column
 from .expert_input import ExpertInput
 from .expert_store import TcpExpert, duplicate_ack_rows
 
@@ -34,9 +35,6 @@ def analyse_batch(module: ModuleType, inp: ExpertInput, store: TcpExpert,
     base = np.empty((nconv, 2), dtype=np.int64)
     irtt_ns = np.empty(nconv, dtype=np.int64)
     irtt_row = np.empty(nconv, dtype=np.int64)
-
-    def column(values: np.ndarray, dtype: type) -> np.ndarray:
-        return np.ascontiguousarray(values, dtype=dtype)
 
     changes = module.analyse(
         column(t.ts, np.int64), column(t.lane, np.uint8), column(t.seq, np.uint32),

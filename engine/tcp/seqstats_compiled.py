@@ -13,6 +13,7 @@ from types import ModuleType
 import numpy as np
 
 from ..compiled import compiled_module
+from ..compiled import contiguous as column
 from .segments import TcpPackets
 from .seqstats_result import SeqStats
 
@@ -22,9 +23,6 @@ COMPILED: ModuleType | None = compiled_module("engine.tcp._seqstats")
 def compiled_sequence_stats(module: ModuleType, t: TcpPackets) -> SeqStats:
     """Retransmissions, out-of-order segments and missing bytes of ``t``'s conversations."""
     n, nc = len(t), t.nconv
-
-    def column(values: np.ndarray, dtype: type) -> np.ndarray:
-        return np.ascontiguousarray(values, dtype=dtype)
 
     retransmitted = np.empty(n, dtype=bool)
     reordered = np.empty(n, dtype=bool)

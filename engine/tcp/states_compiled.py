@@ -15,6 +15,7 @@ from types import ModuleType
 import numpy as np
 
 from ..compiled import compiled_module
+from ..compiled import contiguous as _column
 from . import state as st
 from . import zeek as zk
 from .events import Roles
@@ -24,10 +25,6 @@ COMPILED: ModuleType | None = compiled_module("engine.tcp._states")
 
 #: the width of the C pass's letter grid (history.MAX_HISTORY, which must not exceed it)
 GRID_WIDTH = 32
-
-
-def _column(values: np.ndarray, dtype: type) -> np.ndarray:
-    return np.ascontiguousarray(values, dtype=dtype)
 
 
 def compiled_final_states(module: ModuleType, t: TcpPackets
