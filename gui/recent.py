@@ -102,10 +102,7 @@ def _entries(path: str) -> list[str]:
         return list(_latest[1])
     own = QSettings(path, QSettings.Format.IniFormat)
     if own.contains(KEY):
-        value = own.value(KEY, [])
-        values = [value] if isinstance(value, str) else (
-            list(value) if isinstance(value, list | tuple) else [])
-        return [str(v) for v in values if v]
+        return read_list(KEY, own)
     return read_list(KEY)  # (kept in the settings file before it had a file of its own)
 
 

@@ -21,8 +21,10 @@ def read_bool(key: str, default: bool) -> bool:
     return bool(value)
 
 
-def read_list(key: str) -> list[str]:
-    value = settings().value(key, [])
+def read_list(key: str, store: QSettings | None = None) -> list[str]:
+    """A list of texts (the user's settings, or ``store``); QSettings gives back one text for a
+    one-item list, and None for an empty one."""
+    value = (store if store is not None else settings()).value(key, [])
     if value is None:
         return []
     if isinstance(value, str):
