@@ -1,12 +1,14 @@
 /*
  * Record walkers for the capture readers: the one loop in Flowscope that cannot be vectorised,
- * because every record header says where the next one starts.
+ * because every record header says where the next one starts. And the decoder's gather of
+ * fixed-width header windows, which numpy does one memmove call per window.
  *
- * Both functions only read inside [pos, end) of the given buffer and write at most len(out)
+ * The walks only read inside [pos, end) of the given buffer and write at most len(out)
  * offsets; they release the GIL while walking so a GUI thread stays responsive. The Python
  * readers (engine/capture/pcap.py, pcapng.py) hold an equivalent pure-Python loop that is used
  * when this module is not built; tests check that both give the same answers.
  */
+#include <string.h>
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
@@ -163,9 +165,62 @@ static PyObject *walk_pcapng(PyObject *self, PyObject *args)
     return Py_BuildValue("nni", n, pos, why);
 }
 
+/* gather(buf, pos, width, out) -> bool
+ * Copies buf[pos[k] : pos[k] + width] to out[k * width :] for every k (pos: native int64).
+ * Returns False, having written nothing, when a window would leave the buffer or the
+ * arguments do not fit: the caller then uses numpy, whose answer (and error) is the reference.
+ * The copies are of a size known here for the decoder's usual widths, so the compiler turns
+ * each into a few moves instead of a call. */
+#define COPY_WINDOWS(W)                                                                       \
+    for (Py_ssize_t k = 0; k < n; k++)                                                        \
+        memcpy(dst + k * (W), src + at[k], (W))
+
+static PyObject *gather(PyObject *self, PyObject *args)
+{
+    Py_buffer buf, pos, out;
+    Py_ssize_t width;
+    if (!PyArg_ParseTuple(args, "y*y*nw*", &buf, &pos, &width, &out))
+        return NULL;
+    const unsigned char *src = buf.buf;
+    unsigned char *dst = out.buf;
+    const int64_t *at = pos.buf;
+    Py_ssize_t n = pos.len / (Py_ssize_t)sizeof(int64_t);
+    int fits = width > 0 && pos.len % (Py_ssize_t)sizeof(int64_t) == 0 && width <= buf.len
+               && out.len == n * width;
+    if (fits) {
+        int64_t last = (int64_t)(buf.len - width);
+        for (Py_ssize_t k = 0; k < n; k++)
+            if (at[k] < 0 || at[k] > last) {
+                fits = 0;
+                break;
+            }
+    }
+    if (fits) {
+        Py_BEGIN_ALLOW_THREADS
+        switch (width) {
+        case 1: COPY_WINDOWS(1); break;
+        case 4: COPY_WINDOWS(4); break;
+        case 8: COPY_WINDOWS(8); break;
+        case 16: COPY_WINDOWS(16); break;
+        case 20: COPY_WINDOWS(20); break;
+        case 26: COPY_WINDOWS(26); break;
+        case 28: COPY_WINDOWS(28); break;
+        case 40: COPY_WINDOWS(40); break;
+        case 60: COPY_WINDOWS(60); break;
+        default: COPY_WINDOWS(width); break;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&buf);
+    PyBuffer_Release(&pos);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(fits);
+}
+
 static PyMethodDef methods[] = {
     {"walk_pcap", walk_pcap, METH_VARARGS, "Offsets of the complete pcap records in a buffer."},
     {"walk_pcapng", walk_pcapng, METH_VARARGS, "Offsets of pcapng packet blocks in a buffer."},
+    {"gather", gather, METH_VARARGS, "Fixed-width windows of a buffer at given offsets."},
     {NULL, NULL, 0, NULL},
 };
 
