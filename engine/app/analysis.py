@@ -43,7 +43,6 @@ from .inspect import (
 )
 from .names import NameTable, endpoint_names
 from .payload import (
-    SCATTERED_MAP_LIMIT,
     DirectionReader,
     NeedMore,
     Openings,
@@ -163,11 +162,10 @@ def _unpacked(n: int, packed: dict[str, Packed],
 
 
 def _worth_running_ahead(result: FlowResult) -> bool:
-    """Enough conversations for a forked process to pay, on a capture small enough that a
-    second process' memory does not matter (above, the application layer reads with pread to
-    bound memory, and the TCP summary already keeps both cores busy)."""
-    return (len(result.conversations) >= AHEAD_CONVERSATIONS
-            and result.capture.file_bytes <= SCATTERED_MAP_LIMIT)
+    """Enough conversations for a forked process to pay. Big captures too: the child reads
+    payloads with pread there (bounded memory), and on 5M packets it took 0.35–0.4 s off the
+    analyses, which ran one after the other on one core while the TCP summary waited."""
+    return len(result.conversations) >= AHEAD_CONVERSATIONS
 
 
 def _inspect(result: FlowResult, o: Openings, reader: PayloadReader,
