@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TextIO
 
 import numpy as np
@@ -52,23 +53,49 @@ def to_json_document(result: FlowResult, rows: np.ndarray | None = None) -> dict
 
 #: conversations turned into records at once while writing (bounds the memory of a big list)
 WRITE_BLOCK = 1 << 14
+#: conversations from which a forked copy of this process writes the later half of the JSON
+#: records while this one writes the earlier half (5M packets, 50,000 conversations: 0.47 s)
+SHARED_WRITE = 1 << 12
 
 
 def write_json(result: FlowResult, out: TextIO, rows: np.ndarray | None = None) -> None:
     """The JSON document, one conversation per line (readable, and fast: written from the
-    columns, :mod:`.json_lines`), a block of conversations at a time."""
+    columns, :mod:`.json_lines`), a block of conversations at a time; on a long list a forked
+    copy of this process makes the later half meanwhile (:mod:`.shared_write`)."""
     head = json.dumps(_document_head(result), indent=1)
     out.write(head[:-2] + ',\n "conversations": [')
     rows = rows_of(result, rows)
-    lead = "\n  "
-    for a in range(0, len(rows), WRITE_BLOCK):
-        out.write(lead)
-        for text in record_texts(result, rows[a : a + WRITE_BLOCK], ",\n  "):
+    shared = False
+    if len(rows) >= SHARED_WRITE:
+        from ..parallel.halves import may_fork
+
+        shared = may_fork(result.config.workers)
+    if shared:
+        from .shared_write import write_shared
+
+        split = len(rows) // 2
+        write_shared(out, _record_pieces(result, rows[:split], True),
+                     partial(_records_text, result, rows[split:], False))
+    else:
+        for text in _record_pieces(result, rows, True):
             out.write(text)
-        lead = ",\n  "
     if len(rows):
         out.write("\n ")
     out.write("]\n}\n")
+
+
+def _record_pieces(result: FlowResult, rows: np.ndarray, first: bool) -> Iterator[str]:
+    """The records of ``rows`` in the document's layout, each after its separator (the first
+    of the document after a line break only)."""
+    lead = "\n  " if first else ",\n  "
+    for a in range(0, len(rows), WRITE_BLOCK):
+        yield lead
+        yield from record_texts(result, rows[a : a + WRITE_BLOCK], ",\n  ")
+        lead = ",\n  "
+
+
+def _records_text(result: FlowResult, rows: np.ndarray, first: bool) -> str:
+    return "".join(_record_pieces(result, rows, first))
 
 
 def _flatten(rec: dict[str, Any]) -> dict[str, Any]:
