@@ -18,6 +18,7 @@ from ..capture.chunk import RecordChunk, gather
 from ..packets import InnerPackets, Kind, PacketTable, Reason
 from ..protocols import ported_ip_protocols
 from ..sets import distinct
+from .common_path import decode_common
 from .exact import Fields, Fragment, Quoted, decode_packet
 from .layers import (
     ETH_IPV4,
@@ -128,9 +129,12 @@ def decode_chunk(chunk: RecordChunk, linktypes: np.ndarray, first_index: int,
     version = np.zeros(n, dtype=np.uint8)
     slow = np.zeros(n, dtype=bool)
 
+    done = decode_common(buf, pos, chunk.caplen, t, foreign)  # the common shapes, compiled
     for link in distinct(t.linktype):
         rows = np.flatnonzero(t.linktype == link)
-        if int(link) not in foreign:
+        if done is not None:
+            rows = rows[~done[rows]]
+        if int(link) not in foreign and rows.size:
             _link_layer(int(link), rows, buf, pos, cap, t, l3, version, slow)
 
     checkpoint()
