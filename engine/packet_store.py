@@ -14,6 +14,7 @@ in batches keeps only a batch resident; :func:`take` gathers and lets go at once
 from __future__ import annotations
 
 import contextlib
+import errno
 import mmap
 import shutil
 import tempfile
@@ -23,7 +24,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .errors import DiskSpaceError, FlowError
 from .packets import DTYPES, PacketTable, PacketTableBuilder
+from .spill_writer import SpillWriter
 
 #: bytes of every packet's columns
 ROW_BYTES = sum(np.dtype(d).itemsize for d in DTYPES.values())
@@ -87,6 +90,7 @@ class PacketStore:
         self._pending: PacketTable | None = None
         self._scratch: PacketTable | None = None
         self._files: dict[str, BinaryIO] = {}
+        self._writer: SpillWriter | None = None
         self._extra: dict[str, np.dtype] = {}
         self._ram_extra: dict[str, list[np.ndarray]] = {}
         self._maps: list[np.ndarray] = []
@@ -144,13 +148,29 @@ class PacketStore:
             self._write(name, values)
         self.size += n
 
-    def _write(self, name: str, values: np.ndarray) -> None:
+    def _write(self, name: str, values: np.ndarray, copy: bool = True) -> None:
+        """Append to the column's file, on the writer thread (a copy unless ``copy`` is False:
+        the caller's rows are reused for the next chunk)."""
         out = self._files.get(name)
         if out is None:
             assert self.directory is not None
             out = self._files[name] = open(self.directory / f"{name}.bin", "wb")  # noqa: SIM115
             self._extra.setdefault(name, values.dtype)
-        out.write(np.ascontiguousarray(values).data.cast("B"))
+        if self._writer is None:
+            self._writer = SpillWriter()
+        try:
+            self._writer.write(out, values, copy)
+        except OSError as exc:
+            raise self._failed(exc) from exc
+
+    def _failed(self, exc: OSError) -> FlowError:
+        """The sentence for a spill write that failed (on the writer thread)."""
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        cls = DiskSpaceError if full else FlowError
+        return cls(f"Writing the packet columns to {self.directory} failed "
+                   f"({exc.strerror or exc}), so the capture cannot be loaded. "
+                   + ("Free some space there or choose another folder for temporary files."
+                      if full else "Choose another folder for temporary files."))
 
     def _spill(self) -> None:
         """Move what is in memory to files and continue there."""
@@ -159,10 +179,10 @@ class PacketStore:
         if builder is not None and builder.size:
             done = builder.finish()
             for f in fields(done):
-                self._write(f.name, getattr(done, f.name))
+                self._write(f.name, getattr(done, f.name), copy=False)
         for name, parts in self._ram_extra.items():
             for values in parts:
-                self._write(name, values)
+                self._write(name, values, copy=False)
         self._ram_extra = {}
 
     # -- the result ------------------------------------------------------------------------------
@@ -172,6 +192,7 @@ class PacketStore:
             extra = {name: np.concatenate(parts) for name, parts in self._ram_extra.items()}
             self._ram_extra = {}
             return self._builder.finish(), extra
+        self._stop_writer(flush=True)
         for out in self._files.values():
             out.close()
         cols = {name: self._map(name, dtype) for name, dtype in DTYPES.items()}
@@ -210,8 +231,21 @@ class PacketStore:
             return 0
         return sum(p.stat().st_size for p in self.directory.iterdir())
 
+    def _stop_writer(self, flush: bool) -> None:
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        try:
+            if flush:
+                writer.flush()
+        except OSError as exc:
+            raise self._failed(exc) from exc
+        finally:
+            writer.stop()
+
     def close(self) -> None:
         """Remove the spill folder (arrays still held elsewhere stay readable until dropped)."""
+        self._stop_writer(flush=False)
         for out in self._files.values():
             with contextlib.suppress(OSError):
                 out.close()
