@@ -245,3 +245,21 @@ def test_the_application_layer_runs_ahead_on_big_captures_too() -> None:
     assert _worth_running_ahead(result(AHEAD_CONVERSATIONS, 10 * SCATTERED_MAP_LIMIT))
     assert _worth_running_ahead(result(AHEAD_CONVERSATIONS, 1000))
     assert not _worth_running_ahead(result(AHEAD_CONVERSATIONS - 1, 10 * SCATTERED_MAP_LIMIT))
+
+
+def test_one_forked_helper_at_a_time_on_two_cores() -> None:
+    """While a child works (an analysis ahead), the others work here: a third process on two
+    cores only makes the other two wait. ``workers`` allows more when set higher."""
+    from engine.parallel.halves import ForkedCall, may_fork
+
+    assert may_fork(1)
+    child = ForkedCall(lambda: os.getpid())
+    try:
+        assert not may_fork(1) and may_fork(2)
+        assert map_halves(lambda k: (k, os.getpid()), [1, 2, 3, 4], [1, 1, 1, 1], 1) == [
+            (k, os.getpid()) for k in (1, 2, 3, 4)]
+        assert child.result() != os.getpid()
+    finally:
+        child.close()
+        child.close()  # (twice is harmless)
+    assert may_fork(1)
