@@ -36,6 +36,9 @@ def main() -> int:
     manifest: dict = {}
     if args.capture:
         path = args.capture
+        beside = path.with_name(path.name + ".json")  # gen_capture.py's manifest, if there
+        if beside.exists():
+            manifest = json.loads(beside.read_text())
     else:
         path, manifest = synthetic_capture(args.dir, args.packets, args.flows)
     packets = manifest.get("packets") or args.packets
