@@ -123,6 +123,24 @@ def test_export_writes_the_shown_rows_with_the_engines_fields(qtbot, loaded, tmp
     assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary file left
 
 
+def test_a_json_export_written_by_two_processes_is_the_one_process_text(  # type: ignore[no-untyped-def]
+        qtbot, loaded, tmp_path, monkeypatch) -> None:
+    """A long list's later half is written by a forked copy of the GUI process (from the
+    export's worker thread, into the atomic export's temporary file): the same bytes."""
+    from engine.export import conversations as conversations_export
+
+    (tmp_path / "out").mkdir()
+    alone = tmp_path / "out" / "alone.json"
+    with qtbot.waitSignal(loaded.taskFinished, timeout=30_000):
+        loaded.export_to(alone, "json", "all")
+    monkeypatch.setattr(conversations_export, "SHARED_WRITE", 2)
+    shared = tmp_path / "out" / "shared.json"
+    with qtbot.waitSignal(loaded.taskFinished, timeout=30_000):
+        loaded.export_to(shared, "json", "all")
+    assert shared.read_bytes() == alone.read_bytes()
+    assert sorted(p.name for p in alone.parent.iterdir()) == ["alone.json", "shared.json"]
+
+
 def test_export_all_ignores_the_filter(qtbot, loaded, tmp_path) -> None:  # type: ignore[no-untyped-def]
     loaded.filter_bar.set_text("udp")
     with qtbot.waitSignal(loaded.taskFinished, timeout=30_000):
