@@ -45,9 +45,14 @@ PATIENCE = 30.0
 
 
 def can_fork() -> bool:
+    """Whether this process may start helper processes: a Linux fork, and not from inside a
+    daemonic process (multiprocessing refuses those children: a load inside a pool's worker
+    raised its AssertionError instead of loading in one process)."""
     import multiprocessing
 
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    return (sys.platform.startswith("linux")
+            and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon)
 
 
 def worker_count(configured: int) -> int:

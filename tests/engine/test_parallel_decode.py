@@ -69,3 +69,31 @@ def test_a_dead_worker_leaves_the_chunks_to_this_process(tmp_path: Path,
         monkeypatch.setattr(pool_module.DecodePool, "__init__", start_then_die)
         with extract_flows_from_file(path, config.replace(workers=1)) as there:
             _same(here, there)
+
+
+def _load_in_daemon(path: str, send: object) -> None:
+    config = WIRESHARK.replace(chunk_bytes=1 << 16, workers=1)
+    try:
+        with extract_flows_from_file(path, config) as r:
+            send.send(("ok", r.conversations.packets.tolist(), r.conversations.stream.tolist()))
+    except BaseException as exc:  # reported to the test
+        send.send(("failed", f"{type(exc).__name__}: {exc}"))
+
+
+def test_a_load_inside_a_daemonic_process_runs_in_that_process(tmp_path: Path) -> None:
+    """A pool's worker (daemonic) may not start processes: there the load (decoding worker,
+    analyses ahead, the JSON's halves) stays in that one process, with the same result."""
+    import multiprocessing
+
+    path = bigger_capture(tmp_path / "big.pcap")
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    worker = ctx.Process(target=_load_in_daemon, args=(str(path), send), daemon=True)
+    worker.start()
+    send.close()
+    got = receive.recv()
+    worker.join(timeout=60)
+    assert got[0] == "ok", got
+    with extract_flows_from_file(path, WIRESHARK.replace(chunk_bytes=1 << 16)) as here:
+        assert got[1:] == (here.conversations.packets.tolist(),
+                           here.conversations.stream.tolist())
