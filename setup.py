@@ -1,8 +1,8 @@
 """Builds the optional compiled modules; everything else is pyproject.toml.
 
 ``engine/capture/_walk.c`` walks capture records; ``engine/decode/_common.c`` decodes the
-common packet shapes; ``engine/aggregate/_tuples.c`` is the running
-table's tuple index; ``engine/tcp/_expert.c`` is the TCP analysis (``tcp.analysis.*``);
+common packet shapes; ``engine/aggregate/_tuples.c`` is the running table's tuple index and
+``_sums.c`` its per-chunk sums; ``engine/tcp/_expert.c`` is the TCP analysis (``tcp.analysis.*``);
 ``engine/tcp/_seqstats.c`` counts retransmissions, out-of-order segments and missing bytes;
 ``engine/tcp/_states.c`` runs the summary's state machines and builds Zeek's history;
 ``engine/app/csrc/`` (the module ``engine.app._parsers``) walks TLS, DNS and X.509 for the
@@ -16,6 +16,7 @@ setup(ext_modules=[
     Extension("engine.capture._walk", ["engine/capture/_walk.c"], optional=True),
     Extension("engine.decode._common", ["engine/decode/_common.c"], optional=True),
     Extension("engine.aggregate._tuples", ["engine/aggregate/_tuples.c"], optional=True),
+    Extension("engine.aggregate._sums", ["engine/aggregate/_sums.c"], optional=True),
     Extension("engine.tcp._expert", ["engine/tcp/_expert.c"], optional=True),
     Extension("engine.tcp._seqstats", ["engine/tcp/_seqstats.c"],
               depends=["engine/tcp/buffer_args.h"], optional=True),

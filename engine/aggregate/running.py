@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..cancel import checkpoint, every
+from ..compiled import compiled_module, contiguous
 from ..conversations import QuotedLinks
 from ..decode.exact import Quoted
 from ..key import Endpoints, icmp_echo
@@ -239,9 +240,19 @@ class RunningTable:
     def _sum(self, t: PacketTable, s: Sorted, seg: np.ndarray, conv: np.ndarray,
              direction: np.ndarray, where: _Where, rank: np.ndarray | None) -> None:
         """Add the chunk's counted packets to their conversations' sums (one segment per
-        conversation: a conversation's packets are consecutive in the grouped order)."""
+        conversation: a conversation's packets are consecutive in the grouped order); in one
+        compiled pass when ``engine.aggregate._sums`` is built, else with numpy."""
         if not s.size:
             return
+        compiled = compiled_module("engine.aggregate._sums")
+        if compiled is not None:
+            _compiled_sum(compiled, self.convs.cols, t, s, seg, conv, direction, where, rank)
+        else:
+            self._numpy_sum(t, s, seg, conv, direction, where, rank)
+
+    def _numpy_sum(self, t: PacketTable, s: Sorted, seg: np.ndarray, conv: np.ndarray,
+                   direction: np.ndarray, where: _Where, rank: np.ndarray | None) -> None:
+        """:meth:`_sum` with numpy: the reference."""
         c = self.convs.cols
         ids = conv[seg]
         prow = s.prow
@@ -428,6 +439,27 @@ class RunningTable:
         links = QuotedLinks(np.array(self._quote_packets, dtype=np.int64),
                             np.where(targets >= 0, new_id[np.maximum(targets, 0)], -1))
         return table, links, new_id
+
+
+#: the conversation columns the compiled sums add to, in the order it takes them
+_SUM_COLUMNS = ("packets_ab", "packets_ba", "bytes_ab", "bytes_ba", "payload_ab", "payload_ba",
+                "start_ns", "end_ns")
+
+
+def _compiled_sum(compiled: Any, c: dict[str, np.ndarray], t: PacketTable, s: Sorted,
+                  seg: np.ndarray, conv: np.ndarray, direction: np.ndarray, where: _Where,
+                  rank: np.ndarray | None) -> None:
+    ids = contiguous(conv[seg], np.int64)
+    last_row = np.empty(seg.size, dtype=np.int64)
+    compiled.segment_sums(
+        contiguous(seg, np.int64), contiguous(s.prow, np.int64),
+        contiguous(direction, np.bool_).view(np.uint8),
+        None if s.counted is None else contiguous(s.counted, np.bool_).view(np.uint8),
+        contiguous(t.origlen, np.uint32), contiguous(t.payload_len, np.int32),
+        contiguous(s.ts, np.int64), contiguous(s.flags, np.uint16), ids, rank,
+        tuple(c[name] for name in _SUM_COLUMNS), c["flags_ab"], c["flags_ba"], last_row)
+    has = last_row >= 0
+    c["last_packet"][ids[has]] = where.frame(last_row[has])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,98 @@
+"""The running table's compiled per-chunk sums (``engine/aggregate/_sums.c``) add up what the
+numpy reduction adds up: every capture, loaded chunk by chunk both ways, gives the same
+conversations, packet lists (ranks) and per-packet directions; so do chunks whose TCP headers
+Wireshark numbers but does not count (the counted-mask path)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
+
+from engine import WIRESHARK, extract_flows_from_file
+from engine.aggregate import running
+from engine.compiled import compiled_module
+from engine.packets import PacketTable, Reason
+from engine.table import COLUMN_NAMES
+
+from ..conftest import CAPTURE_FILES, DATA
+from .capwriter import pcap_bytes
+
+pytestmark = pytest.mark.skipif(compiled_module("engine.aggregate._sums") is None,
+                                reason="the compiled sums are not built here")
+
+ALL = [*CAPTURE_FILES, *sorted(p for folder in ("app", "built") for p in (DATA / folder).iterdir()
+                               if p.suffix in (".pcap", ".pcapng"))]
+SMALL_CHUNKS = WIRESHARK.replace(chunk_bytes=1 << 12)
+
+
+def _load(path: Path, monkeypatch: pytest.MonkeyPatch, compiled: bool) -> object:
+    calls = []
+    real = running.compiled_module
+
+    def choose(name: str) -> object:
+        if name == "engine.aggregate._sums":
+            calls.append(name)
+            return real(name) if compiled else None
+        return real(name)
+
+    monkeypatch.setattr(running, "compiled_module", choose)
+    try:
+        with extract_flows_from_file(path, SMALL_CHUNKS) as r:
+            assert calls  # the sums were asked for
+            return ({name: getattr(r.conversations, name).copy() for name in COLUMN_NAMES},
+                    r.conversations.packet_index.copy(), r.conversations.packet_start.copy(),
+                    {f.name: getattr(r.packets, f.name).copy()
+                     for f in dataclasses.fields(PacketTable)})
+    except Exception as exc:  # an unreadable capture: the same either way
+        return (type(exc).__name__, str(exc))
+
+
+def _assert_same(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = _load(path, monkeypatch, True), _load(path, monkeypatch, False)
+    if isinstance(a[0], str):
+        assert a == b
+        return
+    for name in COLUMN_NAMES:
+        np.testing.assert_array_equal(a[0][name], b[0][name], err_msg=f"{path.name} {name}")
+    np.testing.assert_array_equal(a[1], b[1], err_msg=f"{path.name} packet_index")
+    np.testing.assert_array_equal(a[2], b[2], err_msg=f"{path.name} packet_start")
+    for name, values in a[3].items():
+        np.testing.assert_array_equal(values, b[3][name], err_msg=f"{path.name} {name}")
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.name)
+def test_every_capture_sums_the_same(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _assert_same(path, monkeypatch)
+
+
+def test_uncounted_tcp_headers_sum_the_same(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """TCP headers with a data offset below 20 bytes or past the packet use a tcp.stream but
+    count nowhere: the rows are grouped with the rest and masked out of every sum and rank."""
+    rng = np.random.default_rng(11)
+    frames = []
+    for k in range(600):
+        client = f"10.0.{k % 7}.{k % 5 + 1}"
+        sport = 40000 + int(rng.integers(0, 12))
+        if rng.random() < 0.6:
+            tcp = TCP(sport=sport, dport=443, flags=str(rng.choice(["S", "A", "PA", "FA", "R"])),
+                      seq=int(rng.integers(0, 2**32)))
+            payload = Raw(b"x" * int(rng.integers(0, 40)))
+            data = bytearray(bytes(Ether() / IP(src=client, dst="10.9.9.9") / tcp / payload))
+            if rng.random() < 0.3:  # a data offset Wireshark rejects: below 5 words or too long
+                data[14 + 20 + 12] = int(rng.choice([0x10, 0x40, 0xF0]))
+            frames.append(bytes(data))
+        else:
+            frames.append(bytes(Ether() / IP(src=client, dst="10.9.9.9")
+                                / UDP(sport=sport, dport=53) / Raw(b"q" * 12)))
+    path = tmp_path / "uncounted.pcap"
+    path.write_bytes(pcap_bytes([(f, 10**18 + 1000 * k) for k, f in enumerate(frames)]))
+    with extract_flows_from_file(path, SMALL_CHUNKS) as r:
+        assert int((r.packets.reason == Reason.TCP_HEADER).sum()) > 50
+    _assert_same(path, monkeypatch)
