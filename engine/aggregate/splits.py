@@ -11,6 +11,7 @@ the chunk (the last packet's time, each side's base) is kept per tuple in ``TUPL
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -77,20 +78,28 @@ class ChunkStarts:
         new = np.zeros(m, dtype=bool)
         new[s.run_start[~self.known]] = True
         self._gaps(new, st, udp_gap_ns, icmp_gap_ns)
-        # per side: the next packet at or after every position, the latest SYN (or SYN-ACK)
-        # at or before it
-        at = np.arange(m)
+        # per side: where its packets are, and where its SYNs (or SYN-ACKs) are; asked at a
+        # few positions only (the SYNs, each run's end), so searched rather than running
+        # minima and maxima over every position of the chunk
         syn = (s.flags & SYN) != 0
-        self.nxt = []
-        self.last_syn = []
-        for lane in (False, True):
-            mine = s.forward == lane
-            self.nxt.append(np.minimum.accumulate(np.where(mine, at, m)[::-1])[::-1]
-                            if m else at)
-            self.last_syn.append(np.maximum.accumulate(np.where(mine & syn, at, -1))
-                                 if m else at)
+        # each with a sentinel: past the chunk's end, before its start
+        self._sent = [np.append(np.flatnonzero(s.forward == lane), m) for lane in (False, True)]
+        self._syns = [np.concatenate(([-1], np.flatnonzero((s.forward == lane) & syn)))
+                      for lane in (False, True)]
         self._syn_cuts(new, st)
         self.new = new
+
+    def next_sent(self, lane: int, at: Any) -> Any:
+        """The first position at or after ``at`` (one or many) that side ``lane`` sent; the
+        chunk's size if none."""
+        sent = self._sent[lane]
+        return sent[np.searchsorted(sent, at, side="left")]
+
+    def last_syn(self, lane: int, at: Any) -> Any:
+        """The last position at or before ``at`` (one or many, none below -1) where side
+        ``lane`` sent a SYN (or SYN-ACK); -1 if none."""
+        syns = self._syns[lane]
+        return syns[np.searchsorted(syns, at, side="right") - 1]
 
     def _gaps(self, new: np.ndarray, st: dict[str, np.ndarray], udp_gap_ns: int | None,
               icmp_gap_ns: int | None) -> None:
@@ -125,13 +134,13 @@ class ChunkStarts:
             began = current.get(r, rs if not self.known[r] else -1)  # -1: before this chunk
             sender = int(s.forward[i])
             lo = rs if began < 0 else began
-            last = int(self.last_syn[sender][i - 1]) if i > 0 else -1
+            last = int(self.last_syn(sender, i - 1)) if i > 0 else -1
             if last >= lo:
                 base = int(s.seq[last])
             elif began < 0 and bases[sender][int(s.tid[r])] >= 0:
                 base = int(bases[sender][int(s.tid[r])])
             else:
-                first = int(self.nxt[sender][lo])
+                first = int(self.next_sent(sender, lo))
                 if first >= i:
                     continue  # the SYN's sender has no base sequence number yet in this stream
                 base = (int(s.seq[first]) - 1) & 0xFFFFFFFF
@@ -152,8 +161,8 @@ class ChunkStarts:
         lo = np.where(fresh, latest, s.run_start)
         end = s.run_end
         for lane, name in ((0, "base0"), (1, "base1")):
-            syn = self.last_syn[lane][last]
-            first = self.nxt[lane][lo]
+            syn = self.last_syn(lane, last)
+            first = self.next_sent(lane, lo)
             seen = first < end
             from_first = np.where(seen, _first_base(s.seq[np.minimum(first, s.size - 1)]), -1)
             old = st[name][s.tid]
