@@ -25,7 +25,13 @@ from engine.tcp.seqstats import sequence_stats
 from engine.tcp.states_compiled import COMPILED, compiled_final_states, compiled_history_letters
 from tests.engine.capwriter import pcap_bytes
 from tests.engine.tcp_expert_gen import random_capture, tcp_frame
-from tests.engine.test_seqstats_compiled import Conversation, _test_captures, columns, tcp_of
+from tests.engine.test_seqstats_compiled import (
+    Conversation,
+    _test_captures,
+    columns,
+    conversations_of,
+    tcp_of,
+)
 from tests.engine.test_tcp_scenarios import SCENARIOS, Flow, handshake
 
 pytestmark = pytest.mark.skipif(COMPILED is None,
@@ -140,20 +146,8 @@ def test_a_side_that_never_sent_a_syn(tmp_path: Path) -> None:
 
 
 # arbitrary columns, no loader in between (the lane 0 or 1: the C pass refuses others)
-_FLAGS = st.sampled_from((ACK, ACK | PSH, ACK | FIN, SYN, SYN | ACK, RST, RST | ACK, FIN,
-                          ACK | SYN | FIN, SYN | RST, FIN | RST, 0))
-_REL = st.one_of(st.integers(-40, 160), st.integers(-(1 << 33), 1 << 33))
-
-
-@st.composite
-def _packet(draw: st.DrawFn) -> tuple[int, int, int, int, int, int, int]:
-    plen = draw(st.integers(0, 30))
-    return (draw(st.sampled_from((0, 1))), draw(_FLAGS), draw(_REL), plen,
-            draw(st.integers(0, plen)), draw(st.sampled_from((0, 1, 65535))), draw(_REL))
-
-
-_conversation = st.tuples(st.lists(_packet(), max_size=40),
-                          st.tuples(st.sampled_from((-1, 0, 7)), st.sampled_from((-1, 0, 7))))
+_conversation = conversations_of((ACK, ACK | PSH, ACK | FIN, SYN, SYN | ACK, RST, RST | ACK, FIN,
+                                  ACK | SYN | FIN, SYN | RST, FIN | RST, 0), lanes=(0, 1))
 
 
 @settings(max_examples=400, deadline=None)
