@@ -452,12 +452,11 @@ def _compiled_sum(compiled: Any, c: dict[str, np.ndarray], t: PacketTable, s: So
     ids = contiguous(conv[seg], np.int64)
     last_row = np.empty(seg.size, dtype=np.int64)
     compiled.segment_sums(
-        contiguous(seg, np.int64), contiguous(s.prow, np.int64),
-        contiguous(direction, np.bool_).view(np.uint8),
-        None if s.counted is None else contiguous(s.counted, np.bool_).view(np.uint8),
+        contiguous(seg, np.int64), contiguous(s.prow, np.int64), contiguous(direction, np.bool_),
+        None if s.counted is None else contiguous(s.counted, np.bool_),
         contiguous(t.origlen, np.uint32), contiguous(t.payload_len, np.int32),
         contiguous(s.ts, np.int64), contiguous(s.flags, np.uint16), ids, rank,
-        tuple(c[name] for name in _SUM_COLUMNS), c["flags_ab"], c["flags_ba"], last_row)
+        *(c[name] for name in _SUM_COLUMNS), c["flags_ab"], c["flags_ba"], last_row)
     has = last_row >= 0
     c["last_packet"][ids[has]] = where.frame(last_row[has])
 

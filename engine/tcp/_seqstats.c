@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buffer_args.h"
+#include "../buffer_args.h"
 
 /* TCP header flag bits (engine/packets.py) */
 #define TH_FIN 0x01

@@ -39,7 +39,7 @@ static inline int64_t add64(int64_t a, int64_t b) { return (int64_t)((uint64_t)a
 
 /* ---- argument checks (buffer protocol, no numpy C API) ---------------------------------- */
 
-#include "buffer_args.h"
+#include "../buffer_args.h"
 
 /* Takes the arguments: obj[0] is the lane column (0 or 1 a row), which sets n; obj[bounds_at] the bounds;
  * items[k] is the length of argument k in units: 'n' rows, 'c' conversations, 'C' two per

@@ -96,3 +96,30 @@ def test_uncounted_tcp_headers_sum_the_same(tmp_path: Path,
     with extract_flows_from_file(path, SMALL_CHUNKS) as r:
         assert int((r.packets.reason == Reason.TCP_HEADER).sum()) > 50
     _assert_same(path, monkeypatch)
+
+
+def test_bad_arguments_are_refused() -> None:
+    """Arrays of the wrong type or length, and indices out of range, are a ValueError before
+    anything is read or written."""
+    sums = compiled_module("engine.aggregate._sums")
+    i64, u16 = np.int64, np.uint16
+
+    def args(**change: object) -> list[object]:
+        a = dict(seg=np.array([0], i64), prow=np.array([0, 1], i64),
+                 direction=np.zeros(2, bool), counted=None, origlen=np.ones(2, np.uint32),
+                 payload_len=np.ones(2, np.int32), ts=np.arange(2, dtype=i64),
+                 flags=np.zeros(2, u16), ids=np.array([0], i64), rank=None,
+                 **{name: np.zeros(3, i64) for name in running._SUM_COLUMNS},
+                 flags_ab=np.zeros(3, u16), flags_ba=np.zeros(3, u16),
+                 last_row=np.zeros(1, i64))
+        a.update(change)
+        return list(a.values())
+
+    sums.segment_sums(*args())  # the reference call is fine
+    for change in (dict(seg=np.array([0], np.int32)), dict(direction=np.zeros(3, bool)),
+                   dict(direction=np.zeros(2, np.uint8)), dict(prow=np.array([0, 2], i64)),
+                   dict(ids=np.array([3], i64)), dict(seg=np.array([1], i64)),
+                   dict(rank=np.zeros(1, np.uint32)), dict(last_row=np.zeros(1, np.int32)),
+                   dict(flags_ab=np.zeros(3, u16)[::-1].copy().astype(np.int16))):
+        with pytest.raises(ValueError):
+            sums.segment_sums(*args(**change))

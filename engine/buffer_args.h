@@ -1,6 +1,6 @@
 /*
- * Array arguments of the TCP modules (_seqstats.c, _states.c), read through the buffer protocol
- * (no numpy C API): each must be C-contiguous, of one kind of item ('i' signed, 'u' unsigned,
+ * Array arguments of the compiled modules (tcp/_seqstats.c, tcp/_states.c, aggregate/_sums.c),
+ * read through the buffer protocol (no numpy C API): each must be C-contiguous, of one kind of item ('i' signed, 'u' unsigned,
  * 'b' bool) and size, writable when it is an output, and as long as the call needs; anything
  * else is refused with a ValueError naming the argument, never read past.
  */
