@@ -1,8 +1,9 @@
 /*
- * Array arguments of the compiled modules (tcp/_seqstats.c, tcp/_states.c, aggregate/_sums.c),
- * read through the buffer protocol (no numpy C API): each must be C-contiguous, of one kind of item ('i' signed, 'u' unsigned,
- * 'b' bool) and size, writable when it is an output, and as long as the call needs; anything
- * else is refused with a ValueError naming the argument, never read past.
+ * Array arguments of the compiled modules (tcp/_seqstats.c, tcp/_states.c, aggregate/_sums.c,
+ * decode/_common.c), read through the buffer protocol (no numpy C API): each must be
+ * C-contiguous, of one kind of item ('i' signed, 'u' unsigned, 'b' bool) and size, writable
+ * when it is an output, and as long as the call needs; anything else is refused with a
+ * ValueError naming the argument, never read past.
  */
 #ifndef FLOWSCOPE_BUFFER_ARGS_H
 #define FLOWSCOPE_BUFFER_ARGS_H

@@ -12,9 +12,7 @@
  * EtherTypes, IPv6 extension headers, tunnelling protocols, ICMP errors) and the link types'
  * header geometry come from Python (engine/decode/layers.py), so those rules are written once.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
+#include "../buffer_args.h"
 
 #define ETH_IPV4 0x0800
 #define ETH_IPV6 0x86DD
@@ -51,8 +49,29 @@ enum {
     C_SPORT, C_DPORT, C_PAYLOAD_OFF, C_PAYLOAD_LEN, C_TCP_FLAGS, C_SEQ, C_ACK, C_WIN,
     C_TCP_HLEN, C_ICMP_TYPE, C_ICMP_CODE, C_ICMP_ID, C_ICMP_SEQ, N_COLUMNS
 };
-static const Py_ssize_t ITEM[N_COLUMNS] = {1, 2, 1, 1, 8, 8, 8, 8, 2, 2, 4, 4, 2, 4, 4, 2,
-                                           1, 1, 1, 2, 2};
+static const Spec column_specs[N_COLUMNS] = {
+    {"kind", 'u', 1, 1},        {"ethertype", 'u', 2, 1},   {"family", 'u', 1, 1},
+    {"ip_proto", 'u', 1, 1},    {"src_hi", 'u', 8, 1},      {"src_lo", 'u', 8, 1},
+    {"dst_hi", 'u', 8, 1},      {"dst_lo", 'u', 8, 1},      {"sport", 'u', 2, 1},
+    {"dport", 'u', 2, 1},       {"payload_off", 'i', 4, 1}, {"payload_len", 'i', 4, 1},
+    {"tcp_flags", 'u', 2, 1},   {"seq", 'u', 4, 1},         {"ack", 'u', 4, 1},
+    {"win", 'u', 2, 1},         {"tcp_hlen", 'u', 1, 1},    {"icmp_type", 'u', 1, 1},
+    {"icmp_code", 'u', 1, 1},   {"icmp_id", 'u', 2, 1},     {"icmp_seq", 'u', 2, 1},
+};
+
+/* The other arguments, in order (see decode), and how many items each has: the packets' n, or
+ * a table's fixed size. */
+enum { A_BUF, A_POS, A_CAP, A_LINKTYPE, A_DONE, A_VLAN, A_IPV6_EXT, A_TUNNEL, A_ICMP4_ERR,
+       A_ICMP6_ERR, A_LINK, NARGS };
+static const Spec arg_specs[NARGS] = {
+    {"buf", 'u', 1, 0},       {"pos", 'i', 8, 0},       {"cap", 'u', 4, 0},
+    {"linktype", 'u', 2, 0},  {"done", 'b', 1, 1},      {"vlan", 'b', 1, 0},
+    {"ipv6_ext", 'b', 1, 0},  {"tunnel", 'b', 1, 0},    {"icmp4_err", 'b', 1, 0},
+    {"icmp6_err", 'b', 1, 0}, {"link", 'i', 2, 0},
+};
+#define PACKETS (-2) /* as many as there are packets */
+static const Py_ssize_t arg_items[NARGS] = {-1, -1, PACKETS, PACKETS, PACKETS, 65536, 256, 256,
+                                            256, 256, 65536 * 2};
 
 typedef struct {
     uint8_t *kind, *family, *ip_proto, *tcp_hlen, *icmp_type, *icmp_code;
@@ -176,62 +195,53 @@ static int decode_one(const uint8_t *p, int64_t cap, const Rules *r, const int16
     return 1;
 }
 
-static int need(Py_buffer *b, Py_ssize_t size, const char *what)
-{
-    if (b->len != size) {
-        PyErr_Format(PyExc_ValueError, "%s: %zd bytes, expected %zd", what, b->len, size);
-        return 0;
-    }
-    return 1;
-}
-
 /* decode(buf, pos, cap, linktype, columns, done, vlan, ipv6_ext, tunnel, icmp4_err,
  *        icmp6_err, link) -> packets written, or None (nothing written) when a packet's bytes
  *        are not all inside buf
  * pos: int64 offsets of the packets in buf; cap: uint32 captured lengths; linktype: uint16;
- * columns: a tuple of the N_COLUMNS output columns (see the enum); done: uint8, set to 1 for
- * every packet written here. */
-static PyObject *decode(PyObject *self, PyObject *args)
+ * columns: a tuple of the N_COLUMNS output columns (see the enum); done: bool, set for every
+ * packet written here; the tables: bool by EtherType (65536) or protocol (256), and int16
+ * (EtherType offset, header length) by link type. */
+static PyObject *decode(PyObject *module, PyObject *args)
 {
-    Py_buffer buf = {0}, pos = {0}, cap = {0}, linktype = {0}, done = {0};
-    Py_buffer lut[6] = {{0}};
-    Py_buffer col[N_COLUMNS] = {{0}};
-    PyObject *columns;
+    (void)module;
+    PyObject *obj[NARGS], *columns;
+    Py_buffer view[NARGS], col[N_COLUMNS];
+    memset(view, 0, sizeof(view));
+    memset(col, 0, sizeof(col));
     PyObject *result = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*O!w*y*y*y*y*y*y*", &buf, &pos, &cap, &linktype,
-                          &PyTuple_Type, &columns, &done, &lut[0], &lut[1], &lut[2], &lut[3],
-                          &lut[4], &lut[5]))
+    if (!PyArg_UnpackTuple(args, "decode", NARGS + 1, NARGS + 1, &obj[A_BUF], &obj[A_POS],
+                           &obj[A_CAP], &obj[A_LINKTYPE], &columns, &obj[A_DONE], &obj[A_VLAN],
+                           &obj[A_IPV6_EXT], &obj[A_TUNNEL], &obj[A_ICMP4_ERR],
+                           &obj[A_ICMP6_ERR], &obj[A_LINK]))
         return NULL;
-    Py_ssize_t n = pos.len / 8;
-    int got = 0;
-    if (!need(&pos, n * 8, "pos") || !need(&cap, n * 4, "cap")
-        || !need(&linktype, n * 2, "linktype") || !need(&done, n, "done")
-        || !need(&lut[0], 65536, "vlan") || !need(&lut[1], 256, "ipv6_ext")
-        || !need(&lut[2], 256, "tunnel") || !need(&lut[3], 256, "icmp4_err")
-        || !need(&lut[4], 256, "icmp6_err") || !need(&lut[5], 65536 * 4, "link"))
-        goto out;
-    if (PyTuple_GET_SIZE(columns) != N_COLUMNS) {
-        PyErr_SetString(PyExc_ValueError, "wrong number of columns");
+    Py_ssize_t n = 0;
+    for (int a = 0; a < NARGS; a++) {
+        Py_ssize_t items = arg_items[a] == PACKETS ? n : arg_items[a];
+        if (!take(obj[a], &arg_specs[a], items, &view[a]))
+            goto out;
+        if (a == A_POS)
+            n = view[a].len / 8;
+    }
+    if (!PyTuple_Check(columns) || PyTuple_GET_SIZE(columns) != N_COLUMNS) {
+        PyErr_SetString(PyExc_ValueError, "columns: expected a tuple of the output columns");
         goto out;
     }
-    for (; got < N_COLUMNS; got++) {
-        if (PyObject_GetBuffer(PyTuple_GET_ITEM(columns, got), &col[got],
-                               PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+    for (int i = 0; i < N_COLUMNS; i++)
+        if (!take(PyTuple_GET_ITEM(columns, i), &column_specs[i], n, &col[i]))
             goto out;
-        if (!need(&col[got], n * ITEM[got], "column"))
-            goto out;
-    }
-    const int64_t *at = pos.buf;
-    const uint32_t *caplen = cap.buf;
-    const uint16_t *links = linktype.buf;
-    uint8_t *mark = done.buf;
-    const uint8_t *base = buf.buf;
+    const int64_t *at = view[A_POS].buf;
+    const uint32_t *caplen = view[A_CAP].buf;
+    const uint16_t *links = view[A_LINKTYPE].buf;
+    uint8_t *mark = view[A_DONE].buf;
+    const uint8_t *base = view[A_BUF].buf;
     for (Py_ssize_t k = 0; k < n; k++)
-        if (at[k] < 0 || at[k] + (int64_t)caplen[k] > (int64_t)buf.len) {
+        if (at[k] < 0 || at[k] + (int64_t)caplen[k] > (int64_t)view[A_BUF].len) {
             result = Py_NewRef(Py_None); /* not a chunk's layout: the numpy stages decide */
             goto out;
         }
-    Rules rules = {lut[0].buf, lut[1].buf, lut[2].buf, lut[3].buf, lut[4].buf, lut[5].buf};
+    Rules rules = {view[A_VLAN].buf, view[A_IPV6_EXT].buf, view[A_TUNNEL].buf,
+                   view[A_ICMP4_ERR].buf, view[A_ICMP6_ERR].buf, view[A_LINK].buf};
     Columns c = {
         .kind = col[C_KIND].buf, .family = col[C_FAMILY].buf, .ip_proto = col[C_IP_PROTO].buf,
         .tcp_hlen = col[C_TCP_HLEN].buf, .icmp_type = col[C_ICMP_TYPE].buf,
@@ -256,17 +266,8 @@ static PyObject *decode(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     result = PyLong_FromSsize_t(written);
 out:
-    for (int i = 0; i < got; i++)
-        PyBuffer_Release(&col[i]);
-    if (got < N_COLUMNS && col[got].obj)
-        PyBuffer_Release(&col[got]);
-    for (int i = 0; i < 6; i++)
-        PyBuffer_Release(&lut[i]);
-    PyBuffer_Release(&buf);
-    PyBuffer_Release(&pos);
-    PyBuffer_Release(&cap);
-    PyBuffer_Release(&linktype);
-    PyBuffer_Release(&done);
+    release_all(col, N_COLUMNS);
+    release_all(view, NARGS);
     return result;
 }
 

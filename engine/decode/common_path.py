@@ -47,14 +47,9 @@ def decode_common(buf: np.ndarray, pos: np.ndarray, cap: np.ndarray, t: PacketTa
     columns = tuple(getattr(t, name) for name in COLUMNS)
     if not all(c.flags.c_contiguous for c in columns):
         return None
-    done = np.zeros(len(t), dtype=np.uint8)
+    done = np.zeros(len(t), dtype=bool)
     written = compiled.decode(
         buf, contiguous(pos, np.int64), contiguous(cap, np.uint32),
         contiguous(t.linktype, np.uint16), columns, done,
-        _bytes(VLAN), _bytes(IPV6_EXT), _bytes(TUNNELS), _bytes(ICMP4_ERR), _bytes(ICMP6_ERR),
-        _link_geometry(foreign))
-    return None if written is None else done.view(bool)
-
-
-def _bytes(table: np.ndarray) -> np.ndarray:
-    return table.view(np.uint8)
+        VLAN, IPV6_EXT, TUNNELS, ICMP4_ERR, ICMP6_ERR, _link_geometry(foreign))
+    return None if written is None else done

@@ -129,3 +129,31 @@ def test_damaged_and_cut_headers_decode_the_same(tmp_path: Path,
     path.write_bytes(pcap_bytes([(f, 10**18 + k) for k, f in enumerate(frames)]))
     taken = _assert_same(path, monkeypatch)
     assert 0 < taken < len(frames)
+
+
+def test_bad_arguments_are_refused() -> None:
+    """A column of the wrong type or length is a ValueError before anything is written."""
+    from engine.decode.fast import ICMP4_ERR, ICMP6_ERR, IPV6_EXT, TUNNELS, VLAN
+
+    compiled = common_path.compiled_module("engine.decode._common")
+    t = PacketTable.empty(2)
+    buf = np.zeros(256, dtype=np.uint8)
+    tables = (VLAN, IPV6_EXT, TUNNELS, ICMP4_ERR, ICMP6_ERR,
+              common_path._link_geometry(frozenset()))
+
+    def call(columns: tuple, done: np.ndarray) -> object:
+        return compiled.decode(buf, np.array([0, 64], dtype=np.int64),
+                               np.array([60, 60], dtype=np.uint32), t.linktype, columns, done,
+                               *tables)
+
+    good = tuple(getattr(t, name) for name in common_path.COLUMNS)
+    assert call(good, np.zeros(2, dtype=bool)) == 0  # zero bytes: nothing of the common shapes
+    for k in (0, 4, 10):
+        wrong = list(good)
+        wrong[k] = wrong[k].astype(np.float64)
+        with pytest.raises(ValueError):
+            call(tuple(wrong), np.zeros(2, dtype=bool))
+    with pytest.raises(ValueError):
+        call(good[:-1], np.zeros(2, dtype=bool))
+    with pytest.raises(ValueError):
+        call(good, np.zeros(3, dtype=bool))
