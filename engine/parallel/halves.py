@@ -27,8 +27,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 #: True in a forked child: its work is not shared again
 _IN_CHILD = False
-#: children of this process at work now (:class:`ForkedCall` objects not closed)
-_RUNNING = 0
+#: children of this process at work now (:class:`ForkedCall` objects not closed; a set, not a
+#: count: loads and exports may start and close them from different threads)
+_RUNNING: set[ForkedCall] = set()
 
 
 def map_halves(fn: Callable[[T], R], items: Sequence[T], weights: Sequence[int],
@@ -61,7 +62,7 @@ def may_fork(workers: int) -> bool:
     packets, on a machine busy writing back, the finishing work took 1.83–1.97 s with the TCP
     summary in halves beside the application layer ahead and 1.41–1.55 s with the summary here
     (1.04–1.19 s either way on a quiet machine)."""
-    return not _IN_CHILD and worker_count(workers) > _RUNNING and can_fork()
+    return not _IN_CHILD and worker_count(workers) > len(_RUNNING) and can_fork()
 
 
 class ForkedCall:
@@ -79,9 +80,7 @@ class ForkedCall:
         self._child.start()
         send.close()
         self._collected = False
-        self._closed = False
-        global _RUNNING
-        _RUNNING += 1
+        _RUNNING.add(self)
 
     def result(self) -> Any | None:
         """The child's value; None when it failed. Polls the cancel scope while waiting (a
@@ -95,11 +94,9 @@ class ForkedCall:
         return value
 
     def close(self) -> None:
-        if self._closed:
+        if self not in _RUNNING:
             return
-        self._closed = True
-        global _RUNNING
-        _RUNNING -= 1
+        _RUNNING.discard(self)
         if not self._collected:  # (it may be blocked writing a value nobody will read)
             self._child.kill()
         self._receive.close()
