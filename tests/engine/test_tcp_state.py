@@ -8,6 +8,7 @@ them over every packet.
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,6 +126,32 @@ def test_table_is_step() -> None:
     for state in range(zk.NZJOINT):
         for code in range(zk.NZCODES):
             assert ztable[state, code] == zk.zeek_step(state, code)
+
+
+def test_the_stored_table_is_the_one_step_builds() -> None:
+    """The whole table is read from a file beside the module; after a change to the rules,
+    ``engine.tcp.state.store_whole_table()`` writes it again."""
+    stored = np.load(st.STORED_TABLE, allow_pickle=False)
+    np.testing.assert_array_equal(stored, st._table(tuple(range(st.NCODES))))
+    assert st.transition_table() is st.transition_table()  # read once
+
+
+def test_without_the_stored_table_it_is_built(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    for content in (None, np.zeros((2, 2), dtype=np.int16), b"not a table"):
+        path = tmp_path / "table.npy"
+        path.unlink(missing_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif content is not None:
+            np.save(path, content)
+        monkeypatch.setattr(st, "STORED_TABLE", path)
+        st._whole_table.cache_clear()
+        try:
+            np.testing.assert_array_equal(st.transition_table(),
+                                          st._table(tuple(range(st.NCODES))))
+        finally:
+            st._whole_table.cache_clear()
 
 
 def test_a_table_for_some_codes_agrees_with_the_whole_table_where_it_is_filled() -> None:
