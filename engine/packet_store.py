@@ -25,11 +25,8 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from .errors import DiskSpaceError, FlowError
-from .packets import DTYPES, PacketTable, PacketTableBuilder
+from .packets import DTYPES, ROW_BYTES, PacketTable, PacketTableBuilder
 from .spill_writer import SpillWriter
-
-#: bytes of every packet's columns
-ROW_BYTES = sum(np.dtype(d).itemsize for d in DTYPES.values())
 
 
 def release_pages(*arrays: Any) -> None:

@@ -130,7 +130,21 @@ class PacketTable:
 
 
 def _zeros(n: int) -> PacketTable:
-    return PacketTable(**{name: np.zeros(n, dtype=dtype) for name, dtype in DTYPES.items()})
+    """Zeroed columns for ``n`` packets, all in one allocation.
+
+    One block of ~100 bytes a packet is big enough for numpy to ask the kernel for 2 MB pages,
+    which column by column it does not (it does from 4 MB; most columns are one or two bytes a
+    packet). Filling a million packets' columns took 25,000 page faults with small pages,
+    0.1 s of a 1M-packet load on this project's machines, against about 50 with large ones."""
+    layout = sorted(DTYPES.items(), key=lambda item: -np.dtype(item[1]).itemsize)
+    block = np.zeros(n * ROW_BYTES, dtype=np.uint8)
+    cols: dict[str, np.ndarray] = {}
+    offset = 0
+    for name, dtype in layout:  # largest items first: every column stays aligned
+        size = n * np.dtype(dtype).itemsize
+        cols[name] = block[offset : offset + size].view(dtype)
+        offset += size
+    return PacketTable(**cols)
 
 
 class PacketTableBuilder:
@@ -181,6 +195,8 @@ DTYPES: dict[str, type] = {
     "tcp_hlen": np.uint8, "icmp_type": np.uint8, "icmp_code": np.uint8, "icmp_id": np.uint16,
     "icmp_seq": np.uint16, "conv": np.int32, "direction": np.uint8,
 }
+#: bytes of one packet's columns
+ROW_BYTES = sum(np.dtype(d).itemsize for d in DTYPES.values())
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..packets import DTYPES, PacketTable
+from ..packets import DTYPES, ROW_BYTES, PacketTable
 
 
 class SharedSlots:
@@ -55,7 +55,6 @@ class SharedSlots:
 
 #: columns laid out largest item first, so every column stays aligned
 _LAYOUT = sorted(DTYPES, key=lambda name: -np.dtype(DTYPES[name]).itemsize)
-ROW_BYTES = sum(np.dtype(d).itemsize for d in DTYPES.values())
 
 
 def rows_per_slot(slot_size: int) -> int:

@@ -5,6 +5,7 @@ go after a gather."""
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,33 @@ def test_the_capture_pages_are_let_go_only_above_the_packet_budget(
             for name, column in kept.conversations.extra.items():
                 np.testing.assert_array_equal(result.conversations.extra[name], column,
                                               err_msg=name)
+
+
+def test_a_store_in_memory_holds_its_columns_in_one_zeroed_block() -> None:
+    """One allocation for every column (big enough for the kernel's large pages); the columns
+    are aligned, do not overlap, start zeroed (conv and payload_off at -1 once handed out) and
+    survive growth beyond the first reservation."""
+    from engine.packets import DTYPES, ROW_BYTES, PacketTableBuilder
+
+    builder = PacketTableBuilder(1000)
+    table = builder.append(10)
+    bases = {id(getattr(table, name).base) for name in DTYPES}
+    spans = sorted((getattr(table, name).__array_interface__["data"][0],
+                    getattr(table, name).__array_interface__["data"][0] + 1000
+                    * np.dtype(dtype).itemsize, name) for name, dtype in DTYPES.items())
+    assert len(bases) == 1
+    assert spans[-1][1] - spans[0][0] == 1000 * ROW_BYTES
+    for (_, end, _), (start, _, name) in itertools.pairwise(spans):
+        assert start >= end, name  # no overlap
+    for name, dtype in DTYPES.items():
+        column = getattr(table, name)
+        assert column.dtype == dtype and column.ctypes.data % column.itemsize == 0, name
+        expected = -1 if name in ("conv", "payload_off") else 0
+        assert (column == expected).all(), name
+        column[:] = 7
+    more = builder.append(2000)  # beyond the reservation: the columns move, rows kept
+    assert (more.ts_ns == 0).all() and (more.conv == -1).all()
+    done = builder.finish()
+    assert len(done) == 2010
+    for name in DTYPES:
+        assert (getattr(done, name)[:10] == 7).all(), name
