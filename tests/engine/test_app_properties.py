@@ -321,3 +321,28 @@ def _chlo(draw: st.DrawFn) -> bytes:
 def test_quic_walks_read_as_through_a_cursor(data: bytes) -> None:
     assert (quic.long_packets(data), quic.crypto_frames(data), quic.chlo_tags(data)) \
         == _quic_by_cursor(data)
+
+
+_ADDRESS_TEXTS = st.one_of(
+    st.ip_addresses().map(str),
+    st.ip_addresses(v=6).map(lambda a: a.exploded.upper()),
+    st.text(alphabet="0123456789abcdefABCDEF:.% x\x00", max_size=45),
+    st.sampled_from(["fe80::1%eth0", "01.2.3.4", "1.2.3", "::ffff:1.2.3.4", "1::2::3", "",
+                     "1:2:3:4:5:6:1.2.3.4", "1.2.3.4 ", "１.2.3.4", "256.1.1.1"]))
+
+
+@given(_ADDRESS_TEXTS)
+@settings(max_examples=2000)
+def test_the_name_table_reads_addresses_as_ipaddress_does(address: str) -> None:
+    """The fast reading of answered addresses (inet_pton, then ipaddress for what it refuses)
+    gives what ipaddress alone gives, for any text."""
+    import ipaddress
+
+    from engine.app.names import _address_value
+
+    try:
+        ip = ipaddress.ip_address(address)
+        expected: tuple[int, int] | None = (ip.version, int(ip))
+    except ValueError:
+        expected = None
+    assert _address_value(address) == expected
