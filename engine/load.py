@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .aggregate import Levels
+from .aggregate.tuples import ChunkGroups
 from .analyses import run_analyses
 from .cancel import checkpoint
 from .capture import ByteSource, Interface, RecordChunk
@@ -104,8 +105,10 @@ class Load:
         _, side = decode_chunk(chunk, self.linktypes(), self.index, self._foreign, part)
         self.add(chunk, part, side)
 
-    def add(self, chunk: RecordChunk, part: PacketTable, side: SideInfo) -> None:
-        """Add a decoded chunk (its plug-in rows are decoded here, while its bytes are valid)."""
+    def add(self, chunk: RecordChunk, part: PacketTable, side: SideInfo,
+            groups: ChunkGroups | None = None) -> None:
+        """Add a decoded chunk (its plug-in rows are decoded here, while its bytes are valid);
+        ``groups``: its rows already grouped by tuple (by the decoding process)."""
         self._reserve(chunk)
         for k, plugin in enumerate(self.plugins):
             rows = np.flatnonzero(np.isin(part.linktype, tuple(plugin.linktypes)))
@@ -113,18 +116,22 @@ class Load:
                 checkpoint()
                 self._used.add(k)
                 plugin.decode(chunk, rows, part, self.index)
+                groups = None  # (grouped before the plug-in wrote its rows)
         chunk.done()
-        self.add_rows(part, side)
+        self.add_rows(part, side, groups)
 
-    def add_rows(self, part: PacketTable, side: SideInfo) -> None:
+    def add_rows(self, part: PacketTable, side: SideInfo,
+                 groups: ChunkGroups | None = None) -> None:
         """Add decoded rows (packets ``self.index`` on) to the running table and the store."""
         n = len(part)
         if not n:
             return
         if side.fragments:
             self._fragments.add(side.fragments, part, self.index)
+            groups = None  # (grouped before reassembly gave some rows their transport fields)
         rank = np.zeros(n, dtype=np.uint32) if self.config.store_packet_indices else None
-        self.levels.add(part, self.index, side.quoted, rank, side.inner, side.inner_quoted)
+        self.levels.add(part, self.index, side.quoted, rank, side.inner, side.inner_quoted,
+                        groups)
         self.saw_times(int(part.ts_ns.min()), int(part.ts_ns.max()))
         if rank is None:
             self.store.commit(part)

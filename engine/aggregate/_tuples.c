@@ -225,6 +225,20 @@ done:
     return result;
 }
 
+/* clear(): forget every tuple, keeping the memory (the decoding process groups each chunk's
+ * rows on its own with one table, cleared between chunks) */
+static PyObject *table_clear(TupleTable *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the tuple table is in use by another thread");
+        return NULL;
+    }
+    if (self->slots)
+        memset(self->slots, 0xFF, (size_t)self->nslots * sizeof(int64_t)); /* EMPTY */
+    self->count = 0;
+    Py_RETURN_NONE;
+}
+
 static Py_ssize_t table_len(TupleTable *self)
 {
     return self->count;
@@ -253,6 +267,7 @@ static PyObject *table_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static PyMethodDef table_methods[] = {
     {"lookup", (PyCFunction)lookup, METH_VARARGS,
      "lookup(7 key columns, tid, forward, group, order) -> tuples created"},
+    {"clear", (PyCFunction)table_clear, METH_NOARGS, "clear(): forget every tuple"},
     {NULL, NULL, 0, NULL},
 };
 

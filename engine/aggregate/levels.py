@@ -19,6 +19,7 @@ from ..decode.exact import Quoted
 from ..packets import DTYPES, InnerPackets, PacketTable
 from ..table import ConversationTable
 from .running import RunningTable
+from .tuples import ChunkGroups
 
 
 @dataclass
@@ -46,17 +47,19 @@ class Levels:
 
     def add(self, part: PacketTable, first_index: int, quoted: list[tuple[int, Quoted]],
             rank: np.ndarray | None = None, inner: list[InnerPackets] | None = None,
-            inner_quoted: list[tuple[int, Quoted]] | None = None) -> None:
+            inner_quoted: list[tuple[int, Quoted]] | None = None,
+            groups: ChunkGroups | None = None) -> None:
         """Group the chunk ``part`` (packets ``first_index`` on), its ICMP errors ``quoted``
         (by packet index), the packets inside its tunnels and their ICMP errors (by frame).
         Writes ``conv`` (running ids) and ``direction`` of the chunk's packets and of the inner
-        ones; ``rank`` receives each packet's place in its conversation."""
+        ones; ``rank`` receives each packet's place in its conversation. ``groups``: the
+        chunk's rows already grouped by tuple (used when no packet is inside a tunnel)."""
         inside = InnerPackets.concat(inner) if inner else None
         if inside is None or not len(inside):
             shift = self.position - first_index
             if shift:
                 quoted = [(i + shift, q) for i, q in quoted]
-            self.running.add(part, self.position, quoted, rank, first_index)
+            self.running.add(part, self.position, quoted, rank, first_index, groups=groups)
             self.position += len(part)
             return
         self._add_both(part, first_index, quoted, rank, inside, inner_quoted or [])

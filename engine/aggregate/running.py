@@ -11,7 +11,9 @@ one-shot :func:`engine.conversations.build_conversations` does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -27,7 +29,7 @@ from ..sets import byte_table
 from ..table import ConversationTable
 from .growing import Growing
 from .splits import ChunkStarts, Sorted, new_tuple_state
-from .tuples import TupleIndex
+from .tuples import ChunkGroups, TupleIndex, group_rows
 
 _MASK64 = (1 << 64) - 1
 _BIG = np.iinfo(np.int64).max
@@ -72,7 +74,7 @@ class RunningTable:
         self.state = new_tuple_state()
         self.convs = Growing(CONVERSATION_COLUMNS)
         self._next_stream = {int(Kind.TCP): 0, int(Kind.UDP): 0}
-        self._kinds = byte_table(sorted(ip_kinds()))
+        self._kinds = ip_kind_table()
         self._ported = byte_table(sorted(kinds_with_ports()))
         # every ICMP error seen: its frame and what it quotes (running id or -2 - tuple)
         self._quote_packets: list[int] = []
@@ -84,24 +86,24 @@ class RunningTable:
     # -- one chunk ---------------------------------------------------------------------------
     def add(self, t: PacketTable, first_pos: int, quoted: list[tuple[int, Quoted]],
             rank: np.ndarray | None = None, frames: np.ndarray | int | None = None,
-            inner: np.ndarray | None = None) -> None:
+            inner: np.ndarray | None = None, groups: ChunkGroups | None = None) -> None:
         """Group chunk ``t`` (positions ``first_pos`` on); writes ``t.conv`` (running ids) and
         ``t.direction`` of its counted packets. ``quoted`` lists the chunk's ICMP errors (by
         position). ``rank``, if given, receives each packet's place within its conversation
         (for the packet lists: no sort of all packets at the end). ``frames`` is the packet
         index of each row (or of the first row, the others following; default ``first_pos``),
-        ``inner`` marks rows that are packets inside a tunnel.
+        ``inner`` marks rows that are packets inside a tunnel. ``groups``, if given, are the
+        rows :func:`taken_rows` picks, already grouped by tuple (by the decoding process).
 
         TCP headers Wireshark numbers but does not count (``Reason.TCP_HEADER``) are grouped
         with the rest: they may start a stream and use up its number, but count nowhere, and a
         conversation of such packets only is not listed (see
         :func:`engine.conversations.build_conversations`).
         """
-        numbered = t.reason == Reason.TCP_HEADER
-        rows = np.flatnonzero(self._kinds[t.kind] | numbered)
+        rows, numbered = taken_rows(t, self._kinds)
         where = _Where(first_pos, frames if frames is not None else first_pos, inner)
         q_tids, q_where, q_kinds = self._quoted_tuples(quoted)
-        s = self._sorted(t, rows, numbered)
+        s = self._sorted(t, rows, numbered, groups)
         checkpoint()  # (a viewer's thread may take its turn at each: engine.cancel)
         starts = ChunkStarts(s, self.state, self.udp_gap_ns, self.icmp_gap_ns)
         checkpoint()
@@ -133,11 +135,15 @@ class RunningTable:
         kinds = np.array([int(q.kind) for _, q in picked], dtype=np.int64)
         return found.tid, where, kinds
 
-    def _sorted(self, t: PacketTable, rows: np.ndarray, numbered: np.ndarray) -> Sorted:
+    def _sorted(self, t: PacketTable, rows: np.ndarray, numbered: np.ndarray,
+                groups: ChunkGroups | None) -> Sorted:
         uncounted = numbered[rows]
         some = bool(uncounted.any())
-        kinds = np.where(uncounted, np.uint8(Kind.TCP), t.kind[rows]) if some else None
-        found = self.tuples.lookup(Endpoints.of(t, rows, kinds))
+        kinds = grouped_kinds(t, rows, uncounted) if some else None
+        if groups is not None and groups.order.size == rows.size:
+            found = self.tuples.lookup_groups(t, rows, kinds, groups)
+        else:
+            found = self.tuples.lookup(Endpoints.of(t, rows, kinds))
         if found.created:
             self.state.extend(found.created)
         g = found.group
@@ -439,6 +445,41 @@ class RunningTable:
         links = QuotedLinks(np.array(self._quote_packets, dtype=np.int64),
                             np.where(targets >= 0, new_id[np.maximum(targets, 0)], -1))
         return table, links, new_id
+
+
+@cache
+def ip_kind_table() -> np.ndarray:
+    """A byte table of the kinds the running table groups (the IP ones)."""
+    table = byte_table(sorted(ip_kinds()))
+    table.setflags(write=False)
+    return table
+
+
+def taken_rows(t: PacketTable, ip_kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows the running table groups (``ip_kinds``: a byte table of the IP kinds) and which
+    packets are TCP headers Wireshark numbers but does not count (see :meth:`RunningTable.add`)."""
+    numbered = t.reason == Reason.TCP_HEADER
+    return np.flatnonzero(ip_kinds[t.kind] | numbered), numbered
+
+
+def grouped_kinds(t: PacketTable, rows: np.ndarray, uncounted: np.ndarray) -> np.ndarray:
+    """The kind each row is grouped as: uncounted TCP headers are TCP whatever was decoded."""
+    return np.where(uncounted, np.uint8(Kind.TCP), t.kind[rows])
+
+
+def group_chunk(table: Any, t: PacketTable,
+                room: Callable[[int], ChunkGroups] | None = None) -> ChunkGroups:
+    """The rows of ``t`` the running table takes, grouped by tuple with ``table`` (a compiled
+    tuple table of the caller's, see :func:`.tuples.group_rows`) into ``room(rows)`` or new
+    arrays: what :meth:`RunningTable.add` then only numbers."""
+    rows, numbered = taken_rows(t, ip_kind_table())
+    uncounted = numbered[rows]
+    kinds = grouped_kinds(t, rows, uncounted) if uncounted.any() else None
+    n = rows.size
+    out = room(n) if room is not None else ChunkGroups(
+        np.empty(n, dtype=np.int64), np.empty(n, dtype=bool), np.empty(n, dtype=np.int64))
+    group_rows(table, Endpoints.of(t, rows, kinds), out)
+    return out
 
 
 #: the conversation columns the compiled sums add to, in the order it takes them

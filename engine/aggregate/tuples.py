@@ -36,6 +36,27 @@ class Lookup:
     order: np.ndarray  # int64: the rows group by group, file order inside a group
 
 
+@dataclass
+class ChunkGroups:
+    """A chunk's rows grouped by tuple with no knowledge of earlier chunks (what a
+    :class:`Lookup` holds but the tuple numbers), so another process can do it: the decoding
+    process groups each chunk it decodes, and the load here only numbers one row per group
+    (:meth:`TupleIndex.lookup_groups`)."""
+
+    group: np.ndarray  # int64 per row: 0..groups-1 in order of first appearance
+    forward: np.ndarray  # bool per row: the row goes the way of its group's first row
+    order: np.ndarray  # int64: the rows group by group, file order inside a group
+
+
+def group_rows(table: Any, e: Endpoints, out: ChunkGroups) -> None:
+    """Group the rows ``e`` into ``out`` (arrays of ``len(e)``) with ``table``, a compiled
+    tuple table of the caller's own (see :func:`compiled_table`), cleared first."""
+    table.clear()
+    key = [np.ascontiguousarray(getattr(e, name), dtype=np.uint64) for name in _COMPILED_KEY]
+    # (a fresh table numbers tuples as it meets them: the tuple numbers are the groups)
+    table.lookup(*key, out.group, out.forward, out.group, out.order)
+
+
 def compiled_table() -> Any | None:
     """A new compiled tuple table, or None when it is not built or ``FLOWSCOPE_PURE_PYTHON``
     is set."""
@@ -90,6 +111,21 @@ class TupleIndex:
         else:
             order = np.argsort(group, kind="stable")
         return Lookup(tid, group, forward, len(self) - before, order)
+
+    def lookup_groups(self, t: Any, rows: np.ndarray, kinds: np.ndarray | None,
+                      groups: ChunkGroups) -> Lookup:
+        """:meth:`lookup` of the rows ``rows`` of packet table ``t`` (``kinds`` as for
+        :meth:`Endpoints.of`) when they are already grouped: only each group's first row is
+        looked up, and every row takes its group's tuple, the same way round or the other."""
+        order = groups.order
+        if not order.size:
+            return self.lookup(Endpoints.of(t, rows, kinds))
+        firsts = order[np.flatnonzero(np.r_[True, np.diff(groups.group[order]) != 0])]
+        found = self.lookup(Endpoints.of(t, rows[firsts],
+                                         None if kinds is None else kinds[firsts]))
+        # (the first rows are of distinct tuples in order of appearance: group k is row k)
+        forward = groups.forward == found.forward[groups.group]
+        return Lookup(found.tid[groups.group], groups.group, forward, found.created, order)
 
     def _lookup_compiled(self, e: Endpoints, n: int) -> Lookup:
         table: Any = self._table

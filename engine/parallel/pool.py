@@ -17,17 +17,20 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..aggregate.running import group_chunk
+from ..aggregate.tuples import ChunkGroups, compiled_table
 from ..cancel import cancel_scope, checkpoint
 from ..capture import RecordChunk
 from ..capture.chunk import PAD
 from ..decode.fast import SideInfo, decode_chunk
 from ..errors import FlowError
 from ..packets import PacketTable
-from .slots import ROW_BYTES, SharedSlots, clear, rows_per_slot, table_in
+from .slots import SLOT_ROW_BYTES, SharedSlots, clear, groups_in, rows_per_slot, table_in
 
 if TYPE_CHECKING:  # multiprocessing is imported when a process is started
     from multiprocessing.connection import Connection
@@ -76,7 +79,7 @@ class DecodePool:
     def __init__(self, chunk_bytes: int) -> None:
         self.inputs = SharedSlots(INPUT_SLOTS, chunk_bytes + PAD)
         self.capacity = max(chunk_bytes // MIN_RECORD + 1, 1024)
-        self.outputs = SharedSlots(OUTPUT_SLOTS, self.capacity * ROW_BYTES + 4096 * 8)
+        self.outputs = SharedSlots(OUTPUT_SLOTS, self.capacity * SLOT_ROW_BYTES + 4096 * 8)
         self.capacity = rows_per_slot(self.outputs.size)
         import multiprocessing
 
@@ -129,10 +132,11 @@ class DecodePool:
             return None
         return Ticket(in_slot, out_slot, len(chunk))
 
-    def result(self, ticket: Ticket) -> tuple[PacketTable, SideInfo] | None:
-        """The decoded rows of the oldest request; None if the worker died or stopped
-        answering meanwhile (its chunks are then decoded here). Polls the load's cancel
-        scope while waiting."""
+    def result(self, ticket: Ticket) -> tuple[PacketTable, SideInfo, ChunkGroups | None] | None:
+        """The decoded rows of the oldest request, their side findings and their grouping by
+        tuple (None when the worker could not group them); None if the worker died or
+        stopped answering meanwhile (its chunks are then decoded here). Polls the load's
+        cancel scope while waiting."""
         waited = 0.0
         try:
             while not self._conn.poll(POLL):
@@ -148,7 +152,9 @@ class DecodePool:
         if isinstance(reply, str):
             self.outputs.give(ticket.out_slot)
             raise FlowError(f"Decoding failed in the worker process: {reply}")
-        return table_in(self.outputs, ticket.out_slot, ticket.rows), SideInfo(*reply)
+        side, grouped = reply
+        groups = groups_in(self.outputs, ticket.out_slot, grouped) if grouped >= 0 else None
+        return table_in(self.outputs, ticket.out_slot, ticket.rows), SideInfo(*side), groups
 
     def _give_up(self) -> None:
         self.alive = False
@@ -185,6 +191,7 @@ def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:
 
 def _serve_requests(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:
     parent = os.getppid()
+    grouping = compiled_table()  # the rows of each chunk grouped by tuple here, not there
     while True:
         try:
             while not conn.poll(1.0):
@@ -204,7 +211,11 @@ def _serve_requests(conn: Connection, inputs: SharedSlots, outputs: SharedSlots)
                                 iface=out.iface.copy())
             clear(out)
             _, side = decode_chunk(chunk, linktypes, first_index, foreign, out)
-            reply: Any = (side.fragments, side.quoted, side.inner, side.inner_quoted)
+            grouped = -1
+            if grouping is not None:
+                groups = group_chunk(grouping, out, partial(groups_in, outputs, out_slot))
+                grouped = groups.order.size
+            reply: Any = ((side.fragments, side.quoted, side.inner, side.inner_quoted), grouped)
         except Exception as exc:  # reported to the parent, which raises it there
             reply = f"{type(exc).__name__}: {exc}"
         try:
@@ -225,8 +236,8 @@ def feed_chunks(load: Any, chunks: Iterable[RecordChunk], pool: DecodePool | Non
         if ticket is not None and pool is not None:
             got = pool.result(ticket)
             if got is not None:
-                part, side = got
-                load.add(chunk, part, side)
+                part, side, groups = got
+                load.add(chunk, part, side, groups)
                 pool.done(ticket)
                 return
         load.decode(chunk)

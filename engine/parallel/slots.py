@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..aggregate.tuples import ChunkGroups
 from ..packets import DTYPES, ROW_BYTES, PacketTable
 
 
@@ -57,21 +58,44 @@ class SharedSlots:
 _LAYOUT = sorted(DTYPES, key=lambda name: -np.dtype(DTYPES[name]).itemsize)
 
 
+#: an output slot's row also holds the chunk's grouping (:class:`ChunkGroups`): group and
+#: order (int64) and forward (one byte)
+_GROUP_BYTES = 8 + 8 + 1
+SLOT_ROW_BYTES = ROW_BYTES + _GROUP_BYTES
+
+
 def rows_per_slot(slot_size: int) -> int:
-    return (slot_size // ROW_BYTES) // 8 * 8
+    return (slot_size // SLOT_ROW_BYTES) // 8 * 8
 
 
 def table_in(slots: SharedSlots, slot: int, n: int) -> PacketTable:
     """A packet table of ``n`` rows laid out in output slot ``slot``."""
+    cols: dict[str, Any] = {}
+    for name, array in _columns(slots, slot, n, [(name, DTYPES[name]) for name in _LAYOUT]):
+        cols[name] = array
+    return PacketTable(**cols)
+
+
+def groups_in(slots: SharedSlots, slot: int, n: int) -> ChunkGroups:
+    """Room for the grouping of ``n`` rows in output slot ``slot``, after its packet columns."""
+    cols = dict(_columns(slots, slot, n, [*((name, DTYPES[name]) for name in _LAYOUT),
+                                          ("group", np.int64), ("order", np.int64),
+                                          ("forward", np.bool_)]))
+    return ChunkGroups(cols["group"], cols["forward"], cols["order"])
+
+
+def _columns(slots: SharedSlots, slot: int, n: int, layout: list[tuple[str, Any]]
+             ) -> list[tuple[str, np.ndarray]]:
+    """Columns of ``n`` items in slot ``slot``, each with room for a whole slot's rows."""
     capacity = rows_per_slot(slots.size)
     base = slots.array(slot)
-    cols: dict[str, Any] = {}
+    out = []
     offset = 0
-    for name in _LAYOUT:
-        dtype = np.dtype(DTYPES[name])
-        cols[name] = base[offset : offset + n * dtype.itemsize].view(dtype)
-        offset += capacity * dtype.itemsize
-    return PacketTable(**cols)
+    for name, dtype in layout:
+        size = np.dtype(dtype).itemsize
+        out.append((name, base[offset : offset + n * size].view(dtype)))
+        offset += capacity * size
+    return out
 
 
 def clear(t: PacketTable) -> None:

@@ -36,11 +36,14 @@ def test_worker_decodes_like_this_process(tmp_path: Path, monkeypatch: pytest.Mo
                                           budget: int | None) -> None:
     path = bigger_capture(tmp_path / "big.pcap")
     served = []
+    grouped = []
     result = pool_module.DecodePool.result
 
     def counting(self: pool_module.DecodePool, ticket: pool_module.Ticket) -> object:
         served.append(ticket.rows)
-        return result(self, ticket)
+        got = result(self, ticket)
+        grouped.append(got is not None and got[2] is not None)
+        return got
 
     monkeypatch.setattr(pool_module.DecodePool, "result", counting)
     config = WIRESHARK.replace(chunk_bytes=1 << 16, packet_budget=budget,
@@ -50,6 +53,7 @@ def test_worker_decodes_like_this_process(tmp_path: Path, monkeypatch: pytest.Mo
         with extract_flows_from_file(path, config.replace(workers=1)) as there:
             assert len(served) > 10  # most chunks went to the worker
             assert sum(served) < here.capture.packets  # the first chunk was decoded here
+            assert all(grouped)  # and grouped by tuple there
             _same(here, there)
 
 

@@ -124,3 +124,41 @@ def test_compiled_index_refuses_mismatched_columns() -> None:
     with pytest.raises(ValueError, match="key column"):
         table.lookup(*key, *outs)
     assert len(table) == 0
+
+
+@needs_compiled
+@pytest.mark.parametrize("seed", range(3))
+def test_chunks_grouped_elsewhere_are_numbered_as_a_whole_lookup_numbers_them(seed: int) -> None:
+    """A chunk grouped by one cleared table (as the decoding process does, ``group_rows``) and
+    numbered through its groups' first rows (``lookup_groups``) gets the reference's tuple
+    numbers, directions, groups and order, chunk after chunk."""
+    from engine.aggregate.tuples import ChunkGroups, group_rows
+
+    rng = np.random.default_rng(seed)
+    chunks = [_endpoints(rng, int(n)) for n in rng.integers(0, 400, 10)]
+    grouping = compiled_table()
+    index = TupleIndex()
+    seen = 0
+    for e, (tid, fwd, group, known) in zip(chunks, _reference(chunks), strict=True):
+        n = len(e)
+        groups = ChunkGroups(np.empty(n, np.int64), np.empty(n, bool), np.empty(n, np.int64))
+        group_rows(grouping, e, groups)
+        assert groups.group.tolist() == group
+        found = _numbered(index, e, groups)
+        assert found.tid.tolist() == tid
+        assert found.forward.tolist() == fwd
+        assert found.group.tolist() == group
+        assert found.order.tolist() == sorted(range(n), key=lambda r: (group[r], r))
+        assert found.created == known - seen
+        seen = known
+
+
+def _numbered(index: TupleIndex, e: Endpoints, groups: object) -> object:
+    """``index.lookup_groups`` for bare endpoints (it reads them from a packet table)."""
+    from unittest import mock
+
+    rows = np.arange(len(e))
+    with mock.patch.object(tuples_module.Endpoints, "of",
+                           lambda t, r, k=None: Endpoints(*(getattr(e, f)[r] for f in
+                                                            tuples_module.KEY_FIELDS))):
+        return index.lookup_groups(None, rows, None, groups)  # type: ignore[arg-type]
