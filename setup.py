@@ -15,7 +15,7 @@ from setuptools import Extension, setup
 setup(ext_modules=[
     Extension("engine.capture._walk", ["engine/capture/_walk.c"], optional=True),
     Extension("engine.decode._common", ["engine/decode/_common.c"],
-              depends=["engine/buffer_args.h"], optional=True),
+              depends=["engine/buffer_args.h", "engine/prefetch.h"], optional=True),
     Extension("engine.aggregate._tuples", ["engine/aggregate/_tuples.c"], optional=True),
     Extension("engine.aggregate._sums", ["engine/aggregate/_sums.c"],
               depends=["engine/buffer_args.h"], optional=True),
