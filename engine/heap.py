@@ -42,3 +42,18 @@ def release_freed_memory() -> None:
     trim = _trim()
     if trim is not None:
         trim(0)
+
+
+def freeze_startup_objects() -> None:
+    """Put every object alive now out of the cyclic garbage collector's reach (``gc.freeze``).
+
+    The modules, classes and functions of start-up (and a GUI's widgets) live as long as the
+    program, yet each full collection walked all of them again, several times in a load: in a
+    1M-packet CLI run the collector was 5% of the loading thread, and freezing took the median
+    run from 0.97 to 0.86 s. It also keeps forked helpers from copying pages only to update
+    those objects' collector fields. For programs, at the end of start-up (the GUI does it
+    with its own collector, gui/collector.py); not for a library call (what is alive then is
+    the caller's, and would never be collected)."""
+    import gc
+
+    gc.freeze()

@@ -21,6 +21,7 @@ from typing import NoReturn
 
 from ..atomic import Interrupted, signals_unwind
 from ..errors import FlowError
+from ..heap import freeze_startup_objects
 from . import app, conversations, export_pcap, follow, index, packets, query
 
 COMMANDS = [conversations, follow, export_pcap, app, index, query, packets]
@@ -73,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def entry() -> NoReturn:
     """The ``flowscope-cli`` command and ``python -m engine.cli``: :func:`main`, then
     :func:`leave` (tests call :func:`main`, which returns)."""
+    freeze_startup_objects()
     try:
         status: object = main()
     except SystemExit as exc:  # --help, and usage errors

@@ -116,3 +116,15 @@ def test_a_small_capture_loads_only_what_the_command_needs() -> None:
     proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
                           check=True, timeout=120)
     assert proc.stdout.strip() == ""
+
+
+def test_start_up_objects_are_frozen_before_the_command_runs() -> None:
+    """The modules and functions of start-up are out of the cyclic collector's reach while a
+    command runs (each full collection walked them all again)."""
+    code = ("import gc, engine.cli as cli\n"
+            "cli.main = lambda: print(gc.get_freeze_count()) or 0\n"
+            "cli.entry()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout) > 10_000
