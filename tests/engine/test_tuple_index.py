@@ -162,3 +162,23 @@ def _numbered(index: TupleIndex, e: Endpoints, groups: object) -> object:
                            lambda t, r, k=None: Endpoints(*(getattr(e, f)[r] for f in
                                                             tuples_module.KEY_FIELDS))):
         return index.lookup_groups(None, rows, None, groups)  # type: ignore[arg-type]
+
+
+def test_growing_columns_hand_out_rows_at_their_fill_values() -> None:
+    """Rows handed out start at each column's fill value, earlier rows survive every doubling,
+    and no row is handed out twice."""
+    from engine.aggregate.growing import Growing
+
+    g = Growing({"a": (np.int64, -1), "b": (np.bool_, True), "c": (np.uint16, 7)}, capacity=2)
+    written = 0
+    for n in (0, 1, 3, 1, 10, 0, 40, 5):
+        sl = g.extend(n)
+        assert (sl.start, sl.stop) == (written, written + n)
+        assert (g.cols["a"][sl] == -1).all() and g.cols["b"][sl].all()
+        assert (g.cols["c"][sl] == 7).all()
+        g.cols["a"][sl] = np.arange(sl.start, sl.stop)
+        g.cols["b"][sl] = False
+        written += n
+        assert len(g) == written == g.cols["c"].size
+        np.testing.assert_array_equal(g.cols["a"], np.arange(written))
+        assert not g.cols["b"].any()
