@@ -179,6 +179,8 @@ class DecodePool:
         if not self._proc.is_alive():
             self._proc.close()  # its sentinel pipe, not left to the garbage collector
         self.alive = False
+        self.inputs.close()
+        self.outputs.close()
 
 
 def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:

@@ -7,6 +7,7 @@ the worker's decoded columns are read in place here. Pages are only resident onc
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 from dataclasses import fields
 from typing import Any
@@ -30,6 +31,16 @@ class SharedSlots:
 
     def take(self) -> int | None:
         return self._free.pop() if self._free else None
+
+    def close(self) -> None:
+        """Unmap the slots (a load's analyses would otherwise keep them resident: 106 MB);
+        views still held elsewhere keep their pages until they go. No slot is handed out
+        or recognised after this."""
+        self._free = []
+        self.count = 0
+        self._bytes = np.empty(0, dtype=np.uint8)
+        with contextlib.suppress(BufferError):  # (views still out: freed when they go)
+            self._map.close()
 
     def give(self, slot: int) -> None:
         self._free.append(slot)

@@ -101,3 +101,24 @@ def test_a_load_inside_a_daemonic_process_runs_in_that_process(tmp_path: Path) -
     with extract_flows_from_file(path, WIRESHARK.replace(chunk_bytes=1 << 16)) as here:
         assert got[1:] == (here.conversations.packets.tolist(),
                            here.conversations.stream.tolist())
+
+
+def test_the_shared_slots_are_unmapped_once_the_chunks_are_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The slots the worker decoded into are not left resident through the analyses."""
+    from engine.parallel import slots as slots_module
+
+    made: list[slots_module.SharedSlots] = []
+    original = slots_module.SharedSlots.__init__
+
+    def remember(self: slots_module.SharedSlots, count: int, size: int) -> None:
+        original(self, count, size)
+        made.append(self)
+
+    monkeypatch.setattr(slots_module.SharedSlots, "__init__", remember)
+    path = bigger_capture(tmp_path / "big.pcap", copies=2)
+    config = WIRESHARK.replace(chunk_bytes=1 << 16, workers=1)
+    with extract_flows_from_file(path, config) as result:
+        assert len(made) == 2  # the chunk buffers and the decoded columns
+        assert all(s._map.closed for s in made)
+        assert len(result.conversations) > 0
