@@ -16,6 +16,7 @@ import contextlib
 import gc
 import ipaddress
 import operator
+import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -98,8 +99,12 @@ def app_findings(result: FlowResult) -> tuple[dict[str, np.ndarray], NameTable]:
 
 #: a column as its known rows and their values (how most columns are found, and how they
 #: travel between processes: a text column pickled whole goes value by value, and costs the
-#: two processes about ten times more)
-Packed = tuple[np.ndarray, list[object]]
+#: two processes about ten times more); from a forked copy the values come pickled on their
+#: own (bytes), each column unpickled as it is filled in
+Packed = tuple[np.ndarray, list[object] | bytes]
+#: values written into a column per step: each step holds the interpreter for a few ms, and a
+#: GUI thread gets its turn between steps (200,000 values at once held it for 30 ms a column)
+FILL_STEP = 1 << 14
 #: the columns that passes after the parsers read or write, kept whole while they run
 _WHOLE = ("service", "service_by", "server_name", "parent", "http_requests", "dns_queries",
           "tls_sni", "quic_sni", "http_host", "dns_name", "a_name", "b_name")
@@ -142,6 +147,11 @@ def _packed_findings(result: FlowResult) -> tuple[dict[str, Packed], NameTable]:
     for name, column in columns.items():
         rows = np.flatnonzero(column != (-1 if name in COUNT_FIELDS else ""))
         packed[name] = (rows, column[rows].tolist())
+    # each column's values pickled on their own: the parent unpickles the whole answer in one
+    # call, holding the interpreter (130 ms for 200,000 conversations, a GUI's stall), and
+    # unpickles a column at a time when it fills it in instead
+    for name, (rows, values) in packed.items():
+        packed[name] = (rows, pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL))
     return packed, names
 
 
@@ -156,8 +166,13 @@ def _unpacked(n: int, packed: dict[str, Packed],
     columns = empty_columns(n)
     columns.update(whole or {})
     for name, (rows, values) in packed.items():
-        if rows.size:
-            columns[name][rows] = values
+        if not rows.size:
+            continue
+        if isinstance(values, bytes):
+            values = pickle.loads(values)  # (our own forked copy's answer)
+        column = columns[name]
+        for a in range(0, rows.size, FILL_STEP):
+            column[rows[a : a + FILL_STEP]] = values[a : a + FILL_STEP]
     return columns
 
 

@@ -263,3 +263,27 @@ def test_one_forked_helper_at_a_time_on_two_cores() -> None:
         child.close()
         child.close()  # (twice is harmless)
     assert may_fork(1)
+
+
+def test_the_application_layer_from_its_child_is_filled_in_as_in_order(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the forked copy sends (each column's values pickled on their own) and how it is
+    filled in here, a few rows per step, gives every application column as computed in
+    order."""
+    import pickle
+
+    from engine.app import analysis
+    from tests.engine.app_truth import APP, CAPTURES
+
+    monkeypatch.setattr(analysis, "FILL_STEP", 7)
+    paths = [APP / name for name in CAPTURES]
+    with extract_flows_from_file(paths, WIRESHARK.replace(workers=0)) as r:
+        columns, names = analysis.app_findings(r)
+        packed, packed_names = pickle.loads(pickle.dumps(analysis._packed_findings(r)))
+        assert all(isinstance(values, bytes) for _, values in packed.values())
+        assert max(rows.size for rows, _ in packed.values()) > 7 * 10  # many steps
+        filled = analysis._unpacked(len(r.conversations), packed)
+        assert filled.keys() == columns.keys()
+        for name, column in columns.items():
+            np.testing.assert_array_equal(filled[name], column, err_msg=name)
+        assert packed_names.entries == names.entries
