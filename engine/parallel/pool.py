@@ -3,7 +3,8 @@
 The worker is forked at the start of a load (cheap: it shares this process's pages until it
 writes) and serves ``decode`` requests over a pipe: a chunk's record columns go there (about
 30 bytes a packet), its bytes are already in a shared slot, the decoded columns come back in an
-output slot and the rarer side findings (IP fragments, ICMP quotes, packets inside tunnels) as
+output slot with the chunk's rows grouped by tuple (the running table here then only numbers
+the groups), and the rarer side findings (IP fragments, ICMP quotes, packets inside tunnels) as
 a pickle. Results are taken in submission order, so the aggregation sees chunks in file order.
 A chunk that cannot go (its buffer is not shared, no output slot is free, the worker died) is
 decoded here instead, with the same result.

@@ -69,10 +69,10 @@ class SharedSlots:
 _LAYOUT = sorted(DTYPES, key=lambda name: -np.dtype(DTYPES[name]).itemsize)
 
 
-#: an output slot's row also holds the chunk's grouping (:class:`ChunkGroups`): group and
-#: order (int64) and forward (one byte)
-_GROUP_BYTES = 8 + 8 + 1
-SLOT_ROW_BYTES = ROW_BYTES + _GROUP_BYTES
+#: an output slot's row also holds the chunk's grouping (:class:`ChunkGroups`), after the
+#: packet columns
+_GROUP_LAYOUT = [("group", np.int64), ("order", np.int64), ("forward", np.bool_)]
+SLOT_ROW_BYTES = ROW_BYTES + sum(np.dtype(dtype).itemsize for _, dtype in _GROUP_LAYOUT)
 
 
 def rows_per_slot(slot_size: int) -> int:
@@ -81,30 +81,26 @@ def rows_per_slot(slot_size: int) -> int:
 
 def table_in(slots: SharedSlots, slot: int, n: int) -> PacketTable:
     """A packet table of ``n`` rows laid out in output slot ``slot``."""
-    cols: dict[str, Any] = {}
-    for name, array in _columns(slots, slot, n, [(name, DTYPES[name]) for name in _LAYOUT]):
-        cols[name] = array
-    return PacketTable(**cols)
+    return PacketTable(**_columns(slots, slot, n, [(name, DTYPES[name]) for name in _LAYOUT], 0))
 
 
 def groups_in(slots: SharedSlots, slot: int, n: int) -> ChunkGroups:
     """Room for the grouping of ``n`` rows in output slot ``slot``, after its packet columns."""
-    cols = dict(_columns(slots, slot, n, [*((name, DTYPES[name]) for name in _LAYOUT),
-                                          ("group", np.int64), ("order", np.int64),
-                                          ("forward", np.bool_)]))
-    return ChunkGroups(cols["group"], cols["forward"], cols["order"])
+    after = rows_per_slot(slots.size) * ROW_BYTES
+    return ChunkGroups(**_columns(slots, slot, n, _GROUP_LAYOUT, after))
 
 
-def _columns(slots: SharedSlots, slot: int, n: int, layout: list[tuple[str, Any]]
-             ) -> list[tuple[str, np.ndarray]]:
-    """Columns of ``n`` items in slot ``slot``, each with room for a whole slot's rows."""
+def _columns(slots: SharedSlots, slot: int, n: int, layout: list[tuple[str, Any]],
+             start: int) -> dict[str, Any]:
+    """Columns of ``n`` items from byte ``start`` of slot ``slot``, each with room for a whole
+    slot's rows."""
     capacity = rows_per_slot(slots.size)
     base = slots.array(slot)
-    out = []
-    offset = 0
+    out = {}
+    offset = start
     for name, dtype in layout:
         size = np.dtype(dtype).itemsize
-        out.append((name, base[offset : offset + n * size].view(dtype)))
+        out[name] = base[offset : offset + n * size].view(dtype)
         offset += capacity * size
     return out
 
