@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
@@ -136,15 +137,22 @@ def _zeros(n: int) -> PacketTable:
     which column by column it does not (it does from 4 MB; most columns are one or two bytes a
     packet). Filling a million packets' columns took 25,000 page faults with small pages,
     0.1 s of a 1M-packet load on this project's machines, against about 50 with large ones."""
-    layout = sorted(DTYPES.items(), key=lambda item: -np.dtype(item[1]).itemsize)
     block = np.zeros(n * ROW_BYTES, dtype=np.uint8)
-    cols: dict[str, np.ndarray] = {}
-    offset = 0
-    for name, dtype in layout:  # largest items first: every column stays aligned
-        size = n * np.dtype(dtype).itemsize
-        cols[name] = block[offset : offset + size].view(dtype)
-        offset += size
-    return PacketTable(**cols)
+    return PacketTable(**lay_out(block, n, n, COLUMN_LAYOUT))
+
+
+def lay_out(block: np.ndarray, capacity: int, n: int, layout: list[tuple[str, Any]],
+            start: int = 0) -> dict[str, np.ndarray]:
+    """Columns of ``n`` items carved from the byte array ``block`` from ``start`` on, one after
+    the other, each with room for ``capacity`` items (``layout``: (name, dtype), largest items
+    first, so every column stays aligned)."""
+    out: dict[str, np.ndarray] = {}
+    offset = start
+    for name, dtype in layout:
+        size = np.dtype(dtype).itemsize
+        out[name] = block[offset : offset + n * size].view(dtype)
+        offset += capacity * size
+    return out
 
 
 class PacketTableBuilder:
@@ -197,6 +205,8 @@ DTYPES: dict[str, type] = {
 }
 #: bytes of one packet's columns
 ROW_BYTES = sum(np.dtype(d).itemsize for d in DTYPES.values())
+#: the packet columns laid out in one block (:func:`lay_out`): largest items first
+COLUMN_LAYOUT = sorted(DTYPES.items(), key=lambda item: -np.dtype(item[1]).itemsize)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..aggregate.tuples import ChunkGroups
-from ..packets import DTYPES, ROW_BYTES, PacketTable
+from ..packets import COLUMN_LAYOUT, ROW_BYTES, PacketTable, lay_out
 
 
 class SharedSlots:
@@ -65,13 +65,10 @@ class SharedSlots:
         return None
 
 
-#: columns laid out largest item first, so every column stays aligned
-_LAYOUT = sorted(DTYPES, key=lambda name: -np.dtype(DTYPES[name]).itemsize)
-
-
 #: an output slot's row also holds the chunk's grouping (:class:`ChunkGroups`), after the
 #: packet columns
-_GROUP_LAYOUT = [("group", np.int64), ("order", np.int64), ("forward", np.bool_)]
+_GROUP_LAYOUT: list[tuple[str, Any]] = [("group", np.int64), ("order", np.int64),
+                                        ("forward", np.bool_)]
 SLOT_ROW_BYTES = ROW_BYTES + sum(np.dtype(dtype).itemsize for _, dtype in _GROUP_LAYOUT)
 
 
@@ -81,28 +78,15 @@ def rows_per_slot(slot_size: int) -> int:
 
 def table_in(slots: SharedSlots, slot: int, n: int) -> PacketTable:
     """A packet table of ``n`` rows laid out in output slot ``slot``."""
-    return PacketTable(**_columns(slots, slot, n, [(name, DTYPES[name]) for name in _LAYOUT], 0))
+    return PacketTable(**lay_out(slots.array(slot), rows_per_slot(slots.size), n,
+                                 COLUMN_LAYOUT))
 
 
 def groups_in(slots: SharedSlots, slot: int, n: int) -> ChunkGroups:
     """Room for the grouping of ``n`` rows in output slot ``slot``, after its packet columns."""
-    after = rows_per_slot(slots.size) * ROW_BYTES
-    return ChunkGroups(**_columns(slots, slot, n, _GROUP_LAYOUT, after))
-
-
-def _columns(slots: SharedSlots, slot: int, n: int, layout: list[tuple[str, Any]],
-             start: int) -> dict[str, Any]:
-    """Columns of ``n`` items from byte ``start`` of slot ``slot``, each with room for a whole
-    slot's rows."""
     capacity = rows_per_slot(slots.size)
-    base = slots.array(slot)
-    out = {}
-    offset = start
-    for name, dtype in layout:
-        size = np.dtype(dtype).itemsize
-        out[name] = base[offset : offset + n * size].view(dtype)
-        offset += capacity * size
-    return out
+    return ChunkGroups(**lay_out(slots.array(slot), capacity, n, _GROUP_LAYOUT,
+                                 capacity * ROW_BYTES))
 
 
 def clear(t: PacketTable) -> None:
