@@ -18,7 +18,7 @@ from .config import FlowConfig
 from .errors import FlowError
 from .hooks import LINK_PLUGINS
 from .load import Load, SnapshotFn
-from .parallel import DecodePool, feed_chunks
+from .parallel import DecodePool, feed_chunks, wait_closed
 from .result import CaptureInfo, FlowResult
 
 
@@ -46,12 +46,13 @@ def _analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None
             reader.reusable = pool.owns
         feed_chunks(load, reader.chunks(progress, cancel), pool)
     except BaseException:
+        if pool is not None:
+            pool.close()
         reader.input.discard()
         load.discard()
         raise
-    finally:
-        if pool is not None:
-            pool.close()
+    if pool is not None:
+        pool.close(wait=False)  # (its end overlaps the analyses)
     reader.input.close()
     source = reader.input.source()
     files = reader.files
@@ -68,6 +69,8 @@ def _analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None
     except BaseException:
         source.close()
         load.discard()
+        if pool is not None:
+            wait_closed()  # (nothing of a failed load outlives the call)
         raise
 
 

@@ -8,6 +8,6 @@ Threads were measured first and gave nothing on two cores (numpy calls this shor
 the GIL); a process does not share the GIL.
 """
 
-from .pool import DecodePool, feed_chunks
+from .pool import DecodePool, feed_chunks, wait_closed
 
-__all__ = ["DecodePool", "feed_chunks"]
+__all__ = ["DecodePool", "feed_chunks", "wait_closed"]

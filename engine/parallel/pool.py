@@ -16,6 +16,7 @@ import collections
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -166,22 +167,59 @@ class DecodePool:
     def done(self, ticket: Ticket) -> None:
         self.outputs.give(ticket.out_slot)
 
-    def close(self) -> None:
-        """Stop the worker (it also stops by itself when this process goes away)."""
+    def close(self, wait: bool = True) -> None:
+        """Stop the worker (it also stops by itself when this process goes away).
+
+        Waiting for it to exit and unmapping the slots took 35–45 ms at the end of every load
+        (freeing ~100 MB of shared pages); with ``wait=False`` a thread of its own does both
+        while the analyses run (the unmapping releases the interpreter), and :func:`wait_closed`
+        waits for it."""
         if self._conn.closed:
             return
         with contextlib.suppress(OSError, ValueError):
             self._conn.send(None)
         self._conn.close()
+        self.alive = False
+        if wait:
+            self._end()
+            return
+        thread = threading.Thread(target=self._let_go, name="flowscope-decode-end", daemon=True)
+        with _ENDING_LOCK:
+            _ENDING.append(thread)
+        thread.start()
+
+    def _let_go(self) -> None:
+        try:
+            self._end()
+        finally:
+            with _ENDING_LOCK:
+                _ENDING.remove(threading.current_thread())
+
+    def _end(self) -> None:
         self._proc.join(timeout=2)
         if self._proc.is_alive():
             self._proc.terminate()
             self._proc.join(timeout=2)
         if not self._proc.is_alive():
             self._proc.close()  # its sentinel pipe, not left to the garbage collector
-        self.alive = False
         self.inputs.close()
         self.outputs.close()
+
+
+#: threads ending a closed pool's worker and unmapping its slots
+_ENDING: list[threading.Thread] = []
+_ENDING_LOCK = threading.Lock()
+
+
+def wait_closed() -> None:
+    """Wait until every closed pool's worker has exited and its slots are unmapped."""
+    while True:
+        with _ENDING_LOCK:
+            pending = list(_ENDING)
+        if not pending:
+            return
+        for thread in pending:
+            thread.join()
 
 
 def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,37 @@ def test_the_shared_slots_are_unmapped_once_the_chunks_are_in(
     path = bigger_capture(tmp_path / "big.pcap", copies=2)
     config = WIRESHARK.replace(chunk_bytes=1 << 16, workers=1)
     with extract_flows_from_file(path, config) as result:
+        pool_module.wait_closed()  # (a thread of the closed pool unmaps them during the analyses)
         assert len(made) == 2  # the chunk buffers and the decoded columns
         assert all(s._map.closed for s in made)
         assert len(result.conversations) > 0
+
+
+def test_closing_a_pool_hands_the_workers_end_to_a_thread(tmp_path: Path) -> None:
+    """``close`` returns before the worker has exited (its exit and the unmapping of the slots
+    took 35–45 ms of every load); ``wait_closed`` waits for both."""
+    pool = pool_module.DecodePool(1 << 16)
+    ends: list[int | None] = []
+    close_process = pool._proc.close
+
+    def closing() -> None:
+        ends.append(pool._proc.exitcode)
+        close_process()
+
+    pool._proc.close = closing  # type: ignore[method-assign]
+    gate = threading.Event()
+    let_go = pool._let_go
+
+    def held() -> None:
+        gate.wait()
+        let_go()
+
+    pool._let_go = held  # type: ignore[method-assign]
+    pool.close(wait=False)
+    assert not pool.alive
+    assert not pool.inputs._map.closed  # (still waiting at the gate)
+    gate.set()
+    pool_module.wait_closed()
+    assert pool.inputs._map.closed and pool.outputs._map.closed
+    assert ends == [0]  # it ended on its own, told by the pipe, and was closed
+    assert not pool_module._ENDING
