@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from .cancel import cancel_scope, checkpoint
-from .capture import CancelFn, ProgressFn, open_captures
+from .capture import CancelFn, CaptureReader, ProgressFn, open_captures
 from .capture.files import PathLike, request_name
 from .capture.in_memory import MemoryChunker
 from .capture.source import MemorySource
@@ -39,8 +39,9 @@ def _analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None
     reader = open_captures(path, config)
     plugins = [make() for make in LINK_PLUGINS]
     load = Load(config, reader.interfaces, plugins, reader.input.total_bytes, on_snapshot)
-    pool = _pool(config, reader.input.total_bytes)
+    pool = None
     try:
+        pool = _pool(config, reader)
         if pool is not None:
             reader.allocate = pool.allocate
             reader.reusable = pool.owns
@@ -48,11 +49,13 @@ def _analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None
     except BaseException:
         if pool is not None:
             pool.close()
+        reader.unmap()
         reader.input.discard()
         load.discard()
         raise
     if pool is not None:
         pool.close(wait=False)  # (its end overlaps the analyses)
+    reader.unmap()
     reader.input.close()
     source = reader.input.source()
     files = reader.files
@@ -74,13 +77,15 @@ def _analyse_file(path: PathLike | Sequence[PathLike], config: FlowConfig | None
         raise
 
 
-def _pool(config: FlowConfig, size: int) -> DecodePool | None:
-    """A decoding process for captures of a few chunks or more (one chunk gains nothing)."""
+def _pool(config: FlowConfig, reader: CaptureReader) -> DecodePool | None:
+    """A decoding process for captures of a few chunks or more (one chunk gains nothing). A
+    plain file is mapped first, so the process decodes windows of the map in place."""
     from .parallel.pool import can_fork, worker_count
 
+    size = reader.input.total_bytes
     if worker_count(config.workers) < 1 or size < 3 * config.chunk_bytes or not can_fork():
         return None
-    return DecodePool(config.chunk_bytes)
+    return DecodePool(config.chunk_bytes, reader.map_file())
 
 
 def analyse_packets(packets: Iterable[object], config: FlowConfig | None = None,

@@ -91,6 +91,16 @@ class CaptureInput:
                 "point the spill folder elsewhere.")
         self._next_check = self._written + SPACE_CHECK_BYTES
 
+    def fileno(self) -> int:
+        """The open capture file's descriptor (of the file on disk, compressed or not)."""
+        return self._raw.fileno()
+
+    def skip_to(self, offset: int) -> None:
+        """Continue reading a plain file at ``offset`` (the reader took the bytes before it
+        from a memory map of the file)."""
+        assert self._gz is None and not self._pushback
+        self._raw.seek(offset)
+
     @property
     def position(self) -> int:
         """Bytes of the file on disk consumed so far (for progress: compressed bytes for gzip,

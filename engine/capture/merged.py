@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import mmap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,6 +196,14 @@ class MergedReader:
             self.stop_members()
         if progress is not None:
             progress(self.total_bytes, self.total_bytes, self.packets)
+
+    def map_file(self) -> mmap.mmap | None:
+        """Chunks merged from several files are always read (their records come from
+        several buffers)."""
+        return None
+
+    def unmap(self) -> None:
+        return None
 
     def close(self) -> None:
         self.input.discard()

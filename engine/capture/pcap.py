@@ -11,7 +11,7 @@ from ..errors import InvalidCaptureError, TruncatedCaptureError
 from .accel import walker
 from .chunk import RecordChunk, u32_at, u32_fields
 from .input import CaptureInput
-from .reader import ChunkedReader, Interface, Walk
+from .reader import Buffer, ChunkedReader, Interface, Walk
 
 #: magic (as read little-endian) → (big endian file, nanosecond timestamps, record header size)
 MAGICS: dict[int, tuple[bool, bool, int]] = {
@@ -59,7 +59,7 @@ class PcapReader(ChunkedReader):
         self._out = np.empty(0, dtype=np.int64)
         self._heads = np.empty((0, 4), dtype=np.uint32)
 
-    def walk(self, buf: bytearray, pos: int, end: int) -> Walk:
+    def walk(self, buf: Buffer, pos: int, end: int) -> Walk:
         hdr = self.record_header
         heads = None
         if self._walker is not None:
@@ -82,7 +82,7 @@ class PcapReader(ChunkedReader):
         self._check_lengths(buf, walk)
         return walk
 
-    def _walk_python(self, buf: bytearray, pos: int, end: int) -> list[int]:
+    def _walk_python(self, buf: Buffer, pos: int, end: int) -> list[int]:
         """The loop the compiled walker replaces: every record header gives the next one."""
         hdr = self.record_header
         caplen_at = self._caplen_at
@@ -98,7 +98,7 @@ class PcapReader(ChunkedReader):
         self._stop = pos
         return starts
 
-    def _check_lengths(self, buf: bytearray, walk: Walk) -> None:
+    def _check_lengths(self, buf: Buffer, walk: Walk) -> None:
         """Stop at the first record longer than the limit (in the chunk or still pending)."""
         if len(walk.positions):
             caplen = (walk.heads[:, 2] if walk.heads is not None else

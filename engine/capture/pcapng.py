@@ -13,7 +13,7 @@ from ..sets import distinct
 from .accel import walker
 from .chunk import RecordChunk, gather
 from .input import CaptureInput
-from .reader import ChunkedReader, Interface, Walk
+from .reader import Buffer, ChunkedReader, Interface, Walk
 
 SHB = 0x0A0D0D0A
 IDB = 0x00000001
@@ -54,7 +54,7 @@ class _Segment:
     ifaces: list[int]
 
 
-def _u32(buf: bytearray, pos: int, big: bool) -> int:
+def _u32(buf: Buffer, pos: int, big: bool) -> int:
     return int(struct.unpack_from(">I" if big else "<I", buf, pos)[0])
 
 
@@ -99,7 +99,7 @@ class PcapngReader(ChunkedReader):
         self._tl = struct.Struct(self._e + "II").unpack_from
 
     # -- walking --------------------------------------------------------------------------
-    def walk(self, buf: bytearray, pos: int, end: int) -> Walk:
+    def walk(self, buf: Buffer, pos: int, end: int) -> Walk:
         """Packet blocks of any number of sections; each section's byte order and interfaces
         are remembered as a segment of the walk (see :meth:`records`)."""
         found: list[np.ndarray] = []
@@ -158,7 +158,7 @@ class PcapngReader(ChunkedReader):
     def _joined(found: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
-    def _walk_blocks(self, buf: bytearray, pos: int, end: int) -> tuple[int, int, int]:
+    def _walk_blocks(self, buf: Buffer, pos: int, end: int) -> tuple[int, int, int]:
         """Packet block offsets into ``self._out`` up to the next special/bad/partial block."""
         room = (end - pos) // 12 + 1
         if self._out.size < room:
@@ -169,7 +169,7 @@ class PcapngReader(ChunkedReader):
             return int(count), int(stop), int(why)
         return self._walk_python(buf, pos, end)
 
-    def _walk_python(self, buf: bytearray, pos: int, end: int) -> tuple[int, int, int]:
+    def _walk_python(self, buf: Buffer, pos: int, end: int) -> tuple[int, int, int]:
         """The loop the compiled walker replaces (same stops, same results)."""
         tl = self._tl
         out = self._out
@@ -190,7 +190,7 @@ class PcapngReader(ChunkedReader):
             pos += blen
         return count, pos, STOP_DATA
 
-    def _block_ok(self, buf: bytearray, pos: int, end: int, big: bool, blen: int,
+    def _block_ok(self, buf: Buffer, pos: int, end: int, big: bool, blen: int,
                   smallest: int, found: int) -> bool:
         """A section or interface block's length is possible and, once the whole block is in
         the buffer, repeated at its end."""
@@ -200,7 +200,7 @@ class PcapngReader(ChunkedReader):
             return False
         return True
 
-    def _bad_block(self, buf: bytearray, pos: int, big: bool, found: int,
+    def _bad_block(self, buf: Buffer, pos: int, big: bool, found: int,
                    smallest: int = 12) -> None:
         """Stop at a block whose length field cannot be right (``found`` packets of this walk
         came before it)."""
@@ -214,7 +214,7 @@ class PcapngReader(ChunkedReader):
         self.stop(f"{self.path.name}: {where} {why}; the file is damaged from there on, so "
                   "reading stopped.")
 
-    def _section(self, buf: bytearray, pos: int, big: bool) -> bool:
+    def _section(self, buf: Buffer, pos: int, big: bool) -> bool:
         self._set_endian(big)
         major = struct.unpack_from(self._e + "H", buf, pos + 12)[0]
         if major != 1:
@@ -225,7 +225,7 @@ class PcapngReader(ChunkedReader):
         self._section_ifaces = []
         return True
 
-    def _interface(self, buf: bytearray, pos: int, blen: int) -> None:
+    def _interface(self, buf: Buffer, pos: int, blen: int) -> None:
         if len(self.interfaces) >= MAX_INTERFACES:
             self.stop(f"{self.path.name} describes more than {MAX_INTERFACES} interfaces, which "
                       f"no real capture does; reading stopped after packet {self.packets}.")

@@ -7,6 +7,7 @@ or turned into the byte source that reads packets back by offset.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -54,5 +55,11 @@ class CaptureReader(Protocol):
 
     def chunks(self, progress: ProgressFn | None = None, cancel: CancelFn | None = None,
                prefetch: bool = True) -> Iterator[RecordChunk]: ...
+
+    def map_file(self) -> mmap.mmap | None:
+        """Map a plain capture file so chunks are windows of it (None: chunks are read)."""
+        ...
+
+    def unmap(self) -> None: ...
 
     def close(self) -> None: ...

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import mmap
 import os
 import sys
 import threading
@@ -42,6 +43,8 @@ AHEAD = 2
 #: shared chunk buffers: being read, queued by the reader, in the worker, being aggregated
 INPUT_SLOTS = 10
 OUTPUT_SLOTS = AHEAD + 2
+#: a chunk's ``in_slot`` when its bytes are a window of the capture's map, not a shared slot
+IN_FILE = -1
 #: smallest record: a pcap record header with no data
 MIN_RECORD = 16
 #: seconds between looks at a worker that has not answered yet, and before giving up on it
@@ -78,16 +81,23 @@ class Ticket:
 class DecodePool:
     """One worker process decoding chunks that sit in shared slots."""
 
-    def __init__(self, chunk_bytes: int) -> None:
+    def __init__(self, chunk_bytes: int, file_map: mmap.mmap | None = None) -> None:
+        """``file_map``: the capture's read-only map, whose windows the reader hands out as
+        chunks (see ``ChunkedReader.map_file``); the worker decodes them in its copy of it."""
         self.inputs = SharedSlots(INPUT_SLOTS, chunk_bytes + PAD)
         self.capacity = max(chunk_bytes // MIN_RECORD + 1, 1024)
         self.outputs = SharedSlots(OUTPUT_SLOTS, self.capacity * SLOT_ROW_BYTES + 4096 * 8)
         self.capacity = rows_per_slot(self.outputs.size)
+        self._file_at, self._file_size = -1, 0
+        if file_map is not None and len(file_map):
+            self._file_at = int(np.frombuffer(file_map, dtype=np.uint8).ctypes.data)
+            self._file_size = len(file_map)
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self.inputs, self.outputs),
+        self._proc = ctx.Process(target=_serve,
+                                 args=(child, self.inputs, self.outputs, file_map),
                                  name="flowscope-decode", daemon=True)
         self._proc.start()
         child.close()
@@ -114,7 +124,9 @@ class DecodePool:
             return None
         in_slot = self.inputs.slot_of(chunk.buf)
         if in_slot is None:
-            return None
+            if not self._in_file(chunk):
+                return None
+            in_slot = IN_FILE
         out_slot = self.outputs.take()
         assert out_slot is not None
         # the record columns travel in the output slot's own columns (a pipe would make this
@@ -133,6 +145,12 @@ class DecodePool:
             self.alive = False
             return None
         return Ticket(in_slot, out_slot, len(chunk))
+
+    def _in_file(self, chunk: RecordChunk) -> bool:
+        """Whether ``chunk`` is a window of the capture's map, at its own file offset."""
+        offset = int(chunk.buf.ctypes.data) - self._file_at
+        return (self._file_at >= 0 and offset == chunk.base
+                and 0 <= offset <= self._file_size - chunk.buf.size)
 
     def result(self, ticket: Ticket) -> tuple[PacketTable, SideInfo, ChunkGroups | None] | None:
         """The decoded rows of the oldest request, their side findings and their grouping by
@@ -222,17 +240,20 @@ def wait_closed() -> None:
             thread.join()
 
 
-def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:
+def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots,
+           file_map: mmap.mmap | None) -> None:
     """The worker's loop (in the forked process); it ends with its parent, even when another
     process keeps the pipe open. It polls no cancel callback: the one it inherited is a copy
     that nobody sets (this process's parent stops it instead)."""
     with cancel_scope(None, ""):
-        _serve_requests(conn, inputs, outputs)
+        _serve_requests(conn, inputs, outputs, file_map)
 
 
-def _serve_requests(conn: Connection, inputs: SharedSlots, outputs: SharedSlots) -> None:
+def _serve_requests(conn: Connection, inputs: SharedSlots, outputs: SharedSlots,
+                    file_map: mmap.mmap | None) -> None:
     parent = os.getppid()
     grouping = compiled_table()  # the rows of each chunk grouped by tuple here, not there
+    file_bytes = np.frombuffer(file_map, dtype=np.uint8) if file_map is not None else None
     while True:
         try:
             while not conn.poll(1.0):
@@ -246,7 +267,9 @@ def _serve_requests(conn: Connection, inputs: SharedSlots, outputs: SharedSlots)
         in_slot, out_slot, rows, size, base, linktypes, first_index, foreign = request
         try:
             out = table_in(outputs, out_slot, rows)
-            chunk = RecordChunk(buf=inputs.array(in_slot, size), base=base,
+            buf = (file_bytes[base : base + size] if in_slot == IN_FILE and file_bytes is not None
+                   else inputs.array(in_slot, size))
+            chunk = RecordChunk(buf=buf, base=base,
                                 data_off=out.offset.copy(), caplen=out.caplen.copy(),
                                 origlen=out.origlen.copy(), ts_ns=out.ts_ns.copy(),
                                 iface=out.iface.copy())
@@ -259,6 +282,10 @@ def _serve_requests(conn: Connection, inputs: SharedSlots, outputs: SharedSlots)
             reply: Any = ((side.fragments, side.quoted, side.inner, side.inner_quoted), grouped)
         except Exception as exc:  # reported to the parent, which raises it there
             reply = f"{type(exc).__name__}: {exc}"
+        if in_slot == IN_FILE and file_map is not None:  # its pages, mapped here, let go
+            first = base // mmap.PAGESIZE * mmap.PAGESIZE
+            with contextlib.suppress(ValueError, OSError):
+                file_map.madvise(mmap.MADV_DONTNEED, first, base + size - first)
         try:
             conn.send(reply)
         except (OSError, ValueError):

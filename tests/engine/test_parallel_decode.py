@@ -47,6 +47,14 @@ def test_worker_decodes_like_this_process(tmp_path: Path, monkeypatch: pytest.Mo
         return got
 
     monkeypatch.setattr(pool_module.DecodePool, "result", counting)
+    in_file = []
+    in_file_of = pool_module.DecodePool._in_file
+
+    def mapped(self: pool_module.DecodePool, chunk: object) -> bool:
+        in_file.append(in_file_of(self, chunk))
+        return in_file[-1]
+
+    monkeypatch.setattr(pool_module.DecodePool, "_in_file", mapped)
     config = WIRESHARK.replace(chunk_bytes=1 << 16, packet_budget=budget,
                                spill_dir=tmp_path)
     with extract_flows_from_file(path, config.replace(workers=0)) as here:
@@ -55,6 +63,10 @@ def test_worker_decodes_like_this_process(tmp_path: Path, monkeypatch: pytest.Mo
             assert len(served) > 10  # most chunks went to the worker
             assert sum(served) < here.capture.packets  # the first chunk was decoded here
             assert all(grouped)  # and grouped by tuple there
+            # as windows of the capture's map, decoded in place there: all but the first
+            # chunk (read before the map was made, into a buffer of its own, and decoded
+            # here) and the last (within a padding of the file's end: read into a slot)
+            assert in_file == [False] + [True] * (len(served) - 1)
             _same(here, there)
 
 
@@ -65,8 +77,9 @@ def test_a_dead_worker_leaves_the_chunks_to_this_process(tmp_path: Path,
     config = WIRESHARK.replace(chunk_bytes=1 << 16)
     original = pool_module.DecodePool.__init__
 
-    def start_then_die(self: pool_module.DecodePool, chunk_bytes: int) -> None:
-        original(self, chunk_bytes)
+    def start_then_die(self: pool_module.DecodePool, chunk_bytes: int,
+                       file_map: object = None) -> None:
+        original(self, chunk_bytes, file_map)
         self._proc.kill()
         self._proc.join()
 
