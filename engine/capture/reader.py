@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import LoadCancelled
 from .chunk import PAD, RecordChunk
 from .input import CaptureInput
+from .local_fs import file_system_type, is_remote
 
 #: a chunk's bytes while they are walked: a buffer read into, or a window of the file's map
 Buffer = bytearray | memoryview
@@ -318,8 +319,11 @@ class ChunkedReader:
         copy of every byte (0.27 s of 5M packets) and ~100 MB of fresh shared pages. A window's
         pages are let go once its chunk is done. Before each window the file's size is checked:
         a file that shrank since it was opened is read (and reported short) as before, since
-        reading a map past the end of its file kills the process."""
-        if self._map is None and not self.input.compressed:
+        reading a map past the end of its file kills the process. For the same reason a file
+        on a network share or a user-space file system (:mod:`.local_fs`) is not mapped: a
+        read it cannot serve raises an error, where a mapped page it cannot serve kills."""
+        if (self._map is None and not self.input.compressed
+                and not is_remote(file_system_type(self.path))):
             with contextlib.suppress(OSError, ValueError):  # (an empty or unmappable file)
                 self._map = mmap.mmap(self.input.fileno(), 0, access=mmap.ACCESS_READ)
         return self._map

@@ -145,3 +145,52 @@ def test_each_window_is_let_go_once_its_chunk_is_done(tmp_path: Path,
     # (a window that held no whole record, only the start of a bigger one, went at once)
     starts = [start for start, _ in released]
     assert len(held) > 3 and set(held) <= set(starts) and len(set(starts)) == len(starts)
+
+
+MOUNTINFO = """\
+22 27 0:21 / /proc rw,relatime - proc proc rw
+27 1 254:1 / / rw,relatime - ext4 /dev/vda1 rw
+40 27 0:45 / /mnt/share rw,relatime shared:7 - nfs4 server:/export rw,vers=4.2
+41 27 0:46 / /mnt/box rw,nosuid,nodev - fuse.sshfs me@box: rw,user_id=0
+42 27 0:47 / /mnt/odd rw master:3 propagate_from:2 - cifs //nas/share rw
+"""
+
+
+@pytest.mark.parametrize(("device", "expected", "remote"), [
+    ((254, 1), "ext4", False), ((0, 45), "nfs4", True), ((0, 46), "fuse.sshfs", True),
+    ((0, 47), "cifs", True), ((0, 21), "proc", False), ((9, 9), None, False)])
+def test_the_file_system_of_a_file_is_read_from_mountinfo(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, device: tuple[int, int],
+        expected: str | None, remote: bool) -> None:
+    from engine.capture import local_fs
+
+    real_stat = os.stat
+
+    def stat(path: object, *args: object, **kwargs: object) -> object:
+        got = real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+        if Path(str(path)) != tmp_path / "f":
+            return got
+        fields = list(got)
+        fields[2] = os.makedev(*device)  # st_dev
+        return os.stat_result(fields)
+
+    (tmp_path / "f").write_bytes(b"x")
+    monkeypatch.setattr(local_fs.os, "stat", stat)
+    fs_type = local_fs.file_system_type(tmp_path / "f", MOUNTINFO)
+    assert fs_type == expected
+    assert local_fs.is_remote(fs_type) is remote
+
+
+def test_a_capture_on_a_network_share_is_read_not_mapped(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.capture.reader as reader_module
+
+    path = tmp_path / "capture.pcap"
+    frames = _pcap(path, seed=5)
+    monkeypatch.setattr(reader_module, "file_system_type", lambda p: "nfs4")
+    with open_capture(path, FlowConfig(chunk_bytes=CHUNK)) as reader:
+        assert reader.map_file() is None
+    monkeypatch.setattr(reader_module, "file_system_type", lambda p: "ext4")
+    with open_capture(path, FlowConfig(chunk_bytes=CHUNK)) as reader:
+        assert reader.map_file() is not None
+    assert [r[0] for r in _read(path, mapped=True)[0]] == frames
