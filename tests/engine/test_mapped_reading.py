@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 
@@ -194,3 +196,41 @@ def test_a_capture_on_a_network_share_is_read_not_mapped(tmp_path: Path,
     with open_capture(path, FlowConfig(chunk_bytes=CHUNK)) as reader:
         assert reader.map_file() is not None
     assert [r[0] for r in _read(path, mapped=True)[0]] == frames
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.lists(st.integers(0, 9000) | st.sampled_from([CHUNK - 20, 2 * CHUNK + 7]),
+                      min_size=40, max_size=160),
+       chunk=st.sampled_from([CHUNK, CHUNK + 4096 + 13]),
+       tail=st.binary(max_size=40), pcapng=st.booleans())
+def test_any_capture_reads_the_same_through_its_map(
+        tmp_path_factory: pytest.TempPathFactory, sizes: list[int], chunk: int, tail: bytes,
+        pcapng: bool) -> None:
+    """Whatever the record sizes (some bigger than a chunk), the chunk size (64 kB at least)
+    and the damage after the last record, the map gives the records, times and warnings
+    reading gives."""
+    frames = [bytes([k % 251]) * size for k, size in enumerate(sizes)]
+    if pcapng:
+        data = pcapng_bytes([Section(blocks=[("epb", 0, k, f) for k, f in enumerate(frames)])])
+    else:
+        data = pcap_bytes([(f, T0 + k) for k, f in enumerate(frames)], linktype=147)
+    path = tmp_path_factory.mktemp("capture") / "capture"
+    path.write_bytes(data + tail)
+    got = []
+    windows = 0
+    for mapped in (False, True):
+        with open_capture(path, FlowConfig(chunk_bytes=chunk)) as reader:
+            mapping = reader.map_file() if mapped else None
+            assert (mapping is not None) == mapped
+            rows = []
+            for c in reader.chunks(prefetch=False):
+                if mapping is not None:
+                    windows += bool(np.shares_memory(c.buf, np.frombuffer(mapping, np.uint8)))
+                rows += [(c.buf[int(o) : int(o) + int(n)].tobytes(), int(t))
+                         for o, n, t in zip(c.data_off, c.caplen, c.ts_ns, strict=True)]
+                c.done()
+            got.append((rows, list(reader.warnings), reader.packets))
+    assert got[1] == got[0]
+    if len(data) > 4 * chunk and max(sizes) < chunk // 2:
+        assert windows  # (the map was read, not only the file's first and last chunks)
+    assert [r[0] for r in got[0][0]][: len(frames)] == frames
