@@ -237,8 +237,11 @@ def _lists_by_rank(conv: np.ndarray, rank: np.ndarray, table: ConversationTable,
         c = conv[a : a + STEP]
         rows = np.flatnonzero(c >= 0)
         out[start[c[rows]] + rank[a + rows]] = a + rows
-        release_pages(conv, rank, out)
+        release_pages(conv, rank)
         checkpoint()
+    # (every step writes all over the lists: letting their pages go after each step had the
+    # next one map them all again, 0.06–0.1 s of a 5M load)
+    release_pages(out)
     return start
 
 
