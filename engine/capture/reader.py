@@ -220,7 +220,7 @@ class ChunkedReader:
         """The reading loop: (chunk, file position after it, records read). Each refill takes a
         fresh buffer, so a chunk handed out is never overwritten. A chunk whose records were all
         only counted comes as None (progress and cancel still see it)."""
-        buf: Buffer | memoryview = self._buf
+        buf: Buffer = self._buf
         pos, end, base = self._pos, self._end, 0
         eof = end < len(buf) - PAD
         mapped = False  # whether ``buf`` is a window of the file's map (see map_file)
