@@ -12,6 +12,7 @@ decoded here instead, with the same result.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import mmap
@@ -203,6 +204,9 @@ class DecodePool:
             return
         thread = threading.Thread(target=self._let_go, name="flowscope-decode-end", daemon=True)
         with _ENDING_LOCK:
+            if not _ENDING_AT_EXIT:  # (registered after multiprocessing's own exit handler,
+                _ENDING_AT_EXIT.append(True)  # so it runs first: the children are reaped once)
+                atexit.register(wait_closed)
             _ENDING.append(thread)
         thread.start()
 
@@ -227,6 +231,7 @@ class DecodePool:
 #: threads ending a closed pool's worker and unmapping its slots
 _ENDING: list[threading.Thread] = []
 _ENDING_LOCK = threading.Lock()
+_ENDING_AT_EXIT: list[bool] = []  # (whether wait_closed is registered to run at exit)
 
 
 def wait_closed() -> None:
@@ -238,6 +243,7 @@ def wait_closed() -> None:
             return
         for thread in pending:
             thread.join()
+
 
 
 def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots,

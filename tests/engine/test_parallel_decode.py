@@ -167,3 +167,29 @@ def test_closing_a_pool_hands_the_workers_end_to_a_thread(tmp_path: Path) -> Non
     assert pool.inputs._map.closed and pool.outputs._map.closed
     assert ends == [0]  # it ended on its own, told by the pipe, and was closed
     assert not pool_module._ENDING
+
+
+def test_a_pool_closed_in_the_background_is_ended_before_the_program_exits(
+        tmp_path: Path) -> None:
+    """The thread ending a closed pool's worker is waited for at exit (before multiprocessing
+    reaps the children itself), not cut off with the program."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "ended"
+    script = f"""
+import pathlib, time
+from engine.parallel import pool as pool_module
+pool = pool_module.DecodePool(1 << 16)
+end = pool._end
+def slow_end():
+    time.sleep(0.3)
+    end()
+    pathlib.Path({str(marker)!r}).write_text(str(pool._proc._popen is None))
+pool._end = slow_end
+pool.close(wait=False)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    assert marker.read_text() == "True"  # ended, and its process object closed
