@@ -17,6 +17,7 @@ import numpy as np
 from ..packet_store import release_pages
 from ..packets import ACK, Kind
 from ..result import FlowResult
+from . import rtt_stats
 from .expert_acks import analyse_acks
 from .expert_compiled import COMPILED, analyse_batch
 from .expert_exact import analyse_conversation
@@ -47,6 +48,8 @@ class ExpertBuilder:
         #: is seen here, and need not travel back (at 20M packets its half was 180 MB through
         #: a pipe, copied and unpickled here under the interpreter lock)
         self.shared = spill is not None
+        #: each conversation's ACK RTT statistics (:mod:`.rtt_stats`), filled batch by batch
+        self.rtt = rtt_stats.empty(len(result.conversations))
         self.earlier = EarlierOnTuple(result)
         self.dup: list[np.ndarray] = []
         self.batches = 0
@@ -65,6 +68,8 @@ class ExpertBuilder:
                                                                               self.dup)
             for k in np.flatnonzero(todo).tolist():
                 _exact_one(inp, k, self.store, self.dup)
+        p = self.result.inner_view()
+        rtt_stats.add_batch(self.rtt, self.store, p.ts_ns, p.conv, inp.t.index)
         self._let_go()
 
     def export(self, convs: np.ndarray, t: TcpPackets) -> dict[str, np.ndarray]:
@@ -77,7 +82,7 @@ class ExpertBuilder:
         changes = store.base_changes[self._change_mark:]
         self._change_mark = len(store.base_changes)
         found = {"irtt_ns": store.irtt_ns[convs], "irtt_at": store.irtt_at[convs],
-                 "base": store.base[convs],
+                 "base": store.base[convs], "rtt": self.rtt[:, convs],
                  "dup": np.concatenate(dup) if dup else np.zeros((0, 3), dtype=np.int64),
                  "base_changes": changes}
         if not self.shared:
@@ -97,6 +102,7 @@ class ExpertBuilder:
             store.acked_back[index] = found["acked_back"]
         store.irtt_ns[convs] = found["irtt_ns"]
         store.irtt_at[convs] = found["irtt_at"]
+        self.rtt[:, convs] = found["rtt"]
         store.base[convs] = found["base"]
         if found["dup"].size:
             self.dup.append(found["dup"])

@@ -16,14 +16,14 @@ import numpy as np
 
 from ..columns import ColumnSpec, declare_columns
 from ..hooks import register_analysis
-from ..packet_store import release_pages, take
 from ..packets import Kind
 from ..result import FlowResult
 from . import expert_flags as F
+from . import rtt_stats
 from .batches import register_batch_consumer
-from .expert import BATCH_PACKETS, ExpertBuilder, tcp_batches
+from .expert import ExpertBuilder, tcp_batches
 from .expert_store import KEY, NO_IRTT, TcpExpert
-from .segments import TcpPackets, conversation_packets
+from .segments import TcpPackets
 
 _BUILDING = KEY + ".building"
 
@@ -71,11 +71,13 @@ def add_tcp_health(result: FlowResult) -> None:
             builder.add_batch(part)
     expert = builder.finish()
     result.plugin_data[KEY] = expert
-    result.conversations.extra.update(health_columns(result, expert))
+    result.conversations.extra.update(health_columns(result, expert, builder.rtt))
 
 
-def health_columns(result: FlowResult, e: TcpExpert) -> dict[str, np.ndarray]:
-    """Every health column, one value per conversation (-1 / NaN / "" where not TCP)."""
+def health_columns(result: FlowResult, e: TcpExpert, rtt: np.ndarray
+                   ) -> dict[str, np.ndarray]:
+    """Every health column, one value per conversation (-1 / NaN / "" where not TCP);
+    ``rtt``: the ACK RTT statistics (:mod:`.rtt_stats`)."""
     table = result.conversations
     p = result.inner_view()
     n = len(table)
@@ -112,56 +114,11 @@ def health_columns(result: FlowResult, e: TcpExpert) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(payload > 0, 100.0 * rbytes / np.where(payload > 0, payload, 1), 0.0)
     out["retrans_share"] = np.where(tcp, share, np.nan)
-    out.update(_rtt_columns(result, e, tcp))
-    return out
-
-
-def _rtt_columns(result: FlowResult, e: TcpExpert, tcp: np.ndarray) -> dict[str, np.ndarray]:
-    """The initial RTT and the ACK RTTs' minimum, median and maximum, in ns (-1: none). Worked
-    out a batch of whole conversations at a time (a big capture's ACK RTTs, all at once, would
-    take hundreds of MB), letting go of the mapped pages each batch read."""
-    n = tcp.size
-    p = result.inner_view()
-    table = result.conversations
     irtt = np.where(tcp & (e.irtt_ns != NO_IRTT), e.irtt_ns, -1)
-    lo = np.full(n, -1, dtype=np.int64)
-    mid = np.full(n, -1, dtype=np.int64)
-    hi = np.full(n, -1, dtype=np.int64)
-    convs = np.flatnonzero(tcp)
-    batch = np.cumsum(table.packets[convs]) // BATCH_PACKETS
-    for part in np.split(convs, np.flatnonzero(np.diff(batch)) + 1) if convs.size else []:
-        index, _ = conversation_packets(p, table, part)
-        idx = index[take(e.acked_back, index) > 0]
-        rtt = e.ack_rtt_ns(p.ts_ns, idx)
-        keep = rtt != -1
-        idx, rtt = idx[keep], rtt[keep]
-        _rtt_stats(take(p.conv, idx).astype(np.int64), rtt, lo, mid, hi)
-        release_pages(p.ts_ns, e.acked_back, table.packet_index)
-    return {"irtt": irtt, "rtt_min": lo, "rtt_median": mid, "rtt_max": hi}
-
-
-def _rtt_stats(conv: np.ndarray, rtt: np.ndarray, lo: np.ndarray, mid: np.ndarray,
-               hi: np.ndarray) -> None:
-    """Minimum, median and maximum of each conversation's RTTs into ``lo``/``mid``/``hi``."""
-    if not conv.size:
-        return
-    low = int(rtt.min())  # may be negative: timestamps can go backwards
-    span = int(rtt.max()) - low + 1
-    if (int(conv.max()) + 1) * span < (1 << 62):  # one sort of a combined key
-        key = np.sort(conv * span + (rtt - low))
-        conv, rtt = key // span, key % span + low
-    else:
-        order = np.lexsort((rtt, conv))
-        conv, rtt = conv[order], rtt[order]
-    starts = np.flatnonzero(np.concatenate(([True], conv[1:] != conv[:-1])))
-    ends = np.append(starts[1:], conv.size)
-    c = conv[starts]
-    lo[c] = rtt[starts]
-    hi[c] = rtt[ends - 1]
-    count = ends - starts
-    below = rtt[starts + (count - 1) // 2]
-    above = rtt[starts + count // 2]
-    mid[c] = (below + above) // 2
+    out.update(irtt=irtt, rtt_min=np.where(tcp, rtt[rtt_stats.MIN], -1),
+               rtt_median=np.where(tcp, rtt[rtt_stats.MEDIAN], -1),
+               rtt_max=np.where(tcp, rtt[rtt_stats.MAX], -1))
+    return out
 
 
 def _seconds(value: Any) -> float | None:

@@ -116,12 +116,13 @@ def test_json_csv_and_filter_names() -> None:
 def test_rtt_columns_with_time_going_backwards() -> None:
     """ACK RTTs are negative when timestamps go backwards (Wireshark shows them so); the
     minimum / median / maximum still belong to their conversations."""
-    from engine.tcp.health import _rtt_stats
+    from engine.tcp import rtt_stats
 
     conv = np.array([0, 1, 1], dtype=np.int64)
     rtt = np.array([-5_000, -50, 350], dtype=np.int64)
-    lo, mid, hi = (np.full(3, -1, dtype=np.int64) for _ in range(3))
-    _rtt_stats(conv, rtt, lo, mid, hi)
+    out = rtt_stats.empty(3)
+    rtt_stats.stats(conv, rtt, out)
+    lo, mid, hi = out[rtt_stats.MIN], out[rtt_stats.MEDIAN], out[rtt_stats.MAX]
     assert lo.tolist() == [-5_000, -50, -1]
     assert hi.tolist() == [-5_000, 350, -1]
     assert mid.tolist() == [-5_000, 150, -1]
