@@ -1,9 +1,9 @@
 """Each TCP conversation's ACK RTTs (``tcp.analysis.ack_rtt``): minimum, median and maximum.
 
 Worked out batch by batch as the analysis runs (:class:`.expert.ExpertBuilder`), while the
-batch's packets are at hand and in whichever process analyses that half of the conversations:
-a pass of its own after the analysis gathered every conversation's packets again, on one core
-(0.1 s of a 5M-packet load).
+batch's packets are at hand, in whichever process analyses that half of the conversations. A
+pass of its own after the analysis had gathered every conversation's packets again, on one
+core (0.1 s of a 5M-packet load).
 """
 
 from __future__ import annotations
