@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from .errors import DiskSpaceError, FlowError
+from .heap import release_mapped
 from .packets import DTYPES, ROW_BYTES, PacketTable, PacketTableBuilder
 from .spill_writer import SpillWriter
 
@@ -53,30 +54,13 @@ RELEASE_EVERY = 512
 MAPPED_PIECE = 64
 
 
-#: the largest page-cache folio a read through a map is seen to map around it (2 MB)
-FOLIO_SPAN = 2 << 20
-
-
 def release_range(array: Any, start: int, stop: int) -> None:
     """Drop the resident pages of ``array[start:stop]`` (a memory-mapped byte array mapped
-    from the file's start) and of the folios around it; cheap when the stretch is short.
-
-    A read maps the whole folio it falls in, which reaches past the stretch read: letting go
-    of the stretch alone left those pages mapped, and a pass over a 20M-packet capture's TCP
-    options kept 334 MB of it resident. The stretch is widened to :data:`FOLIO_SPAN`
-    boundaries (the data stays in the page cache; a later read maps it again)."""
+    from the file's start) and of the folios around them (:func:`engine.heap.release_mapped`);
+    cheap when the stretch is short. Arrays in RAM are left alone."""
     mm = getattr(array, "_mmap", None)
-    if not isinstance(mm, mmap.mmap) or not hasattr(mm, "madvise"):
-        return
-    first, stop = folio_window(start, stop, len(mm))
-    if stop > first:
-        with contextlib.suppress(ValueError, OSError):
-            mm.madvise(mmap.MADV_DONTNEED, first, stop - first)
-
-
-def folio_window(start: int, stop: int, size: int) -> tuple[int, int]:
-    """``[start, stop)`` widened to :data:`FOLIO_SPAN` boundaries, within a map of ``size``."""
-    return (start // FOLIO_SPAN) * FOLIO_SPAN, min(-(-stop // FOLIO_SPAN) * FOLIO_SPAN, size)
+    if isinstance(mm, mmap.mmap) and hasattr(mm, "madvise"):
+        release_mapped(mm, start, stop)
 
 
 def take(column: np.ndarray, index: np.ndarray) -> np.ndarray:

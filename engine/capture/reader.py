@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import LoadCancelled
+from ..heap import release_mapped
 from .chunk import PAD, RecordChunk
 from .input import CaptureInput
 from .local_fs import file_system_type, is_remote
@@ -353,11 +354,8 @@ class ChunkedReader:
     def _release_window(self, start: int, size: int) -> None:
         """Let go of the mapped pages of a window (they stay in the page cache)."""
         mapping = self._map
-        if mapping is None:
-            return
-        first = start // mmap.PAGESIZE * mmap.PAGESIZE
-        with contextlib.suppress(ValueError, OSError):  # (closed meanwhile)
-            mapping.madvise(mmap.MADV_DONTNEED, first, min(start + size, len(mapping)) - first)
+        if mapping is not None:
+            release_mapped(mapping, start, start + size)
 
     #: takes the buffers this reader no longer needs (a merged reader lends them to the next
     #: file's reader); None: they are freed

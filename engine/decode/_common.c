@@ -8,9 +8,10 @@
  * exactly what they write; anything else (short, malformed, fragments, tunnels, extension
  * headers, ICMP errors, other link types and protocols) is left untouched and unmarked, for
  * the numpy stages, which remain the reference (the tests decode every capture both ways).
- * Every byte read is inside the packet's captured length (a prefetch reads nothing). The membership tables (VLAN
- * EtherTypes, IPv6 extension headers, tunnelling protocols, ICMP errors) and the link types'
- * header geometry come from Python (engine/decode/layers.py), so those rules are written once.
+ * Every byte read is inside the packet's captured length (a prefetch reads nothing). The
+ * membership tables (VLAN EtherTypes, IPv6 extension headers, tunnelling protocols, ICMP
+ * errors) and the link types' header geometry come from Python (engine/decode/layers.py), so
+ * those rules are written once.
  */
 #include "../buffer_args.h"
 #include "../prefetch.h"

@@ -33,6 +33,7 @@ from ..capture import RecordChunk
 from ..capture.chunk import PAD
 from ..decode.fast import SideInfo, decode_chunk
 from ..errors import FlowError
+from ..heap import release_mapped
 from ..packets import PacketTable
 from .slots import SLOT_ROW_BYTES, SharedSlots, clear, groups_in, rows_per_slot, table_in
 
@@ -203,9 +204,10 @@ class DecodePool:
             self._end()
             return
         thread = threading.Thread(target=self._let_go, name="flowscope-decode-end", daemon=True)
+        global _WAITED_AT_EXIT
         with _ENDING_LOCK:
-            if not _ENDING_AT_EXIT:  # (registered after multiprocessing's own exit handler,
-                _ENDING_AT_EXIT.append(True)  # so it runs first: the children are reaped once)
+            if not _WAITED_AT_EXIT:  # (registered after multiprocessing's own exit handler,
+                _WAITED_AT_EXIT = True  # so it runs first: the children are reaped once)
                 atexit.register(wait_closed)
             _ENDING.append(thread)
         thread.start()
@@ -231,7 +233,7 @@ class DecodePool:
 #: threads ending a closed pool's worker and unmapping its slots
 _ENDING: list[threading.Thread] = []
 _ENDING_LOCK = threading.Lock()
-_ENDING_AT_EXIT: list[bool] = []  # (whether wait_closed is registered to run at exit)
+_WAITED_AT_EXIT = False  # (whether wait_closed is registered to run at exit)
 
 
 def wait_closed() -> None:
@@ -243,7 +245,6 @@ def wait_closed() -> None:
             return
         for thread in pending:
             thread.join()
-
 
 
 def _serve(conn: Connection, inputs: SharedSlots, outputs: SharedSlots,
@@ -289,9 +290,7 @@ def _serve_requests(conn: Connection, inputs: SharedSlots, outputs: SharedSlots,
         except Exception as exc:  # reported to the parent, which raises it there
             reply = f"{type(exc).__name__}: {exc}"
         if in_slot == IN_FILE and file_map is not None:  # its pages, mapped here, let go
-            first = base // mmap.PAGESIZE * mmap.PAGESIZE
-            with contextlib.suppress(ValueError, OSError):
-                file_map.madvise(mmap.MADV_DONTNEED, first, base + size - first)
+            release_mapped(file_map, base, base + size)
         try:
             conn.send(reply)
         except (OSError, ValueError):

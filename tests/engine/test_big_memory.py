@@ -168,7 +168,8 @@ def _mapped_kb(path: Path) -> int:
 def test_letting_go_of_a_read_stretch_lets_go_of_the_folio_around_it(tmp_path: Path) -> None:
     """A read through a map maps more than the bytes read (the page-cache folio or the
     kernel's fault-around window); letting go of the stretch read leaves none of it mapped."""
-    from engine.packet_store import FOLIO_SPAN, folio_window, release_range
+    from engine.heap import FOLIO_SPAN, folio_window
+    from engine.packet_store import release_range
 
     path = tmp_path / "capture.bin"
     path.write_bytes(bytes(range(256)) * (32 << 12))  # 8 MB, in the page cache
